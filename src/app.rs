@@ -1,0 +1,357 @@
+//! The interactive loop. The [`App`] owns the fleet model and the view state; it selects over
+//! terminal input, engine messages and a one-second clock, maps keys through the [`Keymap`] to
+//! actions, and redraws only when something changed, coalesced to the frame cap. Input is polled
+//! first and messages are drained in bounded batches, so a flood of data never starves keys.
+
+pub mod keymap;
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use futures::{Stream, StreamExt};
+use ratatui::{Frame, Terminal, backend::Backend};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::model::filter::Filter;
+use crate::model::query::{self, RowKey};
+use crate::model::{Fleet, Msg};
+use crate::ui::containers::{body_rows, visible_offset};
+use crate::ui::state::FilterInput;
+use crate::ui::{HelpSection, Screen, Theme, View, ViewState};
+pub use keymap::{Action, Keymap, Scope};
+
+/// Engine messages applied per loop turn before input is looked at again.
+const MSG_BATCH: usize = 512;
+
+pub struct App {
+    pub fleet: Fleet,
+    pub view: ViewState,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub now: DateTime<Utc>,
+    pub quit: bool,
+    /// Height of the last drawn frame, for paging and keeping the selection on screen.
+    pub height: u16,
+    help: Vec<HelpSection>,
+}
+
+impl App {
+    pub fn new(config: &Config, theme: Theme) -> Self {
+        let keymap = Keymap::default();
+        let help = keymap.help();
+        Self {
+            fleet: Fleet::new(config.endpoints.iter().cloned()),
+            view: ViewState {
+                mask_env: config.ui.mask_env,
+                ..ViewState::default()
+            },
+            theme,
+            keymap,
+            now: Utc::now(),
+            quit: false,
+            height: 24,
+            help,
+        }
+    }
+
+    /// Folds an engine message in; true when the screen needs redrawing.
+    pub fn apply(&mut self, msg: Msg) -> bool {
+        self.fleet.apply(msg)
+    }
+
+    fn scope(&self) -> Scope {
+        keymap::scope_of(self.view.view, self.view.detail.is_some())
+    }
+
+    /// Rows of the containers table under the current filter, grouping and sort.
+    fn row_keys(&self) -> Vec<RowKey> {
+        query::container_rows(
+            &self.fleet,
+            &self.view.filter,
+            self.view.group,
+            self.view.sort,
+        )
+        .iter()
+        .map(query::Row::key)
+        .collect()
+    }
+
+    fn page(&self) -> usize {
+        // header + footer + table borders and header
+        body_rows(self.height.saturating_sub(2)).max(1)
+    }
+
+    /// Handles one key; true when the screen needs redrawing.
+    pub fn handle_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind != KeyEventKind::Press {
+            return false;
+        }
+        if self.view.filter_input.is_some() {
+            self.edit_filter(key);
+            return true;
+        }
+        let had_message = self.view.message.take().is_some();
+        if self.view.help {
+            // Any key closes help; quit keys still quit.
+            let action = self.keymap.action(Scope::Global, &key);
+            self.view.help = false;
+            if action == Some(Action::Quit) {
+                self.quit = true;
+            }
+            return true;
+        }
+        match self.keymap.action(self.scope(), &key) {
+            Some(action) => {
+                self.perform(action);
+                true
+            }
+            None => had_message,
+        }
+    }
+
+    pub fn perform(&mut self, action: Action) {
+        let v = &mut self.view;
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => v.help = !v.help,
+            Action::ShowClusters => self.switch(View::Clusters),
+            Action::ShowContainers => self.switch(View::Containers),
+            Action::NextView => {
+                let i = View::ALL.iter().position(|x| *x == v.view).unwrap_or(0);
+                self.switch(View::ALL[(i + 1) % View::ALL.len()]);
+            }
+            Action::Down => self.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::PageDown => self.move_by(self.page() as isize),
+            Action::PageUp => self.move_by(-(self.page() as isize)),
+            Action::Top => self.move_by(isize::MIN / 2),
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::Open => self.open(),
+            Action::Close => {
+                if v.detail.is_some() {
+                    v.detail = None;
+                } else if !v.filter.is_empty() {
+                    v.filter = Filter::default();
+                    v.selected = 0;
+                    v.offset = 0;
+                }
+            }
+            Action::Filter => {
+                v.filter_input = Some(FilterInput {
+                    text: v.filter.as_str().to_string(),
+                    error: None,
+                });
+            }
+            Action::SortNext => v.sort.column = v.sort.column.next(),
+            Action::SortReverse => v.sort.descending = !v.sort.descending,
+            Action::GroupNext => v.group = v.group.next(),
+            Action::ToggleEnvMask => v.mask_env = !v.mask_env,
+        }
+    }
+
+    fn switch(&mut self, view: View) {
+        self.view.view = view;
+        self.view.detail = None;
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let v = &mut self.view;
+        if v.detail.is_some() {
+            let next = i64::from(v.detail_scroll) + delta.clamp(-1000, 1000) as i64;
+            v.detail_scroll = next.clamp(0, i64::from(u16::MAX)) as u16;
+            return;
+        }
+        match v.view {
+            View::Clusters => {
+                let n = self.fleet.endpoints.len();
+                v.selected_endpoint = step(v.selected_endpoint, delta, n);
+            }
+            View::Containers => {
+                let keys = self.row_keys();
+                let v = &mut self.view;
+                v.selected = step(v.selected, delta, keys.len());
+                v.selected_key = keys.get(v.selected).cloned();
+                let height = self.page();
+                self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
+            }
+        }
+    }
+
+    fn open(&mut self) {
+        match self.view.view {
+            View::Clusters => {
+                if let Some(ep) = self.fleet.endpoints.get(self.view.selected_endpoint) {
+                    let text = format!("ep:{}", ep.name());
+                    if let Ok(filter) = Filter::parse(&text) {
+                        self.view.filter = filter;
+                    }
+                    self.view.selected = 0;
+                    self.view.offset = 0;
+                    self.switch(View::Containers);
+                }
+            }
+            View::Containers => {
+                let keys = self.row_keys();
+                if let Some(key) = keys.get(self.view.selected) {
+                    self.view.detail = Some(key.clone());
+                    self.view.detail_scroll = 0;
+                }
+            }
+        }
+    }
+
+    fn edit_filter(&mut self, key: KeyEvent) {
+        let Some(input) = self.view.filter_input.as_mut() else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => self.view.filter_input = None,
+            KeyCode::Enter => match Filter::parse(&input.text) {
+                Ok(filter) => {
+                    self.view.filter = filter;
+                    self.view.filter_input = None;
+                    self.view.selected = 0;
+                    self.view.offset = 0;
+                }
+                Err(e) => input.error = Some(e),
+            },
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.clear();
+            }
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.view.filter_input = None;
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c);
+            }
+            _ => {}
+        }
+        // Live validation while typing; the table keeps its last good filter until Enter.
+        if let Some(input) = self.view.filter_input.as_mut() {
+            input.error = Filter::parse(&input.text).err();
+        }
+    }
+
+    /// Keeps the selection on the same container when rows move under it. Called once per frame,
+    /// not per message, so bursts cost one pass.
+    pub fn prepare_frame(&mut self, height: u16) {
+        self.height = height;
+        if self.view.view != View::Containers {
+            return;
+        }
+        let keys = self.row_keys();
+        let v = &mut self.view;
+        if let Some(key) = &v.selected_key
+            && let Some(i) = keys.iter().position(|k| k == key)
+        {
+            v.selected = i;
+        }
+        v.selected = v.selected.min(keys.len().saturating_sub(1));
+        v.selected_key = keys.get(v.selected).cloned();
+        let page = self.page();
+        self.view.offset = visible_offset(self.view.offset, self.view.selected, page);
+    }
+
+    pub fn draw(&self, frame: &mut Frame<'_>) {
+        let footer = self.keymap.footer(self.scope());
+        let screen = Screen {
+            fleet: &self.fleet,
+            state: &self.view,
+            theme: &self.theme,
+            now: self.now,
+            footer: &footer,
+            help: &self.help,
+        };
+        frame.render_widget(&screen, frame.area());
+    }
+}
+
+/// Moves an index by `delta` within `0..len`, clamping at both ends.
+fn step(current: usize, delta: isize, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let next = current as isize + delta;
+    next.clamp(0, len as isize - 1) as usize
+}
+
+/// Runs the dashboard until quit, end of input, or `shutdown` (a signal).
+pub async fn run<B, I>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    mut input: I,
+    mut rx: mpsc::Receiver<Msg>,
+    fps: u32,
+    shutdown: impl Future<Output = ()>,
+) -> color_eyre::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let frame_interval = Duration::from_secs(1) / fps.max(1);
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let mut dirty = true;
+    let mut urgent = true;
+    let mut last_draw = Instant::now();
+    let mut engines_alive = true;
+    loop {
+        if dirty && (urgent || last_draw.elapsed() >= frame_interval) {
+            let size = terminal.size()?;
+            app.prepare_frame(size.height);
+            terminal.draw(|f| app.draw(f))?;
+            last_draw = Instant::now();
+            dirty = false;
+            urgent = false;
+        }
+        if app.quit {
+            return Ok(());
+        }
+        let frame_due = tokio::time::Instant::from_std(last_draw + frame_interval);
+        tokio::select! {
+            biased;
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(key))) => {
+                    if app.handle_key(key) {
+                        // A key is answered at once, not at the next frame slot.
+                        dirty = true;
+                        urgent = true;
+                    }
+                }
+                Some(Ok(Event::Resize(..))) => {
+                    dirty = true;
+                    urgent = true;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            _ = &mut shutdown => return Ok(()),
+            msg = rx.recv(), if engines_alive => match msg {
+                Some(msg) => {
+                    dirty |= app.apply(msg);
+                    for _ in 0..MSG_BATCH {
+                        match rx.try_recv() {
+                            Ok(msg) => dirty |= app.apply(msg),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None => engines_alive = false,
+            },
+            _ = tokio::time::sleep_until(frame_due), if dirty => {}
+            _ = clock.tick() => {
+                app.now = Utc::now();
+                dirty = true;
+            }
+        }
+    }
+}

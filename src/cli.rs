@@ -1,0 +1,58 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Sources;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetdeck",
+    version,
+    about = "A terminal cockpit for fleets of Docker daemons: clusters, containers, live state.",
+    long_about = None,
+)]
+pub struct Cli {
+    /// Config file [default: $XDG_CONFIG_HOME/fleetdeck/config.toml, if it exists]
+    #[arg(long, short = 'c', global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Watch this daemon too (unix:///path, tcp://host:port, ssh://user@host[:port]); repeatable
+    #[arg(long = "host", short = 'H', global = true, value_name = "URL")]
+    pub hosts: Vec<String>,
+
+    /// Add every Docker CLI context (~/.docker/contexts, honours DOCKER_CONFIG) as an endpoint
+    #[arg(long, global = true)]
+    pub contexts: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the config and try every endpoint; exit 0 if all are up, 1 if any is down,
+    /// 2 for a bad config
+    Check,
+    /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
+    Snapshot {
+        /// clusters or containers
+        #[arg(long, default_value = "clusters")]
+        view: String,
+        #[arg(long, default_value_t = 120)]
+        width: u16,
+        #[arg(long, default_value_t = 40)]
+        height: u16,
+    },
+}
+
+impl Cli {
+    pub fn sources(&self) -> Sources {
+        Sources {
+            config: self.config.clone(),
+            hosts: self.hosts.clone(),
+            contexts: self.contexts,
+        }
+    }
+}

@@ -1,0 +1,565 @@
+//! Configuration: the raw serde layer (`raw`), Docker CLI contexts (`contexts`), and the validated
+//! typed values every other module uses. Nothing here touches the network.
+
+pub mod contexts;
+mod error;
+mod raw;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::ConfigError;
+use error::{line_of, reword_serde_message};
+use raw::{RawConfig, RawEndpoint};
+
+pub const DEFAULT_CLUSTER: &str = "default";
+pub const VALID_SCHEMES: &str = "unix, tcp, http, https, ssh";
+
+/// Where a Docker daemon listens, as fleetdeck will dial it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DockerUrl {
+    Unix(PathBuf),
+    /// Plain TCP, or TLS when the endpoint carries TLS files.
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Ssh {
+        user: Option<String>,
+        host: String,
+        port: Option<u16>,
+    },
+}
+
+impl DockerUrl {
+    /// Parses `unix:///path`, `tcp://host[:port]`, `http(s)://host[:port]`, `ssh://[user@]host[:port]`.
+    /// The error text is the part after "key: ".
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(format!(
+                "\"{url}\" is not a URL; expected SCHEME://ADDRESS with scheme one of: {VALID_SCHEMES}"
+            ));
+        };
+        match scheme {
+            "unix" => {
+                if !rest.starts_with('/') {
+                    return Err(format!(
+                        "\"{url}\": a unix URL needs an absolute socket path, like unix:///var/run/docker.sock"
+                    ));
+                }
+                Ok(Self::Unix(PathBuf::from(rest)))
+            }
+            "tcp" | "http" | "https" => {
+                let default_port = if scheme == "https" { 2376 } else { 2375 };
+                let hostport = rest.trim_end_matches('/');
+                let (host, port) = split_host_port(hostport, url)?;
+                Ok(Self::Tcp {
+                    host,
+                    port: port.unwrap_or(default_port),
+                })
+            }
+            "ssh" => {
+                let rest = rest.trim_end_matches('/');
+                let (user, hostport) = match rest.rsplit_once('@') {
+                    Some((user, hostport)) => (Some(user.to_string()), hostport),
+                    None => (None, rest),
+                };
+                let (host, port) = split_host_port(hostport, url)?;
+                Ok(Self::Ssh { user, host, port })
+            }
+            other => Err(format!(
+                "unknown scheme \"{other}\" in \"{url}\"; valid schemes: {VALID_SCHEMES}"
+            )),
+        }
+    }
+
+    /// A short, human name for an endpoint given only as a URL (`--host`, `DOCKER_HOST`).
+    pub fn derived_name(&self) -> String {
+        match self {
+            Self::Unix(path) => {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("local");
+                let parent = path
+                    .parent()
+                    .and_then(|p| p.file_name())
+                    .and_then(|s| s.to_str());
+                match (stem, parent) {
+                    // /run/fleetdeck-lab/lab1/docker.sock → lab1; /var/run/docker.sock → local
+                    ("docker", Some(dir)) if !matches!(dir, "run" | "var" | "docker") => {
+                        dir.to_string()
+                    }
+                    ("docker", _) => "local".to_string(),
+                    (stem, _) => stem.to_string(),
+                }
+            }
+            Self::Tcp { host, .. } | Self::Ssh { host, .. } => host.clone(),
+        }
+    }
+}
+
+fn split_host_port(hostport: &str, url: &str) -> Result<(String, Option<u16>), String> {
+    if hostport.is_empty() {
+        return Err(format!("\"{url}\" has no host"));
+    }
+    // [::1]:2375
+    if let Some(rest) = hostport.strip_prefix('[') {
+        let Some((host, after)) = rest.split_once(']') else {
+            return Err(format!("\"{url}\" has an unclosed '[' in its host"));
+        };
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(parse_port(p, url)?),
+            None if after.is_empty() => None,
+            None => return Err(format!("\"{url}\" has junk after the host")),
+        };
+        return Ok((host.to_string(), port));
+    }
+    match hostport.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            Ok((host.to_string(), Some(parse_port(port, url)?)))
+        }
+        _ => Ok((hostport.to_string(), None)),
+    }
+}
+
+fn parse_port(port: &str, url: &str) -> Result<u16, String> {
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("\"{url}\" has an invalid port \"{port}\"; expected 1-65535"))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// One Docker daemon fleetdeck watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointSpec {
+    pub name: String,
+    /// The URL as the operator wrote it, for display.
+    pub url_text: String,
+    pub url: DockerUrl,
+    pub cluster: String,
+    pub labels: BTreeMap<String, String>,
+    pub tls: Option<TlsFiles>,
+}
+
+impl EndpointSpec {
+    pub fn from_url(name: Option<&str>, url_text: &str) -> Result<Self, String> {
+        let url = DockerUrl::parse(url_text)?;
+        let name = name.map_or_else(|| url.derived_name(), str::to_string);
+        Ok(Self {
+            name,
+            url_text: url_text.to_string(),
+            url,
+            cluster: DEFAULT_CLUSTER.to_string(),
+            labels: BTreeMap::new(),
+            tls: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineSettings {
+    /// Full list + inspect that heals anything the event stream missed.
+    pub resync: Duration,
+    /// Latency probe; also how soon a silent daemon is noticed.
+    pub ping: Duration,
+    /// Deadline for a single request (not for streams).
+    pub request_timeout: Duration,
+    /// Upper bound of the reconnect backoff.
+    pub backoff_max: Duration,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            resync: Duration::from_secs(30),
+            ping: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiSettings {
+    /// Frame cap: bursts of changes are coalesced into at most this many redraws a second.
+    pub fps: u32,
+    /// Environment values in the detail panel are masked until the operator asks.
+    pub mask_env: bool,
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            fps: 20,
+            mask_env: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub endpoints: Vec<EndpointSpec>,
+    pub engine: EngineSettings,
+    pub ui: UiSettings,
+    /// The file the config came from, when there was one.
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Cluster names in first-seen order.
+    pub fn clusters(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for ep in &self.endpoints {
+            if !out.contains(&ep.cluster) {
+                out.push(ep.cluster.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Where endpoints come from, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub config: Option<PathBuf>,
+    pub hosts: Vec<String>,
+    pub contexts: bool,
+}
+
+/// The default config path: `$XDG_CONFIG_HOME/fleetdeck/config.toml`.
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "fleetdeck").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// Builds the fleet to watch: the config file (explicit, or the default one if it exists),
+/// plus `--host` URLs, plus Docker contexts; with none of those, `DOCKER_HOST` or the current
+/// Docker CLI context.
+pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
+    let mut config = match &sources.config {
+        Some(path) => parse_file(path)?,
+        None => match default_config_path().filter(|p| p.exists()) {
+            Some(path) => parse_file(&path)?,
+            None => Config::default(),
+        },
+    };
+    for url in &sources.hosts {
+        let spec = EndpointSpec::from_url(None, url).map_err(|message| ConfigError::Source {
+            origin: format!("--host {url}"),
+            message,
+        })?;
+        push_unique(&mut config.endpoints, spec);
+    }
+    if sources.contexts {
+        for spec in contexts::import_all(&contexts::docker_config_dir())? {
+            push_unique(&mut config.endpoints, spec);
+        }
+    }
+    if config.endpoints.is_empty() {
+        config.endpoints.push(contexts::implicit_endpoint()?);
+    }
+    Ok(config)
+}
+
+/// Adds an endpoint that came without an explicit name, making its name unique.
+fn push_unique(endpoints: &mut Vec<EndpointSpec>, mut spec: EndpointSpec) {
+    let base = spec.name.clone();
+    let mut n = 2;
+    while endpoints.iter().any(|e| e.name == spec.name) {
+        spec.name = format!("{base}-{n}");
+        n += 1;
+    }
+    endpoints.push(spec);
+}
+
+pub fn parse_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut config = parse_str(&text, path)?;
+    config.file = Some(path.to_path_buf());
+    Ok(config)
+}
+
+/// Parses and validates config text; `path` is used in error messages and to resolve relative
+/// TLS paths.
+pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line: e.span().map_or(1, |s| line_of(text, s.start)),
+        message: reword_serde_message(e.message()),
+    })?;
+    let invalid = |offset: usize, key: String, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of(text, offset),
+        key,
+        message,
+    };
+    let base_dir = path.parent().unwrap_or(Path::new("."));
+
+    let mut endpoints = Vec::with_capacity(raw.endpoint.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, ep) in raw.endpoint.into_iter().enumerate() {
+        let spec = validate_endpoint(ep, i, base_dir, &mut seen, text, &invalid)?;
+        endpoints.push(spec);
+    }
+
+    let mut engine = EngineSettings::default();
+    let secs = |v: &Option<toml::Spanned<u64>>,
+                key: &str,
+                range: std::ops::RangeInclusive<u64>,
+                default: Duration|
+     -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) if range.contains(s.get_ref()) => Ok(Duration::from_secs(*s.get_ref())),
+            Some(s) => Err(invalid(
+                s.span().start,
+                key.to_string(),
+                format!(
+                    "{} is out of range; valid values: {} to {} (seconds)",
+                    s.get_ref(),
+                    range.start(),
+                    range.end()
+                ),
+            )),
+        }
+    };
+    engine.resync = secs(
+        &raw.engine.resync_s,
+        "engine.resync_s",
+        5..=3600,
+        engine.resync,
+    )?;
+    engine.ping = secs(&raw.engine.ping_s, "engine.ping_s", 1..=300, engine.ping)?;
+    engine.request_timeout = secs(
+        &raw.engine.request_timeout_s,
+        "engine.request_timeout_s",
+        1..=300,
+        engine.request_timeout,
+    )?;
+    engine.backoff_max = secs(
+        &raw.engine.backoff_max_s,
+        "engine.backoff_max_s",
+        1..=3600,
+        engine.backoff_max,
+    )?;
+
+    let mut ui = UiSettings::default();
+    if let Some(fps) = &raw.ui.fps {
+        let v = *fps.get_ref();
+        if !(1..=60).contains(&v) {
+            return Err(invalid(
+                fps.span().start,
+                "ui.fps".into(),
+                format!("{v} is out of range; valid values: 1 to 60"),
+            ));
+        }
+        ui.fps = v as u32;
+    }
+    if let Some(mask) = raw.ui.mask_env {
+        ui.mask_env = mask;
+    }
+
+    Ok(Config {
+        endpoints,
+        engine,
+        ui,
+        file: None,
+    })
+}
+
+fn validate_endpoint(
+    ep: RawEndpoint,
+    i: usize,
+    base_dir: &Path,
+    seen: &mut HashMap<String, usize>,
+    text: &str,
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<EndpointSpec, ConfigError> {
+    let name = ep.name.get_ref().trim().to_string();
+    let name_at = ep.name.span().start;
+    if name.is_empty() || name.contains(['/', '@', ' ']) {
+        return Err(invalid(
+            name_at,
+            format!("endpoint[{i}].name"),
+            format!(
+                "\"{}\" is not a valid endpoint name; use a non-empty name without '/', '@' or spaces",
+                ep.name.get_ref()
+            ),
+        ));
+    }
+    if let Some(&first) = seen.get(&name) {
+        return Err(invalid(
+            name_at,
+            format!("endpoint[{i}].name"),
+            format!(
+                "duplicate endpoint name \"{name}\" (first defined on line {}); endpoint names must be unique",
+                line_of(text, first)
+            ),
+        ));
+    }
+    seen.insert(name.clone(), name_at);
+
+    let url_text = ep.url.get_ref().trim().to_string();
+    let url = DockerUrl::parse(&url_text)
+        .map_err(|m| invalid(ep.url.span().start, format!("endpoint[{i}].url"), m))?;
+
+    let tls = match ep.tls {
+        None => None,
+        Some(tls) => {
+            let tls_at = tls.span().start;
+            let tls = tls.into_inner();
+            if !matches!(url, DockerUrl::Tcp { .. }) {
+                return Err(invalid(
+                    tls_at,
+                    format!("endpoint[{i}].tls"),
+                    format!("TLS applies to tcp:// and https:// endpoints, not to \"{url_text}\""),
+                ));
+            }
+            let file = |v: &toml::Spanned<String>, field: &str| -> Result<PathBuf, ConfigError> {
+                let p = base_dir.join(v.get_ref());
+                if p.is_file() {
+                    Ok(p)
+                } else {
+                    Err(invalid(
+                        v.span().start,
+                        format!("endpoint[{i}].tls.{field}"),
+                        format!("file \"{}\" does not exist", p.display()),
+                    ))
+                }
+            };
+            Some(TlsFiles {
+                ca: file(&tls.ca, "ca")?,
+                cert: file(&tls.cert, "cert")?,
+                key: file(&tls.key, "key")?,
+            })
+        }
+    };
+    if url_text.starts_with("https://") && tls.is_none() {
+        return Err(invalid(
+            ep.url.span().start,
+            format!("endpoint[{i}].url"),
+            format!("\"{url_text}\" needs tls = {{ ca = \"…\", cert = \"…\", key = \"…\" }}"),
+        ));
+    }
+
+    let cluster = match ep.cluster {
+        None => DEFAULT_CLUSTER.to_string(),
+        Some(c) if c.get_ref().trim().is_empty() => {
+            return Err(invalid(
+                c.span().start,
+                format!("endpoint[{i}].cluster"),
+                "cluster name must not be empty; leave the key out for \"default\"".into(),
+            ));
+        }
+        Some(c) => c.into_inner().trim().to_string(),
+    };
+
+    Ok(EndpointSpec {
+        name,
+        url_text,
+        url,
+        cluster,
+        labels: ep.labels,
+        tls,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_of_every_scheme_parse() {
+        assert_eq!(
+            DockerUrl::parse("unix:///var/run/docker.sock"),
+            Ok(DockerUrl::Unix("/var/run/docker.sock".into()))
+        );
+        assert_eq!(
+            DockerUrl::parse("tcp://10.0.0.5:2376"),
+            Ok(DockerUrl::Tcp {
+                host: "10.0.0.5".into(),
+                port: 2376
+            })
+        );
+        assert_eq!(
+            DockerUrl::parse("tcp://dockerhost"),
+            Ok(DockerUrl::Tcp {
+                host: "dockerhost".into(),
+                port: 2375
+            })
+        );
+        assert_eq!(
+            DockerUrl::parse("ssh://ops@host.example:2222"),
+            Ok(DockerUrl::Ssh {
+                user: Some("ops".into()),
+                host: "host.example".into(),
+                port: Some(2222)
+            })
+        );
+        assert_eq!(
+            DockerUrl::parse("tcp://[::1]:2375"),
+            Ok(DockerUrl::Tcp {
+                host: "::1".into(),
+                port: 2375
+            })
+        );
+    }
+
+    #[test]
+    fn bad_urls_say_what_is_valid() {
+        assert_eq!(
+            DockerUrl::parse("npipe:////./pipe/docker_engine"),
+            Err("unknown scheme \"npipe\" in \"npipe:////./pipe/docker_engine\"; valid schemes: unix, tcp, http, https, ssh".into())
+        );
+        assert!(
+            DockerUrl::parse("tcp://h:99999")
+                .unwrap_err()
+                .contains("invalid port")
+        );
+        assert!(
+            DockerUrl::parse("localhost")
+                .unwrap_err()
+                .contains("not a URL")
+        );
+    }
+
+    #[test]
+    fn names_are_derived_from_urls() {
+        let name = |u: &str| DockerUrl::parse(u).unwrap().derived_name();
+        assert_eq!(name("unix:///var/run/docker.sock"), "local");
+        assert_eq!(name("unix:///run/fleetdeck-lab/lab1/docker.sock"), "lab1");
+        assert_eq!(name("unix:///tmp/podman.sock"), "podman");
+        assert_eq!(name("tcp://10.0.0.5:2376"), "10.0.0.5");
+        assert_eq!(name("ssh://ops@db-01"), "db-01");
+    }
+
+    #[test]
+    fn hosts_with_the_same_derived_name_are_made_unique() {
+        let mut eps = Vec::new();
+        for url in ["tcp://a:1", "tcp://a:2", "tcp://a:3"] {
+            push_unique(&mut eps, EndpointSpec::from_url(None, url).unwrap());
+        }
+        let names: Vec<_> = eps.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["a", "a-2", "a-3"]);
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse_str(
+            "[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.endpoints[0].cluster, "default");
+        assert_eq!(c.engine, EngineSettings::default());
+        assert_eq!(c.ui, UiSettings::default());
+    }
+}

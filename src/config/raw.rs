@@ -1,0 +1,53 @@
+//! The file as written: serde structs that refuse unknown keys and keep the spans of values that
+//! are validated later, so that an error can name the line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub endpoint: Vec<RawEndpoint>,
+    #[serde(default)]
+    pub engine: RawEngine,
+    #[serde(default)]
+    pub ui: RawUi,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub name: Spanned<String>,
+    pub url: Spanned<String>,
+    pub cluster: Option<Spanned<String>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub tls: Option<Spanned<RawTls>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub ca: Spanned<String>,
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEngine {
+    pub resync_s: Option<Spanned<u64>>,
+    pub ping_s: Option<Spanned<u64>>,
+    pub request_timeout_s: Option<Spanned<u64>>,
+    pub backoff_max_s: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUi {
+    pub fps: Option<Spanned<u64>>,
+    pub mask_env: Option<bool>,
+}

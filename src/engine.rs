@@ -1,0 +1,681 @@
+//! Talking to Docker daemons. One task per endpoint connects, negotiates the API version, syncs,
+//! follows the event stream and resyncs periodically, and reports everything as owned
+//! [`Msg`]s into one bounded channel. It never gives up on an endpoint: failures become
+//! `Down` messages and a capped exponential backoff. Knows nothing of terminals or ratatui.
+
+mod convert;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{EventMessage, EventMessageTypeEnum};
+use bollard::query_parameters::{
+    EventsOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
+    ListNetworksOptions,
+};
+use chrono::Utc;
+use futures::{FutureExt, StreamExt, TryStreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, DockerUrl, EndpointSpec, EngineSettings};
+use crate::model::{Container, EndpointId, Msg, MsgKind, SyncData};
+
+/// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
+/// quickly, few enough not to flood a small daemon.
+const INSPECT_CONCURRENCY: usize = 8;
+/// Events drained in one go before acting, so a burst costs one inspect per container.
+const EVENT_BATCH: usize = 256;
+/// A session that stayed up this long resets the backoff.
+const HEALTHY_SESSION: Duration = Duration::from_secs(60);
+const BACKOFF_START: Duration = Duration::from_millis(500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Docker(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("event stream closed by the daemon")]
+    StreamClosed,
+}
+
+impl From<bollard::errors::Error> for EngineError {
+    fn from(e: bollard::errors::Error) -> Self {
+        EngineError::Docker(describe(&e))
+    }
+}
+
+/// A short reason an operator can act on, not a debug dump.
+fn describe(e: &bollard::errors::Error) -> String {
+    use bollard::errors::Error as E;
+    match e {
+        E::SocketNotFoundError(path) => format!("socket {path} not found"),
+        E::RequestTimeoutError => "request timed out".into(),
+        E::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("daemon answered {status_code}: {}", message.trim()),
+        E::HyperResponseError { err } => {
+            let mut msg = err.to_string();
+            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
+            while let Some(s) = src {
+                msg = s.to_string();
+                src = s.source();
+            }
+            msg
+        }
+        other => {
+            let mut msg = other.to_string();
+            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(other);
+            while let Some(s) = src {
+                msg = format!("{msg}: {s}");
+                src = s.source();
+            }
+            msg
+        }
+    }
+}
+
+async fn deadline<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, EngineError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(r) => r.map_err(EngineError::from),
+        Err(_) => Err(EngineError::Timeout(limit)),
+    }
+}
+
+/// Opens a client for an endpoint and agrees on an API version with the daemon: an older daemon
+/// (Debian's 20.10 speaks 1.41) is talked to in its own version, never refused for its age.
+pub async fn connect(
+    spec: &EndpointSpec,
+    settings: &EngineSettings,
+) -> Result<Docker, EngineError> {
+    let timeout = settings.request_timeout.as_secs().max(1);
+    let version = bollard::API_DEFAULT_VERSION;
+    let docker = match (&spec.url, &spec.tls) {
+        (DockerUrl::Unix(path), _) => {
+            Docker::connect_with_unix(&path.to_string_lossy(), timeout, version)?
+        }
+        (DockerUrl::Tcp { host, port }, tls) => {
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            let addr = format!("tcp://{host}:{port}");
+            match tls {
+                Some(t) => {
+                    Docker::connect_with_ssl(&addr, &t.key, &t.cert, &t.ca, timeout, version)?
+                }
+                None => Docker::connect_with_http(&addr, timeout, version)?,
+            }
+        }
+        (DockerUrl::Ssh { .. }, _) => {
+            Docker::connect_with_ssh(&spec.url_text, timeout, version, None)?
+        }
+    };
+    deadline(settings.request_timeout, docker.negotiate_version()).await
+}
+
+fn agreed_api(docker: &Docker) -> String {
+    let v = docker.client_version();
+    format!("{}.{}", v.major_version, v.minor_version)
+}
+
+/// One full look at a daemon: version, info, every container inspected, networks, images.
+pub async fn full_sync(
+    docker: &Docker,
+    settings: &EngineSettings,
+) -> Result<(SyncData, Option<String>), EngineError> {
+    let t = settings.request_timeout;
+    let started = Instant::now();
+    let version = deadline(t, docker.version()).await?;
+    let latency = started.elapsed();
+    let info = deadline(t, docker.info()).await?;
+    let daemon_time = info.system_time.clone();
+    let summaries = deadline(
+        t,
+        docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        })),
+    )
+    .await?;
+    let containers: Vec<Container> = futures::stream::iter(summaries)
+        .map(|s| async move {
+            let id = s.id.clone().unwrap_or_default();
+            let status = s.status.clone().unwrap_or_default();
+            inspect(docker, &id, status, t).await
+        })
+        .buffer_unordered(INSPECT_CONCURRENCY)
+        .try_filter_map(|c| async move { Ok(c) })
+        .try_collect()
+        .await?;
+    let networks = list_networks(docker, t).await?;
+    let images = list_images(docker, t).await?;
+    Ok((
+        SyncData {
+            info: convert::daemon_info(info, version, agreed_api(docker)),
+            containers,
+            networks,
+            images,
+            latency: Some(latency),
+        },
+        daemon_time,
+    ))
+}
+
+/// `None` when the container vanished between list and inspect.
+async fn inspect(
+    docker: &Docker,
+    id: &str,
+    list_status: String,
+    limit: Duration,
+) -> Result<Option<Container>, EngineError> {
+    match deadline(
+        limit,
+        docker.inspect_container(id, None::<InspectContainerOptions>),
+    )
+    .await
+    {
+        Ok(c) => Ok(Some(convert::container(c, list_status))),
+        Err(EngineError::Docker(msg)) if msg.starts_with("daemon answered 404") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn list_networks(
+    docker: &Docker,
+    limit: Duration,
+) -> Result<Vec<crate::model::NetworkInfo>, EngineError> {
+    let mut nets: Vec<_> = deadline(limit, docker.list_networks(None::<ListNetworksOptions>))
+        .await?
+        .into_iter()
+        .map(convert::network)
+        .collect();
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(nets)
+}
+
+async fn list_images(
+    docker: &Docker,
+    limit: Duration,
+) -> Result<Vec<crate::model::ImageInfo>, EngineError> {
+    let mut images: Vec<_> = deadline(limit, docker.list_images(None::<ListImagesOptions>))
+        .await?
+        .into_iter()
+        .map(convert::image)
+        .collect();
+    images.sort_by(|a, b| a.tags.cmp(&b.tags).then(a.id.cmp(&b.id)));
+    Ok(images)
+}
+
+/// Starts one task per configured endpoint. The receiver is the model's only input from Docker;
+/// dropping it (or the returned set) stops every task.
+pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, JoinSet<()>) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let mut set = JoinSet::new();
+    for (id, spec) in config.endpoints.iter().enumerate() {
+        set.spawn(run_endpoint(
+            id,
+            spec.clone(),
+            config.engine.clone(),
+            tx.clone(),
+        ));
+    }
+    (rx, set)
+}
+
+/// Capped exponential backoff: 0.5 s, 1 s, 2 s, … up to the configured maximum.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    pub fn new(max: Duration) -> Self {
+        Self {
+            next: BACKOFF_START.min(max),
+            max,
+        }
+    }
+
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(self.max);
+        d
+    }
+
+    pub fn reset(&mut self) {
+        self.next = BACKOFF_START.min(self.max);
+    }
+}
+
+/// Watches one endpoint forever: connect → sync → follow events, and on any failure report
+/// `Down` and try again after the backoff. Returns only when the model side has gone away.
+pub async fn run_endpoint(
+    id: EndpointId,
+    spec: EndpointSpec,
+    settings: EngineSettings,
+    tx: mpsc::Sender<Msg>,
+) {
+    let mut backoff = Backoff::new(settings.backoff_max);
+    let mut attempt = 1u32;
+    loop {
+        if send(&tx, id, MsgKind::Connecting { attempt })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let started = Instant::now();
+        let reason = match session(id, &spec, &settings, &tx).await {
+            Ok(()) => return,
+            Err(e) => e.to_string(),
+        };
+        tracing::warn!(endpoint = %spec.name, %reason, "endpoint down");
+        if started.elapsed() >= HEALTHY_SESSION {
+            backoff.reset();
+        }
+        let retry_in = backoff.next_delay();
+        if send(&tx, id, MsgKind::Down { reason, retry_in })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(retry_in).await;
+        attempt = attempt.saturating_add(1);
+    }
+}
+
+struct Closed;
+
+async fn send(tx: &mpsc::Sender<Msg>, endpoint: EndpointId, kind: MsgKind) -> Result<(), Closed> {
+    tx.send(Msg {
+        endpoint,
+        at: Utc::now(),
+        kind,
+    })
+    .await
+    .map_err(|_| Closed)
+}
+
+/// Sends, turning a closed channel into `Ok(None)` for the session: the UI has exited.
+macro_rules! emit {
+    ($tx:expr, $id:expr, $kind:expr) => {
+        if send($tx, $id, $kind).await.is_err() {
+            return Ok(());
+        }
+    };
+}
+
+/// One connected stretch. `Ok(())` means the receiver is gone; any error means "down".
+async fn session(
+    id: EndpointId,
+    spec: &EndpointSpec,
+    settings: &EngineSettings,
+    tx: &mpsc::Sender<Msg>,
+) -> Result<(), EngineError> {
+    let docker = connect(spec, settings).await?;
+    let (sync, daemon_time) = full_sync(&docker, settings).await?;
+    // Subscribe from just before the sync began (by the daemon's clock, which may differ from
+    // ours): anything that changed while we listed is replayed, and re-inspecting is idempotent.
+    let since = daemon_time
+        .as_deref()
+        .and_then(convert::parse_time)
+        .unwrap_or_else(Utc::now)
+        .timestamp()
+        - 1;
+    let mut known: HashMap<String, String> = HashMap::new();
+    for c in &sync.containers {
+        known.insert(c.id.clone(), c.list_status.clone());
+    }
+    emit!(tx, id, MsgKind::Synced(Box::new(sync)));
+    let mut events = docker.events(Some(EventsOptions {
+        since: Some(since.to_string()),
+        ..Default::default()
+    }));
+    let mut resync = tokio::time::interval(settings.resync);
+    resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    resync.tick().await;
+    let mut ping = tokio::time::interval(settings.ping);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.tick().await;
+
+    loop {
+        tokio::select! {
+            ev = events.next() => {
+                let first = match ev {
+                    Some(Ok(ev)) => ev,
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(EngineError::StreamClosed),
+                };
+                let mut batch = vec![first];
+                while batch.len() < EVENT_BATCH {
+                    match events.next().now_or_never() {
+                        Some(Some(Ok(ev))) => batch.push(ev),
+                        Some(Some(Err(e))) => return Err(e.into()),
+                        Some(None) => return Err(EngineError::StreamClosed),
+                        None => break,
+                    }
+                }
+                if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
+                    return Ok(());
+                }
+            }
+            _ = resync.tick() => {
+                if resync_containers(&docker, id, settings, tx, &mut known).await?.is_none() {
+                    return Ok(());
+                }
+            }
+            _ = ping.tick() => {
+                let started = Instant::now();
+                deadline(settings.request_timeout, docker.ping()).await?;
+                emit!(tx, id, MsgKind::Latency(started.elapsed()));
+            }
+        }
+    }
+}
+
+/// Which follow-up a batch of events calls for.
+#[derive(Default)]
+struct EventWork {
+    containers: Vec<String>,
+    networks: bool,
+    images: bool,
+}
+
+fn plan_events(batch: &[EventMessage]) -> EventWork {
+    let mut work = EventWork::default();
+    let mut seen = HashSet::new();
+    let mut touch = |id: &str, work: &mut EventWork| {
+        if !id.is_empty() && seen.insert(id.to_string()) {
+            work.containers.push(id.to_string());
+        }
+    };
+    for ev in batch {
+        let action = ev.action.as_deref().unwrap_or("");
+        // "exec_start: sh -c …", "health_status: healthy"
+        let verb = action.split(':').next().unwrap_or("").trim();
+        let actor = ev.actor.as_ref();
+        let actor_id = actor.and_then(|a| a.id.as_deref()).unwrap_or("");
+        match ev.typ {
+            Some(EventMessageTypeEnum::CONTAINER) => {
+                let ignored = matches!(
+                    verb,
+                    "exec_create"
+                        | "exec_start"
+                        | "exec_detach"
+                        | "exec_die"
+                        | "attach"
+                        | "detach"
+                        | "resize"
+                        | "top"
+                        | "archive-path"
+                        | "extract-to-dir"
+                        | "export"
+                        | "commit"
+                        | "copy"
+                );
+                if !ignored {
+                    touch(actor_id, &mut work);
+                }
+            }
+            Some(EventMessageTypeEnum::NETWORK) => {
+                work.networks = true;
+                if let Some(c) = actor
+                    .and_then(|a| a.attributes.as_ref())
+                    .and_then(|a| a.get("container"))
+                {
+                    touch(c, &mut work);
+                }
+            }
+            Some(EventMessageTypeEnum::IMAGE) => work.images = true,
+            _ => {}
+        }
+    }
+    work
+}
+
+/// Acts on a batch of events. `Ok(None)` when the receiver is gone.
+async fn apply_events(
+    docker: &Docker,
+    id: EndpointId,
+    settings: &EngineSettings,
+    tx: &mpsc::Sender<Msg>,
+    known: &mut HashMap<String, String>,
+    batch: Vec<EventMessage>,
+) -> Result<Option<()>, EngineError> {
+    let work = plan_events(&batch);
+    let t = settings.request_timeout;
+    for cid in work.containers {
+        let status = known.get(&cid).cloned().unwrap_or_default();
+        let kind = match inspect(docker, &cid, status, t).await? {
+            Some(c) => {
+                known.insert(c.id.clone(), c.list_status.clone());
+                MsgKind::ContainerChanged(Box::new(c))
+            }
+            None => {
+                known.remove(&cid);
+                MsgKind::ContainerGone { id: cid }
+            }
+        };
+        if send(tx, id, kind).await.is_err() {
+            return Ok(None);
+        }
+    }
+    if work.networks {
+        let nets = list_networks(docker, t).await?;
+        if send(tx, id, MsgKind::Networks(nets)).await.is_err() {
+            return Ok(None);
+        }
+    }
+    if work.images {
+        let images = list_images(docker, t).await?;
+        if send(tx, id, MsgKind::Images(images)).await.is_err() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(()))
+}
+
+/// The safety net under the event stream: list everything, inspect only what looks different,
+/// drop what is gone.
+async fn resync_containers(
+    docker: &Docker,
+    id: EndpointId,
+    settings: &EngineSettings,
+    tx: &mpsc::Sender<Msg>,
+    known: &mut HashMap<String, String>,
+) -> Result<Option<()>, EngineError> {
+    let t = settings.request_timeout;
+    let summaries = deadline(
+        t,
+        docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        })),
+    )
+    .await?;
+    let mut present = HashSet::new();
+    for s in summaries {
+        let Some(cid) = s.id.clone() else { continue };
+        present.insert(cid.clone());
+        let status = s.status.clone().unwrap_or_default();
+        let changed = known.get(&cid).is_none_or(|old| {
+            let old_summary = bollard::models::ContainerSummary {
+                state: s.state,
+                status: Some(old.clone()),
+                ..Default::default()
+            };
+            convert::list_fingerprint(&old_summary) != convert::list_fingerprint(&s)
+        });
+        if !changed {
+            continue;
+        }
+        let kind = match inspect(docker, &cid, status, t).await? {
+            Some(c) => {
+                known.insert(cid, c.list_status.clone());
+                MsgKind::ContainerChanged(Box::new(c))
+            }
+            None => {
+                known.remove(&cid);
+                MsgKind::ContainerGone { id: cid }
+            }
+        };
+        if send(tx, id, kind).await.is_err() {
+            return Ok(None);
+        }
+    }
+    let gone: Vec<String> = known
+        .keys()
+        .filter(|k| !present.contains(*k))
+        .cloned()
+        .collect();
+    for cid in gone {
+        known.remove(&cid);
+        if send(tx, id, MsgKind::ContainerGone { id: cid })
+            .await
+            .is_err()
+        {
+            return Ok(None);
+        }
+    }
+    let nets = list_networks(docker, t).await?;
+    if send(tx, id, MsgKind::Networks(nets)).await.is_err() {
+        return Ok(None);
+    }
+    Ok(Some(()))
+}
+
+/// What `check` reports about a daemon: it answered, in which versions, how fast.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub engine_version: String,
+    /// The API version fleetdeck and the daemon agreed on.
+    pub api_version: String,
+    pub latency: Duration,
+}
+
+/// Connects, negotiates and pings once.
+pub async fn probe(spec: &EndpointSpec, settings: &EngineSettings) -> Result<Probe, EngineError> {
+    let docker = connect(spec, settings).await?;
+    let version = deadline(settings.request_timeout, docker.version()).await?;
+    let started = Instant::now();
+    deadline(settings.request_timeout, docker.ping()).await?;
+    Ok(Probe {
+        engine_version: crate::model::text::sanitize_owned(version.version.unwrap_or_default()),
+        api_version: agreed_api(&docker),
+        latency: started.elapsed(),
+    })
+}
+
+/// The outcome of syncing one endpoint once, for headless commands.
+#[derive(Debug)]
+pub struct OneShot {
+    pub sync: Result<SyncData, EngineError>,
+    pub elapsed: Duration,
+}
+
+/// Connects to every endpoint concurrently and syncs each once, as `Msg`s ready for the model.
+/// An endpoint that fails yields a `Down` message with its reason.
+pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
+    let mut set = JoinSet::new();
+    for (id, spec) in config.endpoints.iter().enumerate() {
+        let spec = spec.clone();
+        let settings = config.engine.clone();
+        set.spawn(async move {
+            let started = Instant::now();
+            let sync = async {
+                let docker = connect(&spec, &settings).await?;
+                full_sync(&docker, &settings).await.map(|(s, _)| s)
+            }
+            .await;
+            (
+                id,
+                OneShot {
+                    sync,
+                    elapsed: started.elapsed(),
+                },
+            )
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((id, shot)) = joined else { continue };
+        let kind = match shot.sync {
+            Ok(sync) => MsgKind::Synced(Box::new(sync)),
+            Err(e) => MsgKind::Down {
+                reason: e.to_string(),
+                retry_in: Duration::ZERO,
+            },
+        };
+        out.push(Msg {
+            endpoint: id,
+            at: Utc::now(),
+            kind,
+        });
+    }
+    out.sort_by_key(|m| m.endpoint);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::EventActor;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_secs(3));
+        let seq: Vec<_> = (0..5).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(seq, [500, 1000, 2000, 3000, 3000]);
+        b.reset();
+        assert_eq!(b.next_delay().as_millis(), 500);
+    }
+
+    fn ev(
+        typ: EventMessageTypeEnum,
+        action: &str,
+        id: &str,
+        attrs: &[(&str, &str)],
+    ) -> EventMessage {
+        EventMessage {
+            typ: Some(typ),
+            action: Some(action.into()),
+            actor: Some(EventActor {
+                id: Some(id.into()),
+                attributes: Some(
+                    attrs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_burst_of_events_inspects_each_container_once() {
+        use EventMessageTypeEnum::*;
+        let batch = vec![
+            ev(CONTAINER, "create", "a", &[]),
+            ev(CONTAINER, "start", "a", &[]),
+            ev(CONTAINER, "exec_start: sh -c true", "b", &[]),
+            ev(CONTAINER, "health_status: unhealthy", "b", &[]),
+            ev(NETWORK, "connect", "net1", &[("container", "c")]),
+            ev(CONTAINER, "die", "a", &[("exitCode", "3")]),
+        ];
+        let work = plan_events(&batch);
+        assert_eq!(work.containers, ["a", "b", "c"]);
+        assert!(work.networks);
+        assert!(!work.images);
+    }
+}

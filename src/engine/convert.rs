@@ -1,0 +1,334 @@
+//! Docker API types → model types. This is the trust boundary: every string a daemon or a
+//! container author controls is sanitised here, once, on its way in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    ContainerInspectResponse, ContainerSummary, ImageSummary, Network, SystemInfo, SystemVersion,
+};
+use chrono::{DateTime, Utc};
+
+use crate::model::container::{ContainerDetail, Mount, NetAttachment, PortBinding};
+use crate::model::endpoint::IpamPool;
+use crate::model::text::sanitize_owned;
+use crate::model::{Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo};
+
+fn clean(s: Option<String>) -> String {
+    sanitize_owned(s.unwrap_or_default())
+}
+
+fn clean_opt(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(sanitize_owned)
+}
+
+fn clean_map(m: Option<HashMap<String, String>>) -> BTreeMap<String, String> {
+    m.unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (sanitize_owned(k), sanitize_owned(v)))
+        .collect()
+}
+
+/// Docker writes "0001-01-01T00:00:00Z" for "never".
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    (t.timestamp() > 0).then_some(t)
+}
+
+/// What in a list entry means "look at this container again": its state and the parenthesised
+/// parts of its status ("(healthy)", "(3)" exit code, "(1)" restarts), not the ticking uptime.
+pub fn list_fingerprint(summary: &ContainerSummary) -> String {
+    let state = summary.state.map(|s| s.to_string()).unwrap_or_default();
+    let status = summary.status.as_deref().unwrap_or("");
+    let mut fp = state;
+    let mut depth = 0usize;
+    for ch in status.chars() {
+        match ch {
+            '(' => {
+                depth += 1;
+                fp.push(ch);
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                fp.push(ch);
+            }
+            c if depth > 0 => fp.push(c),
+            _ => {}
+        }
+    }
+    fp
+}
+
+pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Container {
+    let state = inspect.state.unwrap_or_default();
+    let config = inspect.config.unwrap_or_default();
+    let host = inspect.host_config.unwrap_or_default();
+    let net = inspect.network_settings.unwrap_or_default();
+
+    let mut networks: Vec<NetAttachment> = net
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, ep)| NetAttachment {
+            network: sanitize_owned(name),
+            ipv4: clean_opt(ep.ip_address),
+            ipv6: clean_opt(ep.global_ipv6_address),
+            static_ipv4: ep.ipam_config.and_then(|c| clean_opt(c.ipv4_address)),
+            gateway: clean_opt(ep.gateway),
+            mac: clean_opt(ep.mac_address),
+        })
+        .collect();
+    networks.sort_by(|a, b| a.network.cmp(&b.network));
+
+    // Live bindings while running; the configured ones otherwise.
+    let port_map = net
+        .ports
+        .filter(|p| !p.is_empty())
+        .or(host.port_bindings)
+        .unwrap_or_default();
+    let mut ports = Vec::new();
+    for (key, bindings) in port_map {
+        let (private, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(private) = private.parse::<u16>() else {
+            continue;
+        };
+        let proto = sanitize_owned(proto.to_string());
+        match bindings.filter(|b| !b.is_empty()) {
+            None => ports.push(PortBinding {
+                private,
+                public: None,
+                host_ip: None,
+                proto,
+            }),
+            Some(bindings) => {
+                for b in bindings {
+                    ports.push(PortBinding {
+                        private,
+                        public: b.host_port.and_then(|p| p.parse().ok()),
+                        host_ip: clean_opt(b.host_ip),
+                        proto: proto.clone(),
+                    });
+                }
+            }
+        }
+    }
+    ports.sort_by(|a, b| (a.private, &a.proto, a.public).cmp(&(b.private, &b.proto, b.public)));
+    // IPv4 and IPv6 listeners for the same port read as one binding.
+    ports.dedup_by(|a, b| a.private == b.private && a.proto == b.proto && a.public == b.public);
+
+    let health = state
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .map(|s| Health::parse(s.as_ref()))
+        .unwrap_or_default();
+    let last_health_output = state
+        .health
+        .as_ref()
+        .and_then(|h| h.log.as_ref())
+        .and_then(|log| log.last())
+        .and_then(|r| r.output.clone())
+        .map(|o| sanitize_owned(o.trim().to_string()));
+
+    let env = config
+        .env
+        .unwrap_or_default()
+        .into_iter()
+        .map(|kv| {
+            let kv = sanitize_owned(kv);
+            match kv.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (kv, String::new()),
+            }
+        })
+        .collect();
+
+    let restart_policy = host
+        .restart_policy
+        .map(|p| {
+            let name = p.name.map(|n| n.to_string()).unwrap_or_default();
+            match p.maximum_retry_count {
+                Some(n) if n > 0 => format!("{name}:{n}"),
+                _ => name,
+            }
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "no".into());
+
+    let mounts = inspect
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| Mount {
+            kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+            source: clean(m.source.or(m.name)),
+            destination: clean(m.destination),
+            read_write: m.rw.unwrap_or(true),
+        })
+        .collect();
+
+    let clean_vec = |v: Option<Vec<String>>| {
+        v.unwrap_or_default()
+            .into_iter()
+            .map(sanitize_owned)
+            .collect()
+    };
+
+    let name = clean(inspect.name);
+    Container {
+        id: clean(inspect.id),
+        name: name.trim_start_matches('/').to_string(),
+        image: clean(config.image),
+        state: state
+            .status
+            .map(|s| ContainerState::parse(s.as_ref()))
+            .unwrap_or(ContainerState::Unknown),
+        health,
+        created: inspect.created.as_deref().and_then(parse_time),
+        started_at: state.started_at.as_deref().and_then(parse_time),
+        finished_at: state.finished_at.as_deref().and_then(parse_time),
+        restart_count: inspect.restart_count.unwrap_or(0),
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        labels: clean_map(config.labels),
+        networks,
+        ports,
+        detail: ContainerDetail {
+            command: clean_vec(config.cmd),
+            entrypoint: clean_vec(config.entrypoint),
+            env,
+            mounts,
+            restart_policy,
+            hostname: clean(config.hostname),
+            user: clean(config.user),
+            working_dir: clean(config.working_dir),
+            healthcheck: clean_vec(config.healthcheck.and_then(|h| h.test)),
+            last_health_output,
+            state_error: clean_opt(state.error),
+        },
+        list_status: sanitize_owned(list_status),
+    }
+}
+
+pub fn daemon_info(info: SystemInfo, version: SystemVersion, agreed_api: String) -> DaemonInfo {
+    let swarm = info
+        .swarm
+        .as_ref()
+        .map(|s| {
+            let state = s
+                .local_node_state
+                .map(|st| st.to_string())
+                .unwrap_or_default();
+            match (state.as_str(), s.control_available) {
+                ("active", Some(true)) => "active (manager)".to_string(),
+                ("active", _) => "active (worker)".to_string(),
+                ("", _) => "inactive".to_string(),
+                (other, _) => other.to_string(),
+            }
+        })
+        .unwrap_or_else(|| "inactive".into());
+    DaemonInfo {
+        hostname: clean(info.name),
+        engine_version: clean(version.version.or(info.server_version)),
+        api_version: agreed_api,
+        server_api_version: clean(version.api_version),
+        os: clean(info.operating_system),
+        kernel: clean(info.kernel_version),
+        arch: clean(info.architecture),
+        cpus: info.ncpu.unwrap_or(0),
+        memory_bytes: info.mem_total.unwrap_or(0),
+        swarm,
+        storage_driver: clean(info.driver),
+    }
+}
+
+pub fn network(n: Network) -> NetworkInfo {
+    let pools = n
+        .ipam
+        .and_then(|i| i.config)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| {
+            Some(IpamPool {
+                subnet: clean_opt(c.subnet)?,
+                ip_range: clean_opt(c.ip_range),
+                gateway: clean_opt(c.gateway),
+                aux_addresses: clean_map(c.auxiliary_addresses),
+            })
+        })
+        .collect();
+    NetworkInfo {
+        id: clean(n.id),
+        name: clean(n.name),
+        driver: clean(n.driver),
+        scope: clean(n.scope),
+        internal: n.internal.unwrap_or(false),
+        pools,
+        labels: clean_map(n.labels),
+    }
+}
+
+pub fn image(i: ImageSummary) -> ImageInfo {
+    ImageInfo {
+        id: sanitize_owned(i.id),
+        tags: i
+            .repo_tags
+            .into_iter()
+            .filter(|t| t != "<none>:<none>")
+            .map(sanitize_owned)
+            .collect(),
+        size_bytes: i.size,
+        created: DateTime::from_timestamp(i.created, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::ContainerSummaryStateEnum;
+
+    #[test]
+    fn zero_time_means_never() {
+        assert!(parse_time("0001-01-01T00:00:00Z").is_none());
+        assert!(parse_time("2026-11-26T17:00:00.123456789Z").is_some());
+    }
+
+    #[test]
+    fn fingerprint_ignores_the_ticking_uptime() {
+        let s = |state, status: &str| ContainerSummary {
+            state: Some(state),
+            status: Some(status.into()),
+            ..ContainerSummary::default()
+        };
+        use ContainerSummaryStateEnum::*;
+        assert_eq!(
+            list_fingerprint(&s(RUNNING, "Up 3 minutes (healthy)")),
+            list_fingerprint(&s(RUNNING, "Up 4 minutes (healthy)"))
+        );
+        assert_ne!(
+            list_fingerprint(&s(RUNNING, "Up 3 minutes (healthy)")),
+            list_fingerprint(&s(RUNNING, "Up 3 minutes (unhealthy)"))
+        );
+        assert_eq!(
+            list_fingerprint(&s(EXITED, "Exited (3) 2 hours ago")),
+            "exited(3)"
+        );
+    }
+
+    #[test]
+    fn hostile_names_and_labels_are_sanitised_on_the_way_in() {
+        let inspect = ContainerInspectResponse {
+            id: Some("abc".into()),
+            name: Some("/evil\x1b]0;pwned\x07".into()),
+            config: Some(bollard::models::ContainerConfig {
+                labels: Some(HashMap::from([("k\x1b[2J".into(), "v\x1b[31m".into())])),
+                env: Some(vec!["SECRET=\x1b[2Jx".into()]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let c = container(inspect, String::new());
+        assert_eq!(c.name, "evil␛]0;pwned␇");
+        assert_eq!(c.labels.get("k␛[2J").map(String::as_str), Some("v␛[31m"));
+        assert_eq!(c.detail.env[0].1, "␛[2Jx");
+    }
+}

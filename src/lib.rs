@@ -1,0 +1,19 @@
+//! fleetdeck: a terminal cockpit for fleets of Docker daemons.
+//!
+//! Map of the crate (arrows only ever point this way: frontends → engine/model/ui → config):
+//! - [`config`]: the TOML file, Docker contexts and `--host` URLs → validated endpoints and settings.
+//! - [`engine`]: one task per Docker daemon (bollard); connects, syncs, follows events, resyncs,
+//!   reconnects forever; reports owned [`model::Msg`]s. No ratatui here.
+//! - [`model`]: the fleet as data and the pure logic over it (apply messages, filter, sort).
+//! - [`ui`]: widgets that draw the model with the theme; used by the TUI and by `snapshot`.
+//! - [`app`]: the interactive loop: owns the model, maps keys to actions, redraws on change.
+//! - [`headless`]: `check` and `snapshot`, for scripts, cron and tests.
+//! - [`cli`]: the command line.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod headless;
+pub mod model;
+pub mod ui;

@@ -1,0 +1,190 @@
+//! The `fleetdeck` binary: parse the command line, load the config (errors before any terminal
+//! mode is touched), set up file logging, then run the dashboard or a headless command.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use color_eyre::eyre::{WrapErr, eyre};
+
+use fleetdeck::app::{self, App};
+use fleetdeck::cli::{Cli, Command};
+use fleetdeck::config::{self, ConfigError};
+use fleetdeck::headless::{self, EXIT_CONFIG};
+use fleetdeck::{engine, ui};
+
+/// Bounded on purpose: a stalled UI applies backpressure to the engine tasks instead of
+/// growing memory without limit.
+const CHANNEL_CAPACITY: usize = 4096;
+
+fn log_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "fleetdeck")
+        .map(|d| d.state_dir().unwrap_or(d.data_local_dir()).to_path_buf())
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+fn main() -> ExitCode {
+    let log_dir = log_dir();
+    let help_footer = format!(
+        "Logs: {}/fleetdeck.log.*\nDocs and keys: press ? in the dashboard.",
+        log_dir.display()
+    );
+    let matches = Cli::command().after_help(help_footer).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Err(e) = color_eyre::install() {
+        eprintln!("fleetdeck: {e}");
+    }
+    let config = match config::load(&cli.sources()) {
+        Ok(c) => c,
+        Err(e) => return config_error(&e),
+    };
+    let _log_guard = init_logging(&log_dir);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fleetdeck: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            None => run_dashboard(&config).await.map(|()| 0),
+            Some(Command::Check) => {
+                let mut out = std::io::stdout().lock();
+                headless::check(&config, &mut out)
+                    .await
+                    .wrap_err("writing the report")
+            }
+            Some(Command::Snapshot {
+                view,
+                width,
+                height,
+            }) => snapshot(&config, view, *width, *height).await,
+        }
+    });
+    // Engine tasks may be parked in backoff sleeps; do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("fleetdeck: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprintln!("fleetdeck: config error: {e}");
+    ExitCode::from(EXIT_CONFIG as u8)
+}
+
+fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::EnvFilter;
+    std::fs::create_dir_all(dir).ok()?;
+    // Daily files, a week kept: a wall display runs for weeks and must not fill the disk.
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("fleetdeck.log")
+        .max_log_files(7)
+        .build(dir)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter =
+        EnvFilter::try_from_env("FLEETDECK_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+async fn snapshot(
+    config: &config::Config,
+    view: &str,
+    width: u16,
+    height: u16,
+) -> color_eyre::Result<i32> {
+    let Some(view) = ui::View::parse(view) else {
+        let valid: Vec<&str> = ui::View::ALL.iter().map(|v| v.name()).collect();
+        eprintln!(
+            "fleetdeck: unknown view \"{view}\"; valid views: {}",
+            valid.join(", ")
+        );
+        return Ok(EXIT_CONFIG);
+    };
+    if width < 20 || height < 5 {
+        return Err(eyre!("--width must be at least 20 and --height at least 5"));
+    }
+    let (text, down) = headless::render_snapshot(config, view, width, height).await;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    for (name, reason) in &down {
+        eprintln!("fleetdeck: endpoint {name} is down: {reason}");
+    }
+    Ok(if down.is_empty() {
+        headless::EXIT_OK
+    } else {
+        headless::EXIT_DOWN
+    })
+}
+
+/// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT), so the terminal is
+/// restored on those paths too.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut streams = Vec::new();
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
+        if let Ok(s) = signal(kind) {
+            streams.push(s);
+        }
+    }
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+    futures::future::select_all(waits).await;
+}
+
+/// Restores the terminal when dropped: covers early returns and errors; ratatui's panic hook
+/// covers panics.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
+    let (rx, _tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
+    let mut app = App::new(config, ui::Theme::from_env());
+    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
+    let _guard = TerminalGuard;
+    let input = crossterm::event::EventStream::new();
+    tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
+    app::run(
+        &mut terminal,
+        &mut app,
+        input,
+        rx,
+        config.ui.fps,
+        shutdown_signal(),
+    )
+    .await
+}

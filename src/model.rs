@@ -1,0 +1,271 @@
+//! The fleet as data. Engine tasks describe what they saw as owned [`Msg`]s; [`Fleet::apply`]
+//! folds them in. No I/O, no Docker client, no terminal: everything here is unit-tested alone.
+
+pub mod container;
+pub mod endpoint;
+pub mod filter;
+pub mod query;
+pub mod text;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+pub use container::{Container, ContainerState, Health};
+pub use endpoint::{DaemonInfo, Endpoint, ImageInfo, Link, NetworkInfo, StateCounts};
+
+use crate::config::EndpointSpec;
+
+/// Index of an endpoint in [`Fleet::endpoints`]; stable for the life of the process.
+pub type EndpointId = usize;
+
+/// Everything a full sync learns about one daemon.
+#[derive(Debug, Clone, Default)]
+pub struct SyncData {
+    pub info: DaemonInfo,
+    pub containers: Vec<Container>,
+    pub networks: Vec<NetworkInfo>,
+    pub images: Vec<ImageInfo>,
+    pub latency: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub enum MsgKind {
+    /// A connection attempt is starting.
+    Connecting {
+        attempt: u32,
+    },
+    /// The link failed; the engine retries after `retry_in`.
+    Down {
+        reason: String,
+        retry_in: Duration,
+    },
+    /// A full sync finished: the endpoint is up and this is the truth.
+    Synced(Box<SyncData>),
+    /// A container appeared or changed (from an event or a partial resync).
+    ContainerChanged(Box<Container>),
+    ContainerGone {
+        id: String,
+    },
+    Networks(Vec<NetworkInfo>),
+    Images(Vec<ImageInfo>),
+    Latency(Duration),
+}
+
+/// What an engine task tells the model, stamped with the endpoint and the time it happened.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub endpoint: EndpointId,
+    pub at: DateTime<Utc>,
+    pub kind: MsgKind,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    pub endpoints: Vec<Endpoint>,
+}
+
+impl Fleet {
+    pub fn new(specs: impl IntoIterator<Item = EndpointSpec>) -> Self {
+        Self {
+            endpoints: specs.into_iter().map(Endpoint::new).collect(),
+        }
+    }
+
+    /// Cluster names in the order their first endpoint was configured.
+    pub fn clusters(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for ep in &self.endpoints {
+            if !out.contains(&ep.cluster()) {
+                out.push(ep.cluster());
+            }
+        }
+        out
+    }
+
+    pub fn endpoints_in<'a>(&'a self, cluster: &'a str) -> impl Iterator<Item = &'a Endpoint> {
+        self.endpoints
+            .iter()
+            .filter(move |e| e.cluster() == cluster)
+    }
+
+    pub fn endpoint_by_name(&self, name: &str) -> Option<(EndpointId, &Endpoint)> {
+        self.endpoints
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name() == name)
+    }
+
+    pub fn container_count(&self) -> usize {
+        self.endpoints.iter().map(|e| e.containers.len()).sum()
+    }
+
+    /// Folds one engine message into the fleet. Returns whether anything visible changed, so the
+    /// app loop redraws only when it must.
+    pub fn apply(&mut self, msg: Msg) -> bool {
+        let Some(ep) = self.endpoints.get_mut(msg.endpoint) else {
+            return false;
+        };
+        match msg.kind {
+            MsgKind::Connecting { attempt } => {
+                let link = Link::Connecting { attempt };
+                let changed = ep.link != link;
+                ep.link = link;
+                changed
+            }
+            MsgKind::Down { reason, retry_in } => {
+                if ep.down_since.is_none() || ep.is_up() {
+                    ep.down_since = Some(msg.at);
+                }
+                ep.last_error = Some(reason.clone());
+                ep.link = Link::Down { reason, retry_in };
+                true
+            }
+            MsgKind::Synced(sync) => {
+                let SyncData {
+                    info,
+                    containers,
+                    networks,
+                    images,
+                    latency,
+                } = *sync;
+                ep.info = Some(info);
+                ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+                ep.networks = networks;
+                ep.images = images;
+                if latency.is_some() {
+                    ep.latency = latency;
+                }
+                ep.link = Link::Up;
+                ep.down_since = None;
+                ep.synced = true;
+                ep.last_contact = Some(msg.at);
+                true
+            }
+            MsgKind::ContainerChanged(c) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.containers.get(&c.id) != Some(&*c);
+                if changed {
+                    ep.containers.insert(c.id.clone(), *c);
+                }
+                changed
+            }
+            MsgKind::ContainerGone { id } => {
+                ep.last_contact = Some(msg.at);
+                ep.containers.remove(&id).is_some()
+            }
+            MsgKind::Networks(networks) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.networks != networks;
+                ep.networks = networks;
+                changed
+            }
+            MsgKind::Images(images) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.images != images;
+                ep.images = images;
+                changed
+            }
+            MsgKind::Latency(rtt) => {
+                ep.last_contact = Some(msg.at);
+                // Only a visible change in the shown figure is worth a redraw.
+                let changed = ep.latency.map(|l| l.as_millis()) != Some(rtt.as_millis());
+                ep.latency = Some(rtt);
+                changed
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::container::fixtures::container;
+    use super::*;
+
+    fn fleet() -> Fleet {
+        Fleet::new([
+            EndpointSpec::from_url(Some("a"), "tcp://a:2375").unwrap(),
+            EndpointSpec::from_url(Some("b"), "tcp://b:2375").unwrap(),
+        ])
+    }
+
+    fn msg(endpoint: EndpointId, kind: MsgKind) -> Msg {
+        Msg {
+            endpoint,
+            at: DateTime::from_timestamp(1_000_000, 0).unwrap(),
+            kind,
+        }
+    }
+
+    fn synced(containers: Vec<Container>) -> MsgKind {
+        MsgKind::Synced(Box::new(SyncData {
+            containers,
+            ..SyncData::default()
+        }))
+    }
+
+    #[test]
+    fn sync_brings_an_endpoint_up_with_its_containers() {
+        let mut f = fleet();
+        assert!(f.apply(msg(
+            0,
+            synced(vec![container("c1", "web", ContainerState::Running)])
+        )));
+        assert!(f.endpoints[0].is_up());
+        assert_eq!(f.endpoints[0].containers.len(), 1);
+        assert!(!f.endpoints[1].synced);
+    }
+
+    #[test]
+    fn a_down_endpoint_keeps_its_rows_and_marks_them_stale() {
+        let mut f = fleet();
+        f.apply(msg(
+            0,
+            synced(vec![container("c1", "web", ContainerState::Running)]),
+        ));
+        f.apply(msg(
+            0,
+            MsgKind::Down {
+                reason: "connection refused".into(),
+                retry_in: Duration::from_secs(2),
+            },
+        ));
+        let ep = &f.endpoints[0];
+        assert!(ep.is_stale());
+        assert_eq!(ep.containers.len(), 1);
+        assert_eq!(ep.last_error.as_deref(), Some("connection refused"));
+        assert!(ep.down_since.is_some());
+        // Reconnect attempts do not forget when it went down.
+        let since = ep.down_since;
+        f.apply(msg(0, MsgKind::Connecting { attempt: 2 }));
+        f.apply(msg(
+            0,
+            MsgKind::Down {
+                reason: "again".into(),
+                retry_in: Duration::from_secs(4),
+            },
+        ));
+        assert_eq!(f.endpoints[0].down_since, since);
+        // A sync makes it live again.
+        f.apply(msg(0, synced(vec![])));
+        assert!(!f.endpoints[0].is_stale());
+        assert!(f.endpoints[0].down_since.is_none());
+    }
+
+    #[test]
+    fn container_changes_and_removals_apply_and_report_change() {
+        let mut f = fleet();
+        f.apply(msg(1, synced(vec![])));
+        let c = container("c9", "job", ContainerState::Running);
+        assert!(f.apply(msg(1, MsgKind::ContainerChanged(Box::new(c.clone())))));
+        assert!(!f.apply(msg(1, MsgKind::ContainerChanged(Box::new(c)))));
+        assert!(f.apply(msg(1, MsgKind::ContainerGone { id: "c9".into() })));
+        assert!(!f.apply(msg(1, MsgKind::ContainerGone { id: "c9".into() })));
+    }
+
+    #[test]
+    fn messages_for_unknown_endpoints_are_ignored() {
+        let mut f = fleet();
+        assert!(!f.apply(msg(7, MsgKind::Latency(Duration::from_millis(3)))));
+    }
+}

@@ -1,0 +1,158 @@
+//! One Docker daemon as the fleet model sees it: how the link is, what the daemon said about
+//! itself, and what runs on it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::container::{Container, ContainerState, Health};
+use crate::config::EndpointSpec;
+
+/// The link to a daemon. `Down` keeps everything last seen; the rows are shown stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    Connecting { attempt: u32 },
+    Up,
+    Down { reason: String, retry_in: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DaemonInfo {
+    pub hostname: String,
+    pub engine_version: String,
+    /// The API version both sides agreed on.
+    pub api_version: String,
+    /// The daemon's own maximum API version.
+    pub server_api_version: String,
+    pub os: String,
+    pub kernel: String,
+    pub arch: String,
+    pub cpus: i64,
+    pub memory_bytes: i64,
+    /// "inactive", "active (manager)", "active (worker)", …
+    pub swarm: String,
+    pub storage_driver: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IpamPool {
+    pub subnet: String,
+    pub ip_range: Option<String>,
+    pub gateway: Option<String>,
+    pub aux_addresses: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    pub scope: String,
+    pub internal: bool,
+    pub pools: Vec<IpamPool>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImageInfo {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub size_bytes: i64,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// Container counts by the states an operator scans for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StateCounts {
+    pub total: usize,
+    pub running: usize,
+    pub exited: usize,
+    pub restarting: usize,
+    pub unhealthy: usize,
+    pub paused: usize,
+}
+
+impl std::ops::AddAssign for StateCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.total += o.total;
+        self.running += o.running;
+        self.exited += o.exited;
+        self.restarting += o.restarting;
+        self.unhealthy += o.unhealthy;
+        self.paused += o.paused;
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub spec: EndpointSpec,
+    pub link: Link,
+    pub info: Option<DaemonInfo>,
+    /// Round trip of the last ping.
+    pub latency: Option<Duration>,
+    /// Last time anything was heard from the daemon.
+    pub last_contact: Option<DateTime<Utc>>,
+    pub down_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub containers: BTreeMap<String, Container>,
+    pub networks: Vec<NetworkInfo>,
+    pub images: Vec<ImageInfo>,
+    /// Whether a full sync has ever completed: before it the container list means nothing.
+    pub synced: bool,
+}
+
+impl Endpoint {
+    pub fn new(spec: EndpointSpec) -> Self {
+        Self {
+            spec,
+            link: Link::Connecting { attempt: 1 },
+            info: None,
+            latency: None,
+            last_contact: None,
+            down_since: None,
+            last_error: None,
+            containers: BTreeMap::new(),
+            networks: Vec::new(),
+            images: Vec::new(),
+            synced: false,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.spec.cluster
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.link == Link::Up
+    }
+
+    /// Rows of a daemon we cannot currently hear are last-known, not live.
+    pub fn is_stale(&self) -> bool {
+        !self.is_up() && self.synced
+    }
+
+    pub fn counts(&self) -> StateCounts {
+        let mut c = StateCounts {
+            total: self.containers.len(),
+            ..StateCounts::default()
+        };
+        for ct in self.containers.values() {
+            match ct.state {
+                ContainerState::Running => c.running += 1,
+                ContainerState::Exited | ContainerState::Dead => c.exited += 1,
+                ContainerState::Restarting => c.restarting += 1,
+                ContainerState::Paused => c.paused += 1,
+                _ => {}
+            }
+            if ct.health == Health::Unhealthy {
+                c.unhealthy += 1;
+            }
+        }
+        c
+    }
+}

@@ -1,0 +1,199 @@
+//! The `/` filter grammar, shared by every list view.
+//!
+//! Space-separated terms, all of which must match (case-insensitive):
+//! - `web`: substring of name, image, endpoint, cluster, or any `key=value` label
+//! - `name:web`, `image:nginx`, `endpoint:us-east` (or `ep:`), `cluster:prod`: substring of that field
+//! - `label:app=web` (exact key and value), `label:app` (key present)
+//! - `state:running`, `health:unhealthy`: exact
+//! - a leading `!` negates a term: `!state:running`
+
+use super::container::Container;
+use super::endpoint::Endpoint;
+
+pub const FIELDS: &str = "name, image, endpoint (ep), cluster, label, state, health";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    Any,
+    Name,
+    Image,
+    Endpoint,
+    Cluster,
+    Label { key: String, value: Option<String> },
+    State,
+    Health,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    negated: bool,
+    field: Field,
+    /// Lower-cased needle (unused for labels, which carry their own).
+    needle: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Filter {
+    terms: Vec<Term>,
+    source: String,
+}
+
+impl Filter {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let mut terms = Vec::new();
+        for word in input.split_whitespace() {
+            let (negated, word) = match word.strip_prefix('!') {
+                Some(rest) => (true, rest),
+                None => (false, word),
+            };
+            if word.is_empty() {
+                continue;
+            }
+            let lower = word.to_lowercase();
+            let (field, needle) = match lower.split_once(':') {
+                None => (Field::Any, lower.clone()),
+                Some((f, v)) => {
+                    let field = match f {
+                        "name" => Field::Name,
+                        "image" => Field::Image,
+                        "endpoint" | "ep" => Field::Endpoint,
+                        "cluster" => Field::Cluster,
+                        "state" => Field::State,
+                        "health" => Field::Health,
+                        "label" => {
+                            let (key, value) = match v.split_once('=') {
+                                Some((k, val)) => (k.to_string(), Some(val.to_string())),
+                                None => (v.to_string(), None),
+                            };
+                            if key.is_empty() {
+                                return Err(format!(
+                                    "\"{word}\": label needs a key, like label:app=web"
+                                ));
+                            }
+                            Field::Label { key, value }
+                        }
+                        other => {
+                            return Err(format!(
+                                "unknown filter field \"{other}\"; valid fields: {FIELDS}"
+                            ));
+                        }
+                    };
+                    (field, v.to_string())
+                }
+            };
+            terms.push(Term {
+                negated,
+                field,
+                needle,
+            });
+        }
+        Ok(Self {
+            terms,
+            source: input.trim().to_string(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    pub fn matches(&self, endpoint: &Endpoint, c: &Container) -> bool {
+        self.terms
+            .iter()
+            .all(|t| term_matches(t, endpoint, c) != t.negated)
+    }
+}
+
+fn contains(haystack: &str, needle: &str) -> bool {
+    haystack.to_lowercase().contains(needle)
+}
+
+fn term_matches(t: &Term, ep: &Endpoint, c: &Container) -> bool {
+    match &t.field {
+        Field::Any => {
+            contains(&c.name, &t.needle)
+                || contains(&c.image, &t.needle)
+                || contains(ep.name(), &t.needle)
+                || contains(ep.cluster(), &t.needle)
+                || c.labels
+                    .iter()
+                    .any(|(k, v)| contains(&format!("{k}={v}"), &t.needle))
+        }
+        Field::Name => contains(&c.name, &t.needle),
+        Field::Image => contains(&c.image, &t.needle),
+        Field::Endpoint => contains(ep.name(), &t.needle),
+        Field::Cluster => contains(ep.cluster(), &t.needle),
+        Field::State => c.state.as_str() == t.needle,
+        Field::Health => c.health.as_str() == t.needle,
+        Field::Label { key, value } => c.labels.iter().any(|(k, v)| {
+            k.to_lowercase() == *key && value.as_ref().is_none_or(|want| v.to_lowercase() == *want)
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EndpointSpec;
+    use crate::model::container::fixtures::container;
+    use crate::model::{ContainerState, Health};
+
+    fn ep(name: &str, cluster: &str) -> Endpoint {
+        let mut spec = EndpointSpec::from_url(Some(name), "tcp://h:1").unwrap();
+        spec.cluster = cluster.into();
+        Endpoint::new(spec)
+    }
+
+    fn web() -> Container {
+        let mut c = container("1", "web-1", ContainerState::Running);
+        c.image = "nginx:1.27".into();
+        c.labels.insert("app".into(), "web".into());
+        c.labels.insert("tier".into(), "front".into());
+        c.health = Health::Unhealthy;
+        c
+    }
+
+    fn m(filter: &str, ep: &Endpoint, c: &Container) -> bool {
+        Filter::parse(filter).unwrap().matches(ep, c)
+    }
+
+    #[test]
+    fn bare_words_search_every_field() {
+        let e = ep("us-east-01", "prod-us");
+        let c = web();
+        assert!(m("", &e, &c));
+        assert!(m("WEB", &e, &c));
+        assert!(m("nginx", &e, &c));
+        assert!(m("east", &e, &c));
+        assert!(m("prod", &e, &c));
+        assert!(m("tier=front", &e, &c));
+        assert!(!m("db", &e, &c));
+    }
+
+    #[test]
+    fn fields_labels_and_negation() {
+        let e = ep("us-east-01", "prod-us");
+        let c = web();
+        assert!(m("label:app=web", &e, &c));
+        assert!(!m("label:app=webhook", &e, &c));
+        assert!(m("label:tier", &e, &c));
+        assert!(m("cluster:prod", &e, &c));
+        assert!(!m("cluster:staging", &e, &c));
+        assert!(m("ep:us-east state:running health:unhealthy", &e, &c));
+        assert!(!m("!state:running", &e, &c));
+        assert!(m("!label:app=db name:web", &e, &c));
+    }
+
+    #[test]
+    fn unknown_fields_are_explained() {
+        assert_eq!(
+            Filter::parse("colour:red").unwrap_err(),
+            "unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, state, health"
+        );
+        assert!(Filter::parse("label:=x").is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! The containers table as a query over the fleet: filter, group, sort. Pure, so the ordering
+//! the operator sees is tested without a terminal.
+
+use std::cmp::Ordering;
+
+use super::container::Container;
+use super::filter::Filter;
+use super::{EndpointId, Fleet};
+
+/// Columns of the containers table, in display order; each is also a sort key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Column {
+    Endpoint,
+    Name,
+    Image,
+    State,
+    Status,
+    Health,
+    Ips,
+    Ports,
+}
+
+impl Column {
+    pub const ALL: [Column; 8] = [
+        Column::Endpoint,
+        Column::Name,
+        Column::Image,
+        Column::State,
+        Column::Status,
+        Column::Health,
+        Column::Ips,
+        Column::Ports,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Endpoint => "ENDPOINT",
+            Column::Name => "NAME",
+            Column::Image => "IMAGE",
+            Column::State => "STATE",
+            Column::Status => "STATUS",
+            Column::Health => "HEALTH",
+            Column::Ips => "IP",
+            Column::Ports => "PORTS",
+        }
+    }
+
+    pub fn next(self) -> Column {
+        let i = Column::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Column::ALL[(i + 1) % Column::ALL.len()]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GroupBy {
+    #[default]
+    None,
+    Endpoint,
+    Cluster,
+}
+
+impl GroupBy {
+    pub fn next(self) -> GroupBy {
+        match self {
+            GroupBy::None => GroupBy::Endpoint,
+            GroupBy::Endpoint => GroupBy::Cluster,
+            GroupBy::Cluster => GroupBy::None,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            GroupBy::None => "none",
+            GroupBy::Endpoint => "endpoint",
+            GroupBy::Cluster => "cluster",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub column: Column,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Self {
+            column: Column::Endpoint,
+            descending: false,
+        }
+    }
+}
+
+/// A container in the table, by reference into the fleet.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub endpoint: EndpointId,
+    pub container: &'a Container,
+}
+
+/// Stable key of a row, for keeping the selection on the same container across updates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RowKey {
+    pub endpoint: EndpointId,
+    pub id: String,
+}
+
+impl Row<'_> {
+    pub fn key(&self) -> RowKey {
+        RowKey {
+            endpoint: self.endpoint,
+            id: self.container.id.clone(),
+        }
+    }
+}
+
+/// The group a row belongs to, for header rows when grouping.
+pub fn group_of<'a>(fleet: &'a Fleet, row: &Row<'_>, group: GroupBy) -> Option<&'a str> {
+    let ep = &fleet.endpoints[row.endpoint];
+    match group {
+        GroupBy::None => None,
+        GroupBy::Endpoint => Some(ep.name()),
+        GroupBy::Cluster => Some(ep.cluster()),
+    }
+}
+
+/// Filtered, grouped and sorted rows. Ties fall back to endpoint then name, so the order is
+/// stable from one update to the next.
+pub fn container_rows<'a>(
+    fleet: &'a Fleet,
+    filter: &Filter,
+    group: GroupBy,
+    sort: Sort,
+) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = fleet
+        .endpoints
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ep)| {
+            ep.containers
+                .values()
+                .filter(move |c| filter.matches(ep, c))
+                .map(move |c| Row {
+                    endpoint: i,
+                    container: c,
+                })
+        })
+        .collect();
+    let cluster_rank = |id: EndpointId| {
+        let cluster = fleet.endpoints[id].cluster();
+        fleet
+            .clusters()
+            .iter()
+            .position(|c| *c == cluster)
+            .unwrap_or(0)
+    };
+    rows.sort_by(|a, b| {
+        let group_order = match group {
+            GroupBy::None => Ordering::Equal,
+            GroupBy::Endpoint => a.endpoint.cmp(&b.endpoint),
+            GroupBy::Cluster => cluster_rank(a.endpoint).cmp(&cluster_rank(b.endpoint)),
+        };
+        let mut by_column = compare(fleet, sort.column, a, b);
+        if sort.descending {
+            by_column = by_column.reverse();
+        }
+        group_order
+            .then(by_column)
+            .then_with(|| a.endpoint.cmp(&b.endpoint))
+            .then_with(|| a.container.name.cmp(&b.container.name))
+            .then_with(|| a.container.id.cmp(&b.container.id))
+    });
+    rows
+}
+
+fn compare(fleet: &Fleet, column: Column, a: &Row<'_>, b: &Row<'_>) -> Ordering {
+    let (ca, cb) = (a.container, b.container);
+    match column {
+        Column::Endpoint => fleet.endpoints[a.endpoint]
+            .name()
+            .cmp(fleet.endpoints[b.endpoint].name()),
+        Column::Name => ca.name.cmp(&cb.name),
+        Column::Image => ca.image.cmp(&cb.image),
+        Column::State => ca.state.cmp(&cb.state),
+        // Longest-running first reads naturally when ascending by "uptime".
+        Column::Status => ca.started_at.cmp(&cb.started_at),
+        // Unhealthy first: that is what one sorts by health for.
+        Column::Health => cb.health.cmp(&ca.health),
+        Column::Ips => first_ip(ca).cmp(&first_ip(cb)),
+        Column::Ports => ca
+            .ports
+            .first()
+            .map(|p| p.private)
+            .cmp(&cb.ports.first().map(|p| p.private)),
+    }
+}
+
+/// IPv4 addresses compare numerically, so .9 sorts before .10.
+fn first_ip(c: &Container) -> Option<std::net::IpAddr> {
+    c.ips().first().and_then(|s| s.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EndpointSpec;
+    use crate::model::container::NetAttachment;
+    use crate::model::container::fixtures::container;
+    use crate::model::{ContainerState, Health, Msg, MsgKind, SyncData};
+
+    fn fleet() -> Fleet {
+        let mut specs = Vec::new();
+        for (name, cluster) in [("b-host", "prod"), ("a-host", "dev"), ("c-host", "prod")] {
+            let mut s = EndpointSpec::from_url(Some(name), "tcp://h:1").unwrap();
+            s.cluster = cluster.into();
+            specs.push(s);
+        }
+        let mut f = Fleet::new(specs);
+        let mk = |id: &str, name: &str, ip: &str, health: Health| {
+            let mut c = container(id, name, ContainerState::Running);
+            c.health = health;
+            c.networks.push(NetAttachment {
+                network: "n".into(),
+                ipv4: Some(ip.into()),
+                ..NetAttachment::default()
+            });
+            c
+        };
+        let data = [
+            vec![
+                mk("1", "web", "10.0.0.10", Health::None),
+                mk("2", "db", "10.0.0.9", Health::Unhealthy),
+            ],
+            vec![mk("3", "api", "10.0.0.2", Health::Healthy)],
+            vec![mk("4", "cache", "10.0.0.100", Health::None)],
+        ];
+        for (i, containers) in data.into_iter().enumerate() {
+            f.apply(Msg {
+                endpoint: i,
+                at: chrono::Utc::now(),
+                kind: MsgKind::Synced(Box::new(SyncData {
+                    containers,
+                    ..SyncData::default()
+                })),
+            });
+        }
+        f
+    }
+
+    fn names(rows: &[Row<'_>]) -> Vec<String> {
+        rows.iter().map(|r| r.container.name.clone()).collect()
+    }
+
+    #[test]
+    fn sorts_by_any_column_in_both_directions() {
+        let f = fleet();
+        let all = Filter::default();
+        let by = |column, descending| {
+            names(&container_rows(
+                &f,
+                &all,
+                GroupBy::None,
+                Sort { column, descending },
+            ))
+        };
+        assert_eq!(by(Column::Name, false), ["api", "cache", "db", "web"]);
+        assert_eq!(by(Column::Name, true), ["web", "db", "cache", "api"]);
+        assert_eq!(by(Column::Endpoint, false), ["api", "db", "web", "cache"]);
+        assert_eq!(by(Column::Ips, false), ["api", "db", "web", "cache"]);
+        assert_eq!(by(Column::Health, false)[0], "db");
+    }
+
+    #[test]
+    fn grouping_by_cluster_keeps_configured_cluster_order() {
+        let f = fleet();
+        let rows = container_rows(
+            &f,
+            &Filter::default(),
+            GroupBy::Cluster,
+            Sort {
+                column: Column::Name,
+                descending: false,
+            },
+        );
+        assert_eq!(names(&rows), ["cache", "db", "web", "api"]);
+        assert_eq!(group_of(&f, &rows[0], GroupBy::Cluster), Some("prod"));
+        assert_eq!(group_of(&f, &rows[3], GroupBy::Cluster), Some("dev"));
+    }
+
+    #[test]
+    fn filter_applies_before_sorting() {
+        let f = fleet();
+        let filter = Filter::parse("cluster:prod !name:db").unwrap();
+        let rows = container_rows(&f, &filter, GroupBy::None, Sort::default());
+        assert_eq!(names(&rows), ["web", "cache"]);
+    }
+}

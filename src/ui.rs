@@ -1,0 +1,230 @@
+//! Drawing. Every screen is a [`Screen`] over borrowed state: the fleet, the view state, the
+//! theme and the key hints. `impl Widget for &Screen` so a frame never clones the model; the
+//! TUI and `snapshot` draw through exactly the same code.
+//!
+//! ```text
+//! ┌ header: fleetdeck · endpoints up/total · containers · view tabs ········· clock ┐
+//! │ body: the current view (clusters | containers), with overlays on top           │
+//! │       (detail panel, help)                                                     │
+//! └ footer: key hints for this view, the filter input, or a message ───────────────┘
+//! ```
+
+pub mod clusters;
+pub mod containers;
+pub mod detail;
+pub mod help;
+pub mod state;
+pub mod theme;
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::model::Fleet;
+pub use state::{View, ViewState};
+pub use theme::Theme;
+
+/// A key and what it does, as shown in the footer and the help overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub key: String,
+    pub action: String,
+}
+
+/// A titled group of hints for the help overlay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpSection {
+    pub title: String,
+    pub hints: Vec<Hint>,
+}
+
+pub struct Screen<'a> {
+    pub fleet: &'a Fleet,
+    pub state: &'a ViewState,
+    pub theme: &'a Theme,
+    pub now: DateTime<Utc>,
+    /// Hints for the footer, already chosen for the current view.
+    pub footer: &'a [Hint],
+    /// The whole keymap for `?`.
+    pub help: &'a [HelpSection],
+}
+
+impl Widget for &Screen<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        buf.set_style(area, self.theme.base);
+        let [header, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.render_header(header, buf);
+        match self.state.view {
+            View::Clusters => clusters::ClustersView { screen: self }.render(body, buf),
+            View::Containers => containers::ContainersView { screen: self }.render(body, buf),
+        }
+        if let Some(key) = &self.state.detail
+            && let Some(ep) = self.fleet.endpoints.get(key.endpoint)
+        {
+            let panel = detail::DetailPanel {
+                screen: self,
+                endpoint: ep,
+                container: ep.containers.get(&key.id),
+            };
+            panel.render(body, buf);
+        }
+        if self.state.help {
+            help::HelpOverlay { screen: self }.render(body, buf);
+        }
+        self.render_footer(footer, buf);
+    }
+}
+
+impl Screen<'_> {
+    fn render_header(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        let up = self.fleet.endpoints.iter().filter(|e| e.is_up()).count();
+        let total = self.fleet.endpoints.len();
+        let mut spans = vec![
+            Span::styled(
+                " fleetdeck ",
+                t.header.add_modifier(ratatui::style::Modifier::BOLD),
+            ),
+            Span::styled(
+                format!(
+                    " {up}/{total} up · {} containers ",
+                    self.fleet.container_count()
+                ),
+                t.header,
+            ),
+        ];
+        for (i, v) in View::ALL.iter().enumerate() {
+            let label = format!(" {}:{} ", i + 1, v.title());
+            let style = if *v == self.state.view {
+                t.header.add_modifier(ratatui::style::Modifier::REVERSED)
+            } else {
+                t.header
+            };
+            spans.push(Span::styled(label, style));
+        }
+        Paragraph::new(Line::from(spans))
+            .style(t.header)
+            .render(area, buf);
+        let clock = self
+            .now
+            .with_timezone(&Local)
+            .format(" %H:%M:%S ")
+            .to_string();
+        let width = clock.len() as u16;
+        if area.width > width + 40 {
+            let clock_area = Rect {
+                x: area.right() - width,
+                width,
+                ..area
+            };
+            Paragraph::new(clock)
+                .style(t.header)
+                .render(clock_area, buf);
+        }
+    }
+
+    fn render_footer(&self, area: Rect, buf: &mut Buffer) {
+        let t = self.theme;
+        if let Some(input) = &self.state.filter_input {
+            let mut spans = vec![
+                Span::styled("/", t.key),
+                Span::raw(input.text.clone()),
+                Span::styled("█", t.hint),
+            ];
+            if let Some(err) = &input.error {
+                spans.push(Span::styled(format!("  {err}"), t.error));
+            }
+            Paragraph::new(Line::from(spans)).render(area, buf);
+            return;
+        }
+        if let Some(msg) = &self.state.message {
+            Paragraph::new(Span::styled(msg.clone(), t.status_message)).render(area, buf);
+            return;
+        }
+        let mut spans = Vec::new();
+        for h in self.footer {
+            spans.push(Span::styled(h.key.clone(), t.key));
+            spans.push(Span::styled(format!(" {}  ", h.action), t.hint));
+        }
+        Paragraph::new(Line::from(spans)).render(area, buf);
+    }
+}
+
+/// Renders a screen into a plain-text picture: one line per row, trailing blanks trimmed, no
+/// escape codes. Used by `snapshot` and by tests.
+pub fn buffer_to_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for x in area.left()..area.right() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = buf[(x, y)].symbol();
+            line.push_str(symbol);
+            // Wide glyphs occupy the next cell too.
+            skip = unicode_width(symbol).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn unicode_width(s: &str) -> usize {
+    use ratatui::text::Span;
+    Span::raw(s).width()
+}
+
+/// A rect of `percent_x` × `height` centred in `area`, for overlays.
+pub fn centered(area: Rect, percent_x: u16, max_width: u16, height: u16) -> Rect {
+    let width = (area.width * percent_x / 100).clamp(20.min(area.width), max_width.min(area.width));
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// Human byte sizes: 512B, 1.5K, 3.2M, 7.8G.
+pub fn human_bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    const UNITS: [&str; 5] = ["B", "K", "M", "G", "T"];
+    let mut v = n;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{v:.0}{}", UNITS[unit])
+    } else if v < 10.0 {
+        format!("{v:.1}{}", UNITS[unit])
+    } else {
+        format!("{v:.0}{}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_sizes_read_like_df() {
+        assert_eq!(human_bytes(512), "512B");
+        assert_eq!(human_bytes(1536), "1.5K");
+        assert_eq!(human_bytes(24 * 1024 * 1024 * 1024), "24G");
+    }
+}

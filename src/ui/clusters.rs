@@ -1,0 +1,247 @@
+//! The clusters view: the health of the fleet at a glance.
+//!
+//! ```text
+//! ┌ lab-a · 2/2 up · 12 containers: 9 running, 2 exited, 1 unhealthy ──────────────┐
+//! │ STATE   ENDPOINT  ENGINE    API   RTT   RUN EXIT RST UNH  INFO                    │
+//! │ ● up    lab1      20.10.24  1.41  1ms     5    2   0   1  Debian 12 · 2 CPU · 23G │
+//! │ ✖ down  lab2      20.10.24  1.41  -       5    2   0   1  down 1m (last 17:31:02)… │
+//! └─────────────────────────────────────────────────────────────────────────────────┘
+//! ```
+
+use chrono::{DateTime, Local, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+
+use super::{Screen, Theme, human_bytes};
+use crate::model::container::human_duration;
+use crate::model::{Endpoint, Link, StateCounts};
+
+pub struct ClustersView<'a, 'b> {
+    pub screen: &'a Screen<'b>,
+}
+
+/// Style and label of an endpoint's link.
+pub fn link_badge(ep: &Endpoint, theme: &Theme) -> (&'static str, Style) {
+    match &ep.link {
+        Link::Up => ("● up", theme.endpoint_up),
+        Link::Down { .. } => ("✖ down", theme.endpoint_down),
+        Link::Connecting { attempt } if *attempt > 1 => ("… retry", theme.endpoint_connecting),
+        Link::Connecting { .. } => ("… conn", theme.endpoint_connecting),
+    }
+}
+
+/// One line about a down endpoint: how long, last contact, why, next retry.
+pub fn down_text(ep: &Endpoint, now: DateTime<Utc>) -> String {
+    let mut parts = Vec::new();
+    if let Some(since) = ep.down_since {
+        parts.push(format!("down {}", human_duration(now - since)));
+    }
+    match ep.last_contact {
+        Some(t) => parts.push(format!(
+            "last contact {}",
+            t.with_timezone(&Local).format("%H:%M:%S")
+        )),
+        None => parts.push("never reached".into()),
+    }
+    if let Some(err) = &ep.last_error {
+        parts.push(err.clone());
+    }
+    if let Link::Down { retry_in, .. } = &ep.link
+        && !retry_in.is_zero()
+    {
+        parts.push(format!("retry in {}s", retry_in.as_secs().max(1)));
+    }
+    parts.join(" · ")
+}
+
+fn count_cell(n: usize, style: Style, theme: &Theme) -> Cell<'static> {
+    if n == 0 {
+        Cell::from(Line::from("0").right_aligned()).style(theme.dim)
+    } else {
+        Cell::from(Line::from(n.to_string()).right_aligned()).style(style)
+    }
+}
+
+/// "20.10.24+dfsg1" → "20.10.24": the distro suffix does not fit and rarely matters at a glance.
+fn short_version(v: &str) -> String {
+    v.split(['+', '~']).next().unwrap_or(v).to_string()
+}
+
+pub fn cluster_summary(name: &str, up: usize, total: usize, c: StateCounts) -> String {
+    let mut s = format!(" {name} · {up}/{total} up · {} containers", c.total);
+    let mut parts = vec![format!("{} running", c.running)];
+    if c.exited > 0 {
+        parts.push(format!("{} exited", c.exited));
+    }
+    if c.restarting > 0 {
+        parts.push(format!("{} restarting", c.restarting));
+    }
+    if c.unhealthy > 0 {
+        parts.push(format!("{} unhealthy", c.unhealthy));
+    }
+    s.push_str(": ");
+    s.push_str(&parts.join(", "));
+    s.push(' ');
+    s
+}
+
+impl Widget for ClustersView<'_, '_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.screen;
+        let t = s.theme;
+        let fleet = s.fleet;
+        let clusters = fleet.clusters();
+        if clusters.is_empty() {
+            Paragraph::new("no endpoints configured")
+                .style(t.dim)
+                .render(area, buf);
+            return;
+        }
+        // Which cluster holds the selected endpoint: scroll so that its block is on screen.
+        let selected = s
+            .state
+            .selected_endpoint
+            .min(fleet.endpoints.len().saturating_sub(1));
+        let selected_cluster = fleet
+            .endpoints
+            .get(selected)
+            .map(|e| e.cluster())
+            .unwrap_or_default();
+        let heights: Vec<u16> = clusters
+            .iter()
+            .map(|c| fleet.endpoints_in(c).count() as u16 + 3)
+            .collect();
+        let sel_idx = clusters
+            .iter()
+            .position(|c| *c == selected_cluster)
+            .unwrap_or(0);
+        let mut first = 0;
+        while first < sel_idx && heights[first..=sel_idx].iter().sum::<u16>() > area.height {
+            first += 1;
+        }
+
+        let mut y = area.y;
+        for (ci, cluster) in clusters.iter().enumerate().skip(first) {
+            if y >= area.bottom() {
+                break;
+            }
+            let height = heights[ci].min(area.bottom() - y);
+            let block_area = Rect { y, height, ..area };
+            y += height;
+
+            let mut counts = StateCounts::default();
+            let mut up = 0;
+            let mut total = 0;
+            for ep in fleet.endpoints_in(cluster) {
+                counts += ep.counts();
+                total += 1;
+                up += usize::from(ep.is_up());
+            }
+            let any_down = up < total;
+            let block = Block::default()
+                .borders(Borders::ALL)
+                .border_style(if *cluster == selected_cluster {
+                    t.border_focused
+                } else {
+                    t.border
+                })
+                .title(Span::styled(
+                    cluster_summary(cluster, up, total, counts),
+                    if any_down { t.endpoint_down } else { t.title },
+                ));
+
+            let header = Row::new(
+                [
+                    "STATE", "ENDPOINT", "ENGINE", "API", "RTT", "RUN", "EXIT", "RST", "UNH",
+                    "INFO",
+                ]
+                .map(|h| Cell::from(h).style(t.title)),
+            );
+            let rows = fleet
+                .endpoints
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.cluster() == *cluster)
+                .map(|(i, ep)| {
+                    let (badge, badge_style) = link_badge(ep, t);
+                    let c = ep.counts();
+                    let info = ep.info.as_ref();
+                    let text_style = if ep.is_stale() { t.stale } else { t.base };
+                    let detail = if ep.is_up() {
+                        info.map(|i| {
+                            format!(
+                                "{} · {} CPU · {} · swarm {}",
+                                i.os,
+                                i.cpus,
+                                human_bytes(i.memory_bytes),
+                                i.swarm
+                            )
+                        })
+                        .unwrap_or_default()
+                    } else if matches!(ep.link, Link::Down { .. }) {
+                        down_text(ep, s.now)
+                    } else {
+                        ep.spec.url_text.clone()
+                    };
+                    let detail_style = if matches!(ep.link, Link::Down { .. }) {
+                        t.endpoint_down
+                    } else {
+                        t.dim
+                    };
+                    let row = Row::new(vec![
+                        Cell::from(badge).style(badge_style),
+                        Cell::from(ep.name().to_string()).style(text_style),
+                        Cell::from(
+                            info.map(|i| short_version(&i.engine_version))
+                                .unwrap_or_default(),
+                        )
+                        .style(text_style),
+                        Cell::from(info.map(|i| i.api_version.clone()).unwrap_or_default())
+                            .style(text_style),
+                        Cell::from(match (ep.is_up(), ep.latency) {
+                            (true, Some(l)) => format!("{}ms", l.as_millis()),
+                            _ => "-".into(),
+                        })
+                        .style(text_style),
+                        count_cell(c.running, t.container_running, t),
+                        count_cell(c.exited, t.container_exited, t),
+                        count_cell(c.restarting, t.container_restarting, t),
+                        count_cell(c.unhealthy, t.container_unhealthy, t),
+                        Cell::from(detail).style(detail_style),
+                    ]);
+                    if i == selected {
+                        row.style(t.selection)
+                    } else {
+                        row
+                    }
+                });
+            let name_width = fleet
+                .endpoints_in(cluster)
+                .map(|e| e.name().chars().count())
+                .max()
+                .unwrap_or(8)
+                .clamp(8, 20) as u16;
+            Table::new(
+                rows,
+                [
+                    Constraint::Length(7),
+                    Constraint::Length(name_width),
+                    Constraint::Length(9),
+                    Constraint::Length(4),
+                    Constraint::Length(5),
+                    Constraint::Length(3),
+                    Constraint::Length(4),
+                    Constraint::Length(3),
+                    Constraint::Length(3),
+                    Constraint::Fill(1),
+                ],
+            )
+            .header(header)
+            .block(block)
+            .render(block_area, buf);
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The containers view: one table across every endpoint.
+//!
+//! ```text
+//! ┌ Containers · 38 of 40 · sort name ▲ · group none · filter label:app=web ──────────┐
+//! │ NAME        STATE    ENDPOINT STATUS          IP            HEALTH    IMAGE        │
+//! │ web-1       running  lab1     Up 3h12m        192.168.2.20  healthy   busybox:loc… │
+//! │ batch       exited   lab2     Exited (3) 5m…  -                       busybox:loc… │
+//! └────────────────────────────────────────────────────────────────────────────────────┘
+//! ```
+//! Only the rows in the window are turned into widgets, so 2,000 containers cost what 20 do.
+//! Columns are dropped by priority when the terminal is narrow (80 columns keeps name, state,
+//! endpoint, status, IP and health).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+
+use super::{Screen, Theme};
+use crate::model::query::{self, Column, GroupBy};
+use crate::model::{Container, ContainerState, Endpoint, Health};
+
+pub struct ContainersView<'a, 'b> {
+    pub screen: &'a Screen<'b>,
+}
+
+/// Rows the table body can show inside a body area of `height` lines (borders + header).
+pub fn body_rows(height: u16) -> usize {
+    usize::from(height.saturating_sub(3))
+}
+
+/// The smallest change to `offset` that keeps `selected` inside a window of `height` rows.
+pub fn visible_offset(offset: usize, selected: usize, height: usize) -> usize {
+    if height == 0 {
+        return selected;
+    }
+    if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    }
+}
+
+pub fn state_style(c: &Container, theme: &Theme) -> Style {
+    match c.state {
+        ContainerState::Running => theme.container_running,
+        ContainerState::Restarting => theme.container_restarting,
+        ContainerState::Paused => theme.container_paused,
+        ContainerState::Exited | ContainerState::Dead if c.exited_nonzero() || c.oom_killed => {
+            theme.container_exited_nonzero
+        }
+        _ => theme.container_exited,
+    }
+}
+
+pub fn health_style(h: Health, theme: &Theme) -> Style {
+    match h {
+        Health::Unhealthy => theme.container_unhealthy,
+        Health::Healthy => theme.container_healthy,
+        Health::Starting => theme.endpoint_connecting,
+        Health::None => theme.dim,
+    }
+}
+
+/// Widths and the order columns are given up in when space runs out (lowest priority first
+/// to go). NAME always stays and takes what is left.
+fn column_plan(width: u16, endpoint_width: u16) -> Vec<(Column, Constraint)> {
+    let wanted: [(Column, u16); 8] = [
+        (Column::Name, 12),
+        (Column::State, 10),
+        (Column::Endpoint, endpoint_width),
+        (Column::Status, 17),
+        (Column::Ips, 15),
+        (Column::Health, 9),
+        (Column::Image, 18),
+        (Column::Ports, 16),
+    ];
+    let mut used = 0u16;
+    let mut keep = Vec::new();
+    for (col, w) in wanted {
+        let cost = w + u16::from(!keep.is_empty());
+        if used + cost <= width || col == Column::Name {
+            used += cost;
+            keep.push(col);
+        }
+    }
+    // Display order is the fixed column order, not the priority order.
+    Column::ALL
+        .iter()
+        .filter(|c| keep.contains(c))
+        .map(|&c| {
+            let constraint = match c {
+                Column::Name => Constraint::Fill(1),
+                Column::Endpoint => Constraint::Length(endpoint_width),
+                other => Constraint::Length(
+                    wanted
+                        .iter()
+                        .find(|(col, _)| *col == other)
+                        .map_or(10, |(_, w)| *w),
+                ),
+            };
+            (c, constraint)
+        })
+        .collect()
+}
+
+fn cell_text(
+    col: Column,
+    ep: &Endpoint,
+    c: &Container,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    match col {
+        Column::Endpoint => ep.name().to_string(),
+        Column::Name => c.name.clone(),
+        Column::Image => c.image.clone(),
+        Column::State => c.state.as_str().to_string(),
+        Column::Status => c.status_text(now),
+        Column::Health => c.health.as_str().to_string(),
+        Column::Ips => {
+            let ips = c.ips();
+            match ips.len() {
+                0 => "-".into(),
+                1 => ips[0].to_string(),
+                n => format!("{} +{}", ips[0], n - 1),
+            }
+        }
+        Column::Ports => c
+            .ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+enum Item<'a> {
+    Group(&'a str, usize),
+    Row(usize, query::Row<'a>),
+}
+
+impl Widget for ContainersView<'_, '_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.screen;
+        let t = s.theme;
+        let st = s.state;
+        let rows = query::container_rows(s.fleet, &st.filter, st.group, st.sort);
+        let total = s.fleet.container_count();
+        let dir = if st.sort.descending { "▼" } else { "▲" };
+        let mut title = format!(
+            " Containers · {} of {total} · sort {} {dir} · group {} ",
+            rows.len(),
+            st.sort.column.title().to_lowercase(),
+            st.group.label()
+        );
+        if !st.filter.is_empty() {
+            title.push_str(&format!("· filter {} ", st.filter.as_str()));
+        }
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(t.border_focused)
+            .title(Span::styled(title, t.title));
+        let inner = block.inner(area);
+        block.render(area, buf);
+
+        if rows.is_empty() {
+            let msg = if total == 0 {
+                "no containers yet (waiting for endpoints)".to_string()
+            } else {
+                format!("no container matches \"{}\"", st.filter.as_str())
+            };
+            Paragraph::new(msg).style(t.dim).render(inner, buf);
+            return;
+        }
+
+        // Headers between groups count as lines of the window.
+        let mut items: Vec<Item<'_>> = Vec::with_capacity(rows.len() + 8);
+        let mut last_group: Option<&str> = None;
+        let mut selected_line = 0;
+        let selected = st.selected.min(rows.len() - 1);
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(g) = query::group_of(s.fleet, row, st.group)
+                && last_group != Some(g)
+            {
+                let count = rows
+                    .iter()
+                    .filter(|r| query::group_of(s.fleet, r, st.group) == Some(g))
+                    .count();
+                items.push(Item::Group(g, count));
+                last_group = Some(g);
+            }
+            if i == selected {
+                selected_line = items.len();
+            }
+            items.push(Item::Row(i, *row));
+        }
+        let height = usize::from(inner.height.saturating_sub(1));
+        let offset = visible_offset(st.offset, selected_line, height);
+
+        let endpoint_width = s
+            .fleet
+            .endpoints
+            .iter()
+            .map(|e| e.name().chars().count())
+            .max()
+            .unwrap_or(8)
+            .clamp(8, 16) as u16;
+        let plan = column_plan(inner.width, endpoint_width);
+        let header = Row::new(plan.iter().map(|(col, _)| {
+            let mut title = col.title().to_string();
+            if *col == st.sort.column {
+                title.push_str(dir);
+            }
+            Cell::from(title).style(t.title)
+        }));
+
+        let body = items
+            .iter()
+            .skip(offset)
+            .take(height)
+            .map(|item| match item {
+                Item::Group(name, count) => {
+                    let label = match st.group {
+                        GroupBy::Cluster => "cluster",
+                        _ => "endpoint",
+                    };
+                    Row::new(vec![Cell::from(Line::from(vec![Span::styled(
+                        format!("── {label} {name} ({count})"),
+                        t.group_header,
+                    )]))])
+                }
+                Item::Row(i, row) => {
+                    let ep = &s.fleet.endpoints[row.endpoint];
+                    let c = row.container;
+                    let stale = ep.is_stale();
+                    let cells = plan.iter().map(|(col, _)| {
+                        let mut text = cell_text(*col, ep, c, s.now);
+                        if stale && *col == Column::Status {
+                            text = format!("stale {text}");
+                        }
+                        let style = if stale {
+                            t.stale
+                        } else {
+                            match col {
+                                Column::State => state_style(c, t),
+                                Column::Health => health_style(c.health, t),
+                                Column::Status if c.exited_nonzero() => t.container_exited_nonzero,
+                                _ => t.base,
+                            }
+                        };
+                        Cell::from(text).style(style)
+                    });
+                    let row_widget = Row::new(cells);
+                    if *i == selected {
+                        row_widget.style(t.selection)
+                    } else {
+                        row_widget
+                    }
+                }
+            });
+
+        Table::new(body, plan.iter().map(|(_, c)| *c))
+            .header(header)
+            .column_spacing(1)
+            .render(inner, buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_moves_only_as_much_as_needed() {
+        assert_eq!(visible_offset(0, 5, 10), 0);
+        assert_eq!(visible_offset(0, 10, 10), 1);
+        assert_eq!(visible_offset(8, 3, 10), 3);
+        assert_eq!(visible_offset(4, 9, 10), 4);
+    }
+
+    #[test]
+    fn narrow_terminals_keep_the_triage_columns() {
+        let cols: Vec<Column> = column_plan(78, 8).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(
+            cols,
+            [
+                Column::Endpoint,
+                Column::Name,
+                Column::State,
+                Column::Status,
+                Column::Health,
+                Column::Ips
+            ]
+        );
+        let wide: Vec<Column> = column_plan(198, 8).into_iter().map(|(c, _)| c).collect();
+        assert_eq!(wide, Column::ALL);
+    }
+}

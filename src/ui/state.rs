@@ -1,0 +1,87 @@
+//! What the operator is looking at (view, selection, sort, filter, open panels), as opposed to
+//! what the fleet is. The app loop changes it in response to actions; widgets only read it.
+
+use crate::model::filter::Filter;
+use crate::model::query::{GroupBy, RowKey, Sort};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    #[default]
+    Clusters,
+    Containers,
+}
+
+impl View {
+    pub const ALL: [View; 2] = [View::Clusters, View::Containers];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Clusters => "clusters",
+            View::Containers => "containers",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Clusters => "Clusters",
+            View::Containers => "Containers",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<View> {
+        View::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// The `/` input line while it is open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterInput {
+    pub text: String,
+    /// The grammar error of the text so far, shown under the input.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewState {
+    pub view: View,
+    /// Selected row of the containers table (index into the filtered, sorted rows).
+    pub selected: usize,
+    /// The container the selection is on, so it follows the container when rows move.
+    pub selected_key: Option<RowKey>,
+    /// First visible row of the containers table.
+    pub offset: usize,
+    /// Selected endpoint in the clusters view (index into the fleet's endpoints).
+    pub selected_endpoint: usize,
+    pub sort: Sort,
+    pub group: GroupBy,
+    pub filter: Filter,
+    pub filter_input: Option<FilterInput>,
+    /// The container whose detail panel is open.
+    pub detail: Option<RowKey>,
+    pub detail_scroll: u16,
+    pub mask_env: bool,
+    pub help: bool,
+    /// A one-line message for the footer (refused key, bad filter…).
+    pub message: Option<String>,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        Self {
+            view: View::default(),
+            selected: 0,
+            selected_key: None,
+            offset: 0,
+            selected_endpoint: 0,
+            sort: Sort::default(),
+            group: GroupBy::default(),
+            filter: Filter::default(),
+            filter_input: None,
+            detail: None,
+            detail_scroll: 0,
+            mask_env: true,
+            help: false,
+            message: None,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests against real Docker daemons from the project's lab (`scripts/lab.sh up`).
+//! One binary, one lab for the whole run. lab1 is reached over its unix socket, lab2 and lab3
+//! over TCP; lab4 is the daemon the chaos test kills and restarts, so no other test uses it.
+
+#[path = "lab/support.rs"]
+mod support;
+
+#[path = "lab/chaos.rs"]
+mod chaos;
+#[path = "lab/fleet_sync.rs"]
+mod fleet_sync;
+#[path = "lab/headless_cli.rs"]
+mod headless_cli;

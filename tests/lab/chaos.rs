@@ -1,0 +1,147 @@
+//! A daemon that is down at start-up, then dies mid-run: its rows stay (stale), the rest of the
+//! dashboard keeps working, and it comes back by itself. Only this test touches lab4.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::App;
+use fleetdeck::model::{ContainerState, Link, Msg};
+use fleetdeck::ui::{Theme, View, buffer_to_text};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::support::{Harness, docker, find, lab_config, lab_sh, unique};
+
+fn draw(app: &mut App, term: &mut Terminal<TestBackend>) -> String {
+    app.prepare_frame(term.size().unwrap().height);
+    term.draw(|f| app.draw(f)).unwrap();
+    buffer_to_text(term.backend().buffer())
+}
+
+fn press(app: &mut App, c: char) {
+    app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_down_at_start_joins_then_dies_goes_stale_and_recovers() {
+    let config = lab_config(&["lab1", "lab4"]);
+    // Whatever happens below, lab4 must be running again for the next run.
+    struct Restart;
+    impl Drop for Restart {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("bash")
+                .arg(crate::support::repo_root().join("scripts/lab.sh"))
+                .args(["start", "lab4"])
+                .status();
+        }
+    }
+    let _restart = Restart;
+
+    lab_sh(&["stop", "lab4"]);
+    let mut app = App::new(&config, Theme::dark());
+    let mut term = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    let mut h = Harness::start(&config);
+
+    // Down at start-up: reported as down with a reason, lab1 unaffected.
+    h.wait_for_with(
+        "lab4 down at start-up, lab1 up",
+        Duration::from_secs(20),
+        |m: &Msg| {
+            app.apply(m.clone());
+        },
+        |f| matches!(f.endpoints[1].link, Link::Down { .. }) && f.endpoints[0].is_up(),
+    )
+    .await;
+    let screen = draw(&mut app, &mut term);
+    assert!(screen.contains("✖ down"), "{screen}");
+
+    // It joins when its daemon starts, without restarting anything here.
+    lab_sh(&["start", "lab4"]);
+    h.wait_for_with(
+        "lab4 joins",
+        Duration::from_secs(30),
+        |m: &Msg| {
+            app.apply(m.clone());
+        },
+        |f| f.endpoints[1].is_up() && !f.endpoints[1].containers.is_empty(),
+    )
+    .await;
+    let containers_before = h.fleet.endpoints[1].containers.len();
+
+    // Killed mid-run: goes down, keeps its rows, marked stale.
+    lab_sh(&["stop", "lab4"]);
+    h.wait_for_with(
+        "lab4 marked down after kill",
+        Duration::from_secs(10),
+        |m: &Msg| {
+            app.apply(m.clone());
+        },
+        |f| matches!(f.endpoints[1].link, Link::Down { .. }),
+    )
+    .await;
+    let lab4 = &h.fleet.endpoints[1];
+    assert!(lab4.is_stale());
+    assert_eq!(
+        lab4.containers.len(),
+        containers_before,
+        "rows of a vanished daemon stay"
+    );
+    assert!(lab4.last_contact.is_some());
+
+    // The rest of the dashboard keeps working: lab1 still follows events, keys still act.
+    let name = unique("alive");
+    docker(
+        &config,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    h.wait_for_with(
+        "lab1 still live while lab4 is down",
+        Duration::from_secs(5),
+        |m: &Msg| {
+            app.apply(m.clone());
+        },
+        |f| find(f, "lab1", &name).is_some_and(|c| c.state == ContainerState::Running),
+    )
+    .await;
+    press(&mut app, '2');
+    assert_eq!(app.view.view, View::Containers);
+    let screen = draw(&mut app, &mut term);
+    assert!(
+        screen.contains(&name),
+        "new lab1 container listed:\n{screen}"
+    );
+    assert!(
+        screen.contains("stale"),
+        "lab4 rows marked stale:\n{screen}"
+    );
+    press(&mut app, '1');
+    let screen = draw(&mut app, &mut term);
+    assert!(
+        screen.contains("last contact"),
+        "down endpoint says when it was last heard:\n{screen}"
+    );
+
+    // Back by itself after the daemon restarts.
+    lab_sh(&["start", "lab4"]);
+    h.wait_for_with(
+        "lab4 recovers",
+        Duration::from_secs(30),
+        |m: &Msg| {
+            app.apply(m.clone());
+        },
+        |f| f.endpoints[1].is_up() && !f.endpoints[1].is_stale(),
+    )
+    .await;
+    let screen = draw(&mut app, &mut term);
+    assert!(!screen.contains("✖ down"), "{screen}");
+    docker(&config, "lab1", &["rm", "-f", &name]);
+}
