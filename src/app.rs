@@ -35,6 +35,7 @@ pub struct App {
     pub quit: bool,
     /// Height of the last drawn frame, for paging and keeping the selection on screen.
     pub height: u16,
+    pub width: u16,
     help: Vec<HelpSection>,
 }
 
@@ -53,6 +54,7 @@ impl App {
             now: Utc::now(),
             quit: false,
             height: 24,
+            width: 80,
             help,
         }
     }
@@ -158,12 +160,13 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) {
-        let v = &mut self.view;
-        if v.detail.is_some() {
-            let next = i64::from(v.detail_scroll) + delta.clamp(-1000, 1000) as i64;
-            v.detail_scroll = next.clamp(0, i64::from(u16::MAX)) as u16;
+        if self.view.detail.is_some() {
+            let max = self.detail_max_scroll();
+            let next = i64::from(self.view.detail_scroll) + delta.clamp(-10_000, 10_000) as i64;
+            self.view.detail_scroll = next.clamp(0, i64::from(max)) as u16;
             return;
         }
+        let v = &mut self.view;
         match v.view {
             View::Clusters => {
                 let n = self.fleet.endpoints.len();
@@ -238,9 +241,37 @@ impl App {
         }
     }
 
+    /// How far the detail panel can scroll before its last line reaches the bottom.
+    fn detail_max_scroll(&self) -> u16 {
+        let Some(key) = &self.view.detail else {
+            return 0;
+        };
+        let Some(ep) = self.fleet.endpoints.get(key.endpoint) else {
+            return 0;
+        };
+        let screen = Screen {
+            fleet: &self.fleet,
+            state: &self.view,
+            theme: &self.theme,
+            now: self.now,
+            footer: &[],
+            help: &[],
+        };
+        let panel = crate::ui::detail::DetailPanel {
+            screen: &screen,
+            endpoint: ep,
+            container: ep.containers.get(&key.id),
+        };
+        let lines = panel.lines(self.width.saturating_sub(2)).len();
+        // header, footer and the panel's two borders
+        let visible = usize::from(self.height.saturating_sub(4));
+        u16::try_from(lines.saturating_sub(visible)).unwrap_or(u16::MAX)
+    }
+
     /// Keeps the selection on the same container when rows move under it. Called once per frame,
     /// not per message, so bursts cost one pass.
-    pub fn prepare_frame(&mut self, height: u16) {
+    pub fn prepare_frame(&mut self, width: u16, height: u16) {
+        self.width = width;
         self.height = height;
         if self.view.view != View::Containers {
             return;
@@ -306,7 +337,7 @@ where
     loop {
         if dirty && (urgent || last_draw.elapsed() >= frame_interval) {
             let size = terminal.size()?;
-            app.prepare_frame(size.height);
+            app.prepare_frame(size.width, size.height);
             terminal.draw(|f| app.draw(f))?;
             last_draw = Instant::now();
             dirty = false;

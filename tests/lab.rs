@@ -2,6 +2,8 @@
 //! One binary, one lab for the whole run. lab1 is reached over its unix socket, lab2 and lab3
 //! over TCP; lab4 is the daemon the chaos test kills and restarts, so no other test uses it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 #[path = "lab/support.rs"]
 mod support;
 

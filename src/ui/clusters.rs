@@ -33,26 +33,27 @@ pub fn link_badge(ep: &Endpoint, theme: &Theme) -> (&'static str, Style) {
     }
 }
 
-/// One line about a down endpoint: how long, last contact, why, next retry.
+/// One line about a down endpoint, most useful first: why, since when, next retry.
 pub fn down_text(ep: &Endpoint, now: DateTime<Utc>) -> String {
     let mut parts = Vec::new();
-    if let Some(since) = ep.down_since {
-        parts.push(format!("down {}", human_duration(now - since)));
-    }
-    match ep.last_contact {
-        Some(t) => parts.push(format!(
-            "last contact {}",
-            t.with_timezone(&Local).format("%H:%M:%S")
-        )),
-        None => parts.push("never reached".into()),
-    }
     if let Some(err) = &ep.last_error {
         parts.push(err.clone());
+    }
+    let contact = match ep.last_contact {
+        Some(t) => format!(
+            "last contact {}",
+            t.with_timezone(&Local).format("%H:%M:%S")
+        ),
+        None => "never reached".into(),
+    };
+    match ep.down_since {
+        Some(since) => parts.push(format!("down {}, {contact}", human_duration(now - since))),
+        None => parts.push(contact),
     }
     if let Link::Down { retry_in, .. } = &ep.link
         && !retry_in.is_zero()
     {
-        parts.push(format!("retry in {}s", retry_in.as_secs().max(1)));
+        parts.push(format!("retry {}s", retry_in.as_secs().max(1)));
     }
     parts.join(" · ")
 }
@@ -71,7 +72,8 @@ fn short_version(v: &str) -> String {
 }
 
 pub fn cluster_summary(name: &str, up: usize, total: usize, c: StateCounts) -> String {
-    let mut s = format!(" {name} · {up}/{total} up · {} containers", c.total);
+    let plural = if c.total == 1 { "" } else { "s" };
+    let mut s = format!(" {name} · {up}/{total} up · {} container{plural}", c.total);
     let mut parts = vec![format!("{} running", c.running)];
     if c.exited > 0 {
         parts.push(format!("{} exited", c.exited));

@@ -14,7 +14,7 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
 
 use super::{Screen, Theme};
@@ -93,7 +93,8 @@ fn column_plan(width: u16, endpoint_width: u16) -> Vec<(Column, Constraint)> {
         .filter(|c| keep.contains(c))
         .map(|&c| {
             let constraint = match c {
-                Column::Name => Constraint::Fill(1),
+                // Names and images share whatever width is left.
+                Column::Name | Column::Image => Constraint::Fill(1),
                 Column::Endpoint => Constraint::Length(endpoint_width),
                 other => Constraint::Length(
                     wanted
@@ -217,21 +218,17 @@ impl Widget for ContainersView<'_, '_> {
             Cell::from(title).style(t.title)
         }));
 
+        let group_label = match st.group {
+            GroupBy::Cluster => "cluster",
+            _ => "endpoint",
+        };
         let body = items
             .iter()
             .skip(offset)
             .take(height)
             .map(|item| match item {
-                Item::Group(name, count) => {
-                    let label = match st.group {
-                        GroupBy::Cluster => "cluster",
-                        _ => "endpoint",
-                    };
-                    Row::new(vec![Cell::from(Line::from(vec![Span::styled(
-                        format!("── {label} {name} ({count})"),
-                        t.group_header,
-                    )]))])
-                }
+                // Drawn across the full width after the table: a cell would truncate it.
+                Item::Group(..) => Row::new(Vec::<Cell<'_>>::new()),
                 Item::Row(i, row) => {
                     let ep = &s.fleet.endpoints[row.endpoint];
                     let c = row.container;
@@ -266,6 +263,20 @@ impl Widget for ContainersView<'_, '_> {
             .header(header)
             .column_spacing(1)
             .render(inner, buf);
+        for (line, item) in items.iter().skip(offset).take(height).enumerate() {
+            if let Item::Group(name, count) = item {
+                let text = format!("── {group_label} {name} ({count}) ");
+                let y = inner.y + 1 + line as u16;
+                Paragraph::new(Span::styled(text, t.group_header)).render(
+                    Rect {
+                        y,
+                        height: 1,
+                        ..inner
+                    },
+                    buf,
+                );
+            }
+        }
     }
 }
 

@@ -42,7 +42,7 @@ fn when(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 }
 
 impl DetailPanel<'_, '_> {
-    pub fn lines(&self) -> Vec<Line<'static>> {
+    pub fn lines(&self, width: u16) -> Vec<Line<'static>> {
         let s = self.screen;
         let t = s.theme;
         let ep = self.endpoint;
@@ -55,7 +55,13 @@ impl DetailPanel<'_, '_> {
         let section = |title: &str| Line::styled(title.to_string(), t.title);
         let mut lines = vec![section("Container")];
         lines.push(kv("name", c.name.clone(), t.base));
-        lines.push(kv("id", c.id.clone(), t.dim));
+        // The full id when it fits (for copying), the short one otherwise.
+        let id = if usize::from(width) >= c.id.len() + KEY_WIDTH + 2 {
+            c.id.clone()
+        } else {
+            c.short_id().to_string()
+        };
+        lines.push(kv("id", id, t.dim));
         lines.push(kv(
             "endpoint",
             format!("{} (cluster {})", ep.name(), ep.cluster()),
@@ -206,7 +212,7 @@ impl Widget for DetailPanel<'_, '_> {
             .borders(Borders::ALL)
             .border_style(s.theme.border_focused)
             .title(Span::styled(title, s.theme.title));
-        Paragraph::new(self.lines())
+        Paragraph::new(self.lines(area.width.saturating_sub(2)))
             .block(block)
             .wrap(Wrap { trim: false })
             .scroll((s.state.detail_scroll, 0))

@@ -13,7 +13,8 @@ use ratatui::backend::TestBackend;
 use crate::support::{Harness, docker, find, lab_config, lab_sh, unique};
 
 fn draw(app: &mut App, term: &mut Terminal<TestBackend>) -> String {
-    app.prepare_frame(term.size().unwrap().height);
+    let size = term.size().unwrap();
+    app.prepare_frame(size.width, size.height);
     term.draw(|f| app.draw(f)).unwrap();
     buffer_to_text(term.backend().buffer())
 }

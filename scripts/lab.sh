@@ -1,0 +1,791 @@
+#!/usr/bin/env bash
+# scripts/lab.sh — a local "fleet" of Docker daemons for fleetdeck's tests.
+#
+# Every daemon runs on this machine in its own network namespace, so each has
+# its own docker0 / bridges (two daemons sharing a namespace clobber each
+# other's bridges) and its own IP the tests can reach over plain TCP.
+#
+#   ensure        `up`, unless every daemon already answers (quick re-runs)
+#   up            install what is missing, clean any leftovers, start
+#                 $LAB_DAEMONS (default 4) daemons, build busybox:local, seed
+#   seed [NAME..] (re)create the seed fixture (all daemons, or just NAME..)
+#   down          kill everything, unmount, delete namespaces and data
+#   status        one line per daemon: name, up/down, socket, tcp address
+#   stop NAME     SIGKILL NAME's dockerd and containerd (a host that vanished)
+#   start NAME    start NAME again on its existing data root, wait until it answers
+#   env           print shell exports (FLEETDECK_LAB_CONFIG, LABn_SOCK, LABn_TCP, ...)
+#
+# Conventions (the tests rely on them), for daemon I in 1..N:
+#   name labI, network namespace fdlabI,
+#   veth fdlI-h (host, 10.203.I.1/24) <-> fdlI-n (in fdlabI, 10.203.I.2/24)
+#   data root  /var/lib/fleetdeck-lab/labI
+#   run dir    /run/fleetdeck-lab/labI/{docker.sock,dockerd.pid,dockerd.log}
+#   exec root  /run/fdl/I       (short: unix socket paths are limited to 108 bytes)
+#   API        unix:///run/fleetdeck-lab/labI/docker.sock and tcp://10.203.I.2:2375
+#   config     /run/fleetdeck-lab/fleetdeck.toml
+#
+# fleetdeck.toml: lab1 unix + lab2 tcp in cluster lab-a (both subnet
+# 192.168.2.0/24), lab3 tcp in lab-b (192.168.3.0/24), lab4.. unix in "chaos"
+# (192.168.I.0/24). lab4 is the one the tests kill and restart.
+#
+# Seed fixture (image busybox:local, every object labelled fleetdeck.lab=seed):
+#   network fleetnet (lab1: ip-range .0/26 gw .14, lab2: .64/26 gw .15, both on
+#   192.168.2.0/24; others 192.168.I.0/24, range .0/25, gw .1; aux .254);
+#   web-1 (fleetnet, static .20 / lab2 .80), web-2 (fleetnet, dynamic),
+#   db (-p 5432:5432), worker (healthy), flaky (unhealthy), batch (exited 3),
+#   stopped-static (exited 0, static .30 / lab2 .90), crashloop (lab3 only,
+#   --restart always, exits 1 every 2 s).
+#
+# Knobs: LAB_DAEMONS (count, default 4), LAB_READY_TIMEOUT (s, default 60),
+#        LAB_STORAGE_DRIVER (force overlay2/vfs), LAB_LIVE_RESTORE (1/0, default 1).
+set -euo pipefail
+
+# dockerd finds containerd, runc and docker-proxy through PATH; tests may call
+# us with a minimal PATH that lacks the sbin directories.
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+# C locale: $EPOCHREALTIME must use a decimal point for the timing arithmetic.
+export LC_ALL=C
+# The docker client must talk to exactly the daemon we name with -H, in plain
+# HTTP, with API version negotiation: ignore whatever the caller's env says.
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
+
+LAB_DATA=/var/lib/fleetdeck-lab   # data roots; also keeps the cached image tar
+LAB_RUN=/run/fleetdeck-lab        # sockets, pid files, logs, fleetdeck.toml
+LAB_EXEC=/run/fdl                 # exec roots (kept short, see above)
+LAB_CONFIG=$LAB_RUN/fleetdeck.toml
+LAB_COUNT_FILE=$LAB_RUN/daemons   # how many daemons the last `up` started
+LAB_LOCK=/run/fleetdeck-lab.lock  # outside $LAB_RUN so `down` can delete that
+IMAGE=busybox:local
+IMAGE_TAR=$LAB_DATA/busybox-rootfs.tar
+SEED_LABEL=fleetdeck.lab=seed
+SEED_NAMES=(web-1 web-2 db worker flaky batch stopped-static crashloop)
+READY_TIMEOUT=${LAB_READY_TIMEOUT:-60}
+declare -A LAUNCHED=()            # lab index -> $SECONDS when launch_daemon ran
+LIVE_RESTORE=${LAB_LIVE_RESTORE:-1}
+# Long-running seed containers: `sleep` as PID 1 ignores SIGTERM, so a plain
+# `sh -c 'sleep 1000000'` takes 10 s to stop and exits 137. Trapping TERM makes
+# `docker stop` instant and gives a clean exit code 0.
+LONG_CMD='trap "exit 0" TERM INT; sleep 1000000 & wait'
+# db answers on its published port so tests can check publishing end to end.
+DB_CMD='trap "exit 0" TERM INT; while true; do echo fleetdeck-lab-db | nc -l -p 5432; done & wait'
+
+# ---------------------------------------------------------------- helpers --
+
+log()  { printf 'lab: %s\n' "$*" >&2; }
+die()  { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+now()  { printf '%s' "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+
+data_root() { printf '%s/lab%s' "$LAB_DATA" "$1"; }
+run_dir()   { printf '%s/lab%s' "$LAB_RUN" "$1"; }
+exec_root() { printf '%s/%s' "$LAB_EXEC" "$1"; }
+sock()      { printf '%s/lab%s/docker.sock' "$LAB_RUN" "$1"; }
+netns()     { printf 'fdlab%s' "$1"; }
+tcp_url()   { printf 'tcp://10.203.%s.2:2375' "$1"; }
+dk()        { local i=$1; shift; docker -H "unix://$(sock "$i")" "$@"; }
+
+# "lab4" -> 4; refuses anything else.
+parse_name() {
+  [[ ${1:-} =~ ^lab([1-9][0-9]*)$ ]] || die "expected a daemon name like lab1, got '${1:-}'"
+  printf '%s' "${BASH_REMATCH[1]}"
+}
+
+# Count for `up`: LAB_DAEMONS or 4. For every other command: LAB_DAEMONS if set,
+# else what the last `up` recorded, else 4.
+lab_count() {
+  local n=${LAB_DAEMONS:-}
+  if [[ -z $n && ${1:-} != fresh && -s $LAB_COUNT_FILE ]]; then n=$(<"$LAB_COUNT_FILE"); fi
+  n=${n:-4}
+  [[ $n =~ ^[1-9][0-9]?$ ]] || die "LAB_DAEMONS must be 1..99, got '$n'"
+  printf '%s' "$n"
+}
+
+# Mutating commands serialise on one lock: tests may call start/stop while
+# another process runs seed. fd 9 is closed again before dockerd is exec'd.
+take_lock() {
+  exec 9>"$LAB_LOCK"
+  flock -w 600 9 || die "could not get $LAB_LOCK within 600 s"
+}
+
+# A process is alive if it exists and is not a zombie. PID 1 on this machine
+# reaps orphans only lazily, so a SIGKILLed dockerd lingers as a zombie for a
+# while and `kill -0` would still call it alive.
+pid_alive() {
+  local s
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${s##*) }
+  [[ ${s%% *} != Z ]]
+}
+
+comm_of() { local c; { read -r c <"/proc/$1/comm"; } 2>/dev/null && printf '%s' "$c"; }
+
+# Wait until none of the given pids is alive (deadline $1 seconds).
+wait_gone() {
+  local deadline=$(( SECONDS + $1 )) p left; shift
+  while :; do
+    left=0
+    for p in "$@"; do pid_alive "$p" && left=1 && break; done
+    (( left )) || return 0
+    (( SECONDS < deadline )) || return 1
+    sleep 0.1
+  done
+}
+
+# The daemon-side processes the lab owns are recognised by name AND by what
+# they run on: a command-line argument under one of the lab's directories
+# (dockerd: --data-root, containerd: --config, shims: -address), or by living
+# in a lab namespace (docker-proxy). Restricting to these names means a user's
+# `tail -f dockerd.log` or `nsenter` shell is never killed.
+is_lab_comm() { [[ $1 == dockerd || $1 == containerd || $1 == containerd-shim* || $1 == docker-proxy || $1 == runc || $1 == nsenter ]]; }
+
+# Print "INDEX PID COMM" for every lab daemon-side process found by command line.
+scan_lab_processes() {
+  local p pid arg c re="^(.*[=/])?(${LAB_DATA}/lab|${LAB_RUN}/lab|${LAB_EXEC}/)([0-9]+)(/.*)?$"
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+    c=$(comm_of "$pid") || continue
+    is_lab_comm "$c" || continue
+    while IFS= read -r -d '' arg; do
+      if [[ $arg =~ $re ]]; then printf '%s %s %s\n' "${BASH_REMATCH[3]}" "$pid" "$c"; break; fi
+    done <"$p/cmdline" 2>/dev/null || true
+  done
+}
+
+# Pids of lab processes of daemon $1 whose name is one of $2.. (e.g. dockerd).
+daemon_pids() {
+  local i=$1; shift
+  local idx pid c want
+  while read -r idx pid c; do
+    [[ $idx == "$i" ]] || continue
+    for want in "$@"; do [[ $c == "$want" ]] && printf '%s\n' "$pid"; done
+  done < <(scan_lab_processes)
+  # The pid file catches a dockerd whose command line we failed to read.
+  local pf; pf="$(run_dir "$i")/dockerd.pid"
+  if [[ " $* " == *" dockerd "* && -s $pf ]]; then
+    pid=$(<"$pf")
+    if pid_alive "$pid" && [[ $(comm_of "$pid") == dockerd ]]; then printf '%s\n' "$pid"; fi
+  fi
+}
+
+# Container processes: everything in the cgroups under --cgroup-parent fdlabI.
+# (With cgroupfs and a relative parent, runc puts them below its own cgroup in
+# each hierarchy, e.g. memory/<our cgroup>/fdlab1/<id>, so search for the name.)
+cgroup_dirs() { find /sys/fs/cgroup -maxdepth 8 -type d -name "$(netns "$1")" 2>/dev/null || true; }
+cgroup_pids() {
+  local d
+  for d in $(cgroup_dirs "$1"); do
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+  done | sort -un
+}
+
+# Every lab index that has any trace on this machine, plus 1..count.
+known_indexes() {
+  {
+    seq 1 "$(lab_count)"
+    local d
+    for d in "$LAB_DATA"/lab[0-9]* "$LAB_RUN"/lab[0-9]*; do [[ -e $d ]] && printf '%s\n' "${d##*/lab}"; done
+    for d in "$LAB_EXEC"/[0-9]*; do [[ -e $d ]] && printf '%s\n' "${d##*/}"; done
+    ip netns list 2>/dev/null | sed -nE 's/^fdlab([0-9]+)( .*)?$/\1/p'
+    ip -o link show 2>/dev/null | sed -nE 's/^[0-9]+: fdl([0-9]+)-h[@:].*/\1/p'
+    scan_lab_processes | cut -d' ' -f1
+  } | grep -E '^[0-9]+$' | sort -nu
+}
+
+# Mount points at or below the given directories, deepest first.
+mounts_under() {
+  awk '{ print $5 }' /proc/self/mountinfo | while read -r m; do
+    local d
+    for d in "$@"; do
+      if [[ $m == "$d" || $m == "$d"/* ]]; then printf '%s %s\n' "${#m}" "$m"; break; fi
+    done
+  done | sort -rn | cut -d' ' -f2- | uniq
+}
+
+# ------------------------------------------------------------ dependencies --
+
+deps_present() {
+  local c
+  for c in dockerd containerd runc docker-proxy docker ip nsenter iptables tmux socat setsid flock; do
+    command -v "$c" >/dev/null 2>&1 || return 1
+  done
+  # The image needs the *static* busybox: the dynamic one won't run in an
+  # image that has no libc.
+  [[ $(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null) == installed && -x /bin/busybox ]]
+}
+
+ensure_deps() {
+  deps_present && return 0
+  log "installing docker.io, busybox-static, iproute2, iptables, util-linux, tmux, socat"
+  # Debian's docker.io/containerd want to start their system services from
+  # postinst. We only run our own daemons: deny service starts during the
+  # install with a policy-rc.d (only if there isn't one), and kill any
+  # dockerd/containerd that appears anyway.
+  local policy=/usr/sbin/policy-rc.d made_policy=0 before after p
+  before=$(pgrep -x 'dockerd|containerd' | sort || true)
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# temporary, from fleetdeck scripts/lab.sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"; made_policy=1
+  fi
+  local rc=0
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      docker.io busybox-static iproute2 iptables util-linux tmux socat; } >&2 || rc=$?
+  (( made_policy )) && rm -f "$policy"
+  (( rc == 0 )) || die "apt-get install failed (rc=$rc)"
+  after=$(pgrep -x 'dockerd|containerd' | sort || true)
+  for p in $(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")); do
+    log "stopping system $(comm_of "$p") (pid $p) started by the package install"
+    kill "$p" 2>/dev/null || true
+  done
+  deps_present || die "dependencies still missing after apt-get install"
+}
+
+# dockerd 20.10 uses /run/containerd/containerd.sock *instead of* starting its
+# own containerd whenever that file exists: all lab daemons would then share
+# one containerd (and one "moby" namespace). Refuse a live one, drop a stale one.
+guard_system_containerd() {
+  local s=/run/containerd/containerd.sock
+  [[ -e $s ]] || return 0
+  if socat -u OPEN:/dev/null "UNIX-CONNECT:$s" 2>/dev/null; then
+    die "a system containerd is listening on $s; dockerd 20.10 would attach every lab daemon to it. Stop it first."
+  fi
+  log "removing stale $s (nothing listens on it)"
+  rm -f "$s"
+}
+
+# ------------------------------------------------------------ storage driver --
+
+# overlay2 unless this filesystem can't do overlay mounts; then vfs (slow, big,
+# but works everywhere). A daemon restarted with `start` must keep the driver
+# its data root was made with.
+storage_driver() {
+  local i=${1:-} root
+  [[ -n ${LAB_STORAGE_DRIVER:-} ]] && { printf '%s' "$LAB_STORAGE_DRIVER"; return; }
+  if [[ -n $i ]]; then
+    root=$(data_root "$i")
+    [[ -d $root/overlay2 ]] && { printf overlay2; return; }
+    [[ -d $root/vfs ]] && { printf vfs; return; }
+  fi
+  local t; mkdir -p "$LAB_DATA"; t=$(mktemp -d "$LAB_DATA/.overlay-probe.XXXXXX")
+  mkdir "$t"/{l,u,w,m}; echo ok >"$t/l/f"
+  if mount -t overlay overlay -o "lowerdir=$t/l,upperdir=$t/u,workdir=$t/w" "$t/m" 2>/dev/null; then
+    [[ -f $t/m/f ]] && printf overlay2 || printf vfs
+    umount "$t/m"
+  else
+    log "overlay mounts don't work on $LAB_DATA: falling back to --storage-driver vfs"
+    printf vfs
+  fi
+  rm -rf "$t"
+}
+
+# ----------------------------------------------------------------- network --
+
+ensure_netns() {
+  local i=$1 ns h=fdl$1-h n=fdl$1-n
+  ns=$(netns "$i")
+  [[ -e /run/netns/$ns ]] || ip netns add "$ns"
+  if ! ip link show "$h" >/dev/null 2>&1; then
+    ip link add "$h" type veth peer name "$n" netns "$ns"
+  fi
+  ip addr replace "10.203.$i.1/24" dev "$h"
+  ip link set "$h" up
+  ip -n "$ns" addr replace "10.203.$i.2/24" dev "$n"
+  ip -n "$ns" link set "$n" up
+  ip -n "$ns" link set lo up
+}
+
+# ---------------------------------------------------------------- daemons --
+
+dockerd_args() {
+  local i=$1 driver=$2 rd
+  rd=$(run_dir "$i")
+  DOCKERD_ARGS=(
+    --data-root "$(data_root "$i")"
+    --exec-root "$(exec_root "$i")"
+    -H "unix://$(sock "$i")"
+    -H "$(tcp_url "$i")"
+    # Plain TCP on a lab-only address. Saying --tls=false explicitly avoids
+    # 20.10's 15 s "unencrypted TCP is deprecated" startup delay.
+    --tls=false
+    --pidfile "$rd/dockerd.pid"
+    # Our own (empty) daemon.json so /etc/docker/daemon.json can't leak in.
+    --config-file "$rd/daemon.json"
+    # Off on purpose: that's how the LAN-bridged production fleets run, and
+    # it keeps the host's iptables untouched. -p still works (docker-proxy).
+    --iptables=false
+    --ip-forward=false
+    --exec-opt native.cgroupdriver=cgroupfs
+    --cgroup-parent "$(netns "$i")"
+    --label "lab=lab$i"
+    --storage-driver "$driver"
+  )
+  # live-restore: after `stop` (SIGKILL of dockerd + containerd) the shims and
+  # containers keep running, and `start` re-attaches to them, so the daemon
+  # comes back with its containers in the state they were in. Without it the
+  # restarted daemon first stops every container it finds still running.
+  (( LIVE_RESTORE )) && DOCKERD_ARGS+=(--live-restore)
+  return 0
+}
+
+# Start daemon $1 in the background; returns at once (see wait_ready).
+launch_daemon() {
+  local i=$1 driver=$2 rd log
+  rd=$(run_dir "$i"); log=$rd/dockerd.log
+  mkdir -p "$rd" "$(data_root "$i")" "$(exec_root "$i")"
+  [[ -s $rd/daemon.json ]] || echo '{}' >"$rd/daemon.json"
+  # Stale pid files of a killed daemon: dockerd refuses to start if the pid in
+  # its pidfile looks alive (a zombie or a recycled pid does), and dockerd's
+  # containerd supervisor would "find" a running containerd the same way.
+  rm -f "$rd/dockerd.pid" "$(exec_root "$i")/containerd/containerd.pid"
+  dockerd_args "$i" "$driver"
+  printf '\n=== lab.sh: starting lab%s at %s ===\n' "$i" "$(date -Is)" >>"$log"
+  LAUNCHED[$i]=$SECONDS
+  (
+    cd /
+    # Don't hand our open fds (the lock on fd 9, a test harness's pipes) to a
+    # daemon that outlives us: a reader waiting for EOF would hang forever.
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    # setsid -f: new session, no controlling tty, reparented to init, so the
+    # daemon survives the shell (or test process) that ran `lab.sh start`.
+    # nsenter --net on the netns file, not `ip netns exec`: the latter
+    # remounts /sys and dockerd then dies with "Devices cgroup isn't mounted".
+    exec setsid -f nsenter --net="/run/netns/$(netns "$i")" dockerd "${DOCKERD_ARGS[@]}"
+  ) </dev/null >>"$log" 2>&1
+}
+
+answers() { timeout 5 docker -H "$1" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+# Wait until daemon $1 answers on both its socket and its TCP address.
+wait_ready() {
+  local i=$1 deadline=$(( SECONDS + READY_TIMEOUT )) log
+  log="$(run_dir "$i")/dockerd.log"
+  while :; do
+    if answers "unix://$(sock "$i")" && answers "$(tcp_url "$i")"; then return 0; fi
+    # (Give setsid/nsenter a moment to exec dockerd before calling it dead.)
+    if (( SECONDS - ${LAUNCHED[$i]:-0} >= 2 )) && [[ -z $(daemon_pids "$i" dockerd) ]]; then
+      log "lab$i: dockerd exited during startup; last lines of $log:"
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    if (( SECONDS >= deadline )); then
+      log "lab$i: no answer from $(sock "$i") / $(tcp_url "$i") within ${READY_TIMEOUT}s; last lines of $log:"
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    sleep 0.25
+  done
+}
+
+# ------------------------------------------------------------------ image --
+
+# busybox:local = static busybox + one symlink per applet in /bin + root in
+# /etc/passwd and /etc/group. Built once and cached; rebuilt when the
+# busybox binary changes.
+build_image_tar() {
+  local sum; sum=$(sha256sum /bin/busybox | cut -d' ' -f1)
+  if [[ -s $IMAGE_TAR && $(cat "$IMAGE_TAR.busybox-sha256" 2>/dev/null) == "$sum" ]]; then return 0; fi
+  mkdir -p "$LAB_DATA"
+  local t a; t=$(mktemp -d)
+  mkdir -p "$t"/{bin,etc,root,tmp,var}
+  chmod 1777 "$t/tmp"; chmod 700 "$t/root"
+  cp /bin/busybox "$t/bin/busybox"
+  for a in $(/bin/busybox --list); do
+    [[ $a == busybox ]] || ln -s busybox "$t/bin/$a"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$t/etc/passwd"
+  printf 'root:x:0:\n' >"$t/etc/group"
+  tar -C "$t" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$IMAGE_TAR.tmp" .
+  mv "$IMAGE_TAR.tmp" "$IMAGE_TAR"
+  printf '%s\n' "$sum" >"$IMAGE_TAR.busybox-sha256"
+  rm -rf "$t"
+  log "built $IMAGE_TAR ($(du -h "$IMAGE_TAR" | cut -f1))"
+}
+
+# No registry is reachable: images only exist if we import them.
+ensure_image() {
+  local i=$1
+  dk "$i" image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+  build_image_tar
+  dk "$i" import --change 'CMD ["sh"]' "$IMAGE_TAR" "$IMAGE" >/dev/null
+}
+
+# ------------------------------------------------------------------- seed --
+
+# fleetnet layout. lab1 and lab2 model two hosts on one LAN (192.168.2.0/24)
+# with disjoint --ip-ranges and distinct gateways; every other lab has its
+# own subnet 192.168.I.0/24.
+fleetnet_params() {
+  local i=$1
+  case $i in
+    1) NET_SUBNET=192.168.2.0/24 NET_RANGE=192.168.2.0/26  NET_GW=192.168.2.14 NET_AUX=192.168.2.254 IP_WEB=192.168.2.20 IP_STATIC=192.168.2.30 ;;
+    2) NET_SUBNET=192.168.2.0/24 NET_RANGE=192.168.2.64/26 NET_GW=192.168.2.15 NET_AUX=192.168.2.254 IP_WEB=192.168.2.80 IP_STATIC=192.168.2.90 ;;
+    *) NET_SUBNET=192.168.$i.0/24 NET_RANGE=192.168.$i.0/25 NET_GW=192.168.$i.1 NET_AUX=192.168.$i.254 IP_WEB=192.168.$i.20 IP_STATIC=192.168.$i.30 ;;
+  esac
+}
+
+# Run docker against daemon $SEED_I, quietly; on failure show its stderr.
+# (Every `docker run` warns "IPv4 forwarding is disabled": expected here.)
+sdk() {
+  local err rc=0
+  err=$( { dk "$SEED_I" "$@" >/dev/null; } 2>&1 ) || rc=$?
+  if (( rc )); then
+    printf 'lab%s: docker %s failed:\n%s\n' "$SEED_I" "$*" "$(grep -v 'IPv4 forwarding is disabled' <<<"$err")" >&2
+    return "$rc"
+  fi
+}
+
+state_of() { dk "$SEED_I" container inspect -f "$2" "$1" 2>/dev/null; }
+
+# Poll until container $1's template $2 renders as $3 (deadline $4 s).
+wait_state() {
+  local deadline=$(( SECONDS + $4 )) got=
+  while (( SECONDS < deadline )); do
+    got=$(state_of "$1" "$2") || true
+    [[ $got == "$3" ]] && return 0
+    sleep 0.25
+  done
+  printf 'lab%s: %s: wanted %s = %s, got %s\n' "$SEED_I" "$1" "$2" "$3" "${got:-?}" >&2
+  return 1
+}
+
+# IDs of daemon $SEED_I's containers that carry the seed label or a seed name.
+seed_container_ids() {
+  local id name labels n
+  while read -r id name labels; do
+    if [[ ,$labels, == *",$SEED_LABEL,"* ]]; then echo "$id"; continue; fi
+    for n in "${SEED_NAMES[@]}"; do [[ $name == "$n" ]] && { echo "$id"; break; }; done
+  done < <(dk "$SEED_I" ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.Labels}}')
+  return 0
+}
+
+seed_daemon() {
+  SEED_I=$1
+  local i=$1 ids n
+  fleetnet_params "$i"
+
+  # 1. Forget the previous seed: labelled containers, plus anything that took
+  #    a seed name, then fleetnet (forcibly detaching test containers).
+  # (Match names exactly ourselves: `docker rm db` would fall back to any
+  # container whose *ID* starts with "db".)
+  ids=$(seed_container_ids)
+  # shellcheck disable=SC2086
+  [[ -z $ids ]] || dk "$i" rm -f -v $ids >/dev/null
+  local c
+  for n in $(dk "$i" network ls -q --filter "label=$SEED_LABEL") fleetnet; do
+    dk "$i" network inspect "$n" >/dev/null 2>&1 || continue
+    # shellcheck disable=SC2016  # a Go template, not shell
+    for c in $(dk "$i" network inspect -f '{{range $id, $c := .Containers}}{{$id}} {{end}}' "$n"); do
+      dk "$i" network disconnect -f "$n" "$c" >/dev/null 2>&1 || true
+    done
+    sdk network rm "$n"
+  done
+  ids=$(seed_container_ids)
+  [[ -z $ids ]] || { echo "lab$i: could not remove old seed containers: $ids" >&2; return 1; }
+
+  # 2. Recreate.
+  ensure_image "$i"
+  local L=(--label "$SEED_LABEL")
+  sdk network create "${L[@]}" --driver bridge --subnet "$NET_SUBNET" --ip-range "$NET_RANGE" \
+      --gateway "$NET_GW" --aux-address "DefaultGatewayIPv4=$NET_AUX" fleetnet
+  sdk run -d --name web-1 "${L[@]}" --label app=web --network fleetnet --ip "$IP_WEB" "$IMAGE" sh -c "$LONG_CMD"
+  sdk run -d --name web-2 "${L[@]}" --label app=web --network fleetnet "$IMAGE" sh -c "$LONG_CMD"
+  sdk run -d --name db "${L[@]}" --label app=db -p 5432:5432 "$IMAGE" sh -c "$DB_CMD"
+  sdk run -d --name worker "${L[@]}" --label app=worker --health-cmd true --health-interval 2s "$IMAGE" sh -c "$LONG_CMD"
+  sdk run -d --name flaky "${L[@]}" --label app=flaky --health-cmd false --health-interval 2s --health-retries 1 "$IMAGE" sh -c "$LONG_CMD"
+  sdk run -d --name batch "${L[@]}" --label app=batch "$IMAGE" sh -c 'exit 3'
+  # Exited(0) yet still configured with a static IP on fleetnet.
+  sdk create --name stopped-static "${L[@]}" --label app=static --network fleetnet --ip "$IP_STATIC" "$IMAGE" sh -c "$LONG_CMD"
+  sdk start stopped-static
+  sdk stop -t 5 stopped-static
+  if (( i == 3 )); then
+    sdk run -d --name crashloop "${L[@]}" --label app=crashloop --restart always "$IMAGE" sh -c 'sleep 2; exit 1'
+  fi
+
+  # 3. Wait for the intended states (flaky turning unhealthy is not waited for).
+  wait_state batch '{{.State.Status}} {{.State.ExitCode}}' 'exited 3' 30
+  wait_state stopped-static '{{.State.Status}} {{.State.ExitCode}}' 'exited 0' 30
+  for n in web-1 web-2 db worker flaky; do wait_state "$n" '{{.State.Status}}' running 30; done
+  wait_state worker '{{.State.Health.Status}}' healthy 30
+  wait_state web-1 '{{.NetworkSettings.Networks.fleetnet.IPAddress}}' "$IP_WEB" 5
+  printf 'lab%s seeded: %s containers\n' "$i" "$(dk "$i" ps -aq --filter "label=$SEED_LABEL" | wc -l)"
+}
+
+# Seed the given daemons in parallel; each one's output goes to its seed.log.
+seed_all() {
+  local i pids=() failed=0
+  for i in "$@"; do
+    ( seed_daemon "$i" ) >"$(run_dir "$i")/seed.log" 2>&1 &
+    pids+=("$!")
+  done
+  local k=0
+  for i in "$@"; do
+    if ! wait "${pids[$k]}"; then
+      failed=1; log "seeding lab$i failed:"; cat "$(run_dir "$i")/seed.log" >&2
+    fi
+    k=$(( k + 1 ))
+  done
+  (( failed == 0 ))
+}
+
+# ----------------------------------------------------------------- config --
+
+write_config() {
+  local n=$1 i url cluster subnet
+  mkdir -p "$LAB_RUN"
+  {
+    echo "# fleetdeck config for the local test lab; written by scripts/lab.sh up"
+    for (( i = 1; i <= n; i++ )); do
+      case $i in
+        1) url="unix://$(sock 1)" cluster=lab-a subnet=192.168.2.0/24 ;;
+        2) url=$(tcp_url 2) cluster=lab-a subnet=192.168.2.0/24 ;;
+        3) url=$(tcp_url 3) cluster=lab-b subnet=192.168.3.0/24 ;;
+        *) url="unix://$(sock "$i")" cluster=chaos subnet="192.168.$i.0/24" ;;
+      esac
+      printf '\n[[endpoint]]\nname = "lab%s"\nurl = "%s"\ncluster = "%s"\nlabels = { subnet = "%s", dc = "lab" }\n' \
+        "$i" "$url" "$cluster" "$subnet"
+    done
+  } >"$LAB_CONFIG.tmp"
+  mv "$LAB_CONFIG.tmp" "$LAB_CONFIG"
+}
+
+# -------------------------------------------------------------- teardown --
+
+# Tear down every trace of every lab daemon, tolerating any partial state
+# (a killed `up`, a SIGKILLed daemon, a half-made namespace). Prints what it did.
+teardown() {
+  local what=$1 idx=() i n_proc=0 n_mount=0 n_ns=0 n_dirs=0
+  mapfile -t idx < <(known_indexes)
+
+  # 1. Processes. dockerd first so it can't restart containerd or containers,
+  #    then containerd, shims, docker-proxy, and every process in the
+  #    containers' cgroups. Repeat: something may spawn while we kill.
+  local pids p ns c
+  for _ in 1 2 3 4 5; do
+    pids=()
+    while read -r i p _; do pids+=("$p"); done < <(scan_lab_processes)
+    for i in "${idx[@]}"; do
+      ns=$(netns "$i")
+      if [[ -e /run/netns/$ns ]]; then
+        for p in $(ip netns pids "$ns" 2>/dev/null); do
+          c=$(comm_of "$p") || continue   # already gone
+          if is_lab_comm "$c"; then pids+=("$p")
+          else log "leaving pid $p ($c) in namespace $ns alone"; fi
+        done
+      fi
+      for p in $(cgroup_pids "$i"); do pids+=("$p"); done
+    done
+    local alive=()
+    for p in $(printf '%s\n' "${pids[@]}" | sort -un); do pid_alive "$p" && alive+=("$p"); done
+    (( ${#alive[@]} )) || break
+    # dockerd pids first in the kill order
+    local ordered=() rest=()
+    for p in "${alive[@]}"; do [[ $(comm_of "$p") == dockerd ]] && ordered+=("$p") || rest+=("$p"); done
+    kill -9 "${ordered[@]}" "${rest[@]}" 2>/dev/null || true
+    n_proc=$(( n_proc + ${#alive[@]} ))
+    wait_gone 10 "${alive[@]}" || log "some processes did not die within 10 s: ${alive[*]}"
+  done
+
+  # 2. Empty container cgroups (deepest first).
+  local d
+  for i in "${idx[@]}"; do
+    for d in $(cgroup_dirs "$i"); do
+      find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+  done
+
+  # 3. Shim sockets live in /run/containerd/s/<sha256(address/ns/id)>; a
+  #    SIGKILLed shim leaves its socket behind there.
+  local t id
+  for i in "${idx[@]}"; do
+    for t in "$(exec_root "$i")"/containerd/daemon/io.containerd.runtime.v2.task/*/*; do
+      [[ -d $t ]] || continue
+      id=${t##*/}; ns=${t%/*}; ns=${ns##*/}
+      rm -f "/run/containerd/s/$(printf '%s' "$(exec_root "$i")/containerd/containerd.sock/$ns/$id" | sha256sum | cut -d' ' -f1)"
+    done
+  done
+
+  # 4. Mounts under the lab's directories (overlay merged dirs, container
+  #    netns files, the data root's own bind mount, shm), deepest first.
+  #    Lazy, so a mount still held by a dying process can't stop us.
+  local roots=() m
+  for i in "${idx[@]}"; do roots+=("$(data_root "$i")" "$(exec_root "$i")" "$(run_dir "$i")"); done
+  for _ in 1 2 3; do
+    local ms=()
+    mapfile -t ms < <(mounts_under "${roots[@]}")
+    (( ${#ms[@]} )) || break
+    for m in "${ms[@]}"; do
+      if umount -l "$m" 2>/dev/null; then n_mount=$(( n_mount + 1 )); fi
+    done
+  done
+  m=$(mounts_under "${roots[@]}")
+  [[ -z $m ]] || die "still mounted, not deleting lab data: $m"
+
+  # 5. Namespaces and veth pairs (deleting the host end deletes the pair).
+  for i in "${idx[@]}"; do
+    ns=$(netns "$i")
+    if [[ -e /run/netns/$ns ]]; then
+      ip netns delete "$ns" 2>/dev/null || { umount -l "/run/netns/$ns" 2>/dev/null || true; rm -f "/run/netns/$ns"; }
+      n_ns=$(( n_ns + 1 ))
+    fi
+    if ip link show "fdl$i-h" >/dev/null 2>&1; then ip link delete "fdl$i-h" 2>/dev/null || true; fi
+  done
+
+  # 6. Files. --one-file-system: never follow into anything still mounted.
+  for i in "${idx[@]}"; do
+    for d in "$(data_root "$i")" "$(exec_root "$i")" "$(run_dir "$i")"; do
+      [[ -e $d ]] || continue
+      rm -rf --one-file-system "$d"; n_dirs=$(( n_dirs + 1 ))
+    done
+  done
+  rm -f "$LAB_CONFIG" "$LAB_CONFIG.tmp" "$LAB_COUNT_FILE"
+  rmdir "$LAB_RUN" "$LAB_EXEC" 2>/dev/null || true
+  rm -rf "$LAB_DATA"/.overlay-probe.* 2>/dev/null || true
+
+  if (( n_proc + n_mount + n_ns + n_dirs == 0 )); then
+    if [[ $what == down ]]; then log "down: nothing was up"; fi
+  else
+    log "$what: killed $n_proc processes, unmounted $n_mount mounts, deleted $n_ns namespaces, removed $n_dirs directories"
+  fi
+}
+
+# --------------------------------------------------------------- commands --
+
+cmd_up() {
+  local t0; t0=$(now)
+  local n; n=$(lab_count fresh)
+  ensure_deps
+  take_lock
+  teardown "reset leftovers of an earlier run"
+  guard_system_containerd
+
+  local driver i; driver=$(storage_driver)
+  mkdir -p "$LAB_RUN" "$LAB_DATA" "$LAB_EXEC"
+  printf '%s\n' "$n" >"$LAB_COUNT_FILE"
+  write_config "$n"
+
+  # Start all daemons at once; build the image tar while they boot.
+  for (( i = 1; i <= n; i++ )); do ensure_netns "$i"; launch_daemon "$i" "$driver"; done
+  build_image_tar
+  for (( i = 1; i <= n; i++ )); do wait_ready "$i" || die "lab$i did not come up"; done
+  log "$n daemons answering after $(since "$t0")s"
+
+  local pids=()
+  for (( i = 1; i <= n; i++ )); do ensure_image "$i" & pids+=("$!"); done
+  for i in "${pids[@]}"; do wait "$i" || die "importing $IMAGE failed"; done
+
+  seed_all $(seq 1 "$n") || die "seeding failed"
+  for (( i = 1; i <= n; i++ )); do cat "$(run_dir "$i")/seed.log"; done
+
+  local ver; ver=$(dk 1 version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
+  echo "fleetdeck lab up: $n daemons, docker $ver, storage $driver, live-restore $( (( LIVE_RESTORE )) && echo on || echo off)"
+  cmd_status
+  echo "config: $LAB_CONFIG    (eval \"\$(scripts/lab.sh env)\" for LABn_SOCK / LABn_TCP)"
+  echo "up took $(since "$t0")s"
+}
+
+cmd_ensure() {
+  local i n
+  if [[ -f $LAB_CONFIG && -f $LAB_COUNT_FILE ]]; then
+    n=$(lab_count)
+    for (( i = 1; i <= n; i++ )); do
+      answers "unix://$(sock "$i")" || { cmd_up; return; }
+    done
+    log "lab already up ($n daemons); config $LAB_CONFIG"
+    return 0
+  fi
+  cmd_up
+}
+
+cmd_seed() {
+  take_lock
+  local targets=() a i
+  if (( $# )); then for a in "$@"; do targets+=("$(parse_name "$a")"); done
+  else mapfile -t targets < <(seq 1 "$(lab_count)"); fi
+  for i in "${targets[@]}"; do
+    answers "unix://$(sock "$i")" || die "lab$i is not up (run: scripts/lab.sh up, or start lab$i)"
+  done
+  seed_all "${targets[@]}" || die "seeding failed"
+  for i in "${targets[@]}"; do cat "$(run_dir "$i")/seed.log"; done
+}
+
+cmd_down() {
+  take_lock
+  teardown down
+}
+
+cmd_status() {
+  local i state n; n=$(lab_count)
+  for (( i = 1; i <= n; i++ )); do
+    state=down
+    answers "unix://$(sock "$i")" && state=up
+    printf '%-6s %-5s %-48s %s\n' "lab$i" "$state" "unix://$(sock "$i")" "$(tcp_url "$i")"
+  done
+}
+
+cmd_stop() {
+  local i; i=$(parse_name "${1:-}")
+  take_lock
+  local pids=()
+  mapfile -t pids < <(daemon_pids "$i" dockerd containerd | sort -u)
+  if (( ${#pids[@]} == 0 )); then log "lab$i is not running"; return 0; fi
+  # Both at once: dockerd would otherwise restart a dead containerd. The shims
+  # and containers are left running, as on a host whose daemon vanished.
+  kill -9 "${pids[@]}" 2>/dev/null || true
+  wait_gone 10 "${pids[@]}" || die "lab$i: pids ${pids[*]} survived SIGKILL"
+  log "lab$i stopped (SIGKILL dockerd + containerd: ${pids[*]})"
+}
+
+cmd_start() {
+  local i; i=$(parse_name "${1:-}")
+  take_lock
+  local t0; t0=$(now)
+  if [[ -n $(daemon_pids "$i" dockerd) ]]; then
+    wait_ready "$i" || die "lab$i is running but not answering"
+    log "lab$i already running"; return 0
+  fi
+  [[ -d $(data_root "$i") ]] || log "lab$i has no data root yet: starting an empty daemon (use up for the full lab)"
+  guard_system_containerd
+  # A containerd whose dockerd was killed alone would block the new one.
+  local stale=(); mapfile -t stale < <(daemon_pids "$i" containerd)
+  if (( ${#stale[@]} )); then kill -9 "${stale[@]}" 2>/dev/null || true; wait_gone 10 "${stale[@]}" || true; fi
+  ensure_netns "$i"
+  launch_daemon "$i" "$(storage_driver "$i")"
+  wait_ready "$i" || die "lab$i did not come up"
+  log "lab$i up after $(since "$t0")s"
+}
+
+cmd_env() {
+  local i n; n=$(lab_count)
+  echo "export FLEETDECK_LAB_CONFIG=$LAB_CONFIG"
+  echo "export FLEETDECK_LAB_DAEMONS=$n"
+  for (( i = 1; i <= n; i++ )); do
+    echo "export LAB${i}_SOCK=$(sock "$i")"
+    echo "export LAB${i}_UNIX=unix://$(sock "$i")"
+    echo "export LAB${i}_TCP=$(tcp_url "$i")"
+  done
+}
+
+# The header comment above, minus the shebang.
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+main() {
+  [[ $EUID -eq 0 ]] || die "must run as root (namespaces, mounts, dockerd)"
+  local cmd=${1:-}; shift || true
+  case $cmd in
+    up)     cmd_up ;;
+    ensure) cmd_ensure ;;
+    seed)   cmd_seed "$@" ;;
+    down)   cmd_down ;;
+    status) cmd_status ;;
+    stop)   cmd_stop "$@" ;;
+    start)  cmd_start "$@" ;;
+    env)    cmd_env ;;
+    -h|--help|help) usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,107 @@
+//! Config files: the example parses, and each kind of mistake produces the exact message an
+//! operator needs (file, line, key, what is valid).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::path::Path;
+use std::process::Command;
+
+use fleetdeck::config::{self, DockerUrl};
+
+fn error_of(fixture: &str) -> String {
+    let path = format!("tests/fixtures/config/{fixture}");
+    config::parse_file(Path::new(&path))
+        .expect_err("fixture must be rejected")
+        .to_string()
+}
+
+#[test]
+fn example_config_parses_with_every_key() {
+    let c = config::parse_file(Path::new("config.example.toml")).unwrap();
+    assert_eq!(c.endpoints.len(), 3);
+    assert_eq!(c.endpoints[0].cluster, "prod-us");
+    assert_eq!(c.endpoints[0].labels["subnet"], "192.168.2.0/24");
+    assert!(matches!(c.endpoints[1].url, DockerUrl::Ssh { .. }));
+    assert_eq!(c.endpoints[2].cluster, "default");
+    assert_eq!(c.clusters(), ["prod-us", "default"]);
+    assert_eq!(c.ui.fps, 20);
+}
+
+#[test]
+fn unknown_key_names_the_line_and_the_valid_keys() {
+    assert_eq!(
+        error_of("unknown-key.toml"),
+        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls"
+    );
+}
+
+#[test]
+fn bad_url_scheme_lists_the_valid_schemes() {
+    assert_eq!(
+        error_of("bad-scheme.toml"),
+        "tests/fixtures/config/bad-scheme.toml:3: endpoint[0].url: unknown scheme \"htp\" in \"htp://10.0.0.5:2376\"; valid schemes: unix, tcp, http, https, ssh"
+    );
+}
+
+#[test]
+fn duplicate_endpoint_names_point_at_both() {
+    assert_eq!(
+        error_of("duplicate-name.toml"),
+        "tests/fixtures/config/duplicate-name.toml:6: endpoint[1].name: duplicate endpoint name \"us-east-01\" (first defined on line 2); endpoint names must be unique"
+    );
+}
+
+#[test]
+fn missing_tls_file_is_named() {
+    assert_eq!(
+        error_of("missing-tls.toml"),
+        "tests/fixtures/config/missing-tls.toml:4: endpoint[0].tls.ca: file \"tests/fixtures/config/certs/nope-ca.pem\" does not exist"
+    );
+}
+
+#[test]
+fn out_of_range_values_give_the_range() {
+    assert_eq!(
+        error_of("bad-fps.toml"),
+        "tests/fixtures/config/bad-fps.toml:2: ui.fps: 500 is out of range; valid values: 1 to 60"
+    );
+}
+
+#[test]
+fn the_binary_exits_2_on_a_bad_config_before_touching_the_terminal() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--config", "tests/fixtures/config/bad-scheme.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "fleetdeck: config error: tests/fixtures/config/bad-scheme.toml:3: endpoint[0].url"
+        ),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--host", "ftp://x", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--host ftp://x: unknown scheme \"ftp\"")
+    );
+}
+
+#[test]
+fn help_says_where_the_logs_are() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Logs: ") && text.contains("fleetdeck.log"),
+        "{text}"
+    );
+}

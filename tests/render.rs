@@ -1,0 +1,346 @@
+//! Render tests: the views drawn into a TestBackend at 80x24 and 200x50, compared as text with
+//! insta, plus assertions on the styles that carry meaning (text snapshots do not see colour).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::App;
+use fleetdeck::config::{self, Config};
+use fleetdeck::model::container::{ContainerDetail, NetAttachment, PortBinding};
+use fleetdeck::model::{Container, ContainerState, DaemonInfo, Health, Msg, MsgKind, SyncData};
+use fleetdeck::ui::{Theme, buffer_to_text};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+fn config() -> Config {
+    config::parse_str(
+        r#"
+[[endpoint]]
+name = "us-east-01"
+url = "tcp://10.0.0.5:2376"
+cluster = "prod-us"
+
+[[endpoint]]
+name = "us-east-02"
+url = "ssh://ops@10.0.0.6"
+cluster = "prod-us"
+
+[[endpoint]]
+name = "eu-west-01"
+url = "unix:///run/eu.sock"
+cluster = "prod-eu"
+"#,
+        std::path::Path::new("render.toml"),
+    )
+    .unwrap()
+}
+
+fn container(id: &str, name: &str, state: ContainerState, ip: &str) -> Container {
+    Container {
+        id: format!("{id}{}", "0".repeat(64 - id.len())),
+        name: name.into(),
+        image: "registry.local/shop/web:2.4.1".into(),
+        state,
+        health: Health::None,
+        created: Some(now() - TimeDelta::days(3)),
+        started_at: Some(now() - TimeDelta::minutes(192)),
+        finished_at: None,
+        restart_count: 0,
+        exit_code: Some(0),
+        oom_killed: false,
+        labels: BTreeMap::from([("app".into(), name.split('-').next().unwrap().into())]),
+        networks: vec![NetAttachment {
+            network: "dockernet".into(),
+            ipv4: Some(ip.into()),
+            static_ipv4: Some(ip.into()),
+            gateway: Some("192.168.2.14".into()),
+            ..NetAttachment::default()
+        }],
+        ports: vec![PortBinding {
+            private: 8080,
+            public: Some(80),
+            host_ip: Some("0.0.0.0".into()),
+            proto: "tcp".into(),
+        }],
+        detail: ContainerDetail {
+            command: vec!["/app/start.sh".into(), "--port=8080".into()],
+            env: vec![
+                ("DB_PASSWORD".into(), "hunter2".into()),
+                ("PATH".into(), "/usr/bin".into()),
+            ],
+            restart_policy: "always".into(),
+            ..ContainerDetail::default()
+        },
+        list_status: String::new(),
+    }
+}
+
+fn info() -> DaemonInfo {
+    DaemonInfo {
+        hostname: "host".into(),
+        engine_version: "20.10.24+dfsg1".into(),
+        api_version: "1.41".into(),
+        server_api_version: "1.41".into(),
+        os: "Debian GNU/Linux 12".into(),
+        cpus: 8,
+        memory_bytes: 32 * 1024 * 1024 * 1024,
+        swarm: "inactive".into(),
+        ..DaemonInfo::default()
+    }
+}
+
+/// Two endpoints up with a realistic mix, one down after having been synced (stale rows).
+fn app() -> App {
+    let mut app = App::new(&config(), Theme::dark());
+    app.now = now();
+    let mut unhealthy = container("c2", "api-1", ContainerState::Running, "192.168.2.21");
+    unhealthy.health = Health::Unhealthy;
+    let mut crashed = container("c3", "worker-1", ContainerState::Exited, "192.168.2.22");
+    crashed.exit_code = Some(137);
+    crashed.oom_killed = true;
+    crashed.finished_at = Some(now() - TimeDelta::minutes(4));
+    let mut restarting = container("c4", "cron-1", ContainerState::Restarting, "192.168.2.23");
+    restarting.restart_count = 12;
+    let mut healthy = container("c5", "web-2", ContainerState::Running, "192.168.2.24");
+    healthy.health = Health::Healthy;
+    let data = [
+        vec![
+            container("c1", "web-1", ContainerState::Running, "192.168.2.20"),
+            unhealthy,
+            crashed,
+        ],
+        vec![restarting, healthy],
+        vec![container(
+            "c6",
+            "web-eu-1",
+            ContainerState::Running,
+            "10.8.0.20",
+        )],
+    ];
+    for (i, containers) in data.into_iter().enumerate() {
+        app.apply(Msg {
+            endpoint: i,
+            at: now() - TimeDelta::minutes(10),
+            kind: MsgKind::Synced(Box::new(SyncData {
+                info: info(),
+                containers,
+                latency: Some(Duration::from_millis(3 + i as u64)),
+                ..SyncData::default()
+            })),
+        });
+    }
+    app.apply(Msg {
+        endpoint: 2,
+        at: now() - TimeDelta::minutes(2),
+        kind: MsgKind::Down {
+            reason: "connection refused".into(),
+            retry_in: Duration::from_secs(8),
+        },
+    });
+    app
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Buffer {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    app.prepare_frame(w, h);
+    term.draw(|f| app.draw(f)).unwrap();
+    term.backend().buffer().clone()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Local-time renderings (header clock, "last contact") differ by time zone: mask them.
+macro_rules! snap {
+    ($name:expr, $buf:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d\d:\d\d:\d\d", "HH:MM:SS"),
+            (r"\d{4}-\d\d-\d\d HH:MM:SS", "DATE HH:MM:SS"),
+        ]}, {
+            insta::assert_snapshot!($name, buffer_to_text(&$buf));
+        });
+    };
+}
+
+fn find_cell(buf: &Buffer, text: &str) -> (u16, u16) {
+    let area = buf.area;
+    for y in 0..area.height {
+        let line: String = (0..area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        if let Some(byte) = line.find(text) {
+            let x = line[..byte].chars().count() as u16;
+            return (x, y);
+        }
+    }
+    panic!("{text:?} not on screen:\n{}", buffer_to_text(buf));
+}
+
+#[test]
+fn clusters_view_at_80x24_and_200x50() {
+    let mut app = app();
+    snap!("clusters_80x24", render(&mut app, 80, 24));
+    snap!("clusters_200x50", render(&mut app, 200, 50));
+}
+
+#[test]
+fn containers_view_at_80x24_and_200x50() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    snap!("containers_80x24", render(&mut app, 80, 24));
+    snap!("containers_200x50", render(&mut app, 200, 50));
+}
+
+#[test]
+fn a_down_endpoint_is_red_and_its_rows_are_stale() {
+    let mut app = app();
+    let theme = Theme::dark();
+    let buf = render(&mut app, 140, 30);
+    let (x, y) = find_cell(&buf, "✖ down");
+    assert_eq!(buf[(x, y)].fg, theme.endpoint_down.fg.unwrap());
+    let (x, y) = find_cell(&buf, "● up");
+    assert_eq!(buf[(x, y)].fg, theme.endpoint_up.fg.unwrap());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("connection refused") && text.contains("retry 8s"),
+        "{text}"
+    );
+
+    key(&mut app, KeyCode::Char('2'));
+    let buf = render(&mut app, 120, 30);
+    let (x, y) = find_cell(&buf, "web-eu-1");
+    assert_eq!(
+        buf[(x, y)].fg,
+        theme.stale.fg.unwrap(),
+        "stale rows are dimmed"
+    );
+    let (x, y) = find_cell(&buf, "stale Up");
+    assert_eq!(buf[(x, y)].fg, theme.stale.fg.unwrap());
+}
+
+#[test]
+fn unhealthy_and_crashed_containers_stand_out() {
+    let mut app = app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('2'));
+    let buf = render(&mut app, 200, 50);
+    let (x, y) = find_cell(&buf, "unhealthy");
+    assert_eq!(buf[(x, y)].fg, theme.container_unhealthy.fg.unwrap());
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    );
+    let (x, y) = find_cell(&buf, "Exited (137) OOM");
+    assert_eq!(buf[(x, y)].fg, theme.container_exited_nonzero.fg.unwrap());
+    let (x, y) = find_cell(&buf, "restarting");
+    assert_eq!(buf[(x, y)].fg, theme.container_restarting.fg.unwrap());
+}
+
+#[test]
+fn detail_panel_masks_env_until_asked() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 80, 24);
+    snap!("detail_80x24", buf);
+    key(&mut app, KeyCode::Char('G'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("DB_PASSWORD=••••••") && !text.contains("hunter2"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('v'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("DB_PASSWORD=hunter2"), "{text}");
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.detail.is_none());
+}
+
+#[test]
+fn filter_sort_and_group_change_what_is_listed() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "label:app=web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("web-1") && text.contains("web-2") && text.contains("web-eu-1"));
+    assert!(
+        !text.contains("api-1") && !text.contains("cron-1"),
+        "{text}"
+    );
+
+    // A bad filter is explained and does not replace the good one.
+    key(&mut app, KeyCode::Char('/'));
+    for c in " colour:red".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("unknown filter field \"colour\""), "{text}");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.filter.is_empty());
+
+    key(&mut app, KeyCode::Char('o'));
+    key(&mut app, KeyCode::Char('o'));
+    snap!(
+        "containers_grouped_by_cluster_120x30",
+        render(&mut app, 120, 30)
+    );
+}
+
+#[test]
+fn help_overlay_lists_the_keymap_and_fits_80x24() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    snap!("help_80x24", render(&mut app, 80, 24));
+    key(&mut app, KeyCode::Char('x'));
+    assert!(!app.view.help);
+}
+
+#[test]
+fn two_thousand_containers_render_only_the_visible_window() {
+    let mut app = app();
+    let many: Vec<Container> = (0..2000)
+        .map(|i| {
+            container(
+                &format!("m{i:05}"),
+                &format!("svc-{i:04}"),
+                ContainerState::Running,
+                "10.1.0.1",
+            )
+        })
+        .collect();
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Synced(Box::new(SyncData {
+            info: info(),
+            containers: many,
+            ..SyncData::default()
+        })),
+    });
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('G'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("svc-1999") || text.contains("web-eu-1"),
+        "{text}"
+    );
+    assert!(text.contains("of 2003"), "{text}");
+}
