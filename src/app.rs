@@ -15,11 +15,13 @@ use ratatui::{Frame, Terminal, backend::Backend};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::model::events::EventLog;
 use crate::model::filter::Filter;
 use crate::model::query::{self, RowKey};
+use crate::model::triage;
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
-use crate::ui::state::FilterInput;
+use crate::ui::state::{EventRef, FilterInput};
 use crate::ui::{HelpSection, Screen, Theme, View, ViewState};
 pub use keymap::{Action, Keymap, Scope};
 
@@ -44,7 +46,10 @@ impl App {
         let keymap = Keymap::default();
         let help = keymap.help();
         Self {
-            fleet: Fleet::new(config.endpoints.iter().cloned()),
+            fleet: Fleet::new(config.endpoints.iter().cloned()).with_event_log(EventLog::new(
+                config.events.history,
+                config.events.restart_loop,
+            )),
             view: ViewState {
                 mask_env: config.ui.mask_env,
                 ..ViewState::default()
@@ -121,6 +126,19 @@ impl App {
             Action::ToggleHelp => v.help = !v.help,
             Action::ShowClusters => self.switch(View::Clusters),
             Action::ShowContainers => self.switch(View::Containers),
+            Action::ShowEvents => self.switch(View::Events),
+            Action::ShowTriage => self.switch(View::Triage),
+            Action::Follow => {
+                v.event_selected = match v.event_selected {
+                    Some(_) => None,
+                    // Pause on the newest event, so the screen stops moving.
+                    None => self
+                        .fleet
+                        .filtered_events(&v.event_filter)
+                        .last()
+                        .map(EventRef::of),
+                };
+            }
             Action::NextView => {
                 let i = View::ALL.iter().position(|x| *x == v.view).unwrap_or(0);
                 self.switch(View::ALL[(i + 1) % View::ALL.len()]);
@@ -135,6 +153,8 @@ impl App {
             Action::Close => {
                 if v.detail.is_some() {
                     v.detail = None;
+                } else if v.view == View::Events {
+                    v.event_filter = Filter::default();
                 } else if !v.filter.is_empty() {
                     v.filter = Filter::default();
                     v.selected = 0;
@@ -142,8 +162,12 @@ impl App {
                 }
             }
             Action::Filter => {
+                let current = match v.view {
+                    View::Events => &v.event_filter,
+                    _ => &v.filter,
+                };
                 v.filter_input = Some(FilterInput {
-                    text: v.filter.as_str().to_string(),
+                    text: current.as_str().to_string(),
                     error: None,
                 });
             }
@@ -180,7 +204,58 @@ impl App {
                 let height = self.page();
                 self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
             }
+            View::Events => {
+                let rows: Vec<EventRef> = self
+                    .fleet
+                    .filtered_events(&self.view.event_filter)
+                    .map(EventRef::of)
+                    .collect();
+                let current = self
+                    .view
+                    .event_selected
+                    .as_ref()
+                    .and_then(|sel| rows.iter().position(|r| r == sel))
+                    .unwrap_or(rows.len().saturating_sub(1));
+                let next = step(current, delta, rows.len());
+                // Reaching the bottom resumes following.
+                self.view.event_selected = if next + 1 >= rows.len() {
+                    None
+                } else {
+                    rows.get(next).cloned()
+                };
+                let page = self.page();
+                self.view.event_offset = visible_offset(self.view.event_offset, next, page);
+            }
+            View::Triage => {
+                let n = triage::triage(&self.fleet, self.now).len();
+                self.view.triage_selected = step(self.view.triage_selected, delta, n);
+                let page = self.page();
+                self.view.triage_offset =
+                    visible_offset(self.view.triage_offset, self.view.triage_selected, page);
+            }
         }
+    }
+
+    /// Opens the detail panel of a container, from anywhere (events, triage).
+    fn jump_to_container(&mut self, endpoint: usize, id: &str, name: &str) {
+        let exists = self
+            .fleet
+            .endpoints
+            .get(endpoint)
+            .is_some_and(|e| e.containers.contains_key(id));
+        if !exists {
+            let ep = self.fleet.endpoints.get(endpoint).map_or("?", |e| e.name());
+            self.view.message = Some(format!("{name} no longer exists on {ep}"));
+            return;
+        }
+        let key = RowKey {
+            endpoint,
+            id: id.to_string(),
+        };
+        self.switch(View::Containers);
+        self.view.selected_key = Some(key.clone());
+        self.view.detail = Some(key);
+        self.view.detail_scroll = 0;
     }
 
     fn open(&mut self) {
@@ -203,6 +278,39 @@ impl App {
                     self.view.detail_scroll = 0;
                 }
             }
+            View::Events => {
+                let rows: Vec<_> = self
+                    .fleet
+                    .filtered_events(&self.view.event_filter)
+                    .collect();
+                let i = crate::ui::events::selected_index(&rows, self.view.event_selected.as_ref());
+                let Some(ev) = rows.get(i) else { return };
+                let target = (ev.kind == "container")
+                    .then(|| (ev.endpoint, ev.actor_id.clone(), ev.actor.clone()));
+                match target {
+                    Some((ep, id, name)) => self.jump_to_container(ep, &id, &name),
+                    None => {
+                        self.view.message =
+                            Some(format!("a {} event has no container to open", ev.kind));
+                    }
+                }
+            }
+            View::Triage => {
+                let items = triage::triage(&self.fleet, self.now);
+                let Some(item) = items.get(self.view.triage_selected) else {
+                    return;
+                };
+                match &item.container_id {
+                    Some(id) => {
+                        let (ep, id, name) = (item.endpoint, id.clone(), item.container.clone());
+                        self.jump_to_container(ep, &id, &name);
+                    }
+                    None => {
+                        self.view.selected_endpoint = item.endpoint;
+                        self.switch(View::Clusters);
+                    }
+                }
+            }
         }
     }
 
@@ -214,10 +322,15 @@ impl App {
             KeyCode::Esc => self.view.filter_input = None,
             KeyCode::Enter => match Filter::parse(&input.text) {
                 Ok(filter) => {
-                    self.view.filter = filter;
                     self.view.filter_input = None;
-                    self.view.selected = 0;
-                    self.view.offset = 0;
+                    if self.view.view == View::Events {
+                        self.view.event_filter = filter;
+                        self.view.event_selected = None;
+                    } else {
+                        self.view.filter = filter;
+                        self.view.selected = 0;
+                        self.view.offset = 0;
+                    }
                 }
                 Err(e) => input.error = Some(e),
             },

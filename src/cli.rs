@@ -37,7 +37,7 @@ pub enum Command {
     Check,
     /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
     Snapshot {
-        /// clusters or containers
+        /// clusters, containers, events or triage
         #[arg(long, default_value = "clusters")]
         view: String,
         #[arg(long, default_value_t = 120)]

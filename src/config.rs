@@ -13,6 +13,8 @@ pub use error::ConfigError;
 use error::{line_of, reword_serde_message};
 use raw::{RawConfig, RawEndpoint};
 
+use crate::model::events::RestartLoopRule;
+
 pub const DEFAULT_CLUSTER: &str = "default";
 pub const VALID_SCHEMES: &str = "unix, tcp, http, https, ssh";
 
@@ -172,6 +174,8 @@ pub struct EngineSettings {
     pub request_timeout: Duration,
     /// Upper bound of the reconnect backoff.
     pub backoff_max: Duration,
+    /// How far back the first connect asks for events (reconnects ask since the last one seen).
+    pub event_backfill: Duration,
 }
 
 impl Default for EngineSettings {
@@ -181,6 +185,7 @@ impl Default for EngineSettings {
             ping: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             backoff_max: Duration::from_secs(30),
+            event_backfill: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -202,11 +207,28 @@ impl Default for UiSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Events kept in the merged log.
+    pub history: usize,
+    pub restart_loop: RestartLoopRule,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            history: 10_000,
+            restart_loop: RestartLoopRule::default(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub endpoints: Vec<EndpointSpec>,
     pub engine: EngineSettings,
     pub ui: UiSettings,
+    pub events: EventSettings,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
 }
@@ -351,6 +373,42 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         engine.backoff_max,
     )?;
 
+    let mut events = EventSettings::default();
+    if let Some(h) = &raw.events.history {
+        let v = *h.get_ref();
+        if !(100..=1_000_000).contains(&v) {
+            return Err(invalid(
+                h.span().start,
+                "events.history".into(),
+                format!("{v} is out of range; valid values: 100 to 1000000"),
+            ));
+        }
+        events.history = v as usize;
+    }
+    if let Some(c) = &raw.events.restart_loop_count {
+        let v = *c.get_ref();
+        if !(2..=100).contains(&v) {
+            return Err(invalid(
+                c.span().start,
+                "events.restart_loop_count".into(),
+                format!("{v} is out of range; valid values: 2 to 100"),
+            ));
+        }
+        events.restart_loop.count = v as usize;
+    }
+    events.restart_loop.window = secs(
+        &raw.events.restart_loop_window_s,
+        "events.restart_loop_window_s",
+        10..=86_400,
+        events.restart_loop.window,
+    )?;
+    engine.event_backfill = secs(
+        &raw.events.backfill_s,
+        "events.backfill_s",
+        0..=86_400,
+        engine.event_backfill,
+    )?;
+
     let mut ui = UiSettings::default();
     if let Some(fps) = &raw.ui.fps {
         let v = *fps.get_ref();
@@ -371,6 +429,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         endpoints,
         engine,
         ui,
+        events,
         file: None,
     })
 }

@@ -266,6 +266,8 @@ pub async fn run_endpoint(
 ) {
     let mut backoff = Backoff::new(settings.backoff_max);
     let mut attempt = 1u32;
+    // Carried across sessions: a reconnect asks the daemon for everything since this.
+    let mut last_event: Option<i64> = None;
     loop {
         if send(&tx, id, MsgKind::Connecting { attempt })
             .await
@@ -274,7 +276,7 @@ pub async fn run_endpoint(
             return;
         }
         let started = Instant::now();
-        let reason = match session(id, &spec, &settings, &tx).await {
+        let reason = match session(id, &spec, &settings, &tx, &mut last_event).await {
             Ok(()) => return,
             Err(e) => e.to_string(),
         };
@@ -321,24 +323,36 @@ async fn session(
     spec: &EndpointSpec,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
+    last_event: &mut Option<i64>,
 ) -> Result<(), EngineError> {
     let docker = connect(spec, settings).await?;
     let (sync, daemon_time) = full_sync(&docker, settings).await?;
-    // Subscribe from just before the sync began (by the daemon's clock, which may differ from
-    // ours): anything that changed while we listed is replayed, and re-inspecting is idempotent.
-    let since = daemon_time
+    // Subscribe from the last event seen before a disconnect, so nothing that happened meanwhile
+    // is lost; on the first connect, from `backfill` before the sync (by the daemon's clock,
+    // which may differ from ours). Replayed events are de-duplicated by the event log, and
+    // re-inspecting a container is idempotent.
+    let daemon_now = daemon_time
         .as_deref()
         .and_then(convert::parse_time)
-        .unwrap_or_else(Utc::now)
-        .timestamp()
-        - 1;
+        .unwrap_or_else(Utc::now);
+    let since = match *last_event {
+        Some(nanos) => format!(
+            "{}.{:09}",
+            nanos.div_euclid(1_000_000_000),
+            nanos.rem_euclid(1_000_000_000)
+        ),
+        None => {
+            let back = chrono::TimeDelta::from_std(settings.event_backfill).unwrap_or_default();
+            (daemon_now - back).timestamp().to_string()
+        }
+    };
     let mut known: HashMap<String, String> = HashMap::new();
     for c in &sync.containers {
         known.insert(c.id.clone(), c.list_status.clone());
     }
     emit!(tx, id, MsgKind::Synced(Box::new(sync)));
     let mut events = docker.events(Some(EventsOptions {
-        since: Some(since.to_string()),
+        since: Some(since),
         ..Default::default()
     }));
     let mut resync = tokio::time::interval(settings.resync);
@@ -365,9 +379,15 @@ async fn session(
                         None => break,
                     }
                 }
+                let converted: Vec<_> = batch.iter().filter_map(|e| convert::event(id, e)).collect();
+                if let Some(newest) = converted.iter().map(|e| e.time_nano).max() {
+                    *last_event = Some(last_event.map_or(newest, |l| l.max(newest)));
+                }
                 if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
                     return Ok(());
                 }
+                // After the state they caused, so a view jumping from an event finds it current.
+                emit!(tx, id, MsgKind::Events(converted));
             }
             _ = resync.tick() => {
                 if resync_containers(&docker, id, settings, tx, &mut known).await?.is_none() {
@@ -576,13 +596,6 @@ pub async fn probe(spec: &EndpointSpec, settings: &EngineSettings) -> Result<Pro
     })
 }
 
-/// The outcome of syncing one endpoint once, for headless commands.
-#[derive(Debug)]
-pub struct OneShot {
-    pub sync: Result<SyncData, EngineError>,
-    pub elapsed: Duration,
-}
-
 /// Connects to every endpoint concurrently and syncs each once, as `Msg`s ready for the model.
 /// An endpoint that fails yields a `Down` message with its reason.
 pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
@@ -591,39 +604,71 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
         let spec = spec.clone();
         let settings = config.engine.clone();
         set.spawn(async move {
-            let started = Instant::now();
-            let sync = async {
+            let result = async {
                 let docker = connect(&spec, &settings).await?;
-                full_sync(&docker, &settings).await.map(|(s, _)| s)
+                let (sync, daemon_time) = full_sync(&docker, &settings).await?;
+                let events = recent_events(&docker, id, &settings, daemon_time).await?;
+                Ok::<_, EngineError>((sync, events))
             }
             .await;
-            (
-                id,
-                OneShot {
-                    sync,
-                    elapsed: started.elapsed(),
-                },
-            )
+            (id, result)
         });
     }
     let mut out = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let Ok((id, shot)) = joined else { continue };
-        let kind = match shot.sync {
-            Ok(sync) => MsgKind::Synced(Box::new(sync)),
-            Err(e) => MsgKind::Down {
-                reason: e.to_string(),
-                retry_in: Duration::ZERO,
-            },
-        };
-        out.push(Msg {
-            endpoint: id,
-            at: Utc::now(),
-            kind,
-        });
+        let Ok((id, result)) = joined else { continue };
+        let at = Utc::now();
+        match result {
+            Ok((sync, events)) => {
+                out.push(Msg {
+                    endpoint: id,
+                    at,
+                    kind: MsgKind::Synced(Box::new(sync)),
+                });
+                out.push(Msg {
+                    endpoint: id,
+                    at,
+                    kind: MsgKind::Events(events),
+                });
+            }
+            Err(e) => out.push(Msg {
+                endpoint: id,
+                at,
+                kind: MsgKind::Down {
+                    reason: e.to_string(),
+                    retry_in: Duration::ZERO,
+                },
+            }),
+        }
     }
     out.sort_by_key(|m| m.endpoint);
     out
+}
+
+/// The events of the backfill window up to now, as a closed stream (`until` makes the daemon
+/// end it), for one-shot commands.
+async fn recent_events(
+    docker: &Docker,
+    id: EndpointId,
+    settings: &EngineSettings,
+    daemon_time: Option<String>,
+) -> Result<Vec<crate::model::events::FleetEvent>, EngineError> {
+    let now = daemon_time
+        .as_deref()
+        .and_then(convert::parse_time)
+        .unwrap_or_else(Utc::now);
+    let back = chrono::TimeDelta::from_std(settings.event_backfill).unwrap_or_default();
+    let stream = docker.events(Some(EventsOptions {
+        since: Some((now - back).timestamp().to_string()),
+        until: Some(now.timestamp().to_string()),
+        ..Default::default()
+    }));
+    let events: Vec<EventMessage> =
+        deadline(settings.request_timeout, stream.try_collect()).await?;
+    Ok(events
+        .iter()
+        .filter_map(|e| convert::event(id, e))
+        .collect())
 }
 
 #[cfg(test)]

@@ -99,7 +99,9 @@ pub async fn render_snapshot(
     width: u16,
     height: u16,
 ) -> (String, Vec<(String, String)>) {
-    let mut fleet = Fleet::new(config.endpoints.iter().cloned());
+    let mut fleet = Fleet::new(config.endpoints.iter().cloned()).with_event_log(
+        crate::model::events::EventLog::new(config.events.history, config.events.restart_loop),
+    );
     for msg in engine::sync_all_once(config).await {
         fleet.apply(msg);
     }

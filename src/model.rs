@@ -3,9 +3,11 @@
 
 pub mod container;
 pub mod endpoint;
+pub mod events;
 pub mod filter;
 pub mod query;
 pub mod text;
+pub mod triage;
 
 use std::time::Duration;
 
@@ -50,6 +52,8 @@ pub enum MsgKind {
     Networks(Vec<NetworkInfo>),
     Images(Vec<ImageInfo>),
     Latency(Duration),
+    /// Docker events, live or backfilled after a reconnect, in arrival order.
+    Events(Vec<events::FleetEvent>),
 }
 
 /// What an engine task tells the model, stamped with the endpoint and the time it happened.
@@ -63,13 +67,51 @@ pub struct Msg {
 #[derive(Debug, Clone, Default)]
 pub struct Fleet {
     pub endpoints: Vec<Endpoint>,
+    pub events: events::EventLog,
 }
 
 impl Fleet {
     pub fn new(specs: impl IntoIterator<Item = EndpointSpec>) -> Self {
         Self {
             endpoints: specs.into_iter().map(Endpoint::new).collect(),
+            events: events::EventLog::default(),
         }
+    }
+
+    pub fn with_event_log(mut self, log: events::EventLog) -> Self {
+        self.events = log;
+        self
+    }
+
+    /// fleetdeck's own event for an endpoint's link changing, merged into the stream.
+    fn endpoint_event(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        action: &str,
+        detail: String,
+    ) {
+        let Some(ep) = self.endpoints.get(endpoint) else {
+            return;
+        };
+        let mut ev = events::FleetEvent {
+            time_nano: at.timestamp_nanos_opt().unwrap_or(0),
+            endpoint,
+            kind: events::ENDPOINT_TYPE.into(),
+            action: action.into(),
+            actor_id: ep.name().to_string(),
+            actor: ep.name().to_string(),
+            details: if detail.is_empty() {
+                vec![]
+            } else {
+                vec![detail]
+            },
+            exit_code: None,
+            severity: events::Severity::Info,
+            restart_loop: false,
+        };
+        ev.classify();
+        self.events.push(ev);
     }
 
     /// Cluster names in the order their first endpoint was configured.
@@ -96,6 +138,33 @@ impl Fleet {
             .find(|(_, e)| e.name() == name)
     }
 
+    /// Events passing `filter`, oldest first.
+    pub fn filtered_events<'a>(
+        &'a self,
+        filter: &'a filter::Filter,
+    ) -> impl Iterator<Item = &'a events::FleetEvent> + 'a {
+        self.events.iter().filter(move |e| {
+            if filter.is_empty() {
+                return true;
+            }
+            let Some(ep) = self.endpoints.get(e.endpoint) else {
+                return false;
+            };
+            let text = format!("{} {}", e.action, e.details.join(" "));
+            filter.matches_subject(&filter::Subject {
+                name: &e.actor,
+                image: "",
+                endpoint: ep.name(),
+                cluster: ep.cluster(),
+                labels: None,
+                state: "",
+                health: "",
+                kind: &e.kind,
+                text: &text,
+            })
+        })
+    }
+
     pub fn container_count(&self) -> usize {
         self.endpoints.iter().map(|e| e.containers.len()).sum()
     }
@@ -106,7 +175,18 @@ impl Fleet {
         let Some(ep) = self.endpoints.get_mut(msg.endpoint) else {
             return false;
         };
+        let was_down = matches!(ep.link, Link::Down { .. });
+        let was_up = ep.is_up();
+        let down_since = ep.down_since;
         match msg.kind {
+            MsgKind::Events(batch) => {
+                ep.last_contact = Some(msg.at);
+                let mut changed = false;
+                for ev in batch {
+                    changed |= self.events.push(ev);
+                }
+                changed
+            }
             MsgKind::Connecting { attempt } => {
                 let link = Link::Connecting { attempt };
                 let changed = ep.link != link;
@@ -118,7 +198,13 @@ impl Fleet {
                     ep.down_since = Some(msg.at);
                 }
                 ep.last_error = Some(reason.clone());
-                ep.link = Link::Down { reason, retry_in };
+                ep.link = Link::Down {
+                    reason: reason.clone(),
+                    retry_in,
+                };
+                if !was_down {
+                    self.endpoint_event(msg.endpoint, msg.at, "down", reason);
+                }
                 true
             }
             MsgKind::Synced(sync) => {
@@ -140,6 +226,12 @@ impl Fleet {
                 ep.down_since = None;
                 ep.synced = true;
                 ep.last_contact = Some(msg.at);
+                if !was_up {
+                    let detail = down_since
+                        .map(|t| format!("after {} down", container::human_duration(msg.at - t)))
+                        .unwrap_or_default();
+                    self.endpoint_event(msg.endpoint, msg.at, "up", detail);
+                }
                 true
             }
             MsgKind::ContainerChanged(c) => {

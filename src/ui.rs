@@ -12,9 +12,11 @@
 pub mod clusters;
 pub mod containers;
 pub mod detail;
+pub mod events;
 pub mod help;
 pub mod state;
 pub mod theme;
+pub mod triage;
 
 use chrono::{DateTime, Local, Utc};
 use ratatui::buffer::Buffer;
@@ -64,6 +66,8 @@ impl Widget for &Screen<'_> {
         match self.state.view {
             View::Clusters => clusters::ClustersView { screen: self }.render(body, buf),
             View::Containers => containers::ContainersView { screen: self }.render(body, buf),
+            View::Events => events::EventsView { screen: self }.render(body, buf),
+            View::Triage => triage::TriageView { screen: self }.render(body, buf),
         }
         if let Some(key) = &self.state.detail
             && let Some(ep) = self.fleet.endpoints.get(key.endpoint)
@@ -100,8 +104,14 @@ impl Screen<'_> {
                 t.header,
             ),
         ];
+        // Narrow terminals get the numbers, with the current view's title only.
+        let narrow = area.width < 110;
         for (i, v) in View::ALL.iter().enumerate() {
-            let label = format!(" {}:{} ", i + 1, v.title());
+            let label = if narrow && *v != self.state.view {
+                format!(" {} ", i + 1)
+            } else {
+                format!(" {}:{} ", i + 1, v.title())
+            };
             let style = if *v == self.state.view {
                 t.header.add_modifier(ratatui::style::Modifier::REVERSED)
             } else {

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "lab/chaos.rs"]
 mod chaos;
+#[path = "lab/events.rs"]
+mod events;
 #[path = "lab/fleet_sync.rs"]
 mod fleet_sync;
 #[path = "lab/headless_cli.rs"]

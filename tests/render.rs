@@ -11,6 +11,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::App;
 use fleetdeck::config::{self, Config};
 use fleetdeck::model::container::{ContainerDetail, NetAttachment, PortBinding};
+use fleetdeck::model::events::{FleetEvent, Severity};
 use fleetdeck::model::{Container, ContainerState, DaemonInfo, Health, Msg, MsgKind, SyncData};
 use fleetdeck::ui::{Theme, buffer_to_text};
 use ratatui::Terminal;
@@ -138,6 +139,35 @@ fn app() -> App {
             })),
         });
     }
+    let event =
+        |endpoint, mins_ago: i64, action: &str, (id, actor): (&str, &str), exit: Option<i64>| {
+            let mut e = FleetEvent {
+                time_nano: (now() - TimeDelta::minutes(mins_ago))
+                    .timestamp_nanos_opt()
+                    .unwrap(),
+                endpoint,
+                kind: "container".into(),
+                action: action.into(),
+                actor_id: format!("{id}{}", "0".repeat(64 - id.len())),
+                actor: actor.into(),
+                details: exit.map(|c| vec![format!("exit {c}")]).unwrap_or_default(),
+                exit_code: exit,
+                severity: Severity::Info,
+                restart_loop: false,
+            };
+            e.classify();
+            e
+        };
+    app.apply(Msg {
+        endpoint: 0,
+        at: now() - TimeDelta::minutes(4),
+        kind: MsgKind::Events(vec![
+            event(0, 9, "start", ("c1", "web-1"), None),
+            event(0, 6, "health_status: unhealthy", ("c2", "api-1"), None),
+            event(0, 4, "die", ("c3", "worker-1"), Some(137)),
+            event(0, 4, "oom", ("c3", "worker-1"), None),
+        ]),
+    });
     app.apply(Msg {
         endpoint: 2,
         at: now() - TimeDelta::minutes(2),
@@ -343,4 +373,57 @@ fn two_thousand_containers_render_only_the_visible_window() {
         "{text}"
     );
     assert!(text.contains("of 2003"), "{text}");
+}
+
+#[test]
+fn events_view_merges_endpoints_and_colours_by_severity() {
+    let mut app = app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('3'));
+    snap!("events_80x24", render(&mut app, 80, 24));
+    let buf = render(&mut app, 200, 50);
+    snap!("events_200x50", buf.clone());
+    let (x, y) = find_cell(&buf, "die");
+    assert_eq!(buf[(x, y)].fg, theme.event_critical.fg.unwrap());
+    let (x, y) = find_cell(&buf, "health: unhealthy");
+    assert_eq!(buf[(x, y)].fg, theme.event_warning.fg.unwrap());
+    let (x, y) = find_cell(&buf, "connection refused");
+    assert_eq!(buf[(x, y)].fg, theme.event_critical.fg.unwrap());
+
+    // Enter on an event opens its container: up from "down" past "oom" to "die".
+    for _ in 0..2 {
+        key(&mut app, KeyCode::Char('k'));
+    }
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("paused"), "{text}");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    let detail = app.view.detail.clone().expect("detail opened");
+    assert_eq!(
+        app.fleet.endpoints[detail.endpoint].containers[&detail.id].name,
+        "worker-1"
+    );
+}
+
+#[test]
+fn triage_lists_what_needs_attention_newest_first() {
+    let mut app = app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('4'));
+    let buf = render(&mut app, 80, 24);
+    snap!("triage_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    let order: Vec<usize> = ["endpoint down", "OOM killed", "unhealthy", "restarting"]
+        .iter()
+        .map(|p| {
+            text.find(p)
+                .unwrap_or_else(|| panic!("{p} missing:\n{text}"))
+        })
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "newest first:\n{text}"
+    );
+    let (x, y) = find_cell(&buf, "OOM killed");
+    assert_eq!(buf[(x, y)].fg, theme.event_critical.fg.unwrap());
 }

@@ -11,7 +11,10 @@ pub enum Action {
     ToggleHelp,
     ShowClusters,
     ShowContainers,
+    ShowEvents,
+    ShowTriage,
     NextView,
+    Follow,
     Down,
     Up,
     PageDown,
@@ -33,15 +36,28 @@ pub enum Scope {
     Global,
     Clusters,
     Containers,
+    Events,
+    Triage,
     Detail,
 }
 
 impl Scope {
+    pub const ALL: [Scope; 6] = [
+        Scope::Global,
+        Scope::Clusters,
+        Scope::Containers,
+        Scope::Events,
+        Scope::Triage,
+        Scope::Detail,
+    ];
+
     fn title(self) -> &'static str {
         match self {
             Scope::Global => "Everywhere",
             Scope::Clusters => "Clusters view",
             Scope::Containers => "Containers view",
+            Scope::Events => "Events view",
+            Scope::Triage => "Triage view",
             Scope::Detail => "Detail panel",
         }
     }
@@ -149,6 +165,8 @@ impl Default for Keymap {
                     "containers view",
                     false,
                 ),
+                b(&[Key::ch('3')], ShowEvents, Global, "events view", false),
+                b(&[Key::ch('4')], ShowTriage, Global, "triage view", false),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
                 b(
                     &[Key::ch('j'), Key::plain(K::Down)],
@@ -217,6 +235,17 @@ impl Default for Keymap {
                     "clear filter",
                     false,
                 ),
+                b(&[Key::ch('/')], Filter, Events, "filter", true),
+                b(&[Key::ch('f')], Follow, Events, "follow / pause", true),
+                b(
+                    &[Key::plain(K::Enter)],
+                    Open,
+                    Events,
+                    "go to container",
+                    true,
+                ),
+                b(&[Key::plain(K::Esc)], Close, Events, "clear filter", false),
+                b(&[Key::plain(K::Enter)], Open, Triage, "go to it", true),
                 b(&[Key::plain(K::Esc)], Close, Detail, "close", true),
                 b(
                     &[Key::ch('v')],
@@ -259,23 +288,18 @@ impl Keymap {
     }
 
     pub fn help(&self) -> Vec<HelpSection> {
-        [
-            Scope::Global,
-            Scope::Clusters,
-            Scope::Containers,
-            Scope::Detail,
-        ]
-        .into_iter()
-        .map(|scope| HelpSection {
-            title: scope.title().to_string(),
-            hints: self
-                .bindings
-                .iter()
-                .filter(|b| b.scope == scope)
-                .map(hint)
-                .collect(),
-        })
-        .collect()
+        Scope::ALL
+            .into_iter()
+            .map(|scope| HelpSection {
+                title: scope.title().to_string(),
+                hints: self
+                    .bindings
+                    .iter()
+                    .filter(|b| b.scope == scope)
+                    .map(hint)
+                    .collect(),
+            })
+            .collect()
     }
 
     pub fn bindings(&self) -> &[Binding] {
@@ -295,6 +319,8 @@ pub fn scope_of(view: View, detail_open: bool) -> Scope {
         (true, _) => Scope::Detail,
         (false, View::Clusters) => Scope::Clusters,
         (false, View::Containers) => Scope::Containers,
+        (false, View::Events) => Scope::Events,
+        (false, View::Triage) => Scope::Triage,
     }
 }
 
@@ -341,6 +367,41 @@ mod tests {
                     x.action, y.action, x.scope
                 );
             }
+        }
+    }
+
+    #[test]
+    fn every_action_has_a_key() {
+        use Action::*;
+        let km = Keymap::default();
+        let all = [
+            Quit,
+            ToggleHelp,
+            ShowClusters,
+            ShowContainers,
+            ShowEvents,
+            ShowTriage,
+            NextView,
+            Follow,
+            Down,
+            Up,
+            PageDown,
+            PageUp,
+            Top,
+            Bottom,
+            Open,
+            Close,
+            Filter,
+            SortNext,
+            SortReverse,
+            GroupNext,
+            ToggleEnvMask,
+        ];
+        for action in all {
+            assert!(
+                km.bindings().iter().any(|b| b.action == action),
+                "{action:?} has no key"
+            );
         }
     }
 

@@ -15,6 +15,8 @@ pub struct RawConfig {
     pub engine: RawEngine,
     #[serde(default)]
     pub ui: RawUi,
+    #[serde(default)]
+    pub events: RawEvents,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,4 +52,13 @@ pub struct RawEngine {
 pub struct RawUi {
     pub fps: Option<Spanned<u64>>,
     pub mask_env: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvents {
+    pub history: Option<Spanned<u64>>,
+    pub restart_loop_count: Option<Spanned<u64>>,
+    pub restart_loop_window_s: Option<Spanned<u64>>,
+    pub backfill_s: Option<Spanned<u64>>,
 }

@@ -4,12 +4,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, ImageSummary, Network, SystemInfo, SystemVersion,
+    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, SystemInfo,
+    SystemVersion,
 };
 use chrono::{DateTime, Utc};
 
+use crate::model::EndpointId;
 use crate::model::container::{ContainerDetail, Mount, NetAttachment, PortBinding};
 use crate::model::endpoint::IpamPool;
+use crate::model::events::{FleetEvent, Severity};
 use crate::model::text::sanitize_owned;
 use crate::model::{Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo};
 
@@ -279,6 +282,69 @@ pub fn image(i: ImageSummary) -> ImageInfo {
         size_bytes: i.size,
         created: DateTime::from_timestamp(i.created, 0),
     }
+}
+
+/// A Docker event as the fleet's event log keeps it: the actor named for humans, the attributes
+/// that matter for this action pulled out, everything sanitised.
+pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
+    let time_nano = ev
+        .time_nano
+        .filter(|t| *t > 0)
+        .or_else(|| ev.time.map(|t| t.saturating_mul(1_000_000_000)))?;
+    let kind = ev.typ.map(|t| t.to_string()).unwrap_or_default();
+    let action = clean(ev.action.clone());
+    // Every healthcheck run is an exec_create/exec_start/exec_die triple: on a fleet with
+    // healthchecks they would be most of the stream and drown what matters. Health changes
+    // arrive as health_status events.
+    if kind == "container" && action.starts_with("exec_") {
+        return None;
+    }
+    let empty = HashMap::new();
+    let actor = ev.actor.as_ref();
+    let attrs = actor.and_then(|a| a.attributes.as_ref()).unwrap_or(&empty);
+    let attr = |k: &str| attrs.get(k).map(|v| sanitize_owned(v.clone()));
+    let actor_id = clean(actor.and_then(|a| a.id.clone()));
+    let actor_name = attr("name").unwrap_or_else(|| actor_id.clone());
+    let exit_code = attr("exitCode").and_then(|c| c.parse().ok());
+    let verb = action.split(':').next().unwrap_or("").trim().to_string();
+    let mut details = Vec::new();
+    match (kind.as_str(), verb.as_str()) {
+        ("container", "die") => {
+            if let Some(code) = exit_code {
+                details.push(format!("exit {code}"));
+            }
+        }
+        ("container", "kill") => {
+            if let Some(sig) = attr("signal") {
+                details.push(format!("signal {sig}"));
+            }
+        }
+        ("network", "connect" | "disconnect") => {
+            if let Some(c) = attr("container") {
+                details.push(format!("container {}", &c[..c.len().min(12)]));
+            }
+        }
+        _ => {}
+    }
+    if kind == "container"
+        && let Some(image) = attr("image")
+    {
+        details.push(format!("image {image}"));
+    }
+    let mut fe = FleetEvent {
+        time_nano,
+        endpoint,
+        kind,
+        action,
+        actor_id,
+        actor: actor_name,
+        details,
+        exit_code,
+        severity: Severity::Info,
+        restart_loop: false,
+    };
+    fe.classify();
+    Some(fe)
 }
 
 #[cfg(test)]

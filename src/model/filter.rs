@@ -4,13 +4,32 @@
 //! - `web`: substring of name, image, endpoint, cluster, or any `key=value` label
 //! - `name:web`, `image:nginx`, `endpoint:us-east` (or `ep:`), `cluster:prod`: substring of that field
 //! - `label:app=web` (exact key and value), `label:app` (key present)
-//! - `state:running`, `health:unhealthy`: exact
+//! - `state:running`, `health:unhealthy`, `type:container` (events): exact
 //! - a leading `!` negates a term: `!state:running`
+
+use std::collections::BTreeMap;
 
 use super::container::Container;
 use super::endpoint::Endpoint;
 
-pub const FIELDS: &str = "name, image, endpoint (ep), cluster, label, state, health";
+pub const FIELDS: &str = "name, image, endpoint (ep), cluster, label, state, health, type";
+
+/// What a filter looks at. Containers, events and log sources all describe themselves this way,
+/// so one grammar serves every view.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Subject<'a> {
+    pub name: &'a str,
+    pub image: &'a str,
+    pub endpoint: &'a str,
+    pub cluster: &'a str,
+    pub labels: Option<&'a BTreeMap<String, String>>,
+    pub state: &'a str,
+    pub health: &'a str,
+    /// Event type (container, image, network, endpoint…).
+    pub kind: &'a str,
+    /// Free text also searched by bare words (an event's action and details).
+    pub text: &'a str,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Field {
@@ -22,6 +41,7 @@ enum Field {
     Label { key: String, value: Option<String> },
     State,
     Health,
+    Kind,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +80,7 @@ impl Filter {
                         "cluster" => Field::Cluster,
                         "state" => Field::State,
                         "health" => Field::Health,
+                        "type" => Field::Kind,
                         "label" => {
                             let (key, value) = match v.split_once('=') {
                                 Some((k, val)) => (k.to_string(), Some(val.to_string())),
@@ -102,9 +123,24 @@ impl Filter {
     }
 
     pub fn matches(&self, endpoint: &Endpoint, c: &Container) -> bool {
-        self.terms
-            .iter()
-            .all(|t| term_matches(t, endpoint, c) != t.negated)
+        if self.terms.is_empty() {
+            return true;
+        }
+        self.matches_subject(&Subject {
+            name: &c.name,
+            image: &c.image,
+            endpoint: endpoint.name(),
+            cluster: endpoint.cluster(),
+            labels: Some(&c.labels),
+            state: c.state.as_str(),
+            health: c.health.as_str(),
+            kind: "container",
+            text: "",
+        })
+    }
+
+    pub fn matches_subject(&self, s: &Subject<'_>) -> bool {
+        self.terms.iter().all(|t| term_matches(t, s) != t.negated)
     }
 }
 
@@ -112,24 +148,25 @@ fn contains(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(needle)
 }
 
-fn term_matches(t: &Term, ep: &Endpoint, c: &Container) -> bool {
+fn term_matches(t: &Term, s: &Subject<'_>) -> bool {
+    let labels = || s.labels.into_iter().flat_map(|l| l.iter());
     match &t.field {
         Field::Any => {
-            contains(&c.name, &t.needle)
-                || contains(&c.image, &t.needle)
-                || contains(ep.name(), &t.needle)
-                || contains(ep.cluster(), &t.needle)
-                || c.labels
-                    .iter()
-                    .any(|(k, v)| contains(&format!("{k}={v}"), &t.needle))
+            contains(s.name, &t.needle)
+                || contains(s.image, &t.needle)
+                || contains(s.endpoint, &t.needle)
+                || contains(s.cluster, &t.needle)
+                || contains(s.text, &t.needle)
+                || labels().any(|(k, v)| contains(&format!("{k}={v}"), &t.needle))
         }
-        Field::Name => contains(&c.name, &t.needle),
-        Field::Image => contains(&c.image, &t.needle),
-        Field::Endpoint => contains(ep.name(), &t.needle),
-        Field::Cluster => contains(ep.cluster(), &t.needle),
-        Field::State => c.state.as_str() == t.needle,
-        Field::Health => c.health.as_str() == t.needle,
-        Field::Label { key, value } => c.labels.iter().any(|(k, v)| {
+        Field::Name => contains(s.name, &t.needle),
+        Field::Image => contains(s.image, &t.needle),
+        Field::Endpoint => contains(s.endpoint, &t.needle),
+        Field::Cluster => contains(s.cluster, &t.needle),
+        Field::State => s.state == t.needle,
+        Field::Health => s.health == t.needle,
+        Field::Kind => s.kind == t.needle,
+        Field::Label { key, value } => labels().any(|(k, v)| {
             k.to_lowercase() == *key && value.as_ref().is_none_or(|want| v.to_lowercase() == *want)
         }),
     }
@@ -192,7 +229,7 @@ mod tests {
     fn unknown_fields_are_explained() {
         assert_eq!(
             Filter::parse("colour:red").unwrap_err(),
-            "unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, state, health"
+            "unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, state, health, type"
         );
         assert!(Filter::parse("label:=x").is_err());
     }

@@ -1,6 +1,8 @@
 //! What the operator is looking at (view, selection, sort, filter, open panels), as opposed to
 //! what the fleet is. The app loop changes it in response to actions; widgets only read it.
 
+use crate::model::EndpointId;
+use crate::model::events::FleetEvent;
 use crate::model::filter::Filter;
 use crate::model::query::{GroupBy, RowKey, Sort};
 
@@ -9,15 +11,19 @@ pub enum View {
     #[default]
     Clusters,
     Containers,
+    Events,
+    Triage,
 }
 
 impl View {
-    pub const ALL: [View; 2] = [View::Clusters, View::Containers];
+    pub const ALL: [View; 4] = [View::Clusters, View::Containers, View::Events, View::Triage];
 
     pub fn name(self) -> &'static str {
         match self {
             View::Clusters => "clusters",
             View::Containers => "containers",
+            View::Events => "events",
+            View::Triage => "triage",
         }
     }
 
@@ -25,11 +31,40 @@ impl View {
         match self {
             View::Clusters => "Clusters",
             View::Containers => "Containers",
+            View::Events => "Events",
+            View::Triage => "Triage",
         }
     }
 
     pub fn parse(name: &str) -> Option<View> {
         View::ALL.into_iter().find(|v| v.name() == name)
+    }
+}
+
+/// A selected event, by identity: indices shift as the bounded log evicts old events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRef {
+    pub time_nano: i64,
+    pub endpoint: EndpointId,
+    pub action: String,
+    pub actor_id: String,
+}
+
+impl EventRef {
+    pub fn of(ev: &FleetEvent) -> Self {
+        Self {
+            time_nano: ev.time_nano,
+            endpoint: ev.endpoint,
+            action: ev.action.clone(),
+            actor_id: ev.actor_id.clone(),
+        }
+    }
+
+    pub fn is(&self, ev: &FleetEvent) -> bool {
+        self.time_nano == ev.time_nano
+            && self.endpoint == ev.endpoint
+            && self.action == ev.action
+            && self.actor_id == ev.actor_id
     }
 }
 
@@ -56,6 +91,12 @@ pub struct ViewState {
     pub group: GroupBy,
     pub filter: Filter,
     pub filter_input: Option<FilterInput>,
+    pub event_filter: Filter,
+    /// `None` while following the newest event.
+    pub event_selected: Option<EventRef>,
+    pub event_offset: usize,
+    pub triage_selected: usize,
+    pub triage_offset: usize,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -77,6 +118,11 @@ impl Default for ViewState {
             group: GroupBy::default(),
             filter: Filter::default(),
             filter_input: None,
+            event_filter: Filter::default(),
+            event_selected: None,
+            event_offset: 0,
+            triage_selected: 0,
+            triage_offset: 0,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

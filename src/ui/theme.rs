@@ -30,6 +30,9 @@ pub struct Theme {
     /// Rows of an endpoint we cannot hear: last known, not live.
     pub stale: Style,
     pub masked: Style,
+    pub event_critical: Style,
+    pub event_warning: Style,
+    pub event_endpoint: Style,
 }
 
 impl Theme {
@@ -60,6 +63,9 @@ impl Theme {
             container_unhealthy: fg(Color::Red).add_modifier(Modifier::BOLD),
             stale: fg(Color::DarkGray).add_modifier(Modifier::DIM),
             masked: fg(Color::DarkGray),
+            event_critical: fg(Color::Red).add_modifier(Modifier::BOLD),
+            event_warning: fg(Color::Yellow),
+            event_endpoint: fg(Color::Cyan),
         }
     }
 
@@ -91,6 +97,9 @@ impl Theme {
             container_unhealthy: m(Modifier::BOLD | Modifier::UNDERLINED),
             stale: m(Modifier::DIM),
             masked: m(Modifier::DIM),
+            event_critical: m(Modifier::BOLD),
+            event_warning: m(Modifier::UNDERLINED),
+            event_endpoint: m(Modifier::ITALIC),
         }
     }
 

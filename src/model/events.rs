@@ -1,0 +1,395 @@
+//! The fleet's merged event stream: every daemon's Docker events plus fleetdeck's own (an
+//! endpoint going down or coming back), in one time-ordered, bounded, de-duplicated log.
+//!
+//! De-duplication matters because the engine backfills: after a reconnect it asks each daemon
+//! for everything since the last event it saw, and Docker's `since` is inclusive, so the
+//! boundary events come twice. A key per event (endpoint, time in ns, type, action, actor)
+//! is kept for every event in the log and dropped when the event is evicted, so memory stays
+//! bounded by the log's capacity.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::EndpointId;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Severity {
+    #[default]
+    Info,
+    /// Worth a look: unhealthy, killed, stopped by signal.
+    Warning,
+    /// Something died badly: non-zero exit, OOM, a restart loop, an endpoint down.
+    Critical,
+}
+
+/// Where an event came from: a Docker object type, or fleetdeck's view of the endpoint.
+pub const ENDPOINT_TYPE: &str = "endpoint";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetEvent {
+    /// Daemon time in nanoseconds since the epoch; orders the merged stream.
+    pub time_nano: i64,
+    pub endpoint: EndpointId,
+    /// container, image, network, volume, daemon, … or "endpoint".
+    pub kind: String,
+    /// Docker's action, e.g. "die", "health_status: unhealthy", "pull".
+    pub action: String,
+    pub actor_id: String,
+    /// Human name of the actor: container name, image reference, network name.
+    pub actor: String,
+    /// The attributes that matter for this action, in display order ("exit 3", "signal 9").
+    pub details: Vec<String>,
+    pub exit_code: Option<i64>,
+    pub severity: Severity,
+    /// Set on a `die` that completes a restart loop (N deaths within the window).
+    pub restart_loop: bool,
+}
+
+impl FleetEvent {
+    pub fn time(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_nanos(self.time_nano)
+    }
+
+    /// The verb without its argument: "health_status: unhealthy" → "health_status".
+    pub fn verb(&self) -> &str {
+        self.action.split(':').next().unwrap_or("").trim()
+    }
+
+    /// Severity from Docker's own facts; restart loops are raised later by the log.
+    pub fn classify(&mut self) {
+        let verb = self.verb().to_string();
+        self.severity = match (self.kind.as_str(), verb.as_str()) {
+            ("container", "die") if self.exit_code.is_some_and(|c| c != 0) => Severity::Critical,
+            ("container", "oom") => Severity::Critical,
+            ("container", "health_status") if self.action.ends_with("unhealthy") => {
+                Severity::Warning
+            }
+            ("container", "kill") => Severity::Warning,
+            (ENDPOINT_TYPE, "down") => Severity::Critical,
+            _ => Severity::Info,
+        };
+    }
+
+    fn key(&self) -> EventKey {
+        EventKey {
+            endpoint: self.endpoint,
+            time_nano: self.time_nano,
+            kind: self.kind.clone(),
+            action: self.action.clone(),
+            actor_id: self.actor_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct EventKey {
+    endpoint: EndpointId,
+    time_nano: i64,
+    kind: String,
+    action: String,
+    actor_id: String,
+}
+
+/// "The same container dying `count` times within `window`" is a restart loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartLoopRule {
+    pub count: usize,
+    pub window: Duration,
+}
+
+impl Default for RestartLoopRule {
+    fn default() -> Self {
+        Self {
+            count: 3,
+            window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A container currently flagged as restart-looping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartLoop {
+    pub endpoint: EndpointId,
+    pub container_id: String,
+    pub container: String,
+    pub deaths: usize,
+    pub last_nano: i64,
+    pub last_exit_code: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    events: VecDeque<FleetEvent>,
+    keys: HashSet<EventKey>,
+    capacity: usize,
+    rule: RestartLoopRule,
+    /// Recent death times per container, only within the rule's window.
+    deaths: HashMap<(EndpointId, String), VecDeque<i64>>,
+    loops: HashMap<(EndpointId, String), RestartLoop>,
+    /// Bumped on every change, so views can tell whether to re-filter.
+    pub revision: u64,
+}
+
+impl Default for EventLog {
+    fn default() -> Self {
+        Self::new(10_000, RestartLoopRule::default())
+    }
+}
+
+impl EventLog {
+    pub fn new(capacity: usize, rule: RestartLoopRule) -> Self {
+        Self {
+            events: VecDeque::with_capacity(capacity.min(1024)),
+            keys: HashSet::new(),
+            capacity: capacity.max(1),
+            rule,
+            deaths: HashMap::new(),
+            loops: HashMap::new(),
+            revision: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &FleetEvent> + ExactSizeIterator {
+        self.events.iter()
+    }
+
+    pub fn get(&self, index: usize) -> Option<&FleetEvent> {
+        self.events.get(index)
+    }
+
+    /// Adds an event in time order. Returns false for a duplicate (already in the log).
+    pub fn push(&mut self, mut ev: FleetEvent) -> bool {
+        let key = ev.key();
+        if self.keys.contains(&key) {
+            return false;
+        }
+        if ev.kind == "container" && ev.verb() == "die" {
+            self.note_death(&mut ev);
+        }
+        if ev.kind == "container" && ev.verb() == "destroy" {
+            self.loops.remove(&(ev.endpoint, ev.actor_id.clone()));
+            self.deaths.remove(&(ev.endpoint, ev.actor_id.clone()));
+        }
+        // Mostly appends; a backfilled or skewed event is placed where its time says.
+        let at = self.events.partition_point(|e| e.time_nano <= ev.time_nano);
+        self.events.insert(at, ev);
+        self.keys.insert(key);
+        while self.events.len() > self.capacity {
+            if let Some(old) = self.events.pop_front() {
+                self.keys.remove(&old.key());
+            }
+        }
+        self.revision += 1;
+        true
+    }
+
+    fn note_death(&mut self, ev: &mut FleetEvent) {
+        let window = i64::try_from(self.rule.window.as_nanos()).unwrap_or(i64::MAX);
+        let id = (ev.endpoint, ev.actor_id.clone());
+        let times = self.deaths.entry(id.clone()).or_default();
+        let at = times.partition_point(|t| *t <= ev.time_nano);
+        times.insert(at, ev.time_nano);
+        let newest = times.back().copied().unwrap_or(ev.time_nano);
+        while times.front().is_some_and(|t| newest - *t > window) {
+            times.pop_front();
+        }
+        let deaths = times.len();
+        if deaths >= self.rule.count {
+            ev.restart_loop = true;
+            ev.severity = Severity::Critical;
+            self.loops.insert(
+                id,
+                RestartLoop {
+                    endpoint: ev.endpoint,
+                    container_id: ev.actor_id.clone(),
+                    container: ev.actor.clone(),
+                    deaths,
+                    last_nano: ev.time_nano,
+                    last_exit_code: ev.exit_code,
+                },
+            );
+        }
+    }
+
+    /// Containers whose deaths within the window, counted up to `now`, still reach the rule.
+    pub fn restart_loops(&self, now: DateTime<Utc>) -> Vec<RestartLoop> {
+        let window = i64::try_from(self.rule.window.as_nanos()).unwrap_or(i64::MAX);
+        let now = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let mut out: Vec<RestartLoop> = self
+            .loops
+            .iter()
+            .filter_map(|(key, l)| {
+                let recent = self
+                    .deaths
+                    .get(key)?
+                    .iter()
+                    .filter(|t| now - **t <= window)
+                    .count();
+                (recent >= self.rule.count).then(|| RestartLoop {
+                    deaths: recent,
+                    ..l.clone()
+                })
+            })
+            .collect();
+        out.sort_by_key(|l| std::cmp::Reverse(l.last_nano));
+        out
+    }
+
+    pub fn is_restart_looping(
+        &self,
+        endpoint: EndpointId,
+        container_id: &str,
+        now: DateTime<Utc>,
+    ) -> bool {
+        self.restart_loops(now)
+            .iter()
+            .any(|l| l.endpoint == endpoint && l.container_id == container_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn ev(
+        endpoint: EndpointId,
+        secs: i64,
+        kind: &str,
+        action: &str,
+        actor: &str,
+    ) -> FleetEvent {
+        let mut e = FleetEvent {
+            time_nano: secs * 1_000_000_000,
+            endpoint,
+            kind: kind.into(),
+            action: action.into(),
+            actor_id: format!("id-{actor}"),
+            actor: actor.into(),
+            details: vec![],
+            exit_code: None,
+            severity: Severity::Info,
+            restart_loop: false,
+        };
+        e.classify();
+        e
+    }
+
+    fn die(endpoint: EndpointId, secs: i64, actor: &str, code: i64) -> FleetEvent {
+        let mut e = ev(endpoint, secs, "container", "die", actor);
+        e.exit_code = Some(code);
+        e.classify();
+        e
+    }
+
+    #[test]
+    fn events_are_merged_in_time_order_across_endpoints() {
+        let mut log = EventLog::default();
+        log.push(ev(0, 10, "container", "start", "a"));
+        log.push(ev(1, 12, "container", "start", "b"));
+        log.push(ev(2, 11, "container", "start", "c"));
+        let order: Vec<_> = log.iter().map(|e| e.actor.as_str()).collect();
+        assert_eq!(order, ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn backfilled_duplicates_are_dropped() {
+        let mut log = EventLog::default();
+        assert!(log.push(ev(0, 10, "container", "die", "a")));
+        assert!(!log.push(ev(0, 10, "container", "die", "a")));
+        // Same second on another endpoint is a different event.
+        assert!(log.push(ev(1, 10, "container", "die", "a")));
+        assert_eq!(log.len(), 2);
+    }
+
+    #[test]
+    fn the_log_is_bounded_and_forgets_evicted_keys() {
+        let mut log = EventLog::new(3, RestartLoopRule::default());
+        for s in 0..10 {
+            log.push(ev(0, s, "image", "pull", "x"));
+        }
+        assert_eq!(log.len(), 3);
+        assert_eq!(log.keys.len(), 3);
+        assert_eq!(log.iter().next().unwrap().time_nano, 7_000_000_000);
+    }
+
+    #[test]
+    fn severity_follows_what_happened() {
+        assert_eq!(die(0, 1, "a", 3).severity, Severity::Critical);
+        assert_eq!(die(0, 1, "a", 0).severity, Severity::Info);
+        assert_eq!(
+            ev(0, 1, "container", "oom", "a").severity,
+            Severity::Critical
+        );
+        assert_eq!(
+            ev(0, 1, "container", "health_status: unhealthy", "a").severity,
+            Severity::Warning
+        );
+        assert_eq!(
+            ev(0, 1, "container", "health_status: healthy", "a").severity,
+            Severity::Info
+        );
+        assert_eq!(
+            ev(0, 1, ENDPOINT_TYPE, "down", "lab1").severity,
+            Severity::Critical
+        );
+    }
+
+    #[test]
+    fn three_deaths_in_five_minutes_is_a_restart_loop() {
+        let rule = RestartLoopRule {
+            count: 3,
+            window: Duration::from_secs(300),
+        };
+        let mut log = EventLog::new(100, rule);
+        log.push(die(0, 0, "web", 1));
+        log.push(die(0, 100, "web", 1));
+        log.push(die(1, 150, "web", 1)); // another host's "web" is another container
+        assert!(
+            log.restart_loops(DateTime::from_timestamp(150, 0).unwrap())
+                .is_empty()
+        );
+        log.push(die(0, 200, "web", 1));
+        let last = log.iter().rev().find(|e| e.endpoint == 0).unwrap();
+        assert!(last.restart_loop);
+        let loops = log.restart_loops(DateTime::from_timestamp(210, 0).unwrap());
+        assert_eq!(loops.len(), 1);
+        assert_eq!(loops[0].deaths, 3);
+        // Quiet for longer than the window: no longer a loop.
+        assert!(
+            log.restart_loops(DateTime::from_timestamp(450, 0).unwrap())
+                .is_empty()
+        );
+        // Spread-out deaths never form one.
+        let mut log = EventLog::new(100, rule);
+        for s in [0, 400, 800, 1200] {
+            log.push(die(0, s, "slow", 1));
+        }
+        assert!(log.iter().all(|e| !e.restart_loop));
+    }
+
+    #[test]
+    fn destroying_a_container_clears_its_loop() {
+        let mut log = EventLog::default();
+        for s in [0, 1, 2] {
+            log.push(die(0, s, "web", 1));
+        }
+        assert!(log.is_restart_looping(0, "id-web", DateTime::from_timestamp(3, 0).unwrap()));
+        log.push(ev(0, 4, "container", "destroy", "web"));
+        assert!(!log.is_restart_looping(0, "id-web", DateTime::from_timestamp(5, 0).unwrap()));
+    }
+}

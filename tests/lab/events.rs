@@ -1,0 +1,220 @@
+//! The merged event stream against real daemons: latency, backfill after a disconnect (exactly
+//! once), restart-loop detection.
+
+use std::time::Duration;
+
+use fleetdeck::config::EndpointSpec;
+use fleetdeck::model::Link;
+
+use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, unique};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_container_yields_a_die_event_with_its_exit_code_within_a_second() {
+    let config = lab_config(&["lab2"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("lab2 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    let name = unique("die");
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    h.wait_for("start event", Duration::from_secs(2), |f| {
+        f.events
+            .iter()
+            .any(|e| e.actor == name && e.action == "start")
+    })
+    .await;
+    docker(&config, "lab2", &["kill", &name]);
+    let took = h
+        .wait_for(
+            "die event with exit code 137",
+            Duration::from_secs(1),
+            |f| {
+                f.events
+                    .iter()
+                    .any(|e| e.actor == name && e.action == "die" && e.exit_code == Some(137))
+            },
+        )
+        .await;
+    eprintln!("die event seen after {took:?}");
+    let die = h
+        .fleet
+        .events
+        .iter()
+        .find(|e| e.actor == name && e.action == "die")
+        .unwrap();
+    assert_eq!(die.kind, "container");
+    assert!(
+        die.details.iter().any(|d| d == "exit 137"),
+        "{:?}",
+        die.details
+    );
+    docker(&config, "lab2", &["rm", "-f", &name]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_during_a_disconnect_appear_after_reconnect_exactly_once() {
+    let mut config = lab_config(&["lab3"]);
+    let proxy = Proxy::start("10.203.3.2:2375").await;
+    let direct = config.clone();
+    config.endpoints[0] = EndpointSpec {
+        name: "lab3-via-proxy".into(),
+        ..EndpointSpec::from_url(Some("lab3-via-proxy"), &proxy.url()).unwrap()
+    };
+    let mut h = Harness::start(&config);
+    h.wait_for("up through the proxy", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+
+    proxy.cut();
+    h.wait_for("down after the cut", Duration::from_secs(10), |f| {
+        matches!(f.endpoints[0].link, Link::Down { .. })
+    })
+    .await;
+    // Behind the cut the daemon lives on: a container is born and dies.
+    let name = unique("gap");
+    let run = docker_raw(
+        &direct,
+        "lab3",
+        &[
+            "run",
+            "--name",
+            &name,
+            "busybox:local",
+            "sh",
+            "-c",
+            "exit 5",
+        ],
+    );
+    assert_eq!(
+        run.status.code(),
+        Some(5),
+        "docker run passes the exit code on"
+    );
+    assert!(
+        h.fleet.events.iter().all(|e| e.actor != name),
+        "nothing can be seen while disconnected"
+    );
+
+    proxy.restore();
+    h.wait_for(
+        "backfilled die of the gap container",
+        Duration::from_secs(15),
+        |f| {
+            f.events
+                .iter()
+                .any(|e| e.actor == name && e.action == "die")
+        },
+    )
+    .await;
+    // Let the live stream run past the boundary, then count.
+    let marker = unique("after");
+    docker(
+        &direct,
+        "lab3",
+        &["create", "--name", &marker, "busybox:local", "true"],
+    );
+    h.wait_for("a later live event", Duration::from_secs(5), |f| {
+        f.events.iter().any(|e| e.actor == marker)
+    })
+    .await;
+    for action in ["create", "start", "die"] {
+        let n = h
+            .fleet
+            .events
+            .iter()
+            .filter(|e| e.actor == name && e.action == action)
+            .count();
+        assert_eq!(n, 1, "{action} of {name} appears exactly once");
+    }
+    let die = h
+        .fleet
+        .events
+        .iter()
+        .find(|e| e.actor == name && e.action == "die")
+        .unwrap();
+    assert_eq!(die.exit_code, Some(5));
+    let ups = h
+        .fleet
+        .events
+        .iter()
+        .filter(|e| e.kind == "endpoint" && e.action == "up")
+        .count();
+    let downs = h
+        .fleet
+        .events
+        .iter()
+        .filter(|e| e.kind == "endpoint" && e.action == "down")
+        .count();
+    assert_eq!(
+        (ups, downs),
+        (2, 1),
+        "the endpoint's own down and up are in the stream"
+    );
+    docker(&direct, "lab3", &["rm", "-f", &name, &marker]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_dying_again_and_again_is_flagged_as_a_restart_loop() {
+    let config = lab_config(&["lab1"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("lab1 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    let name = unique("loop");
+    docker(
+        &config,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--restart",
+            "always",
+            "busybox:local",
+            "sh",
+            "-c",
+            "exit 1",
+        ],
+    );
+    let took = h
+        .wait_for("restart loop flagged", Duration::from_secs(15), |f| {
+            f.events
+                .restart_loops(chrono::Utc::now())
+                .iter()
+                .any(|l| l.container == name)
+        })
+        .await;
+    eprintln!("restart loop flagged after {took:?}");
+    let flagged = h
+        .fleet
+        .events
+        .iter()
+        .filter(|e| e.actor == name && e.restart_loop)
+        .count();
+    assert!(flagged >= 1);
+    let triage = fleetdeck::model::triage::triage(&h.fleet, chrono::Utc::now());
+    assert!(
+        triage
+            .iter()
+            .any(|t| t.container == name
+                && t.problem == fleetdeck::model::triage::Problem::RestartLoop),
+        "{triage:#?}"
+    );
+    docker(&config, "lab1", &["rm", "-f", &name]);
+}
