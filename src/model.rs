@@ -5,6 +5,7 @@ pub mod container;
 pub mod endpoint;
 pub mod filter;
 pub mod query;
+pub mod stats;
 pub mod text;
 
 use std::time::Duration;
