@@ -6,6 +6,7 @@ pub mod endpoint;
 pub mod events;
 pub mod filter;
 pub mod query;
+pub mod stats;
 pub mod text;
 pub mod triage;
 
