@@ -4,6 +4,7 @@
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
 pub mod keymap;
+mod logs;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -39,6 +40,30 @@ pub struct App {
     pub height: u16,
     pub width: u16,
     help: Vec<HelpSection>,
+    /// The open log tail.
+    pub logs: Option<crate::ui::state::LogView>,
+    next_tail: u64,
+    log_settings: crate::config::LogSettings,
+    /// Work for the engine or the file system, carried out by the loop (keeps `App` pure).
+    pub commands: Vec<Command>,
+}
+
+/// Side effects the app asks the loop to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    OpenTail {
+        tail: u64,
+        sources: Vec<crate::model::logs::LogSource>,
+        last_lines: u64,
+    },
+    CloseTail {
+        tail: u64,
+    },
+    /// Write `contents` to `file_name` in the log save directory.
+    Save {
+        file_name: String,
+        contents: String,
+    },
 }
 
 impl App {
@@ -61,11 +86,18 @@ impl App {
             height: 24,
             width: 80,
             help,
+            logs: None,
+            next_tail: 1,
+            log_settings: config.logs.clone(),
+            commands: Vec::new(),
         }
     }
 
     /// Folds an engine message in; true when the screen needs redrawing.
     pub fn apply(&mut self, msg: Msg) -> bool {
+        if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
+            return self.apply_log_lines(tail, lines);
+        }
         self.fleet.apply(msg)
     }
 
@@ -100,6 +132,10 @@ impl App {
             self.edit_filter(key);
             return true;
         }
+        if self.view.search_input.is_some() {
+            self.edit_search(key);
+            return true;
+        }
         let had_message = self.view.message.take().is_some();
         if self.view.help {
             // Any key closes help; quit keys still quit.
@@ -120,8 +156,22 @@ impl App {
     }
 
     pub fn perform(&mut self, action: Action) {
+        if self.view.view == View::Logs && self.view.detail.is_none() && self.log_action(action) {
+            return;
+        }
         let v = &mut self.view;
         match action {
+            Action::ShowLogs => self.switch(View::Logs),
+            Action::OpenLogs => self.open_logs(false),
+            Action::OpenLogsFiltered => self.open_logs(true),
+            Action::Mark => self.toggle_mark(),
+            // Only meaningful in the log view, handled above.
+            Action::SearchNext
+            | Action::SearchPrev
+            | Action::ToggleMatchOnly
+            | Action::ToggleTimestamps
+            | Action::ToggleWrap
+            | Action::SaveLogs => {}
             Action::Quit => self.quit = true,
             Action::ToggleHelp => v.help = !v.help,
             Action::ShowClusters => self.switch(View::Clusters),
@@ -226,6 +276,8 @@ impl App {
                 let page = self.page();
                 self.view.event_offset = visible_offset(self.view.event_offset, next, page);
             }
+            // Handled by `log_action`.
+            View::Logs => {}
             View::Triage => {
                 let n = triage::triage(&self.fleet, self.now).len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
@@ -295,6 +347,7 @@ impl App {
                     }
                 }
             }
+            View::Logs => {}
             View::Triage => {
                 let items = triage::triage(&self.fleet, self.now);
                 let Some(item) = items.get(self.view.triage_selected) else {
@@ -369,6 +422,7 @@ impl App {
             now: self.now,
             footer: &[],
             help: &[],
+            logs: None,
         };
         let panel = crate::ui::detail::DetailPanel {
             screen: &screen,
@@ -404,13 +458,24 @@ impl App {
 
     pub fn draw(&self, frame: &mut Frame<'_>) {
         let footer = self.keymap.footer(self.scope());
+        // The whole keymap when two columns of it fit, else this view's keys and the global ones.
+        let lines: usize = self.help.iter().map(|s| s.hints.len() + 1).sum();
+        let room = usize::from(frame.area().height.saturating_sub(6)) * 2;
+        let focused;
+        let help: &[HelpSection] = if lines <= room {
+            &self.help
+        } else {
+            focused = self.keymap.help_for(self.scope());
+            &focused
+        };
         let screen = Screen {
             fleet: &self.fleet,
             state: &self.view,
             theme: &self.theme,
             now: self.now,
             footer: &footer,
-            help: &self.help,
+            help,
+            logs: self.logs.as_ref(),
         };
         frame.render_widget(&screen, frame.area());
     }
@@ -425,6 +490,52 @@ fn step(current: usize, delta: isize, len: usize) -> usize {
     next.clamp(0, len as isize - 1) as usize
 }
 
+/// Where the loop carries out the app's commands: the engine for log tails, a directory for
+/// saved logs. `None` parts make those commands report that they are unavailable.
+pub struct Effects<'a> {
+    pub tasks: Option<&'a mut crate::engine::FleetTasks>,
+    pub save_dir: Option<std::path::PathBuf>,
+}
+
+impl Effects<'_> {
+    fn run(&mut self, app: &mut App) {
+        for cmd in std::mem::take(&mut app.commands) {
+            match cmd {
+                Command::OpenTail {
+                    tail,
+                    sources,
+                    last_lines,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_tail(tail, &sources, last_lines),
+                    None => app.view.message = Some("log tails need the engine".into()),
+                },
+                Command::CloseTail { tail } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_tail(tail);
+                    }
+                }
+                Command::Save {
+                    file_name,
+                    contents,
+                } => {
+                    app.view.message = Some(match &self.save_dir {
+                        Some(dir) => {
+                            let path = dir.join(&file_name);
+                            match std::fs::create_dir_all(dir)
+                                .and_then(|()| std::fs::write(&path, contents))
+                            {
+                                Ok(()) => format!("saved to {}", path.display()),
+                                Err(e) => format!("cannot save {}: {e}", path.display()),
+                            }
+                        }
+                        None => "no directory to save logs in".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Runs the dashboard until quit, end of input, or `shutdown` (a signal).
 pub async fn run<B, I>(
     terminal: &mut Terminal<B>,
@@ -433,6 +544,7 @@ pub async fn run<B, I>(
     mut rx: mpsc::Receiver<Msg>,
     fps: u32,
     shutdown: impl Future<Output = ()>,
+    mut effects: Effects<'_>,
 ) -> color_eyre::Result<()>
 where
     B: Backend,
@@ -464,7 +576,9 @@ where
             biased;
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(key))) => {
-                    if app.handle_key(key) {
+                    let changed = app.handle_key(key);
+                    effects.run(app);
+                    if changed {
                         // A key is answered at once, not at the next frame slot.
                         dirty = true;
                         urgent = true;

@@ -45,6 +45,25 @@ pub enum Command {
         #[arg(long, default_value_t = 40)]
         height: u16,
     },
+    /// Print the logs of one or more containers (ENDPOINT/NAME), cleaned of escape sequences;
+    /// several are merged by timestamp with a source tag
+    Logs {
+        /// ENDPOINT/NAME (or ENDPOINT/ID-PREFIX); repeatable
+        #[arg(required = true, value_name = "ENDPOINT/CONTAINER")]
+        targets: Vec<String>,
+        /// Keep following new lines
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// Only lines since this long ago (30s, 10m, 2h, 1d) or this RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        /// Lines of history per container
+        #[arg(long, default_value_t = 100)]
+        tail: u64,
+        /// Prefix each line with its timestamp
+        #[arg(long, short = 't')]
+        timestamps: bool,
+    },
 }
 
 impl Cli {

@@ -223,12 +223,30 @@ impl Default for EventSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// Lines of history a tail starts with.
+    pub tail: u64,
+    /// Lines a tail keeps; older ones are dropped (and counted).
+    pub max_lines: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            tail: 200,
+            max_lines: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub endpoints: Vec<EndpointSpec>,
     pub engine: EngineSettings,
     pub ui: UiSettings,
     pub events: EventSettings,
+    pub logs: LogSettings,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
 }
@@ -409,6 +427,30 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         engine.event_backfill,
     )?;
 
+    let mut logs = LogSettings::default();
+    if let Some(t) = &raw.logs.tail {
+        let v = *t.get_ref();
+        if v > 100_000 {
+            return Err(invalid(
+                t.span().start,
+                "logs.tail".into(),
+                format!("{v} is out of range; valid values: 0 to 100000"),
+            ));
+        }
+        logs.tail = v;
+    }
+    if let Some(m) = &raw.logs.max_lines {
+        let v = *m.get_ref();
+        if !(100..=1_000_000).contains(&v) {
+            return Err(invalid(
+                m.span().start,
+                "logs.max_lines".into(),
+                format!("{v} is out of range; valid values: 100 to 1000000"),
+            ));
+        }
+        logs.max_lines = v as usize;
+    }
+
     let mut ui = UiSettings::default();
     if let Some(fps) = &raw.ui.fps {
         let v = *fps.get_ref();
@@ -430,6 +472,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         engine,
         ui,
         events,
+        logs,
         file: None,
     })
 }

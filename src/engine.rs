@@ -4,6 +4,7 @@
 //! `Down` messages and a capped exponential backoff. Knows nothing of terminals or ratatui.
 
 mod convert;
+pub mod logs;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -214,9 +215,73 @@ async fn list_images(
     Ok(images)
 }
 
+/// The running engine: one task per endpoint, plus whatever log tails are open. Dropping it
+/// stops them all.
+pub struct FleetTasks {
+    endpoints: JoinSet<()>,
+    tails: std::collections::HashMap<u64, Vec<tokio::task::JoinHandle<()>>>,
+    specs: Vec<EndpointSpec>,
+    settings: EngineSettings,
+    tx: mpsc::Sender<Msg>,
+}
+
+impl FleetTasks {
+    /// Starts following the given containers as tail `tail`; lines arrive as `MsgKind::Log`.
+    pub fn open_tail(
+        &mut self,
+        tail: u64,
+        sources: &[crate::model::logs::LogSource],
+        last_lines: u64,
+    ) {
+        let mut handles = Vec::new();
+        for (i, src) in sources.iter().enumerate() {
+            let Some(spec) = self.specs.get(src.endpoint) else {
+                continue;
+            };
+            let req = logs::TailRequest {
+                tail,
+                source: i,
+                endpoint: src.endpoint,
+                spec: spec.clone(),
+                container_id: src.container_id.clone(),
+                last_lines,
+                follow: true,
+                since: None,
+            };
+            handles.push(tokio::spawn(logs::follow(
+                req,
+                self.settings.clone(),
+                self.tx.clone(),
+            )));
+        }
+        self.tails.insert(tail, handles);
+    }
+
+    pub fn close_tail(&mut self, tail: u64) {
+        for h in self.tails.remove(&tail).unwrap_or_default() {
+            h.abort();
+        }
+    }
+
+    /// Tasks alive: endpoint watchers plus open tails (for soak checks).
+    pub fn task_count(&self) -> usize {
+        self.endpoints.len() + self.tails.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+impl Drop for FleetTasks {
+    fn drop(&mut self) {
+        for (_, handles) in self.tails.drain() {
+            for h in handles {
+                h.abort();
+            }
+        }
+    }
+}
+
 /// Starts one task per configured endpoint. The receiver is the model's only input from Docker;
-/// dropping it (or the returned set) stops every task.
-pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, JoinSet<()>) {
+/// dropping it (or the returned tasks) stops every task.
+pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, FleetTasks) {
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
     for (id, spec) in config.endpoints.iter().enumerate() {
@@ -227,7 +292,16 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Jo
             tx.clone(),
         ));
     }
-    (rx, set)
+    (
+        rx,
+        FleetTasks {
+            endpoints: set,
+            tails: std::collections::HashMap::new(),
+            specs: config.endpoints.clone(),
+            settings: config.engine.clone(),
+            tx,
+        },
+    )
 }
 
 /// Capped exponential backoff: 0.5 s, 1 s, 2 s, … up to the configured maximum.
@@ -572,6 +646,40 @@ async fn resync_containers(
         return Ok(None);
     }
     Ok(Some(()))
+}
+
+/// Finds a container on an endpoint by exact name, else by id prefix.
+pub async fn resolve_container(
+    spec: &EndpointSpec,
+    settings: &EngineSettings,
+    name_or_id: &str,
+) -> Result<String, EngineError> {
+    let docker = connect(spec, settings).await?;
+    let all = deadline(
+        settings.request_timeout,
+        docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        })),
+    )
+    .await?;
+    let by_name = all.iter().find(|c| {
+        c.names
+            .iter()
+            .flatten()
+            .any(|n| n.trim_start_matches('/') == name_or_id)
+    });
+    let by_id = || {
+        let hits: Vec<_> = all
+            .iter()
+            .filter(|c| c.id.as_deref().is_some_and(|id| id.starts_with(name_or_id)))
+            .collect();
+        (hits.len() == 1).then(|| hits[0])
+    };
+    by_name
+        .or_else(by_id)
+        .and_then(|c| c.id.clone())
+        .ok_or_else(|| EngineError::Docker(format!("no container named \"{name_or_id}\"")))
 }
 
 /// What `check` reports about a daemon: it answered, in which versions, how fast.

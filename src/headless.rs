@@ -132,8 +132,142 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         now: Utc::now(),
         footer: &footer,
         help: &[],
+        logs: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);
     buffer_to_text(&buf)
+}
+
+/// Parses `--since`: a duration ago (`30s`, `10m`, `2h`, `1d`) or an RFC 3339 time.
+pub fn parse_since(
+    text: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<chrono::DateTime<Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let (num, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = num.parse().map_err(|_| {
+        format!("--since \"{text}\": expected 30s, 10m, 2h, 1d or an RFC 3339 time")
+    })?;
+    let delta = match unit {
+        "s" => chrono::TimeDelta::seconds(n),
+        "m" => chrono::TimeDelta::minutes(n),
+        "h" => chrono::TimeDelta::hours(n),
+        "d" => chrono::TimeDelta::days(n),
+        _ => {
+            return Err(format!(
+                "--since \"{text}\": unknown unit \"{unit}\"; use s, m, h or d"
+            ));
+        }
+    };
+    Ok(now - delta)
+}
+
+/// Options of `fleetdeck logs`.
+#[derive(Debug, Clone)]
+pub struct LogsArgs {
+    pub targets: Vec<String>,
+    pub follow: bool,
+    pub since: Option<chrono::DateTime<Utc>>,
+    pub tail: u64,
+    pub timestamps: bool,
+}
+
+/// Prints the logs of the targets. Several targets are merged by timestamp with a tag; the
+/// text is cleaned exactly as in the TUI, so nothing a container prints can act on the terminal
+/// or a file it is redirected to.
+pub async fn logs(config: &Config, args: &LogsArgs, out: &mut impl Write) -> Result<i32, String> {
+    use crate::model::logs::{LogBuffer, LogSource};
+    let mut sources: Vec<LogSource> = Vec::new();
+    for target in &args.targets {
+        let Some((ep_name, container)) = target.split_once('/') else {
+            return Err(format!("\"{target}\": expected ENDPOINT/CONTAINER"));
+        };
+        let Some((endpoint, spec)) = config
+            .endpoints
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == ep_name)
+        else {
+            let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+            return Err(format!(
+                "no endpoint \"{ep_name}\"; endpoints: {}",
+                names.join(", ")
+            ));
+        };
+        let id = engine::resolve_container(spec, &config.engine, container)
+            .await
+            .map_err(|e| format!("{target}: {e}"))?;
+        sources.push(LogSource {
+            endpoint,
+            container_id: id,
+            tag: format!("{ep_name}/{container}"),
+        });
+    }
+    let tag = sources.len() > 1;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let mut tasks = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let req = engine::logs::TailRequest {
+            tail: 0,
+            source: i,
+            endpoint: src.endpoint,
+            spec: config.endpoints[src.endpoint].clone(),
+            container_id: src.container_id.clone(),
+            last_lines: args.tail,
+            follow: args.follow,
+            since: args.since,
+        };
+        tasks.push(tokio::spawn(engine::logs::follow(
+            req,
+            config.engine.clone(),
+            tx.clone(),
+        )));
+    }
+    drop(tx);
+    let write_line =
+        |out: &mut dyn Write, line: &crate::model::logs::LogLine| -> std::io::Result<()> {
+            let mut s = String::new();
+            if args.timestamps
+                && let Some(t) = line.at
+            {
+                s.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                s.push(' ');
+            }
+            if tag && let Some(src) = sources.get(line.source) {
+                s.push_str(&format!("[{}] ", src.tag));
+            }
+            if line.stream == crate::model::logs::LogStream::Stderr {
+                s.push_str("E ");
+            }
+            s.push_str(&line.text);
+            writeln!(out, "{s}")
+        };
+    if args.follow {
+        while let Some(msg) = rx.recv().await {
+            if let crate::model::MsgKind::Log { lines, .. } = msg.kind {
+                for l in &lines {
+                    write_line(out, l).map_err(|e| e.to_string())?;
+                }
+                out.flush().map_err(|e| e.to_string())?;
+            }
+        }
+    } else {
+        // Everything first, then one ordered print: merged sources interleave by time.
+        let mut buffer = LogBuffer::new(sources.clone(), usize::MAX / 2);
+        while let Some(msg) = rx.recv().await {
+            if let crate::model::MsgKind::Log { lines, .. } = msg.kind {
+                buffer.extend(lines);
+            }
+        }
+        for l in buffer.iter() {
+            write_line(out, l).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -69,6 +69,40 @@ fn main() -> ExitCode {
                 width,
                 height,
             }) => snapshot(&config, view, *width, *height).await,
+            Some(Command::Logs {
+                targets,
+                follow,
+                since,
+                tail,
+                timestamps,
+            }) => {
+                let since = match since
+                    .as_deref()
+                    .map(|s| headless::parse_since(s, chrono::Utc::now()))
+                {
+                    Some(Err(e)) => {
+                        eprintln!("fleetdeck: {e}");
+                        return Ok(EXIT_CONFIG);
+                    }
+                    Some(Ok(t)) => Some(t),
+                    None => None,
+                };
+                let args = headless::LogsArgs {
+                    targets: targets.clone(),
+                    follow: *follow,
+                    since,
+                    tail: *tail,
+                    timestamps: *timestamps,
+                };
+                let mut out = std::io::stdout().lock();
+                match headless::logs(&config, &args, &mut out).await {
+                    Ok(code) => Ok(code),
+                    Err(e) => {
+                        eprintln!("fleetdeck: {e}");
+                        Ok(headless::EXIT_DOWN)
+                    }
+                }
+            }
         }
     });
     // Engine tasks may be parked in backoff sleeps; do not wait for them.
@@ -172,12 +206,16 @@ impl Drop for TerminalGuard {
 }
 
 async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
-    let (rx, _tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
+    let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
     let mut app = App::new(config, ui::Theme::from_env());
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let input = crossterm::event::EventStream::new();
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
+    let effects = app::Effects {
+        tasks: Some(&mut tasks),
+        save_dir: Some(log_dir().join("saved")),
+    };
     app::run(
         &mut terminal,
         &mut app,
@@ -185,6 +223,7 @@ async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
         rx,
         config.ui.fps,
         shutdown_signal(),
+        effects,
     )
     .await
 }

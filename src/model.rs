@@ -5,6 +5,7 @@ pub mod container;
 pub mod endpoint;
 pub mod events;
 pub mod filter;
+pub mod logs;
 pub mod query;
 pub mod stats;
 pub mod text;
@@ -55,6 +56,11 @@ pub enum MsgKind {
     Latency(Duration),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
+    /// Lines for log tail `tail` (the app routes them to the tail it has open).
+    Log {
+        tail: u64,
+        lines: Vec<logs::LogLine>,
+    },
 }
 
 /// What an engine task tells the model, stamped with the endpoint and the time it happened.
@@ -180,6 +186,8 @@ impl Fleet {
         let was_up = ep.is_up();
         let down_since = ep.down_since;
         match msg.kind {
+            // Log lines belong to the tail that asked for them, not to the fleet.
+            MsgKind::Log { .. } => false,
             MsgKind::Events(batch) => {
                 ep.last_contact = Some(msg.at);
                 let mut changed = false;

@@ -14,6 +14,7 @@ pub mod containers;
 pub mod detail;
 pub mod events;
 pub mod help;
+pub mod logs;
 pub mod state;
 pub mod theme;
 pub mod triage;
@@ -51,6 +52,8 @@ pub struct Screen<'a> {
     pub footer: &'a [Hint],
     /// The whole keymap for `?`.
     pub help: &'a [HelpSection],
+    /// The open log tail, if any.
+    pub logs: Option<&'a state::LogView>,
 }
 
 impl Widget for &Screen<'_> {
@@ -68,6 +71,11 @@ impl Widget for &Screen<'_> {
             View::Containers => containers::ContainersView { screen: self }.render(body, buf),
             View::Events => events::EventsView { screen: self }.render(body, buf),
             View::Triage => triage::TriageView { screen: self }.render(body, buf),
+            View::Logs => logs::LogsView {
+                screen: self,
+                logs: self.logs,
+            }
+            .render(body, buf),
         }
         if let Some(key) = &self.state.detail
             && let Some(ep) = self.fleet.endpoints.get(key.endpoint)
@@ -142,6 +150,19 @@ impl Screen<'_> {
 
     fn render_footer(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
+        if let Some(input) = &self.state.search_input {
+            let mode = if input.regex { "regex" } else { "text" };
+            let mut spans = vec![
+                Span::styled(format!("search ({mode}, Tab switches): "), t.key),
+                Span::raw(input.text.clone()),
+                Span::styled("█", t.hint),
+            ];
+            if let Some(err) = &input.error {
+                spans.push(Span::styled(format!("  {err}"), t.error));
+            }
+            Paragraph::new(Line::from(spans)).render(area, buf);
+            return;
+        }
         if let Some(input) = &self.state.filter_input {
             let mut spans = vec![
                 Span::styled("/", t.key),

@@ -15,3 +15,5 @@ mod events;
 mod fleet_sync;
 #[path = "lab/headless_cli.rs"]
 mod headless_cli;
+#[path = "lab/logs.rs"]
+mod logs;

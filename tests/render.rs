@@ -338,7 +338,29 @@ fn filter_sort_and_group_change_what_is_listed() {
 fn help_overlay_lists_the_keymap_and_fits_80x24() {
     let mut app = app();
     key(&mut app, KeyCode::Char('?'));
-    snap!("help_80x24", render(&mut app, 80, 24));
+    let buf = render(&mut app, 80, 24);
+    snap!("help_80x24", buf.clone());
+    // Every key of this view and every global key is on screen.
+    let text = buffer_to_text(&buf);
+    let scope = fleetdeck::app::Scope::Clusters;
+    for section in app.keymap.help_for(scope) {
+        for hint in section.hints {
+            assert!(
+                text.contains(&hint.action),
+                "{} missing:\n{text}",
+                hint.action
+            );
+        }
+    }
+    // A tall terminal shows the whole keymap.
+    let text = buffer_to_text(&render(&mut app, 120, 60));
+    for section in app.keymap.help() {
+        assert!(
+            text.contains(&section.title),
+            "{} missing:\n{text}",
+            section.title
+        );
+    }
     key(&mut app, KeyCode::Char('x'));
     assert!(!app.view.help);
 }
@@ -426,4 +448,69 @@ fn triage_lists_what_needs_attention_newest_first() {
     );
     let (x, y) = find_cell(&buf, "OOM killed");
     assert_eq!(buf[(x, y)].fg, theme.event_critical.fg.unwrap());
+}
+
+#[test]
+fn log_view_marks_stderr_and_highlights_search_matches() {
+    use fleetdeck::model::logs::{LogBuffer, LogLine, LogSource, LogStream};
+    use fleetdeck::ui::state::LogView;
+    let mut app = app();
+    let theme = Theme::dark();
+    let sources = vec![LogSource {
+        endpoint: 0,
+        container_id: "c1".into(),
+        tag: "us-east-01/web-1".into(),
+    }];
+    let mut buffer = LogBuffer::new(sources, 100);
+    let at = |s: i64| Some(now() + TimeDelta::seconds(s));
+    buffer.extend([
+        LogLine::from_raw(0, at(1), LogStream::Stdout, "GET /health 200 1ms"),
+        LogLine::from_raw(0, at(2), LogStream::Stderr, "error: upstream timed out"),
+        LogLine::from_raw(
+            0,
+            at(3),
+            LogStream::Stdout,
+            "\x1b[32mGET\x1b[0m /api 200 error-free",
+        ),
+        LogLine::marker(0, at(4), "── container restarted ──"),
+        LogLine::from_raw(0, at(5), LogStream::Stdout, "listening on :8080"),
+    ]);
+    app.logs = Some(LogView::new(1, buffer));
+    key(&mut app, KeyCode::Char('5'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "error".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 80, 24);
+    snap!("logs_80x24", buf.clone());
+    let (x, y) = find_cell(&buf, "E error");
+    assert_eq!(
+        buf[(x, y)].fg,
+        theme.log_stderr.fg.unwrap(),
+        "stderr marked"
+    );
+    // The newest match is current, the other one plainly highlighted.
+    let (x, y) = find_cell(&buf, "error-free");
+    assert_eq!(buf[(x, y)].bg, theme.search_current.bg.unwrap());
+    let (x, y) = find_cell(&buf, "error: upstream");
+    assert_eq!(buf[(x, y)].bg, theme.search_match.bg.unwrap());
+    // SGR colour kept as the theme's green, never as an escape.
+    let (x, y) = find_cell(&buf, "GET /api");
+    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Green);
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("search \"error\" 2/2"), "{text}");
+
+    // Only matching lines.
+    key(&mut app, KeyCode::Char('F'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        !text.contains("/health") && text.contains("upstream"),
+        "{text}"
+    );
+    // Save goes through a command, not straight to disk.
+    key(&mut app, KeyCode::Char('s'));
+    assert!(
+        matches!(app.commands.last(), Some(fleetdeck::app::Command::Save { contents, .. }) if contents.contains("E error: upstream"))
+    );
 }

@@ -13,8 +13,18 @@ pub enum Action {
     ShowContainers,
     ShowEvents,
     ShowTriage,
+    ShowLogs,
     NextView,
     Follow,
+    OpenLogs,
+    OpenLogsFiltered,
+    Mark,
+    SearchNext,
+    SearchPrev,
+    ToggleMatchOnly,
+    ToggleTimestamps,
+    ToggleWrap,
+    SaveLogs,
     Down,
     Up,
     PageDown,
@@ -38,16 +48,18 @@ pub enum Scope {
     Containers,
     Events,
     Triage,
+    Logs,
     Detail,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::Global,
         Scope::Clusters,
         Scope::Containers,
         Scope::Events,
         Scope::Triage,
+        Scope::Logs,
         Scope::Detail,
     ];
 
@@ -58,6 +70,7 @@ impl Scope {
             Scope::Containers => "Containers view",
             Scope::Events => "Events view",
             Scope::Triage => "Triage view",
+            Scope::Logs => "Log view",
             Scope::Detail => "Detail panel",
         }
     }
@@ -167,6 +180,7 @@ impl Default for Keymap {
                 ),
                 b(&[Key::ch('3')], ShowEvents, Global, "events view", false),
                 b(&[Key::ch('4')], ShowTriage, Global, "triage view", false),
+                b(&[Key::ch('5')], ShowLogs, Global, "log view", false),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
                 b(
                     &[Key::ch('j'), Key::plain(K::Down)],
@@ -246,6 +260,49 @@ impl Default for Keymap {
                 ),
                 b(&[Key::plain(K::Esc)], Close, Events, "clear filter", false),
                 b(&[Key::plain(K::Enter)], Open, Triage, "go to it", true),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    Containers,
+                    "logs (of marked, or this)",
+                    true,
+                ),
+                b(
+                    &[Key::ch('L')],
+                    OpenLogsFiltered,
+                    Containers,
+                    "logs of all shown, merged",
+                    false,
+                ),
+                b(
+                    &[Key::ch(' ')],
+                    Mark,
+                    Containers,
+                    "mark for merged logs",
+                    false,
+                ),
+                b(&[Key::ch('l')], OpenLogs, Detail, "logs", true),
+                b(&[Key::ch('/')], Filter, Logs, "search", true),
+                b(&[Key::ch('n')], SearchNext, Logs, "next match", true),
+                b(&[Key::ch('N')], SearchPrev, Logs, "previous match", false),
+                b(
+                    &[Key::ch('F')],
+                    ToggleMatchOnly,
+                    Logs,
+                    "only matching lines",
+                    false,
+                ),
+                b(&[Key::ch('f')], Follow, Logs, "follow", true),
+                b(&[Key::ch('t')], ToggleTimestamps, Logs, "timestamps", false),
+                b(&[Key::ch('w')], ToggleWrap, Logs, "wrap", false),
+                b(&[Key::ch('s')], SaveLogs, Logs, "save to file", false),
+                b(
+                    &[Key::plain(K::Esc)],
+                    Close,
+                    Logs,
+                    "clear search / back",
+                    true,
+                ),
                 b(&[Key::plain(K::Esc)], Close, Detail, "close", true),
                 b(
                     &[Key::ch('v')],
@@ -287,6 +344,17 @@ impl Keymap {
         out
     }
 
+    /// Help for one place: the keys that work everywhere and those of `scope` (what a small
+    /// terminal has room for).
+    pub fn help_for(&self, scope: Scope) -> Vec<HelpSection> {
+        self.help()
+            .into_iter()
+            .zip(Scope::ALL)
+            .filter(|(_, s)| *s == Scope::Global || *s == scope)
+            .map(|(h, _)| h)
+            .collect()
+    }
+
     pub fn help(&self) -> Vec<HelpSection> {
         Scope::ALL
             .into_iter()
@@ -321,6 +389,7 @@ pub fn scope_of(view: View, detail_open: bool) -> Scope {
         (false, View::Containers) => Scope::Containers,
         (false, View::Events) => Scope::Events,
         (false, View::Triage) => Scope::Triage,
+        (false, View::Logs) => Scope::Logs,
     }
 }
 
@@ -381,8 +450,18 @@ mod tests {
             ShowContainers,
             ShowEvents,
             ShowTriage,
+            ShowLogs,
             NextView,
             Follow,
+            OpenLogs,
+            OpenLogsFiltered,
+            Mark,
+            SearchNext,
+            SearchPrev,
+            ToggleMatchOnly,
+            ToggleTimestamps,
+            ToggleWrap,
+            SaveLogs,
             Down,
             Up,
             PageDown,

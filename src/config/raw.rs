@@ -17,6 +17,8 @@ pub struct RawConfig {
     pub ui: RawUi,
     #[serde(default)]
     pub events: RawEvents,
+    #[serde(default)]
+    pub logs: RawLogs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,4 +63,11 @@ pub struct RawEvents {
     pub restart_loop_count: Option<Spanned<u64>>,
     pub restart_loop_window_s: Option<Spanned<u64>>,
     pub backfill_s: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogs {
+    pub tail: Option<Spanned<u64>>,
+    pub max_lines: Option<Spanned<u64>>,
 }

@@ -4,6 +4,7 @@
 use crate::model::EndpointId;
 use crate::model::events::FleetEvent;
 use crate::model::filter::Filter;
+use crate::model::logs::{LogBuffer, Search};
 use crate::model::query::{GroupBy, RowKey, Sort};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -13,10 +14,17 @@ pub enum View {
     Containers,
     Events,
     Triage,
+    Logs,
 }
 
 impl View {
-    pub const ALL: [View; 4] = [View::Clusters, View::Containers, View::Events, View::Triage];
+    pub const ALL: [View; 5] = [
+        View::Clusters,
+        View::Containers,
+        View::Events,
+        View::Triage,
+        View::Logs,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -24,6 +32,7 @@ impl View {
             View::Containers => "containers",
             View::Events => "events",
             View::Triage => "triage",
+            View::Logs => "logs",
         }
     }
 
@@ -33,6 +42,7 @@ impl View {
             View::Containers => "Containers",
             View::Events => "Events",
             View::Triage => "Triage",
+            View::Logs => "Logs",
         }
     }
 
@@ -68,6 +78,56 @@ impl EventRef {
     }
 }
 
+/// The log view: one tail (one container, or several merged) and how it is shown.
+#[derive(Debug, Clone)]
+pub struct LogView {
+    pub tail: u64,
+    pub buffer: LogBuffer,
+    /// Stick to the newest line; scrolling up pauses.
+    pub follow: bool,
+    /// First shown line (index into the shown lines) while not following.
+    pub top: usize,
+    pub search: Option<Search>,
+    /// Show only lines matching the search.
+    pub filter_mode: bool,
+    pub timestamps: bool,
+    pub wrap: bool,
+    /// Index into the buffer of the match `n`/`N` moved to.
+    pub current_match: Option<usize>,
+}
+
+impl LogView {
+    pub fn new(tail: u64, buffer: LogBuffer) -> Self {
+        Self {
+            tail,
+            buffer,
+            follow: true,
+            top: 0,
+            search: None,
+            filter_mode: false,
+            timestamps: false,
+            wrap: false,
+            current_match: None,
+        }
+    }
+
+    /// Buffer indices of the lines on display (all, or only matches in filter mode).
+    pub fn shown(&self) -> Vec<usize> {
+        match (&self.search, self.filter_mode) {
+            (Some(search), true) => self.buffer.matches(search),
+            _ => (0..self.buffer.len()).collect(),
+        }
+    }
+}
+
+/// The log search input while it is open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchInput {
+    pub text: String,
+    pub regex: bool,
+    pub error: Option<String>,
+}
+
 /// The `/` input line while it is open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterInput {
@@ -97,6 +157,11 @@ pub struct ViewState {
     pub event_offset: usize,
     pub triage_selected: usize,
     pub triage_offset: usize,
+    /// Containers marked for a merged log tail.
+    pub marked: Vec<RowKey>,
+    pub search_input: Option<SearchInput>,
+    /// Where Esc in the log view goes back to.
+    pub previous_view: View,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -123,6 +188,9 @@ impl Default for ViewState {
             event_offset: 0,
             triage_selected: 0,
             triage_offset: 0,
+            marked: Vec::new(),
+            search_input: None,
+            previous_view: View::Containers,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

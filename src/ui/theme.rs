@@ -3,6 +3,25 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+const ANSI: [Color; 16] = [
+    Color::Black,
+    Color::Red,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::Cyan,
+    Color::Gray,
+    Color::DarkGray,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightCyan,
+    Color::White,
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
     pub base: Style,
@@ -33,6 +52,16 @@ pub struct Theme {
     pub event_critical: Style,
     pub event_warning: Style,
     pub event_endpoint: Style,
+    pub log_stderr: Style,
+    pub log_marker: Style,
+    pub search_match: Style,
+    pub search_current: Style,
+    /// Source tags of merged tails, cycled by source.
+    pub source_tags: Vec<Style>,
+    /// Honour the colours a log line asks for (SGR), mapped through `ansi`.
+    pub log_colors: bool,
+    /// The 16 ANSI colours a log line may ask for.
+    pub ansi: [Color; 16],
 }
 
 impl Theme {
@@ -66,6 +95,23 @@ impl Theme {
             event_critical: fg(Color::Red).add_modifier(Modifier::BOLD),
             event_warning: fg(Color::Yellow),
             event_endpoint: fg(Color::Cyan),
+            log_stderr: fg(Color::LightRed),
+            log_marker: fg(Color::Cyan).add_modifier(Modifier::ITALIC),
+            search_match: Style::new().fg(Color::Black).bg(Color::Yellow),
+            search_current: Style::new().fg(Color::Black).bg(Color::LightMagenta),
+            source_tags: [
+                Color::Cyan,
+                Color::Magenta,
+                Color::Green,
+                Color::Yellow,
+                Color::Blue,
+                Color::LightRed,
+            ]
+            .into_iter()
+            .map(fg)
+            .collect(),
+            log_colors: true,
+            ansi: ANSI,
         }
     }
 
@@ -100,6 +146,13 @@ impl Theme {
             event_critical: m(Modifier::BOLD),
             event_warning: m(Modifier::UNDERLINED),
             event_endpoint: m(Modifier::ITALIC),
+            log_stderr: m(Modifier::BOLD),
+            log_marker: m(Modifier::ITALIC),
+            search_match: m(Modifier::REVERSED),
+            search_current: m(Modifier::REVERSED | Modifier::BOLD),
+            source_tags: vec![m(Modifier::BOLD)],
+            log_colors: false,
+            ansi: ANSI,
         }
     }
 

@@ -9,7 +9,6 @@ use fleetdeck::config::{self, Config};
 use fleetdeck::engine;
 use fleetdeck::model::{Fleet, Msg};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 pub const LAB_CONFIG: &str = "/run/fleetdeck-lab/fleetdeck.toml";
 
@@ -85,7 +84,7 @@ pub fn lab_sh(args: &[&str]) {
 pub struct Harness {
     pub fleet: Fleet,
     rx: mpsc::Receiver<Msg>,
-    _tasks: JoinSet<()>,
+    pub tasks: fleetdeck::engine::FleetTasks,
 }
 
 impl Harness {
@@ -94,7 +93,7 @@ impl Harness {
         Self {
             fleet: Fleet::new(config.endpoints.iter().cloned()),
             rx,
-            _tasks: tasks,
+            tasks,
         }
     }
 
@@ -127,6 +126,18 @@ impl Harness {
             }
         }
         started.elapsed()
+    }
+
+    /// The next engine message, applied to the fleet too.
+    pub async fn next_msg(&mut self) -> Msg {
+        let msg = self.rx.recv().await.expect("engine running");
+        self.fleet.apply(msg.clone());
+        msg
+    }
+
+    /// Hands the engine over (to a real app loop, say) once the harness has synced.
+    pub fn into_parts(self) -> (Fleet, mpsc::Receiver<Msg>, fleetdeck::engine::FleetTasks) {
+        (self.fleet, self.rx, self.tasks)
     }
 
     pub async fn wait_for(

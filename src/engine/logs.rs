@@ -1,0 +1,306 @@
+//! Following a container's logs: last N lines, then follow, across container restarts and
+//! daemon disconnects (resuming from the last line's timestamp, with a marker line). Lines are
+//! cleaned (no escape sequence survives) and sent in batches so a container printing thousands
+//! of lines a second costs the UI a few messages, not thousands.
+
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{Backoff, EngineError, connect, deadline};
+use crate::config::{EndpointSpec, EngineSettings};
+use crate::model::logs::{LineSplitter, LogLine, LogStream, split_timestamp};
+use crate::model::{EndpointId, Msg, MsgKind};
+
+/// Lines per message at most; a burst becomes a few large messages.
+const BATCH_LINES: usize = 512;
+/// How long a partial batch may wait before it is sent anyway.
+const BATCH_WAIT: Duration = Duration::from_millis(50);
+/// A line longer than this is cut (a container printing without newlines cannot grow memory).
+const MAX_LINE: usize = 16 * 1024;
+
+/// What to follow: one container, as source `source` of tail `tail`.
+#[derive(Debug, Clone)]
+pub struct TailRequest {
+    pub tail: u64,
+    pub source: usize,
+    pub endpoint: EndpointId,
+    pub spec: EndpointSpec,
+    pub container_id: String,
+    /// Lines of history before following.
+    pub last_lines: u64,
+    pub follow: bool,
+    /// Only lines at or after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+enum Ended {
+    /// The receiver is gone: stop.
+    Closed,
+    /// The stream ended cleanly (container stopped, or not following).
+    Eof,
+}
+
+/// Follows one container until the receiver goes away (or, without `follow`, until the history
+/// has been read). Never returns early on a disconnect: it reconnects with backoff.
+pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender<Msg>) {
+    let mut last_at = req.since;
+    let mut first = true;
+    let mut backoff = Backoff::new(settings.backoff_max);
+    loop {
+        let docker = match connect(&req.spec, &settings).await {
+            Ok(d) => d,
+            Err(e) => {
+                if marker(
+                    &tx,
+                    &req,
+                    format!("── cannot reach {}: {e}; retrying ──", req.spec.name),
+                )
+                .await
+                .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        if !first
+            && marker(&tx, &req, "── reconnected ──".to_string())
+                .await
+                .is_err()
+        {
+            return;
+        }
+        backoff.reset();
+        loop {
+            let result = read_stream(&docker, &req, first, &mut last_at, &tx).await;
+            first = false;
+            match result {
+                Ok(Ended::Closed) => return,
+                Ok(Ended::Eof) if !req.follow => return,
+                Ok(Ended::Eof) => {
+                    // The container stopped: wait for it to run again, or to be removed.
+                    match wait_running(&docker, &req, &settings, &tx).await {
+                        Ok(true) => {
+                            if marker(&tx, &req, "── container restarted ──".into())
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Ok(false) => return,
+                        Err(_) => break,
+                    }
+                }
+                Err(e) => {
+                    if marker(&tx, &req, format!("── connection lost: {e}; retrying ──"))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+async fn marker(tx: &mpsc::Sender<Msg>, req: &TailRequest, text: String) -> Result<(), ()> {
+    send(
+        tx,
+        req,
+        vec![LogLine::marker(req.source, Some(Utc::now()), text)],
+    )
+    .await
+}
+
+async fn send(tx: &mpsc::Sender<Msg>, req: &TailRequest, lines: Vec<LogLine>) -> Result<(), ()> {
+    tx.send(Msg {
+        endpoint: req.endpoint,
+        at: Utc::now(),
+        kind: MsgKind::Log {
+            tail: req.tail,
+            lines,
+        },
+    })
+    .await
+    .map_err(|_| ())
+}
+
+async fn read_stream(
+    docker: &Docker,
+    req: &TailRequest,
+    first: bool,
+    last_at: &mut Option<DateTime<Utc>>,
+    tx: &mpsc::Sender<Msg>,
+) -> Result<Ended, EngineError> {
+    let opts = LogsOptions {
+        follow: req.follow,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        // Docker's `since` has whole seconds: lines of that second come again and are skipped
+        // below by their full timestamp.
+        since: last_at.map_or(0, |t| i32::try_from(t.timestamp()).unwrap_or(0)),
+        until: 0,
+        tail: if first && last_at.is_none() {
+            req.last_lines.to_string()
+        } else {
+            "all".into()
+        },
+    };
+    let resume_after = *last_at;
+    let mut stream = docker.logs(&req.container_id, Some(opts));
+    let mut out = StdSplitters::default();
+    let mut batch: Vec<LogLine> = Vec::new();
+    loop {
+        let next = if batch.is_empty() {
+            stream.next().await
+        } else {
+            match tokio::time::timeout(BATCH_WAIT, stream.next()).await {
+                Ok(item) => item,
+                Err(_) => {
+                    if send(tx, req, std::mem::take(&mut batch)).await.is_err() {
+                        return Ok(Ended::Closed);
+                    }
+                    continue;
+                }
+            }
+        };
+        let (kind, bytes) = match next {
+            Some(Ok(LogOutput::StdOut { message })) => (LogStream::Stdout, message),
+            Some(Ok(LogOutput::StdErr { message })) => (LogStream::Stderr, message),
+            Some(Ok(LogOutput::Console { message })) => (LogStream::Tty, message),
+            Some(Ok(LogOutput::StdIn { .. })) => continue,
+            Some(Err(e)) => {
+                let _ = send(tx, req, std::mem::take(&mut batch)).await;
+                return Err(e.into());
+            }
+            None => {
+                for (kind, rest) in out.flush() {
+                    push_line(&mut batch, req, kind, &rest, resume_after, last_at);
+                }
+                if !batch.is_empty() && send(tx, req, batch).await.is_err() {
+                    return Ok(Ended::Closed);
+                }
+                return Ok(Ended::Eof);
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        for line in out.get(kind).push(&text, MAX_LINE) {
+            push_line(&mut batch, req, kind, &line, resume_after, last_at);
+        }
+        if batch.len() >= BATCH_LINES && send(tx, req, std::mem::take(&mut batch)).await.is_err() {
+            return Ok(Ended::Closed);
+        }
+    }
+}
+
+fn push_line(
+    batch: &mut Vec<LogLine>,
+    req: &TailRequest,
+    kind: LogStream,
+    raw: &str,
+    resume_after: Option<DateTime<Utc>>,
+    last_at: &mut Option<DateTime<Utc>>,
+) {
+    let (at, text) = split_timestamp(raw);
+    if let (Some(t), Some(after)) = (at, resume_after)
+        && t <= after
+    {
+        return;
+    }
+    if at.is_some() {
+        *last_at = at;
+    }
+    batch.push(LogLine::from_raw(req.source, at, kind, text));
+}
+
+/// One splitter per stream, so interleaved stdout and stderr chunks never mix within a line.
+#[derive(Default)]
+struct StdSplitters {
+    out: LineSplitter,
+    err: LineSplitter,
+    tty: LineSplitter,
+}
+
+impl StdSplitters {
+    fn get(&mut self, kind: LogStream) -> &mut LineSplitter {
+        match kind {
+            LogStream::Stderr => &mut self.err,
+            LogStream::Tty => &mut self.tty,
+            _ => &mut self.out,
+        }
+    }
+
+    fn flush(&mut self) -> Vec<(LogStream, String)> {
+        let mut v = Vec::new();
+        for (kind, s) in [
+            (LogStream::Stdout, &mut self.out),
+            (LogStream::Stderr, &mut self.err),
+            (LogStream::Tty, &mut self.tty),
+        ] {
+            if let Some(rest) = s.flush() {
+                v.push((kind, rest));
+            }
+        }
+        v
+    }
+}
+
+/// After a followed stream ends: `Ok(true)` once the container runs again, `Ok(false)` if it was
+/// removed (or the receiver is gone), `Err` if the daemon stopped answering.
+async fn wait_running(
+    docker: &Docker,
+    req: &TailRequest,
+    settings: &EngineSettings,
+    tx: &mpsc::Sender<Msg>,
+) -> Result<bool, EngineError> {
+    let mut said_stopped = false;
+    loop {
+        match deadline(
+            settings.request_timeout,
+            docker.inspect_container(&req.container_id, None::<InspectContainerOptions>),
+        )
+        .await
+        {
+            Ok(c) => {
+                let running = c.state.and_then(|s| s.running).unwrap_or(false);
+                if running {
+                    return Ok(true);
+                }
+                if !said_stopped {
+                    said_stopped = true;
+                    if marker(
+                        tx,
+                        req,
+                        "── container stopped; waiting for it to start ──".into(),
+                    )
+                    .await
+                    .is_err()
+                    {
+                        return Ok(false);
+                    }
+                }
+            }
+            Err(EngineError::Docker(msg)) if msg.starts_with("daemon answered 404") => {
+                let _ = marker(tx, req, "── container removed ──".into()).await;
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        }
+        if tx.is_closed() {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
