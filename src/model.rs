@@ -4,6 +4,7 @@
 pub mod container;
 pub mod endpoint;
 pub mod filter;
+pub mod ipam;
 pub mod query;
 pub mod text;
 
