@@ -1291,17 +1291,17 @@ mod tests {
     struct Host {
         name: &'static str,
         cluster: &'static str,
-        subnet_label: Option<&'static str>,
+        subnet_label: Option<String>,
         networks: Vec<NetworkInfo>,
         containers: Vec<Container>,
         synced: bool,
     }
 
-    fn host(name: &'static str, cluster: &'static str, subnet_label: Option<&'static str>) -> Host {
+    fn host(name: &'static str, cluster: &'static str, subnet_label: Option<&str>) -> Host {
         Host {
             name,
             cluster,
-            subnet_label,
+            subnet_label: subnet_label.map(Into::into),
             networks: Vec::new(),
             containers: Vec::new(),
             synced: true,
@@ -1312,8 +1312,8 @@ mod tests {
         let specs = hosts.iter().map(|h| {
             let mut s = EndpointSpec::from_url(Some(h.name), "tcp://h:2375").unwrap();
             s.cluster = h.cluster.into();
-            if let Some(label) = h.subnet_label {
-                s.labels.insert(SUBNET_LABEL.into(), label.into());
+            if let Some(label) = &h.subnet_label {
+                s.labels.insert(SUBNET_LABEL.into(), label.clone());
             }
             s
         });
@@ -2057,5 +2057,286 @@ mod tests {
         assert_eq!(human_count((1 << 64) - 3), "≈2^64");
         assert_eq!(human_count((1 << 63) + 1), "≈2^63");
         assert_eq!(human_count(u128::MAX), "≈2^128");
+    }
+
+    // ------------------------------------------------------------------- properties --
+
+    mod properties {
+        use std::net::{Ipv4Addr, Ipv6Addr};
+
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// One host's network on a subnet: the pool and who sits where.
+        #[derive(Debug, Clone)]
+        struct Side {
+            range: Option<IpNet>,
+            gateway: Option<IpAddr>,
+            aux: Vec<IpAddr>,
+            /// Running containers, dynamic and static.
+            up: Vec<(IpAddr, bool)>,
+            /// Stopped containers with a static address.
+            claimed: Vec<IpAddr>,
+        }
+
+        impl Side {
+            fn pool(&self, subnet: IpNet) -> IpamPool {
+                IpamPool {
+                    subnet: subnet.to_string(),
+                    ip_range: self.range.map(|r| r.to_string()),
+                    gateway: self.gateway.map(|g| g.to_string()),
+                    aux_addresses: self
+                        .aux
+                        .iter()
+                        .enumerate()
+                        .map(|(i, a)| (format!("aux{i}"), a.to_string()))
+                        .collect(),
+                }
+            }
+
+            fn containers(&self, tag: &str) -> Vec<Container> {
+                let mut out = Vec::new();
+                for (i, (ip, fixed)) in self.up.iter().enumerate() {
+                    let ip = ip.to_string();
+                    let id = format!("{tag}-up-{i}");
+                    out.push(if *fixed {
+                        running_static("n", &id, &ip)
+                    } else {
+                        running("n", &id, &ip)
+                    });
+                }
+                for (i, ip) in self.claimed.iter().enumerate() {
+                    out.push(stopped_static(
+                        "n",
+                        &format!("{tag}-down-{i}"),
+                        &ip.to_string(),
+                    ));
+                }
+                out
+            }
+
+            fn range_or(&self, subnet: IpNet) -> IpNet {
+                self.range.unwrap_or(subnet)
+            }
+
+            fn gateway_and_aux(&self) -> impl Iterator<Item = IpAddr> + '_ {
+                self.gateway.iter().copied().chain(self.aux.iter().copied())
+            }
+
+            fn holds(&self, ip: &IpAddr) -> bool {
+                self.up.iter().any(|(a, _)| a == ip) || self.claimed.contains(ip)
+            }
+        }
+
+        /// An address of `subnet` picked by a random number.
+        fn pick(subnet: &IpNet, n: u128) -> IpAddr {
+            nth_address(subnet, n % prefix_size(subnet)).unwrap()
+        }
+
+        fn v4_subnet() -> impl Strategy<Value = IpNet> {
+            (any::<u32>(), 20u8..=32).prop_map(|(base, len)| {
+                IpNet::new(IpAddr::V4(Ipv4Addr::from(base)), len)
+                    .unwrap()
+                    .trunc()
+            })
+        }
+
+        fn v6_subnet() -> impl Strategy<Value = IpNet> {
+            (any::<u128>(), 56u8..=128).prop_map(|(base, len)| {
+                IpNet::new(IpAddr::V6(Ipv6Addr::from(base)), len)
+                    .unwrap()
+                    .trunc()
+            })
+        }
+
+        /// A random side on `subnet`: range anywhere inside (or none), gateway, aux addresses
+        /// and containers on random addresses of the subnet, collisions included.
+        fn side(subnet: IpNet, max_up: usize) -> impl Strategy<Value = Side> {
+            let max_len = subnet.max_prefix_len();
+            (
+                proptest::option::of((any::<u64>(), 0u8..=6)),
+                proptest::option::of(any::<u64>()),
+                vec(any::<u64>(), 0..3),
+                vec((any::<u64>(), any::<bool>()), 0..max_up),
+                vec(any::<u64>(), 0..max_up),
+            )
+                .prop_map(move |(range, gw, aux, up, claimed)| {
+                    let at = |n: u64| pick(&subnet, u128::from(n));
+                    Side {
+                        range: range.map(|(n, extra)| {
+                            let len = (subnet.prefix_len() + extra).min(max_len);
+                            IpNet::new(at(n), len).unwrap().trunc()
+                        }),
+                        gateway: gw.map(at),
+                        aux: aux.into_iter().map(at).collect(),
+                        up: up.into_iter().map(|(n, fixed)| (at(n), fixed)).collect(),
+                        claimed: claimed.into_iter().map(at).collect(),
+                    }
+                })
+        }
+
+        /// Hosts "a" and "b", both labelled with `subnet`, each with its side of it.
+        fn shared_fleet(subnet: IpNet, sides: &[Side]) -> IpamReport {
+            let hosts = sides
+                .iter()
+                .zip(["a", "b"])
+                .map(|(side, name)| {
+                    let mut h = host(name, "c", Some(&subnet.to_string()));
+                    h.networks = vec![network("n", "bridge", vec![side.pool(subnet)])];
+                    h.containers = side.containers(name);
+                    h
+                })
+                .collect();
+            let report = IpamReport::from_fleet(&fleet(hosts));
+            assert!(report.bad_pools.is_empty(), "{:?}", report.bad_pools);
+            report
+        }
+
+        /// The subnet edges Docker never hands out, written out independently.
+        fn is_edge(subnet: &IpNet, ip: &IpAddr) -> bool {
+            match subnet {
+                IpNet::V4(n) => {
+                    n.prefix_len() <= 30 && (*ip == n.network() || *ip == n.broadcast())
+                }
+                IpNet::V6(n) => *ip == n.network(),
+            }
+        }
+
+        /// Classifies every address of `ranges` by brute force.
+        fn oracle_counts(subnet: &IpNet, ranges: &[IpNet], sides: &[Side]) -> PoolCounts {
+            let mut c = PoolCounts::default();
+            let reserved = |ip: &IpAddr| {
+                is_edge(subnet, ip) || sides.iter().any(|s| s.gateway_and_aux().any(|r| r == *ip))
+            };
+            let used = |ip: &IpAddr| sides.iter().any(|s| s.up.iter().any(|(a, _)| a == ip));
+            let claimed = |ip: &IpAddr| sides.iter().any(|s| s.claimed.contains(ip));
+            for ip in subnet.hosts_all() {
+                let in_range = ranges.iter().any(|r| r.contains(&ip));
+                if !in_range {
+                    if used(&ip) || claimed(&ip) {
+                        c.outside_range += 1;
+                    }
+                    continue;
+                }
+                c.range_size += 1;
+                if reserved(&ip) {
+                    c.reserved += 1;
+                } else if used(&ip) {
+                    c.used += 1;
+                } else if claimed(&ip) {
+                    c.claimed += 1;
+                } else {
+                    c.free += 1;
+                }
+            }
+            c
+        }
+
+        /// Every address of a (small) subnet, edges included.
+        trait AllAddresses {
+            fn hosts_all(&self) -> Vec<IpAddr>;
+        }
+
+        impl AllAddresses for IpNet {
+            fn hosts_all(&self) -> Vec<IpAddr> {
+                (0..prefix_size(self))
+                    .filter_map(|i| nth_address(self, i))
+                    .collect()
+            }
+        }
+
+        fn sum(c: &PoolCounts) -> u128 {
+            c.used + c.claimed + c.reserved + c.free
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn one_hosts_counts_and_next_free_match_brute_force(
+                (subnet, side) in v4_subnet().prop_flat_map(|s| (Just(s), side(s, 24))),
+                ask in 0usize..80,
+            ) {
+                let report = shared_fleet(subnet, std::slice::from_ref(&side));
+                let member = &report.pools[0].members[0];
+                let range = side.range_or(subnet);
+                prop_assert_eq!(sum(&member.counts), member.counts.range_size);
+                prop_assert_eq!(member.counts, oracle_counts(&subnet, &[range], std::slice::from_ref(&side)));
+
+                let expected: Vec<IpAddr> = range
+                    .hosts_all()
+                    .into_iter()
+                    .filter(|ip| !is_edge(&subnet, ip) && !side.gateway_and_aux().any(|r| r == *ip) && !side.holds(ip))
+                    .take(ask)
+                    .collect();
+                prop_assert_eq!(member.next_free(ask), expected.clone());
+                prop_assert_eq!(report.pools[0].next_free(0, ask), expected);
+            }
+
+            #[test]
+            fn a_shared_pools_counts_and_next_free_match_brute_force(
+                (subnet, sides) in v4_subnet().prop_flat_map(|s| (Just(s), vec(side(s, 12), 2))),
+                ask in 0usize..80,
+                probes in vec(any::<u64>(), 16),
+            ) {
+                let report = shared_fleet(subnet, &sides);
+                prop_assert_eq!(report.pools.len(), 1);
+                let pool = &report.pools[0];
+                let ranges = IpNet::aggregate(&sides.iter().map(|s| s.range_or(subnet)).collect());
+                prop_assert_eq!(sum(&pool.counts), pool.counts.range_size);
+                prop_assert_eq!(pool.counts, oracle_counts(&subnet, &ranges, &sides));
+                for m in &pool.members {
+                    prop_assert_eq!(sum(&m.counts), m.counts.range_size);
+                }
+
+                // Free for host a: nobody's edge, gateway, aux or container, and not in b's range.
+                let free_for_a = |ip: &IpAddr| {
+                    subnet.contains(ip)
+                        && !is_edge(&subnet, ip)
+                        && !sides.iter().any(|s| s.gateway_and_aux().any(|r| r == *ip) || s.holds(ip))
+                        && !sides[1].range_or(subnet).contains(ip)
+                };
+                let expected: Vec<IpAddr> = sides[0]
+                    .range_or(subnet)
+                    .hosts_all()
+                    .into_iter()
+                    .filter(free_for_a)
+                    .take(ask)
+                    .collect();
+                prop_assert_eq!(pool.next_free(0, ask), expected);
+
+                let taken = sides.iter().flat_map(|s| s.up.iter().map(|(ip, _)| *ip).chain(s.claimed.iter().copied()).chain(s.gateway_and_aux()));
+                let probes = probes.iter().map(|n| pick(&subnet, u128::from(*n)));
+                for ip in taken.chain(probes) {
+                    prop_assert_eq!(pool.is_free_for(0, ip), free_for_a(&ip), "{}", ip);
+                }
+            }
+
+            #[test]
+            fn ipv6_counts_add_up_and_next_free_takes_nothing_taken(
+                (subnet, side) in v6_subnet().prop_flat_map(|s| (Just(s), side(s, 24))),
+                ask in 0usize..40,
+            ) {
+                let report = shared_fleet(subnet, std::slice::from_ref(&side));
+                let pool = &report.pools[0];
+                let member = &pool.members[0];
+                let range = side.range_or(subnet);
+                let c = member.counts;
+                prop_assert_eq!(c.range_size, 1u128 << (128 - u32::from(range.prefix_len())));
+                prop_assert_eq!(sum(&c), c.range_size);
+
+                let free = pool.next_free(0, ask);
+                prop_assert_eq!(free.len() as u128, c.free.min(ask as u128));
+                prop_assert!(free.windows(2).all(|w| w[0] < w[1]));
+                for ip in &free {
+                    prop_assert!(range.contains(ip));
+                    prop_assert!(!is_edge(&subnet, ip));
+                    prop_assert!(!side.holds(ip) && !side.gateway_and_aux().any(|r| r == *ip));
+                    prop_assert!(pool.is_free_for(0, *ip));
+                }
+            }
+        }
     }
 }
