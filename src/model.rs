@@ -5,6 +5,7 @@ pub mod container;
 pub mod endpoint;
 pub mod events;
 pub mod filter;
+pub mod ipam;
 pub mod logs;
 pub mod query;
 pub mod stats;
