@@ -29,7 +29,7 @@
 # (192.168.I.0/24). lab4 is the one the tests kill and restart.
 #
 # Seed fixture (image busybox:local, every object labelled fleetdeck.lab=seed):
-#   network fleetnet (lab1: ip-range .0/26 gw .14, lab2: .64/26 gw .15, both on
+#   network fleetnet (lab1: ip-range .0/26 gw .14, lab2: .64/26 gw .65, both on
 #   192.168.2.0/24; others 192.168.I.0/24, range .0/25, gw .1; aux .254);
 #   web-1 (fleetnet, static .20 / lab2 .80), web-2 (fleetnet, dynamic),
 #   db (-p 5432:5432), worker (healthy), flaky (unhealthy), batch (exited 3),
@@ -421,7 +421,7 @@ fleetnet_params() {
   local i=$1
   case $i in
     1) NET_SUBNET=192.168.2.0/24 NET_RANGE=192.168.2.0/26  NET_GW=192.168.2.14 NET_AUX=192.168.2.254 IP_WEB=192.168.2.20 IP_STATIC=192.168.2.30 ;;
-    2) NET_SUBNET=192.168.2.0/24 NET_RANGE=192.168.2.64/26 NET_GW=192.168.2.15 NET_AUX=192.168.2.254 IP_WEB=192.168.2.80 IP_STATIC=192.168.2.90 ;;
+    2) NET_SUBNET=192.168.2.0/24 NET_RANGE=192.168.2.64/26 NET_GW=192.168.2.65 NET_AUX=192.168.2.254 IP_WEB=192.168.2.80 IP_STATIC=192.168.2.90 ;;
     *) NET_SUBNET=192.168.$i.0/24 NET_RANGE=192.168.$i.0/25 NET_GW=192.168.$i.1 NET_AUX=192.168.$i.254 IP_WEB=192.168.$i.20 IP_STATIC=192.168.$i.30 ;;
   esac
 }

@@ -5,6 +5,7 @@
 
 pub mod keymap;
 mod logs;
+mod pools;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -102,7 +103,11 @@ impl App {
     }
 
     fn scope(&self) -> Scope {
-        keymap::scope_of(self.view.view, self.view.detail.is_some())
+        let overlay = match self.view.view {
+            View::Pools => self.view.pool_detail.is_some(),
+            _ => self.view.detail.is_some(),
+        };
+        keymap::scope_of(self.view.view, overlay)
     }
 
     /// Rows of the containers table under the current filter, grouping and sort.
@@ -159,9 +164,13 @@ impl App {
         if self.view.view == View::Logs && self.view.detail.is_none() && self.log_action(action) {
             return;
         }
+        if self.view.view == View::Pools && self.pools_action(action) {
+            return;
+        }
         let v = &mut self.view;
         match action {
             Action::ShowLogs => self.switch(View::Logs),
+            Action::ShowPools => self.switch(View::Pools),
             Action::OpenLogs => self.open_logs(false),
             Action::OpenLogsFiltered => self.open_logs(true),
             Action::Mark => self.toggle_mark(),
@@ -276,8 +285,8 @@ impl App {
                 let page = self.page();
                 self.view.event_offset = visible_offset(self.view.event_offset, next, page);
             }
-            // Handled by `log_action`.
-            View::Logs => {}
+            // Handled by `log_action` and `pools_action`.
+            View::Logs | View::Pools => {}
             View::Triage => {
                 let n = triage::triage(&self.fleet, self.now).len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
@@ -347,7 +356,7 @@ impl App {
                     }
                 }
             }
-            View::Logs => {}
+            View::Logs | View::Pools => {}
             View::Triage => {
                 let items = triage::triage(&self.fleet, self.now);
                 let Some(item) = items.get(self.view.triage_selected) else {
@@ -357,6 +366,9 @@ impl App {
                     Some(id) => {
                         let (ep, id, name) = (item.endpoint, id.clone(), item.container.clone());
                         self.jump_to_container(ep, &id, &name);
+                    }
+                    None if item.problem == triage::Problem::IpConflict => {
+                        self.switch(View::Pools);
                     }
                     None => {
                         self.view.selected_endpoint = item.endpoint;
@@ -379,6 +391,10 @@ impl App {
                     if self.view.view == View::Events {
                         self.view.event_filter = filter;
                         self.view.event_selected = None;
+                    } else if self.view.view == View::Pools {
+                        self.view.pool_filter = filter;
+                        self.view.pool_selected = 0;
+                        self.view.pool_offset = 0;
                     } else {
                         self.view.filter = filter;
                         self.view.selected = 0;

@@ -183,7 +183,8 @@ impl Fleet {
         let Some(ep) = self.endpoints.get_mut(msg.endpoint) else {
             return false;
         };
-        let was_down = matches!(ep.link, Link::Down { .. });
+        // One outage is one "down" event, however many reconnect attempts fail during it.
+        let new_outage = ep.down_since.is_none();
         let was_up = ep.is_up();
         let down_since = ep.down_since;
         match msg.kind {
@@ -212,7 +213,7 @@ impl Fleet {
                     reason: reason.clone(),
                     retry_in,
                 };
-                if !was_down {
+                if new_outage {
                     self.endpoint_event(msg.endpoint, msg.at, "down", reason);
                 }
                 true
@@ -337,7 +338,7 @@ mod tests {
         assert_eq!(ep.containers.len(), 1);
         assert_eq!(ep.last_error.as_deref(), Some("connection refused"));
         assert!(ep.down_since.is_some());
-        // Reconnect attempts do not forget when it went down.
+        // Reconnect attempts do not forget when it went down, nor make it a new outage.
         let since = ep.down_since;
         f.apply(msg(0, MsgKind::Connecting { attempt: 2 }));
         f.apply(msg(
@@ -348,6 +349,8 @@ mod tests {
             },
         ));
         assert_eq!(f.endpoints[0].down_since, since);
+        let downs = f.events.iter().filter(|e| e.action == "down").count();
+        assert_eq!(downs, 1, "one outage, one down event");
         // A sync makes it live again.
         f.apply(msg(0, synced(vec![])));
         assert!(!f.endpoints[0].is_stale());

@@ -15,6 +15,7 @@ pub mod detail;
 pub mod events;
 pub mod help;
 pub mod logs;
+pub mod pools;
 pub mod state;
 pub mod theme;
 pub mod triage;
@@ -76,6 +77,23 @@ impl Widget for &Screen<'_> {
                 logs: self.logs,
             }
             .render(body, buf),
+            View::Pools => {
+                let report = crate::model::ipam::IpamReport::from_fleet(self.fleet);
+                pools::PoolsView {
+                    screen: self,
+                    report: &report,
+                }
+                .render(body, buf);
+                if let Some(key) = &self.state.pool_detail {
+                    let pool = report.pools.iter().find(|p| pools::PoolKey::of(p) == *key);
+                    pools::PoolDetail {
+                        screen: self,
+                        report: &report,
+                        pool,
+                    }
+                    .render(body, buf);
+                }
+            }
         }
         if let Some(key) = &self.state.detail
             && let Some(ep) = self.fleet.endpoints.get(key.endpoint)

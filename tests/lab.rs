@@ -17,3 +17,5 @@ mod fleet_sync;
 mod headless_cli;
 #[path = "lab/logs.rs"]
 mod logs;
+#[path = "lab/pools.rs"]
+mod pools;

@@ -514,3 +514,83 @@ fn log_view_marks_stderr_and_highlights_search_matches() {
         matches!(app.commands.last(), Some(fleetdeck::app::Command::Save { contents, .. }) if contents.contains("E error: upstream"))
     );
 }
+
+/// The app with a LAN subnet shared by the two prod-us hosts, and one address taken twice.
+fn pools_app() -> App {
+    use fleetdeck::model::endpoint::{IpamPool, NetworkInfo};
+    let mut app = app();
+    for ep in &mut app.fleet.endpoints {
+        if ep.spec.cluster == "prod-us" {
+            ep.spec
+                .labels
+                .insert("subnet".into(), "192.168.2.0/24".into());
+        }
+    }
+    let net = |range: &str, gw: &str| NetworkInfo {
+        id: format!("net-{gw}"),
+        name: "dockernet".into(),
+        driver: "bridge".into(),
+        scope: "local".into(),
+        pools: vec![IpamPool {
+            subnet: "192.168.2.0/24".into(),
+            ip_range: Some(range.into()),
+            gateway: Some(gw.into()),
+            aux_addresses: BTreeMap::from([("DefaultGatewayIPv4".into(), "192.168.2.254".into())]),
+        }],
+        ..NetworkInfo::default()
+    };
+    for (endpoint, range, gw) in [
+        (0, "192.168.2.0/26", "192.168.2.14"),
+        (1, "192.168.2.64/26", "192.168.2.65"),
+    ] {
+        app.apply(Msg {
+            endpoint,
+            at: now(),
+            kind: MsgKind::Networks(vec![net(range, gw)]),
+        });
+    }
+    let twin = container("c9", "web-twin", ContainerState::Running, "192.168.2.20");
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::ContainerChanged(Box::new(twin)),
+    });
+    app
+}
+
+#[test]
+fn ip_pools_view_shows_shared_pools_and_conflicts_loudly() {
+    let mut app = pools_app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('6'));
+    let buf = render(&mut app, 80, 24);
+    snap!("pools_80x24", buf.clone());
+    let wide = render(&mut app, 200, 50);
+    snap!("pools_200x50", wide.clone());
+    let text = buffer_to_text(&wide);
+    assert!(
+        text.contains("dockernet on us-east-01, us-east-02"),
+        "one shared pool:\n{text}"
+    );
+    // The twin's duplicate, and us-east-02's static IPs inside us-east-01's ip-range.
+    let (x, y) = find_cell(&buf, "4 conflicts");
+    assert_eq!(buf[(x, y)].bg, theme.pool_conflict.bg.unwrap());
+
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 100, 40);
+    snap!("pool_drilldown_100x40", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("192.168.2.20 is taken 2 times"), "{text}");
+    assert!(text.contains("Next free"), "{text}");
+    let (x, y) = find_cell(&buf, "✖ 192.168.2.20");
+    assert_eq!(buf[(x, y)].bg, theme.pool_conflict.bg.unwrap());
+
+    // Triage lists it; the clusters view counts it.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('4'));
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("IP conflict"), "{text}");
+    key(&mut app, KeyCode::Char('1'));
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("4 IP conflicts"), "{text}");
+}

@@ -14,6 +14,7 @@ pub enum Action {
     ShowEvents,
     ShowTriage,
     ShowLogs,
+    ShowPools,
     NextView,
     Follow,
     OpenLogs,
@@ -49,17 +50,21 @@ pub enum Scope {
     Events,
     Triage,
     Logs,
+    Pools,
+    PoolDetail,
     Detail,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Scope::Global,
         Scope::Clusters,
         Scope::Containers,
         Scope::Events,
         Scope::Triage,
         Scope::Logs,
+        Scope::Pools,
+        Scope::PoolDetail,
         Scope::Detail,
     ];
 
@@ -71,6 +76,8 @@ impl Scope {
             Scope::Events => "Events view",
             Scope::Triage => "Triage view",
             Scope::Logs => "Log view",
+            Scope::Pools => "IP pools view",
+            Scope::PoolDetail => "Pool drill-down",
             Scope::Detail => "Detail panel",
         }
     }
@@ -181,6 +188,7 @@ impl Default for Keymap {
                 b(&[Key::ch('3')], ShowEvents, Global, "events view", false),
                 b(&[Key::ch('4')], ShowTriage, Global, "triage view", false),
                 b(&[Key::ch('5')], ShowLogs, Global, "log view", false),
+                b(&[Key::ch('6')], ShowPools, Global, "IP pools view", false),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
                 b(
                     &[Key::ch('j'), Key::plain(K::Down)],
@@ -303,6 +311,17 @@ impl Default for Keymap {
                     "clear search / back",
                     true,
                 ),
+                b(&[Key::plain(K::Enter)], Open, Pools, "drill down", true),
+                b(&[Key::ch('/')], Filter, Pools, "filter", true),
+                b(
+                    &[Key::ch('s')],
+                    SortNext,
+                    Pools,
+                    "sort: use% / subnet",
+                    true,
+                ),
+                b(&[Key::plain(K::Esc)], Close, Pools, "clear filter", false),
+                b(&[Key::plain(K::Esc)], Close, PoolDetail, "close", true),
                 b(&[Key::plain(K::Esc)], Close, Detail, "close", true),
                 b(
                     &[Key::ch('v')],
@@ -384,12 +403,14 @@ fn hint(b: &Binding) -> Hint {
 
 pub fn scope_of(view: View, detail_open: bool) -> Scope {
     match (detail_open, view) {
+        (true, View::Pools) => Scope::PoolDetail,
         (true, _) => Scope::Detail,
         (false, View::Clusters) => Scope::Clusters,
         (false, View::Containers) => Scope::Containers,
         (false, View::Events) => Scope::Events,
         (false, View::Triage) => Scope::Triage,
         (false, View::Logs) => Scope::Logs,
+        (false, View::Pools) => Scope::Pools,
     }
 }
 

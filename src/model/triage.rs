@@ -12,6 +12,7 @@ pub const RECENT_EXIT: TimeDelta = TimeDelta::hours(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Problem {
     EndpointDown,
+    IpConflict,
     RestartLoop,
     OomKilled,
     ExitedNonZero,
@@ -23,6 +24,7 @@ impl Problem {
     pub fn label(self) -> &'static str {
         match self {
             Problem::EndpointDown => "endpoint down",
+            Problem::IpConflict => "IP conflict",
             Problem::RestartLoop => "restart loop",
             Problem::OomKilled => "OOM killed",
             Problem::ExitedNonZero => "exited non-zero",
@@ -59,6 +61,24 @@ pub fn triage(fleet: &Fleet, now: DateTime<Utc>) -> Vec<TriageItem> {
                 detail: reason.clone(),
             });
         }
+    }
+    let report = super::ipam::IpamReport::from_fleet(fleet);
+    let pool_conflicts = report.pools.iter().flat_map(|p| p.conflicts.iter());
+    for conflict in pool_conflicts.chain(report.conflicts.iter()) {
+        let endpoint = conflict.endpoints().first().copied().unwrap_or(0);
+        items.push(TriageItem {
+            problem: Problem::IpConflict,
+            // A conflict has no moment of its own; it is current.
+            at: Some(now),
+            endpoint,
+            container_id: None,
+            container: conflict
+                .address()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            exit_code: None,
+            detail: conflict.to_string(),
+        });
     }
     let loops = fleet.events.restart_loops(now);
     for l in &loops {

@@ -71,7 +71,13 @@ fn short_version(v: &str) -> String {
     v.split(['+', '~']).next().unwrap_or(v).to_string()
 }
 
-pub fn cluster_summary(name: &str, up: usize, total: usize, c: StateCounts) -> String {
+pub fn cluster_summary(
+    name: &str,
+    up: usize,
+    total: usize,
+    c: StateCounts,
+    ip_conflicts: usize,
+) -> String {
     let plural = if c.total == 1 { "" } else { "s" };
     let mut s = format!(" {name} · {up}/{total} up · {} container{plural}", c.total);
     let mut parts = vec![format!("{} running", c.running)];
@@ -86,6 +92,12 @@ pub fn cluster_summary(name: &str, up: usize, total: usize, c: StateCounts) -> S
     }
     s.push_str(": ");
     s.push_str(&parts.join(", "));
+    if ip_conflicts > 0 {
+        s.push_str(&format!(
+            " · {ip_conflicts} IP conflict{}",
+            if ip_conflicts == 1 { "" } else { "s" }
+        ));
+    }
     s.push(' ');
     s
 }
@@ -125,6 +137,23 @@ impl Widget for ClustersView<'_, '_> {
             first += 1;
         }
 
+        let report = crate::model::ipam::IpamReport::from_fleet(fleet);
+        let conflicts_in = |cluster: &str| -> usize {
+            let in_pools: usize = report.pools_in(cluster).map(|p| p.conflicts.len()).sum();
+            let others = report
+                .conflicts
+                .iter()
+                .filter(|c| {
+                    c.endpoints().iter().any(|e| {
+                        fleet
+                            .endpoints
+                            .get(*e)
+                            .is_some_and(|ep| ep.cluster() == cluster)
+                    })
+                })
+                .count();
+            in_pools + others
+        };
         let mut y = area.y;
         for (ci, cluster) in clusters.iter().enumerate().skip(first) {
             if y >= area.bottom() {
@@ -142,7 +171,8 @@ impl Widget for ClustersView<'_, '_> {
                 total += 1;
                 up += usize::from(ep.is_up());
             }
-            let any_down = up < total;
+            let ip_conflicts = conflicts_in(cluster);
+            let any_down = up < total || ip_conflicts > 0;
             let block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(if *cluster == selected_cluster {
@@ -151,7 +181,7 @@ impl Widget for ClustersView<'_, '_> {
                     t.border
                 })
                 .title(Span::styled(
-                    cluster_summary(cluster, up, total, counts),
+                    cluster_summary(cluster, up, total, counts, ip_conflicts),
                     if any_down { t.endpoint_down } else { t.title },
                 ));
 

@@ -6,6 +6,7 @@ use crate::model::events::FleetEvent;
 use crate::model::filter::Filter;
 use crate::model::logs::{LogBuffer, Search};
 use crate::model::query::{GroupBy, RowKey, Sort};
+use crate::ui::pools::{PoolKey, PoolSort};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -15,15 +16,17 @@ pub enum View {
     Events,
     Triage,
     Logs,
+    Pools,
 }
 
 impl View {
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Clusters,
         View::Containers,
         View::Events,
         View::Triage,
         View::Logs,
+        View::Pools,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +36,7 @@ impl View {
             View::Events => "events",
             View::Triage => "triage",
             View::Logs => "logs",
+            View::Pools => "ippool",
         }
     }
 
@@ -43,6 +47,7 @@ impl View {
             View::Events => "Events",
             View::Triage => "Triage",
             View::Logs => "Logs",
+            View::Pools => "IP pools",
         }
     }
 
@@ -162,6 +167,13 @@ pub struct ViewState {
     pub search_input: Option<SearchInput>,
     /// Where Esc in the log view goes back to.
     pub previous_view: View,
+    pub pool_filter: Filter,
+    pub pool_sort: PoolSort,
+    pub pool_selected: usize,
+    pub pool_offset: usize,
+    /// The pool whose drill-down is open.
+    pub pool_detail: Option<PoolKey>,
+    pub pool_scroll: u16,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -191,6 +203,12 @@ impl Default for ViewState {
             marked: Vec::new(),
             search_input: None,
             previous_view: View::Containers,
+            pool_filter: Filter::default(),
+            pool_sort: PoolSort::default(),
+            pool_selected: 0,
+            pool_offset: 0,
+            pool_detail: None,
+            pool_scroll: 0,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

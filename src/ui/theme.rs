@@ -52,6 +52,11 @@ pub struct Theme {
     pub event_critical: Style,
     pub event_warning: Style,
     pub event_endpoint: Style,
+    pub pool_ok: Style,
+    pub pool_warn: Style,
+    pub pool_full: Style,
+    /// An address held twice, a container on a gateway, overlapping subnets: loud.
+    pub pool_conflict: Style,
     pub log_stderr: Style,
     pub log_marker: Style,
     pub search_match: Style,
@@ -95,6 +100,13 @@ impl Theme {
             event_critical: fg(Color::Red).add_modifier(Modifier::BOLD),
             event_warning: fg(Color::Yellow),
             event_endpoint: fg(Color::Cyan),
+            pool_ok: fg(Color::Green),
+            pool_warn: fg(Color::Yellow),
+            pool_full: fg(Color::Red),
+            pool_conflict: Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
             log_stderr: fg(Color::LightRed),
             log_marker: fg(Color::Cyan).add_modifier(Modifier::ITALIC),
             search_match: Style::new().fg(Color::Black).bg(Color::Yellow),
@@ -146,6 +158,10 @@ impl Theme {
             event_critical: m(Modifier::BOLD),
             event_warning: m(Modifier::UNDERLINED),
             event_endpoint: m(Modifier::ITALIC),
+            pool_ok: Style::new(),
+            pool_warn: m(Modifier::UNDERLINED),
+            pool_full: m(Modifier::BOLD),
+            pool_conflict: m(Modifier::REVERSED | Modifier::BOLD),
             log_stderr: m(Modifier::BOLD),
             log_marker: m(Modifier::ITALIC),
             search_match: m(Modifier::REVERSED),

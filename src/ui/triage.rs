@@ -26,6 +26,7 @@ pub struct TriageView<'a, 'b> {
 pub fn problem_style(p: Problem, theme: &Theme) -> Style {
     match p {
         Problem::EndpointDown | Problem::RestartLoop | Problem::OomKilled => theme.event_critical,
+        Problem::IpConflict => theme.pool_conflict,
         Problem::ExitedNonZero => theme.container_exited_nonzero,
         Problem::Unhealthy => theme.container_unhealthy,
         Problem::Restarting => theme.container_restarting,

@@ -261,3 +261,7 @@ impl Drop for Proxy {
         self.accept.abort();
     }
 }
+
+/// Tests that change or count the `fleetnet` networks take this, so one does not count while
+/// another adds containers.
+pub static FLEETNET: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
