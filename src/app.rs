@@ -6,6 +6,7 @@
 pub mod keymap;
 mod logs;
 mod pools;
+mod stats;
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -72,10 +73,12 @@ impl App {
         let keymap = Keymap::default();
         let help = keymap.help();
         Self {
-            fleet: Fleet::new(config.endpoints.iter().cloned()).with_event_log(EventLog::new(
-                config.events.history,
-                config.events.restart_loop,
-            )),
+            fleet: Fleet::new(config.endpoints.iter().cloned())
+                .with_event_log(EventLog::new(
+                    config.events.history,
+                    config.events.restart_loop,
+                ))
+                .with_stats_window(config.stats.window),
             view: ViewState {
                 mask_env: config.ui.mask_env,
                 ..ViewState::default()
@@ -105,6 +108,7 @@ impl App {
     fn scope(&self) -> Scope {
         let overlay = match self.view.view {
             View::Pools => self.view.pool_detail.is_some(),
+            View::Stats => self.view.stats_detail.is_some(),
             _ => self.view.detail.is_some(),
         };
         keymap::scope_of(self.view.view, overlay)
@@ -167,10 +171,14 @@ impl App {
         if self.view.view == View::Pools && self.pools_action(action) {
             return;
         }
+        if self.view.view == View::Stats && self.stats_action(action) {
+            return;
+        }
         let v = &mut self.view;
         match action {
             Action::ShowLogs => self.switch(View::Logs),
             Action::ShowPools => self.switch(View::Pools),
+            Action::ShowStats => self.switch(View::Stats),
             Action::OpenLogs => self.open_logs(false),
             Action::OpenLogsFiltered => self.open_logs(true),
             Action::Mark => self.toggle_mark(),
@@ -286,7 +294,7 @@ impl App {
                 self.view.event_offset = visible_offset(self.view.event_offset, next, page);
             }
             // Handled by `log_action` and `pools_action`.
-            View::Logs | View::Pools => {}
+            View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
                 let n = triage::triage(&self.fleet, self.now).len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
@@ -356,7 +364,7 @@ impl App {
                     }
                 }
             }
-            View::Logs | View::Pools => {}
+            View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
                 let items = triage::triage(&self.fleet, self.now);
                 let Some(item) = items.get(self.view.triage_selected) else {

@@ -147,6 +147,8 @@ pub struct EndpointSpec {
     pub cluster: String,
     pub labels: BTreeMap<String, String>,
     pub tls: Option<TlsFiles>,
+    /// This endpoint's stats interval, overriding its cluster's and the global one.
+    pub stats_interval: Option<Duration>,
 }
 
 impl EndpointSpec {
@@ -160,6 +162,7 @@ impl EndpointSpec {
             cluster: DEFAULT_CLUSTER.to_string(),
             labels: BTreeMap::new(),
             tls: None,
+            stats_interval: None,
         })
     }
 }
@@ -240,6 +243,26 @@ impl Default for LogSettings {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsSettings {
+    /// Sampling interval; `None` turns collection off.
+    pub interval: Option<Duration>,
+    /// Per-cluster intervals, overriding the global one.
+    pub per_cluster: BTreeMap<String, Duration>,
+    /// How much history each container keeps.
+    pub window: Duration,
+}
+
+impl Default for StatsSettings {
+    fn default() -> Self {
+        Self {
+            interval: Some(Duration::from_secs(2)),
+            per_cluster: BTreeMap::new(),
+            window: Duration::from_secs(600),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub endpoints: Vec<EndpointSpec>,
@@ -247,11 +270,20 @@ pub struct Config {
     pub ui: UiSettings,
     pub events: EventSettings,
     pub logs: LogSettings,
+    pub stats: StatsSettings,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
 }
 
 impl Config {
+    /// The stats interval of an endpoint: its own, else its cluster's, else the global one.
+    pub fn stats_interval_for(&self, spec: &EndpointSpec) -> Option<Duration> {
+        self.stats.interval?;
+        spec.stats_interval
+            .or_else(|| self.stats.per_cluster.get(&spec.cluster).copied())
+            .or(self.stats.interval)
+    }
+
     /// Cluster names in first-seen order.
     pub fn clusters(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -427,6 +459,42 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         engine.event_backfill,
     )?;
 
+    let mut stats = StatsSettings::default();
+    if let Some(v) = &raw.stats.interval_s {
+        stats.interval = match *v.get_ref() {
+            0 => None,
+            n if n <= 3600 => Some(Duration::from_secs(n)),
+            n => {
+                return Err(invalid(
+                    v.span().start,
+                    "stats.interval_s".into(),
+                    format!("{n} is out of range; valid values: 0 (off) or 1 to 3600 (seconds)"),
+                ));
+            }
+        };
+    }
+    for (cluster, v) in &raw.stats.cluster_interval_s {
+        if !(1..=3600).contains(v.get_ref()) {
+            return Err(invalid(
+                v.span().start,
+                format!("stats.cluster_interval_s.{cluster}"),
+                format!(
+                    "{} is out of range; valid values: 1 to 3600 (seconds)",
+                    v.get_ref()
+                ),
+            ));
+        }
+        stats
+            .per_cluster
+            .insert(cluster.clone(), Duration::from_secs(*v.get_ref()));
+    }
+    stats.window = secs(
+        &raw.stats.history_s,
+        "stats.history_s",
+        10..=86_400,
+        stats.window,
+    )?;
+
     let mut logs = LogSettings::default();
     if let Some(t) = &raw.logs.tail {
         let v = *t.get_ref();
@@ -473,6 +541,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ui,
         events,
         logs,
+        stats,
         file: None,
     })
 }
@@ -564,6 +633,20 @@ fn validate_endpoint(
         Some(c) => c.into_inner().trim().to_string(),
     };
 
+    let stats_interval = match &ep.stats_interval_s {
+        None => None,
+        Some(v) if (1..=3600).contains(v.get_ref()) => Some(Duration::from_secs(*v.get_ref())),
+        Some(v) => {
+            return Err(invalid(
+                v.span().start,
+                format!("endpoint[{i}].stats_interval_s"),
+                format!(
+                    "{} is out of range; valid values: 1 to 3600 (seconds)",
+                    v.get_ref()
+                ),
+            ));
+        }
+    };
     Ok(EndpointSpec {
         name,
         url_text,
@@ -571,6 +654,7 @@ fn validate_endpoint(
         cluster,
         labels: ep.labels,
         tls,
+        stats_interval,
     })
 }
 

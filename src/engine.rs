@@ -5,6 +5,7 @@
 
 mod convert;
 pub mod logs;
+pub mod stats;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ use bollard::query_parameters::{
 };
 use chrono::Utc;
 use futures::{FutureExt, StreamExt, TryStreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, DockerUrl, EndpointSpec, EngineSettings};
@@ -285,12 +286,24 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
     for (id, spec) in config.endpoints.iter().enumerate() {
+        let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
         set.spawn(run_endpoint(
             id,
             spec.clone(),
             config.engine.clone(),
             tx.clone(),
+            running_tx,
         ));
+        if let Some(interval) = config.stats_interval_for(spec) {
+            set.spawn(stats::collect(
+                id,
+                spec.clone(),
+                config.engine.clone(),
+                interval,
+                running_rx,
+                tx.clone(),
+            ));
+        }
     }
     (
         rx,
@@ -337,6 +350,7 @@ pub async fn run_endpoint(
     spec: EndpointSpec,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
+    running_tx: watch::Sender<stats::RunningSet>,
 ) {
     let mut backoff = Backoff::new(settings.backoff_max);
     let mut attempt = 1u32;
@@ -350,7 +364,7 @@ pub async fn run_endpoint(
             return;
         }
         let started = Instant::now();
-        let reason = match session(id, &spec, &settings, &tx, &mut last_event).await {
+        let reason = match session(id, &spec, &settings, &tx, &mut last_event, &running_tx).await {
             Ok(()) => return,
             Err(e) => e.to_string(),
         };
@@ -398,6 +412,7 @@ async fn session(
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
     last_event: &mut Option<i64>,
+    running_tx: &watch::Sender<stats::RunningSet>,
 ) -> Result<(), EngineError> {
     let docker = connect(spec, settings).await?;
     let (sync, daemon_time) = full_sync(&docker, settings).await?;
@@ -420,9 +435,9 @@ async fn session(
             (daemon_now - back).timestamp().to_string()
         }
     };
-    let mut known: HashMap<String, String> = HashMap::new();
+    let mut known = Tracked::new(running_tx);
     for c in &sync.containers {
-        known.insert(c.id.clone(), c.list_status.clone());
+        known.seen(c);
     }
     emit!(tx, id, MsgKind::Synced(Box::new(sync)));
     let mut events = docker.events(Some(EventsOptions {
@@ -473,6 +488,45 @@ async fn session(
                 deadline(settings.request_timeout, docker.ping()).await?;
                 emit!(tx, id, MsgKind::Latency(started.elapsed()));
             }
+        }
+    }
+}
+
+/// What a session knows of its containers: the list status of each (to spot changes at
+/// resync) and which are running, published for the stats collector.
+struct Tracked<'a> {
+    status: HashMap<String, String>,
+    running: HashSet<String>,
+    publish: &'a watch::Sender<stats::RunningSet>,
+}
+
+impl<'a> Tracked<'a> {
+    fn new(publish: &'a watch::Sender<stats::RunningSet>) -> Self {
+        Self {
+            status: HashMap::new(),
+            running: HashSet::new(),
+            publish,
+        }
+    }
+
+    fn seen(&mut self, c: &Container) {
+        self.status.insert(c.id.clone(), c.list_status.clone());
+        let changed = if c.state == crate::model::ContainerState::Running {
+            self.running.insert(c.id.clone())
+        } else {
+            self.running.remove(&c.id)
+        };
+        if changed {
+            self.publish
+                .send_replace(std::sync::Arc::new(self.running.clone()));
+        }
+    }
+
+    fn gone(&mut self, id: &str) {
+        self.status.remove(id);
+        if self.running.remove(id) {
+            self.publish
+                .send_replace(std::sync::Arc::new(self.running.clone()));
         }
     }
 }
@@ -543,20 +597,20 @@ async fn apply_events(
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
-    known: &mut HashMap<String, String>,
+    known: &mut Tracked<'_>,
     batch: Vec<EventMessage>,
 ) -> Result<Option<()>, EngineError> {
     let work = plan_events(&batch);
     let t = settings.request_timeout;
     for cid in work.containers {
-        let status = known.get(&cid).cloned().unwrap_or_default();
+        let status = known.status.get(&cid).cloned().unwrap_or_default();
         let kind = match inspect(docker, &cid, status, t).await? {
             Some(c) => {
-                known.insert(c.id.clone(), c.list_status.clone());
+                known.seen(&c);
                 MsgKind::ContainerChanged(Box::new(c))
             }
             None => {
-                known.remove(&cid);
+                known.gone(&cid);
                 MsgKind::ContainerGone { id: cid }
             }
         };
@@ -586,7 +640,7 @@ async fn resync_containers(
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
-    known: &mut HashMap<String, String>,
+    known: &mut Tracked<'_>,
 ) -> Result<Option<()>, EngineError> {
     let t = settings.request_timeout;
     let summaries = deadline(
@@ -602,7 +656,7 @@ async fn resync_containers(
         let Some(cid) = s.id.clone() else { continue };
         present.insert(cid.clone());
         let status = s.status.clone().unwrap_or_default();
-        let changed = known.get(&cid).is_none_or(|old| {
+        let changed = known.status.get(&cid).is_none_or(|old| {
             let old_summary = bollard::models::ContainerSummary {
                 state: s.state,
                 status: Some(old.clone()),
@@ -615,11 +669,11 @@ async fn resync_containers(
         }
         let kind = match inspect(docker, &cid, status, t).await? {
             Some(c) => {
-                known.insert(cid, c.list_status.clone());
+                known.seen(&c);
                 MsgKind::ContainerChanged(Box::new(c))
             }
             None => {
-                known.remove(&cid);
+                known.gone(&cid);
                 MsgKind::ContainerGone { id: cid }
             }
         };
@@ -628,12 +682,13 @@ async fn resync_containers(
         }
     }
     let gone: Vec<String> = known
+        .status
         .keys()
         .filter(|k| !present.contains(*k))
         .cloned()
         .collect();
     for cid in gone {
-        known.remove(&cid);
+        known.gone(&cid);
         if send(tx, id, MsgKind::ContainerGone { id: cid })
             .await
             .is_err()

@@ -3,6 +3,7 @@
 //! They use the engine and the model (and the ui for `snapshot`), never the app loop.
 
 use std::io::Write;
+use std::time::Duration;
 
 use chrono::Utc;
 use ratatui::buffer::Buffer;
@@ -99,11 +100,48 @@ pub async fn render_snapshot(
     width: u16,
     height: u16,
 ) -> (String, Vec<(String, String)>) {
-    let mut fleet = Fleet::new(config.endpoints.iter().cloned()).with_event_log(
-        crate::model::events::EventLog::new(config.events.history, config.events.restart_loop),
-    );
-    for msg in engine::sync_all_once(config).await {
-        fleet.apply(msg);
+    let mut fleet = Fleet::new(config.endpoints.iter().cloned())
+        .with_event_log(crate::model::events::EventLog::new(
+            config.events.history,
+            config.events.restart_loop,
+        ))
+        .with_stats_window(config.stats.window);
+    if view == View::Stats {
+        // Rates need two readings: run the real engine for a few sampling intervals.
+        let mut config = config.clone();
+        let interval = config
+            .stats
+            .interval
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1));
+        config.stats.interval = Some(interval);
+        config.stats.per_cluster.clear();
+        for ep in &mut config.endpoints {
+            ep.stats_interval = None;
+        }
+        let (mut rx, _tasks) = engine::spawn_fleet(&config, 1024);
+        // First every endpoint synced or reported down, then three sampling intervals.
+        let deadline = tokio::time::Instant::now() + config.engine.request_timeout;
+        while !fleet
+            .endpoints
+            .iter()
+            .all(|e| e.synced || matches!(e.link, Link::Down { .. }))
+        {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(msg)) => {
+                    fleet.apply(msg);
+                }
+                _ => break,
+            }
+        }
+        let until = tokio::time::Instant::now() + interval * 3 + interval / 2;
+        while let Ok(Some(msg)) = tokio::time::timeout_at(until, rx.recv()).await {
+            fleet.apply(msg);
+        }
+    } else {
+        for msg in engine::sync_all_once(config).await {
+            fleet.apply(msg);
+        }
     }
     let down: Vec<(String, String)> = fleet
         .endpoints

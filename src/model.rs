@@ -57,6 +57,11 @@ pub enum MsgKind {
     Latency(Duration),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
+    /// Stats readings of running containers, taken every `interval`.
+    Stats {
+        interval: Duration,
+        samples: Vec<(String, stats::RawStats)>,
+    },
     /// Lines for log tail `tail` (the app routes them to the tail it has open).
     Log {
         tail: u64,
@@ -76,6 +81,8 @@ pub struct Msg {
 pub struct Fleet {
     pub endpoints: Vec<Endpoint>,
     pub events: events::EventLog,
+    /// Bounded per-container history of stats samples.
+    pub stats: stats::StatsBook,
 }
 
 impl Fleet {
@@ -83,7 +90,13 @@ impl Fleet {
         Self {
             endpoints: specs.into_iter().map(Endpoint::new).collect(),
             events: events::EventLog::default(),
+            stats: stats::StatsBook::default(),
         }
+    }
+
+    pub fn with_stats_window(mut self, window: Duration) -> Self {
+        self.stats = stats::StatsBook::new(window);
+        self
     }
 
     pub fn with_event_log(mut self, log: events::EventLog) -> Self {
@@ -190,6 +203,26 @@ impl Fleet {
         match msg.kind {
             // Log lines belong to the tail that asked for them, not to the fleet.
             MsgKind::Log { .. } => false,
+            MsgKind::Stats { interval, samples } => {
+                ep.last_contact = Some(msg.at);
+                let mut changed = false;
+                for (id, mut raw) in samples {
+                    // Only running containers are sampled; a late reading of one that stopped
+                    // is dropped rather than kept forever.
+                    let Some(c) = ep.containers.get(&id) else {
+                        continue;
+                    };
+                    if c.state != ContainerState::Running {
+                        continue;
+                    }
+                    raw.started_at = c.started_at;
+                    changed |= self
+                        .stats
+                        .record(msg.endpoint, &id, raw, interval)
+                        .is_some();
+                }
+                changed
+            }
             MsgKind::Events(batch) => {
                 ep.last_contact = Some(msg.at);
                 let mut changed = false;
@@ -228,6 +261,14 @@ impl Fleet {
                 } = *sync;
                 ep.info = Some(info);
                 ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+                let running: std::collections::HashSet<&str> = ep
+                    .containers
+                    .values()
+                    .filter(|c| c.state == ContainerState::Running)
+                    .map(|c| c.id.as_str())
+                    .collect();
+                self.stats
+                    .retain(|e, id| e != msg.endpoint || running.contains(id));
                 ep.networks = networks;
                 ep.images = images;
                 if latency.is_some() {
@@ -247,6 +288,9 @@ impl Fleet {
             }
             MsgKind::ContainerChanged(c) => {
                 ep.last_contact = Some(msg.at);
+                if c.state != ContainerState::Running {
+                    self.stats.forget(msg.endpoint, &c.id);
+                }
                 let changed = ep.containers.get(&c.id) != Some(&*c);
                 if changed {
                     ep.containers.insert(c.id.clone(), *c);
@@ -255,6 +299,7 @@ impl Fleet {
             }
             MsgKind::ContainerGone { id } => {
                 ep.last_contact = Some(msg.at);
+                self.stats.forget(msg.endpoint, &id);
                 ep.containers.remove(&id).is_some()
             }
             MsgKind::Networks(networks) => {

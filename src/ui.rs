@@ -17,6 +17,7 @@ pub mod help;
 pub mod logs;
 pub mod pools;
 pub mod state;
+pub mod stats;
 pub mod theme;
 pub mod triage;
 
@@ -77,6 +78,17 @@ impl Widget for &Screen<'_> {
                 logs: self.logs,
             }
             .render(body, buf),
+            View::Stats => {
+                stats::StatsView { screen: self }.render(body, buf);
+                if let Some(key) = &self.state.stats_detail {
+                    stats::StatsCharts {
+                        screen: self,
+                        endpoint: key.endpoint,
+                        id: &key.id,
+                    }
+                    .render(body, buf);
+                }
+            }
             View::Pools => {
                 let report = crate::model::ipam::IpamReport::from_fleet(self.fleet);
                 pools::PoolsView {

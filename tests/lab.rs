@@ -19,3 +19,5 @@ mod headless_cli;
 mod logs;
 #[path = "lab/pools.rs"]
 mod pools;
+#[path = "lab/stats.rs"]
+mod stats;

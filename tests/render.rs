@@ -594,3 +594,83 @@ fn ip_pools_view_shows_shared_pools_and_conflicts_loudly() {
     let text = buffer_to_text(&render(&mut app, 120, 30));
     assert!(text.contains("4 IP conflicts"), "{text}");
 }
+
+/// The app with ten minutes of stats for two containers: one busy, one idle.
+fn stats_app() -> App {
+    use fleetdeck::model::stats::{CpuCounters, RawStats};
+    let mut app = app();
+    let interval = Duration::from_secs(2);
+    let start = now() - TimeDelta::minutes(10);
+    // The busy one ramps up to a full core over the first half of the window. Two CPUs and a
+    // 2 s interval: 1 % of one core is 2e7 ns of CPU per sample.
+    let mut busy_total = 0u64;
+    for i in 0..300_i64 {
+        let at = start + TimeDelta::seconds(i * 2);
+        busy_total += (i.min(150) as u64) * 100 / 150 * 20_000_000;
+        let raw = |busy: bool, mem: u64| RawStats {
+            read: at,
+            started_at: None,
+            cpu: CpuCounters {
+                total_usage: if busy { busy_total } else { 0 },
+                system_usage: (i as u64) * 4_000_000_000,
+                online_cpus: 2,
+                percpu_count: 2,
+            },
+            mem_usage: mem,
+            mem_limit: 8 << 30,
+            ..RawStats::default()
+        };
+        app.apply(Msg {
+            endpoint: 0,
+            at,
+            kind: MsgKind::Stats {
+                interval,
+                samples: vec![
+                    (format!("c1{}", "0".repeat(62)), raw(true, 512 << 20)),
+                    (format!("c2{}", "0".repeat(62)), raw(false, 64 << 20)),
+                ],
+            },
+        });
+    }
+    app
+}
+
+#[test]
+fn stats_view_ranks_the_fleet_with_sparklines_and_charts() {
+    let mut app = stats_app();
+    key(&mut app, KeyCode::Char('7'));
+    let buf = render(&mut app, 80, 24);
+    snap!("stats_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    let web = text.find("web-1").expect("busy container listed");
+    let api = text.find("api-1").expect("idle container listed");
+    assert!(web < api, "busiest first:\n{text}");
+    assert!(
+        text.contains('█') && text.contains('▁'),
+        "sparklines drawn:\n{text}"
+    );
+    snap!("stats_200x50", render(&mut app, 200, 50));
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 120, 40);
+    snap!("stats_charts_120x40", buf.clone());
+    let text = buffer_to_text(&buf);
+    for title in ["CPU", "memory 512M of 8.0G", "network", "IO"] {
+        assert!(text.contains(title), "{title} chart:\n{text}");
+    }
+    assert!(
+        text.contains("-596s") && text.contains("now"),
+        "x axis spans the window:\n{text}"
+    );
+    assert!(text.contains("CPU 100.0%"), "{text}");
+    // The containers table shows the same figures; the clusters view the host share.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('2'));
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(
+        text.contains("CPU%") && text.contains("512M/8.0G"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('1'));
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(text.contains("cpu "), "cluster cpu/mem totals:\n{text}");
+}

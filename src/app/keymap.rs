@@ -15,6 +15,7 @@ pub enum Action {
     ShowTriage,
     ShowLogs,
     ShowPools,
+    ShowStats,
     NextView,
     Follow,
     OpenLogs,
@@ -52,11 +53,13 @@ pub enum Scope {
     Logs,
     Pools,
     PoolDetail,
+    Stats,
+    StatsDetail,
     Detail,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::Global,
         Scope::Clusters,
         Scope::Containers,
@@ -65,6 +68,8 @@ impl Scope {
         Scope::Logs,
         Scope::Pools,
         Scope::PoolDetail,
+        Scope::Stats,
+        Scope::StatsDetail,
         Scope::Detail,
     ];
 
@@ -78,6 +83,8 @@ impl Scope {
             Scope::Logs => "Log view",
             Scope::Pools => "IP pools view",
             Scope::PoolDetail => "Pool drill-down",
+            Scope::Stats => "Stats view",
+            Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
         }
     }
@@ -189,6 +196,7 @@ impl Default for Keymap {
                 b(&[Key::ch('4')], ShowTriage, Global, "triage view", false),
                 b(&[Key::ch('5')], ShowLogs, Global, "log view", false),
                 b(&[Key::ch('6')], ShowPools, Global, "IP pools view", false),
+                b(&[Key::ch('7')], ShowStats, Global, "stats view", false),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
                 b(
                     &[Key::ch('j'), Key::plain(K::Down)],
@@ -322,6 +330,15 @@ impl Default for Keymap {
                 ),
                 b(&[Key::plain(K::Esc)], Close, Pools, "clear filter", false),
                 b(&[Key::plain(K::Esc)], Close, PoolDetail, "close", true),
+                b(
+                    &[Key::ch('s')],
+                    SortNext,
+                    Stats,
+                    "top by CPU/memory/network/IO",
+                    true,
+                ),
+                b(&[Key::plain(K::Enter)], Open, Stats, "charts", true),
+                b(&[Key::plain(K::Esc)], Close, StatsDetail, "close", true),
                 b(&[Key::plain(K::Esc)], Close, Detail, "close", true),
                 b(
                     &[Key::ch('v')],
@@ -404,6 +421,7 @@ fn hint(b: &Binding) -> Hint {
 pub fn scope_of(view: View, detail_open: bool) -> Scope {
     match (detail_open, view) {
         (true, View::Pools) => Scope::PoolDetail,
+        (true, View::Stats) => Scope::StatsDetail,
         (true, _) => Scope::Detail,
         (false, View::Clusters) => Scope::Clusters,
         (false, View::Containers) => Scope::Containers,
@@ -411,6 +429,7 @@ pub fn scope_of(view: View, detail_open: bool) -> Scope {
         (false, View::Triage) => Scope::Triage,
         (false, View::Logs) => Scope::Logs,
         (false, View::Pools) => Scope::Pools,
+        (false, View::Stats) => Scope::Stats,
     }
 }
 

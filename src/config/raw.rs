@@ -19,6 +19,8 @@ pub struct RawConfig {
     pub events: RawEvents,
     #[serde(default)]
     pub logs: RawLogs,
+    #[serde(default)]
+    pub stats: RawStats,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +32,7 @@ pub struct RawEndpoint {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub tls: Option<Spanned<RawTls>>,
+    pub stats_interval_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,4 +73,13 @@ pub struct RawEvents {
 pub struct RawLogs {
     pub tail: Option<Spanned<u64>>,
     pub max_lines: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStats {
+    pub interval_s: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub cluster_interval_s: BTreeMap<String, Spanned<u64>>,
+    pub history_s: Option<Spanned<u64>>,
 }

@@ -17,11 +17,16 @@ pub enum Column {
     Status,
     Health,
     Ips,
+    Cpu,
+    Mem,
+    Net,
+    Io,
+    Pids,
     Ports,
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 13] = [
         Column::Endpoint,
         Column::Name,
         Column::Image,
@@ -29,6 +34,11 @@ impl Column {
         Column::Status,
         Column::Health,
         Column::Ips,
+        Column::Cpu,
+        Column::Mem,
+        Column::Net,
+        Column::Io,
+        Column::Pids,
         Column::Ports,
     ];
 
@@ -41,6 +51,11 @@ impl Column {
             Column::Status => "STATUS",
             Column::Health => "HEALTH",
             Column::Ips => "IP",
+            Column::Cpu => "CPU%",
+            Column::Mem => "MEM",
+            Column::Net => "NET rx/tx",
+            Column::Io => "IO r/w",
+            Column::Pids => "PIDS",
             Column::Ports => "PORTS",
         }
     }
@@ -188,6 +203,23 @@ fn compare(fleet: &Fleet, column: Column, a: &Row<'_>, b: &Row<'_>) -> Ordering 
         // Unhealthy first: that is what one sorts by health for.
         Column::Health => cb.health.cmp(&ca.health),
         Column::Ips => first_ip(ca).cmp(&first_ip(cb)),
+        // Busiest first reads naturally for resource columns; no sample sorts last.
+        Column::Cpu | Column::Mem | Column::Net | Column::Io | Column::Pids => {
+            let v = |r: &Row<'_>| {
+                fleet
+                    .stats
+                    .latest(r.endpoint, &r.container.id)
+                    .map(|s| match column {
+                        Column::Cpu => s.cpu_pct,
+                        Column::Mem => s.mem_used as f64,
+                        Column::Net => s.net_bps(),
+                        Column::Io => s.blk_bps(),
+                        _ => s.pids as f64,
+                    })
+                    .unwrap_or(-1.0)
+            };
+            v(b).total_cmp(&v(a))
+        }
         Column::Ports => ca
             .ports
             .first()

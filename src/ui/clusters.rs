@@ -17,6 +17,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
 
 use super::{Screen, Theme, human_bytes};
 use crate::model::container::human_duration;
+use crate::model::stats::HostCapacity;
 use crate::model::{Endpoint, Link, StateCounts};
 
 pub struct ClustersView<'a, 'b> {
@@ -69,6 +70,39 @@ fn count_cell(n: usize, style: Style, theme: &Theme) -> Cell<'static> {
 /// "20.10.24+dfsg1" → "20.10.24": the distro suffix does not fit and rarely matters at a glance.
 fn short_version(v: &str) -> String {
     v.split(['+', '~']).next().unwrap_or(v).to_string()
+}
+
+fn host_of(ep: &Endpoint) -> HostCapacity {
+    ep.info.as_ref().map(HostCapacity::from).unwrap_or_default()
+}
+
+/// CPU and memory of an endpoint's containers against its host's capacity.
+fn usage_of(fleet: &crate::model::Fleet, endpoint: usize) -> crate::model::stats::Aggregate {
+    fleet
+        .stats
+        .endpoint_usage(endpoint, host_of(&fleet.endpoints[endpoint]))
+}
+
+/// An aggregate only once something was sampled: "0%" before the first sample would lie.
+fn sampled(a: crate::model::stats::Aggregate) -> Option<crate::model::stats::Aggregate> {
+    (a.containers > 0).then_some(a)
+}
+
+/// "42%" coloured by how busy, or "-" before any sample.
+fn pct_cell(fraction: Option<f64>, theme: &Theme) -> Cell<'static> {
+    match fraction {
+        None => Cell::from(Line::from("-").right_aligned()).style(theme.dim),
+        Some(f) => {
+            let style = if f >= 0.9 {
+                theme.pool_full
+            } else if f >= 0.75 {
+                theme.pool_warn
+            } else {
+                theme.base
+            };
+            Cell::from(Line::from(format!("{:.0}%", f * 100.0)).right_aligned()).style(style)
+        }
+    }
 }
 
 pub fn cluster_summary(
@@ -172,6 +206,24 @@ impl Widget for ClustersView<'_, '_> {
                 up += usize::from(ep.is_up());
             }
             let ip_conflicts = conflicts_in(cluster);
+            let usage = fleet.stats.cluster_usage(
+                fleet
+                    .endpoints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.cluster() == *cluster)
+                    .map(|(i, e)| (i, host_of(e))),
+            );
+            let mut summary = cluster_summary(cluster, up, total, counts, ip_conflicts);
+            if let Some(usage) = sampled(usage)
+                && let (Some(cpu), Some(mem)) = (usage.cpu_of_host(), usage.mem_of_host())
+            {
+                summary.push_str(&format!(
+                    "· cpu {:.0}% mem {:.0}% ",
+                    cpu * 100.0,
+                    mem * 100.0
+                ));
+            }
             let any_down = up < total || ip_conflicts > 0;
             let block = Block::default()
                 .borders(Borders::ALL)
@@ -181,14 +233,14 @@ impl Widget for ClustersView<'_, '_> {
                     t.border
                 })
                 .title(Span::styled(
-                    cluster_summary(cluster, up, total, counts, ip_conflicts),
+                    summary,
                     if any_down { t.endpoint_down } else { t.title },
                 ));
 
             let header = Row::new(
                 [
                     "STATE", "ENDPOINT", "ENGINE", "API", "RTT", "RUN", "EXIT", "RST", "UNH",
-                    "INFO",
+                    "CPU", "MEM", "INFO",
                 ]
                 .map(|h| Cell::from(h).style(t.title)),
             );
@@ -242,6 +294,8 @@ impl Widget for ClustersView<'_, '_> {
                         count_cell(c.exited, t.container_exited, t),
                         count_cell(c.restarting, t.container_restarting, t),
                         count_cell(c.unhealthy, t.container_unhealthy, t),
+                        pct_cell(sampled(usage_of(fleet, i)).and_then(|u| u.cpu_of_host()), t),
+                        pct_cell(sampled(usage_of(fleet, i)).and_then(|u| u.mem_of_host()), t),
                         Cell::from(detail).style(detail_style),
                     ]);
                     if i == selected {
@@ -268,6 +322,8 @@ impl Widget for ClustersView<'_, '_> {
                     Constraint::Length(4),
                     Constraint::Length(3),
                     Constraint::Length(3),
+                    Constraint::Length(4),
+                    Constraint::Length(4),
                     Constraint::Fill(1),
                 ],
             )

@@ -65,27 +65,34 @@ pub fn health_style(h: Health, theme: &Theme) -> Style {
     }
 }
 
-/// Widths and the order columns are given up in when space runs out (lowest priority first
-/// to go). NAME always stays and takes what is left.
+/// Widths and the order in which columns are given up when space runs out: columns are taken
+/// in priority order until one does not fit. NAME always stays and takes what is left (shared
+/// with IMAGE when that fits too).
 fn column_plan(width: u16, endpoint_width: u16) -> Vec<(Column, Constraint)> {
-    let wanted: [(Column, u16); 8] = [
+    let wanted: [(Column, u16); 13] = [
         (Column::Name, 12),
         (Column::State, 10),
         (Column::Endpoint, endpoint_width),
         (Column::Status, 17),
         (Column::Ips, 15),
+        (Column::Cpu, 6),
+        (Column::Mem, 10),
         (Column::Health, 9),
-        (Column::Image, 18),
+        (Column::Image, 16),
+        (Column::Net, 11),
+        (Column::Io, 11),
+        (Column::Pids, 4),
         (Column::Ports, 16),
     ];
     let mut used = 0u16;
     let mut keep = Vec::new();
     for (col, w) in wanted {
         let cost = w + u16::from(!keep.is_empty());
-        if used + cost <= width || col == Column::Name {
-            used += cost;
-            keep.push(col);
+        if used + cost > width && col != Column::Name {
+            break;
         }
+        used += cost;
+        keep.push(col);
     }
     // Display order is the fixed column order, not the priority order.
     Column::ALL
@@ -108,13 +115,36 @@ fn column_plan(width: u16, endpoint_width: u16) -> Vec<(Column, Constraint)> {
         .collect()
 }
 
+/// "1.2K" for rates and sizes in a narrow cell.
+fn rate(v: f64) -> String {
+    super::human_bytes(v.round() as i64)
+}
+
 fn cell_text(
     col: Column,
     ep: &Endpoint,
     c: &Container,
     now: chrono::DateTime<chrono::Utc>,
+    sample: Option<&crate::model::stats::StatsSample>,
+    health_shown: bool,
 ) -> String {
+    let stat = |f: &dyn Fn(&crate::model::stats::StatsSample) -> String| {
+        sample.map_or_else(|| "-".to_string(), f)
+    };
     match col {
+        Column::Cpu => stat(&|s| format!("{:.1}", s.cpu_pct)),
+        Column::Mem => {
+            stat(&|s| format!("{}/{}", rate(s.mem_used as f64), rate(s.mem_limit as f64)))
+        }
+        Column::Net => stat(&|s| format!("{}/{}", rate(s.net_rx_bps), rate(s.net_tx_bps))),
+        Column::Io => stat(&|s| format!("{}/{}", rate(s.blk_read_bps), rate(s.blk_write_bps))),
+        Column::Pids => stat(&|s| s.pids.to_string()),
+        // Without a HEALTH column (narrow terminals), a bad health shows in STATE.
+        Column::State
+            if !health_shown && matches!(c.health, Health::Unhealthy | Health::Starting) =>
+        {
+            c.health.as_str().to_string()
+        }
         Column::Endpoint => ep.name().to_string(),
         Column::Name => c.name.clone(),
         Column::Image => c.image.clone(),
@@ -233,8 +263,10 @@ impl Widget for ContainersView<'_, '_> {
                     let ep = &s.fleet.endpoints[row.endpoint];
                     let c = row.container;
                     let stale = ep.is_stale();
+                    let sample = s.fleet.stats.latest(row.endpoint, &c.id);
+                    let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
                     let cells = plan.iter().map(|(col, _)| {
-                        let mut text = cell_text(*col, ep, c, s.now);
+                        let mut text = cell_text(*col, ep, c, s.now, sample, health_shown);
                         if stale && *col == Column::Status {
                             text = format!("stale {text}");
                         }
@@ -242,6 +274,9 @@ impl Widget for ContainersView<'_, '_> {
                             t.stale
                         } else {
                             match col {
+                                Column::State if !health_shown && c.health == Health::Unhealthy => {
+                                    health_style(c.health, t)
+                                }
                                 Column::State => state_style(c, t),
                                 Column::Health => health_style(c.health, t),
                                 Column::Status if c.exited_nonzero() => t.container_exited_nonzero,
@@ -302,8 +337,8 @@ mod tests {
                 Column::Name,
                 Column::State,
                 Column::Status,
-                Column::Health,
-                Column::Ips
+                Column::Ips,
+                Column::Cpu
             ]
         );
         let wide: Vec<Column> = column_plan(198, 8).into_iter().map(|(c, _)| c).collect();

@@ -6,6 +6,7 @@ use crate::model::events::FleetEvent;
 use crate::model::filter::Filter;
 use crate::model::logs::{LogBuffer, Search};
 use crate::model::query::{GroupBy, RowKey, Sort};
+use crate::model::stats::SortKey;
 use crate::ui::pools::{PoolKey, PoolSort};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,16 +18,18 @@ pub enum View {
     Triage,
     Logs,
     Pools,
+    Stats,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Clusters,
         View::Containers,
         View::Events,
         View::Triage,
         View::Logs,
         View::Pools,
+        View::Stats,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl View {
             View::Triage => "triage",
             View::Logs => "logs",
             View::Pools => "ippool",
+            View::Stats => "stats",
         }
     }
 
@@ -48,6 +52,7 @@ impl View {
             View::Triage => "Triage",
             View::Logs => "Logs",
             View::Pools => "IP pools",
+            View::Stats => "Stats",
         }
     }
 
@@ -174,6 +179,11 @@ pub struct ViewState {
     /// The pool whose drill-down is open.
     pub pool_detail: Option<PoolKey>,
     pub pool_scroll: u16,
+    pub stats_metric: SortKey,
+    pub stats_selected: usize,
+    pub stats_offset: usize,
+    /// The container whose charts are open.
+    pub stats_detail: Option<RowKey>,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -209,6 +219,10 @@ impl Default for ViewState {
             pool_offset: 0,
             pool_detail: None,
             pool_scroll: 0,
+            stats_metric: SortKey::Cpu,
+            stats_selected: 0,
+            stats_offset: 0,
+            stats_detail: None,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

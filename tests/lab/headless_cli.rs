@@ -57,7 +57,7 @@ fn snapshot_shows_containers_of_every_daemon_as_plain_text() {
         "--width",
         "200",
         "--height",
-        "80",
+        "400",
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(

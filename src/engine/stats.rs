@@ -1,0 +1,184 @@
+//! Container stats by one-shot polling: every interval, one `stats?stream=false&one-shot=true`
+//! request per running container, a few at a time, on the endpoint's own connection; deltas are
+//! computed by the model from the previous reading. Streaming (one long request per container)
+//! is what peers do and what moby#21837 measured as expensive for the daemon; the figures for
+//! this choice are in BENCHMARKS.md.
+//!
+//! The set of running containers comes from the endpoint's session (its event stream), so
+//! collection starts and stops with the containers. A slow daemon only delays its own samples.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::ContainerStatsResponse;
+use bollard::query_parameters::StatsOptions;
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt};
+use tokio::sync::{mpsc, watch};
+
+use super::{Backoff, EngineError, connect, convert, deadline};
+use crate::config::{EndpointSpec, EngineSettings};
+use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
+use crate::model::{EndpointId, Msg, MsgKind};
+
+/// Stats requests in flight at once per endpoint.
+const CONCURRENCY: usize = 4;
+
+/// The running containers of an endpoint, as its session last saw them.
+pub type RunningSet = Arc<HashSet<String>>;
+
+/// Samples one endpoint's running containers every `interval`, forever (until the receiver of
+/// `tx` goes away). Reconnects on its own when the daemon goes away.
+pub async fn collect(
+    id: EndpointId,
+    spec: EndpointSpec,
+    settings: EngineSettings,
+    interval: Duration,
+    mut running: watch::Receiver<RunningSet>,
+    tx: mpsc::Sender<Msg>,
+) {
+    let mut backoff = Backoff::new(settings.backoff_max);
+    loop {
+        // Nothing to do until the session has seen a running container.
+        if running.borrow().is_empty() && running.changed().await.is_err() {
+            return;
+        }
+        let docker = match connect(&spec, &settings).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::debug!(endpoint = %spec.name, "stats: {e}");
+                tokio::time::sleep(backoff.next_delay()).await;
+                continue;
+            }
+        };
+        backoff.reset();
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if tx.is_closed() {
+                return;
+            }
+            let ids: Vec<String> = running.borrow().iter().cloned().collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let samples = sample_all(&docker, &ids, &settings).await;
+            let failed = samples.iter().filter(|s| s.is_err()).count();
+            let ok: Vec<(String, RawStats)> = samples.into_iter().flatten().collect();
+            if failed == ids.len() {
+                // Every request failed: the daemon is gone or unreachable; reconnect.
+                break;
+            }
+            if !ok.is_empty()
+                && tx
+                    .send(Msg {
+                        endpoint: id,
+                        at: Utc::now(),
+                        kind: MsgKind::Stats {
+                            interval,
+                            samples: ok,
+                        },
+                    })
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+async fn sample_all(
+    docker: &Docker,
+    ids: &[String],
+    settings: &EngineSettings,
+) -> Vec<Result<(String, RawStats), EngineError>> {
+    futures::stream::iter(ids.iter().cloned())
+        .map(|cid| async move {
+            let raw = sample(docker, &cid, settings).await?;
+            Ok((cid, raw))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// One reading of one container.
+pub async fn sample(
+    docker: &Docker,
+    id: &str,
+    settings: &EngineSettings,
+) -> Result<RawStats, EngineError> {
+    let stream = docker.stats(
+        id,
+        Some(StatsOptions {
+            stream: false,
+            one_shot: true,
+        }),
+    );
+    let mut responses: Vec<ContainerStatsResponse> =
+        deadline(settings.request_timeout, stream.try_collect()).await?;
+    let resp = responses
+        .pop()
+        .ok_or_else(|| EngineError::Docker("empty stats answer".into()))?;
+    Ok(raw_stats(resp))
+}
+
+fn cpu(c: Option<bollard::models::ContainerCpuStats>) -> CpuCounters {
+    let c = c.unwrap_or_default();
+    let usage = c.cpu_usage.unwrap_or_default();
+    CpuCounters {
+        total_usage: usage.total_usage.unwrap_or(0),
+        system_usage: c.system_cpu_usage.unwrap_or(0),
+        online_cpus: c.online_cpus.unwrap_or(0),
+        percpu_count: usage
+            .percpu_usage
+            .map_or(0, |v| u32::try_from(v.len()).unwrap_or(u32::MAX)),
+    }
+}
+
+/// Docker's stats answer → the model's counters.
+pub fn raw_stats(r: ContainerStatsResponse) -> RawStats {
+    let mem = r.memory_stats.unwrap_or_default();
+    let mem_stats = mem.stats.unwrap_or_default();
+    let mut networks: Vec<NetCounters> = r
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, n)| NetCounters {
+            interface: name,
+            rx_bytes: n.rx_bytes.unwrap_or(0),
+            tx_bytes: n.tx_bytes.unwrap_or(0),
+        })
+        .collect();
+    networks.sort_by(|a, b| a.interface.cmp(&b.interface));
+    let blkio = r
+        .blkio_stats
+        .and_then(|b| b.io_service_bytes_recursive)
+        .unwrap_or_default();
+    RawStats {
+        read: r
+            .read
+            .as_deref()
+            .and_then(convert::parse_time)
+            .unwrap_or_else(Utc::now),
+        started_at: None,
+        cpu: cpu(r.cpu_stats),
+        precpu: cpu(r.precpu_stats),
+        mem_usage: mem.usage.unwrap_or(0),
+        mem_limit: mem.limit.unwrap_or(0),
+        inactive_file: mem_stats.get("inactive_file").copied(),
+        total_inactive_file: mem_stats.get("total_inactive_file").copied(),
+        networks,
+        blkio: BlockIo::sum(
+            blkio
+                .iter()
+                .map(|e| (e.op.as_deref().unwrap_or(""), e.value.unwrap_or(0))),
+        ),
+        pids: r.pids_stats.and_then(|p| p.current).unwrap_or(0),
+    }
+}

@@ -1,0 +1,146 @@
+//! Stats against real containers, checked against `docker stats --no-stream`.
+
+use std::time::Duration;
+
+use fleetdeck::model::{Msg, MsgKind};
+
+use crate::support::{Harness, docker, find, lab_config, unique};
+
+/// "96.93%" → 96.93; "324KiB" → bytes.
+fn parse_pct(s: &str) -> f64 {
+    s.trim_end_matches('%').parse().unwrap()
+}
+
+fn parse_size(s: &str) -> f64 {
+    let units = [
+        ("GiB", 1024.0 * 1024.0 * 1024.0),
+        ("MiB", 1024.0 * 1024.0),
+        ("KiB", 1024.0),
+        ("B", 1.0),
+    ];
+    for (u, m) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            return n.parse::<f64>().unwrap() * m;
+        }
+    }
+    panic!("unknown size {s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_sampled() {
+    let mut config = lab_config(&["lab2"]);
+    config.stats.interval = Some(Duration::from_secs(1));
+    let burner = unique("burn");
+    let idle = unique("idle");
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &burner,
+            "busybox:local",
+            "sh",
+            "-c",
+            "while :; do :; done",
+        ],
+    );
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &idle,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    let mut h = Harness::start(&config);
+    h.wait_for("three samples of each", Duration::from_secs(20), |f| {
+        [&burner, &idle].iter().all(|name| {
+            find(f, "lab2", name)
+                .and_then(|c| f.stats.history(0, &c.id))
+                .is_some_and(|hist| hist.len() >= 3)
+        })
+    })
+    .await;
+
+    // docker stats measures over about a second while we keep sampling; compare its figure
+    // with our samples taken around the same time.
+    let out = docker(
+        &config,
+        "lab2",
+        &[
+            "stats",
+            "--no-stream",
+            "--format",
+            "{{.Name}} {{.CPUPerc}} {{.MemUsage}}",
+            &burner,
+            &idle,
+        ],
+    );
+    for line in out.lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        let (name, cpu, mem) = (parts[0], parse_pct(parts[1]), parse_size(parts[2]));
+        let c = find(&h.fleet, "lab2", name).unwrap();
+        let hist = h.fleet.stats.history(0, &c.id).unwrap();
+        let recent: Vec<_> = hist.tail(3).collect();
+        let ours_cpu = recent.iter().map(|s| s.cpu_pct).sum::<f64>() / recent.len() as f64;
+        let ours_mem = recent.last().unwrap().mem_used as f64;
+        eprintln!(
+            "{name}: docker stats {cpu:.1}% {mem:.0}B, fleetdeck {ours_cpu:.1}% {ours_mem:.0}B"
+        );
+        assert!(
+            (ours_cpu - cpu).abs() <= 10.0,
+            "{name}: CPU {ours_cpu:.1} vs docker stats {cpu:.1}"
+        );
+        assert!(
+            (ours_mem - mem).abs() <= mem * 0.10 + 4096.0,
+            "{name}: memory {ours_mem} vs docker stats {mem}"
+        );
+    }
+    let burn_cpu = h
+        .fleet
+        .stats
+        .latest(0, &find(&h.fleet, "lab2", &burner).unwrap().id)
+        .unwrap()
+        .cpu_pct;
+    assert!(burn_cpu > 50.0, "the burner is busy: {burn_cpu}");
+
+    // Stopped: its samples stop, and its history is dropped.
+    let idle_id = find(&h.fleet, "lab2", &idle).unwrap().id.clone();
+    docker(&config, "lab2", &["stop", "-t", "1", &idle]);
+    h.wait_for("stopped container forgotten", Duration::from_secs(5), |f| {
+        f.stats.history(0, &idle_id).is_none()
+    })
+    .await;
+    // Three more rounds: the collector must not ask for it any more (one batch may have been in
+    // flight when it stopped).
+    let batches_with_it = std::cell::Cell::new(0);
+    let rounds = std::cell::Cell::new(0);
+    h.wait_for_with(
+        "three more sampling rounds",
+        Duration::from_secs(10),
+        |m: &Msg| {
+            if let MsgKind::Stats { samples, .. } = &m.kind {
+                rounds.set(rounds.get() + 1);
+                if samples.iter().any(|(id, _)| *id == idle_id) {
+                    batches_with_it.set(batches_with_it.get() + 1);
+                }
+            }
+        },
+        |_| rounds.get() >= 4,
+    )
+    .await;
+    let batches_with_it = batches_with_it.get();
+    assert!(
+        batches_with_it <= 1,
+        "a stopped container kept being sampled ({batches_with_it} rounds)"
+    );
+    assert!(h.fleet.stats.history(0, &idle_id).is_none());
+    docker(&config, "lab2", &["rm", "-f", &burner, &idle]);
+}
