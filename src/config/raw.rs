@@ -19,6 +19,7 @@ pub struct RawConfig {
     pub events: RawEvents,
     #[serde(default)]
     pub logs: RawLogs,
+    pub influx: Option<RawInflux>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,4 +71,16 @@ pub struct RawEvents {
 pub struct RawLogs {
     pub tail: Option<Spanned<u64>>,
     pub max_lines: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInflux {
+    pub url: Spanned<String>,
+    pub org: Spanned<String>,
+    pub bucket: Spanned<String>,
+    /// Name of the environment variable holding the token; the token never goes in the file.
+    pub token_env: Spanned<String>,
+    pub interval_s: Option<Spanned<u64>>,
+    pub queue: Option<Spanned<u64>>,
 }
