@@ -49,8 +49,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+pub use influxdb2::models::DataPoint;
+use influxdb2::models::WriteDataPoint;
 use influxdb2::models::data_point::DataPointBuilder;
-use influxdb2::models::{DataPoint, WriteDataPoint};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -495,6 +496,19 @@ impl Exporter {
             Ok(Err(influxdb2::RequestError::Http { status, text })) => {
                 Outcome::Failed(format!("{status}: {}", text.trim()))
             }
+            Ok(Err(influxdb2::RequestError::ReqwestProcessing { source })) => {
+                tracing::debug!(error = %source, "influx request failed");
+                let what = if source.is_connect() {
+                    "cannot connect to"
+                } else {
+                    "request failed to"
+                };
+                Outcome::Failed(format!(
+                    "{what} {}: {}",
+                    self.settings.url,
+                    root_cause(&source)
+                ))
+            }
             Ok(Err(e)) => Outcome::Failed(e.to_string()),
             Err(_) => Outcome::Failed(format!(
                 "no answer from {} within {} s",
@@ -503,6 +517,17 @@ impl Exporter {
             )),
         }
     }
+}
+
+/// The innermost error: reqwest's own text repeats the whole URL and every layer
+/// ("error sending request for url (…): error trying to connect: tcp connect error: …"),
+/// too long for a status bar; the root says what happened ("Connection refused").
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 /// The app's side of the exporter. Dropping it stops the task at once (queued points are lost);
