@@ -64,6 +64,7 @@ pub const CONTAINER_MEASUREMENT: &str = "container";
 pub const ENDPOINT_MEASUREMENT: &str = "endpoint";
 /// Most points in one write request; InfluxDB's own advice is 5000 lines.
 pub const BATCH_POINTS: usize = 5000;
+const DROP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 // ------------------------------------------------------------------ points --
 
@@ -416,8 +417,9 @@ impl Exporter {
         let interval = self.settings.interval.max(Duration::from_millis(10));
         let mut tick = tokio::time::interval_at(Instant::now() + interval, interval);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut failing = false;
+        let mut failing: Option<String> = None;
         let mut dropped_logged = 0;
+        let mut last_drop_warning: Option<Instant> = None;
         loop {
             let by_tick = tokio::select! {
                 _ = tick.tick() => true,
@@ -427,17 +429,21 @@ impl Exporter {
             let forced = self.shared.forced.swap(false, Ordering::AcqRel);
             // After a failure only the interval (or an explicit request) retries: a full queue
             // waking us must not turn a dead server into a busy loop.
-            if by_tick || forced || closing || !failing {
-                failing = self.send_all(failing).await;
+            if by_tick || forced || closing || failing.is_none() {
+                self.send_all(&mut failing).await;
             }
             let dropped = self.shared.queue().dropped;
             if dropped > dropped_logged {
-                tracing::warn!(
-                    dropped,
-                    new = dropped - dropped_logged,
-                    "influx export dropped points (queue full or batch rejected)"
-                );
-                dropped_logged = dropped;
+                // At most one warning a minute through a long outage; the count is in the status.
+                if last_drop_warning.is_none_or(|t: Instant| t.elapsed() >= DROP_WARNING_EVERY) {
+                    tracing::warn!(
+                        dropped,
+                        new = dropped - dropped_logged,
+                        "influx export dropped points (queue full or batch rejected)"
+                    );
+                    last_drop_warning = Some(Instant::now());
+                    dropped_logged = dropped;
+                }
             }
             if closing {
                 break;
@@ -445,37 +451,40 @@ impl Exporter {
         }
     }
 
-    /// Sends batches until the queue is empty or one fails; returns whether the last one failed.
-    async fn send_all(&self, was_failing: bool) -> bool {
-        let mut last_logged: Option<String> = None;
+    /// Sends batches until the queue is empty or one fails. `failing` is the error of the last
+    /// failed attempt, `None` after a success: a failure is logged as a warning when it starts
+    /// or changes, not once an interval for as long as the server is away.
+    async fn send_all(&self, failing: &mut Option<String>) {
         loop {
             let batch = self.shared.queue().take(BATCH_POINTS);
             if batch.is_empty() {
-                return false;
+                return;
             }
             let n = batch.len();
             let outcome = self.send(&batch).await;
             match &outcome {
-                Outcome::Sent if was_failing => {
-                    tracing::info!(points = n, "influx export recovered");
+                Outcome::Sent => {
+                    if let Some(error) = failing.take() {
+                        tracing::info!(points = n, %error, "influx export recovered");
+                    } else {
+                        tracing::debug!(points = n, "influx batch sent");
+                    }
                 }
-                Outcome::Sent => tracing::debug!(points = n, "influx batch sent"),
                 Outcome::Rejected(e) => {
                     tracing::error!(points = n, error = %e, "influx server rejected a batch; dropped");
                 }
+                Outcome::Failed(e) if failing.as_ref() == Some(e) => {
+                    tracing::debug!(points = n, error = %e, "influx export still failing");
+                }
                 Outcome::Failed(e) => {
-                    if !was_failing || last_logged.as_ref() != Some(e) {
-                        tracing::warn!(points = n, error = %e, "influx export failed; will retry");
-                    } else {
-                        tracing::debug!(points = n, error = %e, "influx export still failing");
-                    }
-                    last_logged = Some(e.clone());
+                    tracing::warn!(points = n, error = %e, "influx export failed; will retry");
+                    *failing = Some(e.clone());
                 }
             }
             let failed = matches!(outcome, Outcome::Failed(_));
             self.shared.queue().settle(batch, outcome, Utc::now());
             if failed {
-                return true;
+                return;
             }
         }
     }

@@ -602,6 +602,41 @@ fn a_stalled_server_times_out_while_offer_stays_instant() {
 }
 
 #[test]
+fn flush_now_and_shutdown_send_without_waiting_for_the_interval() {
+    let vm = Victoria::start();
+    let rt = runtime();
+    let mut s = settings(&vm.url(), 100);
+    s.interval = Duration::from_secs(3600);
+    let handle = start(&rt, &s);
+
+    offer_now(
+        &handle,
+        container_point(&tags("now"), &sample(Utc::now(), 1)),
+    );
+    handle.flush_now();
+    status_where(&handle, "the point sent long before the interval", |s| {
+        s.sent == 1
+    });
+
+    offer_now(
+        &handle,
+        container_point(&tags("last"), &sample(Utc::now(), 2)),
+    );
+    let t = Instant::now();
+    let end = rt.block_on(handle.shutdown(Duration::from_secs(5)));
+    assert_eq!((end.sent, end.queued, end.last_error), (2, 0, None));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    wait_for("the last point readable", || {
+        let got = pids_of(&vm, "last");
+        if got.contains(&2) {
+            Ok(())
+        } else {
+            Err(format!("{got:?}"))
+        }
+    });
+}
+
+#[test]
 fn a_batch_the_server_refuses_is_dropped_and_reported_not_retried_forever() {
     // With a path prefix VictoriaMetrics answers 400 to /api/v2/write: the answer a server
     // gives a batch it will never take. Retrying it would block every point behind it.
