@@ -206,7 +206,8 @@ mounts_under() {
 
 deps_present() {
   local c
-  for c in dockerd containerd runc docker-proxy docker ip nsenter iptables tmux socat setsid flock; do
+  # victoria-metrics: tests/influx.rs starts its own on a free port (InfluxDB v2 write API).
+  for c in dockerd containerd runc docker-proxy docker ip nsenter iptables tmux socat setsid flock victoria-metrics; do
     command -v "$c" >/dev/null 2>&1 || return 1
   done
   # The image needs the *static* busybox: the dynamic one won't run in an
@@ -216,23 +217,24 @@ deps_present() {
 
 ensure_deps() {
   deps_present && return 0
-  log "installing docker.io, busybox-static, iproute2, iptables, util-linux, tmux, socat"
-  # Debian's docker.io/containerd want to start their system services from
-  # postinst. We only run our own daemons: deny service starts during the
-  # install with a policy-rc.d (only if there isn't one), and kill any
-  # dockerd/containerd that appears anyway.
+  log "installing docker.io, busybox-static, iproute2, iptables, util-linux, tmux, socat, victoria-metrics"
+  # Debian's docker.io/containerd (and victoria-metrics) want to start their
+  # system services from postinst. We only run our own daemons: deny service
+  # starts during the install with a policy-rc.d (only if there isn't one), and
+  # kill any dockerd/containerd/victoria-metrics that appears anyway (the
+  # kernel's comm is 15 characters: "victoria-metric").
   local policy=/usr/sbin/policy-rc.d made_policy=0 before after p
-  before=$(pgrep -x 'dockerd|containerd' | sort || true)
+  before=$(pgrep -x 'dockerd|containerd|victoria-metric' | sort || true)
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\n# temporary, from fleetdeck scripts/lab.sh\nexit 101\n' >"$policy"
     chmod 755 "$policy"; made_policy=1
   fi
   local rc=0
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      docker.io busybox-static iproute2 iptables util-linux tmux socat; } >&2 || rc=$?
+      docker.io busybox-static iproute2 iptables util-linux tmux socat victoria-metrics; } >&2 || rc=$?
   (( made_policy )) && rm -f "$policy"
   (( rc == 0 )) || die "apt-get install failed (rc=$rc)"
-  after=$(pgrep -x 'dockerd|containerd' | sort || true)
+  after=$(pgrep -x 'dockerd|containerd|victoria-metric' | sort || true)
   for p in $(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")); do
     log "stopping system $(comm_of "$p") (pid $p) started by the package install"
     kill "$p" 2>/dev/null || true

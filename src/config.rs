@@ -3,6 +3,7 @@
 
 pub mod contexts;
 mod error;
+pub mod influx;
 mod raw;
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 pub use error::ConfigError;
 use error::{line_of, reword_serde_message};
+pub use influx::{InfluxSettings, InfluxToken};
 use raw::{RawConfig, RawEndpoint};
 
 use crate::model::events::RestartLoopRule;
@@ -271,6 +273,8 @@ pub struct Config {
     pub events: EventSettings,
     pub logs: LogSettings,
     pub stats: StatsSettings,
+    /// Stats export; `None` when the file has no `[influx]` section.
+    pub influx: Option<InfluxSettings>,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
 }
@@ -360,8 +364,17 @@ pub fn parse_file(path: &Path) -> Result<Config, ConfigError> {
 }
 
 /// Parses and validates config text; `path` is used in error messages and to resolve relative
-/// TLS paths.
+/// TLS paths. Secrets named in the file (the InfluxDB token) are read from the process environment.
 pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    parse_str_with_env(text, path, &|name| std::env::var(name).ok())
+}
+
+/// [`parse_str`] with the environment given as a lookup function.
+pub fn parse_str_with_env(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_path_buf(),
         line: e.span().map_or(1, |s| line_of(text, s.start)),
@@ -535,6 +548,11 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         ui.mask_env = mask;
     }
 
+    let influx = raw
+        .influx
+        .map(|r| influx::resolve(r, text, path, env))
+        .transpose()?;
+
     Ok(Config {
         endpoints,
         engine,
@@ -542,6 +560,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config, ConfigError> {
         events,
         logs,
         stats,
+        influx,
         file: None,
     })
 }

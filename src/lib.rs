@@ -8,12 +8,15 @@
 //! - [`ui`]: widgets that draw the model with the theme; used by the TUI and by `snapshot`.
 //! - [`app`]: the interactive loop: owns the model, maps keys to actions, redraws on change.
 //! - [`headless`]: `check` and `snapshot`, for scripts, cron and tests.
+//! - [`export`]: container and endpoint stats to InfluxDB v2, batched from a bounded queue by a
+//!   background task the UI never waits on.
 //! - [`cli`]: the command line.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod export;
 pub mod headless;
 pub mod model;
 pub mod ui;

@@ -25,6 +25,7 @@ fn example_config_parses_with_every_key() {
     assert_eq!(c.endpoints[2].cluster, "default");
     assert_eq!(c.clusters(), ["prod-us", "default"]);
     assert_eq!(c.ui.fps, 20);
+    assert_eq!(c.influx, None, "[influx] is commented out in the example");
 }
 
 #[test]
@@ -65,6 +66,36 @@ fn out_of_range_values_give_the_range() {
         error_of("bad-fps.toml"),
         "tests/fixtures/config/bad-fps.toml:2: ui.fps: 500 is out of range; valid values: 1 to 60"
     );
+}
+
+#[test]
+fn missing_influx_token_variable_is_named() {
+    assert_eq!(
+        error_of("influx-missing-token.toml"),
+        "tests/fixtures/config/influx-missing-token.toml:5: influx.token_env: environment variable \"FLEETDECK_TEST_INFLUX_TOKEN_NEVER_SET\" is not set; export it with the InfluxDB API token before starting fleetdeck"
+    );
+}
+
+#[test]
+fn example_influx_section_parses_once_uncommented() {
+    let text = std::fs::read_to_string("config.example.toml").unwrap();
+    let start = text
+        .find("# [influx]")
+        .expect("config.example.toml documents [influx]");
+    let uncommented: String = text[start..]
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let env = |name: &str| (name == "INFLUX_TOKEN").then(|| "example-token".to_string());
+    let c =
+        config::parse_str_with_env(&uncommented, Path::new("config.example.toml"), &env).unwrap();
+    let influx = c.influx.unwrap();
+    assert_eq!(influx.url, "http://127.0.0.1:8086");
+    assert_eq!(influx.bucket, "fleetdeck");
+    assert_eq!(influx.token.expose(), "example-token");
+    assert_eq!(influx.interval.as_secs(), 10);
+    assert_eq!(influx.queue_capacity, 100_000);
 }
 
 #[test]

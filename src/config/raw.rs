@@ -21,6 +21,7 @@ pub struct RawConfig {
     pub logs: RawLogs,
     #[serde(default)]
     pub stats: RawStats,
+    pub influx: Option<RawInflux>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,4 +83,16 @@ pub struct RawStats {
     #[serde(default)]
     pub cluster_interval_s: BTreeMap<String, Spanned<u64>>,
     pub history_s: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInflux {
+    pub url: Spanned<String>,
+    pub org: Spanned<String>,
+    pub bucket: Spanned<String>,
+    /// Name of the environment variable holding the token; the token never goes in the file.
+    pub token_env: Spanned<String>,
+    pub interval_s: Option<Spanned<u64>>,
+    pub queue: Option<Spanned<u64>>,
 }
