@@ -5,8 +5,10 @@
 # Engine API offers two ways (plus a slow variant), and we want to pick on evidence:
 #
 #   stream        one long-lived GET /containers/ID/stats per container; the
-#                 daemon pushes one sample a second (its shared stats collector
-#                 ticks every 1 s) — done here with N concurrent curl processes,
+#                 daemon pushes one sample per pass of its shared stats
+#                 collector, which sleeps 1 s between passes (so samples come
+#                 every 1 s + pass time: ~1.15 s with 50 containers here) —
+#                 done here with N concurrent curl processes,
 #   stream-py     the same streams, read by ONE Python process (threads), which
 #                 is closer to what fleetdeck itself would do: client cost
 #                 without 50 curl processes,
@@ -16,7 +18,7 @@
 #                 NB on 20.10 one-shot only skips the "priming" sample: the
 #                 request still subscribes to the shared collector and is
 #                 answered on its next tick (0-1 s later; ~instant only when
-#                 the collector was idle). precpu_stats comes back empty,
+#                 the collector was idle). precpu_stats comes back empty.
 #   poll-stream-false
 #                 the same with stream=false only: the daemon subscribes the
 #                 container to its collector and answers after the 2nd tick
@@ -52,8 +54,9 @@
 #                       stream=false requests and stream tear-downs finish)
 #   BENCH_LAB=3         lab daemon index (keep 3 unless you own the lab)
 #
-# Usage: sudo bench/stats-cost.sh            (needs root: docker socket, /proc)
-#        BENCH_INTERVALS="1 2" bench/stats-cost.sh
+# Usage (as root: docker socket, other users' /proc; the lab must be up):
+#   bench/stats-cost.sh
+#   BENCH_INTERVALS="1 2" BENCH_P="8 50" bench/stats-cost.sh   # full matrix, ~15 min
 set -euo pipefail
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
@@ -481,4 +484,5 @@ awk -F'\t' -v n="$N" -v d="$D" '
         f[9], f[10], f[11], sprintf("%.2f", f[11] / n / d), mps, f[12], f[13], sprintf("%.0f", f[8] / f[4] * 100), f[14]
     }
   }' "$RESULTS"
-echo "# CPU columns in seconds; lat in ms; raw rows: dockerd/containerd/shims/host/client seconds per window."
+echo "# dockerd..daemon, client: CPU seconds in the window; %core, net%: of one core; lat50/lat95: ms per request;"
+echo "# net% and ms/smp are relative to the same run's baseline row; host% > ~20 means other work was running."

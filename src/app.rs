@@ -48,6 +48,8 @@ pub struct App {
     log_settings: crate::config::LogSettings,
     /// Work for the engine or the file system, carried out by the loop (keeps `App` pure).
     pub commands: Vec<Command>,
+    /// The InfluxDB exporter's counters, copied once a second for the header.
+    pub export_status: Option<crate::export::ExportStatus>,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -94,6 +96,7 @@ impl App {
             next_tail: 1,
             log_settings: config.logs.clone(),
             commands: Vec::new(),
+            export_status: None,
         }
     }
 
@@ -447,6 +450,7 @@ impl App {
             footer: &[],
             help: &[],
             logs: None,
+            export: None,
         };
         let panel = crate::ui::detail::DetailPanel {
             screen: &screen,
@@ -500,6 +504,7 @@ impl App {
             footer: &footer,
             help,
             logs: self.logs.as_ref(),
+            export: self.export_status.as_ref(),
         };
         frame.render_widget(&screen, frame.area());
     }
@@ -519,9 +524,64 @@ fn step(current: usize, delta: isize, len: usize) -> usize {
 pub struct Effects<'a> {
     pub tasks: Option<&'a mut crate::engine::FleetTasks>,
     pub save_dir: Option<std::path::PathBuf>,
+    /// InfluxDB export of every sample, when `[influx]` is configured.
+    pub exporter: Option<crate::export::ExporterHandle>,
+    /// How often endpoint totals are exported.
+    pub export_interval: Duration,
 }
 
-impl Effects<'_> {
+impl<'a> Effects<'a> {
+    pub fn new(
+        tasks: Option<&'a mut crate::engine::FleetTasks>,
+        save_dir: Option<std::path::PathBuf>,
+    ) -> Self {
+        Self {
+            tasks,
+            save_dir,
+            exporter: None,
+            export_interval: Duration::from_secs(10),
+        }
+    }
+
+    /// Applies an engine message, exporting the stats samples it recorded.
+    pub fn apply(&mut self, app: &mut App, msg: Msg) -> bool {
+        let sampled = match (&self.exporter, &msg.kind) {
+            (Some(_), crate::model::MsgKind::Stats { samples, .. }) => Some((
+                msg.endpoint,
+                samples.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+            )),
+            _ => None,
+        };
+        let changed = app.apply(msg);
+        if let (Some(exporter), Some((endpoint, ids))) = (&self.exporter, sampled) {
+            let points: Vec<_> = ids
+                .iter()
+                .filter_map(|id| {
+                    let sample = app.fleet.stats.latest(endpoint, id)?;
+                    crate::export::container_point_in(&app.fleet, endpoint, id, sample)
+                })
+                .collect();
+            exporter.offer(points);
+        }
+        changed
+    }
+
+    /// Once a second: endpoint totals when their interval has passed, and the status line.
+    fn tick(&mut self, app: &mut App, last_totals: &mut Instant) {
+        let Some(exporter) = &self.exporter else {
+            return;
+        };
+        if last_totals.elapsed() >= self.export_interval {
+            *last_totals = Instant::now();
+            exporter.offer(crate::export::endpoint_points(
+                &app.fleet,
+                &app.fleet.stats,
+                Utc::now(),
+            ));
+        }
+        app.export_status = Some(exporter.status());
+    }
+
     fn run(&mut self, app: &mut App) {
         for cmd in std::mem::take(&mut app.commands) {
             match cmd {
@@ -583,6 +643,7 @@ where
     let mut urgent = true;
     let mut last_draw = Instant::now();
     let mut engines_alive = true;
+    let mut last_totals = Instant::now();
     loop {
         if dirty && (urgent || last_draw.elapsed() >= frame_interval) {
             let size = terminal.size()?;
@@ -619,10 +680,10 @@ where
             _ = &mut shutdown => return Ok(()),
             msg = rx.recv(), if engines_alive => match msg {
                 Some(msg) => {
-                    dirty |= app.apply(msg);
+                    dirty |= effects.apply(app, msg);
                     for _ in 0..MSG_BATCH {
                         match rx.try_recv() {
-                            Ok(msg) => dirty |= app.apply(msg),
+                            Ok(msg) => dirty |= effects.apply(app, msg),
                             Err(_) => break,
                         }
                     }
@@ -632,6 +693,7 @@ where
             _ = tokio::time::sleep_until(frame_due), if dirty => {}
             _ = clock.tick() => {
                 app.now = Utc::now();
+                effects.tick(app, &mut last_totals);
                 dirty = true;
             }
         }

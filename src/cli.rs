@@ -45,6 +45,9 @@ pub enum Command {
         #[arg(long, default_value_t = 40)]
         height: u16,
     },
+    /// Collect stats and ship them to InfluxDB v2 ([influx] in the config) without a terminal;
+    /// reports on stderr, runs until stopped
+    Export,
     /// Print the logs of one or more containers (ENDPOINT/NAME), cleaned of escape sequences;
     /// several are merged by timestamp with a source tag
     Logs {

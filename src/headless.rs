@@ -171,6 +171,7 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         footer: &footer,
         help: &[],
         logs: None,
+        export: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);

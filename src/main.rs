@@ -69,6 +69,7 @@ fn main() -> ExitCode {
                 width,
                 height,
             }) => snapshot(&config, view, *width, *height).await,
+            Some(Command::Export) => export_headless(&config).await,
             Some(Command::Logs {
                 targets,
                 follow,
@@ -212,10 +213,14 @@ async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
     let _guard = TerminalGuard;
     let input = crossterm::event::EventStream::new();
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
-    let effects = app::Effects {
-        tasks: Some(&mut tasks),
-        save_dir: Some(log_dir().join("saved")),
-    };
+    let mut effects = app::Effects::new(Some(&mut tasks), Some(log_dir().join("saved")));
+    if let Some(influx) = &config.influx {
+        effects.exporter = Some(
+            fleetdeck::export::Exporter::start(influx)
+                .map_err(|e| eyre!("cannot start the InfluxDB export: {e}"))?,
+        );
+        effects.export_interval = influx.interval;
+    }
     app::run(
         &mut terminal,
         &mut app,
@@ -226,4 +231,74 @@ async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
         effects,
     )
     .await
+}
+
+/// `fleetdeck export`: the stats collector and the InfluxDB exporter without a terminal, for a
+/// host that only ships metrics. Runs until SIGTERM/SIGINT/SIGHUP; reports on stderr.
+async fn export_headless(config: &config::Config) -> color_eyre::Result<i32> {
+    let Some(influx) = &config.influx else {
+        eprintln!(
+            "fleetdeck: export needs an [influx] section in the config (see config.example.toml)"
+        );
+        return Ok(EXIT_CONFIG);
+    };
+    let exporter = fleetdeck::export::Exporter::start(influx)
+        .map_err(|e| eyre!("cannot start the InfluxDB export: {e}"))?;
+    let (mut rx, _tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
+    let mut app = App::new(config, ui::Theme::monochrome());
+    let mut effects = app::Effects::new(None, None);
+    effects.exporter = Some(exporter);
+    effects.export_interval = influx.interval;
+    eprintln!(
+        "fleetdeck: exporting stats of {} endpoints to {} (org {}, bucket {}) every {:?}",
+        config.endpoints.len(),
+        influx.url,
+        influx.org,
+        influx.bucket,
+        influx.interval
+    );
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let mut report = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut totals = tokio::time::interval(influx.interval);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            msg = rx.recv() => match msg {
+                Some(msg) => {
+                    effects.apply(&mut app, msg);
+                }
+                None => break,
+            },
+            _ = totals.tick() => {
+                if let Some(exporter) = &effects.exporter {
+                    exporter.offer(fleetdeck::export::endpoint_points(
+                        &app.fleet,
+                        &app.fleet.stats,
+                        chrono::Utc::now(),
+                    ));
+                }
+            }
+            _ = report.tick() => {
+                if let Some(exporter) = &effects.exporter {
+                    let s = exporter.status();
+                    eprintln!(
+                        "fleetdeck: export: {} sent, {} queued, {} dropped{}",
+                        s.sent,
+                        s.queued,
+                        s.dropped,
+                        s.last_error.map(|e| format!(", last error: {e}")).unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    if let Some(exporter) = effects.exporter.take() {
+        let s = exporter.shutdown(std::time::Duration::from_secs(2)).await;
+        eprintln!(
+            "fleetdeck: export stopped: {} sent, {} queued, {} dropped",
+            s.sent, s.queued, s.dropped
+        );
+    }
+    Ok(0)
 }

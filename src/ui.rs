@@ -56,6 +56,8 @@ pub struct Screen<'a> {
     pub help: &'a [HelpSection],
     /// The open log tail, if any.
     pub logs: Option<&'a state::LogView>,
+    /// The InfluxDB exporter's state, when export is on.
+    pub export: Option<&'a crate::export::ExportStatus>,
 }
 
 impl Widget for &Screen<'_> {

@@ -655,3 +655,120 @@ fn a_batch_the_server_refuses_is_dropped_and_reported_not_retried_forever() {
     let error = s.last_error.unwrap();
     assert!(error.starts_with("400 Bad Request"), "{error}");
 }
+
+/// End to end against the lab: `fleetdeck export` samples a real container on lab2 and its points
+/// arrive with the endpoint, cluster, container and image tags; killing and restarting the
+/// server loses nothing the bounded queue could hold, and points flow again.
+#[test]
+fn the_export_command_ships_lab_container_stats_with_their_tags() {
+    let lab = std::path::Path::new("/run/fleetdeck-lab/fleetdeck.toml");
+    assert!(
+        lab.exists(),
+        "the Docker lab is not up: run scripts/lab.sh up (the test command does)"
+    );
+    let mut vm = Victoria::start();
+    let name = format!("export-{}", std::process::id());
+    let docker = |args: &[&str]| {
+        let out = std::process::Command::new("docker")
+            .args(["-H", "tcp://10.203.2.2:2375"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() || args[0] == "rm",
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    docker(&["rm", "-f", &name]);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "busybox:local",
+        "sh",
+        "-c",
+        "while :; do :; done",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[endpoint]]\nname = \"lab2\"\nurl = \"tcp://10.203.2.2:2375\"\ncluster = \"lab-a\"\n\n\
+             [stats]\ninterval_s = 1\n\n\
+             [influx]\nurl = \"{}\"\norg = \"ops\"\nbucket = \"fleet\"\ntoken_env = \"FD_TEST_TOKEN\"\ninterval_s = 1\n",
+            vm.url()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--config", config.to_str().unwrap(), "export"])
+        .env("FD_TEST_TOKEN", "not-a-secret")
+        .env("XDG_STATE_HOME", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let selector = format!("__name__=\"container_cpu_pct\",container=\"{name}\"");
+    let series = wait_for("cpu points of the lab container", || {
+        let s = vm.export(&selector);
+        if s.first().is_some_and(|s| s.values.len() >= 2) {
+            Ok(s)
+        } else {
+            Err(format!("{s:?}"))
+        }
+    });
+    let m = &series[0].metric;
+    assert_eq!(m["endpoint"], "lab2");
+    assert_eq!(m["cluster"], "lab-a");
+    assert_eq!(m["image"], "busybox:local");
+    assert_eq!(m["id"].len(), 12);
+    assert!(
+        series[0].values.iter().any(|v| *v > 50.0),
+        "the burner burns: {:?}",
+        series[0].values
+    );
+    let endpoint_series = wait_for("endpoint totals", || {
+        let s = vm.export("__name__=\"endpoint_cpu_pct\",endpoint=\"lab2\"");
+        if s.is_empty() {
+            Err("none".into())
+        } else {
+            Ok(s)
+        }
+    });
+    assert_eq!(endpoint_series[0].metric["cluster"], "lab-a");
+
+    // Server gone for a while, then back: points flow again by themselves.
+    vm.kill();
+    std::thread::sleep(Duration::from_secs(3)); // an outage to ride out, not a synchronisation
+    let before = Utc::now().timestamp_millis();
+    vm.launch();
+    wait_for("points newer than the outage", || {
+        let s = vm.export(&selector);
+        let newest = s
+            .iter()
+            .flat_map(|s| s.timestamps.iter().copied())
+            .max()
+            .unwrap_or(0);
+        if newest > before {
+            Ok(())
+        } else {
+            Err(format!("newest {newest} <= {before}"))
+        }
+    });
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "export kept running through the outage"
+    );
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "export exits cleanly on SIGTERM: {err}");
+    assert!(err.contains("export stopped:"), "{err}");
+    docker(&["rm", "-f", &name]);
+}

@@ -29,8 +29,9 @@
 //!
 //! # Deltas are ours
 //!
-//! fleetdeck polls with `stream=false&one-shot=true`: one quick round trip, no second of waiting on
-//! the daemon — but `precpu_stats` then comes back zeroed. So each container keeps its previous
+//! fleetdeck polls with `stream=false&one-shot=true`: no priming sample on the daemon (plain
+//! `stream=false` costs twice as much per sample), answered at the daemon's next stats-collector
+//! pass (within about a second on Engine 20.10) — but `precpu_stats` then comes back zeroed. So each container keeps its previous
 //! [`RawStats`] and every delta is taken against it; the time between two samples is the
 //! difference of their `read` stamps, the daemon's own clock, so request latency does not skew the
 //! rates. When a daemon does fill `precpu_stats` (streaming), CPU % uses that pair: it is exactly

@@ -220,10 +220,7 @@ async fn a_log_flood_stays_within_the_cap_and_keys_are_still_answered() {
         })
     };
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    let effects = app::Effects {
-        tasks: Some(&mut tasks),
-        save_dir: None,
-    };
+    let effects = app::Effects::new(Some(&mut tasks), None);
     app::run(
         &mut term,
         &mut app,
@@ -341,10 +338,7 @@ async fn escape_sequences_in_logs_are_inert_on_screen_and_in_headless_output() {
     }
     app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     app.handle_key(KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE));
-    let mut effects = app::Effects {
-        tasks: Some(&mut tasks),
-        save_dir: None,
-    };
+    let mut effects = app::Effects::new(Some(&mut tasks), None);
     let (key_tx, key_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
     let input = tokio_stream_from(key_rx);
     let mut term = Terminal::new(TestBackend::new(100, 20)).unwrap();
