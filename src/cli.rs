@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Sources;
+use crate::config::{AccessOverride, Sources};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +25,14 @@ pub struct Cli {
     /// Add every Docker CLI context (~/.docker/contexts, honours DOCKER_CONFIG) as an endpoint
     #[arg(long, global = true)]
     pub contexts: bool,
+
+    /// Change nothing anywhere this run: every endpoint is read-only, whatever the config says
+    #[arg(long, global = true, conflicts_with = "write")]
+    pub read_only: bool,
+
+    /// Every endpoint writable this run, overriding read_only in the config
+    #[arg(long, global = true)]
+    pub write: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -75,6 +83,13 @@ impl Cli {
             config: self.config.clone(),
             hosts: self.hosts.clone(),
             contexts: self.contexts,
+            access: if self.read_only {
+                Some(AccessOverride::ReadOnly)
+            } else if self.write {
+                Some(AccessOverride::Write)
+            } else {
+                None
+            },
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration: the raw serde layer (`raw`), Docker CLI contexts (`contexts`), and the validated
 //! typed values every other module uses. Nothing here touches the network.
 
+mod access;
 pub mod contexts;
 mod error;
 pub mod influx;
@@ -10,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use access::{AccessOverride, AccessPolicy, effective_read_only};
 pub use error::ConfigError;
 use error::{line_of, reword_serde_message};
 pub use influx::{InfluxSettings, InfluxToken};
@@ -151,6 +153,11 @@ pub struct EndpointSpec {
     pub tls: Option<TlsFiles>,
     /// This endpoint's stats interval, overriding its cluster's and the global one.
     pub stats_interval: Option<Duration>,
+    /// The endpoint's own `read_only`, as written (before the cluster, global and flag rules).
+    pub read_only_setting: Option<bool>,
+    /// Resolved: fleetdeck must never send this daemon a state-changing request. The engine's
+    /// gate refuses them; the UI hides the actions and shows a lock.
+    pub read_only: bool,
 }
 
 impl EndpointSpec {
@@ -165,6 +172,8 @@ impl EndpointSpec {
             labels: BTreeMap::new(),
             tls: None,
             stats_interval: None,
+            read_only_setting: None,
+            read_only: false,
         })
     }
 }
@@ -275,6 +284,8 @@ pub struct Config {
     pub stats: StatsSettings,
     /// Stats export; `None` when the file has no `[influx]` section.
     pub influx: Option<InfluxSettings>,
+    /// The read-only settings above the endpoints (each endpoint carries its resolved value).
+    pub access: AccessPolicy,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
 }
@@ -286,6 +297,20 @@ impl Config {
         spec.stats_interval
             .or_else(|| self.stats.per_cluster.get(&spec.cluster).copied())
             .or(self.stats.interval)
+    }
+
+    /// Resolves every endpoint's `read_only` from its own setting, its cluster's, the global
+    /// one and the command-line flag (see [`effective_read_only`]).
+    pub fn resolve_read_only(&mut self) {
+        for ep in &mut self.endpoints {
+            ep.read_only = self.access.read_only(&ep.cluster, ep.read_only_setting);
+        }
+    }
+
+    /// Applies `--read-only` / `--write` for this run.
+    pub fn override_access(&mut self, flag: Option<AccessOverride>) {
+        self.access.flag = flag;
+        self.resolve_read_only();
     }
 
     /// Cluster names in first-seen order.
@@ -306,6 +331,8 @@ pub struct Sources {
     pub config: Option<PathBuf>,
     pub hosts: Vec<String>,
     pub contexts: bool,
+    /// `--read-only` / `--write`.
+    pub access: Option<AccessOverride>,
 }
 
 /// The default config path: `$XDG_CONFIG_HOME/fleetdeck/config.toml`.
@@ -339,6 +366,7 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
     if config.endpoints.is_empty() {
         config.endpoints.push(contexts::implicit_endpoint()?);
     }
+    config.override_access(sources.access);
     Ok(config)
 }
 
@@ -548,12 +576,14 @@ pub fn parse_str_with_env(
         ui.mask_env = mask;
     }
 
+    let access = resolve_access(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
+
     let influx = raw
         .influx
         .map(|r| influx::resolve(r, text, path, env))
         .transpose()?;
 
-    Ok(Config {
+    let mut config = Config {
         endpoints,
         engine,
         ui,
@@ -561,8 +591,51 @@ pub fn parse_str_with_env(
         logs,
         stats,
         influx,
+        access,
         file: None,
-    })
+    };
+    config.resolve_read_only();
+    Ok(config)
+}
+
+/// The global and per-cluster `read_only`. A `[cluster.NAME]` that names no endpoint's cluster
+/// is an error: a typo there would silently leave a production cluster writable.
+fn resolve_access(
+    global: Option<bool>,
+    clusters: &BTreeMap<String, toml::Spanned<raw::RawCluster>>,
+    endpoints: &[EndpointSpec],
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<AccessPolicy, ConfigError> {
+    let mut known: Vec<&str> = Vec::new();
+    for ep in endpoints {
+        if !known.contains(&ep.cluster.as_str()) {
+            known.push(&ep.cluster);
+        }
+    }
+    // Endpoints from --host, --contexts or DOCKER_HOST land in "default".
+    if !known.contains(&DEFAULT_CLUSTER) {
+        known.push(DEFAULT_CLUSTER);
+    }
+    let mut policy = AccessPolicy {
+        global,
+        ..AccessPolicy::default()
+    };
+    for (name, table) in clusters {
+        if !known.contains(&name.as_str()) {
+            return Err(invalid(
+                table.span().start,
+                format!("cluster.{name}"),
+                format!(
+                    "no endpoint is in cluster \"{name}\"; clusters: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        if let Some(ro) = table.get_ref().read_only {
+            policy.clusters.insert(name.clone(), ro);
+        }
+    }
+    Ok(policy)
 }
 
 fn validate_endpoint(
@@ -674,6 +747,8 @@ fn validate_endpoint(
         labels: ep.labels,
         tls,
         stats_interval,
+        read_only_setting: ep.read_only,
+        read_only: false,
     })
 }
 
@@ -766,5 +841,100 @@ mod tests {
         assert_eq!(c.endpoints[0].cluster, "default");
         assert_eq!(c.engine, EngineSettings::default());
         assert_eq!(c.ui, UiSettings::default());
+    }
+
+    const LAYERED: &str = r#"read_only = true
+
+[cluster.prod]
+read_only = true
+
+[cluster.staging]
+read_only = false
+
+[[endpoint]]
+name = "prod-1"
+url = "tcp://p1:2375"
+cluster = "prod"
+
+[[endpoint]]
+name = "prod-canary"
+url = "tcp://p2:2375"
+cluster = "prod"
+read_only = false
+
+[[endpoint]]
+name = "staging-1"
+url = "tcp://s1:2375"
+cluster = "staging"
+
+[[endpoint]]
+name = "lab"
+url = "tcp://l1:2375"
+"#;
+
+    fn read_only_of(c: &Config) -> Vec<(&str, bool)> {
+        c.endpoints
+            .iter()
+            .map(|e| (e.name.as_str(), e.read_only))
+            .collect()
+    }
+
+    #[test]
+    fn read_only_in_the_file_resolves_most_specific_first() {
+        let c = parse_str(LAYERED, Path::new("c.toml")).unwrap();
+        assert_eq!(
+            read_only_of(&c),
+            [
+                ("prod-1", true),       // its cluster
+                ("prod-canary", false), // its own setting beats the cluster
+                ("staging-1", false),   // its cluster beats the global setting
+                ("lab", true),          // only the global setting applies
+            ]
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_for_one_run() {
+        let mut c = parse_str(LAYERED, Path::new("c.toml")).unwrap();
+        c.override_access(Some(AccessOverride::Write));
+        assert!(c.endpoints.iter().all(|e| !e.read_only));
+        c.override_access(Some(AccessOverride::ReadOnly));
+        assert!(c.endpoints.iter().all(|e| e.read_only));
+        c.override_access(None);
+        assert_eq!(read_only_of(&c)[1], ("prod-canary", false));
+    }
+
+    #[test]
+    fn endpoints_added_on_the_command_line_follow_the_global_and_default_cluster_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[cluster.default]\nread_only = true\n").unwrap();
+        let c = load(&Sources {
+            config: Some(path),
+            hosts: vec!["tcp://10.0.0.9:2375".into()],
+            ..Sources::default()
+        })
+        .unwrap();
+        assert_eq!(read_only_of(&c), [("10.0.0.9", true)]);
+    }
+
+    #[test]
+    fn a_cluster_section_for_no_endpoint_is_an_error() {
+        let text = "[cluster.prood]\nread_only = true\n\n[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\ncluster = \"prod\"\n";
+        let err = parse_str(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c.toml:1: cluster.prood: no endpoint is in cluster \"prood\"; clusters: prod, default"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_cluster_section_lists_the_valid_ones() {
+        let text = "[cluster.default]\nreadonly = true\n";
+        let err = parse_str(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c.toml:2: unknown key \"readonly\"; valid keys: read_only"
+        );
     }
 }

@@ -23,6 +23,9 @@ fn example_config_parses_with_every_key() {
     assert_eq!(c.endpoints[0].labels["subnet"], "192.168.2.0/24");
     assert!(matches!(c.endpoints[1].url, DockerUrl::Ssh { .. }));
     assert_eq!(c.endpoints[2].cluster, "default");
+    // [cluster.prod-us] is read-only; us-east-01 opts out with its own read_only = false.
+    let read_only: Vec<bool> = c.endpoints.iter().map(|e| e.read_only).collect();
+    assert_eq!(read_only, [false, true, false]);
     assert_eq!(c.clusters(), ["prod-us", "default"]);
     assert_eq!(c.ui.fps, 20);
     assert_eq!(c.influx, None, "[influx] is commented out in the example");
@@ -32,7 +35,7 @@ fn example_config_parses_with_every_key() {
 fn unknown_key_names_the_line_and_the_valid_keys() {
     assert_eq!(
         error_of("unknown-key.toml"),
-        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, stats_interval_s"
+        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, stats_interval_s, read_only"
     );
 }
 

@@ -9,8 +9,13 @@ use toml::Spanned;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
+    /// The whole fleet read-only (a top-level key: it must come before the first `[section]`).
+    pub read_only: Option<bool>,
     #[serde(default)]
     pub endpoint: Vec<RawEndpoint>,
+    /// `[cluster.NAME]` tables: settings of a whole cluster.
+    #[serde(default)]
+    pub cluster: BTreeMap<String, Spanned<RawCluster>>,
     #[serde(default)]
     pub engine: RawEngine,
     #[serde(default)]
@@ -34,6 +39,13 @@ pub struct RawEndpoint {
     pub labels: BTreeMap<String, String>,
     pub tls: Option<Spanned<RawTls>>,
     pub stats_interval_s: Option<Spanned<u64>>,
+    pub read_only: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCluster {
+    pub read_only: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
