@@ -921,7 +921,9 @@ url = "tcp://l1:2375"
     #[test]
     fn a_cluster_section_for_no_endpoint_is_an_error() {
         let text = "[cluster.prood]\nread_only = true\n\n[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\ncluster = \"prod\"\n";
-        let err = parse_str(text, Path::new("c.toml")).unwrap_err().to_string();
+        let err = parse_str(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "c.toml:1: cluster.prood: no endpoint is in cluster \"prood\"; clusters: prod, default"
@@ -931,7 +933,9 @@ url = "tcp://l1:2375"
     #[test]
     fn an_unknown_key_in_a_cluster_section_lists_the_valid_ones() {
         let text = "[cluster.default]\nreadonly = true\n";
-        let err = parse_str(text, Path::new("c.toml")).unwrap_err().to_string();
+        let err = parse_str(text, Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "c.toml:2: unknown key \"readonly\"; valid keys: read_only"

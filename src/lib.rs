@@ -10,9 +10,12 @@
 //! - [`headless`]: `check` and `snapshot`, for scripts, cron and tests.
 //! - [`export`]: container and endpoint stats to InfluxDB v2, batched from a bounded queue by a
 //!   background task the UI never waits on.
+//! - [`audit`]: the append-only audit trail of every state-changing request (attempted,
+//!   refused, succeeded, failed) and its reader for `fleetdeck audit`.
 //! - [`cli`]: the command line.
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod engine;

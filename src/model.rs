@@ -1,6 +1,7 @@
 //! The fleet as data. Engine tasks describe what they saw as owned [`Msg`]s; [`Fleet::apply`]
 //! folds them in. No I/O, no Docker client, no terminal: everything here is unit-tested alone.
 
+pub mod actions;
 pub mod container;
 pub mod endpoint;
 pub mod events;
@@ -67,6 +68,24 @@ pub enum MsgKind {
         tail: u64,
         lines: Vec<logs::LogLine>,
     },
+    /// A state-changing action passed the gate: done, failed or refused. `batch` groups the
+    /// requests submitted together (one key, one command), `total` is how many it holds.
+    ActionDone {
+        batch: u64,
+        total: usize,
+        outcome: Box<actions::ActionOutcome>,
+    },
+    /// Word from a batch that is not one request's result: a rolling restart waiting for a
+    /// container to be healthy, moving on, or stopping at a failure (`problem`).
+    ActionNote {
+        batch: u64,
+        total: usize,
+        verb: String,
+        container_id: String,
+        container: String,
+        text: String,
+        problem: bool,
+    },
 }
 
 /// What an engine task tells the model, stamped with the endpoint and the time it happened.
@@ -83,6 +102,8 @@ pub struct Fleet {
     pub events: events::EventLog,
     /// Bounded per-container history of stats samples.
     pub stats: stats::StatsBook,
+    /// Progress of the action batches submitted lately, for the status line.
+    pub actions: actions::ActionBoard,
 }
 
 impl Fleet {
@@ -91,6 +112,7 @@ impl Fleet {
             endpoints: specs.into_iter().map(Endpoint::new).collect(),
             events: events::EventLog::default(),
             stats: stats::StatsBook::default(),
+            actions: actions::ActionBoard::default(),
         }
     }
 
@@ -127,6 +149,31 @@ impl Fleet {
             } else {
                 vec![detail]
             },
+            exit_code: None,
+            severity: events::Severity::Info,
+            restart_loop: false,
+        };
+        ev.classify();
+        self.events.push(ev);
+    }
+
+    /// fleetdeck's own event for an action it took (or refused) on a container.
+    fn action_event(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        action: &str,
+        (actor_id, actor): (&str, &str),
+        detail: String,
+    ) {
+        let mut ev = events::FleetEvent {
+            time_nano: at.timestamp_nanos_opt().unwrap_or(0),
+            endpoint,
+            kind: events::FLEETDECK_TYPE.into(),
+            action: action.into(),
+            actor_id: actor_id.to_string(),
+            actor: actor.to_string(),
+            details: vec![detail],
             exit_code: None,
             severity: events::Severity::Info,
             restart_loop: false,
@@ -203,6 +250,46 @@ impl Fleet {
         match msg.kind {
             // Log lines belong to the tail that asked for them, not to the fleet.
             MsgKind::Log { .. } => false,
+            MsgKind::ActionDone {
+                batch,
+                total,
+                outcome,
+            } => {
+                self.actions.record(batch, total, &outcome);
+                let req = &outcome.request;
+                self.action_event(
+                    msg.endpoint,
+                    msg.at,
+                    req.action.verb(),
+                    (&req.container_id, &req.container),
+                    outcome.result.text(),
+                );
+                true
+            }
+            MsgKind::ActionNote {
+                batch,
+                total,
+                verb,
+                container_id,
+                container,
+                text,
+                problem,
+            } => {
+                self.actions.note(batch, &verb, total, &text);
+                let detail = if problem {
+                    format!("failed: {text}")
+                } else {
+                    text
+                };
+                self.action_event(
+                    msg.endpoint,
+                    msg.at,
+                    &verb,
+                    (&container_id, &container),
+                    detail,
+                );
+                true
+            }
             MsgKind::Stats { interval, samples } => {
                 ep.last_contact = Some(msg.at);
                 let mut changed = false;
@@ -411,6 +498,51 @@ mod tests {
         assert!(!f.apply(msg(1, MsgKind::ContainerChanged(Box::new(c)))));
         assert!(f.apply(msg(1, MsgKind::ContainerGone { id: "c9".into() })));
         assert!(!f.apply(msg(1, MsgKind::ContainerGone { id: "c9".into() })));
+    }
+
+    #[test]
+    fn action_outcomes_go_to_the_event_stream_and_the_status_line() {
+        use actions::{Action, ActionOutcome, ActionRequest, ActionResult};
+        let mut f = fleet();
+        let done = |name: &str, result: ActionResult| MsgKind::ActionDone {
+            batch: 1,
+            total: 2,
+            outcome: Box::new(ActionOutcome {
+                request: ActionRequest {
+                    endpoint: 1,
+                    container_id: format!("id-{name}"),
+                    container: name.into(),
+                    action: Action::Restart { timeout_s: None },
+                },
+                endpoint_name: "b".into(),
+                result,
+                attempt: Some("x".into()),
+                elapsed: Duration::ZERO,
+            }),
+        };
+        assert!(f.apply(msg(1, done("web", ActionResult::Succeeded))));
+        let mut later = msg(
+            1,
+            done(
+                "db",
+                ActionResult::Refused("endpoint b is read-only".into()),
+            ),
+        );
+        later.at += chrono::TimeDelta::seconds(1);
+        assert!(f.apply(later));
+        let evs: Vec<_> = f.events.iter().collect();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].kind, "fleetdeck");
+        assert_eq!(evs[0].action, "restart");
+        assert_eq!(evs[0].actor, "web");
+        assert_eq!(evs[0].details, ["ok"]);
+        assert_eq!(evs[0].severity, events::Severity::Info);
+        assert_eq!(evs[1].details, ["refused: endpoint b is read-only"]);
+        assert_eq!(evs[1].severity, events::Severity::Warning);
+        assert_eq!(
+            f.actions.latest().unwrap().status_line(),
+            "restart 2/2: 1 ok, 1 refused (b/db: refused: endpoint b is read-only)"
+        );
     }
 
     #[test]

@@ -94,7 +94,10 @@ mod tests {
         for g in [UNSET, RO, RW] {
             for c in [UNSET, RO, RW] {
                 for e in [UNSET, RO, RW] {
-                    assert!(effective_read_only(g, c, e, Some(ReadOnly)), "{g:?} {c:?} {e:?}");
+                    assert!(
+                        effective_read_only(g, c, e, Some(ReadOnly)),
+                        "{g:?} {c:?} {e:?}"
+                    );
                 }
             }
         }
@@ -105,7 +108,10 @@ mod tests {
         for g in [UNSET, RO, RW] {
             for c in [UNSET, RO, RW] {
                 for e in [UNSET, RO, RW] {
-                    assert!(!effective_read_only(g, c, e, Some(Write)), "{g:?} {c:?} {e:?}");
+                    assert!(
+                        !effective_read_only(g, c, e, Some(Write)),
+                        "{g:?} {c:?} {e:?}"
+                    );
                 }
             }
         }

@@ -26,6 +26,8 @@ pub enum Severity {
 
 /// Where an event came from: a Docker object type, or fleetdeck's view of the endpoint.
 pub const ENDPOINT_TYPE: &str = "endpoint";
+/// An action fleetdeck itself took on a container (restart, stop…), with its result.
+pub const FLEETDECK_TYPE: &str = "fleetdeck";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetEvent {
@@ -68,6 +70,12 @@ impl FleetEvent {
             }
             ("container", "kill") => Severity::Warning,
             (ENDPOINT_TYPE, "down") => Severity::Critical,
+            (FLEETDECK_TYPE, _) if self.details.iter().any(|d| d.starts_with("failed")) => {
+                Severity::Critical
+            }
+            (FLEETDECK_TYPE, _) if self.details.iter().any(|d| d.starts_with("refused")) => {
+                Severity::Warning
+            }
             _ => Severity::Info,
         };
     }
