@@ -2,10 +2,15 @@
 //! follows the event stream and resyncs periodically, and reports everything as owned
 //! [`Msg`]s into one bounded channel. It never gives up on an endpoint: failures become
 //! `Down` messages and a capped exponential backoff. Knows nothing of terminals or ratatui.
+//!
+//! Every state-changing request goes through [`gate::Gate`] (read-only refusal, audit log);
+//! nothing else in the crate may call a state-changing Docker method.
 
 mod convert;
+pub mod gate;
 pub mod logs;
 pub mod stats;
+pub mod targets;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -224,9 +229,133 @@ pub struct FleetTasks {
     specs: Vec<EndpointSpec>,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
+    /// The one way to change anything on a daemon.
+    gate: std::sync::Arc<gate::Gate>,
+    /// Submitted action batches still running.
+    actions: JoinSet<()>,
+    next_batch: u64,
 }
 
 impl FleetTasks {
+    /// The gate actions go through (to ask whether an endpoint is read-only, say).
+    pub fn gate(&self) -> &std::sync::Arc<gate::Gate> {
+        &self.gate
+    }
+
+    /// Replaces the gate, e.g. with one writing its audit log elsewhere (tests).
+    pub fn set_gate(&mut self, gate: std::sync::Arc<gate::Gate>) {
+        self.gate = gate;
+    }
+
+    /// Runs a batch of actions in the background through the gate, at most
+    /// [`gate::DEFAULT_PER_ENDPOINT`] at once per endpoint. Each result arrives as
+    /// `MsgKind::ActionDone` with the returned batch id, as soon as it is known.
+    pub fn submit_actions(&mut self, reqs: Vec<crate::model::actions::ActionRequest>) -> u64 {
+        let batch = self.next_batch();
+        let total = reqs.len();
+        let gate = self.gate.clone();
+        let tx = self.tx.clone();
+        self.actions.spawn(async move {
+            let mut done = gate.bulk_stream(reqs, gate::DEFAULT_PER_ENDPOINT);
+            while let Some((_, outcome)) = done.next().await {
+                let endpoint = outcome.request.endpoint;
+                let kind = MsgKind::ActionDone {
+                    batch,
+                    total,
+                    outcome: Box::new(outcome),
+                };
+                if send(&tx, endpoint, kind).await.is_err() {
+                    return;
+                }
+            }
+        });
+        batch
+    }
+
+    /// Starts a rolling restart in the background. Each restart arrives as
+    /// `MsgKind::ActionDone`; waiting, ready and where it stopped as `MsgKind::ActionNote`.
+    pub fn submit_rolling_restart(
+        &mut self,
+        reqs: Vec<crate::model::actions::ActionRequest>,
+        opts: gate::RollingOptions,
+    ) -> u64 {
+        let batch = self.next_batch();
+        let total = reqs.len();
+        let gate = self.gate.clone();
+        let tx = self.tx.clone();
+        self.actions.spawn(async move {
+            if let Some(first) = reqs.first() {
+                let kind = rolling_note(
+                    batch,
+                    total,
+                    first,
+                    format!(
+                        "rolling restart of {total} containers, {} at a time",
+                        opts.batch.max(1)
+                    ),
+                    false,
+                );
+                if send(&tx, first.endpoint, kind).await.is_err() {
+                    return;
+                }
+            }
+            gate.rolling_restart(reqs, opts, |step| {
+                let tx = tx.clone();
+                async move {
+                    let (endpoint, kind) = match step {
+                        gate::RollingProgress::Restarted(outcome) => (
+                            outcome.request.endpoint,
+                            MsgKind::ActionDone {
+                                batch,
+                                total,
+                                outcome: Box::new(outcome),
+                            },
+                        ),
+                        gate::RollingProgress::Waiting { request, .. } => (
+                            request.endpoint,
+                            rolling_note(
+                                batch,
+                                total,
+                                &request,
+                                "waiting until running and healthy".into(),
+                                false,
+                            ),
+                        ),
+                        gate::RollingProgress::Ready {
+                            request,
+                            after,
+                            healthcheck,
+                            ..
+                        } => {
+                            let what = if healthcheck { "healthy" } else { "running" };
+                            (
+                                request.endpoint,
+                                rolling_note(
+                                    batch,
+                                    total,
+                                    &request,
+                                    format!("{what} after {:.1} s", after.as_secs_f64()),
+                                    false,
+                                ),
+                            )
+                        }
+                        gate::RollingProgress::Stopped(stop) => (
+                            stop.request.endpoint,
+                            rolling_note(batch, total, &stop.request, stop.line(), true),
+                        ),
+                    };
+                    let _ = send(&tx, endpoint, kind).await;
+                }
+            })
+            .await;
+        });
+        batch
+    }
+
+    fn next_batch(&mut self) -> u64 {
+        self.next_batch += 1;
+        self.next_batch
+    }
     /// Starts following the given containers as tail `tail`; lines arrive as `MsgKind::Log`.
     pub fn open_tail(
         &mut self,
@@ -267,6 +396,24 @@ impl FleetTasks {
     /// Tasks alive: endpoint watchers plus open tails (for soak checks).
     pub fn task_count(&self) -> usize {
         self.endpoints.len() + self.tails.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+fn rolling_note(
+    batch: u64,
+    total: usize,
+    req: &crate::model::actions::ActionRequest,
+    text: String,
+    problem: bool,
+) -> MsgKind {
+    MsgKind::ActionNote {
+        batch,
+        total,
+        verb: "rolling-restart".into(),
+        container_id: req.container_id.clone(),
+        container: req.container.clone(),
+        text,
+        problem,
     }
 }
 
@@ -313,6 +460,9 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
             tx,
+            gate: std::sync::Arc::new(gate::Gate::new(config, crate::audit::AuditLog::from_env())),
+            actions: JoinSet::new(),
+            next_batch: 0,
         },
     )
 }

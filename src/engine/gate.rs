@@ -1,0 +1,647 @@
+//! The gate: the only code in fleetdeck that sends a Docker daemon a request that changes
+//! something (start, stop, restart, pause, unpause, kill, remove; and every later addition:
+//! create, rename, exec, network connect, deploy…). Whatever the UI or a script asks for,
+//! it passes here, and here
+//!
+//! 1. a read-only endpoint is refused before any connection is opened or byte is sent;
+//! 2. the attempt is written to the audit log (and fsynced) before the request leaves, and
+//!    its result after;
+//! 3. the request runs under a deadline, and the daemon's refusal is put in words an
+//!    operator can act on.
+//!
+//! `tests/gate_is_the_only_way.rs` fails the build's tests if a state-changing bollard method
+//! is called anywhere else in `src/`.
+//!
+//! Bulk actions run with bounded concurrency per endpoint and every endpoint in parallel; a
+//! failure on one never stops the others. A rolling restart goes one (or N) at a time and waits
+//! for each container to run, and to be healthy when it has a healthcheck, before the next.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, RemoveContainerOptions, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions,
+};
+use futures::{Stream, StreamExt};
+use tokio::sync::OnceCell;
+
+use super::{EngineError, connect, deadline};
+use crate::audit::{AuditLog, AuditSubject};
+use crate::config::{Config, EndpointSpec, EngineSettings};
+use crate::model::EndpointId;
+use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
+
+/// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:
+/// a fleet-wide restart should not hit one small daemon with fifty stops at once.
+pub const DEFAULT_PER_ENDPOINT: usize = 4;
+/// Docker's own default stop timeout; the deadline of a stop or restart allows for it.
+const DOCKER_STOP_TIMEOUT_S: u32 = 10;
+
+pub struct Gate {
+    specs: Vec<EndpointSpec>,
+    settings: EngineSettings,
+    audit: AuditLog,
+    /// One client per endpoint, opened on first use and kept (bollard reconnects by itself).
+    clients: Vec<OnceCell<Docker>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("endpoints", &self.specs.len())
+            .field("audit", &self.audit.path())
+            .finish()
+    }
+}
+
+impl Gate {
+    /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine).
+    pub fn new(config: &Config, audit: AuditLog) -> Self {
+        Self {
+            specs: config.endpoints.clone(),
+            settings: config.engine.clone(),
+            clients: config.endpoints.iter().map(|_| OnceCell::new()).collect(),
+            audit,
+        }
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub fn endpoint_name(&self, endpoint: EndpointId) -> Option<&str> {
+        self.specs.get(endpoint).map(|s| s.name.as_str())
+    }
+
+    /// Whether the gate will refuse every state-changing request to this endpoint.
+    pub fn is_read_only(&self, endpoint: EndpointId) -> bool {
+        self.specs.get(endpoint).is_none_or(|s| s.read_only)
+    }
+
+    async fn client(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
+        let (Some(cell), Some(spec)) = (self.clients.get(endpoint), self.specs.get(endpoint))
+        else {
+            return Err(EngineError::Docker(format!("no endpoint #{endpoint}")));
+        };
+        cell.get_or_try_init(|| connect(spec, &self.settings))
+            .await
+            .cloned()
+    }
+
+    /// Carries out one request: refused on a read-only endpoint, audited before and after,
+    /// under a deadline. Never panics, never returns early without an outcome.
+    pub async fn apply(&self, req: ActionRequest) -> ActionOutcome {
+        let started = Instant::now();
+        let (endpoint_name, endpoint_url) = match self.specs.get(req.endpoint) {
+            Some(s) => (s.name.clone(), s.url_text.clone()),
+            None => (format!("#{}", req.endpoint), String::new()),
+        };
+        let subject = AuditSubject {
+            endpoint: endpoint_name.clone(),
+            endpoint_url,
+            container_id: req.container_id.clone(),
+            container: req.container.clone(),
+            action: req.action.verb().to_string(),
+            params: req.action.params(),
+        };
+        let outcome = |result: ActionResult, attempt: Option<String>| ActionOutcome {
+            endpoint_name: endpoint_name.clone(),
+            result,
+            attempt,
+            elapsed: started.elapsed(),
+            request: req.clone(),
+        };
+
+        // 1. The read-only gate: before any connection, any byte on the wire.
+        let refusal = match self.specs.get(req.endpoint) {
+            None => Some(format!("no endpoint #{}", req.endpoint)),
+            Some(spec) if spec.read_only => Some(format!("endpoint {} is read-only", spec.name)),
+            Some(_) => None,
+        };
+        if let Some(reason) = refusal {
+            tracing::info!(endpoint = %endpoint_name, container = %req.container, action = req.action.verb(), %reason, "refused");
+            return match self.audit.refused(&subject, &reason).await {
+                Ok(id) => outcome(ActionResult::Refused(reason), Some(id)),
+                Err(e) => outcome(
+                    ActionResult::Refused(format!(
+                        "{reason} (and the audit log {} could not be written: {e})",
+                        self.audit.path().display()
+                    )),
+                    None,
+                ),
+            };
+        }
+
+        // 2. On the record before it happens; no record, no request.
+        let attempt = match self.audit.started(subject).await {
+            Ok(a) => a,
+            Err(e) => {
+                return outcome(
+                    ActionResult::Refused(format!(
+                        "cannot write the audit log {}: {e}; nothing was sent",
+                        self.audit.path().display()
+                    )),
+                    None,
+                );
+            }
+        };
+
+        // 3. The request itself.
+        let result = match self.client(req.endpoint).await {
+            Ok(docker) => send(&docker, &req, self.settings.request_timeout).await,
+            Err(e) => Err(format!("cannot reach {endpoint_name}: {e}")),
+        };
+        if let Err(e) = self.audit.finished(&attempt, result.clone()).await {
+            tracing::warn!(attempt = %attempt.id, error = %e, "audit log: cannot record the result");
+        }
+        tracing::info!(endpoint = %endpoint_name, container = %req.container, action = req.action.verb(), ok = result.is_ok(), "action");
+        let result = match result {
+            Ok(()) => ActionResult::Succeeded,
+            Err(e) => ActionResult::Failed(e),
+        };
+        outcome(result, Some(attempt.id))
+    }
+
+    /// Runs many requests: at most `per_endpoint` at once on each endpoint, every endpoint in
+    /// parallel. Yields `(index in reqs, outcome)` as each finishes; one failure stops nothing.
+    pub fn bulk_stream(
+        &self,
+        reqs: Vec<ActionRequest>,
+        per_endpoint: usize,
+    ) -> impl Stream<Item = (usize, ActionOutcome)> + Send + '_ {
+        let mut groups: BTreeMap<EndpointId, Vec<(usize, ActionRequest)>> = BTreeMap::new();
+        for (i, r) in reqs.into_iter().enumerate() {
+            groups.entry(r.endpoint).or_default().push((i, r));
+        }
+        let per_endpoint = per_endpoint.max(1);
+        futures::stream::select_all(groups.into_values().map(move |group| {
+            futures::stream::iter(group)
+                .map(move |(i, r)| async move { (i, self.apply(r).await) })
+                .buffer_unordered(per_endpoint)
+                .boxed()
+        }))
+    }
+
+    /// [`Gate::bulk_stream`] collected, in the order of `reqs`.
+    pub async fn bulk(&self, reqs: Vec<ActionRequest>, per_endpoint: usize) -> Vec<ActionOutcome> {
+        let mut done: Vec<(usize, ActionOutcome)> =
+            self.bulk_stream(reqs, per_endpoint).collect().await;
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// Restarts `reqs` `opts.batch` at a time. After each batch it waits until every
+    /// container of it runs and, if it has a healthcheck, is healthy in its new run; then the
+    /// next batch. It stops at the first failure (restart failed or refused, exited, unhealthy,
+    /// not ready in time) and says where. `progress` hears every step as it happens.
+    pub async fn rolling_restart<F, Fut>(
+        &self,
+        reqs: Vec<ActionRequest>,
+        opts: RollingOptions,
+        mut progress: F,
+    ) -> RollingOutcome
+    where
+        F: FnMut(RollingProgress) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let mut out = RollingOutcome::default();
+        let mut pending: std::collections::VecDeque<ActionRequest> = reqs
+            .into_iter()
+            .map(|mut r| {
+                r.action = Action::Restart {
+                    timeout_s: opts.stop_timeout_s,
+                };
+                r
+            })
+            .collect();
+        while !pending.is_empty() {
+            let n = opts.batch.max(1).min(pending.len());
+            let batch: Vec<ActionRequest> = pending.drain(..n).collect();
+            let outcomes =
+                futures::future::join_all(batch.iter().cloned().map(|r| self.apply(r))).await;
+            let mut failed = None;
+            for o in outcomes {
+                if failed.is_none() && !o.result.is_ok() {
+                    failed = Some(RollingStop {
+                        endpoint_name: o.endpoint_name.clone(),
+                        request: o.request.clone(),
+                        reason: format!("restart {}", o.result.text()),
+                    });
+                }
+                progress(RollingProgress::Restarted(o.clone())).await;
+                out.restarted.push(o);
+            }
+            if failed.is_none() {
+                for r in &batch {
+                    progress(RollingProgress::Waiting {
+                        endpoint_name: self.endpoint_name(r.endpoint).unwrap_or("?").into(),
+                        request: r.clone(),
+                    })
+                    .await;
+                }
+                let waits = futures::future::join_all(
+                    batch
+                        .iter()
+                        .map(|r| self.wait_ready(r, opts.ready_timeout, opts.poll)),
+                )
+                .await;
+                for (r, w) in batch.iter().zip(waits) {
+                    let endpoint_name = self.endpoint_name(r.endpoint).unwrap_or("?").to_string();
+                    match w {
+                        Ok(ready) => {
+                            out.ready += 1;
+                            progress(RollingProgress::Ready {
+                                endpoint_name,
+                                request: r.clone(),
+                                after: ready.after,
+                                healthcheck: ready.healthcheck,
+                            })
+                            .await;
+                        }
+                        Err(reason) if failed.is_none() => {
+                            failed = Some(RollingStop {
+                                endpoint_name,
+                                request: r.clone(),
+                                reason,
+                            });
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+            if let Some(stop) = failed {
+                progress(RollingProgress::Stopped(stop.clone())).await;
+                out.stopped = Some(stop);
+                out.not_attempted = pending.into_iter().collect();
+                return out;
+            }
+        }
+        out
+    }
+
+    /// Polls a restarted container until it runs (and is healthy in this run, when it has a
+    /// healthcheck), or fails: exited, unhealthy, or not ready by `limit`.
+    async fn wait_ready(
+        &self,
+        req: &ActionRequest,
+        limit: Duration,
+        poll: Duration,
+    ) -> Result<Ready, String> {
+        let started = Instant::now();
+        let docker = self
+            .client(req.endpoint)
+            .await
+            .map_err(|e| format!("cannot reach the endpoint: {e}"))?;
+        loop {
+            let last = match deadline(
+                self.settings.request_timeout,
+                docker.inspect_container(&req.container_id, None::<InspectContainerOptions>),
+            )
+            .await
+            {
+                Ok(c) => match readiness(&c) {
+                    Readiness::Ready { healthcheck } => {
+                        return Ok(Ready {
+                            after: started.elapsed(),
+                            healthcheck,
+                        });
+                    }
+                    Readiness::Failed(reason) => return Err(reason),
+                    Readiness::NotYet(what) => what,
+                },
+                Err(e) => e.to_string(),
+            };
+            if started.elapsed() + poll > limit {
+                return Err(format!("not ready within {} s ({last})", limit.as_secs()));
+            }
+            tokio::time::sleep(poll).await;
+        }
+    }
+}
+
+struct Ready {
+    after: Duration,
+    healthcheck: bool,
+}
+
+enum Readiness {
+    Ready { healthcheck: bool },
+    NotYet(String),
+    Failed(String),
+}
+
+/// Is a just-restarted container up? Running (not restarting, not paused), and when it has a
+/// healthcheck, healthy on a probe that ran in this run (after its StartedAt), so a health
+/// status left over from before the restart never counts.
+fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
+    use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
+    let Some(state) = &c.state else {
+        return Readiness::NotYet("no state reported".into());
+    };
+    match state.status {
+        Some(S::RUNNING) => {}
+        Some(S::RESTARTING) | Some(S::CREATED) => {
+            return Readiness::NotYet(format!(
+                "{}",
+                state.status.map(|s| s.to_string()).unwrap_or_default()
+            ));
+        }
+        Some(S::EXITED) | Some(S::DEAD) => {
+            return Readiness::Failed(format!(
+                "exited with code {} after the restart",
+                state.exit_code.unwrap_or(-1)
+            ));
+        }
+        Some(S::PAUSED) => return Readiness::Failed("paused".into()),
+        other => {
+            return Readiness::NotYet(format!(
+                "state {}",
+                other.map(|s| s.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    let has_healthcheck = c
+        .config
+        .as_ref()
+        .and_then(|cfg| cfg.healthcheck.as_ref())
+        .and_then(|h| h.test.as_ref())
+        .and_then(|t| t.first())
+        .is_some_and(|first| first != "NONE");
+    if !has_healthcheck {
+        return Readiness::Ready { healthcheck: false };
+    }
+    let started_at = state
+        .started_at
+        .as_deref()
+        .and_then(super::convert::parse_time);
+    let Some(health) = &state.health else {
+        return Readiness::NotYet("health: no report yet".into());
+    };
+    let last_probe = health.log.as_ref().and_then(|l| l.last());
+    let probe_in_this_run = match (last_probe.and_then(|p| p.start.as_deref()), started_at) {
+        (Some(probe), Some(run)) => super::convert::parse_time(probe).is_some_and(|p| p >= run),
+        _ => false,
+    };
+    match health.status {
+        Some(H::HEALTHY) if probe_in_this_run => Readiness::Ready { healthcheck: true },
+        Some(H::UNHEALTHY) if probe_in_this_run => {
+            let output = last_probe
+                .and_then(|p| p.output.as_deref())
+                .map(|o| crate::model::text::sanitize(o.trim()).into_owned())
+                .filter(|o| !o.is_empty())
+                .map(|o| format!(": {o}"))
+                .unwrap_or_default();
+            Readiness::Failed(format!("unhealthy after the restart{output}"))
+        }
+        other => Readiness::NotYet(format!(
+            "health: {}",
+            other.map(|s| s.to_string()).unwrap_or_default()
+        )),
+    }
+}
+
+/// The state-changing bollard calls, all of them in one place. Only [`Gate::apply`] calls this.
+async fn send(docker: &Docker, req: &ActionRequest, limit: Duration) -> Result<(), String> {
+    let id = req.container_id.as_str();
+    let r = match &req.action {
+        Action::Start => {
+            deadline(
+                limit,
+                docker.start_container(id, None::<StartContainerOptions>),
+            )
+            .await
+        }
+        Action::Stop { timeout_s } => {
+            // The daemon waits up to the stop timeout before it answers: allow for it.
+            let limit =
+                limit + Duration::from_secs(timeout_s.unwrap_or(DOCKER_STOP_TIMEOUT_S).into());
+            let docker = docker.clone().with_timeout(limit);
+            let opts = StopContainerOptions {
+                t: timeout_s.map(|t| i32::try_from(t).unwrap_or(i32::MAX)),
+                signal: None,
+            };
+            deadline(limit, docker.stop_container(id, Some(opts))).await
+        }
+        Action::Restart { timeout_s } => {
+            let limit =
+                limit + Duration::from_secs(timeout_s.unwrap_or(DOCKER_STOP_TIMEOUT_S).into());
+            let docker = docker.clone().with_timeout(limit);
+            let opts = RestartContainerOptions {
+                t: timeout_s.map(|t| i32::try_from(t).unwrap_or(i32::MAX)),
+                signal: None,
+            };
+            deadline(limit, docker.restart_container(id, Some(opts))).await
+        }
+        Action::Pause => deadline(limit, docker.pause_container(id)).await,
+        Action::Unpause => deadline(limit, docker.unpause_container(id)).await,
+        Action::Kill { signal } => {
+            let opts = KillContainerOptions {
+                signal: signal.clone(),
+            };
+            deadline(limit, docker.kill_container(id, Some(opts))).await
+        }
+        Action::Remove { volumes, force } => {
+            let opts = RemoveContainerOptions {
+                v: *volumes,
+                force: *force,
+                link: false,
+            };
+            deadline(limit, docker.remove_container(id, Some(opts))).await
+        }
+    };
+    r.map_err(|e| explain(&req.action, e))
+}
+
+/// The daemon's answer in the operator's terms, for the refusals people actually meet.
+fn explain(action: &Action, e: EngineError) -> String {
+    let EngineError::Docker(text) = &e else {
+        return e.to_string();
+    };
+    let lower = text.to_ascii_lowercase();
+    if matches!(action, Action::Remove { force: false, .. })
+        && lower.contains("cannot remove a running container")
+    {
+        return "the container is running: stop it first, or remove it with force (--force)".into();
+    }
+    if lower.contains("daemon answered 404") && lower.contains("no such container") {
+        return "no such container (removed since it was listed?)".into();
+    }
+    text.clone()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollingOptions {
+    /// Containers restarted together before waiting for them.
+    pub batch: usize,
+    /// How long one batch may take to run and be healthy.
+    pub ready_timeout: Duration,
+    /// Passed to each restart as its stop timeout.
+    pub stop_timeout_s: Option<u32>,
+    /// How often a waiting container is inspected.
+    pub poll: Duration,
+}
+
+impl Default for RollingOptions {
+    fn default() -> Self {
+        Self {
+            batch: 1,
+            ready_timeout: Duration::from_secs(120),
+            stop_timeout_s: None,
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A step of a rolling restart, as it happens.
+#[derive(Debug, Clone)]
+pub enum RollingProgress {
+    Restarted(ActionOutcome),
+    Waiting {
+        endpoint_name: String,
+        request: ActionRequest,
+    },
+    Ready {
+        endpoint_name: String,
+        request: ActionRequest,
+        after: Duration,
+        healthcheck: bool,
+    },
+    Stopped(RollingStop),
+}
+
+/// Where and why a rolling restart stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollingStop {
+    pub endpoint_name: String,
+    pub request: ActionRequest,
+    pub reason: String,
+}
+
+impl RollingStop {
+    /// "stopped at lab2/web: unhealthy after the restart: …".
+    pub fn line(&self) -> String {
+        format!(
+            "stopped at {}/{}: {}",
+            self.endpoint_name, self.request.container, self.reason
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RollingOutcome {
+    /// Every restart attempted, in order, with its result.
+    pub restarted: Vec<ActionOutcome>,
+    /// How many came back running (and healthy).
+    pub ready: usize,
+    pub stopped: Option<RollingStop>,
+    /// What was left when it stopped.
+    pub not_attempted: Vec<ActionRequest>,
+}
+
+impl RollingOutcome {
+    pub fn is_ok(&self) -> bool {
+        self.stopped.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{self, Phase};
+
+    fn config(read_only: bool) -> Config {
+        let mut spec = EndpointSpec::from_url(Some("locked"), "tcp://192.0.2.1:2375").unwrap();
+        spec.read_only = read_only;
+        Config {
+            endpoints: vec![spec],
+            ..Config::default()
+        }
+    }
+
+    fn req(action: Action) -> ActionRequest {
+        ActionRequest {
+            endpoint: 0,
+            container_id: "0123456789ab".into(),
+            container: "web".into(),
+            action,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_only_endpoint_is_refused_and_audited_without_a_connection() {
+        // 192.0.2.1 (TEST-NET-1) is unroutable: any attempt to connect would time out, and
+        // the deadline of this test is far shorter than the request timeout.
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Gate::new(&config(true), AuditLog::at(dir.path().join("a.jsonl")));
+        let o = tokio::time::timeout(Duration::from_secs(2), gate.apply(req(Action::Start)))
+            .await
+            .expect("refused at once");
+        assert_eq!(
+            o.result,
+            ActionResult::Refused("endpoint locked is read-only".into())
+        );
+        assert!(gate.clients[0].get().is_none(), "no client was even opened");
+        let (records, _) = audit::read(gate.audit().path()).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].phase, Phase::Refused);
+        assert_eq!(records[0].action, "start");
+        assert_eq!(Some(records[0].attempt.clone()), o.attempt);
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_audit_log_means_nothing_is_sent() {
+        let gate = Gate::new(
+            &config(false),
+            AuditLog::at("/proc/fleetdeck-cannot-write-here/audit.jsonl"),
+        );
+        let o = gate.apply(req(Action::Pause)).await;
+        match o.result {
+            ActionResult::Refused(reason) => {
+                assert!(reason.contains("cannot write the audit log"), "{reason}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(gate.clients[0].get().is_none());
+    }
+
+    #[tokio::test]
+    async fn bulk_returns_one_outcome_per_request_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let gate = Gate::new(&config(true), AuditLog::at(dir.path().join("a.jsonl")));
+        let reqs: Vec<_> = (0..7)
+            .map(|i| ActionRequest {
+                container: format!("c{i}"),
+                ..req(Action::Kill {
+                    signal: "SIGTERM".into(),
+                })
+            })
+            .collect();
+        let outcomes = gate.bulk(reqs, 2).await;
+        let names: Vec<_> = outcomes
+            .iter()
+            .map(|o| o.request.container.as_str())
+            .collect();
+        assert_eq!(names, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
+        let (records, _) = audit::read(gate.audit().path()).unwrap();
+        assert_eq!(records.len(), 7);
+    }
+
+    #[test]
+    fn a_running_container_is_not_removed_silently() {
+        let e = EngineError::Docker("daemon answered 409: You cannot remove a running container 0123. Stop the container before attempting removal or force remove".into());
+        let text = explain(
+            &Action::Remove {
+                volumes: false,
+                force: false,
+            },
+            e,
+        );
+        assert_eq!(
+            text,
+            "the container is running: stop it first, or remove it with force (--force)"
+        );
+    }
+}
