@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{AccessOverride, Sources};
+use crate::model::actions::{Action, parse_signal};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +76,136 @@ pub enum Command {
         #[arg(long, short = 't')]
         timestamps: bool,
     },
+    /// Start containers. Prints the plan, then a result per container; exit 1 if any failed
+    /// or was refused (read-only endpoint)
+    Start(TargetArgs),
+    /// Stop containers (SIGTERM, then SIGKILL after the timeout); asks first unless --yes
+    Stop {
+        #[command(flatten)]
+        args: TargetArgs,
+        /// Seconds to wait after SIGTERM before SIGKILL [default: the container's own, usually 10]
+        #[arg(long, short = 't', value_name = "S")]
+        timeout: Option<u32>,
+    },
+    /// Restart containers; asks first unless --yes
+    Restart {
+        #[command(flatten)]
+        args: TargetArgs,
+        /// Seconds to wait after SIGTERM before SIGKILL [default: the container's own, usually 10]
+        #[arg(long, short = 't', value_name = "S")]
+        timeout: Option<u32>,
+    },
+    /// Pause containers (freeze their processes); asks first unless --yes
+    Pause(TargetArgs),
+    /// Unpause containers
+    Unpause(TargetArgs),
+    /// Send containers a signal; asks first unless --yes
+    Kill {
+        #[command(flatten)]
+        args: TargetArgs,
+        /// SIGKILL, SIGTERM, HUP, USR1, 15, …
+        #[arg(long, short = 's', default_value = "SIGKILL", value_name = "SIG")]
+        signal: String,
+    },
+    /// Remove containers; a running one only with --force (it is killed first); asks first
+    /// unless --yes
+    Rm {
+        #[command(flatten)]
+        args: TargetArgs,
+        /// Remove the container's anonymous volumes too
+        #[arg(long, short = 'v')]
+        volumes: bool,
+        /// Kill a running container, then remove it
+        #[arg(long, short = 'f')]
+        force: bool,
+    },
+    /// Restart containers one at a time (or N), each running and, if it has a healthcheck,
+    /// healthy before the next; stops at the first failure and says where
+    RollingRestart {
+        #[command(flatten)]
+        args: TargetArgs,
+        /// Containers restarted together
+        #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        batch: u16,
+        /// Seconds each batch may take to be running and healthy
+        #[arg(long, default_value_t = 120, value_name = "S")]
+        wait: u64,
+        /// Seconds each restart waits after SIGTERM before SIGKILL
+        #[arg(long, short = 't', value_name = "S")]
+        timeout: Option<u32>,
+    },
+    /// Print the audit log of state-changing requests (who, where, what, result), oldest first
+    Audit {
+        /// Only this endpoint
+        #[arg(long, value_name = "ENDPOINT")]
+        endpoint: Option<String>,
+        /// Only containers with this name (glob allowed) or id prefix
+        #[arg(long, value_name = "NAME")]
+        container: Option<String>,
+        /// Only since this long ago (30s, 10m, 2h, 1d) or this RFC 3339 time
+        #[arg(long)]
+        since: Option<String>,
+        /// The audit file [default: $FLEETDECK_AUDIT, else $XDG_STATE_HOME/fleetdeck/audit.jsonl]
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    /// The action an action command asks for, with its targets; `Err` for a bad argument
+    /// (an unknown signal). `None` for the other commands.
+    pub fn action(&self) -> Option<Result<(Action, &TargetArgs), String>> {
+        let pair = |a: Action, args| Some(Ok((a, args)));
+        match self {
+            Self::Start(args) => pair(Action::Start, args),
+            Self::Stop { args, timeout } => pair(
+                Action::Stop {
+                    timeout_s: *timeout,
+                },
+                args,
+            ),
+            Self::Restart { args, timeout } => pair(
+                Action::Restart {
+                    timeout_s: *timeout,
+                },
+                args,
+            ),
+            Self::Pause(args) => pair(Action::Pause, args),
+            Self::Unpause(args) => pair(Action::Unpause, args),
+            Self::Kill { args, signal } => Some(
+                parse_signal(signal)
+                    .map(|signal| (Action::Kill { signal }, args))
+                    .map_err(|e| format!("--signal: {e}")),
+            ),
+            Self::Rm {
+                args,
+                volumes,
+                force,
+            } => pair(
+                Action::Remove {
+                    volumes: *volumes,
+                    force: *force,
+                },
+                args,
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Targets and confirmation, shared by every action command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// ENDPOINT/NAME (a name, a glob with * and ?, or an id prefix) or @CLUSTER/NAME-GLOB;
+    /// repeatable
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Do not ask for confirmation (needed when stdin is not a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Requests in flight at once per endpoint
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
 }
 
 impl Cli {
@@ -91,5 +222,69 @@ impl Cli {
                 None
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fleetdeck").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn read_only_and_write_are_mutually_exclusive() {
+        assert!(parse(&["--read-only", "--write", "check"]).is_err());
+        let cli = parse(&["--read-only", "check"]).unwrap();
+        assert_eq!(cli.sources().access, Some(AccessOverride::ReadOnly));
+        let cli = parse(&["check", "--write"]).unwrap();
+        assert_eq!(cli.sources().access, Some(AccessOverride::Write));
+        assert_eq!(parse(&["check"]).unwrap().sources().access, None);
+    }
+
+    #[test]
+    fn action_commands_carry_their_parameters() {
+        let cli = parse(&[
+            "stop",
+            "lab1/web",
+            "@prod/api-*",
+            "--timeout",
+            "30",
+            "--yes",
+        ])
+        .unwrap();
+        let cmd = cli.command.unwrap();
+        let (action, args) = cmd.action().unwrap().unwrap();
+        assert_eq!(
+            action,
+            Action::Stop {
+                timeout_s: Some(30)
+            }
+        );
+        assert_eq!(args.targets, ["lab1/web", "@prod/api-*"]);
+        assert!(args.yes);
+
+        let cli = parse(&["kill", "lab1/web", "-s", "hup"]).unwrap();
+        let (action, _) = cli.command.as_ref().unwrap().action().unwrap().unwrap();
+        assert_eq!(
+            action,
+            Action::Kill {
+                signal: "SIGHUP".into()
+            }
+        );
+        let cli = parse(&["kill", "lab1/web", "-s", "SIGNOPE"]).unwrap();
+        assert!(cli.command.unwrap().action().unwrap().is_err());
+
+        let cli = parse(&["rm", "lab1/web", "-v", "-f"]).unwrap();
+        let (action, _) = cli.command.as_ref().unwrap().action().unwrap().unwrap();
+        assert_eq!(
+            action,
+            Action::Remove {
+                volumes: true,
+                force: true
+            }
+        );
+        assert!(parse(&["restart"]).is_err(), "a target is required");
     }
 }

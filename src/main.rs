@@ -9,8 +9,10 @@ use clap::{CommandFactory, FromArgMatches};
 use color_eyre::eyre::{WrapErr, eyre};
 
 use fleetdeck::app::{self, App};
+use fleetdeck::audit::AuditLog;
 use fleetdeck::cli::{Cli, Command};
 use fleetdeck::config::{self, ConfigError};
+use fleetdeck::engine::gate::Gate;
 use fleetdeck::headless::{self, EXIT_CONFIG};
 use fleetdeck::{engine, ui};
 
@@ -37,6 +39,16 @@ fn main() -> ExitCode {
     };
     if let Err(e) = color_eyre::install() {
         eprintln!("fleetdeck: {e}");
+    }
+    // Reading the audit log needs neither a config nor a daemon.
+    if let Some(Command::Audit {
+        endpoint,
+        container,
+        since,
+        file,
+    }) = &cli.command
+    {
+        return audit_command(endpoint, container, since, file.as_deref());
     }
     let config = match config::load(&cli.sources()) {
         Ok(c) => c,
@@ -104,6 +116,58 @@ fn main() -> ExitCode {
                     }
                 }
             }
+            Some(Command::RollingRestart {
+                args,
+                batch,
+                wait,
+                timeout,
+            }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let args = headless::actions::RollingArgs {
+                    targets: args.targets.clone(),
+                    yes: args.yes,
+                    opts: headless::actions::rolling_options(usize::from(*batch), *wait, *timeout),
+                };
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::actions::rolling(
+                    &config,
+                    &gate,
+                    &args,
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
+            Some(Command::Audit { .. }) => Ok(EXIT_CONFIG), // handled before the config is loaded
+            Some(cmd) => match cmd.action() {
+                Some(Ok((action, targets))) => {
+                    let gate = Gate::new(&config, AuditLog::from_env());
+                    let args = headless::actions::ActionArgs {
+                        action,
+                        targets: targets.targets.clone(),
+                        yes: targets.yes,
+                        parallel: usize::from(targets.parallel),
+                    };
+                    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                    headless::actions::run(
+                        &config,
+                        &gate,
+                        &args,
+                        &mut headless::actions::ask_on_terminal,
+                        &mut out,
+                        &mut err,
+                    )
+                    .await
+                    .wrap_err("writing the report")
+                }
+                Some(Err(e)) => {
+                    eprintln!("fleetdeck: {e}");
+                    Ok(EXIT_CONFIG)
+                }
+                None => Err(eyre!("unhandled command")),
+            },
         }
     });
     // Engine tasks may be parked in backoff sleeps; do not wait for them.
@@ -112,6 +176,40 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             eprintln!("fleetdeck: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `fleetdeck audit`.
+fn audit_command(
+    endpoint: &Option<String>,
+    container: &Option<String>,
+    since: &Option<String>,
+    file: Option<&std::path::Path>,
+) -> ExitCode {
+    let since = match since
+        .as_deref()
+        .map(|s| headless::parse_since(s, chrono::Utc::now()))
+    {
+        Some(Err(e)) => {
+            eprintln!("fleetdeck: {e}");
+            return ExitCode::from(EXIT_CONFIG as u8);
+        }
+        Some(Ok(t)) => Some(t),
+        None => None,
+    };
+    let filter = fleetdeck::audit::AuditFilter {
+        endpoint: endpoint.clone(),
+        container: container.clone(),
+        since,
+    };
+    let path = file.map_or_else(AuditLog::default_path, std::path::Path::to_path_buf);
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    match headless::audit::print(&path, &filter, &mut out, &mut err) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("fleetdeck: {e}");
             ExitCode::FAILURE
         }
     }

@@ -141,10 +141,9 @@ fn state_changing_docker_calls_exist_only_in_the_gate() {
 
 #[test]
 fn inside_the_gate_only_send_makes_them_after_the_checks() {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine/gate.rs"),
-    )
-    .unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine/gate.rs"))
+            .unwrap();
     let start = text
         .find("\nasync fn send(")
         .expect("gate.rs has its send function");
@@ -172,6 +171,8 @@ fn inside_the_gate_only_send_makes_them_after_the_checks() {
 
 #[test]
 fn the_scanner_finds_a_call_split_over_lines() {
-    let hits = uses("let x = docker\n    .restart_container(id, None)\n    .await;\n// stop_container in a comment\nlet restart_containers = 1;");
+    let hits = uses(
+        "let x = docker\n    .restart_container(id, None)\n    .await;\n// stop_container in a comment\nlet restart_containers = 1;",
+    );
     assert_eq!(hits, [(2, "restart_container")]);
 }
