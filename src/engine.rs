@@ -290,7 +290,8 @@ impl FleetTasks {
                     total,
                     first,
                     format!(
-                        "rolling restart of {total} containers, {} at a time",
+                        "rolling restart of {total} container{}, {} at a time",
+                        if total == 1 { "" } else { "s" },
                         opts.batch.max(1)
                     ),
                     false,

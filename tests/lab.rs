@@ -7,6 +7,10 @@
 #[path = "lab/support.rs"]
 mod support;
 
+#[path = "lab/actions.rs"]
+mod actions;
+#[path = "lab/audit.rs"]
+mod audit;
 #[path = "lab/chaos.rs"]
 mod chaos;
 #[path = "lab/events.rs"]
@@ -19,5 +23,7 @@ mod headless_cli;
 mod logs;
 #[path = "lab/pools.rs"]
 mod pools;
+#[path = "lab/read_only.rs"]
+mod read_only;
 #[path = "lab/stats.rs"]
 mod stats;

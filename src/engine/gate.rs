@@ -344,10 +344,7 @@ fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
     match state.status {
         Some(S::RUNNING) => {}
         Some(S::RESTARTING) | Some(S::CREATED) => {
-            return Readiness::NotYet(format!(
-                "{}",
-                state.status.map(|s| s.to_string()).unwrap_or_default()
-            ));
+            return Readiness::NotYet(state.status.map(|s| s.to_string()).unwrap_or_default());
         }
         Some(S::EXITED) | Some(S::DEAD) => {
             return Readiness::Failed(format!(

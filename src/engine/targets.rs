@@ -42,6 +42,13 @@ impl TargetMatch {
     }
 }
 
+/// A container as the listing showed it.
+struct Listed {
+    id: String,
+    name: String,
+    state: String,
+}
+
 /// What the targets came to: the containers, each once, in target order; and the endpoints
 /// that could not be listed (their containers are unknown, and that is a failure to report).
 #[derive(Debug, Clone, Default)]
@@ -113,25 +120,26 @@ pub async fn resolve(config: &Config, targets: &[Target]) -> Result<Resolved, St
     .await;
 
     let mut out = Resolved::default();
-    let mut listed: Vec<(EndpointId, Vec<(String, String, String)>)> = Vec::new();
+    let mut listed: Vec<(EndpointId, Vec<Listed>)> = Vec::new();
     for (id, result) in listings {
         match result {
             Ok(summaries) => {
-                let mut rows: Vec<(String, String, String)> = summaries
+                let mut rows: Vec<Listed> = summaries
                     .into_iter()
                     .filter_map(|s| {
-                        let cid = s.id?;
-                        let name = s
-                            .names
-                            .unwrap_or_default()
-                            .first()
-                            .map(|n| n.trim_start_matches('/').to_string())
-                            .unwrap_or_default();
-                        let state = s.state.map(|st| st.to_string()).unwrap_or_default();
-                        Some((cid, name, state))
+                        Some(Listed {
+                            id: s.id?,
+                            name: s
+                                .names
+                                .unwrap_or_default()
+                                .first()
+                                .map(|n| n.trim_start_matches('/').to_string())
+                                .unwrap_or_default(),
+                            state: s.state.map(|st| st.to_string()).unwrap_or_default(),
+                        })
                     })
                     .collect();
-                rows.sort_by(|a, b| a.1.cmp(&b.1));
+                rows.sort_by(|a, b| a.name.cmp(&b.name));
                 listed.push((id, rows));
             }
             Err(e) => out
@@ -149,26 +157,23 @@ pub async fn resolve(config: &Config, targets: &[Target]) -> Result<Resolved, St
                 all_answered = false;
                 continue;
             };
-            let mut matching: Vec<&(String, String, String)> = rows
+            let mut matching: Vec<&Listed> = rows
                 .iter()
-                .filter(|(_, name, _)| glob_match(pattern, name))
+                .filter(|c| glob_match(pattern, &c.name))
                 .collect();
             // An exact name that is no container's may be an id prefix (ENDPOINT/ID only).
             if matching.is_empty() && !is_glob(pattern) && matches!(t, Target::Endpoint { .. }) {
-                let by_id: Vec<_> = rows
-                    .iter()
-                    .filter(|(cid, _, _)| cid.starts_with(pattern))
-                    .collect();
+                let by_id: Vec<_> = rows.iter().filter(|c| c.id.starts_with(pattern)).collect();
                 if by_id.len() == 1 {
                     matching = by_id;
                 }
             }
-            for (cid, name, state) in matching {
+            for c in matching {
                 hits += 1;
                 if out
                     .matches
                     .iter()
-                    .any(|m| m.endpoint == id && m.container_id == *cid)
+                    .any(|m| m.endpoint == id && m.container_id == c.id)
                 {
                     continue;
                 }
@@ -176,9 +181,9 @@ pub async fn resolve(config: &Config, targets: &[Target]) -> Result<Resolved, St
                 out.matches.push(TargetMatch {
                     endpoint: id,
                     endpoint_name: spec.name.clone(),
-                    container_id: cid.clone(),
-                    container: sanitize_owned(name.clone()),
-                    state: state.clone(),
+                    container_id: c.id.clone(),
+                    container: sanitize_owned(c.name.clone()),
+                    state: c.state.clone(),
                     read_only: spec.read_only,
                 });
             }

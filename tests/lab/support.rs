@@ -193,9 +193,12 @@ pub fn lab_url(config: &Config, endpoint: &str) -> String {
 }
 
 /// A TCP proxy in front of a lab daemon that the test can cut and restore, to disconnect
-/// fleetdeck from a daemon that keeps running (events still happen behind the cut).
+/// fleetdeck from a daemon that keeps running (events still happen behind the cut). It also
+/// records the request line (`METHOD PATH`) of every HTTP request it forwards, so a test can
+/// prove what did, and did not, reach the daemon.
 pub struct Proxy {
     pub port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     accept: tokio::task::JoinHandle<()>,
@@ -208,11 +211,12 @@ impl Proxy {
         let port = listener.local_addr().unwrap().port();
         let enabled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let target = target.to_string();
-        let (en, cs) = (enabled.clone(), conns.clone());
+        let (en, cs, rq) = (enabled.clone(), conns.clone(), requests.clone());
         let accept = tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     return;
                 };
                 if !en.load(Ordering::SeqCst) {
@@ -220,9 +224,10 @@ impl Proxy {
                     continue;
                 }
                 let target = target.clone();
+                let rq = rq.clone();
                 let task = tokio::spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    if let Ok(outbound) = tokio::net::TcpStream::connect(&target).await {
+                        relay_recording(inbound, outbound, rq).await;
                     }
                 });
                 cs.lock().unwrap().push(task);
@@ -230,6 +235,7 @@ impl Proxy {
         });
         Self {
             port,
+            requests,
             enabled,
             conns,
             accept,
@@ -238,6 +244,11 @@ impl Proxy {
 
     pub fn url(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every request forwarded so far, as `METHOD PATH` (query included), in arrival order.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     /// Drops every open connection and refuses new ones.
@@ -253,6 +264,57 @@ impl Proxy {
         self.enabled
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Forwards both ways; on the way to the daemon, notes each HTTP request line. The scan looks
+/// at every line start, bodies included, so it can only over-report requests, never miss one.
+async fn relay_recording(
+    inbound: tokio::net::TcpStream,
+    outbound: tokio::net::TcpStream,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_rd, mut client_wr) = inbound.into_split();
+    let (mut daemon_rd, mut daemon_wr) = outbound.into_split();
+    let up = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        let mut line: Vec<u8> = Vec::new();
+        loop {
+            let n = match client_rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            for &b in &buf[..n] {
+                if b == b'\n' {
+                    if let Some(req) = request_line(&line) {
+                        requests.lock().unwrap().push(req);
+                    }
+                    line.clear();
+                } else if line.len() < 8192 {
+                    line.push(b);
+                }
+            }
+            if daemon_wr.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = daemon_wr.shutdown().await;
+    };
+    let down = async move {
+        let _ = tokio::io::copy(&mut daemon_rd, &mut client_wr).await;
+        let _ = client_wr.shutdown().await;
+    };
+    tokio::join!(up, down);
+}
+
+/// `METHOD PATH` of an HTTP/1 request line (`POST /v1.41/containers/x/stop?t=3 HTTP/1.1`).
+fn request_line(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
+    let mut parts = text.split(' ');
+    let (method, path, version) = (parts.next()?, parts.next()?, parts.next()?);
+    let is_method = !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase());
+    (is_method && path.starts_with('/') && version.starts_with("HTTP/1."))
+        .then(|| format!("{method} {path}"))
 }
 
 impl Drop for Proxy {
