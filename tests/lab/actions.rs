@@ -14,7 +14,7 @@ use fleetdeck::engine::targets;
 use fleetdeck::model::MsgKind;
 use fleetdeck::model::actions::{Action, ActionRequest, ActionResult, Target};
 
-use crate::support::{Harness, docker, docker_raw, lab_config, unique};
+use crate::support::{Harness, RemoveOnDrop, docker, docker_raw, lab_config, unique};
 
 /// A container that stops at once on SIGTERM (exit 0) and exits 3 on SIGHUP. As PID 1 the
 /// shell would ignore signals it has no handler for; SIGKILL still kills it (137).
@@ -45,6 +45,23 @@ pub fn status(config: &Config, ep: &str, name: &str) -> String {
     inspect(config, ep, name, "{{.State.Status}}")
 }
 
+/// Waits until the container is in `want` (a signal is delivered asynchronously: `kill`
+/// returns before the container has died of it).
+pub async fn wait_status(config: &Config, ep: &str, name: &str, want: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = status(config, ep, name);
+        if now == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ep}/{name} still {now}, not {want}, after 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 pub fn gate_with_audit(config: &Config) -> (Gate, tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
@@ -70,7 +87,8 @@ async fn apply_ok(gate: &Gate, req: ActionRequest) {
 async fn every_action_acts_on(ep: &str) {
     let config = lab_config(&[ep]);
     let (gate, _dir, audit_path) = gate_with_audit(&config);
-    let name = unique(&format!("act-{ep}"));
+    let mut cleanup = RemoveOnDrop::new(&config, ep);
+    let name = cleanup.add(unique(&format!("act-{ep}")));
     docker(
         &config,
         ep,
@@ -117,7 +135,7 @@ async fn every_action_acts_on(ep: &str) {
         .await,
     )
     .await;
-    assert_eq!(status(&config, ep, &name), "exited");
+    wait_status(&config, ep, &name, "exited").await;
     assert_eq!(inspect(&config, ep, &name, "{{.State.ExitCode}}"), "3");
 
     apply_ok(&gate, req(Action::Start).await).await;
@@ -206,10 +224,14 @@ async fn a_bulk_restart_across_two_endpoints_reports_the_failure_and_restarts_th
     let config = lab_config(&["lab1", "lab2"]);
     let (gate, _dir, audit_path) = gate_with_audit(&config);
     let prefix = unique("bulk");
+    let mut cleanups = [
+        RemoveOnDrop::new(&config, "lab1"),
+        RemoveOnDrop::new(&config, "lab2"),
+    ];
     let mut started = Vec::new();
-    for ep in ["lab1", "lab2"] {
+    for (ep, cleanup) in ["lab1", "lab2"].into_iter().zip(&mut cleanups) {
         for n in ["a", "b"] {
-            let name = format!("{prefix}-{n}");
+            let name = cleanup.add(format!("{prefix}-{n}"));
             run_quick(&config, ep, &name);
             started.push((
                 ep,
@@ -262,11 +284,6 @@ async fn a_bulk_restart_across_two_endpoints_reports_the_failure_and_restarts_th
             .count(),
         1
     );
-    for ep in ["lab1", "lab2"] {
-        for n in ["a", "b"] {
-            let _ = docker_raw(&config, ep, &["rm", "-f", &format!("{prefix}-{n}")]);
-        }
-    }
 }
 
 /// A container whose healthcheck (`test -f /tmp/ok`) passes only 2 s after each start:
@@ -327,7 +344,9 @@ async fn a_rolling_restart_waits_for_each_container_to_be_healthy_before_the_nex
     let config = lab_config(&["lab3"]);
     let (gate, _dir, _audit) = gate_with_audit(&config);
     let prefix = unique("roll");
-    let (first, second) = (format!("{prefix}-1"), format!("{prefix}-2"));
+    let mut cleanup = RemoveOnDrop::new(&config, "lab3");
+    let first = cleanup.add(format!("{prefix}-1"));
+    let second = cleanup.add(format!("{prefix}-2"));
     for name in [&first, &second] {
         run_slow_to_health(&config, "lab3", name, "test -f /tmp/ok", "3");
     }
@@ -398,10 +417,6 @@ async fn a_rolling_restart_waits_for_each_container_to_be_healthy_before_the_nex
     let started_at = chrono::DateTime::parse_from_rfc3339(&started_at).unwrap();
     assert!(started_at.timestamp_nanos_opt().unwrap() > first_healthy);
     assert!(steps.iter().any(|s| s.contains("Ready")), "{steps:?}");
-
-    for name in [&first, &second] {
-        docker(&config, "lab3", &["rm", "-f", name]);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -409,7 +424,9 @@ async fn a_rolling_restart_stops_at_an_unhealthy_container_and_says_where() {
     let config = lab_config(&["lab2"]);
     let (gate, _dir, _audit) = gate_with_audit(&config);
     let prefix = unique("rollbad");
-    let (bad, good) = (format!("{prefix}-bad"), format!("{prefix}-good"));
+    let mut cleanup = RemoveOnDrop::new(&config, "lab2");
+    let bad = cleanup.add(format!("{prefix}-bad"));
+    let good = cleanup.add(format!("{prefix}-good"));
     run_slow_to_health(&config, "lab2", &bad, "false", "1");
     run_slow_to_health(&config, "lab2", &good, "test -f /tmp/ok", "3");
     let good_before = inspect(&config, "lab2", &good, "{{.State.StartedAt}}");
@@ -445,16 +462,14 @@ async fn a_rolling_restart_stops_at_an_unhealthy_container_and_says_where() {
         good_before,
         "the next container was left alone"
     );
-    for name in [&bad, &good] {
-        docker(&config, "lab2", &["rm", "-f", name]);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn actions_submitted_from_the_app_loop_report_back_as_messages() {
     let config = lab_config(&["lab2"]);
     let (gate, _dir, _audit) = gate_with_audit(&config);
-    let name = unique("submit");
+    let mut cleanup = RemoveOnDrop::new(&config, "lab2");
+    let name = cleanup.add(unique("submit"));
     run_quick(&config, "lab2", &name);
     let mut h = Harness::start(&config);
     h.tasks.set_gate(Arc::new(gate));
@@ -514,5 +529,4 @@ async fn actions_submitted_from_the_app_loop_report_back_as_messages() {
         }
     }
     assert_eq!(notes[0], "rolling restart of 1 container, 1 at a time");
-    docker(&config, "lab2", &["rm", "-f", &name]);
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fleetdeck::audit::{self, Phase};
 
 use crate::actions::run_quick;
-use crate::support::{docker, lab_config, lab_url, unique, write_config};
+use crate::support::{RemoveOnDrop, docker, lab_config, lab_url, unique, write_config};
 
 fn fleetdeck(config: &Path, audit: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
@@ -28,7 +28,8 @@ fn every_attempt_is_audited_and_a_killed_fleetdeck_leaves_an_interrupted_record(
     let config_path = write_config(dir.path(), &[("lab2", &lab_url(&lab, "lab2"), "lab-a")]);
 
     // One that works, one refused (--read-only), one the daemon rejects.
-    let quick = unique("audit-ok");
+    let mut cleanup = RemoveOnDrop::new(&lab, "lab2");
+    let quick = cleanup.add(unique("audit-ok"));
     run_quick(&lab, "lab2", &quick);
     let target = format!("lab2/{quick}");
     let out = fleetdeck(&config_path, &audit_path)
@@ -75,7 +76,7 @@ fn every_attempt_is_audited_and_a_killed_fleetdeck_leaves_an_interrupted_record(
     assert_eq!(records[2].params["signal"], "SIGKILL");
 
     // `sleep` as PID 1 ignores SIGTERM: a stop waits out its whole timeout.
-    let stubborn = unique("audit-stubborn");
+    let stubborn = cleanup.add(unique("audit-stubborn"));
     docker(
         &lab,
         "lab2",
@@ -161,6 +162,4 @@ fn every_attempt_is_audited_and_a_killed_fleetdeck_leaves_an_interrupted_record(
     ] {
         assert!(table.contains(result), "{result}: {table}");
     }
-
-    docker(&lab, "lab2", &["rm", "-f", &quick, &stubborn]);
 }

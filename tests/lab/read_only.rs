@@ -14,8 +14,8 @@ use fleetdeck::config;
 use fleetdeck::engine::gate::{Gate, RollingOptions};
 use fleetdeck::model::actions::{Action, ActionResult};
 
-use crate::actions::{QUICK_STOP, inspect, request, status};
-use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, unique};
+use crate::actions::{QUICK_STOP, inspect, request, status, wait_status};
+use crate::support::{Harness, Proxy, RemoveOnDrop, docker, docker_raw, lab_config, unique};
 
 const LAB3: &str = "10.203.3.2:2375";
 
@@ -86,7 +86,8 @@ async fn a_read_only_endpoint_receives_no_state_changing_request_whatever_asks()
     let config = config::parse_file(&config_path).unwrap();
     assert!(config.endpoints[0].read_only && !config.endpoints[1].read_only);
 
-    let name = unique("ro");
+    let mut cleanup = RemoveOnDrop::new(&lab, "lab3");
+    let name = cleanup.add(unique("ro"));
     docker(
         &lab,
         "lab3",
@@ -266,7 +267,7 @@ async fn a_read_only_endpoint_receives_no_state_changing_request_whatever_asks()
     ok(&["unpause", &rw_target]);
     assert_eq!(status(&lab, "lab3", &name), "running");
     ok(&["kill", &rw_target]);
-    assert_eq!(status(&lab, "lab3", &name), "exited");
+    wait_status(&lab, "lab3", &name, "exited").await;
     assert_eq!(inspect(&lab, "lab3", &name, "{{.State.ExitCode}}"), "137");
     ok(&["start", &format!("@open/{name}")]);
     let before = inspect(&lab, "lab3", &name, "{{.State.StartedAt}}");

@@ -327,3 +327,38 @@ impl Drop for Proxy {
 /// Tests that change or count the `fleetnet` networks take this, so one does not count while
 /// another adds containers.
 pub static FLEETNET: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Removes the named containers when dropped, so a failing test leaves nothing running that
+/// would load the next run (a test that panics never reaches its own `docker rm`).
+pub struct RemoveOnDrop {
+    config: Config,
+    endpoint: String,
+    names: Vec<String>,
+}
+
+impl RemoveOnDrop {
+    pub fn new(config: &Config, endpoint: &str) -> Self {
+        Self {
+            config: config.clone(),
+            endpoint: endpoint.to_string(),
+            names: Vec::new(),
+        }
+    }
+
+    /// Adds a name and returns it.
+    pub fn add(&mut self, name: String) -> String {
+        self.names.push(name.clone());
+        name
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if self.names.is_empty() {
+            return;
+        }
+        let mut args = vec!["rm", "-f"];
+        args.extend(self.names.iter().map(String::as_str));
+        let _ = docker_raw(&self.config, &self.endpoint, &args);
+    }
+}
