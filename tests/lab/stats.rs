@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fleetdeck::model::{Msg, MsgKind};
 
-use crate::support::{Harness, docker, find, lab_config, unique};
+use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, unique};
 
 /// "96.93%" → 96.93; "324KiB" → bytes.
 fn parse_pct(s: &str) -> f64 {
@@ -30,8 +30,10 @@ fn parse_size(s: &str) -> f64 {
 async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_sampled() {
     let mut config = lab_config(&["lab2"]);
     config.stats.interval = Some(Duration::from_secs(1));
-    let burner = unique("burn");
-    let idle = unique("idle");
+    // A burner left behind by a failed run would starve the next run's burner.
+    let mut cleanup = RemoveOnDrop::new(&config, "lab2");
+    let burner = cleanup.add(unique("burn"));
+    let idle = cleanup.add(unique("idle"));
     docker(
         &config,
         "lab2",
@@ -142,5 +144,4 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
         "a stopped container kept being sampled ({batches_with_it} rounds)"
     );
     assert!(h.fleet.stats.history(0, &idle_id).is_none());
-    docker(&config, "lab2", &["rm", "-f", &burner, &idle]);
 }
