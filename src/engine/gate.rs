@@ -466,7 +466,31 @@ fn explain(action: &Action, e: EngineError) -> String {
     if lower.contains("daemon answered 404") && lower.contains("no such container") {
         return "no such container (removed since it was listed?)".into();
     }
-    text.clone()
+    shorten_ids(text)
+}
+
+/// Docker quotes full 64-character ids in its messages; 12 are what `docker ps` shows.
+fn shorten_ids(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 64 {
+            out.push_str(&run[..12]);
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -624,6 +648,19 @@ mod tests {
         assert_eq!(names, ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]);
         let (records, _) = audit::read(gate.audit().path()).unwrap();
         assert_eq!(records.len(), 7);
+    }
+
+    #[test]
+    fn full_ids_in_daemon_messages_are_shortened() {
+        let id = "12e76709aea9eca317ffe47c2aae775a38d004b04b2f208a96986d47f646ab09";
+        let e = EngineError::Docker(format!(
+            "daemon answered 409: Container {id} is already paused"
+        ));
+        assert_eq!(
+            explain(&Action::Pause, e),
+            "daemon answered 409: Container 12e76709aea9 is already paused"
+        );
+        assert_eq!(shorten_ids("deadbeef and 409"), "deadbeef and 409");
     }
 
     #[test]
