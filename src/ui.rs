@@ -220,6 +220,28 @@ impl Screen<'_> {
     }
 }
 
+/// The bordered frame every view sits in: draws it with `title` and returns the inside.
+pub fn view_frame(area: Rect, buf: &mut Buffer, theme: &Theme, title: Span<'_>) -> Rect {
+    let block = ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Width of an ENDPOINT column: the longest endpoint name, within 8 to 16.
+pub fn endpoint_column_width(fleet: &Fleet) -> u16 {
+    fleet
+        .endpoints
+        .iter()
+        .map(|e| e.name().chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 16) as u16
+}
+
 /// Renders a screen into a plain-text picture: one line per row, trailing blanks trimmed, no
 /// escape codes. Used by `snapshot` and by tests.
 pub fn buffer_to_text(buf: &Buffer) -> String {
