@@ -268,6 +268,13 @@ impl Default for Keymap {
                 b(&[Key::ch('/')], Filter, Events, "filter", true),
                 b(&[Key::ch('f')], Follow, Events, "follow / pause", true),
                 b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    Events,
+                    "logs of its container",
+                    false,
+                ),
+                b(
                     &[Key::plain(K::Enter)],
                     Open,
                     Events,
