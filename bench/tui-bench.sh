@@ -225,7 +225,7 @@ ensure_bench() {
   if (( have < want )); then
     log "lab$i: starting $(( want - have )) idle containers ($IMAGE, label $LABEL)"
     # A few at a time: 50 sequential `docker run`s take about half a minute.
-    seq $(( want - have )) | xargs -P 4 -I{} docker -H "unix://$(sock "$i")" run -d --label "$LABEL" "$IMAGE" sh -c "$CMD" >/dev/null
+    seq $(( want - have )) | xargs -P 4 -I{} docker -H "unix://$(sock "$i")" run -d --label "$LABEL" "$IMAGE" sh -c "$CMD" >/dev/null 2>>"$OUT/docker-run.log"
   fi
   have=$(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l)
   (( have == want )) || die "lab$i: expected $want running bench containers, got $have"
@@ -246,13 +246,14 @@ fd_config() {   # FILE INTERVAL LAB...
 q() { printf '%q' "$1"; }
 
 # tool_cmd TOOL SCENARIO_LABS... -> sets CMDLINE (shell text run in the pane), KEY
-# (sent after KEY_DELAY s, or empty), WATCH (labs the tool watches), NOTE; returns 1
+# (sent after KEY_DELAY s, or empty), NOTE; returns 1
 # if the tool is not installed.
 tool_cmd() {
   local tool=$1; shift
   local labs=("$@") i hosts=""
-  KEY=""; WATCH="${labs[*]}"; NOTE=""
-  local envs="env HOME=$(q "$HOMEDIR") XDG_CONFIG_HOME=$(q "$HOMEDIR/.config") XDG_STATE_HOME=$(q "$HOMEDIR/state")"
+  KEY=""; NOTE=""
+  local envs
+  envs="env HOME=$(q "$HOMEDIR") XDG_CONFIG_HOME=$(q "$HOMEDIR/.config") XDG_STATE_HOME=$(q "$HOMEDIR/state")"
   case $tool in
     fd-c1|fd-c2|fd-k1)
       local iv=1 cfg; [[ $tool == fd-c2 ]] && iv=2
@@ -263,9 +264,9 @@ tool_cmd() {
       NOTE="$([[ $tool == fd-k1 ]] && echo clusters || echo containers) view, stats every ${iv} s" ;;
     docker-stats)
       # One daemon only: the docker CLI has no multi-daemon view.
-      WATCH=1
       CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") docker stats"
-      NOTE="streams, 1 s"; (( ${#labs[@]} > 1 )) && NOTE+="; lab1 only (one daemon per docker CLI)" ;;
+      NOTE="streams, 1 s"
+      if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per docker CLI)"; fi ;;
     dtop)
       command -v dtop >/dev/null || return 1
       # dtop watches several hosts (repeated --host). It calls the default socket
@@ -277,9 +278,9 @@ tool_cmd() {
       NOTE="defaults" ;;
     oxker)
       command -v oxker >/dev/null || return 1
-      WATCH=1
       CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v oxker)")"
-      NOTE="defaults (1 s)"; (( ${#labs[@]} > 1 )) && NOTE+="; lab1 only (one daemon per oxker)" ;;
+      NOTE="defaults"
+      if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per oxker)"; fi ;;
     *) die "unknown tool '$tool'" ;;
   esac
 }
@@ -316,7 +317,7 @@ measure() {
     sleep "$KEY_DELAY"
     T send-keys -t "$name" "$KEY"
   fi
-  sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" -v d="$D" 'BEGIN { r = t0 + d - now; printf "%.3f", r > 0 ? r : 0 }')"
+  sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" -v d="$D" 'BEGIN { r = t0 + d - now; printf "%.3f", (r > 0 ? r : 0) }')"
   # Window end: everything read before the tool is stopped.
   d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy)
   cpu=$(ticks_tree "$pid")
@@ -325,11 +326,12 @@ measure() {
   dead=$(T display-message -p -t "$name" '#{pane_dead}')
   T capture-pane -p -t "$name" >"$OUT/$name.screen" 2>/dev/null || true
   T kill-session -t "$name" 2>/dev/null || true
-  local k
-  for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
-  if [[ -e /proc/$pid && $(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ') == "$(T display-message -p '#{pid}' 2>/dev/null || echo x)" ]]; then
-    kill -TERM "$pid" 2>/dev/null || true
-  fi
+  # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
+  local k sig
+  for sig in TERM KILL; do
+    for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+    if [[ -e /proc/$pid ]]; then kill -"$sig" "$pid" 2>/dev/null || true; fi
+  done
   local note="$NOTE"
   [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
   [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
