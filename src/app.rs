@@ -100,6 +100,41 @@ impl App {
         }
     }
 
+    /// Turns this app into a wall display: views rotate, only the quit key does anything.
+    pub fn enable_wall(&mut self, settings: &crate::config::WallSettings) {
+        let views: Vec<View> = settings
+            .views
+            .iter()
+            .filter_map(|v| View::parse(v))
+            .collect();
+        let first = views.first().copied().unwrap_or(View::Clusters);
+        let rotate =
+            chrono::TimeDelta::from_std(settings.rotate).unwrap_or(chrono::TimeDelta::seconds(15));
+        self.view.view = first;
+        self.view.wall = Some(crate::ui::state::WallState {
+            views,
+            index: 0,
+            rotate: settings.rotate,
+            next_at: self.now + rotate,
+            quit_key: settings.quit_key,
+        });
+    }
+
+    /// The clock moved: the wall rotates when its time has come.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        if let Some(wall) = self.view.wall.as_mut()
+            && now >= wall.next_at
+            && !wall.views.is_empty()
+        {
+            wall.index = (wall.index + 1) % wall.views.len();
+            let rotate =
+                chrono::TimeDelta::from_std(wall.rotate).unwrap_or(chrono::TimeDelta::seconds(15));
+            wall.next_at = now + rotate;
+            self.view.view = wall.views[wall.index];
+        }
+    }
+
     /// Folds an engine message in; true when the screen needs redrawing.
     pub fn apply(&mut self, msg: Msg) -> bool {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
@@ -138,6 +173,15 @@ impl App {
     /// Handles one key; true when the screen needs redrawing.
     pub fn handle_key(&mut self, key: KeyEvent) -> bool {
         if key.kind != KeyEventKind::Press {
+            return false;
+        }
+        if let Some(wall) = &self.view.wall {
+            // A wall ignores passers-by: only its quit key (if any) does anything.
+            if wall.quit_key.is_some_and(|q| key.code == KeyCode::Char(q))
+                && !key.modifiers.contains(KeyModifiers::CONTROL)
+            {
+                self.quit = true;
+            }
             return false;
         }
         if self.view.filter_input.is_some() {
@@ -692,7 +736,7 @@ where
             },
             _ = tokio::time::sleep_until(frame_due), if dirty => {}
             _ = clock.tick() => {
-                app.now = Utc::now();
+                app.tick(Utc::now());
                 effects.tick(app, &mut last_totals);
                 dirty = true;
             }

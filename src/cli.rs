@@ -22,6 +22,11 @@ pub struct Cli {
     #[arg(long = "host", short = 'H', global = true, value_name = "URL")]
     pub hosts: Vec<String>,
 
+    /// Wall display: rotate through the [wall] views, alert banner, no key does anything but
+    /// the quit key ([wall] quit_key, "" disables it)
+    #[arg(long)]
+    pub wall: bool,
+
     /// Add every Docker CLI context (~/.docker/contexts, honours DOCKER_CONFIG) as an endpoint
     #[arg(long, global = true)]
     pub contexts: bool,

@@ -228,6 +228,36 @@ impl Default for EventSettings {
     }
 }
 
+/// Views a wall display can rotate through (names as in `snapshot --view`).
+pub const WALL_VIEWS: [&str; 6] = [
+    "clusters",
+    "containers",
+    "events",
+    "triage",
+    "ippool",
+    "stats",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WallSettings {
+    pub views: Vec<String>,
+    pub rotate: Duration,
+    /// The one key that does anything on a wall; `None` when disabled (stop it with a signal).
+    pub quit_key: Option<char>,
+}
+
+impl Default for WallSettings {
+    fn default() -> Self {
+        Self {
+            views: ["clusters", "triage", "ippool", "events"]
+                .map(String::from)
+                .to_vec(),
+            rotate: Duration::from_secs(15),
+            quit_key: Some('q'),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
     /// Lines of history a tail starts with.
@@ -273,6 +303,7 @@ pub struct Config {
     pub events: EventSettings,
     pub logs: LogSettings,
     pub stats: StatsSettings,
+    pub wall: WallSettings,
     /// Stats export; `None` when the file has no `[influx]` section.
     pub influx: Option<InfluxSettings>,
     /// The file the config came from, when there was one.
@@ -508,6 +539,51 @@ pub fn parse_str_with_env(
         stats.window,
     )?;
 
+    let mut wall = WallSettings::default();
+    if let Some(views) = &raw.wall.views {
+        if views.get_ref().is_empty() {
+            return Err(invalid(
+                views.span().start,
+                "wall.views".into(),
+                format!(
+                    "needs at least one view; valid views: {}",
+                    WALL_VIEWS.join(", ")
+                ),
+            ));
+        }
+        for v in views.get_ref() {
+            if !WALL_VIEWS.contains(&v.as_str()) {
+                return Err(invalid(
+                    views.span().start,
+                    "wall.views".into(),
+                    format!(
+                        "unknown view \"{v}\"; valid views: {}",
+                        WALL_VIEWS.join(", ")
+                    ),
+                ));
+            }
+        }
+        wall.views = views.get_ref().clone();
+    }
+    wall.rotate = secs(&raw.wall.rotate_s, "wall.rotate_s", 3..=3600, wall.rotate)?;
+    if let Some(key) = &raw.wall.quit_key {
+        let mut chars = key.get_ref().chars();
+        wall.quit_key = match (chars.next(), chars.next()) {
+            (None, _) => None,
+            (Some(c), None) if !c.is_control() => Some(c),
+            _ => {
+                return Err(invalid(
+                    key.span().start,
+                    "wall.quit_key".into(),
+                    format!(
+                        "\"{}\" is not a single key; use one character, or \"\" to disable quitting",
+                        key.get_ref()
+                    ),
+                ));
+            }
+        };
+    }
+
     let mut logs = LogSettings::default();
     if let Some(t) = &raw.logs.tail {
         let v = *t.get_ref();
@@ -560,6 +636,7 @@ pub fn parse_str_with_env(
         events,
         logs,
         stats,
+        wall,
         influx,
         file: None,
     })

@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
-            None => run_dashboard(&config).await.map(|()| 0),
+            None => run_dashboard(&config, cli.wall).await.map(|()| 0),
             Some(Command::Check) => {
                 let mut out = std::io::stdout().lock();
                 headless::check(&config, &mut out)
@@ -206,9 +206,12 @@ impl Drop for TerminalGuard {
     }
 }
 
-async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
+async fn run_dashboard(config: &config::Config, wall: bool) -> color_eyre::Result<()> {
     let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
     let mut app = App::new(config, ui::Theme::from_env());
+    if wall {
+        app.enable_wall(&config.wall);
+    }
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let input = crossterm::event::EventStream::new();

@@ -20,6 +20,7 @@ pub mod state;
 pub mod stats;
 pub mod theme;
 pub mod triage;
+pub mod wall;
 
 use chrono::{DateTime, Local, Utc};
 use ratatui::buffer::Buffer;
@@ -63,6 +64,18 @@ pub struct Screen<'a> {
 impl Widget for &Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         buf.set_style(area, self.theme.base);
+        let body = if let Some(wall) = &self.state.wall {
+            wall::render_frame(self, wall, area, buf)
+        } else {
+            self.render_chrome(area, buf)
+        };
+        self.render_body(body, buf);
+    }
+}
+
+impl Screen<'_> {
+    /// Header and footer of the interactive dashboard; returns the body area.
+    fn render_chrome(&self, area: Rect, buf: &mut Buffer) -> Rect {
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -70,6 +83,11 @@ impl Widget for &Screen<'_> {
         ])
         .areas(area);
         self.render_header(header, buf);
+        self.render_footer(footer, buf);
+        body
+    }
+
+    fn render_body(&self, body: Rect, buf: &mut Buffer) {
         match self.state.view {
             View::Clusters => clusters::ClustersView { screen: self }.render(body, buf),
             View::Containers => containers::ContainersView { screen: self }.render(body, buf),
@@ -122,7 +140,6 @@ impl Widget for &Screen<'_> {
         if self.state.help {
             help::HelpOverlay { screen: self }.render(body, buf);
         }
-        self.render_footer(footer, buf);
     }
 }
 

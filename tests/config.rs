@@ -136,3 +136,11 @@ fn help_says_where_the_logs_are() {
         "{text}"
     );
 }
+
+#[test]
+fn an_unknown_wall_view_lists_the_valid_ones() {
+    assert_eq!(
+        error_of("bad-wall-view.toml"),
+        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+    );
+}

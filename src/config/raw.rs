@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub logs: RawLogs,
     #[serde(default)]
     pub stats: RawStats,
+    #[serde(default)]
+    pub wall: RawWall,
     pub influx: Option<RawInflux>,
 }
 
@@ -95,4 +97,12 @@ pub struct RawInflux {
     pub token_env: Spanned<String>,
     pub interval_s: Option<Spanned<u64>>,
     pub queue: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWall {
+    pub views: Option<Spanned<Vec<String>>>,
+    pub rotate_s: Option<Spanned<u64>>,
+    pub quit_key: Option<Spanned<String>>,
 }
