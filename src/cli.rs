@@ -27,6 +27,14 @@ pub struct Cli {
     #[arg(long)]
     pub wall: bool,
 
+    /// Redraw at most this many times a second (overrides [ui] fps)
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
+
+    /// For slow links: 4 redraws a second at most and stats every 5 s or slower
+    #[arg(long, global = true)]
+    pub low_bandwidth: bool,
+
     /// Add every Docker CLI context (~/.docker/contexts, honours DOCKER_CONFIG) as an endpoint
     #[arg(long, global = true)]
     pub contexts: bool,

@@ -228,6 +228,15 @@ impl Default for EventSettings {
     }
 }
 
+/// One `[keys]` entry: a binding name ("quit", "containers.sort") and its new keys, with the
+/// line it was written on; the keymap checks names and keys against its own table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOverride {
+    pub name: String,
+    pub keys: Vec<String>,
+    pub line: usize,
+}
+
 /// Views a wall display can rotate through (names as in `snapshot --view`).
 pub const WALL_VIEWS: [&str; 6] = [
     "clusters",
@@ -304,6 +313,8 @@ pub struct Config {
     pub logs: LogSettings,
     pub stats: StatsSettings,
     pub wall: WallSettings,
+    /// `[keys]`: rebindings, checked by the keymap before the dashboard starts.
+    pub keys: Vec<KeyOverride>,
     /// Stats export; `None` when the file has no `[influx]` section.
     pub influx: Option<InfluxSettings>,
     /// The file the config came from, when there was one.
@@ -539,6 +550,19 @@ pub fn parse_str_with_env(
         stats.window,
     )?;
 
+    let keys: Vec<KeyOverride> = raw
+        .keys
+        .iter()
+        .map(|(name, v)| KeyOverride {
+            name: name.clone(),
+            keys: match v.get_ref() {
+                raw::RawKeys::One(k) => vec![k.clone()],
+                raw::RawKeys::Many(ks) => ks.clone(),
+            },
+            line: line_of(text, v.span().start),
+        })
+        .collect();
+
     let mut wall = WallSettings::default();
     if let Some(views) = &raw.wall.views {
         if views.get_ref().is_empty() {
@@ -637,6 +661,7 @@ pub fn parse_str_with_env(
         logs,
         stats,
         wall,
+        keys,
         influx,
         file: None,
     })

@@ -38,10 +38,30 @@ fn main() -> ExitCode {
     if let Err(e) = color_eyre::install() {
         eprintln!("fleetdeck: {e}");
     }
-    let config = match config::load(&cli.sources()) {
+    let mut config = match config::load(&cli.sources()) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
+    // Rebindings are checked now: a clash is a config error, not a surprise in the dashboard.
+    let config_path = config.file.clone().unwrap_or_else(|| "config".into());
+    let keymap = match fleetdeck::app::Keymap::with_overrides(&config.keys, &config_path) {
+        Ok(k) => k,
+        Err(e) => return config_error(&e),
+    };
+    if cli.low_bandwidth {
+        config.ui.fps = config.ui.fps.min(4);
+        let slow = std::time::Duration::from_secs(5);
+        config.stats.interval = config.stats.interval.map(|i| i.max(slow));
+        for i in config.stats.per_cluster.values_mut() {
+            *i = (*i).max(slow);
+        }
+        for ep in &mut config.endpoints {
+            ep.stats_interval = ep.stats_interval.map(|i| i.max(slow));
+        }
+    }
+    if let Some(fps) = cli.fps {
+        config.ui.fps = fps;
+    }
     let _log_guard = init_logging(&log_dir);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -57,7 +77,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
-            None => run_dashboard(&config, cli.wall).await.map(|()| 0),
+            None => run_dashboard(&config, cli.wall, keymap).await.map(|()| 0),
             Some(Command::Check) => {
                 let mut out = std::io::stdout().lock();
                 headless::check(&config, &mut out)
@@ -206,9 +226,14 @@ impl Drop for TerminalGuard {
     }
 }
 
-async fn run_dashboard(config: &config::Config, wall: bool) -> color_eyre::Result<()> {
+async fn run_dashboard(
+    config: &config::Config,
+    wall: bool,
+    keymap: fleetdeck::app::Keymap,
+) -> color_eyre::Result<()> {
     let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
     let mut app = App::new(config, ui::Theme::from_env());
+    app.set_keymap(keymap);
     if wall {
         app.enable_wall(&config.wall);
     }

@@ -212,6 +212,18 @@ impl Screen<'_> {
             Paragraph::new(Line::from(spans)).render(area, buf);
             return;
         }
+        if let Some(input) = &self.state.command_input {
+            let mut spans = vec![
+                Span::styled(":", t.key),
+                Span::raw(input.text.clone()),
+                Span::styled("█", t.hint),
+            ];
+            if let Some(err) = &input.error {
+                spans.push(Span::styled(format!("  {err}"), t.status_message));
+            }
+            Paragraph::new(Line::from(spans)).render(area, buf);
+            return;
+        }
         if let Some(input) = &self.state.filter_input {
             let mut spans = vec![
                 Span::styled("/", t.key),

@@ -756,3 +756,40 @@ fn a_healthy_fleet_on_the_wall_has_no_banner() {
     assert!(!text.contains("ATTENTION"), "{text}");
     assert!(text.contains("fleetdeck wall · 3/3 up"), "{text}");
 }
+
+#[test]
+fn the_command_line_jumps_to_a_view_with_a_scope_and_completes_names() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char(':'));
+    for c in "cont".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    for c in "@prod-u".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains(":containers @prod-us"), "completed:\n{text}");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.filter.as_str(), "cluster:prod-us");
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(
+        text.contains("web-1") && !text.contains("web-eu-1"),
+        "{text}"
+    );
+
+    key(&mut app, KeyCode::Char(':'));
+    for c in "events @nowhere".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 200, 30));
+    assert!(
+        text.contains("no cluster or endpoint named \"nowhere\""),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.command_input.is_none());
+}

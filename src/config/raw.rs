@@ -23,6 +23,8 @@ pub struct RawConfig {
     pub stats: RawStats,
     #[serde(default)]
     pub wall: RawWall,
+    #[serde(default)]
+    pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
 }
 
@@ -105,4 +107,12 @@ pub struct RawWall {
     pub views: Option<Spanned<Vec<String>>>,
     pub rotate_s: Option<Spanned<u64>>,
     pub quit_key: Option<Spanned<String>>,
+}
+
+/// A key binding: one key or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawKeys {
+    One(String),
+    Many(Vec<String>),
 }

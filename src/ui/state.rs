@@ -196,6 +196,8 @@ pub struct ViewState {
     /// The container whose charts are open.
     pub stats_detail: Option<RowKey>,
     pub wall: Option<WallState>,
+    /// The `:` command line while it is open (its error line holds completions too).
+    pub command_input: Option<FilterInput>,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -236,6 +238,7 @@ impl Default for ViewState {
             stats_offset: 0,
             stats_detail: None,
             wall: None,
+            command_input: None,
             detail: None,
             detail_scroll: 0,
             mask_env: true,
