@@ -50,7 +50,7 @@ pub enum Command {
     Check,
     /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
     Snapshot {
-        /// clusters, containers, events or triage
+        /// clusters, containers, events, triage, ippool or stats
         #[arg(long, default_value = "clusters")]
         view: String,
         #[arg(long, default_value_t = 120)]

@@ -170,8 +170,13 @@ async fn snapshot(
     width: u16,
     height: u16,
 ) -> color_eyre::Result<i32> {
-    let Some(view) = ui::View::parse(view) else {
-        let valid: Vec<&str> = ui::View::ALL.iter().map(|v| v.name()).collect();
+    // A log view has nothing to show until a tail is opened interactively.
+    let Some(view) = ui::View::parse(view).filter(|v| *v != ui::View::Logs) else {
+        let valid: Vec<&str> = ui::View::ALL
+            .iter()
+            .filter(|v| **v != ui::View::Logs)
+            .map(|v| v.name())
+            .collect();
         eprintln!(
             "fleetdeck: unknown view \"{view}\"; valid views: {}",
             valid.join(", ")
