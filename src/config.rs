@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::ConfigError;
-use error::{line_of, reword_serde_message};
+pub(crate) use error::{line_of, reword_serde_message};
 pub use influx::{InfluxSettings, InfluxToken};
 use raw::{RawConfig, RawEndpoint};
 
@@ -201,6 +201,9 @@ pub struct UiSettings {
     pub fps: u32,
     /// Environment values in the detail panel are masked until the operator asks.
     pub mask_env: bool,
+    /// `[ui] theme` and `[ui] cluster_border`, resolved; `NO_COLOR` is applied later, by the
+    /// terminal front end.
+    pub theme: crate::ui::Theme,
 }
 
 impl Default for UiSettings {
@@ -208,6 +211,7 @@ impl Default for UiSettings {
         Self {
             fps: 20,
             mask_env: true,
+            theme: crate::ui::Theme::dark(),
         }
     }
 }
@@ -647,6 +651,14 @@ pub fn parse_str_with_env(
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
     }
+    let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
+    ui.theme = crate::ui::theme::file::from_config(
+        raw.ui.theme.as_ref(),
+        &raw.ui.cluster_border,
+        &clusters,
+        text,
+        path,
+    )?;
 
     let influx = raw
         .influx

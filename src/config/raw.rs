@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ui::theme::file::RawStyleValue;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -62,6 +64,11 @@ pub struct RawEngine {
 pub struct RawUi {
     pub fps: Option<Spanned<u64>>,
     pub mask_env: Option<bool>,
+    /// A built-in theme name or a theme file, relative to the config file.
+    pub theme: Option<Spanned<String>>,
+    /// Frame style per cluster name.
+    #[serde(default)]
+    pub cluster_border: BTreeMap<String, Spanned<RawStyleValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

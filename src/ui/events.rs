@@ -27,6 +27,11 @@ pub struct EventsView<'a, 'b> {
 
 pub fn event_style(ev: &FleetEvent, theme: &Theme) -> Style {
     match (ev.severity, ev.kind.as_str()) {
+        (Severity::Critical, "container")
+            if ev.action == "die" && ev.exit_code.is_some_and(|c| c != 0) =>
+        {
+            theme.event_die_nonzero
+        }
         (Severity::Critical, _) => theme.event_critical,
         (Severity::Warning, _) => theme.event_warning,
         (_, ENDPOINT_TYPE) => theme.event_endpoint,
