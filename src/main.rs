@@ -237,7 +237,8 @@ async fn run_dashboard(
     keymap: fleetdeck::app::Keymap,
 ) -> color_eyre::Result<()> {
     let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
-    let mut app = App::new(config, ui::Theme::from_env());
+    // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
+    let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
     app.set_keymap(keymap);
     if wall {
         app.enable_wall(&config.wall);
