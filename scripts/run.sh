@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --quiet
+echo "building fleetdeck (release; the first build takes a few minutes)..." >&2
+cargo build --release --locked
 bin=target/release/fleetdeck
 
 if (( $# > 0 )); then

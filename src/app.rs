@@ -3,6 +3,7 @@
 //! actions, and redraws only when something changed, coalesced to the frame cap. Input is polled
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
+pub mod command;
 pub mod keymap;
 mod logs;
 mod pools;
@@ -100,6 +101,47 @@ impl App {
         }
     }
 
+    /// Uses a keymap with the config's `[keys]` applied (see `Keymap::with_overrides`).
+    pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.help = keymap.help();
+        self.keymap = keymap;
+    }
+
+    /// Turns this app into a wall display: views rotate, only the quit key does anything.
+    pub fn enable_wall(&mut self, settings: &crate::config::WallSettings) {
+        let views: Vec<View> = settings
+            .views
+            .iter()
+            .filter_map(|v| View::parse(v))
+            .collect();
+        let first = views.first().copied().unwrap_or(View::Clusters);
+        let rotate =
+            chrono::TimeDelta::from_std(settings.rotate).unwrap_or(chrono::TimeDelta::seconds(15));
+        self.view.view = first;
+        self.view.wall = Some(crate::ui::state::WallState {
+            views,
+            index: 0,
+            rotate: settings.rotate,
+            next_at: self.now + rotate,
+            quit_key: settings.quit_key,
+        });
+    }
+
+    /// The clock moved: the wall rotates when its time has come.
+    pub fn tick(&mut self, now: DateTime<Utc>) {
+        self.now = now;
+        if let Some(wall) = self.view.wall.as_mut()
+            && now >= wall.next_at
+            && !wall.views.is_empty()
+        {
+            wall.index = (wall.index + 1) % wall.views.len();
+            let rotate =
+                chrono::TimeDelta::from_std(wall.rotate).unwrap_or(chrono::TimeDelta::seconds(15));
+            wall.next_at = now + rotate;
+            self.view.view = wall.views[wall.index];
+        }
+    }
+
     /// Folds an engine message in; true when the screen needs redrawing.
     pub fn apply(&mut self, msg: Msg) -> bool {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
@@ -140,12 +182,25 @@ impl App {
         if key.kind != KeyEventKind::Press {
             return false;
         }
+        if let Some(wall) = &self.view.wall {
+            // A wall ignores passers-by: only its quit key (if any) does anything.
+            if wall.quit_key.is_some_and(|q| key.code == KeyCode::Char(q))
+                && !key.modifiers.contains(KeyModifiers::CONTROL)
+            {
+                self.quit = true;
+            }
+            return false;
+        }
         if self.view.filter_input.is_some() {
             self.edit_filter(key);
             return true;
         }
         if self.view.search_input.is_some() {
             self.edit_search(key);
+            return true;
+        }
+        if self.view.command_input.is_some() {
+            self.edit_command(key);
             return true;
         }
         let had_message = self.view.message.take().is_some();
@@ -180,6 +235,9 @@ impl App {
         let v = &mut self.view;
         match action {
             Action::ShowLogs => self.switch(View::Logs),
+            Action::CommandLine => {
+                v.command_input = Some(FilterInput::default());
+            }
             Action::ShowPools => self.switch(View::Pools),
             Action::ShowStats => self.switch(View::Stats),
             Action::OpenLogs => self.open_logs(false),
@@ -387,6 +445,85 @@ impl App {
                     }
                 }
             }
+        }
+    }
+
+    fn edit_command(&mut self, key: KeyEvent) {
+        let Some(input) = self.view.command_input.as_mut() else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => self.view.command_input = None,
+            KeyCode::Tab => {
+                let options = command::complete(&input.text, &self.fleet);
+                match options.as_slice() {
+                    [one] => input.text = one.clone(),
+                    [] => input.error = Some("no completion".into()),
+                    many => {
+                        // Extend to the longest common prefix, and show the choices.
+                        let first = &many[0];
+                        let common = (0..first.len())
+                            .take_while(|&i| {
+                                first.is_char_boundary(i + 1)
+                                    && many.iter().all(|m| m.get(..=i) == first.get(..=i))
+                            })
+                            .count();
+                        if common > input.text.len() {
+                            input.text = first[..common].to_string();
+                        }
+                        input.error = Some(many.join("  "));
+                    }
+                }
+                return;
+            }
+            KeyCode::Enter => {
+                match command::parse(&input.text, &self.fleet) {
+                    Ok(jump) => {
+                        self.view.command_input = None;
+                        self.jump(jump);
+                    }
+                    Err(e) => input.error = Some(e),
+                }
+                return;
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c)
+            }
+            _ => {}
+        }
+        if let Some(input) = self.view.command_input.as_mut() {
+            input.error = None;
+        }
+    }
+
+    /// Goes where a `:` command said.
+    pub fn jump(&mut self, jump: command::Jump) {
+        self.switch(jump.view);
+        let filter = jump.filter.as_deref().map(Filter::parse);
+        match (jump.view, filter) {
+            (View::Clusters, _) => {
+                if let Some(e) = jump.endpoint {
+                    self.view.selected_endpoint = e;
+                }
+            }
+            (View::Events, Some(Ok(f))) => {
+                self.view.event_filter = f;
+                self.view.event_selected = None;
+            }
+            (View::Pools, Some(Ok(f))) => {
+                self.view.pool_filter = f;
+                self.view.pool_selected = 0;
+            }
+            (View::Containers, Some(Ok(f))) => {
+                self.view.filter = f;
+                self.view.selected = 0;
+                self.view.offset = 0;
+            }
+            (_, Some(Err(e))) => self.view.message = Some(e),
+            _ => {}
         }
     }
 
@@ -692,7 +829,7 @@ where
             },
             _ = tokio::time::sleep_until(frame_due), if dirty => {}
             _ = clock.tick() => {
-                app.now = Utc::now();
+                app.tick(Utc::now());
                 effects.tick(app, &mut last_totals);
                 dirty = true;
             }

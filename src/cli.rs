@@ -23,6 +23,19 @@ pub struct Cli {
     #[arg(long = "host", short = 'H', global = true, value_name = "URL")]
     pub hosts: Vec<String>,
 
+    /// Wall display: rotate through the [wall] views, alert banner, no key does anything but
+    /// the quit key ([wall] quit_key, "" disables it)
+    #[arg(long)]
+    pub wall: bool,
+
+    /// Redraw at most this many times a second (overrides [ui] fps)
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub fps: Option<u32>,
+
+    /// For slow links: 4 redraws a second at most and stats every 5 s or slower
+    #[arg(long, global = true)]
+    pub low_bandwidth: bool,
+
     /// Add every Docker CLI context (~/.docker/contexts, honours DOCKER_CONFIG) as an endpoint
     #[arg(long, global = true)]
     pub contexts: bool,
@@ -46,7 +59,7 @@ pub enum Command {
     Check,
     /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
     Snapshot {
-        /// clusters, containers, events or triage
+        /// clusters, containers, events, triage, ippool or stats
         #[arg(long, default_value = "clusters")]
         view: String,
         #[arg(long, default_value_t = 120)]

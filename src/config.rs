@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use access::{AccessOverride, AccessPolicy, effective_read_only};
 pub use error::ConfigError;
-use error::{line_of, reword_serde_message};
+pub(crate) use error::{line_of, reword_serde_message};
 pub use influx::{InfluxSettings, InfluxToken};
 use raw::{RawConfig, RawEndpoint};
 
@@ -210,6 +210,9 @@ pub struct UiSettings {
     pub fps: u32,
     /// Environment values in the detail panel are masked until the operator asks.
     pub mask_env: bool,
+    /// `[ui] theme` and `[ui] cluster_border`, resolved; `NO_COLOR` is applied later, by the
+    /// terminal front end.
+    pub theme: crate::ui::Theme,
 }
 
 impl Default for UiSettings {
@@ -217,6 +220,7 @@ impl Default for UiSettings {
         Self {
             fps: 20,
             mask_env: true,
+            theme: crate::ui::Theme::dark(),
         }
     }
 }
@@ -233,6 +237,45 @@ impl Default for EventSettings {
         Self {
             history: 10_000,
             restart_loop: RestartLoopRule::default(),
+        }
+    }
+}
+
+/// One `[keys]` entry: a binding name ("quit", "containers.sort") and its new keys, with the
+/// line it was written on; the keymap checks names and keys against its own table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOverride {
+    pub name: String,
+    pub keys: Vec<String>,
+    pub line: usize,
+}
+
+/// Views a wall display can rotate through (names as in `snapshot --view`).
+pub const WALL_VIEWS: [&str; 6] = [
+    "clusters",
+    "containers",
+    "events",
+    "triage",
+    "ippool",
+    "stats",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WallSettings {
+    pub views: Vec<String>,
+    pub rotate: Duration,
+    /// The one key that does anything on a wall; `None` when disabled (stop it with a signal).
+    pub quit_key: Option<char>,
+}
+
+impl Default for WallSettings {
+    fn default() -> Self {
+        Self {
+            views: ["clusters", "triage", "ippool", "events"]
+                .map(String::from)
+                .to_vec(),
+            rotate: Duration::from_secs(15),
+            quit_key: Some('q'),
         }
     }
 }
@@ -282,6 +325,9 @@ pub struct Config {
     pub events: EventSettings,
     pub logs: LogSettings,
     pub stats: StatsSettings,
+    pub wall: WallSettings,
+    /// `[keys]`: rebindings, checked by the keymap before the dashboard starts.
+    pub keys: Vec<KeyOverride>,
     /// Stats export; `None` when the file has no `[influx]` section.
     pub influx: Option<InfluxSettings>,
     /// The read-only settings above the endpoints (each endpoint carries its resolved value).
@@ -536,6 +582,64 @@ pub fn parse_str_with_env(
         stats.window,
     )?;
 
+    let keys: Vec<KeyOverride> = raw
+        .keys
+        .iter()
+        .map(|(name, v)| KeyOverride {
+            name: name.clone(),
+            keys: match v.get_ref() {
+                raw::RawKeys::One(k) => vec![k.clone()],
+                raw::RawKeys::Many(ks) => ks.clone(),
+            },
+            line: line_of(text, v.span().start),
+        })
+        .collect();
+
+    let mut wall = WallSettings::default();
+    if let Some(views) = &raw.wall.views {
+        if views.get_ref().is_empty() {
+            return Err(invalid(
+                views.span().start,
+                "wall.views".into(),
+                format!(
+                    "needs at least one view; valid views: {}",
+                    WALL_VIEWS.join(", ")
+                ),
+            ));
+        }
+        for v in views.get_ref() {
+            if !WALL_VIEWS.contains(&v.as_str()) {
+                return Err(invalid(
+                    views.span().start,
+                    "wall.views".into(),
+                    format!(
+                        "unknown view \"{v}\"; valid views: {}",
+                        WALL_VIEWS.join(", ")
+                    ),
+                ));
+            }
+        }
+        wall.views = views.get_ref().clone();
+    }
+    wall.rotate = secs(&raw.wall.rotate_s, "wall.rotate_s", 3..=3600, wall.rotate)?;
+    if let Some(key) = &raw.wall.quit_key {
+        let mut chars = key.get_ref().chars();
+        wall.quit_key = match (chars.next(), chars.next()) {
+            (None, _) => None,
+            (Some(c), None) if !c.is_control() => Some(c),
+            _ => {
+                return Err(invalid(
+                    key.span().start,
+                    "wall.quit_key".into(),
+                    format!(
+                        "\"{}\" is not a single key; use one character, or \"\" to disable quitting",
+                        key.get_ref()
+                    ),
+                ));
+            }
+        };
+    }
+
     let mut logs = LogSettings::default();
     if let Some(t) = &raw.logs.tail {
         let v = *t.get_ref();
@@ -575,6 +679,14 @@ pub fn parse_str_with_env(
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
     }
+    let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
+    ui.theme = crate::ui::theme::file::from_config(
+        raw.ui.theme.as_ref(),
+        &raw.ui.cluster_border,
+        &clusters,
+        text,
+        path,
+    )?;
 
     let access = resolve_access(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
 
@@ -590,6 +702,8 @@ pub fn parse_str_with_env(
         events,
         logs,
         stats,
+        wall,
+        keys,
         influx,
         access,
         file: None,

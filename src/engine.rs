@@ -755,16 +755,7 @@ async fn apply_events(
     let t = settings.request_timeout;
     for cid in work.containers {
         let status = known.status.get(&cid).cloned().unwrap_or_default();
-        let kind = match inspect(docker, &cid, status, t).await? {
-            Some(c) => {
-                known.seen(&c);
-                MsgKind::ContainerChanged(Box::new(c))
-            }
-            None => {
-                known.gone(&cid);
-                MsgKind::ContainerGone { id: cid }
-            }
-        };
+        let kind = refresh(docker, cid, status, t, known).await?;
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
         }
@@ -782,6 +773,26 @@ async fn apply_events(
         }
     }
     Ok(Some(()))
+}
+
+/// Inspects one container again: what changed, or that it is gone.
+async fn refresh(
+    docker: &Docker,
+    cid: String,
+    list_status: String,
+    limit: Duration,
+    known: &mut Tracked<'_>,
+) -> Result<MsgKind, EngineError> {
+    Ok(match inspect(docker, &cid, list_status, limit).await? {
+        Some(c) => {
+            known.seen(&c);
+            MsgKind::ContainerChanged(Box::new(c))
+        }
+        None => {
+            known.gone(&cid);
+            MsgKind::ContainerGone { id: cid }
+        }
+    })
 }
 
 /// The safety net under the event stream: list everything, inspect only what looks different,
@@ -818,16 +829,7 @@ async fn resync_containers(
         if !changed {
             continue;
         }
-        let kind = match inspect(docker, &cid, status, t).await? {
-            Some(c) => {
-                known.seen(&c);
-                MsgKind::ContainerChanged(Box::new(c))
-            }
-            None => {
-                known.gone(&cid);
-                MsgKind::ContainerGone { id: cid }
-            }
-        };
+        let kind = refresh(docker, cid, status, t, known).await?;
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
         }

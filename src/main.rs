@@ -50,10 +50,30 @@ fn main() -> ExitCode {
     {
         return audit_command(endpoint, container, since, file.as_deref());
     }
-    let config = match config::load(&cli.sources()) {
+    let mut config = match config::load(&cli.sources()) {
         Ok(c) => c,
         Err(e) => return config_error(&e),
     };
+    // Rebindings are checked now: a clash is a config error, not a surprise in the dashboard.
+    let config_path = config.file.clone().unwrap_or_else(|| "config".into());
+    let keymap = match fleetdeck::app::Keymap::with_overrides(&config.keys, &config_path) {
+        Ok(k) => k,
+        Err(e) => return config_error(&e),
+    };
+    if cli.low_bandwidth {
+        config.ui.fps = config.ui.fps.min(4);
+        let slow = std::time::Duration::from_secs(5);
+        config.stats.interval = config.stats.interval.map(|i| i.max(slow));
+        for i in config.stats.per_cluster.values_mut() {
+            *i = (*i).max(slow);
+        }
+        for ep in &mut config.endpoints {
+            ep.stats_interval = ep.stats_interval.map(|i| i.max(slow));
+        }
+    }
+    if let Some(fps) = cli.fps {
+        config.ui.fps = fps;
+    }
     let _log_guard = init_logging(&log_dir);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -69,7 +89,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match &cli.command {
-            None => run_dashboard(&config).await.map(|()| 0),
+            None => run_dashboard(&config, cli.wall, keymap).await.map(|()| 0),
             Some(Command::Check) => {
                 let mut out = std::io::stdout().lock();
                 headless::check(&config, &mut out)
@@ -248,8 +268,13 @@ async fn snapshot(
     width: u16,
     height: u16,
 ) -> color_eyre::Result<i32> {
-    let Some(view) = ui::View::parse(view) else {
-        let valid: Vec<&str> = ui::View::ALL.iter().map(|v| v.name()).collect();
+    // A log view has nothing to show until a tail is opened interactively.
+    let Some(view) = ui::View::parse(view).filter(|v| *v != ui::View::Logs) else {
+        let valid: Vec<&str> = ui::View::ALL
+            .iter()
+            .filter(|v| **v != ui::View::Logs)
+            .map(|v| v.name())
+            .collect();
         eprintln!(
             "fleetdeck: unknown view \"{view}\"; valid views: {}",
             valid.join(", ")
@@ -304,9 +329,18 @@ impl Drop for TerminalGuard {
     }
 }
 
-async fn run_dashboard(config: &config::Config) -> color_eyre::Result<()> {
+async fn run_dashboard(
+    config: &config::Config,
+    wall: bool,
+    keymap: fleetdeck::app::Keymap,
+) -> color_eyre::Result<()> {
     let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
-    let mut app = App::new(config, ui::Theme::from_env());
+    // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
+    let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
+    app.set_keymap(keymap);
+    if wall {
+        app.enable_wall(&config.wall);
+    }
     let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let input = crossterm::event::EventStream::new();

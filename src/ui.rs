@@ -20,6 +20,7 @@ pub mod state;
 pub mod stats;
 pub mod theme;
 pub mod triage;
+pub mod wall;
 
 use chrono::{DateTime, Local, Utc};
 use ratatui::buffer::Buffer;
@@ -63,6 +64,18 @@ pub struct Screen<'a> {
 impl Widget for &Screen<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         buf.set_style(area, self.theme.base);
+        let body = if let Some(wall) = &self.state.wall {
+            wall::render_frame(self, wall, area, buf)
+        } else {
+            self.render_chrome(area, buf)
+        };
+        self.render_body(body, buf);
+    }
+}
+
+impl Screen<'_> {
+    /// Header and footer of the interactive dashboard; returns the body area.
+    fn render_chrome(&self, area: Rect, buf: &mut Buffer) -> Rect {
         let [header, body, footer] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -70,6 +83,11 @@ impl Widget for &Screen<'_> {
         ])
         .areas(area);
         self.render_header(header, buf);
+        self.render_footer(footer, buf);
+        body
+    }
+
+    fn render_body(&self, body: Rect, buf: &mut Buffer) {
         match self.state.view {
             View::Clusters => clusters::ClustersView { screen: self }.render(body, buf),
             View::Containers => containers::ContainersView { screen: self }.render(body, buf),
@@ -122,7 +140,6 @@ impl Widget for &Screen<'_> {
         if self.state.help {
             help::HelpOverlay { screen: self }.render(body, buf);
         }
-        self.render_footer(footer, buf);
     }
 }
 
@@ -195,6 +212,18 @@ impl Screen<'_> {
             Paragraph::new(Line::from(spans)).render(area, buf);
             return;
         }
+        if let Some(input) = &self.state.command_input {
+            let mut spans = vec![
+                Span::styled(":", t.key),
+                Span::raw(input.text.clone()),
+                Span::styled("█", t.hint),
+            ];
+            if let Some(err) = &input.error {
+                spans.push(Span::styled(format!("  {err}"), t.status_message));
+            }
+            Paragraph::new(Line::from(spans)).render(area, buf);
+            return;
+        }
         if let Some(input) = &self.state.filter_input {
             let mut spans = vec![
                 Span::styled("/", t.key),
@@ -218,6 +247,28 @@ impl Screen<'_> {
         }
         Paragraph::new(Line::from(spans)).render(area, buf);
     }
+}
+
+/// The bordered frame every view sits in: draws it with `title` and returns the inside.
+pub fn view_frame(area: Rect, buf: &mut Buffer, theme: &Theme, title: Span<'_>) -> Rect {
+    let block = ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(title);
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Width of an ENDPOINT column: the longest endpoint name, within 8 to 16.
+pub fn endpoint_column_width(fleet: &Fleet) -> u16 {
+    fleet
+        .endpoints
+        .iter()
+        .map(|e| e.name().chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 16) as u16
 }
 
 /// Renders a screen into a plain-text picture: one line per row, trailing blanks trimmed, no

@@ -139,3 +139,31 @@ fn help_says_where_the_logs_are() {
         "{text}"
     );
 }
+
+#[test]
+fn an_unknown_wall_view_lists_the_valid_ones() {
+    assert_eq!(
+        error_of("bad-wall-view.toml"),
+        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+    );
+}
+
+#[test]
+fn a_key_bound_twice_names_both_actions_and_stops_before_the_terminal() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--config", "tests/fixtures/config/duplicate-key.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "fleetdeck: config error: tests/fixtures/config/duplicate-key.toml:3: keys: key \"o\" is bound to both containers.sort and containers.group"
+    );
+}
+
+#[test]
+fn the_example_keys_are_valid_rebindings() {
+    let c = config::parse_file(Path::new("config.example.toml")).unwrap();
+    assert!(!c.keys.is_empty(), "the example documents [keys]");
+    fleetdeck::app::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
+}

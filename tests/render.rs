@@ -674,3 +674,122 @@ fn stats_view_ranks_the_fleet_with_sparklines_and_charts() {
     let text = buffer_to_text(&render(&mut app, 200, 50));
     assert!(text.contains("cpu "), "cluster cpu/mem totals:\n{text}");
 }
+
+#[test]
+fn the_wall_rotates_its_views_and_raises_a_banner_while_something_is_wrong() {
+    let mut app = app();
+    let settings = fleetdeck::config::WallSettings::default();
+    app.enable_wall(&settings);
+    let theme = Theme::dark();
+    let mut seen = Vec::new();
+    for step in 0..4 {
+        let buf = render(&mut app, 120, 30);
+        let text = buffer_to_text(&buf);
+        seen.push(app.view.view);
+        snap!(format!("wall_step{step}_120x30"), buf.clone());
+        // The banner: the down endpoint and the OOM kill are named, in the loud style.
+        assert!(text.contains("NEED ATTENTION"), "{text}");
+        assert!(
+            text.contains("eu-west-01: endpoint down (connection refused)"),
+            "{text}"
+        );
+        let (x, y) = find_cell(&buf, "NEED ATTENTION");
+        assert_eq!(buf[(x, y)].bg, theme.pool_conflict.bg.unwrap());
+        // Freshness per endpoint, no key hints.
+        assert!(
+            text.contains("last heard:") && text.contains("eu-west-01 DOWN"),
+            "{text}"
+        );
+        assert!(!text.contains("? help"), "no key hints on a wall:\n{text}");
+        // Passers-by pressing keys change nothing.
+        for c in ['2', '/', 'x', '\n'] {
+            key(&mut app, KeyCode::Char(c));
+        }
+        key(&mut app, KeyCode::Tab);
+        assert_eq!(app.view.view, seen[step]);
+        assert!(!app.quit);
+        app.tick(app.now + TimeDelta::seconds(15));
+    }
+    use fleetdeck::ui::View;
+    assert_eq!(
+        seen,
+        [View::Clusters, View::Triage, View::Pools, View::Events]
+    );
+    assert_eq!(app.view.view, View::Clusters, "and round again");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit, "the quit key still quits");
+
+    // With quitting disabled, nothing does.
+    let mut app = self::app();
+    app.enable_wall(&fleetdeck::config::WallSettings {
+        quit_key: None,
+        ..settings
+    });
+    key(&mut app, KeyCode::Char('q'));
+    app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(!app.quit);
+}
+
+#[test]
+fn a_healthy_fleet_on_the_wall_has_no_banner() {
+    let config = config();
+    let mut app = App::new(&config, Theme::dark());
+    app.now = now();
+    for i in 0..3 {
+        app.apply(Msg {
+            endpoint: i,
+            at: now(),
+            kind: MsgKind::Synced(Box::new(SyncData {
+                info: info(),
+                containers: vec![container(
+                    &format!("h{i}"),
+                    &format!("ok-{i}"),
+                    ContainerState::Running,
+                    "10.0.0.9",
+                )],
+                ..SyncData::default()
+            })),
+        });
+    }
+    app.enable_wall(&fleetdeck::config::WallSettings::default());
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("ATTENTION"), "{text}");
+    assert!(text.contains("fleetdeck wall · 3/3 up"), "{text}");
+}
+
+#[test]
+fn the_command_line_jumps_to_a_view_with_a_scope_and_completes_names() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char(':'));
+    for c in "cont".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    for c in "@prod-u".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains(":containers @prod-us"), "completed:\n{text}");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.filter.as_str(), "cluster:prod-us");
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(
+        text.contains("web-1") && !text.contains("web-eu-1"),
+        "{text}"
+    );
+
+    key(&mut app, KeyCode::Char(':'));
+    for c in "events @nowhere".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 200, 30));
+    assert!(
+        text.contains("no cluster or endpoint named \"nowhere\""),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.command_input.is_none());
+}

@@ -40,6 +40,50 @@ pub enum Action {
     SortReverse,
     GroupNext,
     ToggleEnvMask,
+    /// The `:` command line.
+    CommandLine,
+}
+
+impl Action {
+    /// The action's name in `[keys]` (prefixed by its scope for scoped bindings).
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Quit => "quit",
+            Action::ToggleHelp => "help",
+            Action::ShowClusters => "view-clusters",
+            Action::ShowContainers => "view-containers",
+            Action::ShowEvents => "view-events",
+            Action::ShowTriage => "view-triage",
+            Action::ShowLogs => "view-logs",
+            Action::ShowPools => "view-ippool",
+            Action::ShowStats => "view-stats",
+            Action::NextView => "next-view",
+            Action::Follow => "follow",
+            Action::OpenLogs => "logs",
+            Action::OpenLogsFiltered => "logs-all-shown",
+            Action::Mark => "mark",
+            Action::SearchNext => "next-match",
+            Action::SearchPrev => "previous-match",
+            Action::ToggleMatchOnly => "only-matches",
+            Action::ToggleTimestamps => "timestamps",
+            Action::ToggleWrap => "wrap",
+            Action::SaveLogs => "save",
+            Action::Down => "down",
+            Action::Up => "up",
+            Action::PageDown => "page-down",
+            Action::PageUp => "page-up",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Open => "open",
+            Action::Close => "close",
+            Action::Filter => "filter",
+            Action::SortNext => "sort",
+            Action::SortReverse => "reverse-sort",
+            Action::GroupNext => "group",
+            Action::ToggleEnvMask => "show-env",
+            Action::CommandLine => "command",
+        }
+    }
 }
 
 /// Where a binding applies. Overlays (detail, help) take precedence over the view under them.
@@ -72,6 +116,23 @@ impl Scope {
         Scope::StatsDetail,
         Scope::Detail,
     ];
+
+    /// The prefix of this scope's binding names in `[keys]` ("" for global bindings).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "",
+            Scope::Clusters => "clusters",
+            Scope::Containers => "containers",
+            Scope::Events => "events",
+            Scope::Triage => "triage",
+            Scope::Logs => "logs",
+            Scope::Pools => "ippool",
+            Scope::PoolDetail => "ippool-detail",
+            Scope::Stats => "stats",
+            Scope::StatsDetail => "stats-detail",
+            Scope::Detail => "detail",
+        }
+    }
 
     fn title(self) -> &'static str {
         match self {
@@ -124,6 +185,58 @@ impl Key {
         self.code == ev.code && self.mods == mods
     }
 
+    /// Parses a key as written in `[keys]`: "q", "G", "?", "ctrl-f", "enter", "esc", "tab",
+    /// "space", "up", "down", "left", "right", "pgup", "pgdn", "home", "end", "backspace", "f1".."f12".
+    pub fn parse(text: &str) -> Result<Key, String> {
+        let lower = text.to_lowercase();
+        let (mods, rest) = match lower
+            .strip_prefix("ctrl-")
+            .or_else(|| lower.strip_prefix("ctrl+"))
+        {
+            Some(rest) => (KeyModifiers::CONTROL, rest.to_string()),
+            None => (KeyModifiers::NONE, lower.clone()),
+        };
+        let code = match rest.as_str() {
+            "enter" | "return" => KeyCode::Enter,
+            "esc" | "escape" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "space" => KeyCode::Char(' '),
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "pgup" | "pageup" => KeyCode::PageUp,
+            "pgdn" | "pagedown" => KeyCode::PageDown,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "backspace" => KeyCode::Backspace,
+            f if f.len() >= 2
+                && f.starts_with('f')
+                && f[1..].parse::<u8>().is_ok_and(|n| (1..=12).contains(&n)) =>
+            {
+                KeyCode::F(f[1..].parse().unwrap_or(1))
+            }
+            _ => {
+                // A single character, case kept ("G" is not "g").
+                let original = if mods.is_empty() { text } else { &text[5..] };
+                let mut chars = original.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) if !c.is_control() => KeyCode::Char(if mods.is_empty() {
+                        c
+                    } else {
+                        c.to_ascii_lowercase()
+                    }),
+                    _ => {
+                        return Err(format!(
+                            "\"{text}\" is not a key; use one character, ctrl-X, enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace or f1-f12"
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(Key { code, mods })
+    }
+
     pub fn label(&self) -> String {
         let base = match self.code {
             KeyCode::Char(' ') => "Space".to_string(),
@@ -137,6 +250,10 @@ impl Key {
             KeyCode::PageDown => "PgDn".into(),
             KeyCode::Home => "Home".into(),
             KeyCode::End => "End".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::Backspace => "Bksp".into(),
+            KeyCode::F(n) => format!("F{n}"),
             other => format!("{other:?}"),
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
@@ -198,6 +315,13 @@ impl Default for Keymap {
                 b(&[Key::ch('6')], ShowPools, Global, "IP pools view", false),
                 b(&[Key::ch('7')], ShowStats, Global, "stats view", false),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
+                b(
+                    &[Key::ch(':')],
+                    CommandLine,
+                    Global,
+                    "command (:containers @prod)",
+                    false,
+                ),
                 b(
                     &[Key::ch('j'), Key::plain(K::Down)],
                     Down,
@@ -267,6 +391,13 @@ impl Default for Keymap {
                 ),
                 b(&[Key::ch('/')], Filter, Events, "filter", true),
                 b(&[Key::ch('f')], Follow, Events, "follow / pause", true),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    Events,
+                    "logs of its container",
+                    false,
+                ),
                 b(
                     &[Key::plain(K::Enter)],
                     Open,
@@ -352,7 +483,89 @@ impl Default for Keymap {
     }
 }
 
+pub use crate::config::KeyOverride;
+
+impl Binding {
+    /// "quit", "containers.sort", …: how `[keys]` names this binding.
+    pub fn name(&self) -> String {
+        match self.scope {
+            Scope::Global => self.action.name().to_string(),
+            scope => format!("{}.{}", scope.name(), self.action.name()),
+        }
+    }
+}
+
 impl Keymap {
+    /// The default keymap with `[keys]` applied. Errors name the config file, line and binding,
+    /// and for a clash, both bindings.
+    pub fn with_overrides(
+        overrides: &[KeyOverride],
+        path: &std::path::Path,
+    ) -> Result<Keymap, crate::config::ConfigError> {
+        let mut km = Keymap::default();
+        let invalid =
+            |line: usize, key: String, message: String| crate::config::ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message,
+            };
+        for o in overrides {
+            let Some(i) = km.bindings.iter().position(|b| b.name() == o.name) else {
+                let mut names: Vec<String> = km.bindings.iter().map(Binding::name).collect();
+                names.dedup();
+                return Err(invalid(
+                    o.line,
+                    format!("keys.{}", o.name),
+                    format!(
+                        "unknown action \"{}\"; valid actions: {}",
+                        o.name,
+                        names.join(", ")
+                    ),
+                ));
+            };
+            let mut keys = Vec::new();
+            for k in &o.keys {
+                keys.push(
+                    Key::parse(k).map_err(|m| invalid(o.line, format!("keys.{}", o.name), m))?,
+                );
+            }
+            if keys.is_empty() {
+                return Err(invalid(
+                    o.line,
+                    format!("keys.{}", o.name),
+                    "needs at least one key".into(),
+                ));
+            }
+            km.bindings[i].keys = keys;
+        }
+        // A key bound twice in one place is ambiguous: refuse, naming both.
+        for (i, a) in km.bindings.iter().enumerate() {
+            for b in &km.bindings[i + 1..] {
+                if a.scope != b.scope {
+                    continue;
+                }
+                if let Some(k) = a.keys.iter().find(|k| b.keys.contains(k)) {
+                    let line = overrides
+                        .iter()
+                        .find(|o| o.name == a.name() || o.name == b.name())
+                        .map_or(1, |o| o.line);
+                    return Err(invalid(
+                        line,
+                        "keys".into(),
+                        format!(
+                            "key \"{}\" is bound to both {} and {}",
+                            k.label(),
+                            a.name(),
+                            b.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(km)
+    }
+
     /// The action for a key in the given scope; scope bindings win over global ones.
     pub fn action(&self, scope: Scope, ev: &KeyEvent) -> Option<Action> {
         let find = |s: Scope| {
@@ -522,6 +735,42 @@ mod tests {
                 "{action:?} has no key"
             );
         }
+    }
+
+    #[test]
+    fn keys_parse_as_written_in_config() {
+        assert_eq!(Key::parse("q"), Ok(Key::ch('q')));
+        assert_eq!(Key::parse("G"), Ok(Key::ch('G')));
+        assert_eq!(Key::parse("ctrl-F"), Ok(Key::ctrl('f')));
+        assert_eq!(Key::parse("Enter"), Ok(Key::plain(KeyCode::Enter)));
+        assert_eq!(Key::parse("f5"), Ok(Key::plain(KeyCode::F(5))));
+        assert!(Key::parse("hyper-x").unwrap_err().contains("is not a key"));
+    }
+
+    #[test]
+    fn overrides_rebind_and_clashes_name_both_actions() {
+        let path = std::path::Path::new("c.toml");
+        let o = |name: &str, keys: &[&str], line| KeyOverride {
+            name: name.into(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            line,
+        };
+        let km = Keymap::with_overrides(&[o("quit", &["x"], 3)], path).unwrap();
+        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        assert_eq!(km.action(Scope::Clusters, &x), Some(Action::Quit));
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(km.action(Scope::Clusters, &q), None, "the old key is free");
+        let err = Keymap::with_overrides(&[o("containers.sort", &["o"], 7)], path)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "c.toml:7: keys: key \"o\" is bound to both containers.sort and containers.group"
+        );
+        let err = Keymap::with_overrides(&[o("containers.sorting", &["o"], 2)], path)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2: keys.containers.sorting: unknown action \"containers.sorting\"; valid actions: quit, help,"), "{err}");
     }
 
     #[test]

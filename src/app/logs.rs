@@ -27,6 +27,21 @@ impl App {
             .collect()
         } else if let Some(key) = self.view.detail.clone() {
             vec![key]
+        } else if self.view.view == View::Events {
+            // The container of the selected event.
+            let rows: Vec<_> = self
+                .fleet
+                .filtered_events(&self.view.event_filter)
+                .collect();
+            let i = crate::ui::events::selected_index(&rows, self.view.event_selected.as_ref());
+            rows.get(i)
+                .filter(|ev| ev.kind == "container")
+                .map(|ev| RowKey {
+                    endpoint: ev.endpoint,
+                    id: ev.actor_id.clone(),
+                })
+                .into_iter()
+                .collect()
         } else if !self.view.marked.is_empty() {
             self.view.marked.clone()
         } else {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ui::theme::file::RawStyleValue;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
@@ -26,6 +28,10 @@ pub struct RawConfig {
     pub logs: RawLogs,
     #[serde(default)]
     pub stats: RawStats,
+    #[serde(default)]
+    pub wall: RawWall,
+    #[serde(default)]
+    pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
 }
 
@@ -70,6 +76,11 @@ pub struct RawEngine {
 pub struct RawUi {
     pub fps: Option<Spanned<u64>>,
     pub mask_env: Option<bool>,
+    /// A built-in theme name or a theme file, relative to the config file.
+    pub theme: Option<Spanned<String>>,
+    /// Frame style per cluster name.
+    #[serde(default)]
+    pub cluster_border: BTreeMap<String, Spanned<RawStyleValue>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,4 +118,20 @@ pub struct RawInflux {
     pub token_env: Spanned<String>,
     pub interval_s: Option<Spanned<u64>>,
     pub queue: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWall {
+    pub views: Option<Spanned<Vec<String>>>,
+    pub rotate_s: Option<Spanned<u64>>,
+    pub quit_key: Option<Spanned<String>>,
+}
+
+/// A key binding: one key or several.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawKeys {
+    One(String),
+    Many(Vec<String>),
 }

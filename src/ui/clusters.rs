@@ -227,11 +227,7 @@ impl Widget for ClustersView<'_, '_> {
             let any_down = up < total || ip_conflicts > 0;
             let block = Block::default()
                 .borders(Borders::ALL)
-                .border_style(if *cluster == selected_cluster {
-                    t.border_focused
-                } else {
-                    t.border
-                })
+                .border_style(t.cluster_frame(cluster, *cluster == selected_cluster))
                 .title(Span::styled(
                     summary,
                     if any_down { t.endpoint_down } else { t.title },

@@ -15,7 +15,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 use super::{Screen, Theme};
 use crate::model::query::{self, Column, GroupBy};
@@ -190,12 +190,7 @@ impl Widget for ContainersView<'_, '_> {
         if !st.filter.is_empty() {
             title.push_str(&format!("· filter {} ", st.filter.as_str()));
         }
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(title, t.title));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
 
         if rows.is_empty() {
             let msg = if total == 0 {
@@ -231,14 +226,7 @@ impl Widget for ContainersView<'_, '_> {
         let height = usize::from(inner.height.saturating_sub(1));
         let offset = visible_offset(st.offset, selected_line, height);
 
-        let endpoint_width = s
-            .fleet
-            .endpoints
-            .iter()
-            .map(|e| e.name().chars().count())
-            .max()
-            .unwrap_or(8)
-            .clamp(8, 16) as u16;
+        let endpoint_width = super::endpoint_column_width(s.fleet);
         let plan = column_plan(inner.width, endpoint_width);
         let header = Row::new(plan.iter().map(|(col, _)| {
             let mut title = col.title().to_string();

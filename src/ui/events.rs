@@ -15,7 +15,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 use super::containers::visible_offset;
 use super::{Screen, Theme};
@@ -27,6 +27,11 @@ pub struct EventsView<'a, 'b> {
 
 pub fn event_style(ev: &FleetEvent, theme: &Theme) -> Style {
     match (ev.severity, ev.kind.as_str()) {
+        (Severity::Critical, "container")
+            if ev.action == "die" && ev.exit_code.is_some_and(|c| c != 0) =>
+        {
+            theme.event_die_nonzero
+        }
         (Severity::Critical, _) => theme.event_critical,
         (Severity::Warning, _) => theme.event_warning,
         (_, ENDPOINT_TYPE) => theme.event_endpoint,
@@ -65,12 +70,7 @@ impl Widget for EventsView<'_, '_> {
         if !st.event_filter.is_empty() {
             title.push_str(&format!("· filter {} ", st.event_filter.as_str()));
         }
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(title, t.title));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
         if rows.is_empty() {
             let msg = if fleet.events.is_empty() {
                 "no events yet".to_string()
@@ -89,13 +89,7 @@ impl Widget for EventsView<'_, '_> {
             visible_offset(st.event_offset.min(selected), selected, height)
         };
         let wide = inner.width >= 110;
-        let name_w = fleet
-            .endpoints
-            .iter()
-            .map(|e| e.name().chars().count())
-            .max()
-            .unwrap_or(8)
-            .clamp(8, 16) as u16;
+        let name_w = super::endpoint_column_width(fleet);
         let cluster_w = fleet
             .endpoints
             .iter()

@@ -16,7 +16,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::state::LogView;
 use super::{Screen, Theme};
@@ -84,12 +84,7 @@ impl Widget for LogsView<'_, '_> {
         let s = self.screen;
         let t = s.theme;
         let Some(view) = self.logs else {
-            let block = Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.border_focused)
-                .title(Span::styled(" Logs ", t.title));
-            let inner = block.inner(area);
-            block.render(area, buf);
+            let inner = super::view_frame(area, buf, t, Span::styled(" Logs ", t.title));
             Paragraph::new(
                 "no log tail open: select a container and press l (or mark several with Space)",
             )
@@ -125,12 +120,7 @@ impl Widget for LogsView<'_, '_> {
             }
         }
         title.push(' ');
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(title, t.title));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
 
         let height = usize::from(inner.height);
         let width = usize::from(inner.width.max(1));

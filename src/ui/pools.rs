@@ -181,19 +181,19 @@ impl Widget for PoolsView<'_, '_> {
         if !st.pool_filter.is_empty() {
             title.push_str(&format!("· filter {} ", st.pool_filter.as_str()));
         }
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(
+        let inner = super::view_frame(
+            area,
+            buf,
+            t,
+            Span::styled(
                 title,
                 if conflicts > 0 {
                     t.pool_conflict
                 } else {
                     t.title
                 },
-            ));
-        let inner = block.inner(area);
-        block.render(area, buf);
+            ),
+        );
         if pools.is_empty() {
             let msg = if self.report.pools.is_empty() {
                 "no IPAM pools yet (waiting for endpoints)".to_string()

@@ -138,6 +138,17 @@ pub struct SearchInput {
     pub error: Option<String>,
 }
 
+/// A wall display: views rotate, only the quit key does anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WallState {
+    pub views: Vec<View>,
+    pub index: usize,
+    pub rotate: std::time::Duration,
+    /// When the next view comes up.
+    pub next_at: chrono::DateTime<chrono::Utc>,
+    pub quit_key: Option<char>,
+}
+
 /// The `/` input line while it is open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterInput {
@@ -184,6 +195,9 @@ pub struct ViewState {
     pub stats_offset: usize,
     /// The container whose charts are open.
     pub stats_detail: Option<RowKey>,
+    pub wall: Option<WallState>,
+    /// The `:` command line while it is open (its error line holds completions too).
+    pub command_input: Option<FilterInput>,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -223,6 +237,8 @@ impl Default for ViewState {
             stats_selected: 0,
             stats_offset: 0,
             stats_detail: None,
+            wall: None,
+            command_input: None,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

@@ -88,12 +88,7 @@ impl Widget for StatsView<'_, '_> {
             metric_label(st.stats_metric),
             rows.len()
         );
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(title, t.title));
-        let inner = block.inner(area);
-        block.render(area, buf);
+        let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
         if rows.is_empty() {
             Paragraph::new("no samples yet: stats arrive one interval after a container runs")
                 .style(t.dim)
@@ -104,14 +99,7 @@ impl Widget for StatsView<'_, '_> {
         let selected = st.stats_selected.min(rows.len() - 1);
         let offset = visible_offset(st.stats_offset, selected, height);
         let wide = inner.width >= 110;
-        let name_w = s
-            .fleet
-            .endpoints
-            .iter()
-            .map(|e| e.name().chars().count())
-            .max()
-            .unwrap_or(8)
-            .clamp(8, 16) as u16;
+        let name_w = super::endpoint_column_width(s.fleet);
         let mut widths = vec![
             Constraint::Length(name_w),
             Constraint::Length(if wide { 24 } else { 14 }),

@@ -1,7 +1,22 @@
 //! Semantic styles. Widgets ask for `theme.container_unhealthy`, never for a colour, so a theme
 //! (or `NO_COLOR`) changes every screen at once.
+//!
+//! Themes come from TOML files (`themes/*.toml`, see [`file`]): the shipped ones are compiled in,
+//! so `cargo install` needs no repository, and a user's file is loaded from a path. Every file key
+//! is one row of [`STYLE_KEYS`], the single table that loading, error messages and tests read.
+//! `NO_COLOR` wins over any theme: see [`Theme::monochrome_if`].
+
+mod colour;
+pub mod file;
+
+use std::collections::BTreeMap;
 
 use ratatui::style::{Color, Modifier, Style};
+
+pub use colour::parse_colour;
+pub use file::{parse_theme_file, parse_theme_str};
+
+use crate::config::ConfigError;
 
 const ANSI: [Color; 16] = [
     Color::Black,
@@ -22,7 +37,7 @@ const ANSI: [Color; 16] = [
     Color::White,
 ];
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Theme {
     pub base: Style,
     pub header: Style,
@@ -50,6 +65,8 @@ pub struct Theme {
     pub stale: Style,
     pub masked: Style,
     pub event_critical: Style,
+    /// A container that died with a non-zero exit code, in the events view.
+    pub event_die_nonzero: Style,
     pub event_warning: Style,
     pub event_endpoint: Style,
     pub pool_ok: Style,
@@ -67,6 +84,9 @@ pub struct Theme {
     pub log_colors: bool,
     /// The 16 ANSI colours a log line may ask for.
     pub ansi: [Color; 16],
+    /// Per-cluster frame styles in the clusters view (`[ui] cluster_border` in the config), so
+    /// that production looks different at a glance. Not part of theme files.
+    pub cluster_borders: BTreeMap<String, Style>,
 }
 
 impl Theme {
@@ -98,6 +118,7 @@ impl Theme {
             stale: fg(Color::DarkGray).add_modifier(Modifier::DIM),
             masked: fg(Color::DarkGray),
             event_critical: fg(Color::Red).add_modifier(Modifier::BOLD),
+            event_die_nonzero: fg(Color::Red).add_modifier(Modifier::BOLD),
             event_warning: fg(Color::Yellow),
             event_endpoint: fg(Color::Cyan),
             pool_ok: fg(Color::Green),
@@ -124,6 +145,7 @@ impl Theme {
             .collect(),
             log_colors: true,
             ansi: ANSI,
+            cluster_borders: BTreeMap::new(),
         }
     }
 
@@ -156,6 +178,7 @@ impl Theme {
             stale: m(Modifier::DIM),
             masked: m(Modifier::DIM),
             event_critical: m(Modifier::BOLD),
+            event_die_nonzero: m(Modifier::BOLD),
             event_warning: m(Modifier::UNDERLINED),
             event_endpoint: m(Modifier::ITALIC),
             pool_ok: Style::new(),
@@ -169,15 +192,146 @@ impl Theme {
             source_tags: vec![m(Modifier::BOLD)],
             log_colors: false,
             ansi: ANSI,
+            cluster_borders: BTreeMap::new(),
         }
     }
 
-    /// The theme for this process: monochrome when `NO_COLOR` is set to anything non-empty.
+    /// The default theme for this process: [`Theme::dark`], or monochrome under `NO_COLOR`.
     pub fn from_env() -> Self {
-        match std::env::var_os("NO_COLOR") {
-            Some(v) if !v.is_empty() => Self::monochrome(),
-            _ => Self::dark(),
+        Self::dark().unless_no_color()
+    }
+
+    /// This theme, unless `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
+    pub fn unless_no_color(self) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        self.monochrome_if(no_color)
+    }
+
+    /// With `no_color`, the monochrome theme replaces this one whatever it was: the operator's
+    /// wish for no colour outranks any theme file. Per-cluster frames keep only their modifiers,
+    /// so a bold frame on prod stays bold.
+    pub fn monochrome_if(self, no_color: bool) -> Self {
+        if !no_color {
+            return self;
         }
+        let cluster_borders = self
+            .cluster_borders
+            .into_iter()
+            .map(|(cluster, s)| {
+                let style = Style::new()
+                    .add_modifier(s.add_modifier)
+                    .remove_modifier(s.sub_modifier);
+                (cluster, style)
+            })
+            .collect();
+        Self {
+            cluster_borders,
+            ..Self::monochrome()
+        }
+    }
+
+    /// A shipped theme by name (see [`BUILTIN_THEMES`]); `None` for an unknown name. The
+    /// shipped files are compiled in and tested to load, so the error is a bug report.
+    pub fn builtin(name: &str) -> Option<Result<Self, ConfigError>> {
+        file::builtin(name, 0)
+    }
+
+    /// The frame style configured for a cluster, if any.
+    pub fn cluster_border(&self, cluster: &str) -> Option<Style> {
+        self.cluster_borders.get(cluster).copied()
+    }
+
+    /// The frame of a cluster's block: its own style when configured (bold when focused, so
+    /// focus still shows on a red prod frame), else the theme's border.
+    pub fn cluster_frame(&self, cluster: &str, focused: bool) -> Style {
+        match (self.cluster_border(cluster), focused) {
+            (Some(style), true) => style.add_modifier(Modifier::BOLD),
+            (Some(style), false) => style,
+            (None, true) => self.border_focused,
+            (None, false) => self.border,
+        }
+    }
+}
+
+/// The themes shipped in `themes/`, compiled into the binary: name and file text.
+pub const BUILTIN_THEMES: [(&str, &str); 4] = [
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
+    ("16-colour", include_str!("../../themes/16-colour.toml")),
+];
+
+/// One semantic style of a theme: its key in theme files and the field it sets.
+#[derive(Clone, Copy)]
+pub struct StyleKey {
+    pub name: &'static str,
+    pub get: fn(&Theme) -> &Style,
+    pub get_mut: fn(&mut Theme) -> &mut Style,
+}
+
+impl std::fmt::Debug for StyleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+macro_rules! style_keys {
+    ($($name:literal => $field:ident),* $(,)?) => {
+        /// Every `Style` field of [`Theme`] and its key in theme files, in the order the files
+        /// and the error messages list them.
+        pub const STYLE_KEYS: &[StyleKey] = &[$(StyleKey {
+            name: $name,
+            get: |t| &t.$field,
+            get_mut: |t| &mut t.$field,
+        }),*];
+    };
+}
+
+style_keys! {
+    "base" => base,
+    "header" => header,
+    "title" => title,
+    "border" => border,
+    "border.focused" => border_focused,
+    "key" => key,
+    "hint" => hint,
+    "selection" => selection,
+    "group.header" => group_header,
+    "dim" => dim,
+    "error" => error,
+    "status.message" => status_message,
+    "endpoint.up" => endpoint_up,
+    "endpoint.down" => endpoint_down,
+    "endpoint.connecting" => endpoint_connecting,
+    "container.running" => container_running,
+    "container.exited" => container_exited,
+    "container.exited_nonzero" => container_exited_nonzero,
+    "container.restarting" => container_restarting,
+    "container.paused" => container_paused,
+    "container.healthy" => container_healthy,
+    "container.unhealthy" => container_unhealthy,
+    "stale" => stale,
+    "masked" => masked,
+    "event.critical" => event_critical,
+    "event.die_nonzero" => event_die_nonzero,
+    "event.warning" => event_warning,
+    "event.endpoint" => event_endpoint,
+    "pool.ok" => pool_ok,
+    "pool.warn" => pool_warn,
+    "pool.full" => pool_full,
+    "pool.conflict" => pool_conflict,
+    "log.stderr" => log_stderr,
+    "log.marker" => log_marker,
+    "search.match" => search_match,
+    "search.current" => search_current,
+}
+
+impl StyleKey {
+    pub fn find(name: &str) -> Option<&'static StyleKey> {
+        STYLE_KEYS.iter().find(|k| k.name == name)
     }
 }
 
@@ -206,5 +360,146 @@ mod tests {
             assert_eq!(s.fg, None);
             assert_eq!(s.bg, None);
         }
+    }
+
+    /// Marks every key's field with its own colour, then takes the theme apart field by field:
+    /// a `Style` field without a key keeps its dark value and fails; a new field fails to
+    /// compile here until it is listed, and so until it gets a key.
+    #[test]
+    fn every_style_field_has_exactly_one_key() {
+        let mut t = Theme::dark();
+        for (i, key) in STYLE_KEYS.iter().enumerate() {
+            *(key.get_mut)(&mut t) = Style::new().bg(Color::Indexed(i as u8));
+        }
+        let Theme {
+            base,
+            header,
+            title,
+            border,
+            border_focused,
+            key,
+            hint,
+            selection,
+            group_header,
+            dim,
+            error,
+            status_message,
+            endpoint_up,
+            endpoint_down,
+            endpoint_connecting,
+            container_running,
+            container_exited,
+            container_exited_nonzero,
+            container_restarting,
+            container_paused,
+            container_healthy,
+            container_unhealthy,
+            stale,
+            masked,
+            event_critical,
+            event_die_nonzero,
+            event_warning,
+            event_endpoint,
+            pool_ok,
+            pool_warn,
+            pool_full,
+            pool_conflict,
+            log_stderr,
+            log_marker,
+            search_match,
+            search_current,
+            source_tags: _,
+            log_colors: _,
+            ansi: _,
+            cluster_borders: _,
+        } = &t;
+        let fields = [
+            base,
+            header,
+            title,
+            border,
+            border_focused,
+            key,
+            hint,
+            selection,
+            group_header,
+            dim,
+            error,
+            status_message,
+            endpoint_up,
+            endpoint_down,
+            endpoint_connecting,
+            container_running,
+            container_exited,
+            container_exited_nonzero,
+            container_restarting,
+            container_paused,
+            container_healthy,
+            container_unhealthy,
+            stale,
+            masked,
+            event_critical,
+            event_die_nonzero,
+            event_warning,
+            event_endpoint,
+            pool_ok,
+            pool_warn,
+            pool_full,
+            pool_conflict,
+            log_stderr,
+            log_marker,
+            search_match,
+            search_current,
+        ];
+        let mut marks: Vec<u8> = fields
+            .iter()
+            .map(|s| match s.bg {
+                Some(Color::Indexed(i)) => i,
+                _ => panic!("a field without a key: {s:?}"),
+            })
+            .collect();
+        marks.sort_unstable();
+        marks.dedup();
+        assert_eq!(marks.len(), fields.len(), "two keys set the same field");
+        assert_eq!(STYLE_KEYS.len(), fields.len());
+    }
+
+    #[test]
+    fn a_cluster_frame_is_its_own_colour_and_bold_when_focused() {
+        let mut t = Theme::dark();
+        t.cluster_borders
+            .insert("prod-us".into(), Style::new().fg(Color::Red));
+        assert_eq!(
+            t.cluster_frame("prod-us", false),
+            Style::new().fg(Color::Red)
+        );
+        assert_eq!(
+            t.cluster_frame("prod-us", true),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+        );
+        assert_eq!(t.cluster_frame("lab", true), t.border_focused);
+        assert_eq!(t.cluster_frame("lab", false), t.border);
+    }
+
+    #[test]
+    fn no_color_replaces_any_theme_but_keeps_cluster_frame_modifiers() {
+        let mut t = Theme::builtin("light").unwrap().unwrap();
+        t.cluster_borders.insert(
+            "prod-us".into(),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        );
+        assert_eq!(t.clone().monochrome_if(false), t);
+        let mono = t.monochrome_if(true);
+        assert_eq!(
+            mono.cluster_border("prod-us"),
+            Some(Style::new().add_modifier(Modifier::BOLD))
+        );
+        assert_eq!(
+            Theme {
+                cluster_borders: BTreeMap::new(),
+                ..mono
+            },
+            Theme::monochrome()
+        );
     }
 }

@@ -13,7 +13,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 use super::containers::visible_offset;
 use super::{Screen, Theme};
@@ -43,19 +43,19 @@ impl Widget for TriageView<'_, '_> {
         } else {
             format!(" Triage · {} need attention ", items.len())
         };
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(
+        let inner = super::view_frame(
+            area,
+            buf,
+            t,
+            Span::styled(
                 title,
                 if items.is_empty() {
                     t.title
                 } else {
                     t.event_critical
                 },
-            ));
-        let inner = block.inner(area);
-        block.render(area, buf);
+            ),
+        );
         if items.is_empty() {
             Paragraph::new(Line::styled(
                 "nothing needs attention: every endpoint is up, no crash, OOM, restart loop or unhealthy container",
@@ -67,14 +67,7 @@ impl Widget for TriageView<'_, '_> {
         let height = usize::from(inner.height.saturating_sub(1));
         let selected = s.state.triage_selected.min(items.len() - 1);
         let offset = visible_offset(s.state.triage_offset, selected, height);
-        let name_w = s
-            .fleet
-            .endpoints
-            .iter()
-            .map(|e| e.name().chars().count())
-            .max()
-            .unwrap_or(8)
-            .clamp(8, 16) as u16;
+        let name_w = super::endpoint_column_width(s.fleet);
         let header = Row::new(
             ["WHEN", "ENDPOINT", "PROBLEM", "CONTAINER", "EXIT", "DETAIL"]
                 .map(|h| Cell::from(h).style(t.title)),

@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# bench/tui-bench.sh — fleetdeck's dashboard against its peers, in a real terminal.
+#
+# The question (issues: "TUI cost against peers", "terminal bytes per minute"): what
+# does it cost to leave the dashboard open? For the client: its CPU seconds, its peak
+# memory and the bytes it writes to the terminal (on a slow SSH link or a laptop
+# battery those bytes are the cost). For the server side: the CPU its requests cost
+# the Docker daemons. Each figure is measured for fleetdeck and, in the same run and
+# the same conditions, for `docker stats` and — when they are installed — dtop and
+# oxker (crates.io), so the table compares like with like on a shared, noisy machine.
+#
+# Scenarios:
+#   a   one daemon (lab1, unix socket) with N idle containers (plus its seed ones)
+#   b   three daemons (lab1 unix, lab2 and lab3 over TCP) with N idle containers each.
+#       `docker stats` and oxker watch a single daemon: they run against lab1 only
+#       (their row says so); fleetdeck and dtop watch all three.
+#
+# Rows ("tools"; BENCH_TOOLS picks and orders them):
+#   baseline       nothing runs: the daemons' own idle cost (healthchecks of the seed
+#                  containers, lab3's crashloop) in a window of the same length. Every
+#                  other row's "net" column is its daemon CPU minus this.
+#   fd-c1          fleetdeck, containers view (key `2` sent after start), [stats]
+#                  interval_s = 1: the same 1 s sampling interval as docker stats, so
+#                  the daemon-side cost is compared at equal sampling rates
+#   fd-c2          fleetdeck, containers view, its default 2 s interval
+#   fd-k1          fleetdeck, clusters view (the start-up view, no key), 1 s interval:
+#                  the same data collection as fd-c1, a different screen
+#   docker-stats   `docker stats` (one stats stream per running container, redraws
+#                  the whole table every second)
+#   dtop, oxker    if `command -v` finds them (PATH plus BENCH_PEER_PATH); else the row
+#                  is skipped and the report says so
+#
+# How one row is measured (D seconds, default 30):
+#   - the tool runs in its own tmux session of 200x50 on a private tmux server
+#     (-L), started as `tmux wait-for GO; exec TOOL`, so the pane's pid IS the tool
+#     and nothing is written before the byte capture is in place;
+#   - `tmux pipe-pane -O 'cat >> FILE'` copies everything the tool writes to its pty
+#     (escape sequences included) to FILE: FILE's size is the bytes written to the
+#     terminal. Taken at the end of the window, before the tool is stopped, so the
+#     exit's screen restore is not counted (start-up's screen set-up is);
+#   - window start: snapshot of the daemons' CPU, then release the tool (wait-for -S);
+#   - window end (D s later): the daemons' CPU again; the tool's utime+stime (+ cutime
+#     and cstime: reaped children) from /proc/PID/stat, plus any live descendants;
+#     its peak RSS (VmHWM from /proc/PID/status); the screen (capture-pane, kept in
+#     the output dir so a reader can see what each tool showed); then the session is
+#     killed (SIGHUP to the tool, TERM/KILL if it lingers).
+#   - The tool's CPU therefore includes its start-up (connect, first list/inspect),
+#     for every tool alike: that is what a user pays for "open it for 30 s".
+#   - Daemon CPU = utime+stime of each involved lab's dockerd, its children
+#     (containerd, docker-proxy) and every containerd-shim-runc-v2 of that lab (shims
+#     re-parent to PID 1; found by their -address /run/fdl/I/...). CPU spent after the
+#     window (stream tear-down) is not counted; SETTLE seconds of quiet separate rows.
+#   - host% = busy CPU of the whole machine in the window / (window × 1 core): 200 %
+#     is both cores. Far above the tool+daemon share means other work was running and
+#     the row is noisier.
+#
+# Every container this script makes is labelled fleetdeck.bench=1 (the same label as
+# bench/stats-cost.sh), runs `sh -c 'trap "exit 0" TERM; sleep 100000 & wait'`
+# (busybox:local, the lab's only image) and is removed at the end, also on Ctrl-C,
+# TERM or an error. lab4 is never touched (a chaos test kills and restarts it), and no
+# daemon is stopped or restarted.
+#
+# Knobs (environment):
+#   BENCH_N=50            idle containers per involved daemon
+#   BENCH_D=30            seconds per row
+#   BENCH_RUNS=2          repetitions of each scenario (even runs go in reverse order,
+#                         so a drift in background load does not always hit one tool)
+#   BENCH_SCENARIOS="a b"
+#   BENCH_TOOLS="baseline fd-c1 fd-c2 fd-k1 docker-stats dtop oxker"
+#   BENCH_SETTLE=5        seconds of quiet before each row
+#   BENCH_KEY_DELAY=1     seconds after start before fleetdeck gets the `2` key
+#   BENCH_OUT=DIR         where results.tsv, the byte captures and the final screens
+#                         go (default: a new /tmp/tui-bench.XXXXXX, kept)
+#   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop/oxker
+#   FLEETDECK=PATH        the binary (default: target/release/fleetdeck of this repo;
+#                         build it with `cargo build --release --locked`)
+#
+# Usage (as root: the lab's sockets and other users' /proc; the lab must be up):
+#   cargo build --release --locked && bench/tui-bench.sh
+#   BENCH_SCENARIOS=a BENCH_RUNS=1 BENCH_TOOLS="baseline fd-c1 docker-stats" bench/tui-bench.sh
+#   cargo install dtop oxker --locked --root /work/peer-tools   # optional peers
+set -euo pipefail
+
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+# C locale: $EPOCHREALTIME and awk/printf must use a decimal point.
+export LC_ALL=C
+# Talk to exactly the daemons we name, whatever the caller's environment says.
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${BENCH_N:-50}
+D=${BENCH_D:-30}
+RUNS=${BENCH_RUNS:-2}
+SCENARIOS=${BENCH_SCENARIOS:-a b}
+TOOLS=${BENCH_TOOLS:-baseline fd-c1 fd-c2 fd-k1 docker-stats dtop oxker}
+SETTLE=${BENCH_SETTLE:-5}
+KEY_DELAY=${BENCH_KEY_DELAY:-1}
+PEER_PATH=${BENCH_PEER_PATH:-/work/peer-tools/bin}
+FLEETDECK=${FLEETDECK:-$REPO/target/release/fleetdeck}
+COLS=200
+ROWS=50
+
+LAB_RUN=/run/fleetdeck-lab
+IMAGE=busybox:local
+LABEL=fleetdeck.bench=1
+CMD='trap "exit 0" TERM; sleep 100000 & wait'
+BENCH_LABS=(1 2 3)   # the daemons this script may put containers on; never lab4
+
+log() { printf 'tui-bench: %s\n' "$*" >&2; }
+die() { printf 'tui-bench: ERROR: %s\n' "$*" >&2; exit 1; }
+sock() { printf '%s/lab%s/docker.sock' "$LAB_RUN" "$1"; }
+dk() { local i=$1; shift; docker -H "unix://$(sock "$i")" "$@"; }
+# The URL a tool is given for lab I: lab1 over its unix socket, lab2/lab3 over TCP
+# (as in the lab's fleetdeck.toml), so scenario b includes real network endpoints.
+url() { if [[ $1 == 1 ]]; then printf 'unix://%s' "$(sock 1)"; else printf 'tcp://10.203.%s.2:2375' "$1"; fi; }
+
+[[ $N =~ ^[1-9][0-9]*$ && $D =~ ^[1-9][0-9]*$ && $RUNS =~ ^[1-9][0-9]*$ ]] \
+  || die "BENCH_N, BENCH_D, BENCH_RUNS must be positive integers"
+(( D > KEY_DELAY + 1 )) || die "BENCH_D must be longer than BENCH_KEY_DELAY + 1"
+for t in docker tmux awk ps stat; do command -v "$t" >/dev/null || die "needs $t"; done
+for i in "${BENCH_LABS[@]}"; do
+  [[ -S $(sock "$i") && -r $LAB_RUN/lab$i/dockerd.pid ]] || die "lab$i is not up (scripts/lab.sh ensure)"
+done
+[[ -x $FLEETDECK ]] || die "no fleetdeck binary at $FLEETDECK (cargo build --release --locked, or FLEETDECK=...)"
+[[ -d $PEER_PATH ]] && PATH="$PATH:$PEER_PATH"
+TCK=$(getconf CLK_TCK)
+
+OUT=${BENCH_OUT:-$(mktemp -d /tmp/tui-bench.XXXXXX)}
+mkdir -p "$OUT"
+# Every tool gets the same empty HOME/XDG dirs: defaults only, no user config file
+# (dtop also reads ./config.yaml: it runs in an empty directory).
+HOMEDIR=$OUT/home
+mkdir -p "$HOMEDIR/.config" "$HOMEDIR/state" "$HOMEDIR/cwd"
+TSOCK=tui-bench-$$                      # a private tmux server: no other session is touched
+T() { tmux -L "$TSOCK" -f /dev/null "$@"; }
+
+# ----------------------------------------------------------------- cleanup --
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  T kill-server 2>/dev/null || true     # our own server only (-L), with its tools
+  local i ids
+  for i in "${BENCH_LABS[@]}"; do
+    [[ -S $(sock "$i") ]] || continue
+    ids=$(dk "$i" ps -aq --filter "label=$LABEL" 2>/dev/null || true)
+    if [[ -n $ids ]]; then
+      log "removing $(wc -w <<<"$ids") bench containers from lab$i"
+      # rm -f in parallel batches: 50 one-by-one removals take a while.
+      xargs -r -n 10 -P 4 docker -H "unix://$(sock "$i")" rm -f <<<"$ids" >/dev/null 2>&1 || true
+    fi
+  done
+  log "results, byte captures and final screens kept in $OUT"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ------------------------------------------------------------------- /proc --
+
+# Fields after the last ") " of /proc/PID/stat start at field 3 (state): utime,
+# stime, cutime, cstime (fields 14-17) are positional parameters 12-15. The comm
+# field may contain spaces, hence the cut.
+stat_fields() {
+  local s
+  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+  s=${s##*) }
+  printf '%s' "$s"
+}
+ticks() {   # utime+stime, 0 if gone
+  local s; s=$(stat_fields "$1") || { echo 0; return; }
+  # shellcheck disable=SC2086
+  set -- $s; echo $(( ${12} + ${13} ))
+}
+ticks_tree() {   # utime+stime+cutime+cstime of PID and every live descendant
+  local s t=0 p
+  for p in "$1" $(descendants "$1"); do
+    s=$(stat_fields "$p") || continue
+    # shellcheck disable=SC2086
+    set -- $s; t=$(( t + ${12} + ${13} + ${14} + ${15} ))
+  done
+  echo "$t"
+}
+descendants() { local c; for c in $(ps --ppid "$1" -o pid= 2>/dev/null); do echo "$c"; descendants "$c"; done; }
+host_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
+
+# The daemon-side processes of lab I: dockerd, its children (containerd,
+# docker-proxy) and the lab's shims (children of PID 1, known by their -address).
+# Taken at the start of each window: the container set does not change within one.
+daemon_pids() {
+  local i=$1 dpid
+  dpid=$(<"$LAB_RUN/lab$i/dockerd.pid")
+  [[ -r /proc/$dpid/stat ]] || die "lab$i dockerd (pid $dpid) is not running"
+  echo "$dpid"
+  ps --ppid "$dpid" -o pid=
+  ps -eo pid=,args= | awk -v addr="/run/fdl/$i/containerd/containerd.sock" '
+    $2 ~ /containerd-shim-runc-v2$/ { for (k = 3; k < NF; k++) if ($k == "-address" && $(k+1) == addr) { print $1; break } }'
+}
+# "t_lab1 t_lab2 ..." in ticks for the given pid files (one per lab, one pid a line).
+daemon_snapshot() {
+  local f p t out=()
+  for f in "$@"; do
+    t=0
+    while read -r p; do t=$(( t + $(ticks "$p") )); done <"$f"
+    out+=("$t")
+  done
+  echo "${out[*]}"
+}
+
+# -------------------------------------------------------------- containers --
+
+# Make lab I hold exactly WANT running bench containers (0 removes them).
+ensure_bench() {
+  local i=$1 want=$2 have ids
+  ids=$(dk "$i" ps -aq --filter "label=$LABEL")
+  have=$(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l)
+  if (( want == 0 )); then
+    [[ -z $ids ]] || { log "lab$i: removing $(wc -w <<<"$ids") bench containers"; xargs -r -n 10 -P 4 docker -H "unix://$(sock "$i")" rm -f <<<"$ids" >/dev/null; }
+    return
+  fi
+  if (( have != $(wc -w <<<"$ids") )); then   # some exited: start clean
+    xargs -r -n 10 -P 4 docker -H "unix://$(sock "$i")" rm -f <<<"$ids" >/dev/null; have=0
+  fi
+  if (( have < want )); then
+    log "lab$i: starting $(( want - have )) idle containers ($IMAGE, label $LABEL)"
+    # A few at a time: 50 sequential `docker run`s take about half a minute.
+    seq $(( want - have )) | xargs -P 4 -I{} docker -H "unix://$(sock "$i")" run -d --label "$LABEL" "$IMAGE" sh -c "$CMD" >/dev/null 2>>"$OUT/docker-run.log"
+  fi
+  have=$(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l)
+  (( have == want )) || die "lab$i: expected $want running bench containers, got $have"
+}
+
+# ------------------------------------------------------------------- tools --
+
+# fleetdeck config with the involved endpoints and a stats interval.
+fd_config() {   # FILE INTERVAL LAB...
+  local f=$1 iv=$2 i; shift 2
+  : >"$f"
+  for i in "$@"; do
+    printf '[[endpoint]]\nname = "lab%s"\nurl = "%s"\ncluster = "bench"\n\n' "$i" "$(url "$i")" >>"$f"
+  done
+  printf '[stats]\ninterval_s = %s\n' "$iv" >>"$f"
+}
+
+q() { printf '%q' "$1"; }
+
+# tool_cmd TOOL SCENARIO_LABS... -> sets CMDLINE (shell text run in the pane), KEY
+# (sent after KEY_DELAY s, or empty), NOTE; returns 1
+# if the tool is not installed.
+tool_cmd() {
+  local tool=$1; shift
+  local labs=("$@") i hosts=""
+  KEY=""; NOTE=""
+  local envs
+  envs="env HOME=$(q "$HOMEDIR") XDG_CONFIG_HOME=$(q "$HOMEDIR/.config") XDG_STATE_HOME=$(q "$HOMEDIR/state")"
+  case $tool in
+    fd-c1|fd-c2|fd-k1)
+      local iv=1 cfg; [[ $tool == fd-c2 ]] && iv=2
+      cfg=$OUT/fleetdeck-$tool-${#labs[@]}.toml
+      fd_config "$cfg" "$iv" "${labs[@]}"
+      [[ $tool == fd-k1 ]] || KEY=2
+      CMDLINE="$envs $(q "$FLEETDECK") --config $(q "$cfg")"
+      NOTE="$([[ $tool == fd-k1 ]] && echo clusters || echo containers) view, stats every ${iv} s" ;;
+    docker-stats)
+      # One daemon only: the docker CLI has no multi-daemon view.
+      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") docker stats"
+      NOTE="streams, 1 s"
+      if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per docker CLI)"; fi ;;
+    dtop)
+      command -v dtop >/dev/null || return 1
+      # dtop watches several hosts (repeated --host). It calls the default socket
+      # "local", so lab1's unix socket is given as DOCKER_HOST.
+      for i in "${labs[@]}"; do
+        if [[ $i == 1 ]]; then hosts+=" --host local"; else hosts+=" --host $(q "$(url "$i")")"; fi
+      done
+      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v dtop)")$hosts"
+      NOTE="defaults" ;;
+    oxker)
+      command -v oxker >/dev/null || return 1
+      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v oxker)")"
+      NOTE="defaults"
+      if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per oxker)"; fi ;;
+    *) die "unknown tool '$tool'" ;;
+  esac
+}
+
+RESULTS=$OUT/results.tsv
+[[ -e $RESULTS ]] || printf 'date\tscenario\trun\ttool\twin_s\tcpu_s\trss_mb\tbytes\tdaemon_s\tper_lab_s\thost_pct\tnote\n' >"$RESULTS"
+
+# measure SCENARIO RUN TOOL LAB... — one row.
+measure() {
+  local sc=$1 run=$2 tool=$3; shift 3
+  local labs=("$@") i pidf=() name="$sc-$run-$tool"
+  for i in "${labs[@]}"; do daemon_pids "$i" >"$OUT/pids.lab$i"; pidf+=("$OUT/pids.lab$i"); done
+  sleep "$SETTLE"
+  if [[ $tool == baseline ]]; then
+    local t0=$EPOCHREALTIME h0 d0 h1 d1
+    h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
+    sleep "$D"
+    d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy)
+    record "$sc" "$run" "$tool" "$t0" - - - "$d0" "$d1" "$h0" "$h1" "nothing running"
+    return
+  fi
+  tool_cmd "$tool" "${labs[@]}" || { log "$tool: not installed, skipped"; return; }
+  local tty=$OUT/$name.tty
+  : >"$tty"
+  # The pane waits for GO before exec'ing the tool; pipe-pane is in place first.
+  T new-session -d -s "$name" -x "$COLS" -y "$ROWS" "tmux wait-for go-$name; exec $CMDLINE"
+  T set-option -w -t "$name" remain-on-exit on        # a tool that dies leaves its last screen
+  T pipe-pane -O -t "$name" "cat >> $(q "$tty")"
+  local pid; pid=$(T display-message -p -t "$name" '#{pane_pid}')
+  local t0 h0 d0 h1 d1 cpu rss bytes dead
+  t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
+  T wait-for -S "go-$name"
+  if [[ -n $KEY ]]; then
+    sleep "$KEY_DELAY"
+    T send-keys -t "$name" "$KEY"
+  fi
+  sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" -v d="$D" 'BEGIN { r = t0 + d - now; printf "%.3f", (r > 0 ? r : 0) }')"
+  # Window end: everything read before the tool is stopped.
+  d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy)
+  cpu=$(ticks_tree "$pid")
+  rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+  bytes=$(stat -c %s "$tty")
+  dead=$(T display-message -p -t "$name" '#{pane_dead}')
+  T capture-pane -p -t "$name" >"$OUT/$name.screen" 2>/dev/null || true
+  T kill-session -t "$name" 2>/dev/null || true
+  # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
+  local k sig
+  for sig in TERM KILL; do
+    for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+    if [[ -e /proc/$pid ]]; then kill -"$sig" "$pid" 2>/dev/null || true; fi
+  done
+  local note="$NOTE"
+  [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
+  [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
+  record "$sc" "$run" "$tool" "$t0" "$(awk -v t="$cpu" -v k="$TCK" 'BEGIN { printf "%.2f", t / k }')" \
+    "$(awk -v r="${rss:-0}" 'BEGIN { printf "%.1f", r / 1024 }')" "$bytes" "$d0" "$d1" "$h0" "$h1" "$note"
+}
+
+# record SC RUN TOOL T0 CPU RSS BYTES D0 D1 H0 H1 NOTE
+record() {
+  awk -v sc="$1" -v run="$2" -v tool="$3" -v t0="$4" -v t1="$EPOCHREALTIME" -v cpu="$5" -v rss="$6" \
+      -v bytes="$7" -v d0="$8" -v d1="$9" -v h0="${10}" -v h1="${11}" -v note="${12}" -v tck="$TCK" \
+      -v date="$(date -u +%FT%TZ)" 'BEGIN {
+    n = split(d0, a, " "); split(d1, b, " "); tot = 0; per = ""
+    for (k = 1; k <= n; k++) { x = (b[k] - a[k]) / tck; tot += x; per = per (k > 1 ? " " : "") sprintf("%.2f", x) }
+    w = t1 - t0
+    printf "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\n", date, sc, run, tool, w, cpu, rss, bytes, tot, per, (h1 - h0) / tck / w * 100, note
+  }' >>"$RESULTS"
+}
+
+# ------------------------------------------------------------------ report --
+
+report() {   # SCENARIO RUN LABS...
+  local sc=$1 run=$2; shift 2
+  local labs=("$@") facts="" i tot
+  for i in "${labs[@]}"; do
+    tot=$(dk "$i" ps -q | wc -l)
+    facts+="${facts:+, }lab$i $(url "$i") ($tot running: $N bench + $(( tot - N )) seed)"
+  done
+  echo
+  printf '#### Scenario %s, run %s — %s, %s s windows, tmux %sx%s, %s\n\n' "$sc" "$run" "$(date -u '+%F %H:%M UTC')" "$D" "$COLS" "$ROWS" "$facts"
+  awk -F'\t' -v sc="$sc" -v run="$run" -v d="$D" '
+    $2 == sc && $3 == run { row[++n] = $0; if ($4 == "baseline") base = $9; split($10, p, " "); if ($4 == "baseline") for (k in p) bl[k] = p[k] }
+    END {
+      print "| tool | CPU s | peak RSS MB | KB written | KB/min | daemon CPU s | net of baseline | host % | notes |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+      for (r = 1; r <= n; r++) {
+        split(row[r], f, "\t")
+        if (f[4] == "baseline") {
+          printf "| baseline | - | - | - | - | %.2f | - | %s | %s |\n", f[9], f[11], f[12]; continue
+        }
+        kb = f[8] / 1024
+        net = (base != "") ? sprintf("%+.2f", f[9] - base) : "-"
+        per = ""
+        m = split(f[10], p, " ")
+        if (m > 1) { for (k = 1; k <= m; k++) per = per (k > 1 ? " / " : "") sprintf("%+.2f", p[k] - bl[k]); per = "; net per lab " per }
+        printf "| %s | %.2f | %.1f | %.1f | %.1f | %.2f | %s | %s | %s%s |\n", f[4], f[6], f[7], kb, kb / (f[5] / 60), f[9], net, f[11], f[12], per
+      }
+    }' "$RESULTS"
+}
+
+# -------------------------------------------------------------------- main --
+
+log "output in $OUT; fleetdeck $FLEETDECK"
+{
+  echo "# $(date -u +%FT%TZ) host $(uname -r), $(nproc) cores, docker client $(docker version --format '{{.Client.Version}}' 2>/dev/null), engine $(dk 1 version --format '{{.Server.Version}} (API {{.Server.APIVersion}})'), $(tmux -V)"
+  echo "# fleetdeck: $("$FLEETDECK" --version 2>/dev/null || echo '?') ($FLEETDECK)"
+  for t in dtop oxker; do
+    if command -v "$t" >/dev/null; then echo "# $t: $("$t" --version 2>/dev/null | head -1) ($(command -v "$t"))"; else echo "# $t: not installed, skipped"; fi
+  done
+} | tee "$OUT/header.txt"
+
+for sc in $SCENARIOS; do
+  case $sc in a) LABS=(1) ;; b) LABS=(1 2 3) ;; *) die "unknown scenario '$sc' (a, b)" ;; esac
+  for i in "${BENCH_LABS[@]}"; do
+    if [[ " ${LABS[*]} " == *" $i "* ]]; then ensure_bench "$i" "$N"; else ensure_bench "$i" 0; fi
+  done
+  log "scenario $sc: settling 10 s after the containers' start-up"
+  sleep 10
+  read -r -a LIST <<<"$TOOLS"
+  for (( run = 1; run <= RUNS; run++ )); do
+    order=("${LIST[@]}")
+    if (( run % 2 == 0 )); then order=(); for (( k = ${#LIST[@]} - 1; k >= 0; k-- )); do order+=("${LIST[k]}"); done; fi
+    for tool in "${order[@]}"; do
+      log "scenario $sc run $run: $tool (${D} s)"
+      measure "$sc" "$run" "$tool" "${LABS[@]}"
+    done
+    report "$sc" "$run" "${LABS[@]}" | tee -a "$OUT/report.md"
+  done
+done
+echo
+echo "# net of baseline: the row's daemon CPU minus the same run's baseline row (same daemons, same window length)."
+echo "# host %: busy CPU of the whole machine over the window (200 % = both cores); raw data: $RESULTS"

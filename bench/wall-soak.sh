@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# A soak of the wall display, compressed in time: fleetdeck --wall watches the lab while
+# containers are churned on lab1-lab3 (one created and removed every second or so) and lab4's
+# daemon is killed and restarted every 30 s. Every 10 s it records fleetdeck's RSS, threads and
+# open file descriptors (connections included). Flat figures mean no leak of memory, tasks or
+# connections; the event log, log tails and stats histories are bounded by design and this
+# shows it. Needs the lab (scripts/lab.sh up) and a release build; uses lab4, so do not run it
+# during the test suite.
+#
+#   bench/wall-soak.sh [MINUTES]       (default 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+minutes=${1:-5}
+bin=${FLEETDECK_BIN:-target/release/fleetdeck}
+[[ -x $bin ]] || { echo "build first: cargo build --release" >&2; exit 2; }
+config=/run/fleetdeck-lab/fleetdeck.toml
+[[ -f $config ]] || { echo "the lab is not up: scripts/lab.sh up" >&2; exit 2; }
+session=fdsoak-$$
+work=$(mktemp -d)
+# A short rotation and 1 s stats make the soak busier than a real wall.
+sed 's/^\[stats\]//' "$config" > "$work/fleetdeck.toml"
+printf '\n[stats]\ninterval_s = 1\n\n[wall]\nrotate_s = 3\n' >> "$work/fleetdeck.toml"
+
+cleanup() {
+  tmux kill-session -t "$session" 2>/dev/null || true
+  for i in 1 2 3; do
+    docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" ps -aq --filter label=fleetdeck.soak=1 \
+      | xargs -r docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" rm -f >/dev/null 2>&1 || true
+  done
+  bash scripts/lab.sh start lab4 >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+tmux new-session -d -x 200 -y 50 -s "$session" \
+  "XDG_STATE_HOME=$work $bin --wall --config $work/fleetdeck.toml"
+sleep 2
+pid=$(pgrep -f "$bin --wall --config $work/fleetdeck.toml" | head -1)
+[[ -n $pid ]] || { echo "fleetdeck did not start" >&2; exit 1; }
+
+# Churn in the background.
+(
+  n=0
+  while :; do
+    i=$(( n % 3 + 1 ))
+    docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" run -d --rm --label fleetdeck.soak=1 \
+      busybox:local sh -c 'echo hello; sleep 2' >/dev/null 2>&1 || true
+    n=$(( n + 1 ))
+    sleep 1
+  done
+) &
+churn=$!
+(
+  while :; do
+    sleep 15; bash scripts/lab.sh stop lab4 >/dev/null 2>&1 || true
+    sleep 15; bash scripts/lab.sh start lab4 >/dev/null 2>&1 || true
+  done
+) &
+chaos=$!
+
+printf '%8s %10s %8s %6s\n' "elapsed" "rss_kb" "threads" "fds"
+end=$(( SECONDS + minutes * 60 ))
+start=$SECONDS
+while (( SECONDS < end )); do
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
+  fds=$(ls "/proc/$pid/fd" | wc -l)
+  printf '%7ss %10s %8s %6s\n' "$(( SECONDS - start ))" "$rss" "$threads" "$fds"
+  sleep 10
+done
+kill "$churn" "$chaos" 2>/dev/null || true
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+echo "peak RSS ${hwm} kB; fleetdeck still running: $(kill -0 "$pid" && echo yes || echo no)"
