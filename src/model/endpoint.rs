@@ -127,6 +127,12 @@ impl Endpoint {
         &self.spec.cluster
     }
 
+    /// The engine's gate refuses every state-changing request to this endpoint; the UI hides
+    /// those actions and shows a lock.
+    pub fn is_read_only(&self) -> bool {
+        self.spec.read_only
+    }
+
     pub fn is_up(&self) -> bool {
         self.link == Link::Up
     }
