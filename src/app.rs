@@ -3,6 +3,7 @@
 //! actions, and redraws only when something changed, coalesced to the frame cap. Input is polled
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
+mod actions;
 pub mod command;
 pub mod keymap;
 mod logs;
@@ -64,6 +65,14 @@ pub enum Command {
     CloseTail {
         tail: u64,
     },
+    /// Actions for the engine's gate, each answered by `MsgKind::ActionDone`.
+    Actions {
+        requests: Vec<crate::model::actions::ActionRequest>,
+    },
+    /// A rolling restart: one at a time, waiting for running and healthy.
+    RollingRestart {
+        requests: Vec<crate::model::actions::ActionRequest>,
+    },
     /// Write `contents` to `file_name` in the log save directory.
     Save {
         file_name: String,
@@ -98,6 +107,23 @@ impl App {
             log_settings: config.logs.clone(),
             commands: Vec::new(),
             export_status: None,
+        }
+    }
+
+    /// Whether the container an action key would act on sits on a read-only endpoint.
+    fn selection_is_read_only(&self) -> bool {
+        let key = self
+            .view
+            .detail
+            .clone()
+            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        match key {
+            Some(k) => self
+                .fleet
+                .endpoints
+                .get(k.endpoint)
+                .is_some_and(|e| e.is_read_only()),
+            None => self.fleet.endpoints.iter().all(|e| e.is_read_only()),
         }
     }
 
@@ -147,10 +173,21 @@ impl App {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
             return self.apply_log_lines(tail, lines);
         }
-        self.fleet.apply(msg)
+        let action_news = matches!(
+            msg.kind,
+            crate::model::MsgKind::ActionDone { .. } | crate::model::MsgKind::ActionNote { .. }
+        );
+        let changed = self.fleet.apply(msg);
+        if action_news && let Some(progress) = self.fleet.actions.latest() {
+            self.view.message = Some(progress.status_line());
+        }
+        changed
     }
 
     fn scope(&self) -> Scope {
+        if self.view.confirm.is_some() {
+            return Scope::Confirm;
+        }
         let overlay = match self.view.view {
             View::Pools => self.view.pool_detail.is_some(),
             View::Stats => self.view.stats_detail.is_some(),
@@ -223,6 +260,10 @@ impl App {
     }
 
     pub fn perform(&mut self, action: Action) {
+        if self.view.confirm.is_some() {
+            self.confirm_action(action);
+            return;
+        }
         if self.view.view == View::Logs && self.view.detail.is_none() && self.log_action(action) {
             return;
         }
@@ -235,6 +276,14 @@ impl App {
         let v = &mut self.view;
         match action {
             Action::ShowLogs => self.switch(View::Logs),
+            Action::ActStart
+            | Action::ActStop
+            | Action::ActRestart
+            | Action::ActPause
+            | Action::ActKill
+            | Action::ActRemove
+            | Action::ActRolling => self.prepare_action(action),
+            Action::Confirm => {}
             Action::CommandLine => {
                 v.command_input = Some(FilterInput::default());
             }
@@ -622,7 +671,29 @@ impl App {
     }
 
     pub fn draw(&self, frame: &mut Frame<'_>) {
-        let footer = self.keymap.footer(self.scope());
+        let mut footer = self.keymap.footer(self.scope());
+        // Read-only: the action keys are not offered (the gate would refuse them anyway).
+        if self.selection_is_read_only() {
+            let actions: Vec<String> = self
+                .keymap
+                .bindings()
+                .iter()
+                .filter(|b| {
+                    matches!(
+                        b.action,
+                        Action::ActStart
+                            | Action::ActStop
+                            | Action::ActRestart
+                            | Action::ActPause
+                            | Action::ActKill
+                            | Action::ActRemove
+                            | Action::ActRolling
+                    )
+                })
+                .map(|b| b.help.to_string())
+                .collect();
+            footer.retain(|h| !actions.contains(&h.action));
+        }
         // The whole keymap when two columns of it fit, else this view's keys and the global ones.
         let lines: usize = self.help.iter().map(|s| s.hints.len() + 1).sum();
         let room = usize::from(frame.area().height.saturating_sub(6)) * 2;
@@ -729,6 +800,21 @@ impl<'a> Effects<'a> {
                 } => match self.tasks.as_deref_mut() {
                     Some(tasks) => tasks.open_tail(tail, &sources, last_lines),
                     None => app.view.message = Some("log tails need the engine".into()),
+                },
+                Command::Actions { requests } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_actions(requests);
+                    }
+                    None => app.view.message = Some("actions need the engine".into()),
+                },
+                Command::RollingRestart { requests } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_rolling_restart(
+                            requests,
+                            crate::engine::gate::RollingOptions::default(),
+                        );
+                    }
+                    None => app.view.message = Some("actions need the engine".into()),
                 },
                 Command::CloseTail { tail } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {

@@ -227,7 +227,8 @@ impl Cli {
             config: self.config.clone(),
             hosts: self.hosts.clone(),
             contexts: self.contexts,
-            access: if self.read_only {
+            // A wall display changes nothing, whatever the config or --write say.
+            access: if self.read_only || self.wall {
                 Some(AccessOverride::ReadOnly)
             } else if self.write {
                 Some(AccessOverride::Write)

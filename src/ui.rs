@@ -10,6 +10,7 @@
 //! ```
 
 pub mod clusters;
+pub mod confirm;
 pub mod containers;
 pub mod detail;
 pub mod events;
@@ -136,6 +137,13 @@ impl Screen<'_> {
                 container: ep.containers.get(&key.id),
             };
             panel.render(body, buf);
+        }
+        if let Some(c) = &self.state.confirm {
+            confirm::ConfirmDialog {
+                screen: self,
+                confirm: c,
+            }
+            .render(body, buf);
         }
         if self.state.help {
             help::HelpOverlay { screen: self }.render(body, buf);

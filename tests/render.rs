@@ -793,3 +793,89 @@ fn the_command_line_jumps_to_a_view_with_a_scope_and_completes_names() {
     key(&mut app, KeyCode::Esc);
     assert!(app.view.command_input.is_none());
 }
+
+#[test]
+fn destructive_keys_ask_first_naming_containers_and_endpoints() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    // Mark two containers on two endpoints, then restart.
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1
+    key(&mut app, KeyCode::Char(' ')); // us-east-01/web-1
+    key(&mut app, KeyCode::Char(' ')); // us-east-02/web-2
+    key(&mut app, KeyCode::Char('r'));
+    let buf = render(&mut app, 100, 30);
+    snap!("confirm_restart_100x30", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("restart 2 containers on 2 endpoints"),
+        "{text}"
+    );
+    assert!(
+        text.contains("us-east-01/web-1 (running)") && text.contains("us-east-02/web-2 (running)"),
+        "{text}"
+    );
+    assert!(app.commands.is_empty(), "nothing is sent before y");
+    key(&mut app, KeyCode::Char('y'));
+    match app.commands.last() {
+        Some(fleetdeck::app::Command::Actions { requests }) => {
+            let names: Vec<&str> = requests.iter().map(|r| r.container.as_str()).collect();
+            assert_eq!(names, ["web-1", "web-2"]);
+        }
+        other => panic!("expected actions, got {other:?}"),
+    }
+    assert!(app.view.marked.is_empty(), "marks are used up");
+
+    // Kill offers a signal choice; n cancels and nothing is sent.
+    let sent = app.commands.len();
+    key(&mut app, KeyCode::Char('K'));
+    key(&mut app, KeyCode::Tab);
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("SIGTERM"), "{text}");
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.commands.len(), sent);
+    assert!(app.view.confirm.is_none());
+}
+
+#[test]
+fn read_only_endpoints_wear_a_lock_and_refuse_action_keys_with_a_reason() {
+    let mut config = config();
+    for ep in &mut config.endpoints {
+        ep.read_only = ep.cluster == "prod-us";
+    }
+    let mut app = App::new(&config, Theme::dark());
+    let fresh = self::app();
+    app.fleet = fresh.fleet.clone();
+    for (ep, spec) in app.fleet.endpoints.iter_mut().zip(&config.endpoints) {
+        ep.spec.read_only = spec.read_only;
+    }
+    app.now = now();
+    let buf = render(&mut app, 120, 30);
+    snap!("clusters_read_only_120x30", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("us-east-01 [RO]") && !text.contains("eu-west-01 [RO]"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('2'));
+    // First row is eu-west-01 (writable): the restart hint is there.
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(text.contains("r restart"), "{text}");
+    key(&mut app, KeyCode::Char('j'));
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(
+        !text.contains("r restart"),
+        "hidden on a read-only endpoint:\n{text}"
+    );
+    key(&mut app, KeyCode::Char('r'));
+    assert!(app.commands.is_empty() && app.view.confirm.is_none());
+    let text = buffer_to_text(&render(&mut app, 140, 30));
+    assert!(
+        text.contains("restart refused: us-east-01 is read-only"),
+        "{text}"
+    );
+}

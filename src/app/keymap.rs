@@ -42,6 +42,15 @@ pub enum Action {
     ToggleEnvMask,
     /// The `:` command line.
     CommandLine,
+    ActStart,
+    ActStop,
+    ActRestart,
+    ActPause,
+    ActKill,
+    ActRemove,
+    ActRolling,
+    /// In a confirmation: go ahead.
+    Confirm,
 }
 
 impl Action {
@@ -82,6 +91,14 @@ impl Action {
             Action::GroupNext => "group",
             Action::ToggleEnvMask => "show-env",
             Action::CommandLine => "command",
+            Action::ActStart => "start",
+            Action::ActStop => "stop",
+            Action::ActRestart => "restart",
+            Action::ActPause => "pause",
+            Action::ActKill => "kill",
+            Action::ActRemove => "remove",
+            Action::ActRolling => "rolling-restart",
+            Action::Confirm => "confirm",
         }
     }
 }
@@ -100,10 +117,11 @@ pub enum Scope {
     Stats,
     StatsDetail,
     Detail,
+    Confirm,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::Global,
         Scope::Clusters,
         Scope::Containers,
@@ -115,6 +133,7 @@ impl Scope {
         Scope::Stats,
         Scope::StatsDetail,
         Scope::Detail,
+        Scope::Confirm,
     ];
 
     /// The prefix of this scope's binding names in `[keys]` ("" for global bindings).
@@ -131,6 +150,7 @@ impl Scope {
             Scope::Stats => "stats",
             Scope::StatsDetail => "stats-detail",
             Scope::Detail => "detail",
+            Scope::Confirm => "confirm",
         }
     }
 
@@ -147,6 +167,7 @@ impl Scope {
             Scope::Stats => "Stats view",
             Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
+            Scope::Confirm => "Confirmation",
         }
     }
 }
@@ -429,6 +450,58 @@ impl Default for Keymap {
                     false,
                 ),
                 b(&[Key::ch('l')], OpenLogs, Detail, "logs", true),
+                b(&[Key::ch('u')], ActStart, Containers, "start", false),
+                b(&[Key::ch('x')], ActStop, Containers, "stop", false),
+                b(&[Key::ch('r')], ActRestart, Containers, "restart", true),
+                b(
+                    &[Key::ch('p')],
+                    ActPause,
+                    Containers,
+                    "pause / unpause",
+                    false,
+                ),
+                b(
+                    &[Key::ch('K')],
+                    ActKill,
+                    Containers,
+                    "kill (signal choice)",
+                    false,
+                ),
+                b(&[Key::ch('D')], ActRemove, Containers, "remove", false),
+                b(
+                    &[Key::ch('R')],
+                    ActRolling,
+                    Containers,
+                    "rolling restart of marked",
+                    false,
+                ),
+                b(&[Key::ch('u')], ActStart, Detail, "start", false),
+                b(&[Key::ch('x')], ActStop, Detail, "stop", false),
+                b(&[Key::ch('r')], ActRestart, Detail, "restart", false),
+                b(&[Key::ch('p')], ActPause, Detail, "pause / unpause", false),
+                b(&[Key::ch('K')], ActKill, Detail, "kill", false),
+                b(&[Key::ch('D')], ActRemove, Detail, "remove", false),
+                b(
+                    &[Key::ch('y')],
+                    Action::Confirm,
+                    Scope::Confirm,
+                    "yes, do it",
+                    true,
+                ),
+                b(
+                    &[Key::ch('n'), Key::plain(K::Esc)],
+                    Close,
+                    Scope::Confirm,
+                    "no",
+                    true,
+                ),
+                b(
+                    &[Key::plain(K::Tab)],
+                    NextView,
+                    Scope::Confirm,
+                    "kill: next signal; rm: volumes",
+                    true,
+                ),
                 b(&[Key::ch('/')], Filter, Logs, "search", true),
                 b(&[Key::ch('n')], SearchNext, Logs, "next match", true),
                 b(&[Key::ch('N')], SearchPrev, Logs, "previous match", false),
@@ -632,6 +705,10 @@ fn hint(b: &Binding) -> Hint {
 }
 
 pub fn scope_of(view: View, detail_open: bool) -> Scope {
+    scope_of_view(view, detail_open)
+}
+
+fn scope_of_view(view: View, detail_open: bool) -> Scope {
     match (detail_open, view) {
         (true, View::Pools) => Scope::PoolDetail,
         (true, View::Stats) => Scope::StatsDetail,

@@ -273,7 +273,15 @@ impl Widget for ClustersView<'_, '_> {
                     };
                     let row = Row::new(vec![
                         Cell::from(badge).style(badge_style),
-                        Cell::from(ep.name().to_string()).style(text_style),
+                        // The lock badge: this endpoint refuses every change.
+                        if ep.is_read_only() {
+                            Cell::from(Line::from(vec![
+                                Span::styled(format!("{} ", ep.name()), text_style),
+                                Span::styled("[RO]", t.status_message),
+                            ]))
+                        } else {
+                            Cell::from(ep.name().to_string()).style(text_style)
+                        },
                         Cell::from(
                             info.map(|i| short_version(&i.engine_version))
                                 .unwrap_or_default(),
@@ -302,7 +310,7 @@ impl Widget for ClustersView<'_, '_> {
                 });
             let name_width = fleet
                 .endpoints_in(cluster)
-                .map(|e| e.name().chars().count())
+                .map(|e| e.name().chars().count() + if e.is_read_only() { 5 } else { 0 })
                 .max()
                 .unwrap_or(8)
                 .clamp(8, 20) as u16;

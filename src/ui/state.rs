@@ -138,6 +138,16 @@ pub struct SearchInput {
     pub error: Option<String>,
 }
 
+/// A confirmation on screen: what would be done, to which containers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub action: crate::model::actions::Action,
+    pub requests: Vec<crate::model::actions::ActionRequest>,
+    pub items: Vec<crate::model::actions::PlanItem>,
+    /// One at a time, waiting for each to be running and healthy.
+    pub rolling: bool,
+}
+
 /// A wall display: views rotate, only the quit key does anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WallState {
@@ -198,6 +208,8 @@ pub struct ViewState {
     pub wall: Option<WallState>,
     /// The `:` command line while it is open (its error line holds completions too).
     pub command_input: Option<FilterInput>,
+    /// A destructive action waiting for y/n.
+    pub confirm: Option<Confirm>,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -239,6 +251,7 @@ impl Default for ViewState {
             stats_detail: None,
             wall: None,
             command_input: None,
+            confirm: None,
             detail: None,
             detail_scroll: 0,
             mask_env: true,
