@@ -10,7 +10,7 @@ use fleetdeck::ui::{Theme, View, buffer_to_text};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::support::{Harness, docker, find, lab_config, lab_sh, unique};
+use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, lab_sh, unique};
 
 fn draw(app: &mut App, term: &mut Terminal<TestBackend>) -> String {
     let size = term.size().unwrap();
@@ -90,7 +90,10 @@ async fn daemon_down_at_start_joins_then_dies_goes_stale_and_recovers() {
     assert!(lab4.last_contact.is_some());
 
     // The rest of the dashboard keeps working: lab1 still follows events, keys still act.
-    let name = unique("alive");
+    // Removed even if an assertion fails: leftovers on lab1 push lab4's rows off the screen
+    // this test reads.
+    let mut cleanup = RemoveOnDrop::new(&config, "lab1");
+    let name = cleanup.add(unique("alive"));
     docker(
         &config,
         "lab1",
@@ -144,5 +147,4 @@ async fn daemon_down_at_start_joins_then_dies_goes_stale_and_recovers() {
     .await;
     let screen = draw(&mut app, &mut term);
     assert!(!screen.contains("✖ down"), "{screen}");
-    docker(&config, "lab1", &["rm", "-f", &name]);
 }
