@@ -790,7 +790,9 @@ impl<'a> Effects<'a> {
         app.export_status = Some(exporter.status());
     }
 
-    fn run(&mut self, app: &mut App) {
+    /// Carries out the commands the app queued. The loop calls it after each key; a test that
+    /// drives the app key by key calls it too, so it exercises this very wiring.
+    pub fn run(&mut self, app: &mut App) {
         for cmd in std::mem::take(&mut app.commands) {
             match cmd {
                 Command::OpenTail {

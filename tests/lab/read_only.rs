@@ -311,3 +311,241 @@ async fn a_read_only_endpoint_receives_no_state_changing_request_whatever_asks()
     // The read-only side still heard nothing but GETs.
     assert_eq!(changing(&locked.requests()), Vec::<&String>::new());
 }
+
+/// The dashboard's side, driven key by key through the real app (`App::handle_key`, then
+/// `Effects::run`, as the loop does), fed by the real engine.
+mod keys {
+    use std::time::Duration;
+
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use fleetdeck::app::{App, Effects};
+    use fleetdeck::model::Msg;
+    use fleetdeck::model::actions::BatchProgress;
+    use tokio::sync::mpsc;
+
+    pub struct Dash<'a> {
+        pub app: App,
+        pub effects: Effects<'a>,
+        pub rx: mpsc::Receiver<Msg>,
+    }
+
+    impl Dash<'_> {
+        pub fn key(&mut self, code: KeyCode) {
+            self.app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+            self.effects.run(&mut self.app);
+        }
+
+        pub fn press(&mut self, keys: &str) {
+            for c in keys.chars() {
+                self.key(KeyCode::Char(c));
+            }
+        }
+
+        /// `/TEXT` Enter: only matching rows are shown, the first selected.
+        pub fn filter(&mut self, text: &str) {
+            self.key(KeyCode::Esc);
+            self.press("/");
+            self.press(text);
+            self.key(KeyCode::Enter);
+        }
+
+        /// Applies engine messages until `pred` holds (20 s at most).
+        pub async fn settle(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            while !pred(&self.app) {
+                match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                    Ok(Some(msg)) => {
+                        self.effects.apply(&mut self.app, msg);
+                    }
+                    Ok(None) => panic!("engine stopped while waiting for {what}"),
+                    Err(_) => panic!(
+                        "timed out waiting for {what}; status line: {:?}",
+                        self.app.view.message
+                    ),
+                }
+            }
+        }
+
+        /// Presses an action key (and `y` when it asks), then waits until the batch it
+        /// submitted has every result.
+        pub async fn act(&mut self, keys: &str) -> BatchProgress {
+            let before = self.app.fleet.actions.latest().map(|b| b.batch);
+            self.press(keys);
+            self.settle(&format!("the results of {keys:?}"), |app| {
+                app.fleet
+                    .actions
+                    .latest()
+                    .is_some_and(|b| Some(b.batch) != before && b.done() == b.total)
+            })
+            .await;
+            self.app.fleet.actions.latest().cloned().unwrap()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_key_is_refused_on_a_read_only_endpoint_and_acts_on_a_writable_one() {
+    use crossterm::event::KeyCode;
+    use fleetdeck::app::{App, Effects};
+    use fleetdeck::model::ContainerState;
+    use fleetdeck::ui::Theme;
+
+    let lab = lab_config(&["lab3"]);
+    let locked = Proxy::start(LAB3).await;
+    let open = Proxy::start(LAB3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let config_path = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[engine]\nrequest_timeout_s = 5\nresync_s = 30\n\n\
+             [[endpoint]]\nname = \"ro3\"\nurl = \"{}\"\nread_only = true\n\n\
+             [[endpoint]]\nname = \"rw3\"\nurl = \"{}\"\n",
+            locked.url(),
+            open.url()
+        ),
+    )
+    .unwrap();
+    let config = config::parse_file(&config_path).unwrap();
+    let mut cleanup = RemoveOnDrop::new(&lab, "lab3");
+    let name = cleanup.add(unique("keys"));
+    docker(
+        &lab,
+        "lab3",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sh",
+            "-c",
+            QUICK_STOP,
+        ],
+    );
+
+    let (_, rx, mut tasks) = Harness::start(&config).into_parts();
+    tasks.set_gate(Arc::new(Gate::new(&config, AuditLog::at(&audit_path))));
+    let mut d = keys::Dash {
+        app: App::new(&config, Theme::dark()),
+        effects: Effects::new(Some(&mut tasks), None),
+        rx,
+    };
+    d.settle("the container seen through both endpoints", |app| {
+        ["ro3", "rw3"].iter().all(|ep| {
+            app.fleet
+                .endpoint_by_name(ep)
+                .is_some_and(|(_, e)| e.containers.values().any(|c| c.name == name))
+        })
+    })
+    .await;
+    d.press("2");
+
+    // Read-only: every action key says why it is refused, and nothing is submitted.
+    d.filter(&format!("ep:ro3 {name}"));
+    for k in ["u", "x", "r", "p", "K", "D", "R"] {
+        d.press(k);
+        assert!(d.app.view.confirm.is_none(), "{k}: no confirmation offered");
+        let msg = d.app.view.message.clone().unwrap_or_default();
+        assert!(
+            msg.contains("refused") && msg.contains("ro3 is read-only"),
+            "{k}: {msg}"
+        );
+        d.press("y");
+    }
+
+    // Marked on both endpoints: the read-only one is refused by the gate, the other acts.
+    d.filter(&name);
+    d.press("  ");
+    let before = inspect(&lab, "lab3", &name, "{{.State.StartedAt}}");
+    d.press("r");
+    let confirm = d.app.view.confirm.clone().expect("restart asks first");
+    assert_eq!(confirm.items.len(), 2);
+    let b = d.act("y").await;
+    assert_eq!((b.succeeded, b.refused, b.failed), (1, 1, 0), "{b:?}");
+    assert!(inspect(&lab, "lab3", &name, "{{.State.StartedAt}}") > before);
+
+    // Writable: each key acts, seen by the model and by the docker CLI.
+    d.filter(&format!("ep:rw3 {name}"));
+    let wait_state = |want: ContainerState| {
+        let name = name.clone();
+        move |app: &App| {
+            app.fleet
+                .endpoint_by_name("rw3")
+                .and_then(|(_, e)| e.containers.values().find(|c| c.name == name))
+                .is_some_and(|c| c.state == want)
+        }
+    };
+    assert_eq!(d.act("xy").await.succeeded, 1);
+    d.settle("stopped", wait_state(ContainerState::Exited))
+        .await;
+    assert_eq!(status(&lab, "lab3", &name), "exited");
+    assert_eq!(d.act("u").await.succeeded, 1, "start needs no confirmation");
+    d.settle("started", wait_state(ContainerState::Running))
+        .await;
+    let before = inspect(&lab, "lab3", &name, "{{.State.StartedAt}}");
+    assert_eq!(d.act("ry").await.succeeded, 1);
+    assert!(inspect(&lab, "lab3", &name, "{{.State.StartedAt}}") > before);
+    assert_eq!(d.act("py").await.succeeded, 1);
+    d.settle("paused", wait_state(ContainerState::Paused)).await;
+    assert_eq!(status(&lab, "lab3", &name), "paused");
+    assert_eq!(d.act("p").await.succeeded, 1, "p on a paused one unpauses");
+    d.settle("unpaused", wait_state(ContainerState::Running))
+        .await;
+    assert_eq!(d.act("Ky").await.succeeded, 1);
+    d.settle("killed", wait_state(ContainerState::Exited)).await;
+    assert_eq!(inspect(&lab, "lab3", &name, "{{.State.ExitCode}}"), "137");
+    assert_eq!(d.act("u").await.succeeded, 1);
+    d.settle("started again", wait_state(ContainerState::Running))
+        .await;
+    let before = inspect(&lab, "lab3", &name, "{{.State.StartedAt}}");
+    assert_eq!(d.act("Ry").await.succeeded, 1);
+    d.settle("the rolling restart done", |app| {
+        app.fleet
+            .actions
+            .latest()
+            .and_then(|b| b.note.as_deref())
+            .is_some_and(|n| n.starts_with("running after"))
+    })
+    .await;
+    assert!(inspect(&lab, "lab3", &name, "{{.State.StartedAt}}") > before);
+    let b = d.act("Dy").await;
+    assert_eq!(
+        b.failed, 1,
+        "rm of a running container without force: {b:?}"
+    );
+    assert!(
+        b.last_problem.as_deref().unwrap_or("").contains("--force"),
+        "{b:?}"
+    );
+    assert_eq!(status(&lab, "lab3", &name), "running");
+    assert_eq!(d.act("xy").await.succeeded, 1);
+    d.settle("stopped before removal", wait_state(ContainerState::Exited))
+        .await;
+    assert_eq!(d.act("Dy").await.succeeded, 1);
+    assert!(
+        !docker_raw(&lab, "lab3", &["inspect", &name])
+            .status
+            .success()
+    );
+    d.key(KeyCode::Esc);
+
+    // The wire: the read-only daemon heard only GETs; the writable one heard the actions.
+    assert_eq!(changing(&locked.requests()), Vec::<&String>::new());
+    let wire = open.requests();
+    for verb in ["start", "stop", "restart", "pause", "unpause", "kill"] {
+        assert!(
+            wire.iter().any(|r| r.starts_with("POST ")
+                && (r.ends_with(&format!("/{verb}")) || r.contains(&format!("/{verb}?")))),
+            "{verb} reached the writable daemon: {wire:?}"
+        );
+    }
+    assert!(wire.iter().any(|r| r.starts_with("DELETE /")), "{wire:?}");
+    // The gate's own refusal (the mixed batch) is audited; keys the dashboard refused itself
+    // never became requests.
+    let (records, _) = audit::read(&audit_path).unwrap();
+    let ro: Vec<_> = records.iter().filter(|r| r.endpoint == "ro3").collect();
+    assert_eq!(ro.len(), 1, "{ro:?}");
+    assert_eq!(ro[0].phase, Phase::Refused);
+}
