@@ -46,6 +46,13 @@
 #     killed (SIGHUP to the tool, TERM/KILL if it lingers).
 #   - The tool's CPU therefore includes its start-up (connect, first list/inspect),
 #     for every tool alike: that is what a user pays for "open it for 30 s".
+#   - At WARMUP s (default 10) the tool's CPU, the bytes and the daemons' CPU are read
+#     once more. The "after warm-up" columns are rates per minute from there to the
+#     end: what leaving the dashboard open costs, without the start-up (first paint,
+#     first list/inspect, fleetdeck's event backfill). In a 30 s window the start-up
+#     is most of the bytes every tool writes, so the per-minute terminal figure asked
+#     for ("bytes per minute for the containers view") is this column, not 2 × the
+#     30 s total.
 #   - Daemon CPU = utime+stime of each involved lab's dockerd, its children
 #     (containerd, docker-proxy) and every containerd-shim-runc-v2 of that lab (shims
 #     re-parent to PID 1; found by their -address /run/fdl/I/...). CPU spent after the
@@ -53,6 +60,10 @@
 #   - host% = busy CPU of the whole machine in the window / (window × 1 core): 200 %
 #     is both cores. Far above the tool+daemon share means other work was running and
 #     the row is noisier.
+#   - lab ev = Docker events on the involved daemons during the window, healthcheck
+#     exec_* events left out. None of the tools creates any, so a non-zero count means
+#     a test was creating/starting/removing containers on the lab at the same time,
+#     and that row's daemon figure includes that work.
 #
 # Every container this script makes is labelled fleetdeck.bench=1 (the same label as
 # bench/stats-cost.sh), runs `sh -c 'trap "exit 0" TERM; sleep 100000 & wait'`
@@ -69,6 +80,12 @@
 #   BENCH_TOOLS="baseline fd-c1 fd-c2 fd-k1 docker-stats dtop oxker"
 #   BENCH_SETTLE=5        seconds of quiet before each row
 #   BENCH_KEY_DELAY=1     seconds after start before fleetdeck gets the `2` key
+#   BENCH_WARMUP=10       seconds after start when the "after warm-up" rates begin
+#   BENCH_QUIET=60        before each row, wait until the machine's busy CPU over 3 s
+#                         is below this % of one core (builds and test suites share
+#                         the machine and the lab) ...
+#   BENCH_QUIET_MAX=180   ... but for at most this many seconds (then the row runs
+#                         anyway and host % shows it)
 #   BENCH_OUT=DIR         where results.tsv, the byte captures and the final screens
 #                         go (default: a new /tmp/tui-bench.XXXXXX, kept)
 #   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop/oxker
@@ -95,6 +112,9 @@ SCENARIOS=${BENCH_SCENARIOS:-a b}
 TOOLS=${BENCH_TOOLS:-baseline fd-c1 fd-c2 fd-k1 docker-stats dtop oxker}
 SETTLE=${BENCH_SETTLE:-5}
 KEY_DELAY=${BENCH_KEY_DELAY:-1}
+WARMUP=${BENCH_WARMUP:-10}
+QUIET=${BENCH_QUIET:-60}
+QUIET_MAX=${BENCH_QUIET_MAX:-180}
 PEER_PATH=${BENCH_PEER_PATH:-/work/peer-tools/bin}
 FLEETDECK=${FLEETDECK:-$REPO/target/release/fleetdeck}
 COLS=200
@@ -116,7 +136,9 @@ url() { if [[ $1 == 1 ]]; then printf 'unix://%s' "$(sock 1)"; else printf 'tcp:
 
 [[ $N =~ ^[1-9][0-9]*$ && $D =~ ^[1-9][0-9]*$ && $RUNS =~ ^[1-9][0-9]*$ ]] \
   || die "BENCH_N, BENCH_D, BENCH_RUNS must be positive integers"
-(( D > KEY_DELAY + 1 )) || die "BENCH_D must be longer than BENCH_KEY_DELAY + 1"
+if ! [[ $WARMUP =~ ^[0-9]+$ ]] || ! (( WARMUP > KEY_DELAY && D > WARMUP + 4 )); then
+  die "need BENCH_KEY_DELAY < BENCH_WARMUP < BENCH_D - 4"
+fi
 for t in docker tmux awk ps stat; do command -v "$t" >/dev/null || die "needs $t"; done
 for i in "${BENCH_LABS[@]}"; do
   [[ -S $(sock "$i") && -r $LAB_RUN/lab$i/dockerd.pid ]] || die "lab$i is not up (scripts/lab.sh ensure)"
@@ -184,6 +206,28 @@ ticks_tree() {   # utime+stime+cutime+cstime of PID and every live descendant
 }
 descendants() { local c; for c in $(ps --ppid "$1" -o pid= 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 host_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
+
+# Wait (at most QUIET_MAX s) until the machine is quiet: a row measured next to a
+# compile or a test run says more about them than about the tool.
+wait_quiet() {
+  local start=$SECONDS h0 h1 pct
+  while :; do
+    h0=$(host_busy); sleep 3; h1=$(host_busy)
+    pct=$(( (h1 - h0) * 100 / TCK / 3 ))
+    (( pct < QUIET )) && return
+    if (( SECONDS - start >= QUIET_MAX )); then log "machine still busy (${pct}% of a core) after ${QUIET_MAX} s; measuring anyway"; return; fi
+  done
+}
+
+# Non-healthcheck Docker events on the given labs between two unix times: work that
+# someone else (a test) did on the lab during the window.
+lab_events() {   # T0 T1 LAB...
+  local t0=$1 t1=$2 i n=0; shift 2
+  for i in "$@"; do
+    n=$(( n + $(dk "$i" events --since "$t0" --until "$t1" --format '{{.Action}}' 2>/dev/null | grep -cv '^exec_' || true) ))
+  done
+  echo "$n"
+}
 
 # The daemon-side processes of lab I: dockerd, its children (containerd,
 # docker-proxy) and the lab's shims (children of PID 1, known by their -address).
@@ -269,16 +313,13 @@ tool_cmd() {
       if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per docker CLI)"; fi ;;
     dtop)
       command -v dtop >/dev/null || return 1
-      # dtop watches several hosts (repeated --host). It calls the default socket
-      # "local", so lab1's unix socket is given as DOCKER_HOST.
-      for i in "${labs[@]}"; do
-        if [[ $i == 1 ]]; then hosts+=" --host local"; else hosts+=" --host $(q "$(url "$i")")"; fi
-      done
-      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v dtop)")$hosts"
+      # dtop watches several hosts (repeated --host, unix:// and tcp:// alike).
+      for i in "${labs[@]}"; do hosts+=" --host $(q "$(url "$i")")"; done
+      CMDLINE="$envs $(q "$(command -v dtop)")$hosts"
       NOTE="defaults" ;;
     oxker)
       command -v oxker >/dev/null || return 1
-      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v oxker)")"
+      CMDLINE="$envs DOCKER_HOST=$(q "$(url 1)") $(q "$(command -v oxker)") --host $(q "$(url 1)")"
       NOTE="defaults"
       if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per oxker)"; fi ;;
     *) die "unknown tool '$tool'" ;;
@@ -286,7 +327,12 @@ tool_cmd() {
 }
 
 RESULTS=$OUT/results.tsv
-[[ -e $RESULTS ]] || printf 'date\tscenario\trun\ttool\twin_s\tcpu_s\trss_mb\tbytes\tdaemon_s\tper_lab_s\thost_pct\tnote\n' >"$RESULTS"
+[[ -e $RESULTS ]] || printf 'date\tscenario\trun\ttool\twin_s\tcpu_s\trss_mb\tbytes\tdaemon_s\tper_lab_s\thost_pct\tlab_events\tsteady_s\tcpu_s_per_min\tkb_per_min\tdaemon_s_per_min\tnote\n' >"$RESULTS"
+
+# sleep_until T0 OFFSET — sleep until OFFSET seconds after the time T0.
+sleep_until() {
+  sleep "$(awk -v t0="$1" -v off="$2" -v now="$EPOCHREALTIME" 'BEGIN { r = t0 + off - now; printf "%.3f", (r > 0 ? r : 0) }')"
+}
 
 # measure SCENARIO RUN TOOL LAB... — one row.
 measure() {
@@ -294,90 +340,107 @@ measure() {
   local labs=("$@") i pidf=() name="$sc-$run-$tool"
   for i in "${labs[@]}"; do daemon_pids "$i" >"$OUT/pids.lab$i"; pidf+=("$OUT/pids.lab$i"); done
   sleep "$SETTLE"
+  wait_quiet
+  local t0 tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 rss=0 bytes=0 bytesw=0 pid="" dead=0 note tty=/dev/null
   if [[ $tool == baseline ]]; then
-    local t0=$EPOCHREALTIME h0 d0 h1 d1
-    h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
-    sleep "$D"
-    d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy)
-    record "$sc" "$run" "$tool" "$t0" - - - "$d0" "$d1" "$h0" "$h1" "nothing running"
-    return
+    note="nothing running"
+    t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
+    sleep_until "$t0" "$WARMUP"
+    tw=$EPOCHREALTIME; dw=$(daemon_snapshot "${pidf[@]}")
+    sleep_until "$t0" "$D"
+    d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy); t1=$EPOCHREALTIME
+  else
+    tool_cmd "$tool" "${labs[@]}" || { log "$tool: not installed, skipped"; return; }
+    note=$NOTE
+    tty=$OUT/$name.tty
+    : >"$tty"
+    # The pane waits for GO before exec'ing the tool; pipe-pane is in place first.
+    T new-session -d -s "$name" -x "$COLS" -y "$ROWS" "tmux wait-for go-$name; exec $CMDLINE"
+    T set-option -w -t "$name" remain-on-exit on        # a tool that dies leaves its last screen
+    T pipe-pane -O -t "$name" "cat >> $(q "$tty")"
+    pid=$(T display-message -p -t "$name" '#{pane_pid}')
+    t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
+    T wait-for -S "go-$name"
+    if [[ -n $KEY ]]; then
+      sleep "$KEY_DELAY"
+      T send-keys -t "$name" "$KEY"
+    fi
+    # End of the warm-up: start-up (connect, first list and inspect, first paint,
+    # event backfill) is over; what follows is what the tool costs while left open.
+    sleep_until "$t0" "$WARMUP"
+    tw=$EPOCHREALTIME; dw=$(daemon_snapshot "${pidf[@]}")
+    cpuw=$(ticks_tree "$pid"); bytesw=$(stat -c %s "$tty")
+    sleep_until "$t0" "$D"
+    # Window end: everything read before the tool is stopped.
+    d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy); t1=$EPOCHREALTIME
+    cpu=$(ticks_tree "$pid")
+    rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    bytes=$(stat -c %s "$tty")
+    dead=$(T display-message -p -t "$name" '#{pane_dead}')
+    T capture-pane -p -t "$name" >"$OUT/$name.screen" 2>/dev/null || true
+    T kill-session -t "$name" 2>/dev/null || true
+    # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
+    local k sig
+    for sig in TERM KILL; do
+      for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+      if [[ -e /proc/$pid ]]; then kill -"$sig" "$pid" 2>/dev/null || true; fi
+    done
+    [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
+    [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
   fi
-  tool_cmd "$tool" "${labs[@]}" || { log "$tool: not installed, skipped"; return; }
-  local tty=$OUT/$name.tty
-  : >"$tty"
-  # The pane waits for GO before exec'ing the tool; pipe-pane is in place first.
-  T new-session -d -s "$name" -x "$COLS" -y "$ROWS" "tmux wait-for go-$name; exec $CMDLINE"
-  T set-option -w -t "$name" remain-on-exit on        # a tool that dies leaves its last screen
-  T pipe-pane -O -t "$name" "cat >> $(q "$tty")"
-  local pid; pid=$(T display-message -p -t "$name" '#{pane_pid}')
-  local t0 h0 d0 h1 d1 cpu rss bytes dead
-  t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
-  T wait-for -S "go-$name"
-  if [[ -n $KEY ]]; then
-    sleep "$KEY_DELAY"
-    T send-keys -t "$name" "$KEY"
-  fi
-  sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" -v d="$D" 'BEGIN { r = t0 + d - now; printf "%.3f", (r > 0 ? r : 0) }')"
-  # Window end: everything read before the tool is stopped.
-  d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy)
-  cpu=$(ticks_tree "$pid")
-  rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
-  bytes=$(stat -c %s "$tty")
-  dead=$(T display-message -p -t "$name" '#{pane_dead}')
-  T capture-pane -p -t "$name" >"$OUT/$name.screen" 2>/dev/null || true
-  T kill-session -t "$name" 2>/dev/null || true
-  # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
-  local k sig
-  for sig in TERM KILL; do
-    for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
-    if [[ -e /proc/$pid ]]; then kill -"$sig" "$pid" 2>/dev/null || true; fi
-  done
-  local note="$NOTE"
-  [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
-  [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
-  record "$sc" "$run" "$tool" "$t0" "$(awk -v t="$cpu" -v k="$TCK" 'BEGIN { printf "%.2f", t / k }')" \
-    "$(awk -v r="${rss:-0}" 'BEGIN { printf "%.1f", r / 1024 }')" "$bytes" "$d0" "$d1" "$h0" "$h1" "$note"
-}
-
-# record SC RUN TOOL T0 CPU RSS BYTES D0 D1 H0 H1 NOTE
-record() {
-  awk -v sc="$1" -v run="$2" -v tool="$3" -v t0="$4" -v t1="$EPOCHREALTIME" -v cpu="$5" -v rss="$6" \
-      -v bytes="$7" -v d0="$8" -v d1="$9" -v h0="${10}" -v h1="${11}" -v note="${12}" -v tck="$TCK" \
-      -v date="$(date -u +%FT%TZ)" 'BEGIN {
-    n = split(d0, a, " "); split(d1, b, " "); tot = 0; per = ""
-    for (k = 1; k <= n; k++) { x = (b[k] - a[k]) / tck; tot += x; per = per (k > 1 ? " " : "") sprintf("%.2f", x) }
-    w = t1 - t0
-    printf "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\n", date, sc, run, tool, w, cpu, rss, bytes, tot, per, (h1 - h0) / tck / w * 100, note
+  local ev; ev=$(lab_events "$t0" "$t1" "${labs[@]}")
+  # One TSV row; all arithmetic in awk (ticks -> s, kB -> MB, rates per minute).
+  awk -v sc="$sc" -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" \
+      -v cpu="$cpu" -v cpuw="$cpuw" -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" \
+      -v d0="$d0" -v dw="$dw" -v d1="$d1" -v h0="$h0" -v h1="$h1" -v ev="$ev" -v note="$note" \
+      -v tck="$TCK" -v isbase="$([[ $tool == baseline ]] && echo 1 || echo 0)" -v date="$(date -u +%FT%TZ)" 'BEGIN {
+    n = split(d0, a, " "); split(dw, m, " "); split(d1, b, " "); tot = 0; st = 0; per = ""
+    for (k = 1; k <= n; k++) { x = (b[k] - a[k]) / tck; tot += x; st += (b[k] - m[k]) / tck; per = per (k > 1 ? " " : "") sprintf("%.2f", x) }
+    w = t1 - t0; ws = t1 - tw
+    if (isbase) { c = "-"; r = "-"; by = "-"; cs = "-"; bs = "-" }
+    else {
+      c = sprintf("%.2f", cpu / tck); r = sprintf("%.1f", rss / 1024); by = bytes
+      cs = sprintf("%.2f", (cpu - cpuw) / tck / ws * 60); bs = sprintf("%.1f", (bytes - bytesw) / 1024 / ws * 60)
+    }
+    printf "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\t%.1f\t%s\t%s\t%.2f\t%s\n", date, sc, run, tool, w, c, r, by, tot, per,
+      (h1 - h0) / tck / w * 100, ev, ws, cs, bs, st / ws * 60, note
   }' >>"$RESULTS"
 }
 
 # ------------------------------------------------------------------ report --
 
+# Columns: the whole window (what "open it for D s" costs, start-up included), then
+# the rates after the warm-up (what leaving it open costs, per minute). "net" is
+# always the row's daemon figure minus the same run's baseline row.
 report() {   # SCENARIO RUN LABS...
   local sc=$1 run=$2; shift 2
   local labs=("$@") facts="" i tot
   for i in "${labs[@]}"; do
     tot=$(dk "$i" ps -q | wc -l)
-    facts+="${facts:+, }lab$i $(url "$i") ($tot running: $N bench + $(( tot - N )) seed)"
+    facts+="${facts:+, }lab$i $(url "$i") ($tot running: $N bench + $(( tot - N )) others)"
   done
   echo
-  printf '#### Scenario %s, run %s — %s, %s s windows, tmux %sx%s, %s\n\n' "$sc" "$run" "$(date -u '+%F %H:%M UTC')" "$D" "$COLS" "$ROWS" "$facts"
-  awk -F'\t' -v sc="$sc" -v run="$run" -v d="$D" '
-    $2 == sc && $3 == run { row[++n] = $0; if ($4 == "baseline") base = $9; split($10, p, " "); if ($4 == "baseline") for (k in p) bl[k] = p[k] }
+  printf '#### Scenario %s, run %s — %s, %s s windows (rates after a %s s warm-up), tmux %sx%s, %s\n\n' \
+    "$sc" "$run" "$(date -u '+%F %H:%M UTC')" "$D" "$WARMUP" "$COLS" "$ROWS" "$facts"
+  awk -F'\t' -v sc="$sc" -v run="$run" '
+    $2 == sc && $3 == run {
+      row[++n] = $0
+      if ($4 == "baseline") { base = $9; bst = $16; k = split($10, p, " "); for (j = 1; j <= k; j++) bl[j] = p[j] }
+    }
     END {
-      print "| tool | CPU s | peak RSS MB | KB written | KB/min | daemon CPU s | net of baseline | host % | notes |"
-      print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+      print "| tool | CPU s | peak RSS MB | KB written | daemon CPU s (net) | CPU s/min after warm-up | KB/min after warm-up | daemon net s/min after warm-up | host % | lab ev | notes |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
       for (r = 1; r <= n; r++) {
         split(row[r], f, "\t")
         if (f[4] == "baseline") {
-          printf "| baseline | - | - | - | - | %.2f | - | %s | %s |\n", f[9], f[11], f[12]; continue
+          printf "| baseline | - | - | - | %.2f | - | - | (%.2f) | %s | %s | %s |\n", f[9], f[16], f[11], f[12], f[17]; continue
         }
-        kb = f[8] / 1024
-        net = (base != "") ? sprintf("%+.2f", f[9] - base) : "-"
+        net = (base != "") ? sprintf("%+.2f", f[9] - base) : "?"
+        nst = (bst != "") ? sprintf("%+.2f", f[16] - bst) : "?"
         per = ""
         m = split(f[10], p, " ")
-        if (m > 1) { for (k = 1; k <= m; k++) per = per (k > 1 ? " / " : "") sprintf("%+.2f", p[k] - bl[k]); per = "; net per lab " per }
-        printf "| %s | %.2f | %.1f | %.1f | %.1f | %.2f | %s | %s | %s%s |\n", f[4], f[6], f[7], kb, kb / (f[5] / 60), f[9], net, f[11], f[12], per
+        if (m > 1 && base != "") { for (j = 1; j <= m; j++) per = per (j > 1 ? " / " : "") sprintf("%+.2f", p[j] - bl[j]); per = "; net per lab " per }
+        printf "| %s | %s | %s | %.1f | %.2f (%s) | %s | %s | %s | %s | %s | %s%s |\n", f[4], f[6], f[7], f[8] / 1024, f[9], net, f[14], f[15], nst, f[11], f[12], f[17], per
       }
     }' "$RESULTS"
 }
@@ -413,4 +476,5 @@ for sc in $SCENARIOS; do
 done
 echo
 echo "# net of baseline: the row's daemon CPU minus the same run's baseline row (same daemons, same window length)."
-echo "# host %: busy CPU of the whole machine over the window (200 % = both cores); raw data: $RESULTS"
+echo "# host %: busy CPU of the whole machine over the window (200 % = both cores); lab ev: non-healthcheck"
+echo "# Docker events on the involved daemons in the window (someone else's work); raw data: $RESULTS"

@@ -40,7 +40,7 @@ async fn daemon_down_at_start_joins_then_dies_goes_stale_and_recovers() {
 
     lab_sh(&["stop", "lab4"]);
     let mut app = App::new(&config, Theme::dark());
-    let mut term = Terminal::new(TestBackend::new(180, 30)).unwrap();
+    let mut term = Terminal::new(TestBackend::new(180, 300)).unwrap();
     let mut h = Harness::start(&config);
 
     // Down at start-up: reported as down with a reason, lab1 unaffected.
