@@ -207,41 +207,37 @@ impl Screen<'_> {
 
     fn render_footer(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        if let Some(input) = &self.state.search_input {
-            let mode = if input.regex { "regex" } else { "text" };
+        // The three input lines (search, command, filter) share one shape: prompt, text, cursor,
+        // and what is wrong with the text (or, for the command line, the completions).
+        let input_line = |prompt: String, text: &str, note: Option<&String>, note_style| {
             let mut spans = vec![
-                Span::styled(format!("search ({mode}, Tab switches): "), t.key),
-                Span::raw(input.text.clone()),
+                Span::styled(prompt, t.key),
+                Span::raw(text.to_string()),
                 Span::styled("█", t.hint),
             ];
-            if let Some(err) = &input.error {
-                spans.push(Span::styled(format!("  {err}"), t.error));
+            if let Some(n) = note {
+                spans.push(Span::styled(format!("  {n}"), note_style));
             }
-            Paragraph::new(Line::from(spans)).render(area, buf);
+            Paragraph::new(Line::from(spans))
+        };
+        if let Some(input) = &self.state.search_input {
+            let mode = if input.regex { "regex" } else { "text" };
+            let prompt = format!("search ({mode}, Tab switches): ");
+            input_line(prompt, &input.text, input.error.as_ref(), t.error).render(area, buf);
             return;
         }
         if let Some(input) = &self.state.command_input {
-            let mut spans = vec![
-                Span::styled(":", t.key),
-                Span::raw(input.text.clone()),
-                Span::styled("█", t.hint),
-            ];
-            if let Some(err) = &input.error {
-                spans.push(Span::styled(format!("  {err}"), t.status_message));
-            }
-            Paragraph::new(Line::from(spans)).render(area, buf);
+            input_line(
+                ":".into(),
+                &input.text,
+                input.error.as_ref(),
+                t.status_message,
+            )
+            .render(area, buf);
             return;
         }
         if let Some(input) = &self.state.filter_input {
-            let mut spans = vec![
-                Span::styled("/", t.key),
-                Span::raw(input.text.clone()),
-                Span::styled("█", t.hint),
-            ];
-            if let Some(err) = &input.error {
-                spans.push(Span::styled(format!("  {err}"), t.error));
-            }
-            Paragraph::new(Line::from(spans)).render(area, buf);
+            input_line("/".into(), &input.text, input.error.as_ref(), t.error).render(area, buf);
             return;
         }
         if let Some(msg) = &self.state.message {
