@@ -7,7 +7,8 @@
 # battery those bytes are the cost). For the server side: the CPU its requests cost
 # the Docker daemons. Each figure is measured for fleetdeck and, in the same run and
 # the same conditions, for `docker stats` and — when they are installed — dtop and
-# oxker (crates.io), so the table compares like with like on a shared, noisy machine.
+# oxker (`cargo install`), so the table compares like with like on a shared, noisy
+# machine.
 #
 # Scenarios:
 #   a   one daemon (lab1, unix socket) with N idle containers (plus its seed ones)
@@ -95,7 +96,9 @@
 # Usage (as root: the lab's sockets and other users' /proc; the lab must be up):
 #   cargo build --release --locked && bench/tui-bench.sh
 #   BENCH_SCENARIOS=a BENCH_RUNS=1 BENCH_TOOLS="baseline fd-c1 docker-stats" bench/tui-bench.sh
-#   cargo install dtop oxker --locked --root /work/peer-tools   # optional peers
+#   # optional peers (dtop 0.10.5+ needs rustc 1.98; 0.10.2 builds with older ones):
+#   cargo install dtop --version 0.10.2 --locked --root /work/peer-tools
+#   cargo install oxker --locked --root /work/peer-tools
 set -euo pipefail
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
