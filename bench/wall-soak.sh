@@ -36,7 +36,8 @@ trap cleanup EXIT INT TERM
 tmux new-session -d -x 200 -y 50 -s "$session" \
   "XDG_STATE_HOME=$work $bin --wall --config $work/fleetdeck.toml"
 sleep 2
-pid=$(pgrep -f "$bin --wall --config $work/fleetdeck.toml" | head -1)
+# The newest process named fleetdeck: pgrep -f would also match the tmux client.
+pid=$(pgrep -n -x fleetdeck)
 [[ -n $pid ]] || { echo "fleetdeck did not start" >&2; exit 1; }
 
 # Churn in the background.
