@@ -392,6 +392,14 @@ measure() {
     [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
   fi
   local ev; ev=$(lab_events "$t0" "$t1" "${labs[@]}")
+  # The lab is shared: a test run may restart it (`scripts/lab.sh up` starts clean),
+  # which takes our containers with it. Such a row is marked, not silently kept.
+  for i in "${labs[@]}"; do
+    [[ $(head -1 "$OUT/pids.lab$i") == "$(cat "$LAB_RUN/lab$i/dockerd.pid" 2>/dev/null)" ]] \
+      || note+="; LAB$i DOCKERD CHANGED DURING THE ROW"
+    (( $(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l) == N )) \
+      || note+="; LAB$i BENCH CONTAINERS MISSING"
+  done
   # One TSV row; all arithmetic in awk (ticks -> s, kB -> MB, rates per minute).
   awk -v sc="$sc" -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" \
       -v cpu="$cpu" -v cpuw="$cpuw" -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" \
