@@ -14,6 +14,8 @@
 #   stop NAME     SIGKILL NAME's dockerd and containerd (a host that vanished)
 #   start NAME    start NAME again on its existing data root, wait until it answers
 #   env           print shell exports (FLEETDECK_LAB_CONFIG, LABn_SOCK, LABn_TCP, ...)
+#   remote        add what `up` adds for remote transports to a running lab:
+#                 sshd in every namespace, the TLS daemon lab6 (idempotent)
 #
 # Conventions (the tests rely on them), for daemon I in 1..N:
 #   name labI, network namespace fdlabI,
@@ -55,6 +57,10 @@ LAB_EXEC=/run/fdl                 # exec roots (kept short, see above)
 LAB_CONFIG=$LAB_RUN/fleetdeck.toml
 LAB_COUNT_FILE=$LAB_RUN/daemons   # how many daemons the last `up` started
 LAB_LOCK=/run/fleetdeck-lab.lock  # outside $LAB_RUN so `down` can delete that
+LAB_SSH=$LAB_RUN/ssh              # client key, known_hosts, ssh_config (see ensure_remote)
+LAB_TLS=$LAB_RUN/tls              # CA, server and client certificates of the TLS daemon
+SSH_PORT=2222                     # sshd in each daemon's namespace: a non-default port on purpose
+TLS_LAB=6                         # lab6: --tlsverify only (lab5 belongs to the swarm tests)
 IMAGE=busybox:local
 IMAGE_TAR=$LAB_DATA/busybox-rootfs.tar
 SEED_LABEL=fleetdeck.lab=seed
@@ -82,6 +88,7 @@ exec_root() { printf '%s/%s' "$LAB_EXEC" "$1"; }
 sock()      { printf '%s/lab%s/docker.sock' "$LAB_RUN" "$1"; }
 netns()     { printf 'fdlab%s' "$1"; }
 tcp_url()   { printf 'tcp://10.203.%s.2:2375' "$1"; }
+tls_url()   { printf 'tcp://10.203.%s.2:2376' "$TLS_LAB"; }
 dk()        { local i=$1; shift; docker -H "unix://$(sock "$i")" "$@"; }
 
 # "lab4" -> 4; refuses anything else.
@@ -136,7 +143,7 @@ wait_gone() {
 # (dockerd: --data-root, containerd: --config, shims: -address), or by living
 # in a lab namespace (docker-proxy). Restricting to these names means a user's
 # `tail -f dockerd.log` or `nsenter` shell is never killed.
-is_lab_comm() { [[ $1 == dockerd || $1 == containerd || $1 == containerd-shim* || $1 == docker-proxy || $1 == runc || $1 == nsenter ]]; }
+is_lab_comm() { [[ $1 == dockerd || $1 == containerd || $1 == containerd-shim* || $1 == docker-proxy || $1 == runc || $1 == nsenter || $1 == sshd ]]; }
 
 # Print "INDEX PID COMM" for every lab daemon-side process found by command line.
 scan_lab_processes() {
@@ -207,34 +214,36 @@ mounts_under() {
 deps_present() {
   local c
   # victoria-metrics: tests/influx.rs starts its own on a free port (InfluxDB v2 write API).
-  for c in dockerd containerd runc docker-proxy docker ip nsenter iptables tmux socat setsid flock victoria-metrics; do
+  for c in dockerd containerd runc docker-proxy docker ip nsenter iptables tmux socat setsid flock victoria-metrics ssh ssh-keygen openssl; do
     command -v "$c" >/dev/null 2>&1 || return 1
   done
   # The image needs the *static* busybox: the dynamic one won't run in an
   # image that has no libc.
+  [[ -x /usr/sbin/sshd ]] || return 1
   [[ $(dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null) == installed && -x /bin/busybox ]]
 }
 
 ensure_deps() {
   deps_present && return 0
-  log "installing docker.io, busybox-static, iproute2, iptables, util-linux, tmux, socat, victoria-metrics"
+  log "installing docker.io, busybox-static, iproute2, iptables, util-linux, tmux, socat, victoria-metrics, openssh, openssl"
   # Debian's docker.io/containerd (and victoria-metrics) want to start their
   # system services from postinst. We only run our own daemons: deny service
   # starts during the install with a policy-rc.d (only if there isn't one), and
   # kill any dockerd/containerd/victoria-metrics that appears anyway (the
   # kernel's comm is 15 characters: "victoria-metric").
   local policy=/usr/sbin/policy-rc.d made_policy=0 before after p
-  before=$(pgrep -x 'dockerd|containerd|victoria-metric' | sort || true)
+  before=$(pgrep -x 'dockerd|containerd|victoria-metric|sshd' | sort || true)
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\n# temporary, from fleetdeck scripts/lab.sh\nexit 101\n' >"$policy"
     chmod 755 "$policy"; made_policy=1
   fi
   local rc=0
   { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      docker.io busybox-static iproute2 iptables util-linux tmux socat victoria-metrics; } >&2 || rc=$?
+      docker.io busybox-static iproute2 iptables util-linux tmux socat victoria-metrics \
+      openssh-server openssh-client openssl; } >&2 || rc=$?
   (( made_policy )) && rm -f "$policy"
   (( rc == 0 )) || die "apt-get install failed (rc=$rc)"
-  after=$(pgrep -x 'dockerd|containerd|victoria-metric' | sort || true)
+  after=$(pgrep -x 'dockerd|containerd|victoria-metric|sshd' | sort || true)
   for p in $(comm -13 <(printf '%s\n' "$before") <(printf '%s\n' "$after")); do
     log "stopping system $(comm_of "$p") (pid $p) started by the package install"
     kill "$p" 2>/dev/null || true
@@ -305,10 +314,17 @@ dockerd_args() {
     --data-root "$(data_root "$i")"
     --exec-root "$(exec_root "$i")"
     -H "unix://$(sock "$i")"
-    -H "$(tcp_url "$i")"
+  )
+  if (( i == TLS_LAB )); then
+    # The TLS daemon: mutual TLS only, with the lab's certificates (make_tls).
+    DOCKERD_ARGS+=(-H "$(tls_url)" --tlsverify --tlscacert "$LAB_TLS/ca.pem"
+      --tlscert "$LAB_TLS/server-cert.pem" --tlskey "$LAB_TLS/server-key.pem")
+  else
     # Plain TCP on a lab-only address. Saying --tls=false explicitly avoids
     # 20.10's 15 s "unencrypted TCP is deprecated" startup delay.
-    --tls=false
+    DOCKERD_ARGS+=(-H "$(tcp_url "$i")" --tls=false)
+  fi
+  DOCKERD_ARGS+=(
     --pidfile "$rd/dockerd.pid"
     # Our own (empty) daemon.json so /etc/docker/daemon.json can't leak in.
     --config-file "$rd/daemon.json"
@@ -359,13 +375,21 @@ launch_daemon() {
 }
 
 answers() { timeout 5 docker -H "$1" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+answers_tcp() {
+  if (( $1 == TLS_LAB )); then
+    timeout 5 docker --tlsverify --tlscacert "$LAB_TLS/ca.pem" --tlscert "$LAB_TLS/client/cert.pem" \
+      --tlskey "$LAB_TLS/client/key.pem" -H "$(tls_url)" version >/dev/null 2>&1
+  else
+    answers "$(tcp_url "$1")"
+  fi
+}
 
 # Wait until daemon $1 answers on both its socket and its TCP address.
 wait_ready() {
   local i=$1 deadline=$(( SECONDS + READY_TIMEOUT )) log
   log="$(run_dir "$i")/dockerd.log"
   while :; do
-    if answers "unix://$(sock "$i")" && answers "$(tcp_url "$i")"; then return 0; fi
+    if answers "unix://$(sock "$i")" && answers_tcp "$i"; then return 0; fi
     # (Give setsid/nsenter a moment to exec dockerd before calling it dead.)
     if (( SECONDS - ${LAUNCHED[$i]:-0} >= 2 )) && [[ -z $(daemon_pids "$i" dockerd) ]]; then
       log "lab$i: dockerd exited during startup; last lines of $log:"
@@ -532,6 +556,134 @@ seed_all() {
   (( failed == 0 ))
 }
 
+# ----------------------------------------------------------------- remote --
+#
+# Remote transports, for real: an sshd inside each daemon's namespace and a
+# daemon that only speaks mutual TLS. Both idempotent (`up` and `ensure` call
+# ensure_remote; `remote` alone adds them to a running lab).
+#
+#   sshd     ssh://root@10.203.I.2:2222, own host key, key-only login. Its
+#            authorized_keys sets DOCKER_HOST to labI's socket
+#            (PermitUserEnvironment), so the remote `docker system dial-stdio`
+#            reaches that daemon. Client side, in $LAB_SSH: id_ed25519,
+#            known_hosts, and `config` (pass with ssh -F) with aliases
+#            ssh-labI (HostName, Port, User, key, known_hosts).
+#   lab6     tcp://10.203.6.2:2376 --tlsverify. $LAB_TLS: ca.pem, ca-key.pem,
+#            server-{cert,key}.pem (SAN IP 10.203.6.2, DNS lab6), and client/
+#            {ca,cert,key}.pem (a DOCKER_CERT_PATH-style directory). Not in
+#            fleetdeck.toml: tests build their own configs for it.
+
+ssh_dir() { printf '%s/sshd' "$(run_dir "$1")"; }
+
+sshd_running() {
+  local pf; pf="$(ssh_dir "$1")/sshd.pid"
+  [[ -s $pf ]] && pid_alive "$(<"$pf")" && [[ $(comm_of "$(<"$pf")") == sshd ]]
+}
+
+ssh_client_files() {
+  mkdir -p "$LAB_SSH"; chmod 700 "$LAB_SSH"
+  [[ -s $LAB_SSH/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C fleetdeck-lab -f "$LAB_SSH/id_ed25519"
+}
+
+ensure_sshd() {
+  local i=$1 d addr; d=$(ssh_dir "$i"); addr=10.203.$i.2
+  mkdir -p "$d" /run/sshd
+  [[ -s $d/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C "lab$i" -f "$d/ssh_host_ed25519_key"
+  printf 'environment="DOCKER_HOST=unix://%s" %s\n' "$(sock "$i")" "$(<"$LAB_SSH/id_ed25519.pub")" >"$d/authorized_keys"
+  cat >"$d/sshd_config" <<CONF
+# lab$i sshd, written by scripts/lab.sh
+ListenAddress $addr:$SSH_PORT
+HostKey $d/ssh_host_ed25519_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile $d/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitUserEnvironment yes
+StrictModes no
+MaxSessions 10
+LogLevel VERBOSE
+CONF
+  sshd_running "$i" && return 0
+  ( cd /
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if (( fd > 2 )); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid -f nsenter --net="/run/netns/$(netns "$i")" /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
+  ) </dev/null >>"$d/sshd.out" 2>&1
+  local deadline=$(( SECONDS + 10 ))
+  until sshd_running "$i"; do
+    (( SECONDS < deadline )) || { tail -n 20 "$d/sshd.log" >&2; die "lab$i: sshd did not start"; }
+    sleep 0.1
+  done
+}
+
+write_ssh_client_config() {
+  local i n=$1 d
+  : >"$LAB_SSH/known_hosts.tmp"
+  {
+    echo "# ssh client config for the lab's sshds (ssh -F $LAB_SSH/config); written by scripts/lab.sh"
+    for i in "${@:2}"; do
+      d=$(ssh_dir "$i")
+      printf '[10.203.%s.2]:%s %s\n' "$i" "$SSH_PORT" "$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" >>"$LAB_SSH/known_hosts.tmp"
+      printf '\nHost ssh-lab%s\n  HostName 10.203.%s.2\n  Port %s\n  User root\n' "$i" "$i" "$SSH_PORT"
+    done
+    printf '\nHost *\n  IdentityFile %s/id_ed25519\n  IdentitiesOnly yes\n  UserKnownHostsFile %s/known_hosts\n  StrictHostKeyChecking yes\n  BatchMode yes\n' "$LAB_SSH" "$LAB_SSH"
+  } >"$LAB_SSH/config.tmp"
+  mv "$LAB_SSH/known_hosts.tmp" "$LAB_SSH/known_hosts"
+  mv "$LAB_SSH/config.tmp" "$LAB_SSH/config"
+  : "$n"
+}
+
+make_tls() {
+  local t=$LAB_TLS
+  [[ -s $t/client/key.pem && -s $t/server-cert.pem ]] && return 0
+  mkdir -p "$t/client"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=fleetdeck lab CA' \
+    -keyout "$t/ca-key.pem" -out "$t/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=lab$TLS_LAB" \
+    -keyout "$t/server-key.pem" -out "$t/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:10.203.%s.2,DNS:lab%s\nextendedKeyUsage=serverAuth\n' "$TLS_LAB" "$TLS_LAB" >"$t/server.ext"
+  openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+    -days 3650 -extfile "$t/server.ext" -out "$t/server-cert.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj '/CN=fleetdeck' \
+    -keyout "$t/client/key.pem" -out "$t/client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' >"$t/client.ext"
+  openssl x509 -req -in "$t/client.csr" -CA "$t/ca.pem" -CAkey "$t/ca-key.pem" -CAcreateserial \
+    -days 3650 -extfile "$t/client.ext" -out "$t/client/cert.pem" 2>/dev/null
+  cp "$t/ca.pem" "$t/client/ca.pem"
+  rm -f "$t"/*.csr "$t"/*.ext
+}
+
+ensure_tls_daemon() {
+  local i=$TLS_LAB
+  make_tls
+  if answers "unix://$(sock "$i")" && answers_tcp "$i"; then return 0; fi
+  local stale=(); mapfile -t stale < <(daemon_pids "$i" dockerd containerd)
+  if (( ${#stale[@]} )); then kill -9 "${stale[@]}" 2>/dev/null || true; wait_gone 10 "${stale[@]}" || true; fi
+  ensure_netns "$i"
+  launch_daemon "$i" "$(storage_driver "$i")"
+  wait_ready "$i" || die "lab$i (TLS) did not come up"
+  ensure_image "$i"
+}
+
+ensure_remote() {
+  local n i; n=$(lab_count)
+  ssh_client_files
+  local with_ssh=()
+  for (( i = 1; i <= n; i++ )); do
+    [[ -e /run/netns/$(netns "$i") ]] || continue
+    ensure_sshd "$i"; with_ssh+=("$i")
+  done
+  ensure_tls_daemon
+  ensure_sshd "$TLS_LAB"; with_ssh+=("$TLS_LAB")
+  write_ssh_client_config "$n" "${with_ssh[@]}"
+  log "remote: sshd on port $SSH_PORT in labs ${with_ssh[*]} (ssh -F $LAB_SSH/config ssh-labN); TLS daemon lab$TLS_LAB at $(tls_url) (certs in $LAB_TLS)"
+}
+
 # ----------------------------------------------------------------- config --
 
 write_config() {
@@ -680,6 +832,7 @@ cmd_up() {
 
   seed_all $(seq 1 "$n") || die "seeding failed"
   for (( i = 1; i <= n; i++ )); do cat "$(run_dir "$i")/seed.log"; done
+  ensure_remote
 
   local ver; ver=$(dk 1 version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
   echo "fleetdeck lab up: $n daemons, docker $ver, storage $driver, live-restore $( (( LIVE_RESTORE )) && echo on || echo off)"
@@ -695,6 +848,8 @@ cmd_ensure() {
     for (( i = 1; i <= n; i++ )); do
       answers "unix://$(sock "$i")" || { cmd_up; return; }
     done
+    take_lock
+    ensure_remote
     log "lab already up ($n daemons); config $LAB_CONFIG"
     return 0
   fi
@@ -768,6 +923,10 @@ cmd_env() {
     echo "export LAB${i}_UNIX=unix://$(sock "$i")"
     echo "export LAB${i}_TCP=$(tcp_url "$i")"
   done
+  echo "export LAB_SSH_CONFIG=$LAB_SSH/config"
+  echo "export LAB_SSH_PORT=$SSH_PORT"
+  echo "export LAB_TLS_DIR=$LAB_TLS"
+  echo "export LAB${TLS_LAB}_TLS=$(tls_url)"
 }
 
 # The header comment above, minus the shebang.
@@ -785,6 +944,7 @@ main() {
     stop)   cmd_stop "$@" ;;
     start)  cmd_start "$@" ;;
     env)    cmd_env ;;
+    remote) take_lock; ensure_remote ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
