@@ -11,6 +11,7 @@ pub mod gate;
 pub mod logs;
 pub mod stats;
 pub mod targets;
+mod transport;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Config, DockerUrl, EndpointSpec, EngineSettings};
+use crate::config::{Config, EndpointSpec, EngineSettings};
 use crate::model::{Container, EndpointId, Msg, MsgKind, SyncData};
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
@@ -54,6 +55,17 @@ impl From<bollard::errors::Error> for EngineError {
     }
 }
 
+/// The deepest cause of an error: "socket … not found" rather than "client error (Connect)".
+fn innermost(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    msg
+}
+
 /// A short reason an operator can act on, not a debug dump.
 fn describe(e: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
@@ -64,15 +76,8 @@ fn describe(e: &bollard::errors::Error) -> String {
             status_code,
             message,
         } => format!("daemon answered {status_code}: {}", message.trim()),
-        E::HyperResponseError { err } => {
-            let mut msg = err.to_string();
-            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
-            while let Some(s) = src {
-                msg = s.to_string();
-                src = s.source();
-            }
-            msg
-        }
+        E::HyperLegacyError { err } => innermost(err),
+        E::HyperResponseError { err } => innermost(err),
         other => {
             let mut msg = other.to_string();
             let mut src: Option<&dyn std::error::Error> = std::error::Error::source(other);
@@ -102,29 +107,7 @@ pub async fn connect(
     settings: &EngineSettings,
 ) -> Result<Docker, EngineError> {
     let timeout = settings.request_timeout.as_secs().max(1);
-    let version = bollard::API_DEFAULT_VERSION;
-    let docker = match (&spec.url, &spec.tls) {
-        (DockerUrl::Unix(path), _) => {
-            Docker::connect_with_unix(&path.to_string_lossy(), timeout, version)?
-        }
-        (DockerUrl::Tcp { host, port }, tls) => {
-            let host = if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            let addr = format!("tcp://{host}:{port}");
-            match tls {
-                Some(t) => {
-                    Docker::connect_with_ssl(&addr, &t.key, &t.cert, &t.ca, timeout, version)?
-                }
-                None => Docker::connect_with_http(&addr, timeout, version)?,
-            }
-        }
-        (DockerUrl::Ssh { .. }, _) => {
-            Docker::connect_with_ssh(&spec.url_text, timeout, version, None)?
-        }
-    };
+    let docker = transport::client(spec, timeout)?;
     deadline(settings.request_timeout, docker.negotiate_version()).await
 }
 
