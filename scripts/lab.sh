@@ -576,8 +576,9 @@ seed_all() {
 ssh_dir() { printf '%s/sshd' "$(run_dir "$1")"; }
 
 sshd_running() {
-  local pf; pf="$(ssh_dir "$1")/sshd.pid"
-  [[ -s $pf ]] && pid_alive "$(<"$pf")" && [[ $(comm_of "$(<"$pf")") == sshd ]]
+  local pf p; pf="$(ssh_dir "$1")/sshd.pid"
+  { read -r p <"$pf"; } 2>/dev/null || return 1
+  pid_alive "$p" && [[ $(comm_of "$p") == sshd ]]
 }
 
 ssh_client_files() {
@@ -589,13 +590,15 @@ ensure_sshd() {
   local i=$1 d addr; d=$(ssh_dir "$i"); addr=10.203.$i.2
   mkdir -p "$d" /run/sshd
   [[ -s $d/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C "lab$i" -f "$d/ssh_host_ed25519_key"
-  printf 'environment="DOCKER_HOST=unix://%s" %s\n' "$(sock "$i")" "$(<"$LAB_SSH/id_ed25519.pub")" >"$d/authorized_keys"
-  cat >"$d/sshd_config" <<CONF
+  # Per user (%u): only root may log in, so a wrong user is refused like on a real host.
+  printf 'environment="DOCKER_HOST=unix://%s" %s\n' "$(sock "$i")" "$(<"$LAB_SSH/id_ed25519.pub")" >"$d/authorized_keys_root"
+  rm -f "$d/authorized_keys"
+  cat >"$d/sshd_config.new" <<CONF
 # lab$i sshd, written by scripts/lab.sh
 ListenAddress $addr:$SSH_PORT
 HostKey $d/ssh_host_ed25519_key
 PidFile $d/sshd.pid
-AuthorizedKeysFile $d/authorized_keys
+AuthorizedKeysFile $d/authorized_keys_%u
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -606,6 +609,18 @@ StrictModes no
 MaxSessions 10
 LogLevel VERBOSE
 CONF
+  if cmp -s "$d/sshd_config.new" "$d/sshd_config"; then rm -f "$d/sshd_config.new"
+  else
+    mv "$d/sshd_config.new" "$d/sshd_config"
+    # A running sshd re-reads its config on SIGHUP.
+    # (It rewrites its pid file as it does: wait for that, do not start a second one.)
+    if sshd_running "$i"; then
+      kill -HUP "$(<"$d/sshd.pid")"
+      local t=$(( SECONDS + 10 ))
+      until sshd_running "$i" || (( SECONDS >= t )); do sleep 0.1; done
+      return 0
+    fi
+  fi
   sshd_running "$i" && return 0
   ( cd /
     for fd in /proc/self/fd/*; do
@@ -658,9 +673,51 @@ make_tls() {
   rm -f "$t"/*.csr "$t"/*.ext
 }
 
+# Certificates for the failure tests, in $LAB_TLS/bad: rogue-ca.pem (a CA that
+# signed nothing the daemon uses), expired-{cert,key}.pem (lab CA, IP 127.0.0.1,
+# valid only in January 2020) and wrongname-{cert,key}.pem (lab CA, only for
+# DNS wrong.example). A test serves the last two from a TLS front on 127.0.0.1.
+make_bad_tls() {
+  local t=$LAB_TLS b=$LAB_TLS/bad
+  [[ -s $b/wrongname-cert.pem ]] && return 0
+  mkdir -p "$b/db"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=rogue CA' \
+    -keyout "$b/rogue-ca-key.pem" -out "$b/rogue-ca.pem" 2>/dev/null
+  : >"$b/db/index.txt"; echo 1000 >"$b/db/serial"
+  cat >"$b/ca.cnf" <<CNF
+[ca]
+default_ca = lab
+[lab]
+database = $b/db/index.txt
+serial = $b/db/serial
+new_certs_dir = $b/db
+default_md = sha256
+policy = any
+copy_extensions = copy
+unique_subject = no
+[any]
+commonName = supplied
+CNF
+  local name san
+  for name in expired wrongname; do
+    san='IP:127.0.0.1'; [[ $name == wrongname ]] && san='DNS:wrong.example'
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -addext "subjectAltName=$san" \
+      -keyout "$b/$name-key.pem" -out "$b/$name.csr" 2>/dev/null
+    if [[ $name == expired ]]; then
+      openssl ca -batch -notext -config "$b/ca.cnf" -cert "$t/ca.pem" -keyfile "$t/ca-key.pem" \
+        -startdate 20200101000000Z -enddate 20200201000000Z -in "$b/$name.csr" -out "$b/$name-cert.pem" 2>/dev/null
+    else
+      openssl ca -batch -notext -config "$b/ca.cnf" -cert "$t/ca.pem" -keyfile "$t/ca-key.pem" \
+        -days 3650 -in "$b/$name.csr" -out "$b/$name-cert.pem" 2>/dev/null
+    fi
+  done
+  rm -f "$b"/*.csr
+}
+
 ensure_tls_daemon() {
   local i=$TLS_LAB
   make_tls
+  make_bad_tls
   if answers "unix://$(sock "$i")" && answers_tcp "$i"; then return 0; fi
   local stale=(); mapfile -t stale < <(daemon_pids "$i" dockerd containerd)
   if (( ${#stale[@]} )); then kill -9 "${stale[@]}" 2>/dev/null || true; wait_gone 10 "${stale[@]}" || true; fi

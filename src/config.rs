@@ -136,9 +136,11 @@ fn parse_port(port: &str, url: &str) -> Result<u16, String> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
+    /// The CA the daemon's certificate must be signed by (always verified).
     pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    /// The client certificate and key; a daemon run with `--tlsverify` requires them.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
 }
 
 /// One Docker daemon fleetdeck watches.
@@ -151,6 +153,8 @@ pub struct EndpointSpec {
     pub cluster: String,
     pub labels: BTreeMap<String, String>,
     pub tls: Option<TlsFiles>,
+    /// `ssh -F FILE` for an `ssh://` endpoint; `None` uses ~/.ssh/config like `ssh` does.
+    pub ssh_config: Option<PathBuf>,
     /// This endpoint's stats interval, overriding its cluster's and the global one.
     pub stats_interval: Option<Duration>,
     /// The endpoint's own `read_only`, as written (before the cluster, global and flag rules).
@@ -171,6 +175,7 @@ impl EndpointSpec {
             cluster: DEFAULT_CLUSTER.to_string(),
             labels: BTreeMap::new(),
             tls: None,
+            ssh_config: None,
             stats_interval: None,
             read_only_setting: None,
             read_only: false,
@@ -190,6 +195,8 @@ pub struct EngineSettings {
     pub backoff_max: Duration,
     /// How far back the first connect asks for events (reconnects ask since the last one seen).
     pub event_backfill: Duration,
+    /// An endpoint that has not answered for this long is marked down ("no answer for N s").
+    pub down_after: Duration,
 }
 
 impl Default for EngineSettings {
@@ -200,6 +207,7 @@ impl Default for EngineSettings {
             request_timeout: Duration::from_secs(10),
             backoff_max: Duration::from_secs(30),
             event_backfill: Duration::from_secs(15 * 60),
+            down_after: Duration::from_secs(15),
         }
     }
 }
@@ -509,6 +517,12 @@ pub fn parse_str_with_env(
         1..=3600,
         engine.backoff_max,
     )?;
+    engine.down_after = secs(
+        &raw.engine.down_after_s,
+        "engine.down_after_s",
+        2..=600,
+        engine.down_after,
+    )?;
 
     let mut events = EventSettings::default();
     if let Some(h) = &raw.events.history {
@@ -812,11 +826,44 @@ fn validate_endpoint(
                     ))
                 }
             };
-            Some(TlsFiles {
-                ca: file(&tls.ca, "ca")?,
-                cert: file(&tls.cert, "cert")?,
-                key: file(&tls.key, "key")?,
-            })
+            // A DOCKER_CERT_PATH-style directory, or the files one by one (cert and key both or
+            // neither: a daemon without --tlsverify needs no client certificate).
+            let from_dir = |d: &toml::Spanned<String>| -> Result<TlsFiles, ConfigError> {
+                let dir = base_dir.join(d.get_ref());
+                let ca = dir.join("ca.pem");
+                if !ca.is_file() {
+                    return Err(invalid(
+                        d.span().start,
+                        format!("endpoint[{i}].tls.dir"),
+                        format!(
+                            "\"{}\" has no ca.pem; expected a DOCKER_CERT_PATH-style directory with ca.pem, cert.pem and key.pem",
+                            dir.display()
+                        ),
+                    ));
+                }
+                let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+                let pair = cert.is_file() && key.is_file();
+                Ok(TlsFiles {
+                    ca,
+                    cert: pair.then_some(cert),
+                    key: pair.then_some(key),
+                })
+            };
+            match (&tls.dir, &tls.ca, &tls.cert, &tls.key) {
+                (Some(d), None, None, None) => Some(from_dir(d)?),
+                (None, Some(ca), cert, key) if cert.is_some() == key.is_some() => Some(TlsFiles {
+                    ca: file(ca, "ca")?,
+                    cert: cert.as_ref().map(|c| file(c, "cert")).transpose()?,
+                    key: key.as_ref().map(|k| file(k, "key")).transpose()?,
+                }),
+                _ => {
+                    return Err(invalid(
+                        tls_at,
+                        format!("endpoint[{i}].tls"),
+                        "expected either dir = \"…\" (with ca.pem, cert.pem, key.pem) or ca = \"…\" with optionally both cert = \"…\" and key = \"…\"".into(),
+                    ));
+                }
+            }
         }
     };
     if url_text.starts_with("https://") && tls.is_none() {
@@ -826,6 +873,28 @@ fn validate_endpoint(
             format!("\"{url_text}\" needs tls = {{ ca = \"…\", cert = \"…\", key = \"…\" }}"),
         ));
     }
+
+    let ssh_config = match &ep.ssh_config {
+        None => None,
+        Some(v) => {
+            if !matches!(url, DockerUrl::Ssh { .. }) {
+                return Err(invalid(
+                    v.span().start,
+                    format!("endpoint[{i}].ssh_config"),
+                    format!("ssh_config applies to ssh:// endpoints, not to \"{url_text}\""),
+                ));
+            }
+            let p = base_dir.join(v.get_ref());
+            if !p.is_file() {
+                return Err(invalid(
+                    v.span().start,
+                    format!("endpoint[{i}].ssh_config"),
+                    format!("file \"{}\" does not exist", p.display()),
+                ));
+            }
+            Some(p)
+        }
+    };
 
     let cluster = match ep.cluster {
         None => DEFAULT_CLUSTER.to_string(),
@@ -860,6 +929,7 @@ fn validate_endpoint(
         cluster,
         labels: ep.labels,
         tls,
+        ssh_config,
         stats_interval,
         read_only_setting: ep.read_only,
         read_only: false,

@@ -98,7 +98,11 @@ fn read_context(file: &Path, tls_dir: &Path) -> Result<EndpointSpec, ConfigError
         docker_tls.join("key.pem"),
     );
     if ca.is_file() && cert.is_file() && key.is_file() {
-        spec.tls = Some(TlsFiles { ca, cert, key });
+        spec.tls = Some(TlsFiles {
+            ca,
+            cert: Some(cert),
+            key: Some(key),
+        });
     }
     Ok(spec)
 }
@@ -119,8 +123,8 @@ pub fn implicit_endpoint() -> Result<EndpointSpec, ConfigError> {
         {
             spec.tls = Some(TlsFiles {
                 ca: dir.join("ca.pem"),
-                cert: dir.join("cert.pem"),
-                key: dir.join("key.pem"),
+                cert: Some(dir.join("cert.pem")),
+                key: Some(dir.join("key.pem")),
             });
         }
         return Ok(spec);

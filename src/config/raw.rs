@@ -44,6 +44,8 @@ pub struct RawEndpoint {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub tls: Option<Spanned<RawTls>>,
+    /// `ssh -F`: an ssh client config for this endpoint instead of ~/.ssh/config.
+    pub ssh_config: Option<Spanned<String>>,
     pub stats_interval_s: Option<Spanned<u64>>,
     pub read_only: Option<bool>,
 }
@@ -57,9 +59,11 @@ pub struct RawCluster {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
-    pub ca: Spanned<String>,
-    pub cert: Spanned<String>,
-    pub key: Spanned<String>,
+    /// A `DOCKER_CERT_PATH`-style directory holding ca.pem, cert.pem and key.pem.
+    pub dir: Option<Spanned<String>>,
+    pub ca: Option<Spanned<String>>,
+    pub cert: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +73,7 @@ pub struct RawEngine {
     pub ping_s: Option<Spanned<u64>>,
     pub request_timeout_s: Option<Spanned<u64>>,
     pub backoff_max_s: Option<Spanned<u64>>,
+    pub down_after_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

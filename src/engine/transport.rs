@@ -24,6 +24,9 @@ use tokio::net::UnixStream;
 
 use crate::config::{DockerUrl, EndpointSpec};
 
+pub mod ssh;
+pub mod tls;
+
 /// Idle connections are closed after this long: longer than any sampling interval, so a stats
 /// round reuses the last round's connections, short enough not to hold sockets on a daemon
 /// nobody looks at.
@@ -111,7 +114,6 @@ where
 
 /// Builds a new client for an endpoint (no request is made).
 fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::Error> {
-    let version = bollard::API_DEFAULT_VERSION;
     Ok(match (&spec.url, &spec.tls) {
         (DockerUrl::Unix(path), _) => {
             let connector = UnixConnector {
@@ -132,16 +134,24 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::E
             custom(pooled(http), &format!("http://{host}:{port}"), timeout)?
         }
         (DockerUrl::Tcp { host, port }, Some(t)) => {
-            let host = if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            let addr = format!("tcp://{host}:{port}");
-            Docker::connect_with_ssl(&addr, &t.key, &t.cert, &t.ca, timeout, version)?
+            let mut http = HttpConnector::new();
+            http.set_nodelay(true);
+            http.set_keepalive(Some(Duration::from_secs(30)));
+            http.set_connect_timeout(Some(Duration::from_secs(timeout)));
+            let connector = tls::TlsConnector::new(host, *port, t, http)
+                .map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)) })?;
+            custom(pooled(connector), "http://docker", timeout)?
         }
-        (DockerUrl::Ssh { .. }, _) => {
-            Docker::connect_with_ssh(&spec.url_text, timeout, version, None)?
+        (DockerUrl::Ssh { user, host, port }, _) => {
+            let connector = ssh::SshConnector::new(ssh::SshTarget {
+                user: user.clone(),
+                host: host.clone(),
+                port: *port,
+                config: spec.ssh_config.clone(),
+                connect_timeout: Duration::from_secs(timeout),
+            })
+            .map_err(|err| bollard::errors::Error::IOError { err })?;
+            custom(pooled(connector), "http://docker", timeout)?
         }
     })
 }
@@ -149,12 +159,10 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::E
 /// What makes two endpoint specs share a client: the same address, the same TLS material, the
 /// same request timeout.
 fn key(spec: &EndpointSpec, timeout: u64) -> String {
-    let tls = spec
-        .tls
-        .as_ref()
-        .map(|t| format!("{}|{}|{}", t.ca.display(), t.cert.display(), t.key.display()))
-        .unwrap_or_default();
-    format!("{}|{tls}|{timeout}", spec.url_text)
+    format!(
+        "{}|{:?}|{:?}|{timeout}",
+        spec.url_text, spec.tls, spec.ssh_config
+    )
 }
 
 fn registry() -> &'static Mutex<HashMap<String, Docker>> {
