@@ -43,7 +43,9 @@ const BACKOFF_START: Duration = Duration::from_millis(500);
 pub enum EngineError {
     #[error("{0}")]
     Docker(String),
-    #[error("no answer within {0:?}")]
+    /// A request or the liveness check got no answer in time: the daemon is hung, or the path to
+    /// it is (a partition drops packets; connections then hang rather than fail).
+    #[error("no answer for {} s", .0.as_secs_f64().round())]
     Timeout(Duration),
     #[error("event stream closed by the daemon")]
     StreamClosed,
@@ -581,13 +583,25 @@ async fn session(
     let mut resync = tokio::time::interval(settings.resync);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;
-    let mut ping = tokio::time::interval(settings.ping);
+    // Liveness: a partition makes connections hang, not fail, and an idle event stream looks
+    // the same as a dead one. A ping on the same pooled client must come back before
+    // `down_after` has passed since the daemon last said anything, so a hung endpoint is down
+    // within that bound whatever was in flight.
+    let down_after = settings.down_after;
+    let mut ping = tokio::time::interval(
+        settings
+            .ping
+            .min(down_after / 3)
+            .max(Duration::from_millis(200)),
+    );
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ping.tick().await;
+    let mut last_answer = Instant::now();
 
     loop {
         tokio::select! {
             ev = events.next() => {
+                last_answer = Instant::now();
                 let first = match ev {
                     Some(Ok(ev)) => ev,
                     Some(Err(e)) => return Err(e.into()),
@@ -619,7 +633,14 @@ async fn session(
             }
             _ = ping.tick() => {
                 let started = Instant::now();
-                deadline(settings.request_timeout, docker.ping()).await?;
+                let left = down_after.saturating_sub(last_answer.elapsed()).max(Duration::from_millis(100));
+                match tokio::time::timeout(left, docker.ping()).await {
+                    Ok(r) => {
+                        r?;
+                    }
+                    Err(_) => return Err(EngineError::Timeout(last_answer.elapsed())),
+                }
+                last_answer = Instant::now();
                 emit!(tx, id, MsgKind::Latency(started.elapsed()));
             }
         }

@@ -29,6 +29,17 @@ use crate::model::{EndpointId, Msg, MsgKind};
 /// a round then costs about one second, not one second per handful of containers.
 const CONCURRENCY: usize = 64;
 
+/// Over SSH every request in flight is a channel on the endpoint's one connection, and sshd
+/// allows only a few: leave room for the event stream, a log tail and an action.
+const SSH_CONCURRENCY: usize = super::transport::ssh::MAX_CHANNELS - 3;
+
+fn concurrency_for(spec: &EndpointSpec) -> usize {
+    match spec.url {
+        crate::config::DockerUrl::Ssh { .. } => SSH_CONCURRENCY,
+        _ => CONCURRENCY,
+    }
+}
+
 /// The running containers of an endpoint, as its session last saw them.
 pub type RunningSet = Arc<HashSet<String>>;
 
@@ -68,7 +79,7 @@ pub async fn collect(
             if ids.is_empty() {
                 continue;
             }
-            let samples = sample_all(&docker, &ids, &settings).await;
+            let samples = sample_all(&docker, &ids, &settings, concurrency_for(&spec)).await;
             let failed = samples.iter().filter(|s| s.is_err()).count();
             let ok: Vec<(String, RawStats)> = samples.into_iter().flatten().collect();
             if failed == ids.len() {
@@ -99,13 +110,14 @@ async fn sample_all(
     docker: &Docker,
     ids: &[String],
     settings: &EngineSettings,
+    concurrency: usize,
 ) -> Vec<Result<(String, RawStats), EngineError>> {
     futures::stream::iter(ids.iter().cloned())
         .map(|cid| async move {
             let raw = sample(docker, &cid, settings).await?;
             Ok((cid, raw))
         })
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(concurrency)
         .collect()
         .await
 }

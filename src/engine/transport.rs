@@ -112,6 +112,18 @@ where
     Docker::connect_with_custom_transport(transport, Some(addr), timeout, version)
 }
 
+/// TCP with keepalive probes: behind a partition an idle stream (events, a quiet log tail)
+/// otherwise waits forever; with these the kernel gives up on it after about 15 s.
+fn tcp(timeout: u64) -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_keepalive(Some(Duration::from_secs(5)));
+    http.set_keepalive_interval(Some(Duration::from_secs(5)));
+    http.set_keepalive_retries(Some(2));
+    http.set_connect_timeout(Some(Duration::from_secs(timeout)));
+    http
+}
+
 /// Builds a new client for an endpoint (no request is made).
 fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::Error> {
     Ok(match (&spec.url, &spec.tls) {
@@ -128,18 +140,18 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::E
             } else {
                 host.clone()
             };
-            let mut http = HttpConnector::new();
-            http.set_nodelay(true);
-            http.set_keepalive(Some(Duration::from_secs(30)));
-            custom(pooled(http), &format!("http://{host}:{port}"), timeout)?
+            custom(
+                pooled(tcp(timeout)),
+                &format!("http://{host}:{port}"),
+                timeout,
+            )?
         }
         (DockerUrl::Tcp { host, port }, Some(t)) => {
-            let mut http = HttpConnector::new();
-            http.set_nodelay(true);
-            http.set_keepalive(Some(Duration::from_secs(30)));
-            http.set_connect_timeout(Some(Duration::from_secs(timeout)));
-            let connector = tls::TlsConnector::new(host, *port, t, http)
-                .map_err(|e| bollard::errors::Error::IOError { err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)) })?;
+            let connector = tls::TlsConnector::new(host, *port, t, tcp(timeout)).map_err(|e| {
+                bollard::errors::Error::IOError {
+                    err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)),
+                }
+            })?;
             custom(pooled(connector), "http://docker", timeout)?
         }
         (DockerUrl::Ssh { user, host, port }, _) => {

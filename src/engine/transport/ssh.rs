@@ -156,7 +156,8 @@ impl Master {
         });
         // The control socket appears once the master has logged in; ssh exiting first means it
         // could not. Polled: ssh offers no other signal of "logged in".
-        let limit = tokio::time::Instant::now() + self.target.connect_timeout + Duration::from_secs(2);
+        let limit =
+            tokio::time::Instant::now() + self.target.connect_timeout + Duration::from_secs(2);
         loop {
             if self.ctl.exists() {
                 *guard = Some(child);
@@ -168,7 +169,10 @@ impl Master {
                 }
                 let text = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
                 let why = classify(&text, &self.target.label()).unwrap_or_else(|| {
-                    format!("ssh to {} exited ({status}) before logging in", self.target.label())
+                    format!(
+                        "ssh to {} exited ({status}) before logging in",
+                        self.target.label()
+                    )
                 });
                 return Err(io::Error::other(why));
             }
@@ -234,7 +238,9 @@ pub fn classify(stderr: &str, label: &str) -> Option<String> {
             .map(crate::model::text::sanitize)
             .unwrap_or_default()
     };
-    let why = if has("REMOTE HOST IDENTIFICATION HAS CHANGED") || has("Host key for") && has("has changed") {
+    let why = if has("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || has("Host key for") && has("has changed")
+    {
         format!(
             "host key mismatch: {label} presented a different host key than known_hosts holds \
              (the host was rebuilt, or someone is in the middle; fix known_hosts if expected)"
@@ -294,8 +300,6 @@ impl SshConnector {
             }),
         })
     }
-
-}
 }
 
 /// A private directory per process for the control sockets (unix socket paths are limited to
@@ -451,17 +455,37 @@ mod tests {
         let l = "root@10.203.3.2:2222";
         let changed = "@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n\
                        Host key verification failed.\n";
-        assert!(classify(changed, l).unwrap().starts_with("host key mismatch: root@10.203.3.2:2222"));
+        assert!(
+            classify(changed, l)
+                .unwrap()
+                .starts_with("host key mismatch: root@10.203.3.2:2222")
+        );
         let unknown = "No ED25519 host key is known for [10.203.3.2]:2222 and you have requested \
                        strict checking.\r\nHost key verification failed.\r\n";
-        assert!(classify(unknown, l).unwrap().starts_with("host key of root@10.203.3.2:2222 is unknown"));
+        assert!(
+            classify(unknown, l)
+                .unwrap()
+                .starts_with("host key of root@10.203.3.2:2222 is unknown")
+        );
         let auth = "nobody@10.203.3.2: Permission denied (publickey).\r\n";
-        assert!(classify(auth, l).unwrap().starts_with("authentication failed for"));
+        assert!(
+            classify(auth, l)
+                .unwrap()
+                .starts_with("authentication failed for")
+        );
         let no_docker = "bash: line 1: docker: command not found\n";
-        assert!(classify(no_docker, l).unwrap().starts_with("docker is not installed on"));
+        assert!(
+            classify(no_docker, l)
+                .unwrap()
+                .starts_with("docker is not installed on")
+        );
         let sock = "Got permission denied while trying to connect to the Docker daemon socket at \
                     unix:///var/run/docker.sock: dial unix: connect: permission denied\n";
-        assert!(classify(sock, l).unwrap().starts_with("permission denied on the Docker socket"));
+        assert!(
+            classify(sock, l)
+                .unwrap()
+                .starts_with("permission denied on the Docker socket")
+        );
         assert_eq!(classify("", l), None);
     }
 }

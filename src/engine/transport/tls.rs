@@ -123,7 +123,12 @@ pub struct TlsConnector {
 }
 
 impl TlsConnector {
-    pub fn new(host: &str, port: u16, files: &TlsFiles, tcp: HttpConnector) -> Result<Self, String> {
+    pub fn new(
+        host: &str,
+        port: u16,
+        files: &TlsFiles,
+        tcp: HttpConnector,
+    ) -> Result<Self, String> {
         let config = client_config(files)?;
         Ok(Self {
             tcp,
@@ -166,14 +171,16 @@ impl tower_service::Service<Uri> for TlsConnector {
                 .await
                 .map_err(|e| io::Error::other(format!("{addr}: {}", innermost(&e))))?
                 .into_inner();
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| io::Error::other(format!("\"{host}\" is not a TLS server name: {e}")))?;
-            let stream = tls.connect(name, stream).await.map_err(|e| {
-                match rustls_error(&e) {
+            let name = ServerName::try_from(host.clone()).map_err(|e| {
+                io::Error::other(format!("\"{host}\" is not a TLS server name: {e}"))
+            })?;
+            let stream = tls
+                .connect(name, stream)
+                .await
+                .map_err(|e| match rustls_error(&e) {
                     Some(r) => io::Error::other(explain(&addr, r, sent_cert)),
                     None => io::Error::new(e.kind(), format!("TLS to {addr}: {e}")),
-                }
-            })?;
+                })?;
             Ok(TokioIo::new(TlsWire {
                 inner: stream,
                 addr,
@@ -262,8 +269,17 @@ mod tests {
         assert!(says(E::InvalidCertificate(C::UnknownIssuer), true).contains("unknown issuer"));
         assert!(says(E::InvalidCertificate(C::Expired), true).contains("has expired"));
         assert!(says(E::InvalidCertificate(C::NotValidForName), true).contains("name mismatch"));
-        assert!(says(E::AlertReceived(A::CertificateRequired), false).contains("missing client certificate"));
-        assert!(says(E::AlertReceived(A::BadCertificate), true).contains("refused our client certificate"));
-        assert!(says(E::InvalidCertificate(C::UnknownIssuer), true).starts_with("TLS to 10.203.6.2:2376: "));
+        assert!(
+            says(E::AlertReceived(A::CertificateRequired), false)
+                .contains("missing client certificate")
+        );
+        assert!(
+            says(E::AlertReceived(A::BadCertificate), true)
+                .contains("refused our client certificate")
+        );
+        assert!(
+            says(E::InvalidCertificate(C::UnknownIssuer), true)
+                .starts_with("TLS to 10.203.6.2:2376: ")
+        );
     }
 }
