@@ -97,6 +97,8 @@ async fn deadline<T>(
     fut: impl Future<Output = Result<T, bollard::errors::Error>>,
 ) -> Result<T, EngineError> {
     match tokio::time::timeout(limit, fut).await {
+        // bollard's own per-request timeout (the same limit) says only "request timed out".
+        Ok(Err(bollard::errors::Error::RequestTimeoutError)) => Err(EngineError::Timeout(limit)),
         Ok(r) => r.map_err(EngineError::from),
         Err(_) => Err(EngineError::Timeout(limit)),
     }
@@ -635,10 +637,11 @@ async fn session(
                 let started = Instant::now();
                 let left = down_after.saturating_sub(last_answer.elapsed()).max(Duration::from_millis(100));
                 match tokio::time::timeout(left, docker.ping()).await {
-                    Ok(r) => {
-                        r?;
+                    Ok(Ok(_)) => {}
+                    Ok(Err(bollard::errors::Error::RequestTimeoutError)) | Err(_) => {
+                        return Err(EngineError::Timeout(last_answer.elapsed()));
                     }
-                    Err(_) => return Err(EngineError::Timeout(last_answer.elapsed())),
+                    Ok(Err(e)) => return Err(e.into()),
                 }
                 last_answer = Instant::now();
                 emit!(tx, id, MsgKind::Latency(started.elapsed()));

@@ -21,9 +21,13 @@ mod fleet_sync;
 mod headless_cli;
 #[path = "lab/logs.rs"]
 mod logs;
+#[path = "lab/partition.rs"]
+mod partition;
 #[path = "lab/pools.rs"]
 mod pools;
 #[path = "lab/read_only.rs"]
 mod read_only;
+#[path = "lab/remote.rs"]
+mod remote;
 #[path = "lab/stats.rs"]
 mod stats;

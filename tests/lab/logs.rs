@@ -13,7 +13,7 @@ use fleetdeck::ui::{Theme, View, buffer_to_text};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::support::{Harness, docker, lab_config, unique};
+use crate::support::{Harness, TimedKeys, docker, lab_config, unique};
 
 fn source(h: &Harness, endpoint: &str, name: &str) -> LogSource {
     let (i, ep) = h.fleet.endpoint_by_name(endpoint).unwrap();
@@ -126,29 +126,6 @@ async fn stdout_and_stderr_are_told_apart_and_restarts_are_followed() {
         }
     }
     docker(&config, "lab1", &["rm", "-f", &name, &tty]);
-}
-
-/// An input stream fed by the test that records how long each key waited to be read.
-struct TimedKeys {
-    rx: tokio::sync::mpsc::UnboundedReceiver<(Instant, Event)>,
-    waits: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>,
-}
-
-impl futures::Stream for TimedKeys {
-    type Item = std::io::Result<Event>;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
-        match self.rx.poll_recv(cx) {
-            std::task::Poll::Ready(Some((sent, ev))) => {
-                self.waits.lock().unwrap().push(sent.elapsed());
-                std::task::Poll::Ready(Some(Ok(ev)))
-            }
-            std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
-            std::task::Poll::Pending => std::task::Poll::Pending,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

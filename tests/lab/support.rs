@@ -206,6 +206,12 @@ pub struct Proxy {
 
 impl Proxy {
     pub async fn start(target: &str) -> Self {
+        Self::start_delayed(target, Duration::ZERO).await
+    }
+
+    /// Like [`Proxy::start`], but holds every HTTP request for `delay` before passing it on:
+    /// a daemon that takes seconds per request.
+    pub async fn start_delayed(target: &str, delay: Duration) -> Self {
         use std::sync::atomic::Ordering;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -227,7 +233,7 @@ impl Proxy {
                 let rq = rq.clone();
                 let task = tokio::spawn(async move {
                     if let Ok(outbound) = tokio::net::TcpStream::connect(&target).await {
-                        relay_recording(inbound, outbound, rq).await;
+                        relay_recording(inbound, outbound, rq, delay).await;
                     }
                 });
                 cs.lock().unwrap().push(task);
@@ -272,6 +278,7 @@ async fn relay_recording(
     inbound: tokio::net::TcpStream,
     outbound: tokio::net::TcpStream,
     requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    delay: Duration,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let (mut client_rd, mut client_wr) = inbound.into_split();
@@ -284,10 +291,15 @@ async fn relay_recording(
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            let mut held = false;
             for &b in &buf[..n] {
                 if b == b'\n' {
                     if let Some(req) = request_line(&line) {
                         requests.lock().unwrap().push(req);
+                        if !delay.is_zero() && !held {
+                            held = true;
+                            tokio::time::sleep(delay).await;
+                        }
                     }
                     line.clear();
                 } else if line.len() < 8192 {
@@ -321,6 +333,29 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.cut();
         self.accept.abort();
+    }
+}
+
+/// An input stream fed by the test that records how long each key waited to be read.
+pub struct TimedKeys {
+    pub rx: tokio::sync::mpsc::UnboundedReceiver<(Instant, crossterm::event::Event)>,
+    pub waits: std::sync::Arc<std::sync::Mutex<Vec<Duration>>>,
+}
+
+impl futures::Stream for TimedKeys {
+    type Item = std::io::Result<crossterm::event::Event>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        match self.rx.poll_recv(cx) {
+            std::task::Poll::Ready(Some((sent, ev))) => {
+                self.waits.lock().unwrap().push(sent.elapsed());
+                std::task::Poll::Ready(Some(Ok(ev)))
+            }
+            std::task::Poll::Ready(None) => std::task::Poll::Ready(None),
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
     }
 }
 

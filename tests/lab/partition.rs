@@ -1,0 +1,263 @@
+//! Partitions and slow daemons. A partition is made the way real ones behave: packets to the
+//! daemon's address are dropped (`iptables -I OUTPUT -d ADDR -j DROP`), so connections hang
+//! rather than fail. The rule is short-lived (other tests use lab3 too) and removed on drop.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::{self, App};
+use fleetdeck::config::EndpointSpec;
+use fleetdeck::model::Link;
+use fleetdeck::ui::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use crate::support::{
+    Harness, Proxy, RemoveOnDrop, TimedKeys, docker, docker_raw, find, lab_config, unique,
+};
+
+/// Drops every packet to `addr` until dropped itself.
+struct Blackhole {
+    addr: String,
+}
+
+impl Blackhole {
+    fn new(addr: &str) -> Self {
+        let out = Command::new("iptables")
+            .args(["-I", "OUTPUT", "-d", addr, "-j", "DROP"])
+            .output()
+            .expect("iptables runs");
+        assert!(
+            out.status.success(),
+            "iptables: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self {
+            addr: addr.to_string(),
+        }
+    }
+}
+
+impl Drop for Blackhole {
+    fn drop(&mut self) {
+        let _ = Command::new("iptables")
+            .args(["-D", "OUTPUT", "-d", &self.addr, "-j", "DROP"])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule_is_lifted() {
+    let mut config = lab_config(&["lab1", "lab2", "lab3"]);
+    config.engine.down_after = Duration::from_secs(6);
+    let mut h = Harness::start(&config);
+    h.wait_for("three daemons up", Duration::from_secs(30), |f| {
+        f.endpoints.iter().all(|e| e.is_up())
+    })
+    .await;
+    let mut on_lab2 = RemoveOnDrop::new(&config, "lab2");
+    let mut on_lab3 = RemoveOnDrop::new(&config, "lab3");
+    let during = on_lab2.add(unique("during"));
+    let gap = on_lab3.add(unique("gap"));
+    // lab3 over its unix socket: the docker CLI still reaches it behind the partition.
+    let mut lab3_direct = config.clone();
+    lab3_direct.endpoints[2] =
+        EndpointSpec::from_url(Some("lab3"), "unix:///run/fleetdeck-lab/lab3/docker.sock").unwrap();
+
+    let cut = Blackhole::new("10.203.3.2");
+    let down_after = h
+        .wait_for("lab3 down", Duration::from_secs(15), |f| {
+            matches!(f.endpoints[2].link, Link::Down { .. })
+        })
+        .await;
+    let Link::Down { reason, .. } = &h.fleet.endpoints[2].link else {
+        unreachable!()
+    };
+    eprintln!("lab3 down after {down_after:?}: {reason}");
+    assert!(reason.starts_with("no answer for"), "reason: {reason}");
+    assert!(
+        down_after <= Duration::from_secs(6) + Duration::from_millis(1500),
+        "down within the configured 6 s (took {down_after:?})"
+    );
+    assert!(h.fleet.endpoints[2].is_stale(), "its rows are shown stale");
+    assert!(h.fleet.endpoints[0].is_up() && h.fleet.endpoints[1].is_up());
+
+    // The others keep updating.
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &during,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    let seen = h
+        .wait_for(
+            "a container started on lab2 during the partition",
+            Duration::from_secs(5),
+            |f| find(f, "lab2", &during).is_some(),
+        )
+        .await;
+    eprintln!("lab2's new container seen after {seen:?}");
+    // Behind the partition, lab3 lives on: a container is born and dies.
+    let run = docker_raw(
+        &lab3_direct,
+        "lab3",
+        &["run", "--name", &gap, "busybox:local", "sh", "-c", "exit 7"],
+    );
+    assert_eq!(run.status.code(), Some(7));
+    assert!(h.fleet.events.iter().all(|e| e.actor != gap));
+    drop(cut);
+
+    let back = h
+        .wait_for(
+            "lab3 back with the missed die event",
+            Duration::from_secs(30),
+            |f| {
+                f.endpoints[2].is_up()
+                    && f.events.iter().any(|e| e.actor == gap && e.action == "die")
+            },
+        )
+        .await;
+    eprintln!("lab3 back and backfilled {back:?} after the rule was lifted");
+    // Run the live stream past the boundary, then count.
+    let marker = on_lab3.add(unique("after"));
+    docker(
+        &lab3_direct,
+        "lab3",
+        &["create", "--name", &marker, "busybox:local", "true"],
+    );
+    h.wait_for("a later live event", Duration::from_secs(10), |f| {
+        f.events.iter().any(|e| e.actor == marker)
+    })
+    .await;
+    let dies = h
+        .fleet
+        .events
+        .iter()
+        .filter(|e| e.actor == gap && e.action == "die")
+        .count();
+    assert_eq!(dies, 1, "the missed event appears exactly once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_taking_two_seconds_per_request_slows_neither_the_others_nor_the_keys() {
+    let mut config = lab_config(&["lab1", "lab2"]);
+    let slow = Proxy::start_delayed("10.203.2.2:2375", Duration::from_secs(2)).await;
+    config.endpoints[1] = EndpointSpec::from_url(Some("lab2-slow"), &slow.url()).unwrap();
+    let mut h = Harness::start(&config);
+    h.wait_for("lab1 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    h.wait_for("the slow daemon up too", Duration::from_secs(60), |f| {
+        f.endpoints[1].is_up()
+    })
+    .await;
+    h.wait_for(
+        "the slow daemon's latency measured",
+        Duration::from_secs(10),
+        |f| {
+            f.endpoints[1]
+                .latency
+                .is_some_and(|l| l >= Duration::from_secs(2))
+        },
+    )
+    .await;
+
+    // lab1's updates, while the slow daemon is being pinged and resynced.
+    let mut cleanup = RemoveOnDrop::new(&config, "lab1");
+    let mut worst = Duration::ZERO;
+    for _ in 0..3 {
+        let name = cleanup.add(unique("quick"));
+        let started = Instant::now();
+        docker(
+            &config,
+            "lab1",
+            &[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "busybox:local",
+                "sleep",
+                "300",
+            ],
+        );
+        let cli = started.elapsed();
+        h.wait_for("lab1's container", Duration::from_secs(10), |f| {
+            find(f, "lab1", &name).is_some()
+        })
+        .await;
+        // What the dashboard added on top of the docker CLI's own round trip.
+        worst = worst.max(started.elapsed().saturating_sub(cli));
+    }
+    eprintln!("lab1 updates: worst {worst:?} after the CLI returned");
+    assert!(
+        worst < Duration::from_secs(1),
+        "lab1's updates do not wait for the slow daemon (worst {worst:?})"
+    );
+
+    // Keys, through the real app loop, while the slow daemon keeps answering slowly.
+    let before = slow.requests().len();
+    let (fleet, rx, mut tasks) = h.into_parts();
+    let mut app = App::new(&config, Theme::dark());
+    app.fleet = fleet;
+    let (key_tx, key_rx) = tokio::sync::mpsc::unbounded_channel();
+    let waits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let input = TimedKeys {
+        rx: key_rx,
+        waits: waits.clone(),
+    };
+    let keys = tokio::spawn(async move {
+        for i in 0..40 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let code = if i % 2 == 0 {
+                KeyCode::Down
+            } else {
+                KeyCode::Up
+            };
+            let _ = key_tx.send((
+                Instant::now(),
+                Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+            ));
+        }
+        let _ = key_tx.send((
+            Instant::now(),
+            Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+        ));
+    });
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let effects = app::Effects::new(Some(&mut tasks), None);
+    app::run(
+        &mut term,
+        &mut app,
+        input,
+        rx,
+        20,
+        std::future::pending(),
+        effects,
+    )
+    .await
+    .unwrap();
+    keys.await.unwrap();
+    let waits = waits.lock().unwrap();
+    let worst_key = waits.iter().max().copied().unwrap_or_default();
+    let during = slow.requests().len() - before;
+    eprintln!(
+        "{} keys, worst wait {worst_key:?}; the slow daemon got {during} requests meanwhile",
+        waits.len()
+    );
+    assert_eq!(waits.len(), 41);
+    assert!(during >= 2, "the slow daemon was being talked to meanwhile");
+    assert!(
+        worst_key < Duration::from_millis(250),
+        "keys are answered at once (worst {worst_key:?})"
+    );
+}
