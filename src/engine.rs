@@ -11,6 +11,7 @@ pub mod gate;
 pub mod logs;
 pub mod stats;
 pub mod targets;
+mod transport;
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Config, DockerUrl, EndpointSpec, EngineSettings};
+use crate::config::{Config, EndpointSpec, EngineSettings};
 use crate::model::{Container, EndpointId, Msg, MsgKind, SyncData};
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
@@ -54,6 +55,17 @@ impl From<bollard::errors::Error> for EngineError {
     }
 }
 
+/// The deepest cause of an error: "socket … not found" rather than "client error (Connect)".
+fn innermost(err: &dyn std::error::Error) -> String {
+    let mut msg = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        msg = s.to_string();
+        src = s.source();
+    }
+    msg
+}
+
 /// A short reason an operator can act on, not a debug dump.
 fn describe(e: &bollard::errors::Error) -> String {
     use bollard::errors::Error as E;
@@ -64,15 +76,8 @@ fn describe(e: &bollard::errors::Error) -> String {
             status_code,
             message,
         } => format!("daemon answered {status_code}: {}", message.trim()),
-        E::HyperResponseError { err } => {
-            let mut msg = err.to_string();
-            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
-            while let Some(s) = src {
-                msg = s.to_string();
-                src = s.source();
-            }
-            msg
-        }
+        E::HyperLegacyError { err } => innermost(err),
+        E::HyperResponseError { err } => innermost(err),
         other => {
             let mut msg = other.to_string();
             let mut src: Option<&dyn std::error::Error> = std::error::Error::source(other);
@@ -95,36 +100,15 @@ async fn deadline<T>(
     }
 }
 
-/// Opens a client for an endpoint and agrees on an API version with the daemon: an older daemon
-/// (Debian's 20.10 speaks 1.41) is talked to in its own version, never refused for its age.
+/// The endpoint's shared, pooled client (see [`transport`]), with the API version agreed with the
+/// daemon: an older daemon (Debian's 20.10 speaks 1.41) is talked to in its own version, never
+/// refused for its age. Also the reachability check every session starts with.
 pub async fn connect(
     spec: &EndpointSpec,
     settings: &EngineSettings,
 ) -> Result<Docker, EngineError> {
     let timeout = settings.request_timeout.as_secs().max(1);
-    let version = bollard::API_DEFAULT_VERSION;
-    let docker = match (&spec.url, &spec.tls) {
-        (DockerUrl::Unix(path), _) => {
-            Docker::connect_with_unix(&path.to_string_lossy(), timeout, version)?
-        }
-        (DockerUrl::Tcp { host, port }, tls) => {
-            let host = if host.contains(':') {
-                format!("[{host}]")
-            } else {
-                host.clone()
-            };
-            let addr = format!("tcp://{host}:{port}");
-            match tls {
-                Some(t) => {
-                    Docker::connect_with_ssl(&addr, &t.key, &t.cert, &t.ca, timeout, version)?
-                }
-                None => Docker::connect_with_http(&addr, timeout, version)?,
-            }
-        }
-        (DockerUrl::Ssh { .. }, _) => {
-            Docker::connect_with_ssh(&spec.url_text, timeout, version, None)?
-        }
-    };
+    let docker = transport::client(spec, timeout)?;
     deadline(settings.request_timeout, docker.negotiate_version()).await
 }
 
@@ -586,6 +570,12 @@ async fn session(
             (daemon_now - back).timestamp().to_string()
         }
     };
+    // The daemon's clock when it was asked for its containers: every event up to here is
+    // already reflected in the sync.
+    let synced_at = daemon_time
+        .as_deref()
+        .and_then(convert::parse_time)
+        .and_then(|t| t.timestamp_nanos_opt());
     let mut known = Tracked::new(running_tx);
     for c in &sync.containers {
         known.seen(c);
@@ -623,6 +613,9 @@ async fn session(
                 if let Some(newest) = converted.iter().map(|e| e.time_nano).max() {
                     *last_event = Some(last_event.map_or(newest, |l| l.max(newest)));
                 }
+                // Replayed events from before the sync changed nothing the sync did not see:
+                // acting on them would inspect every recent container a second time.
+                batch.retain(|e| synced_at.is_none_or(|at| e.time_nano.is_none_or(|t| t > at)));
                 if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
                     return Ok(());
                 }
