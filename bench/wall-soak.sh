@@ -33,12 +33,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# `exec`: the pane's process is fleetdeck itself, so its pid is the pane's (pgrep would pick
+# any other fleetdeck running on the machine, a benchmark's for one).
 tmux new-session -d -x 200 -y 50 -s "$session" \
-  "XDG_STATE_HOME=$work $bin --wall --config $work/fleetdeck.toml"
+  "XDG_STATE_HOME=$work exec $bin --wall --config $work/fleetdeck.toml"
+# Every byte written to the terminal, for the bytes-per-minute column.
+tmux pipe-pane -O -t "$session" "cat >> $work/tty"
+pid=$(tmux display-message -p -t "$session" '#{pane_pid}')
 sleep 2
-# The newest process named fleetdeck: pgrep -f would also match the tmux client.
-pid=$(pgrep -n -x fleetdeck)
-[[ -n $pid ]] || { echo "fleetdeck did not start" >&2; exit 1; }
+[[ -n $pid && -d /proc/$pid ]] || { echo "fleetdeck did not start" >&2; exit 1; }
 
 # Churn in the background.
 (
@@ -60,14 +63,16 @@ churn=$!
 ) &
 chaos=$!
 
-printf '%8s %10s %8s %6s\n' "elapsed" "rss_kb" "threads" "fds"
+printf '%8s %10s %8s %6s %12s %10s\n' "elapsed" "rss_kb" "threads" "fds" "tty_bytes" "cpu_s"
 end=$(( SECONDS + minutes * 60 ))
 start=$SECONDS
 while (( SECONDS < end )); do
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
   threads=$(awk '/^Threads/ {print $2}' "/proc/$pid/status")
   fds=$(ls "/proc/$pid/fd" | wc -l)
-  printf '%7ss %10s %8s %6s\n' "$(( SECONDS - start ))" "$rss" "$threads" "$fds"
+  bytes=$(stat -c %s "$work/tty" 2>/dev/null || echo 0)
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$pid/stat")
+  printf '%7ss %10s %8s %6s %12s %10s\n' "$(( SECONDS - start ))" "$rss" "$threads" "$fds" "$bytes" "$cpu"
   sleep 10
 done
 kill "$churn" "$chaos" 2>/dev/null || true

@@ -104,8 +104,9 @@ async fn deadline<T>(
     }
 }
 
-/// Opens a client for an endpoint and agrees on an API version with the daemon: an older daemon
-/// (Debian's 20.10 speaks 1.41) is talked to in its own version, never refused for its age.
+/// The endpoint's shared, pooled client (see [`transport`]), with the API version agreed with the
+/// daemon: an older daemon (Debian's 20.10 speaks 1.41) is talked to in its own version, never
+/// refused for its age. Also the reachability check every session starts with.
 pub async fn connect(
     spec: &EndpointSpec,
     settings: &EngineSettings,
@@ -573,6 +574,12 @@ async fn session(
             (daemon_now - back).timestamp().to_string()
         }
     };
+    // The daemon's clock when it was asked for its containers: every event up to here is
+    // already reflected in the sync.
+    let synced_at = daemon_time
+        .as_deref()
+        .and_then(convert::parse_time)
+        .and_then(|t| t.timestamp_nanos_opt());
     let mut known = Tracked::new(running_tx);
     for c in &sync.containers {
         known.seen(c);
@@ -622,6 +629,9 @@ async fn session(
                 if let Some(newest) = converted.iter().map(|e| e.time_nano).max() {
                     *last_event = Some(last_event.map_or(newest, |l| l.max(newest)));
                 }
+                // Replayed events from before the sync changed nothing the sync did not see:
+                // acting on them would inspect every recent container a second time.
+                batch.retain(|e| synced_at.is_none_or(|at| e.time_nano.is_none_or(|t| t > at)));
                 if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
                     return Ok(());
                 }

@@ -341,7 +341,13 @@ async fn run_dashboard(
     if wall {
         app.enable_wall(&config.wall);
     }
-    let mut terminal = ratatui::try_init().wrap_err("cannot set up the terminal")?;
+    // ratatui sets the terminal up (raw mode, alternate screen, panic hook); we draw through a
+    // backend that writes nothing for a frame that changed nothing.
+    drop(ratatui::try_init().wrap_err("cannot set up the terminal")?);
+    let mut terminal = ratatui::Terminal::new(fleetdeck::ui::quiet::QuietBackend::new(
+        ratatui::backend::CrosstermBackend::new(std::io::stdout()),
+    ))
+    .wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
     let input = crossterm::event::EventStream::new();
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");

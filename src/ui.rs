@@ -17,6 +17,7 @@ pub mod events;
 pub mod help;
 pub mod logs;
 pub mod pools;
+pub mod quiet;
 pub mod state;
 pub mod stats;
 pub mod theme;
@@ -190,7 +191,8 @@ impl Screen<'_> {
         let clock = self
             .now
             .with_timezone(&Local)
-            .format(" %H:%M:%S ")
+            // Minutes: a seconds digit would cost a frame a second over SSH for nothing.
+            .format(" %H:%M ")
             .to_string();
         let width = clock.len() as u16;
         if area.width > width + 40 {

@@ -195,6 +195,7 @@ macro_rules! snap {
     ($name:expr, $buf:expr) => {
         insta::with_settings!({filters => vec![
             (r"\d\d:\d\d:\d\d", "HH:MM:SS"),
+            (r"(?m) \d\d:\d\d$", " HH:MM"),
             (r"\d{4}-\d\d-\d\d HH:MM:SS", "DATE HH:MM:SS"),
         ]}, {
             insta::assert_snapshot!($name, buffer_to_text(&$buf));

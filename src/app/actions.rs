@@ -103,6 +103,9 @@ impl App {
                 eps.join(", "),
                 if eps.len() == 1 { "is" } else { "are" }
             ));
+            // Still handed to the gate, which refuses without a connection and writes the
+            // refusal to the audit log: who tried what on a read-only endpoint is on record.
+            self.commands.push(Command::Actions { requests: reqs });
             return;
         }
         let rolling = key == Action::ActRolling;

@@ -433,6 +433,11 @@ impl ActionBoard {
         self.batches.iter().find(|b| b.batch == batch)
     }
 
+    /// Every batch still remembered, oldest first.
+    pub fn batches(&self) -> impl Iterator<Item = &BatchProgress> {
+        self.batches.iter()
+    }
+
     /// The most recently started batch: what the status line shows.
     pub fn latest(&self) -> Option<&BatchProgress> {
         self.batches.back()

@@ -442,9 +442,11 @@ async fn every_action_key_is_refused_on_a_read_only_endpoint_and_acts_on_a_writa
     .await;
     d.press("2");
 
-    // Read-only: every action key says why it is refused, and nothing is submitted.
+    // Read-only: every action key says why it is refused, offers no confirmation, and the
+    // gate writes each refusal to the audit log (the wire check is at the end).
     d.filter(&format!("ep:ro3 {name}"));
-    for k in ["u", "x", "r", "p", "K", "D", "R"] {
+    let keys = ["u", "x", "r", "p", "K", "D", "R"];
+    for k in keys {
         d.press(k);
         assert!(d.app.view.confirm.is_none(), "{k}: no confirmation offered");
         let msg = d.app.view.message.clone().unwrap_or_default();
@@ -454,6 +456,25 @@ async fn every_action_key_is_refused_on_a_read_only_endpoint_and_acts_on_a_writa
         );
         d.press("y");
     }
+    let refusals = || {
+        fleetdeck::audit::read(&audit_path)
+            .unwrap()
+            .0
+            .into_iter()
+            .filter(|r| r.endpoint == "ro3" && r.phase == fleetdeck::audit::Phase::Refused)
+            .count()
+    };
+    d.settle("every refused key audited and reported", |app| {
+        refusals() == keys.len()
+            && app
+                .fleet
+                .actions
+                .batches()
+                .filter(|b| b.refused == 1 && b.done() == b.total)
+                .count()
+                == keys.len()
+    })
+    .await;
 
     // Marked on both endpoints: the read-only one is refused by the gate, the other acts.
     d.filter(&name);
@@ -542,10 +563,10 @@ async fn every_action_key_is_refused_on_a_read_only_endpoint_and_acts_on_a_writa
         );
     }
     assert!(wire.iter().any(|r| r.starts_with("DELETE /")), "{wire:?}");
-    // The gate's own refusal (the mixed batch) is audited; keys the dashboard refused itself
-    // never became requests.
+    // Every attempt on the read-only endpoint is on record as refused: the seven keys refused
+    // on a read-only selection and the read-only half of the mixed batch.
     let (records, _) = audit::read(&audit_path).unwrap();
     let ro: Vec<_> = records.iter().filter(|r| r.endpoint == "ro3").collect();
-    assert_eq!(ro.len(), 1, "{ro:?}");
-    assert_eq!(ro[0].phase, Phase::Refused);
+    assert_eq!(ro.len(), keys.len() + 1, "{ro:?}");
+    assert!(ro.iter().all(|r| r.phase == Phase::Refused), "{ro:?}");
 }

@@ -111,7 +111,10 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
         .latest(0, &find(&h.fleet, "lab2", &burner).unwrap().id)
         .unwrap()
         .cpu_pct;
-    assert!(burn_cpu > 50.0, "the burner is busy: {burn_cpu}");
+    // Not 100 %: on 2 cores shared with builds and other tests the burner gets what is left.
+    // The agreement with `docker stats` above is the real check; this one proves the comparison
+    // was made on a busy container, not on two idle ones.
+    assert!(burn_cpu > 20.0, "the burner is busy: {burn_cpu}");
 
     // Stopped: its samples stop, and its history is dropped.
     let idle_id = find(&h.fleet, "lab2", &idle).unwrap().id.clone();
@@ -144,4 +147,59 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
         "a stopped container kept being sampled ({batches_with_it} rounds)"
     );
     assert!(h.fleet.stats.history(0, &idle_id).is_none());
+}
+
+/// The stats collector polls one request per running container per round; those requests must
+/// reuse pooled connections, not open one each (bollard's own clients keep no idle connection:
+/// that was 1,704 connections in 30 s for 55 containers, a TCP handshake per sample).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_rounds_reuse_connections() {
+    let proxy = crate::support::Proxy::start("10.203.3.2:2375").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[stats]\ninterval_s = 1\n\n[[endpoint]]\nname = \"via-proxy\"\nurl = \"{}\"\n",
+            proxy.url()
+        ),
+    )
+    .unwrap();
+    let config = fleetdeck::config::parse_file(&path).unwrap();
+    let mut h = Harness::start(&config);
+    h.wait_for("connected", Duration::from_secs(10), |f| {
+        f.endpoints[0]
+            .containers
+            .values()
+            .any(|c| c.state == fleetdeck::model::ContainerState::Running)
+    })
+    .await;
+    let stats_requests = || {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/stats?"))
+            .count()
+    };
+    let running = h.fleet.endpoints[0]
+        .containers
+        .values()
+        .filter(|c| c.state == fleetdeck::model::ContainerState::Running)
+        .count();
+    // Four rounds' worth of samples.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while stats_requests() < running * 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} stats requests in 20 s for {running} running containers",
+            stats_requests()
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(200), h.next_msg()).await;
+    }
+    let (requests, connections) = (proxy.requests().len(), proxy.connections());
+    eprintln!("{requests} requests on {connections} connections ({running} running)");
+    assert!(
+        connections * 2 < requests,
+        "{requests} requests needed {connections} connections: connections are not reused"
+    );
 }

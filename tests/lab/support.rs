@@ -201,6 +201,7 @@ pub struct Proxy {
     requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
     conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     accept: tokio::task::JoinHandle<()>,
 }
 
@@ -219,12 +220,19 @@ impl Proxy {
         let conns = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let target = target.to_string();
-        let (en, cs, rq) = (enabled.clone(), conns.clone(), requests.clone());
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (en, cs, rq, n) = (
+            enabled.clone(),
+            conns.clone(),
+            requests.clone(),
+            accepted.clone(),
+        );
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((inbound, _)) = listener.accept().await else {
                     return;
                 };
+                n.fetch_add(1, Ordering::SeqCst);
                 if !en.load(Ordering::SeqCst) {
                     drop(inbound); // refused while cut
                     continue;
@@ -244,8 +252,14 @@ impl Proxy {
             requests,
             enabled,
             conns,
+            accepted,
             accept,
         }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
