@@ -941,6 +941,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tls_takes_a_cert_directory_or_files_and_ssh_config_only_on_ssh() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["ca.pem", "cert.pem", "key.pem", "ssh.conf"] {
+            std::fs::write(dir.path().join(f), "x").unwrap();
+        }
+        let file = dir.path().join("f.toml");
+        let parse = |body: &str| parse_str(body, &file);
+        let c =
+            parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { dir = \".\" }\n")
+                .unwrap();
+        let tls = c.endpoints[0].tls.clone().unwrap();
+        assert_eq!(tls.cert, Some(dir.path().join("./cert.pem")));
+        let c = parse(
+            "[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { ca = \"ca.pem\" }\n",
+        )
+        .unwrap();
+        assert_eq!(c.endpoints[0].tls.as_ref().unwrap().cert, None);
+        let err = parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { ca = \"ca.pem\", cert = \"cert.pem\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("endpoint[0].tls: expected either dir"),
+            "{err}"
+        );
+        let c = parse(
+            "[[endpoint]]\nname = \"a\"\nurl = \"ssh://h:2222\"\nssh_config = \"ssh.conf\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.endpoints[0].ssh_config, Some(dir.path().join("ssh.conf")));
+        let err =
+            parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h\"\nssh_config = \"ssh.conf\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("endpoint[0].ssh_config: ssh_config applies to ssh:// endpoints"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn urls_of_every_scheme_parse() {
         assert_eq!(
             DockerUrl::parse("unix:///var/run/docker.sock"),

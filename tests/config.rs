@@ -35,7 +35,7 @@ fn example_config_parses_with_every_key() {
 fn unknown_key_names_the_line_and_the_valid_keys() {
     assert_eq!(
         error_of("unknown-key.toml"),
-        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, stats_interval_s, read_only"
+        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, ssh_config, stats_interval_s, read_only"
     );
 }
 
