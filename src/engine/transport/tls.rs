@@ -169,7 +169,7 @@ impl tower_service::Service<Uri> for TlsConnector {
                 .map_err(|e| io::Error::other(format!("{addr}: {e}")))?;
             let stream: TcpStream = tower_service::Service::call(&mut tcp, uri)
                 .await
-                .map_err(|e| io::Error::other(format!("{addr}: {}", innermost(&e))))?
+                .map_err(|e| io::Error::other(format!("{addr}: {}", crate::engine::innermost(&e))))?
                 .into_inner();
             let name = ServerName::try_from(host.clone()).map_err(|e| {
                 io::Error::other(format!("\"{host}\" is not a TLS server name: {e}"))
@@ -188,16 +188,6 @@ impl tower_service::Service<Uri> for TlsConnector {
             }))
         })
     }
-}
-
-fn innermost(err: &dyn std::error::Error) -> String {
-    let mut msg = err.to_string();
-    let mut src = err.source();
-    while let Some(s) = src {
-        msg = s.to_string();
-        src = s.source();
-    }
-    msg
 }
 
 /// A TLS connection whose errors say what they mean: in TLS 1.3 a daemon refuses a missing
