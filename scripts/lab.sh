@@ -567,7 +567,8 @@ seed_all() {
 #            (PermitUserEnvironment), so the remote `docker system dial-stdio`
 #            reaches that daemon. Client side, in $LAB_SSH: id_ed25519,
 #            known_hosts, and `config` (pass with ssh -F) with aliases
-#            ssh-labI (HostName, Port, User, key, known_hosts).
+#            ssh-labI (HostName, Port, User, key, known_hosts); id_nodocker
+#            logs in with PATH=/nonexistent (no docker on the remote).
 #   lab6     tcp://10.203.6.2:2376 --tlsverify. $LAB_TLS: ca.pem, ca-key.pem,
 #            server-{cert,key}.pem (SAN IP 10.203.6.2, DNS lab6), and client/
 #            {ca,cert,key}.pem (a DOCKER_CERT_PATH-style directory). Not in
@@ -584,6 +585,8 @@ sshd_running() {
 ssh_client_files() {
   mkdir -p "$LAB_SSH"; chmod 700 "$LAB_SSH"
   [[ -s $LAB_SSH/id_ed25519 ]] || ssh-keygen -q -t ed25519 -N '' -C fleetdeck-lab -f "$LAB_SSH/id_ed25519"
+  # A second key whose logins find no docker on PATH: the "docker missing on the remote" case.
+  [[ -s $LAB_SSH/id_nodocker ]] || ssh-keygen -q -t ed25519 -N '' -C fleetdeck-lab-nodocker -f "$LAB_SSH/id_nodocker"
 }
 
 ensure_sshd() {
@@ -591,7 +594,10 @@ ensure_sshd() {
   mkdir -p "$d" /run/sshd
   [[ -s $d/ssh_host_ed25519_key ]] || ssh-keygen -q -t ed25519 -N '' -C "lab$i" -f "$d/ssh_host_ed25519_key"
   # Per user (%u): only root may log in, so a wrong user is refused like on a real host.
-  printf 'environment="DOCKER_HOST=unix://%s" %s\n' "$(sock "$i")" "$(<"$LAB_SSH/id_ed25519.pub")" >"$d/authorized_keys_root"
+  {
+    printf 'environment="DOCKER_HOST=unix://%s" %s\n' "$(sock "$i")" "$(<"$LAB_SSH/id_ed25519.pub")"
+    printf 'environment="PATH=/nonexistent" %s\n' "$(<"$LAB_SSH/id_nodocker.pub")"
+  } >"$d/authorized_keys_root"
   rm -f "$d/authorized_keys"
   cat >"$d/sshd_config.new" <<CONF
 # lab$i sshd, written by scripts/lab.sh

@@ -18,12 +18,12 @@ use crate::support::{
 };
 
 /// Drops every packet to `addr` until dropped itself.
-struct Blackhole {
+pub struct Blackhole {
     addr: String,
 }
 
 impl Blackhole {
-    fn new(addr: &str) -> Self {
+    pub fn new(addr: &str) -> Self {
         let out = Command::new("iptables")
             .args(["-I", "OUTPUT", "-d", addr, "-j", "DROP"])
             .output()

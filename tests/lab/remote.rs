@@ -19,8 +19,8 @@ const LAB6_SOCK: &str = "unix:///run/fleetdeck-lab/lab6/docker.sock";
 const LAB6_SSH: &str = "ssh://root@10.203.6.2:2222";
 const LAB6_TLS: &str = "tcp://10.203.6.2:2376";
 
-/// The SSH tests count connections at lab6's sshd, so they take turns.
-static LAB6_SSHD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The SSH tests count connections at lab6's sshd and one cuts lab6 off: lab6's tests take turns.
+static LAB6: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Fails loudly, with the fix, when the lab's remote parts are missing.
 fn require_remote_lab() {
@@ -92,7 +92,7 @@ fn ssh_connections() -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() {
-    let _turn = LAB6_SSHD.lock().await;
+    let _turn = LAB6.lock().await;
     let direct = lab6_direct();
     let mut cleanup = RemoveOnDrop::new(&direct, "lab6");
     let tag = unique("ssh");
@@ -217,8 +217,8 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ssh_host_key_mismatch_and_a_wrong_user_each_say_so() {
-    let _turn = LAB6_SSHD.lock().await;
+async fn ssh_host_key_mismatch_a_wrong_user_and_a_missing_docker_each_say_so() {
+    let _turn = LAB6.lock().await;
     require_remote_lab();
     // known_hosts where lab6's entry holds lab1's host key: what a rebuilt host (or a man in
     // the middle) looks like.
@@ -265,6 +265,28 @@ async fn ssh_host_key_mismatch_and_a_wrong_user_each_say_so() {
         "got: {err}"
     );
 
+    // A login that works on a host without docker (the lab's second key logs in with
+    // PATH=/nonexistent).
+    let no_docker_cfg = dir.path().join("config-nodocker");
+    std::fs::write(
+        &no_docker_cfg,
+        lab_cfg.replace(
+            "/run/fleetdeck-lab/ssh/id_ed25519",
+            "/run/fleetdeck-lab/ssh/id_nodocker",
+        ),
+    )
+    .unwrap();
+    let no_docker = ssh_spec("ssh6", LAB6_SSH, &no_docker_cfg.display().to_string());
+    let err = engine::probe(&no_docker, &config.engine)
+        .await
+        .unwrap_err()
+        .to_string();
+    eprintln!("{err}");
+    assert!(
+        err.starts_with("docker is not installed on root@10.203.6.2:2222"),
+        "got: {err}"
+    );
+
     // And with the lab's known_hosts and user it works: the failures above are about the key
     // and the user, nothing else. (Through the config's alias, which also supplies the port,
     // user and key, as ~/.ssh/config would.)
@@ -275,6 +297,7 @@ async fn ssh_host_key_mismatch_and_a_wrong_user_each_say_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tls_endpoint_syncs_with_the_right_certificates() {
+    let _turn = LAB6.lock().await;
     let ca = format!("{TLS_DIR}/ca.pem");
     let config = config_with(vec![tls_spec("tls6", LAB6_TLS, &ca, true)]);
     let mut h = Harness::start(&config);
@@ -329,6 +352,7 @@ async fn bad_tls_front(cert: &str) -> (u16, tokio::task::JoinHandle<()>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tls_material_gives_a_clear_error_naming_the_endpoint() {
+    let _turn = LAB6.lock().await;
     let ca = format!("{TLS_DIR}/ca.pem");
     let rogue = format!("{TLS_DIR}/bad/rogue-ca.pem");
     let config = config_with(vec![]);
@@ -392,4 +416,52 @@ async fn bad_tls_material_gives_a_clear_error_naming_the_endpoint() {
         matches!(&f.endpoints[0].link, Link::Down { reason, .. } if reason.contains("unknown issuer"))
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssh_endpoint_behind_a_partition_is_down_in_bounded_time_and_comes_back() {
+    let _turn = LAB6.lock().await;
+    let direct = lab6_direct();
+    let mut cleanup = RemoveOnDrop::new(&direct, "lab6");
+    let gap = cleanup.add(unique("ssh-gap"));
+    let mut config = config_with(vec![ssh_spec("ssh6", LAB6_SSH, SSH_CONFIG)]);
+    config.engine.down_after = Duration::from_secs(6);
+    let mut h = Harness::start(&config);
+    h.wait_for("up over ssh", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+
+    let cut = crate::partition::Blackhole::new("10.203.6.2");
+    let took = h
+        .wait_for("down behind the partition", Duration::from_secs(15), |f| {
+            matches!(f.endpoints[0].link, Link::Down { .. })
+        })
+        .await;
+    let Link::Down { reason, .. } = &h.fleet.endpoints[0].link else {
+        unreachable!()
+    };
+    eprintln!("ssh6 down after {took:?}: {reason}");
+    assert!(reason.starts_with("no answer for"), "reason: {reason}");
+    assert!(took <= Duration::from_millis(7500), "took {took:?}");
+    // The daemon lives on behind the cut (reached over its socket).
+    let run = crate::support::docker_raw(
+        &direct,
+        "lab6",
+        &["run", "--name", &gap, "busybox:local", "sh", "-c", "exit 3"],
+    );
+    assert_eq!(run.status.code(), Some(3));
+    drop(cut);
+
+    let back = h
+        .wait_for(
+            "back over ssh with the missed event",
+            Duration::from_secs(40),
+            |f| {
+                f.endpoints[0].is_up()
+                    && f.events.iter().any(|e| e.actor == gap && e.action == "die")
+            },
+        )
+        .await;
+    eprintln!("ssh6 back and backfilled {back:?} after the rule was lifted");
 }
