@@ -858,6 +858,7 @@ teardown() {
     done
   done
   rm -f "$LAB_CONFIG" "$LAB_CONFIG.tmp" "$LAB_COUNT_FILE"
+  rm -rf "$LAB_SSH" "$LAB_TLS"
   rmdir "$LAB_RUN" "$LAB_EXEC" 2>/dev/null || true
   rm -rf "$LAB_DATA"/.overlay-probe.* 2>/dev/null || true
 
@@ -943,6 +944,11 @@ cmd_status() {
     answers "unix://$(sock "$i")" && state=up
     printf '%-6s %-5s %-48s %s\n' "lab$i" "$state" "unix://$(sock "$i")" "$(tcp_url "$i")"
   done
+  if [[ -d $(run_dir "$TLS_LAB") ]]; then
+    state=down
+    answers "unix://$(sock "$TLS_LAB")" && answers_tcp "$TLS_LAB" && state=up
+    printf '%-6s %-5s %-48s %s (mutual TLS)\n' "lab$TLS_LAB" "$state" "unix://$(sock "$TLS_LAB")" "$(tls_url)"
+  fi
 }
 
 cmd_stop() {
