@@ -353,10 +353,15 @@ impl FleetTasks {
         last_lines: u64,
     ) {
         let mut handles = Vec::new();
+        let mut per_endpoint: HashMap<EndpointId, usize> = HashMap::new();
         for (i, src) in sources.iter().enumerate() {
             let Some(spec) = self.specs.get(src.endpoint) else {
                 continue;
             };
+            let streams = per_endpoint.entry(src.endpoint).or_default();
+            *streams += 1;
+            let over_ssh_cap = matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
+                && *streams > transport::ssh::MAX_TAIL_STREAMS;
             let req = logs::TailRequest {
                 tail,
                 source: i,
@@ -367,6 +372,16 @@ impl FleetTasks {
                 follow: true,
                 since: None,
             };
+            if over_ssh_cap {
+                // Past the cap the stream would wait for a channel forever and starve the
+                // endpoint's pings: say so instead.
+                let why = format!(
+                    "not followed: at most {} log streams at once over one SSH connection (sshd MaxSessions)",
+                    transport::ssh::MAX_TAIL_STREAMS
+                );
+                handles.push(tokio::spawn(logs::not_followed(req, why, self.tx.clone())));
+                continue;
+            }
             handles.push(tokio::spawn(logs::follow(
                 req,
                 self.settings.clone(),

@@ -114,6 +114,11 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
     }
 }
 
+/// Says once, in the tail, why this source is not followed.
+pub async fn not_followed(req: TailRequest, why: String, tx: mpsc::Sender<Msg>) {
+    let _ = marker(&tx, &req, format!("── {why} ──")).await;
+}
+
 async fn marker(tx: &mpsc::Sender<Msg>, req: &TailRequest, text: String) -> Result<(), ()> {
     send(
         tx,

@@ -30,8 +30,8 @@ use crate::model::{EndpointId, Msg, MsgKind};
 const CONCURRENCY: usize = 64;
 
 /// Over SSH every request in flight is a channel on the endpoint's one connection, and sshd
-/// allows only a few: leave room for the event stream, a log tail and an action.
-const SSH_CONCURRENCY: usize = super::transport::ssh::MAX_CHANNELS - 3;
+/// allows only a few: leave room for the event stream, log tails and actions.
+const SSH_CONCURRENCY: usize = super::transport::ssh::MAX_STATS_IN_FLIGHT;
 
 fn concurrency_for(spec: &EndpointSpec) -> usize {
     match spec.url {

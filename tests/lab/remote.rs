@@ -155,32 +155,48 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
         .await;
     eprintln!("live stats for all 30 after {took:?}");
 
-    // A log tail and the event stream, while stats keep sampling.
-    let first = &ids[0];
-    h.tasks.open_tail(
-        1,
-        &[LogSource {
+    // A merged log tail of five containers and the event stream, while stats keep sampling:
+    // three streams are followed, the last two are refused with a reason rather than left
+    // waiting for a channel (each stream holds one for as long as it is open).
+    let sources: Vec<LogSource> = (0..5)
+        .map(|i| LogSource {
             endpoint: 0,
-            container_id: first.clone(),
-            tag: format!("ssh6/{}", names[0]),
-        }],
-        5,
-    );
-    let got_line = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let seen = got_line.clone();
+            container_id: ids[i].clone(),
+            tag: format!("ssh6/{}", names[i]),
+        })
+        .collect();
+    h.tasks.open_tail(1, &sources, 5);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new((
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    )));
+    let log = seen.clone();
     h.wait_for_with(
-        "log lines over ssh",
+        "log lines of three sources over ssh, two refused",
         Duration::from_secs(20),
         move |m| {
-            if let MsgKind::Log { lines, .. } = &m.kind
-                && lines.iter().any(|l| l.text.contains("tick"))
-            {
-                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            if let MsgKind::Log { lines, .. } = &m.kind {
+                let mut s = log.lock().unwrap();
+                for l in lines {
+                    if l.text.contains("tick") {
+                        s.0.insert(l.source);
+                    } else if l.text.contains("not followed") {
+                        s.1.insert(l.source);
+                    }
+                }
             }
         },
-        |_| got_line.load(std::sync::atomic::Ordering::SeqCst),
+        |_| {
+            let s = seen.lock().unwrap();
+            s.0.len() == 3 && s.1.len() == 2
+        },
     )
     .await;
+    {
+        let s = seen.lock().unwrap();
+        assert_eq!(s.0.iter().copied().collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(s.1.iter().copied().collect::<Vec<_>>(), [3, 4]);
+    }
     let extra = cleanup.add(format!("{tag}-event"));
     docker(
         &direct,
@@ -195,12 +211,14 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
             "300",
         ],
     );
-    h.wait_for("the start event over ssh", Duration::from_secs(10), |f| {
-        f.events
-            .iter()
-            .any(|e| e.actor == extra && e.action == "start")
-    })
-    .await;
+    let took = h
+        .wait_for("the start event over ssh", Duration::from_secs(10), |f| {
+            f.events
+                .iter()
+                .any(|e| e.actor == extra && e.action == "start")
+        })
+        .await;
+    eprintln!("start event over ssh after {took:?}");
     h.wait_for("a fresh stats round", Duration::from_secs(20), |f| {
         f.stats.history(0, &ids[29]).is_some_and(|s| s.len() >= 4)
     })

@@ -31,8 +31,16 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 
 /// HTTP connections (SSH channels) open at once per endpoint. sshd's default `MaxSessions` is
-/// 10 per connection; two stay free for the operator's own `ssh -S` or a retry.
-pub const MAX_CHANNELS: usize = 8;
+/// 10 per connection; one stays free.
+pub const MAX_CHANNELS: usize = 9;
+/// How the channels are shared out. Log streams one tail may hold: each holds a channel for as
+/// long as it is open. Stats requests in flight: each waits about a second for the daemon's
+/// sampler. The event stream holds one more, and the rest are left to pings, inspects and
+/// actions, so a busy tail never makes a healthy endpoint look dead.
+pub const MAX_TAIL_STREAMS: usize = 3;
+pub const MAX_STATS_IN_FLIGHT: usize = 3;
+// The event stream, full tails and stats still leave two channels for pings and inspects.
+const _: () = assert!(1 + MAX_TAIL_STREAMS + MAX_STATS_IN_FLIGHT + 2 <= MAX_CHANNELS);
 /// Keepalive probes: a master whose peer stops answering exits after about
 /// `ALIVE_INTERVAL * ALIVE_COUNT`, ending every channel on it.
 const ALIVE_INTERVAL_S: u64 = 5;
