@@ -1,6 +1,8 @@
 //! Partitions and slow daemons. A partition is made the way real ones behave: packets to the
 //! daemon's address are dropped (`iptables -I OUTPUT -d ADDR -j DROP`), so connections hang
-//! rather than fail. The rule is short-lived (other tests use lab3 too) and removed on drop.
+//! rather than fail. The daemon cut off is lab6 (reached over mutual TLS): only the lab6 tests
+//! use it and they take turns, so tests running meanwhile keep their daemons. The rule is
+//! removed on drop.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -49,7 +51,15 @@ impl Drop for Blackhole {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule_is_lifted() {
-    let mut config = lab_config(&["lab1", "lab2", "lab3"]);
+    let _turn = crate::remote::LAB6.lock().await;
+    let mut config = lab_config(&["lab1", "lab2"]);
+    let ca = format!("{}/ca.pem", crate::remote::TLS_DIR);
+    config.endpoints.push(crate::remote::tls_spec(
+        "lab6",
+        crate::remote::LAB6_TLS,
+        &ca,
+        true,
+    ));
     config.engine.down_after = Duration::from_secs(6);
     let mut h = Harness::start(&config);
     h.wait_for("three daemons up", Duration::from_secs(30), |f| {
@@ -57,24 +67,22 @@ async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule
     })
     .await;
     let mut on_lab2 = RemoveOnDrop::new(&config, "lab2");
-    let mut on_lab3 = RemoveOnDrop::new(&config, "lab3");
+    // lab6 over its unix socket: the docker CLI still reaches it behind the partition.
+    let lab6_direct = crate::remote::lab6_direct();
+    let mut on_lab6 = RemoveOnDrop::new(&lab6_direct, "lab6");
     let during = on_lab2.add(unique("during"));
-    let gap = on_lab3.add(unique("gap"));
-    // lab3 over its unix socket: the docker CLI still reaches it behind the partition.
-    let mut lab3_direct = config.clone();
-    lab3_direct.endpoints[2] =
-        EndpointSpec::from_url(Some("lab3"), "unix:///run/fleetdeck-lab/lab3/docker.sock").unwrap();
+    let gap = on_lab6.add(unique("gap"));
 
-    let cut = Blackhole::new("10.203.3.2");
+    let cut = Blackhole::new("10.203.6.2");
     let down_after = h
-        .wait_for("lab3 down", Duration::from_secs(15), |f| {
+        .wait_for("lab6 down", Duration::from_secs(15), |f| {
             matches!(f.endpoints[2].link, Link::Down { .. })
         })
         .await;
     let Link::Down { reason, .. } = &h.fleet.endpoints[2].link else {
         unreachable!()
     };
-    eprintln!("lab3 down after {down_after:?}: {reason}");
+    eprintln!("lab6 down after {down_after:?}: {reason}");
     assert!(reason.starts_with("no answer for"), "reason: {reason}");
     assert!(
         down_after <= Duration::from_secs(6) + Duration::from_millis(1500),
@@ -105,10 +113,10 @@ async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule
         )
         .await;
     eprintln!("lab2's new container seen after {seen:?}");
-    // Behind the partition, lab3 lives on: a container is born and dies.
+    // Behind the partition, lab6 lives on: a container is born and dies.
     let run = docker_raw(
-        &lab3_direct,
-        "lab3",
+        &lab6_direct,
+        "lab6",
         &["run", "--name", &gap, "busybox:local", "sh", "-c", "exit 7"],
     );
     assert_eq!(run.status.code(), Some(7));
@@ -117,7 +125,7 @@ async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule
 
     let back = h
         .wait_for(
-            "lab3 back with the missed die event",
+            "lab6 back with the missed die event",
             Duration::from_secs(30),
             |f| {
                 f.endpoints[2].is_up()
@@ -125,12 +133,12 @@ async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule
             },
         )
         .await;
-    eprintln!("lab3 back and backfilled {back:?} after the rule was lifted");
+    eprintln!("lab6 back and backfilled {back:?} after the rule was lifted");
     // Run the live stream past the boundary, then count.
-    let marker = on_lab3.add(unique("after"));
+    let marker = on_lab6.add(unique("after"));
     docker(
-        &lab3_direct,
-        "lab3",
+        &lab6_direct,
+        "lab6",
         &["create", "--name", &marker, "busybox:local", "true"],
     );
     h.wait_for("a later live event", Duration::from_secs(10), |f| {

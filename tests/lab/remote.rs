@@ -14,13 +14,13 @@ use fleetdeck::model::{Link, MsgKind};
 use crate::support::{Harness, RemoveOnDrop, docker, lab_config, unique};
 
 const SSH_CONFIG: &str = "/run/fleetdeck-lab/ssh/config";
-const TLS_DIR: &str = "/run/fleetdeck-lab/tls";
+pub const TLS_DIR: &str = "/run/fleetdeck-lab/tls";
 const LAB6_SOCK: &str = "unix:///run/fleetdeck-lab/lab6/docker.sock";
 const LAB6_SSH: &str = "ssh://root@10.203.6.2:2222";
-const LAB6_TLS: &str = "tcp://10.203.6.2:2376";
+pub const LAB6_TLS: &str = "tcp://10.203.6.2:2376";
 
 /// The SSH tests count connections at lab6's sshd and one cuts lab6 off: lab6's tests take turns.
-static LAB6: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub static LAB6: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Fails loudly, with the fix, when the lab's remote parts are missing.
 fn require_remote_lab() {
@@ -47,7 +47,7 @@ fn ssh_spec(name: &str, url: &str, ssh_config: &str) -> EndpointSpec {
     spec
 }
 
-fn tls_spec(name: &str, url: &str, ca: &str, client: bool) -> EndpointSpec {
+pub fn tls_spec(name: &str, url: &str, ca: &str, client: bool) -> EndpointSpec {
     let mut spec = EndpointSpec::from_url(Some(name), url).unwrap();
     spec.tls = Some(TlsFiles {
         ca: PathBuf::from(ca),
@@ -58,7 +58,7 @@ fn tls_spec(name: &str, url: &str, ca: &str, client: bool) -> EndpointSpec {
 }
 
 /// lab6 over its unix socket, for the docker CLI.
-fn lab6_direct() -> Config {
+pub fn lab6_direct() -> Config {
     config_with(vec![
         EndpointSpec::from_url(Some("lab6"), LAB6_SOCK).unwrap(),
     ])
@@ -146,7 +146,7 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
     let took = h
         .wait_for(
             "two stats samples of each of the 30",
-            Duration::from_secs(90),
+            Duration::from_secs(150),
             |f| {
                 ids.iter()
                     .all(|id| f.stats.history(0, id).is_some_and(|s| s.len() >= 2))
@@ -219,8 +219,12 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
         })
         .await;
     eprintln!("start event over ssh after {took:?}");
-    h.wait_for("a fresh stats round", Duration::from_secs(20), |f| {
-        f.stats.history(0, &ids[29]).is_some_and(|s| s.len() >= 4)
+    // Stats keep coming while the tail and the event stream hold their channels.
+    let samples =
+        |f: &fleetdeck::model::Fleet, id: &str| f.stats.history(0, id).map_or(0, |s| s.len());
+    let (a, b) = (samples(&h.fleet, &ids[0]), samples(&h.fleet, &ids[29]));
+    h.wait_for("a fresh stats round", Duration::from_secs(120), |f| {
+        samples(f, &ids[0]) > a && samples(f, &ids[29]) > b
     })
     .await;
 
