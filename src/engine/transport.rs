@@ -114,13 +114,14 @@ where
 
 /// TCP with keepalive probes: behind a partition an idle stream (events, a quiet log tail)
 /// otherwise waits forever; with these the kernel gives up on it after about 15 s.
-fn tcp(timeout: u64) -> HttpConnector {
+fn tcp() -> HttpConnector {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.set_keepalive(Some(Duration::from_secs(5)));
     http.set_keepalive_interval(Some(Duration::from_secs(5)));
     http.set_keepalive_retries(Some(2));
-    http.set_connect_timeout(Some(Duration::from_secs(timeout)));
+    // No connect timeout of its own: every request's deadline bounds the connect too, and
+    // reports it as what it is to an operator, "no answer for N s".
     http
 }
 
@@ -140,14 +141,10 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::E
             } else {
                 host.clone()
             };
-            custom(
-                pooled(tcp(timeout)),
-                &format!("http://{host}:{port}"),
-                timeout,
-            )?
+            custom(pooled(tcp()), &format!("http://{host}:{port}"), timeout)?
         }
         (DockerUrl::Tcp { host, port }, Some(t)) => {
-            let connector = tls::TlsConnector::new(host, *port, t, tcp(timeout)).map_err(|e| {
+            let connector = tls::TlsConnector::new(host, *port, t, tcp()).map_err(|e| {
                 bollard::errors::Error::IOError {
                     err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)),
                 }
