@@ -310,14 +310,30 @@ impl SshConnector {
     }
 }
 
-/// A private directory per process for the control sockets (unix socket paths are limited to
-/// 108 bytes, so the name is a short hash of the target).
+/// The control socket: in a private directory per user (unix socket paths are limited to 108
+/// bytes, so the name is short: the process and a hash of the target). ssh removes the socket
+/// when its master exits, so nothing piles up.
 fn control_path(target: &SshTarget) -> io::Result<PathBuf> {
     use std::hash::{Hash, Hasher};
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = std::env::temp_dir().join(format!("fleetdeck-ssh-{}", std::process::id()));
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    // SAFETY: getuid cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    let dir = std::env::temp_dir().join(format!("fleetdeck-ssh-{uid}"));
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    // Someone else's directory, or one others can write to, must not hold our sockets.
+    let meta = std::fs::symlink_metadata(&dir)?;
+    if !meta.is_dir() || meta.uid() != uid || meta.permissions().mode() & 0o077 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a private directory of this user; remove it",
+                dir.display()
+            ),
+        ));
     }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (
@@ -328,7 +344,11 @@ fn control_path(target: &SshTarget) -> io::Result<PathBuf> {
         std::time::SystemTime::now(),
     )
         .hash(&mut h);
-    Ok(dir.join(format!("{:016x}", h.finish())))
+    Ok(dir.join(format!(
+        "{}-{:012x}",
+        std::process::id(),
+        h.finish() & 0xffff_ffff_ffff
+    )))
 }
 
 impl tower_service::Service<Uri> for SshConnector {
