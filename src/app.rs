@@ -52,6 +52,8 @@ pub struct App {
     pub commands: Vec<Command>,
     /// The InfluxDB exporter's counters, copied once a second for the header.
     pub export_status: Option<crate::export::ExportStatus>,
+    /// The containers-table rows of the last frame that fit on screen.
+    on_screen: Vec<RowKey>,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -106,6 +108,7 @@ impl App {
             next_tail: 1,
             log_settings: config.logs.clone(),
             commands: Vec::new(),
+            on_screen: Vec::new(),
             export_status: None,
         }
     }
@@ -655,6 +658,7 @@ impl App {
         self.width = width;
         self.height = height;
         if self.view.view != View::Containers {
+            self.on_screen.clear();
             return;
         }
         let keys = self.row_keys();
@@ -668,6 +672,31 @@ impl App {
         v.selected_key = keys.get(v.selected).cloned();
         let page = self.page();
         self.view.offset = visible_offset(self.view.offset, self.view.selected, page);
+        let end = (self.view.offset + page).min(keys.len());
+        self.on_screen = keys
+            .get(self.view.offset..end)
+            .map(<[RowKey]>::to_vec)
+            .unwrap_or_default();
+    }
+
+    /// Which containers each endpoint's stats collector samples every interval: the ones on
+    /// screen (and the open detail's); the others are sampled less often. `None` (every
+    /// container, every interval) when the stats view ranks the whole fleet or when
+    /// `all_fresh` (an InfluxDB export wants every container at full resolution).
+    pub fn stats_focus(&self, all_fresh: bool) -> Vec<crate::engine::stats::Focus> {
+        let n = self.fleet.endpoints.len();
+        if all_fresh || self.view.view == View::Stats {
+            return vec![None; n];
+        }
+        let mut sets = vec![std::collections::HashSet::new(); n];
+        for key in self.on_screen.iter().chain(self.view.detail.as_ref()) {
+            if let Some(set) = sets.get_mut(key.endpoint) {
+                set.insert(key.id.clone());
+            }
+        }
+        sets.into_iter()
+            .map(|s| Some(std::sync::Arc::new(s)))
+            .collect()
     }
 
     pub fn draw(&self, frame: &mut Frame<'_>) {
@@ -792,6 +821,13 @@ impl<'a> Effects<'a> {
 
     /// Carries out the commands the app queued. The loop calls it after each key; a test that
     /// drives the app key by key calls it too, so it exercises this very wiring.
+    /// Passes what is on screen to the stats collectors (they dedupe unchanged sets).
+    pub fn focus(&mut self, app: &App) {
+        if let Some(tasks) = self.tasks.as_deref() {
+            tasks.set_stats_focus(app.stats_focus(self.exporter.is_some()));
+        }
+    }
+
     pub fn run(&mut self, app: &mut App) {
         for cmd in std::mem::take(&mut app.commands) {
             match cmd {
@@ -874,6 +910,7 @@ where
             let size = terminal.size()?;
             app.prepare_frame(size.width, size.height);
             terminal.draw(|f| app.draw(f))?;
+            effects.focus(app);
             last_draw = Instant::now();
             dirty = false;
             urgent = false;

@@ -218,9 +218,29 @@ pub struct FleetTasks {
     /// Submitted action batches still running.
     actions: JoinSet<()>,
     next_batch: u64,
+    /// Per endpoint: which containers are on screen, for the stats collector.
+    focus: Vec<watch::Sender<stats::Focus>>,
 }
 
 impl FleetTasks {
+    /// Tells each endpoint's stats collector which of its containers are on screen (sampled
+    /// every interval; the others less often), or `None` for all of them.
+    pub fn set_stats_focus(&self, focus: Vec<stats::Focus>) {
+        for (tx, f) in self.focus.iter().zip(focus) {
+            tx.send_if_modified(|cur| {
+                let same = match (cur.as_ref(), f.as_ref()) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    *cur = f;
+                }
+                !same
+            });
+        }
+    }
+
     /// The gate actions go through (to ask whether an endpoint is read-only, say).
     pub fn gate(&self) -> &std::sync::Arc<gate::Gate> {
         &self.gate
@@ -417,8 +437,11 @@ impl Drop for FleetTasks {
 pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, FleetTasks) {
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
+    let mut focus = Vec::new();
     for (id, spec) in config.endpoints.iter().enumerate() {
         let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
+        let (focus_tx, focus_rx) = watch::channel(stats::Focus::None);
+        focus.push(focus_tx);
         set.spawn(run_endpoint(
             id,
             spec.clone(),
@@ -433,6 +456,7 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
                 config.engine.clone(),
                 interval,
                 running_rx,
+                focus_rx,
                 tx.clone(),
             ));
         }
@@ -448,6 +472,7 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
             gate: std::sync::Arc::new(gate::Gate::new(config, crate::audit::AuditLog::from_env())),
             actions: JoinSet::new(),
             next_batch: 0,
+            focus,
         },
     )
 }

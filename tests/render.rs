@@ -880,3 +880,37 @@ fn read_only_endpoints_wear_a_lock_and_refuse_action_keys_with_a_reason() {
         "{text}"
     );
 }
+
+/// The stats collector samples what is on screen every interval and the rest less often; the
+/// app tells it which containers those are, from the frame it just laid out.
+#[test]
+fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
+    use fleetdeck::ui::state::View;
+    let mut app = app();
+    let count = |focus: &[fleetdeck::engine::stats::Focus]| -> usize {
+        focus
+            .iter()
+            .map(|f| f.as_ref().map_or(0, |s| s.len()))
+            .sum()
+    };
+    // Clusters view: no container row on screen.
+    app.view.view = View::Clusters;
+    app.prepare_frame(80, 24);
+    let focus = app.stats_focus(false);
+    assert_eq!(focus.len(), 3);
+    assert!(
+        focus.iter().all(Option::is_some) && count(&focus) == 0,
+        "{focus:?}"
+    );
+    // Containers view, tall: all six rows; short: only the rows that fit.
+    app.view.view = View::Containers;
+    app.prepare_frame(80, 24);
+    assert_eq!(count(&app.stats_focus(false)), 6);
+    app.prepare_frame(80, 8);
+    let short = count(&app.stats_focus(false));
+    assert!((1..6).contains(&short), "{short} rows on an 8-line screen");
+    // The stats view ranks the whole fleet; an InfluxDB export wants everything.
+    assert!(app.stats_focus(true).iter().all(Option::is_none));
+    app.view.view = View::Stats;
+    assert!(app.stats_focus(false).iter().all(Option::is_none));
+}
