@@ -95,6 +95,7 @@ impl App {
                 .with_stats_window(config.stats.window),
             view: ViewState {
                 mask_env: config.ui.mask_env,
+                view: View::parse(&config.ui.view).unwrap_or(View::Clusters),
                 ..ViewState::default()
             },
             theme,

@@ -213,6 +213,8 @@ pub struct UiSettings {
     /// `[ui] theme` and `[ui] cluster_border`, resolved; `NO_COLOR` is applied later, by the
     /// terminal front end.
     pub theme: crate::ui::Theme,
+    /// The view the dashboard opens on (`[ui] view`, `--view`), one of [`WALL_VIEWS`].
+    pub view: String,
 }
 
 impl Default for UiSettings {
@@ -221,6 +223,7 @@ impl Default for UiSettings {
             fps: 20,
             mask_env: true,
             theme: crate::ui::Theme::dark(),
+            view: "clusters".into(),
         }
     }
 }
@@ -250,7 +253,8 @@ pub struct KeyOverride {
     pub line: usize,
 }
 
-/// Views a wall display can rotate through (names as in `snapshot --view`).
+/// Views a wall display can rotate through and the dashboard can open on (names as in
+/// `snapshot --view`).
 pub const WALL_VIEWS: [&str; 6] = [
     "clusters",
     "containers",
@@ -678,6 +682,20 @@ pub fn parse_str_with_env(
     }
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
+    }
+    if let Some(view) = &raw.ui.view {
+        if !WALL_VIEWS.contains(&view.get_ref().as_str()) {
+            return Err(invalid(
+                view.span().start,
+                "ui.view".into(),
+                format!(
+                    "unknown view \"{}\"; valid views: {}",
+                    view.get_ref(),
+                    WALL_VIEWS.join(", ")
+                ),
+            ));
+        }
+        ui.view = view.get_ref().clone();
     }
     let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
     ui.theme = crate::ui::theme::file::from_config(

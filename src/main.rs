@@ -74,6 +74,9 @@ fn main() -> ExitCode {
     if let Some(fps) = cli.fps {
         config.ui.fps = fps;
     }
+    if let Some(view) = &cli.view {
+        config.ui.view = view.clone();
+    }
     let _log_guard = init_logging(&log_dir);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -141,6 +141,14 @@ fn help_says_where_the_logs_are() {
 }
 
 #[test]
+fn an_unknown_start_view_lists_the_valid_ones() {
+    assert_eq!(
+        error_of("bad-ui-view.toml"),
+        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+    );
+}
+
+#[test]
 fn an_unknown_wall_view_lists_the_valid_ones() {
     assert_eq!(
         error_of("bad-wall-view.toml"),

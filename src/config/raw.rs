@@ -75,6 +75,8 @@ pub struct RawEngine {
 #[serde(deny_unknown_fields)]
 pub struct RawUi {
     pub fps: Option<Spanned<u64>>,
+    /// The view the dashboard opens on.
+    pub view: Option<Spanned<String>>,
     pub mask_env: Option<bool>,
     /// A built-in theme name or a theme file, relative to the config file.
     pub theme: Option<Spanned<String>>,
