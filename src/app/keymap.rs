@@ -51,6 +51,17 @@ pub enum Action {
     ActRolling,
     /// In a confirmation: go ahead.
     Confirm,
+    /// A shell in the selected container, in the pane.
+    Exec,
+    /// A shell on the machine behind the selected endpoint, in the pane.
+    HostShell,
+    /// Keys to the shell pane, or back to the dashboard (the one key a focused shell does not get).
+    ShellFocus,
+    ShellNext,
+    ShellPrev,
+    ShellClose,
+    ShellGrow,
+    ShellShrink,
 }
 
 impl Action {
@@ -99,6 +110,14 @@ impl Action {
             Action::ActRemove => "remove",
             Action::ActRolling => "rolling-restart",
             Action::Confirm => "confirm",
+            Action::Exec => "exec",
+            Action::HostShell => "host-shell",
+            Action::ShellFocus => "shell-focus",
+            Action::ShellNext => "shell-next",
+            Action::ShellPrev => "shell-previous",
+            Action::ShellClose => "shell-close",
+            Action::ShellGrow => "shell-grow",
+            Action::ShellShrink => "shell-shrink",
         }
     }
 }
@@ -203,7 +222,15 @@ impl Key {
             KeyCode::Char(_) => ev.modifiers - KeyModifiers::SHIFT,
             _ => ev.modifiers,
         };
-        self.code == ev.code && self.mods == mods
+        // A legacy terminal sends Ctrl-\ Ctrl-] Ctrl-^ Ctrl-_ as the bytes 0x1c-0x1f, which
+        // crossterm reports as Ctrl-4..Ctrl-7: the same keys.
+        let code = match ev.code {
+            KeyCode::Char(c @ '4'..='7') if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(['\\', ']', '^', '_'][(c as u8 - b'4') as usize])
+            }
+            other => other,
+        };
+        self.code == code && self.mods == mods
     }
 
     /// Parses a key as written in `[keys]`: "q", "G", "?", "ctrl-f", "enter", "esc", "tab",
@@ -551,6 +578,33 @@ impl Default for Keymap {
                     "show/mask env",
                     true,
                 ),
+                b(&[Key::ch('e')], Exec, Containers, "exec shell", true),
+                b(&[Key::ch('e')], Exec, Detail, "exec shell", true),
+                b(
+                    &[Key::ch('E')],
+                    HostShell,
+                    Global,
+                    "host shell (selected endpoint)",
+                    false,
+                ),
+                b(
+                    &[Key::ctrl(']')],
+                    ShellFocus,
+                    Global,
+                    "shell pane ⇄ dashboard",
+                    false,
+                ),
+                b(&[Key::ch('}')], ShellNext, Global, "next shell tab", false),
+                b(
+                    &[Key::ch('{')],
+                    ShellPrev,
+                    Global,
+                    "previous shell tab",
+                    false,
+                ),
+                b(&[Key::ctrl('w')], ShellClose, Global, "close shell tab", false),
+                b(&[Key::ch('+')], ShellGrow, Global, "taller shell pane", false),
+                b(&[Key::ch('-')], ShellShrink, Global, "shorter shell pane", false),
             ],
         }
     }
@@ -805,6 +859,14 @@ mod tests {
             SortReverse,
             GroupNext,
             ToggleEnvMask,
+            Exec,
+            HostShell,
+            ShellFocus,
+            ShellNext,
+            ShellPrev,
+            ShellClose,
+            ShellGrow,
+            ShellShrink,
         ];
         for action in all {
             assert!(
@@ -812,6 +874,16 @@ mod tests {
                 "{action:?} has no key"
             );
         }
+    }
+
+    #[test]
+    fn ctrl_bracket_matches_as_a_legacy_terminal_sends_it() {
+        let km = Keymap::default();
+        let legacy = key(KeyCode::Char('5'), KeyModifiers::CONTROL);
+        let kitty = key(KeyCode::Char(']'), KeyModifiers::CONTROL);
+        assert_eq!(km.action(Scope::Global, &legacy), Some(Action::ShellFocus));
+        assert_eq!(km.action(Scope::Global, &kitty), Some(Action::ShellFocus));
+        assert_eq!(Key::parse("ctrl-]"), Ok(Key::ctrl(']')));
     }
 
     #[test]
