@@ -140,8 +140,19 @@ pub async fn run_exec(
                         tracing::warn!(shell, result = %outcome.result.text(), "exec resize");
                     }
                 }
-                // The pane was closed: dropping the streams hangs up the exec's terminal.
-                None => return,
+                // The pane was closed. Docker has no way to end an exec, and closing the
+                // attach leaves its shell running (moby#9098), so the pane hangs up the way
+                // a person would: Ctrl-C clears the line, Ctrl-D at an empty prompt exits.
+                // A program holding the terminal (vi, top) is left to the container.
+                None => {
+                    let hang_up = async {
+                        io.input.write_all(b"\x03\x04").await?;
+                        io.input.flush().await?;
+                        io.input.shutdown().await
+                    };
+                    let _ = tokio::time::timeout(Duration::from_secs(2), hang_up).await;
+                    return;
+                }
             },
         }
     };
