@@ -88,7 +88,9 @@ pub enum MsgKind {
         problem: bool,
     },
     /// A shell in the pane passed the gate and runs.
-    ShellStarted { shell: shell::ShellId },
+    ShellStarted {
+        shell: shell::ShellId,
+    },
     /// Bytes a shell printed, raw (escape sequences and all): only its emulator reads them.
     ShellOutput {
         shell: shell::ShellId,

@@ -111,13 +111,13 @@ impl Action {
             Action::ActRolling => "rolling-restart",
             Action::Confirm => "confirm",
             Action::Exec => "exec",
-            Action::HostShell => "host-shell",
-            Action::ShellFocus => "shell-focus",
-            Action::ShellNext => "shell-next",
-            Action::ShellPrev => "shell-previous",
-            Action::ShellClose => "shell-close",
-            Action::ShellGrow => "shell-grow",
-            Action::ShellShrink => "shell-shrink",
+            Action::HostShell => "host",
+            Action::ShellFocus => "focus",
+            Action::ShellNext => "next-tab",
+            Action::ShellPrev => "previous-tab",
+            Action::ShellClose => "close-tab",
+            Action::ShellGrow => "taller",
+            Action::ShellShrink => "shorter",
         }
     }
 }
@@ -137,11 +137,14 @@ pub enum Scope {
     StatsDetail,
     Detail,
     Confirm,
+    /// The shell pane's keys: they work in every view (after the view's own bindings).
+    Shell,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Global,
+        Scope::Shell,
         Scope::Clusters,
         Scope::Containers,
         Scope::Events,
@@ -170,6 +173,7 @@ impl Scope {
             Scope::StatsDetail => "stats-detail",
             Scope::Detail => "detail",
             Scope::Confirm => "confirm",
+            Scope::Shell => "shell",
         }
     }
 
@@ -187,6 +191,7 @@ impl Scope {
             Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
             Scope::Confirm => "Confirmation",
+            Scope::Shell => "Shell pane (any view)",
         }
     }
 }
@@ -578,33 +583,51 @@ impl Default for Keymap {
                     "show/mask env",
                     true,
                 ),
-                b(&[Key::ch('e')], Exec, Containers, "exec shell", true),
-                b(&[Key::ch('e')], Exec, Detail, "exec shell", true),
+                b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
+                b(&[Key::ch('e')], Exec, Detail, "exec shell", false),
                 b(
                     &[Key::ch('E')],
                     HostShell,
-                    Global,
+                    Shell,
                     "host shell (selected endpoint)",
                     false,
                 ),
                 b(
                     &[Key::ctrl(']')],
                     ShellFocus,
-                    Global,
+                    Shell,
                     "shell pane ⇄ dashboard",
                     false,
                 ),
-                b(&[Key::ch('}')], ShellNext, Global, "next shell tab", false),
+                b(&[Key::ch('}')], ShellNext, Shell, "next shell tab", false),
                 b(
                     &[Key::ch('{')],
                     ShellPrev,
-                    Global,
+                    Shell,
                     "previous shell tab",
                     false,
                 ),
-                b(&[Key::ctrl('w')], ShellClose, Global, "close shell tab", false),
-                b(&[Key::ch('+')], ShellGrow, Global, "taller shell pane", false),
-                b(&[Key::ch('-')], ShellShrink, Global, "shorter shell pane", false),
+                b(
+                    &[Key::ctrl('w')],
+                    ShellClose,
+                    Shell,
+                    "close shell tab",
+                    false,
+                ),
+                b(
+                    &[Key::ch('+')],
+                    ShellGrow,
+                    Shell,
+                    "taller shell pane",
+                    false,
+                ),
+                b(
+                    &[Key::ch('-')],
+                    ShellShrink,
+                    Shell,
+                    "shorter shell pane",
+                    false,
+                ),
             ],
         }
     }
@@ -693,7 +716,8 @@ impl Keymap {
         Ok(km)
     }
 
-    /// The action for a key in the given scope; scope bindings win over global ones.
+    /// The action for a key in the given scope; scope bindings win over the shell pane's,
+    /// which win over global ones.
     pub fn action(&self, scope: Scope, ev: &KeyEvent) -> Option<Action> {
         let find = |s: Scope| {
             self.bindings
@@ -701,7 +725,9 @@ impl Keymap {
                 .find(|b| b.scope == s && b.keys.iter().any(|k| k.matches(ev)))
                 .map(|b| b.action)
         };
-        find(scope).or_else(|| find(Scope::Global))
+        find(scope)
+            .or_else(|| find(Scope::Shell))
+            .or_else(|| find(Scope::Global))
     }
 
     pub fn footer(&self, scope: Scope) -> Vec<Hint> {

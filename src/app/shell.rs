@@ -18,7 +18,12 @@ const PANE_STEP: u16 = 10;
 impl App {
     /// The terminal area of the pane for a screen of the last drawn size.
     pub fn shell_terminal_size(&self) -> (u16, u16) {
-        let body = Rect::new(0, 1, self.screen_width, self.screen_height.saturating_sub(2));
+        let body = Rect::new(
+            0,
+            1,
+            self.screen_width,
+            self.screen_height.saturating_sub(2),
+        );
         let (_, pane) = crate::ui::shell::split(body, self.shell_percent);
         let term = crate::ui::shell::terminal_area(pane);
         (term.height.max(1), term.width.max(1))
@@ -65,7 +70,8 @@ impl App {
         let title = format!("{}/{}", ep.name(), c.name);
         let emulator = Emulator::new(rows, cols, self.shell_settings.scrollback);
         let shell = self.shells.open(target, title, emulator);
-        self.commands.push(Command::OpenExecShell { shell, request });
+        self.commands
+            .push(Command::OpenExecShell { shell, request });
     }
 
     /// `E`: a shell on the machine behind the selected endpoint (the clusters view's row, or
@@ -144,7 +150,7 @@ impl App {
     /// A key while the pane has focus: the focus key gives the dashboard its keys back; any
     /// other key goes to the shell as a terminal would send it.
     pub(super) fn shell_key(&mut self, key: KeyEvent) -> bool {
-        if self.keymap.action(super::Scope::Global, &key) == Some(Action::ShellFocus) {
+        if self.keymap.action(super::Scope::Shell, &key) == Some(Action::ShellFocus) {
             self.shells.focused = false;
             return true;
         }

@@ -462,7 +462,9 @@ fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
 pub struct ExecIo {
     pub exec_id: String,
     pub output: std::pin::Pin<
-        Box<dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send>,
+        Box<
+            dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send,
+        >,
     >,
     pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
 }

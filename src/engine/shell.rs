@@ -156,7 +156,15 @@ pub async fn run_exec(
             },
         }
     };
-    let _ = send(&tx, endpoint, MsgKind::ShellEnded { shell, state: ended }).await;
+    let _ = send(
+        &tx,
+        endpoint,
+        MsgKind::ShellEnded {
+            shell,
+            state: ended,
+        },
+    )
+    .await;
 }
 
 /// The exit code of an exec whose output ended: asked until the daemon no longer reports it
@@ -282,7 +290,11 @@ pub async fn run_host(
     let (in_tx, in_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::spawn(move || {
         for bytes in in_rx {
-            if writer.write_all(&bytes).and_then(|()| writer.flush()).is_err() {
+            if writer
+                .write_all(&bytes)
+                .and_then(|()| writer.flush())
+                .is_err()
+            {
                 return;
             }
         }
@@ -330,7 +342,10 @@ mod tests {
     #[test]
     fn host_shells_follow_the_endpoint_kind() {
         let unix = EndpointSpec::from_url(Some("l"), "unix:///run/docker.sock").unwrap();
-        assert_eq!(host_argv(&unix, Some("/bin/zsh".into())).unwrap(), ["/bin/zsh"]);
+        assert_eq!(
+            host_argv(&unix, Some("/bin/zsh".into())).unwrap(),
+            ["/bin/zsh"]
+        );
         assert_eq!(host_argv(&unix, None).unwrap(), ["/bin/sh"]);
         let ssh = EndpointSpec::from_url(Some("s"), "ssh://ops@10.0.0.5:2222").unwrap();
         assert_eq!(
@@ -338,7 +353,11 @@ mod tests {
             ["ssh", "-t", "-p", "2222", "ops@10.0.0.5"]
         );
         let mut tcp = EndpointSpec::from_url(Some("t"), "tcp://10.0.0.6:2375").unwrap();
-        assert!(host_argv(&tcp, None).unwrap_err().contains("set host_shell"));
+        assert!(
+            host_argv(&tcp, None)
+                .unwrap_err()
+                .contains("set host_shell")
+        );
         tcp.host_shell = Some(vec!["ssh".into(), "-J".into(), "bastion".into()]);
         assert_eq!(host_argv(&tcp, None).unwrap(), ["ssh", "-J", "bastion"]);
     }

@@ -288,8 +288,16 @@ mod tests {
     #[test]
     fn tabs_cycle_close_and_drop_focus_when_the_last_one_goes() {
         let mut s = Shells::default();
-        let a = s.open(ShellTarget::Host { endpoint: 0 }, "a".into(), Emulator::new(2, 2, 0));
-        let b = s.open(ShellTarget::Host { endpoint: 1 }, "b".into(), Emulator::new(2, 2, 0));
+        let a = s.open(
+            ShellTarget::Host { endpoint: 0 },
+            "a".into(),
+            Emulator::new(2, 2, 0),
+        );
+        let b = s.open(
+            ShellTarget::Host { endpoint: 1 },
+            "b".into(),
+            Emulator::new(2, 2, 0),
+        );
         assert_ne!(a, b);
         assert_eq!(s.active().map(|p| p.id), Some(b));
         s.cycle(true);
@@ -312,7 +320,11 @@ mod tests {
             container: "web".into(),
         };
         let e = s.open(exec, "lab1/web".into(), Emulator::new(2, 2, 0));
-        s.open(ShellTarget::Host { endpoint: 0 }, "h".into(), Emulator::new(2, 2, 0));
+        s.open(
+            ShellTarget::Host { endpoint: 0 },
+            "h".into(),
+            Emulator::new(2, 2, 0),
+        );
         assert_eq!(s.lose_endpoint(0, "connection refused"), [e]);
         assert!(matches!(s.panes[0].state, ShellState::Lost(_)));
         assert_eq!(s.panes[1].state, ShellState::Starting);

@@ -29,8 +29,7 @@ use crate::model::shell::{ShellState, Shells};
 pub fn split(body: Rect, percent: u16) -> (Rect, Rect) {
     let pane = (u32::from(body.height) * u32::from(percent) / 100) as u16;
     let pane = pane.max(5).min(body.height);
-    let [view, pane] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(pane)]).areas(body);
+    let [view, pane] = Layout::vertical([Constraint::Min(0), Constraint::Length(pane)]).areas(body);
     (view, pane)
 }
 
@@ -94,7 +93,8 @@ impl Widget for &ShellPaneView<'_> {
         };
         let screen = pane.emulator.screen();
         let term = PseudoTerminal::new(screen).cursor(
-            tui_term::widget::Cursor::default().visibility(self.shells.focused && pane.state.is_live()),
+            tui_term::widget::Cursor::default()
+                .visibility(self.shells.focused && pane.state.is_live()),
         );
         term.render(inner, buf);
         sanitize_cells(inner, buf);

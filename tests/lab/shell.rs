@@ -124,9 +124,11 @@ impl Rig {
 
     async fn shows(&mut self, text: &str) {
         let t = text.to_string();
-        self.until(&format!("\"{text}\" on screen"), Duration::from_secs(20), |r| {
-            r.screen().contains(&t)
-        })
+        self.until(
+            &format!("\"{text}\" on screen"),
+            Duration::from_secs(20),
+            |r| r.screen().contains(&t),
+        )
         .await;
     }
 
@@ -151,12 +153,25 @@ impl Rig {
     }
 }
 
-fn run_busybox(config: &Config, endpoint: &str, cleanup: &mut RemoveOnDrop, prefix: &str) -> String {
+fn run_busybox(
+    config: &Config,
+    endpoint: &str,
+    cleanup: &mut RemoveOnDrop,
+    prefix: &str,
+) -> String {
     let name = cleanup.add(unique(prefix));
     docker(
         config,
         endpoint,
-        &["run", "-d", "--name", &name, "busybox:local", "sleep", "600"],
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "600",
+        ],
     );
     name
 }
@@ -201,13 +216,19 @@ async fn an_exec_pane_has_the_panes_size_colours_signals_and_gives_focus_back() 
         .unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Indexed(1), "RED is red");
     assert_eq!(buf[(x + 4, y)].fg, Color::Indexed(2), "GREEN is green");
-    assert!(buf[(x + 4, y)].modifier.contains(Modifier::BOLD), "and bold");
+    assert!(
+        buf[(x + 4, y)].modifier.contains(Modifier::BOLD),
+        "and bold"
+    );
 
     // Ctrl-C interrupts a foreground sleep and the prompt comes back.
     rig.line("sleep 1000");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !docker(&config, "lab1", &["top", &name]).contains("sleep 1000") {
-        assert!(std::time::Instant::now() < deadline, "sleep 1000 never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sleep 1000 never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     rig.key(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -288,7 +309,13 @@ async fn two_shells_on_two_endpoints_run_side_by_side_as_tabs() {
     rig.focus_key();
     rig.line("clear; echo again-$(hostname)");
     rig.shows(&format!("again-{id_a}")).await;
-    assert!(rig.app.shells.panes.iter().all(|p| p.state == ShellState::Running));
+    assert!(
+        rig.app
+            .shells
+            .panes
+            .iter()
+            .all(|p| p.state == ShellState::Running)
+    );
 
     // Closing a tab hangs up its exec: the shell process is gone from the container.
     rig.focus_key();
@@ -297,16 +324,20 @@ async fn two_shells_on_two_endpoints_run_side_by_side_as_tabs() {
     rig.frame();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while docker(&config, "lab1", &["top", &a]).lines().count() > 2 {
-        assert!(std::time::Instant::now() < deadline, "the exec shell outlived its tab");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the exec shell outlived its tab"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Whether a local process has exactly this argv (NUL-separated, as in /proc/PID/cmdline).
 fn local_process_runs(argv: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == argv.as_bytes())
-    })
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == argv.as_bytes()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -333,7 +364,10 @@ async fn a_host_shell_runs_in_a_local_pty_with_the_panes_size() {
     let argv = format!("sleep\0{seconds}\0");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !local_process_runs(&argv) {
-        assert!(std::time::Instant::now() < deadline, "the sleep never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sleep never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     rig.key(KeyCode::Char('c'), KeyModifiers::CONTROL);
@@ -345,7 +379,10 @@ async fn a_host_shell_runs_in_a_local_pty_with_the_panes_size() {
     })
     .await;
     let (records, _) = audit::read(&rig.audit).unwrap();
-    let host: Vec<_> = records.iter().filter(|r| r.action == "host-shell").collect();
+    let host: Vec<_> = records
+        .iter()
+        .filter(|r| r.action == "host-shell")
+        .collect();
     assert_eq!(
         host.iter().map(|r| r.phase).collect::<Vec<_>>(),
         [Phase::Started, Phase::Succeeded]
