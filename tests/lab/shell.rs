@@ -200,6 +200,8 @@ async fn an_exec_pane_has_the_panes_size_colours_signals_and_gives_focus_back() 
 
     // A taller window: body 38, pane 22, terminal 20 × 118, sent with resize_exec.
     rig.term.backend_mut().resize(120, 40);
+    // The loop redraws on a resize event before it reads the next key: so does the test.
+    rig.frame();
     rig.line("clear; stty size");
     rig.shows("20 118").await;
     assert_eq!(rig.app.shell_terminal_size(), (20, 118));
@@ -354,6 +356,7 @@ async fn a_host_shell_runs_in_a_local_pty_with_the_panes_size() {
     rig.line("stty size");
     rig.shows("14 98").await;
     rig.term.backend_mut().resize(90, 36);
+    rig.frame();
     // 90×36: body 34, pane 20 rows, terminal 18 × 88.
     rig.line("clear; stty size");
     rig.shows("18 88").await;
