@@ -345,7 +345,9 @@ impl App {
             | Action::ShellPrev
             | Action::ShellClose
             | Action::ShellGrow
-            | Action::ShellShrink => {}
+            | Action::ShellShrink
+            | Action::ShellScrollUp
+            | Action::ShellScrollDown => {}
             Action::CommandLine => {
                 v.command_input = Some(FilterInput::default());
             }

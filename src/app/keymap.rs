@@ -62,6 +62,9 @@ pub enum Action {
     ShellClose,
     ShellGrow,
     ShellShrink,
+    /// While a shell has focus: page through its scrollback (the shell does not get the key).
+    ShellScrollUp,
+    ShellScrollDown,
 }
 
 impl Action {
@@ -118,6 +121,8 @@ impl Action {
             Action::ShellClose => "close-tab",
             Action::ShellGrow => "taller",
             Action::ShellShrink => "shorter",
+            Action::ShellScrollUp => "scroll-back",
+            Action::ShellScrollDown => "scroll-forward",
         }
     }
 }
@@ -214,6 +219,13 @@ impl Key {
         Self::plain(KeyCode::Char(c))
     }
 
+    const fn shift(code: KeyCode) -> Self {
+        Self {
+            code,
+            mods: KeyModifiers::SHIFT,
+        }
+    }
+
     const fn ctrl(c: char) -> Self {
         Self {
             code: KeyCode::Char(c),
@@ -242,12 +254,20 @@ impl Key {
     /// "space", "up", "down", "left", "right", "pgup", "pgdn", "home", "end", "backspace", "f1".."f12".
     pub fn parse(text: &str) -> Result<Key, String> {
         let lower = text.to_lowercase();
-        let (mods, rest) = match lower
+        let (mods, rest) = if let Some(rest) = lower
             .strip_prefix("ctrl-")
             .or_else(|| lower.strip_prefix("ctrl+"))
         {
-            Some(rest) => (KeyModifiers::CONTROL, rest.to_string()),
-            None => (KeyModifiers::NONE, lower.clone()),
+            (KeyModifiers::CONTROL, rest.to_string())
+        } else if let Some(rest) = lower
+            .strip_prefix("shift-")
+            .or_else(|| lower.strip_prefix("shift+"))
+            .filter(|rest| rest.chars().count() > 1)
+        {
+            // Shift with a named key (shift-pgup); a shifted character is written as itself.
+            (KeyModifiers::SHIFT, rest.to_string())
+        } else {
+            (KeyModifiers::NONE, lower.clone())
         };
         let code = match rest.as_str() {
             "enter" | "return" => KeyCode::Enter,
@@ -271,7 +291,7 @@ impl Key {
             }
             _ => {
                 // A single character, case kept ("G" is not "g").
-                let original = if mods.is_empty() { text } else { &text[5..] };
+                let original = &text[text.len() - rest.len()..];
                 let mut chars = original.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) if !c.is_control() => KeyCode::Char(if mods.is_empty() {
@@ -281,7 +301,7 @@ impl Key {
                     }),
                     _ => {
                         return Err(format!(
-                            "\"{text}\" is not a key; use one character, ctrl-X, enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace or f1-f12"
+                            "\"{text}\" is not a key; use one character, ctrl-X, enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace or f1-f12 (shift- before a named key)"
                         ));
                     }
                 }
@@ -311,6 +331,8 @@ impl Key {
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
             format!("Ctrl-{base}")
+        } else if self.mods.contains(KeyModifiers::SHIFT) {
+            format!("Shift-{base}")
         } else {
             base
         }
@@ -628,6 +650,20 @@ impl Default for Keymap {
                     "shorter shell pane",
                     false,
                 ),
+                b(
+                    &[Key::shift(K::PageUp)],
+                    ShellScrollUp,
+                    Shell,
+                    "shell: scroll back (focused)",
+                    false,
+                ),
+                b(
+                    &[Key::shift(K::PageDown)],
+                    ShellScrollDown,
+                    Shell,
+                    "shell: scroll forward (focused)",
+                    false,
+                ),
             ],
         }
     }
@@ -893,6 +929,8 @@ mod tests {
             ShellClose,
             ShellGrow,
             ShellShrink,
+            ShellScrollUp,
+            ShellScrollDown,
         ];
         for action in all {
             assert!(
@@ -919,6 +957,8 @@ mod tests {
         assert_eq!(Key::parse("ctrl-F"), Ok(Key::ctrl('f')));
         assert_eq!(Key::parse("Enter"), Ok(Key::plain(KeyCode::Enter)));
         assert_eq!(Key::parse("f5"), Ok(Key::plain(KeyCode::F(5))));
+        assert_eq!(Key::parse("shift-pgup"), Ok(Key::shift(KeyCode::PageUp)));
+
         assert!(Key::parse("hyper-x").unwrap_err().contains("is not a key"));
     }
 

@@ -150,9 +150,25 @@ impl App {
     /// A key while the pane has focus: the focus key gives the dashboard its keys back; any
     /// other key goes to the shell as a terminal would send it.
     pub(super) fn shell_key(&mut self, key: KeyEvent) -> bool {
-        if self.keymap.action(super::Scope::Shell, &key) == Some(Action::ShellFocus) {
-            self.shells.focused = false;
-            return true;
+        let page = self.shell_terminal_size().0.max(2) as isize - 1;
+        match self.keymap.action(super::Scope::Shell, &key) {
+            Some(Action::ShellFocus) => {
+                self.shells.focused = false;
+                return true;
+            }
+            Some(Action::ShellScrollUp) => {
+                if let Some(p) = self.shells.active_mut() {
+                    p.emulator.scroll(page);
+                }
+                return true;
+            }
+            Some(Action::ShellScrollDown) => {
+                if let Some(p) = self.shells.active_mut() {
+                    p.emulator.scroll(-page);
+                }
+                return true;
+            }
+            _ => {}
         }
         let Some(pane) = self.shells.active() else {
             self.shells.focused = false;
@@ -221,6 +237,11 @@ impl App {
             MsgKind::ShellEnded { shell, state } => {
                 if let Some(p) = self.shells.get_mut(shell) {
                     p.state = state;
+                }
+                // A shell that ended takes no more keys: the dashboard gets them back (the
+                // tab stays, with the exit status, until it is closed).
+                if Some(shell) == active {
+                    self.shells.focused = false;
                 }
                 self.commands.push(Command::CloseShell { shell });
                 true

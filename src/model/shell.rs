@@ -286,6 +286,30 @@ mod tests {
     }
 
     #[test]
+    fn a_full_screen_program_gets_the_alternate_screen_and_gives_it_back() {
+        let mut e = Emulator::new(4, 20, 10);
+        e.feed(b"$ vi notes\r\n");
+        e.feed(b"\x1b[?1049h\x1b[H\x1b[2J~ editing");
+        assert!(e.screen().alternate_screen());
+        assert!(e.text().contains("editing") && !e.text().contains("vi notes"));
+        e.feed(b"\x1b[?1049l");
+        assert!(e.text().contains("vi notes") && !e.text().contains("editing"));
+    }
+
+    #[test]
+    fn scrollback_pages_back_and_returns_to_the_live_screen() {
+        let mut e = Emulator::new(3, 10, 100);
+        for i in 0..10 {
+            e.feed(format!("line{i}\r\n").as_bytes());
+        }
+        assert!(e.text().contains("line9") && !e.text().contains("line5"));
+        e.scroll(3);
+        assert!(e.text().contains("line7") && !e.text().contains("line9"));
+        e.scroll(isize::MIN / 2);
+        assert!(e.text().contains("line9"));
+    }
+
+    #[test]
     fn tabs_cycle_close_and_drop_focus_when_the_last_one_goes() {
         let mut s = Shells::default();
         let a = s.open(

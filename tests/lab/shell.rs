@@ -223,6 +223,13 @@ async fn an_exec_pane_has_the_panes_size_colours_signals_and_gives_focus_back() 
         "and bold"
     );
 
+    // A full-screen program draws, refreshes, and quits back to the prompt.
+    rig.line("top");
+    rig.shows("Load average").await;
+    rig.ch('q');
+    rig.line("clear; echo after-top-$((1+2))");
+    rig.shows("after-top-3").await;
+
     // Ctrl-C interrupts a foreground sleep and the prompt comes back.
     rig.line("sleep 1000");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -252,6 +259,10 @@ async fn an_exec_pane_has_the_panes_size_colours_signals_and_gives_focus_back() 
     })
     .await;
     rig.shows("exited 3").await;
+    assert!(
+        !rig.app.shells.focused,
+        "an ended shell gives the keys back"
+    );
 
     // Audited: the exec, and each resize, each with a start and a result.
     let (records, _) = audit::read(&rig.audit).unwrap();
@@ -428,8 +439,11 @@ async fn an_exec_on_a_read_only_endpoint_sends_nothing() {
         ))
     );
     rig.shows("read-only").await;
+    assert!(
+        !rig.app.shells.focused,
+        "a refused shell gives the keys back"
+    );
     // A host shell there is refused too.
-    rig.focus_key();
     rig.ch('E');
     rig.until("the host shell refused", Duration::from_secs(20), |r| {
         r.app.shells.panes.len() == 2 && matches!(r.active_state(), Some(ShellState::Failed(_)))
