@@ -1,8 +1,9 @@
 //! Shells in the pane, as data: which shells are open (exec shells in containers, host shells on
 //! the machines behind endpoints), their state, and each one's terminal emulator.
 //!
-//! The emulator is a `vt100` parser the model owns and feeds with the bytes a shell printed.
-//! It is pure: it never writes to the operator's terminal. What reaches that terminal is only
+//! The emulator is a `vt100` parser (the one `tui-term` renders; no ratatui here) that the
+//! model owns and feeds with the bytes a shell printed. It is pure: it never writes to the
+//! operator's terminal. What reaches that terminal is only
 //! the rendered cells (sanitised by the UI). A query the shell makes of its terminal is
 //! answered here as bytes for the shell (cursor position), or ignored (everything else: title
 //! changes, OSC 52 clipboard writes, DCS strings never leave the parser).
@@ -10,7 +11,6 @@
 use std::fmt;
 
 use super::EndpointId;
-use tui_term::vt100;
 
 /// Identifies one shell for the life of the process (the engine's task, the pane's tab).
 pub type ShellId = u64;
