@@ -9,6 +9,7 @@
 mod convert;
 pub mod gate;
 pub mod logs;
+pub mod shell;
 pub mod stats;
 pub mod targets;
 mod transport;
@@ -220,6 +221,8 @@ pub struct FleetTasks {
     next_batch: u64,
     /// Per endpoint: which containers are on screen, for the stats collector.
     focus: Vec<watch::Sender<stats::Focus>>,
+    /// Open shells: the way to their input. Dropping a sender ends its shell.
+    shells: HashMap<crate::model::shell::ShellId, mpsc::Sender<shell::ShellInput>>,
 }
 
 impl FleetTasks {
@@ -398,6 +401,62 @@ impl FleetTasks {
         }
     }
 
+    /// Opens an exec shell (`Action::Exec` in `req`) through the gate; it reports as
+    /// `MsgKind::ShellStarted`, `ShellOutput` and `ShellEnded` under id `shell`.
+    pub fn open_exec_shell(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        req: crate::model::actions::ActionRequest,
+    ) {
+        let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
+        self.shells.insert(shell, input);
+        tokio::spawn(shell::run_exec(
+            self.gate.clone(),
+            shell,
+            req,
+            rx,
+            self.tx.clone(),
+        ));
+    }
+
+    /// Opens a host shell for `endpoint` running `argv` (see [`shell::host_argv`]).
+    pub fn open_host_shell(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        endpoint: EndpointId,
+        argv: Vec<String>,
+        size: (u16, u16),
+    ) {
+        let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
+        self.shells.insert(shell, input);
+        tokio::spawn(shell::run_host(
+            self.gate.clone(),
+            shell,
+            endpoint,
+            argv,
+            size,
+            rx,
+            self.tx.clone(),
+        ));
+    }
+
+    /// Queues input for a shell; false when the shell is gone or not keeping up (its queue of
+    /// [`shell::INPUT_QUEUE`] is full), so the caller can say so rather than block the UI.
+    pub fn shell_input(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        input: shell::ShellInput,
+    ) -> bool {
+        self.shells
+            .get(&shell)
+            .is_some_and(|tx| tx.try_send(input).is_ok())
+    }
+
+    /// Ends a shell: its task hangs up the exec (or kills the host shell) and stops.
+    pub fn close_shell(&mut self, shell: crate::model::shell::ShellId) {
+        self.shells.remove(&shell);
+    }
+
     /// Tasks alive: endpoint watchers plus open tails (for soak checks).
     pub fn task_count(&self) -> usize {
         self.endpoints.len() + self.tails.values().map(Vec::len).sum::<usize>()
@@ -473,6 +532,7 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
             actions: JoinSet::new(),
             next_batch: 0,
             focus,
+            shells: HashMap::new(),
         },
     )
 }

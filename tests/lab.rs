@@ -25,5 +25,7 @@ mod logs;
 mod pools;
 #[path = "lab/read_only.rs"]
 mod read_only;
+#[path = "lab/shell.rs"]
+mod shell;
 #[path = "lab/stats.rs"]
 mod stats;

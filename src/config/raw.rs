@@ -33,6 +33,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
+    #[serde(default)]
+    pub shell: RawShell,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +48,8 @@ pub struct RawEndpoint {
     pub tls: Option<Spanned<RawTls>>,
     pub stats_interval_s: Option<Spanned<u64>>,
     pub read_only: Option<bool>,
+    /// The command a host shell runs for this endpoint, as argv.
+    pub host_shell: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +103,14 @@ pub struct RawEvents {
 pub struct RawLogs {
     pub tail: Option<Spanned<u64>>,
     pub max_lines: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShell {
+    pub exec: Option<Spanned<Vec<String>>>,
+    pub height_percent: Option<Spanned<u64>>,
+    pub scrollback: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
