@@ -8,6 +8,7 @@ pub mod command;
 pub mod keymap;
 mod logs;
 mod pools;
+pub mod shell;
 mod stats;
 
 use std::io;
@@ -52,6 +53,18 @@ pub struct App {
     pub commands: Vec<Command>,
     /// The InfluxDB exporter's counters, copied once a second for the header.
     pub export_status: Option<crate::export::ExportStatus>,
+    /// The containers-table rows of the last frame that fit on screen.
+    on_screen: Vec<RowKey>,
+    /// The shell pane's tabs (exec and host shells) and their emulators.
+    pub shells: crate::model::shell::Shells,
+    shell_settings: crate::config::ShellSettings,
+    /// The pane's share of the body, in percent (`[shell] height_percent`, `+`/`-`).
+    pub shell_percent: u16,
+    /// `$SHELL` as fleetdeck started: what a host shell on a unix:// endpoint runs.
+    pub host_shell_env: Option<String>,
+    /// The whole terminal's size at the last frame (`width`/`height` are what the views get).
+    pub screen_width: u16,
+    pub screen_height: u16,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -78,6 +91,25 @@ pub enum Command {
         file_name: String,
         contents: String,
     },
+    /// An exec shell through the gate (`request.action` is `Action::Exec`).
+    OpenExecShell {
+        shell: crate::model::shell::ShellId,
+        request: crate::model::actions::ActionRequest,
+    },
+    /// A host shell for `endpoint` running `argv`, sized (rows, cols).
+    OpenHostShell {
+        shell: crate::model::shell::ShellId,
+        endpoint: crate::model::EndpointId,
+        argv: Vec<String>,
+        size: (u16, u16),
+    },
+    ShellInput {
+        shell: crate::model::shell::ShellId,
+        input: crate::engine::shell::ShellInput,
+    },
+    CloseShell {
+        shell: crate::model::shell::ShellId,
+    },
 }
 
 impl App {
@@ -93,6 +125,7 @@ impl App {
                 .with_stats_window(config.stats.window),
             view: ViewState {
                 mask_env: config.ui.mask_env,
+                view: View::parse(&config.ui.view).unwrap_or(View::Clusters),
                 ..ViewState::default()
             },
             theme,
@@ -106,7 +139,14 @@ impl App {
             next_tail: 1,
             log_settings: config.logs.clone(),
             commands: Vec::new(),
+            on_screen: Vec::new(),
             export_status: None,
+            shells: crate::model::shell::Shells::default(),
+            shell_settings: config.shell.clone(),
+            shell_percent: config.shell.height_percent,
+            host_shell_env: std::env::var("SHELL").ok(),
+            screen_width: 80,
+            screen_height: 24,
         }
     }
 
@@ -173,6 +213,17 @@ impl App {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
             return self.apply_log_lines(tail, lines);
         }
+        if matches!(
+            msg.kind,
+            crate::model::MsgKind::ShellStarted { .. }
+                | crate::model::MsgKind::ShellOutput { .. }
+                | crate::model::MsgKind::ShellEnded { .. }
+        ) {
+            return self.apply_shell(msg.kind);
+        }
+        if let crate::model::MsgKind::Down { reason, .. } = &msg.kind {
+            self.lose_shells(msg.endpoint, reason);
+        }
         let action_news = matches!(
             msg.kind,
             crate::model::MsgKind::ActionDone { .. } | crate::model::MsgKind::ActionNote { .. }
@@ -228,6 +279,9 @@ impl App {
             }
             return false;
         }
+        if self.shells.focused {
+            return self.shell_key(key);
+        }
         if self.view.filter_input.is_some() {
             self.edit_filter(key);
             return true;
@@ -264,6 +318,9 @@ impl App {
             self.confirm_action(action);
             return;
         }
+        if self.shell_action(action) {
+            return;
+        }
         if self.view.view == View::Logs && self.view.detail.is_none() && self.log_action(action) {
             return;
         }
@@ -283,7 +340,18 @@ impl App {
             | Action::ActKill
             | Action::ActRemove
             | Action::ActRolling => self.prepare_action(action),
-            Action::Confirm => {}
+            // Handled by `shell_action` above.
+            Action::Confirm
+            | Action::Exec
+            | Action::HostShell
+            | Action::ShellFocus
+            | Action::ShellNext
+            | Action::ShellPrev
+            | Action::ShellClose
+            | Action::ShellGrow
+            | Action::ShellShrink
+            | Action::ShellScrollUp
+            | Action::ShellScrollDown => {}
             Action::CommandLine => {
                 v.command_input = Some(FilterInput::default());
             }
@@ -637,6 +705,7 @@ impl App {
             help: &[],
             logs: None,
             export: None,
+            shells: None,
         };
         let panel = crate::ui::detail::DetailPanel {
             screen: &screen,
@@ -652,9 +721,19 @@ impl App {
     /// Keeps the selection on the same container when rows move under it. Called once per frame,
     /// not per message, so bursts cost one pass.
     pub fn prepare_frame(&mut self, width: u16, height: u16) {
+        self.screen_width = width;
+        self.screen_height = height;
         self.width = width;
         self.height = height;
+        if !self.shells.is_empty() {
+            // The views get what the pane leaves them (for paging and scrolling).
+            let body = ratatui::layout::Rect::new(0, 1, width, height.saturating_sub(2));
+            let (view, _) = crate::ui::shell::split(body, self.shell_percent);
+            self.height = view.height + 2;
+            self.resize_shells();
+        }
         if self.view.view != View::Containers {
+            self.on_screen.clear();
             return;
         }
         let keys = self.row_keys();
@@ -668,6 +747,31 @@ impl App {
         v.selected_key = keys.get(v.selected).cloned();
         let page = self.page();
         self.view.offset = visible_offset(self.view.offset, self.view.selected, page);
+        let end = (self.view.offset + page).min(keys.len());
+        self.on_screen = keys
+            .get(self.view.offset..end)
+            .map(<[RowKey]>::to_vec)
+            .unwrap_or_default();
+    }
+
+    /// Which containers each endpoint's stats collector samples every interval: the ones on
+    /// screen (and the open detail's); the others are sampled less often. `None` (every
+    /// container, every interval) when the stats view ranks the whole fleet or when
+    /// `all_fresh` (an InfluxDB export wants every container at full resolution).
+    pub fn stats_focus(&self, all_fresh: bool) -> Vec<crate::engine::stats::Focus> {
+        let n = self.fleet.endpoints.len();
+        if all_fresh || self.view.view == View::Stats {
+            return vec![None; n];
+        }
+        let mut sets = vec![std::collections::HashSet::new(); n];
+        for key in self.on_screen.iter().chain(self.view.detail.as_ref()) {
+            if let Some(set) = sets.get_mut(key.endpoint) {
+                set.insert(key.id.clone());
+            }
+        }
+        sets.into_iter()
+            .map(|s| Some(std::sync::Arc::new(s)))
+            .collect()
     }
 
     pub fn draw(&self, frame: &mut Frame<'_>) {
@@ -704,6 +808,31 @@ impl App {
             focused = self.keymap.help_for(self.scope());
             &focused
         };
+        let key_label = |action: Action| {
+            self.keymap
+                .bindings()
+                .iter()
+                .find(|b| b.action == action)
+                .and_then(|b| b.keys.first())
+                .map(keymap::Key::label)
+                .unwrap_or_default()
+        };
+        let focus_key = key_label(Action::ShellFocus);
+        let close_key = key_label(Action::ShellClose);
+        if self.shells.focused {
+            // Every other key belongs to the shell.
+            footer = vec![crate::ui::Hint {
+                key: focus_key.clone(),
+                action: "back to the dashboard (every other key goes to the shell)".into(),
+            }];
+        }
+        let pane = (!self.shells.is_empty()).then(|| crate::ui::shell::ShellPaneView {
+            shells: &self.shells,
+            theme: &self.theme,
+            focus_key: &focus_key,
+            close_key: &close_key,
+            shell_percent: self.shell_percent,
+        });
         let screen = Screen {
             fleet: &self.fleet,
             state: &self.view,
@@ -713,6 +842,7 @@ impl App {
             help,
             logs: self.logs.as_ref(),
             export: self.export_status.as_ref(),
+            shells: pane.as_ref(),
         };
         frame.render_widget(&screen, frame.area());
     }
@@ -792,6 +922,13 @@ impl<'a> Effects<'a> {
 
     /// Carries out the commands the app queued. The loop calls it after each key; a test that
     /// drives the app key by key calls it too, so it exercises this very wiring.
+    /// Passes what is on screen to the stats collectors (they dedupe unchanged sets).
+    pub fn focus(&mut self, app: &App) {
+        if let Some(tasks) = self.tasks.as_deref() {
+            tasks.set_stats_focus(app.stats_focus(self.exporter.is_some()));
+        }
+    }
+
     pub fn run(&mut self, app: &mut App) {
         for cmd in std::mem::take(&mut app.commands) {
             match cmd {
@@ -818,6 +955,31 @@ impl<'a> Effects<'a> {
                     }
                     None => app.view.message = Some("actions need the engine".into()),
                 },
+                Command::OpenExecShell { shell, request } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_exec_shell(shell, request),
+                    None => app.view.message = Some("shells need the engine".into()),
+                },
+                Command::OpenHostShell {
+                    shell,
+                    endpoint,
+                    argv,
+                    size,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_host_shell(shell, endpoint, argv, size),
+                    None => app.view.message = Some("shells need the engine".into()),
+                },
+                Command::ShellInput { shell, input } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut()
+                        && !tasks.shell_input(shell, input)
+                    {
+                        app.view.message = Some("the shell is not taking input".into());
+                    }
+                }
+                Command::CloseShell { shell } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_shell(shell);
+                    }
+                }
                 Command::CloseTail { tail } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {
                         tasks.close_tail(tail);
@@ -873,7 +1035,10 @@ where
         if dirty && (urgent || last_draw.elapsed() >= frame_interval) {
             let size = terminal.size()?;
             app.prepare_frame(size.width, size.height);
+            // Shells follow the pane's new size.
+            effects.run(app);
             terminal.draw(|f| app.draw(f))?;
+            effects.focus(app);
             last_draw = Instant::now();
             dirty = false;
             urgent = false;
@@ -898,6 +1063,11 @@ where
                     dirty = true;
                     urgent = true;
                 }
+                Some(Ok(Event::Paste(text))) => {
+                    if app.handle_paste(&text) {
+                        effects.run(app);
+                    }
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
@@ -912,6 +1082,8 @@ where
                             Err(_) => break,
                         }
                     }
+                    // Answers to a shell's terminal queries, shells closed by a daemon going down.
+                    effects.run(app);
                 }
                 None => engines_alive = false,
             },

@@ -28,6 +28,10 @@ pub struct Cli {
     #[arg(long)]
     pub wall: bool,
 
+    /// Open on this view (overrides [ui] view)
+    #[arg(long, value_name = "VIEW", value_parser = clap::builder::PossibleValuesParser::new(crate::config::WALL_VIEWS))]
+    pub view: Option<String>,
+
     /// Redraw at most this many times a second (overrides [ui] fps)
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: Option<u32>,

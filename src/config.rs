@@ -162,6 +162,9 @@ pub struct EndpointSpec {
     /// Resolved: fleetdeck must never send this daemon a state-changing request. The engine's
     /// gate refuses them; the UI hides the actions and shows a lock.
     pub read_only: bool,
+    /// `host_shell`: the argv a host shell runs for this endpoint, instead of `$SHELL` (unix://)
+    /// or `ssh user@host` (ssh://).
+    pub host_shell: Option<Vec<String>>,
 }
 
 impl EndpointSpec {
@@ -179,6 +182,7 @@ impl EndpointSpec {
             stats_interval: None,
             read_only_setting: None,
             read_only: false,
+            host_shell: None,
         })
     }
 }
@@ -221,6 +225,8 @@ pub struct UiSettings {
     /// `[ui] theme` and `[ui] cluster_border`, resolved; `NO_COLOR` is applied later, by the
     /// terminal front end.
     pub theme: crate::ui::Theme,
+    /// The view the dashboard opens on (`[ui] view`, `--view`), one of [`WALL_VIEWS`].
+    pub view: String,
 }
 
 impl Default for UiSettings {
@@ -229,6 +235,7 @@ impl Default for UiSettings {
             fps: 20,
             mask_env: true,
             theme: crate::ui::Theme::dark(),
+            view: "clusters".into(),
         }
     }
 }
@@ -258,7 +265,8 @@ pub struct KeyOverride {
     pub line: usize,
 }
 
-/// Views a wall display can rotate through (names as in `snapshot --view`).
+/// Views a wall display can rotate through and the dashboard can open on (names as in
+/// `snapshot --view`).
 pub const WALL_VIEWS: [&str; 6] = [
     "clusters",
     "containers",
@@ -342,6 +350,29 @@ pub struct Config {
     pub access: AccessPolicy,
     /// The file the config came from, when there was one.
     pub file: Option<PathBuf>,
+    /// `[shell]`: exec and host shells in the pane.
+    pub shell: ShellSettings,
+}
+
+/// `[shell]`: the embedded exec and host shells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellSettings {
+    /// Shells an exec tries in the container, first present wins (`["bash", "sh"]`).
+    pub exec: Vec<String>,
+    /// Share of the dashboard's body the shell pane takes, 20 to 90 (60).
+    pub height_percent: u16,
+    /// Lines of scrollback each shell keeps (1000).
+    pub scrollback: usize,
+}
+
+impl Default for ShellSettings {
+    fn default() -> Self {
+        Self {
+            exec: vec!["bash".into(), "sh".into()],
+            height_percent: 60,
+            scrollback: 1000,
+        }
+    }
 }
 
 impl Config {
@@ -693,6 +724,20 @@ pub fn parse_str_with_env(
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
     }
+    if let Some(view) = &raw.ui.view {
+        if !WALL_VIEWS.contains(&view.get_ref().as_str()) {
+            return Err(invalid(
+                view.span().start,
+                "ui.view".into(),
+                format!(
+                    "unknown view \"{}\"; valid views: {}",
+                    view.get_ref(),
+                    WALL_VIEWS.join(", ")
+                ),
+            ));
+        }
+        ui.view = view.get_ref().clone();
+    }
     let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
     ui.theme = crate::ui::theme::file::from_config(
         raw.ui.theme.as_ref(),
@@ -721,9 +766,67 @@ pub fn parse_str_with_env(
         influx,
         access,
         file: None,
+        shell: resolve_shell(&raw.shell, &invalid)?,
     };
     config.resolve_read_only();
     Ok(config)
+}
+
+/// `[shell]`, validated: shell names are single words or paths (they go into a `sh -c` probe
+/// in the container, so nothing there may be read as shell syntax).
+fn resolve_shell(
+    raw: &raw::RawShell,
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<ShellSettings, ConfigError> {
+    let mut shell = ShellSettings::default();
+    if let Some(list) = &raw.exec {
+        if list.get_ref().is_empty() {
+            return Err(invalid(
+                list.span().start,
+                "shell.exec".into(),
+                "needs at least one shell, e.g. [\"bash\", \"sh\"]".into(),
+            ));
+        }
+        for name in list.get_ref() {
+            let ok = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+            if !ok {
+                return Err(invalid(
+                    list.span().start,
+                    "shell.exec".into(),
+                    format!(
+                        "\"{name}\" is not a shell name; use a program name or path (letters, digits, / . _ -)"
+                    ),
+                ));
+            }
+        }
+        shell.exec = list.get_ref().clone();
+    }
+    if let Some(p) = &raw.height_percent {
+        let v = *p.get_ref();
+        if !(20..=90).contains(&v) {
+            return Err(invalid(
+                p.span().start,
+                "shell.height_percent".into(),
+                format!("{v} is out of range; valid values: 20 to 90"),
+            ));
+        }
+        shell.height_percent = v as u16;
+    }
+    if let Some(s) = &raw.scrollback {
+        let v = *s.get_ref();
+        if v > 100_000 {
+            return Err(invalid(
+                s.span().start,
+                "shell.scrollback".into(),
+                format!("{v} is out of range; valid values: 0 to 100000"),
+            ));
+        }
+        shell.scrollback = v as usize;
+    }
+    Ok(shell)
 }
 
 /// The global and per-cluster `read_only`. A `[cluster.NAME]` that names no endpoint's cluster
@@ -922,6 +1025,18 @@ fn validate_endpoint(
             ));
         }
     };
+    let host_shell = match ep.host_shell {
+        None => None,
+        Some(argv) if argv.get_ref().first().is_none_or(|p| p.trim().is_empty()) => {
+            return Err(invalid(
+                argv.span().start,
+                format!("endpoint[{i}].host_shell"),
+                "needs a program and its arguments, e.g. [\"ssh\", \"-J\", \"bastion\", \"ops@10.0.0.5\"]"
+                    .into(),
+            ));
+        }
+        Some(argv) => Some(argv.into_inner()),
+    };
     Ok(EndpointSpec {
         name,
         url_text,
@@ -933,6 +1048,7 @@ fn validate_endpoint(
         stats_interval,
         read_only_setting: ep.read_only,
         read_only: false,
+        host_shell,
     })
 }
 

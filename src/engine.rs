@@ -9,6 +9,7 @@
 mod convert;
 pub mod gate;
 pub mod logs;
+pub mod shell;
 pub mod stats;
 pub mod targets;
 mod transport;
@@ -222,9 +223,31 @@ pub struct FleetTasks {
     /// Submitted action batches still running.
     actions: JoinSet<()>,
     next_batch: u64,
+    /// Per endpoint: which containers are on screen, for the stats collector.
+    focus: Vec<watch::Sender<stats::Focus>>,
+    /// Open shells: the way to their input. Dropping a sender ends its shell.
+    shells: HashMap<crate::model::shell::ShellId, mpsc::Sender<shell::ShellInput>>,
 }
 
 impl FleetTasks {
+    /// Tells each endpoint's stats collector which of its containers are on screen (sampled
+    /// every interval; the others less often), or `None` for all of them.
+    pub fn set_stats_focus(&self, focus: Vec<stats::Focus>) {
+        for (tx, f) in self.focus.iter().zip(focus) {
+            tx.send_if_modified(|cur| {
+                let same = match (cur.as_ref(), f.as_ref()) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                };
+                if !same {
+                    *cur = f;
+                }
+                !same
+            });
+        }
+    }
+
     /// The gate actions go through (to ask whether an endpoint is read-only, say).
     pub fn gate(&self) -> &std::sync::Arc<gate::Gate> {
         &self.gate
@@ -397,6 +420,62 @@ impl FleetTasks {
         }
     }
 
+    /// Opens an exec shell (`Action::Exec` in `req`) through the gate; it reports as
+    /// `MsgKind::ShellStarted`, `ShellOutput` and `ShellEnded` under id `shell`.
+    pub fn open_exec_shell(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        req: crate::model::actions::ActionRequest,
+    ) {
+        let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
+        self.shells.insert(shell, input);
+        tokio::spawn(shell::run_exec(
+            self.gate.clone(),
+            shell,
+            req,
+            rx,
+            self.tx.clone(),
+        ));
+    }
+
+    /// Opens a host shell for `endpoint` running `argv` (see [`shell::host_argv`]).
+    pub fn open_host_shell(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        endpoint: EndpointId,
+        argv: Vec<String>,
+        size: (u16, u16),
+    ) {
+        let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
+        self.shells.insert(shell, input);
+        tokio::spawn(shell::run_host(
+            self.gate.clone(),
+            shell,
+            endpoint,
+            argv,
+            size,
+            rx,
+            self.tx.clone(),
+        ));
+    }
+
+    /// Queues input for a shell; false when the shell is gone or not keeping up (its queue of
+    /// [`shell::INPUT_QUEUE`] is full), so the caller can say so rather than block the UI.
+    pub fn shell_input(
+        &mut self,
+        shell: crate::model::shell::ShellId,
+        input: shell::ShellInput,
+    ) -> bool {
+        self.shells
+            .get(&shell)
+            .is_some_and(|tx| tx.try_send(input).is_ok())
+    }
+
+    /// Ends a shell: its task hangs up the exec (or kills the host shell) and stops.
+    pub fn close_shell(&mut self, shell: crate::model::shell::ShellId) {
+        self.shells.remove(&shell);
+    }
+
     /// Tasks alive: endpoint watchers plus open tails (for soak checks).
     pub fn task_count(&self) -> usize {
         self.endpoints.len() + self.tails.values().map(Vec::len).sum::<usize>()
@@ -436,8 +515,11 @@ impl Drop for FleetTasks {
 pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, FleetTasks) {
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
+    let mut focus = Vec::new();
     for (id, spec) in config.endpoints.iter().enumerate() {
         let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
+        let (focus_tx, focus_rx) = watch::channel(stats::Focus::None);
+        focus.push(focus_tx);
         set.spawn(run_endpoint(
             id,
             spec.clone(),
@@ -452,6 +534,7 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
                 config.engine.clone(),
                 interval,
                 running_rx,
+                focus_rx,
                 tx.clone(),
             ));
         }
@@ -467,6 +550,8 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
             gate: std::sync::Arc::new(gate::Gate::new(config, crate::audit::AuditLog::from_env())),
             actions: JoinSet::new(),
             next_batch: 0,
+            focus,
+            shells: HashMap::new(),
         },
     )
 }

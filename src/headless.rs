@@ -177,6 +177,7 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         help: &[],
         logs: None,
         export: None,
+        shells: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);

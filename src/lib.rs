@@ -3,7 +3,8 @@
 //! Map of the crate (arrows only ever point this way: frontends → engine/model/ui → config):
 //! - [`config`]: the TOML file, Docker contexts and `--host` URLs → validated endpoints and settings.
 //! - [`engine`]: one task per Docker daemon (bollard); connects, syncs, follows events, resyncs,
-//!   reconnects forever; reports owned [`model::Msg`]s. No ratatui here. Its gate
+//!   reconnects forever; reports owned [`model::Msg`]s; moves the bytes of the shell pane's
+//!   exec and host shells ([`engine::shell`]). No ratatui here. Its gate
 //!   ([`engine::gate`]) is the only way to a state-changing Docker request: read-only
 //!   endpoints are refused there, and every attempt is audited.
 //! - [`model`]: the fleet as data and the pure logic over it (apply messages, filter, sort).

@@ -74,6 +74,9 @@ fn main() -> ExitCode {
     if let Some(fps) = cli.fps {
         config.ui.fps = fps;
     }
+    if let Some(view) = &cli.view {
+        config.ui.view = view.clone();
+    }
     let _log_guard = init_logging(&log_dir);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -325,6 +328,7 @@ struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
         ratatui::restore();
     }
 }
@@ -349,6 +353,9 @@ async fn run_dashboard(
     ))
     .wrap_err("cannot set up the terminal")?;
     let _guard = TerminalGuard;
+    // Pastes arrive whole (Event::Paste), so a shell in the pane gets them bracketed.
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste)
+        .wrap_err("cannot enable bracketed paste")?;
     let input = crossterm::event::EventStream::new();
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
     let mut effects = app::Effects::new(Some(&mut tasks), Some(log_dir().join("saved")));

@@ -9,6 +9,7 @@ pub mod filter;
 pub mod ipam;
 pub mod logs;
 pub mod query;
+pub mod shell;
 pub mod stats;
 pub mod text;
 pub mod triage;
@@ -85,6 +86,20 @@ pub enum MsgKind {
         container: String,
         text: String,
         problem: bool,
+    },
+    /// A shell in the pane passed the gate and runs.
+    ShellStarted {
+        shell: shell::ShellId,
+    },
+    /// Bytes a shell printed, raw (escape sequences and all): only its emulator reads them.
+    ShellOutput {
+        shell: shell::ShellId,
+        bytes: Vec<u8>,
+    },
+    /// A shell ended, was refused, or lost its link.
+    ShellEnded {
+        shell: shell::ShellId,
+        state: shell::ShellState,
     },
 }
 
@@ -248,8 +263,12 @@ impl Fleet {
         let was_up = ep.is_up();
         let down_since = ep.down_since;
         match msg.kind {
-            // Log lines belong to the tail that asked for them, not to the fleet.
-            MsgKind::Log { .. } => false,
+            // Log lines belong to the tail that asked for them, not to the fleet; shell
+            // output to its pane (the app routes both).
+            MsgKind::Log { .. }
+            | MsgKind::ShellStarted { .. }
+            | MsgKind::ShellOutput { .. }
+            | MsgKind::ShellEnded { .. } => false,
             MsgKind::ActionDone {
                 batch,
                 total,

@@ -18,6 +18,7 @@ pub mod help;
 pub mod logs;
 pub mod pools;
 pub mod quiet;
+pub mod shell;
 pub mod state;
 pub mod stats;
 pub mod theme;
@@ -61,6 +62,8 @@ pub struct Screen<'a> {
     pub logs: Option<&'a state::LogView>,
     /// The InfluxDB exporter's state, when export is on.
     pub export: Option<&'a crate::export::ExportStatus>,
+    /// The shell pane, when shells are open: it takes the bottom of the body.
+    pub shells: Option<&'a shell::ShellPaneView<'a>>,
 }
 
 impl Widget for &Screen<'_> {
@@ -70,6 +73,14 @@ impl Widget for &Screen<'_> {
             wall::render_frame(self, wall, area, buf)
         } else {
             self.render_chrome(area, buf)
+        };
+        let body = match self.shells {
+            Some(pane) if !pane.shells.is_empty() && self.state.wall.is_none() => {
+                let (view, pane_area) = shell::split(body, pane.shell_percent);
+                pane.render(pane_area, buf);
+                view
+            }
+            _ => body,
         };
         self.render_body(body, buf);
     }

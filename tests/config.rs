@@ -29,13 +29,40 @@ fn example_config_parses_with_every_key() {
     assert_eq!(c.clusters(), ["prod-us", "default"]);
     assert_eq!(c.ui.fps, 20);
     assert_eq!(c.influx, None, "[influx] is commented out in the example");
+    assert_eq!(c.shell.exec, ["bash", "sh"]);
+    assert_eq!(c.shell.height_percent, 60);
+    assert_eq!(
+        c.endpoints[0].host_shell.as_deref(),
+        Some(&["ssh", "-J", "bastion", "ops@10.0.0.5"].map(String::from)[..])
+    );
+}
+
+#[test]
+fn shell_settings_name_the_bad_value_and_the_valid_ones() {
+    let err = |text: &str| {
+        config::parse_str(text, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("[shell]\nheight_percent = 95\n"),
+        "f.toml:2: shell.height_percent: 95 is out of range; valid values: 20 to 90"
+    );
+    assert_eq!(
+        err("[shell]\nexec = [\"bash; rm -rf /\"]\n"),
+        "f.toml:2: shell.exec: \"bash; rm -rf /\" is not a shell name; use a program name or path (letters, digits, / . _ -)"
+    );
+    assert_eq!(
+        err("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\nhost_shell = []\n"),
+        "f.toml:4: endpoint[0].host_shell: needs a program and its arguments, e.g. [\"ssh\", \"-J\", \"bastion\", \"ops@10.0.0.5\"]"
+    );
 }
 
 #[test]
 fn unknown_key_names_the_line_and_the_valid_keys() {
     assert_eq!(
         error_of("unknown-key.toml"),
-        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, ssh_config, stats_interval_s, read_only"
+        "tests/fixtures/config/unknown-key.toml:3: unknown key \"urll\"; valid keys: name, url, cluster, labels, tls, ssh_config, stats_interval_s, read_only, host_shell"
     );
 }
 
@@ -137,6 +164,14 @@ fn help_says_where_the_logs_are() {
     assert!(
         text.contains("Logs: ") && text.contains("fleetdeck.log"),
         "{text}"
+    );
+}
+
+#[test]
+fn an_unknown_start_view_lists_the_valid_ones() {
+    assert_eq!(
+        error_of("bad-ui-view.toml"),
+        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
     );
 }
 

@@ -1,7 +1,8 @@
 //! The read-only gate and the audit log only protect anything if every state-changing Docker
 //! request goes through them. This test reads the source: a bollard method that sends a POST,
 //! PUT or DELETE may appear only inside `send` in `src/engine/gate.rs`, the function that
-//! `Gate::apply` calls after the read-only check and the audit record.
+//! `Gate::carry_out` (behind `apply` and `open_exec`) calls after the read-only check and the
+//! audit record.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -160,10 +161,11 @@ fn inside_the_gate_only_send_makes_them_after_the_checks() {
         stray.is_empty(),
         "state-changing calls in gate.rs outside send(): {stray:?}"
     );
-    // And send is called from apply only, after the read-only check and the audit record.
+    // And send is called from carry_out only (the body of apply and open_exec), after the
+    // read-only check and the audit record.
     let calls: Vec<_> = text.match_indices("send(&docker").collect();
     assert_eq!(calls.len(), 1, "send is called once");
-    let apply = text.find("pub async fn apply(").unwrap();
+    let apply = text.find("async fn carry_out(").unwrap();
     let checks = text[apply..].find("spec.read_only").unwrap() + apply;
     let audited = text[apply..].find("self.audit.started(").unwrap() + apply;
     assert!(apply < checks && checks < audited && audited < calls[0].0);

@@ -29,5 +29,7 @@ mod pools;
 mod read_only;
 #[path = "lab/remote.rs"]
 mod remote;
+#[path = "lab/shell.rs"]
+mod shell;
 #[path = "lab/stats.rs"]
 mod stats;

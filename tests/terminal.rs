@@ -7,14 +7,23 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A tmux server of the test's own (its own socket, no user config), so options set here
+/// touch nobody else's sessions.
 struct Tmux {
     session: String,
 }
 
 impl Tmux {
+    fn tmux(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-f", "/dev/null", "-L", &self.session]);
+        c
+    }
+
     fn start(cmd: &str) -> Self {
         let session = format!("fdterm-{}-{}", std::process::id(), rand_suffix());
         let ok = Command::new("tmux")
+            .args(["-f", "/dev/null", "-L", &session])
             .args([
                 "new-session",
                 "-d",
@@ -33,7 +42,8 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        let out = Command::new("tmux")
+        let out = self
+            .tmux()
             .args(["capture-pane", "-p", "-t", &self.session])
             .output()
             .unwrap();
@@ -41,7 +51,7 @@ impl Tmux {
     }
 
     fn keys(&self, keys: &str) {
-        Command::new("tmux")
+        self.tmux()
             .args(["send-keys", "-t", &self.session, keys])
             .status()
             .unwrap();
@@ -65,9 +75,7 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
+        let _ = self.tmux().arg("kill-server").status();
     }
 }
 
@@ -144,4 +152,73 @@ fn sigterm_and_sighup_restore_the_terminal_too() {
         assert!(screen.contains("EXITED=0"), "{signal}: {screen}");
         assert_restored(&screen);
     }
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = self.tmux().args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+}
+
+/// A host shell in the real binary, in a real terminal: its size, keys (Ctrl-] legacy byte
+/// included), a bracketed paste, and hostile output that tmux would act on if a byte of it
+/// got through: a title change (the pane title) and an OSC 52 clipboard write (a tmux buffer).
+#[test]
+fn a_host_shell_in_the_real_terminal_leaks_no_escape_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[[endpoint]]\nname = \"here\"\nurl = \"unix:///run/fleetdeck-no-such.sock\"\n",
+    )
+    .unwrap();
+    let cmd = format!(
+        "env SHELL=sh PS1='$ ' XDG_STATE_HOME={state} FLEETDECK_AUDIT={state}/audit.jsonl {bin} --config {cfg}; sleep 30",
+        state = dir.path().display(),
+        bin = env!("CARGO_BIN_EXE_fleetdeck"),
+        cfg = config.display(),
+    );
+    let t = Tmux::start(&cmd);
+    // tmux acts on OSC 52 (a paste buffer appears) only when told to: tell it.
+    t.run(&["set", "-s", "set-clipboard", "on"]);
+    t.wait_for("the dashboard", |s| s.contains("here"));
+    let title_before = t.run(&["display", "-p", "-t", &t.session, "#{pane_title}"]);
+    t.keys("E");
+    t.wait_for("the host shell's prompt", |s| s.contains("(host) ●"));
+    t.keys("stty size");
+    t.keys("Enter");
+    // 80×24: body 22 rows, pane 60% = 13, minus its border: 11 × 78.
+    t.wait_for("the pane's size", |s| s.contains("11 78"));
+
+    t.keys(r"printf '\033]0;PWNED-TITLE\007\033]52;c;UFdORUQtQ0xJUA==\007\033P+q544e\033\\' ; echo done-$((3*3))");
+    t.keys("Enter");
+    t.wait_for("the hostile printf ran", |s| s.contains("done-9"));
+    let title_after = t.run(&["display", "-p", "-t", &t.session, "#{pane_title}"]);
+    assert_eq!(title_after, title_before, "the title was not changed");
+    assert!(!title_after.contains("PWNED"));
+    let buffers = t.run(&["list-buffers"]);
+    assert!(!buffers.contains("PWNED"), "no clipboard write: {buffers}");
+
+    // A paste arrives whole (bracketed on the way in) and runs as typed.
+    t.run(&["set-buffer", "-b", "fdpaste", "echo pasted-$((5*5))\n"]);
+    t.run(&[
+        "paste-buffer",
+        "-p",
+        "-d",
+        "-b",
+        "fdpaste",
+        "-t",
+        &t.session,
+    ]);
+    t.wait_for("the paste ran", |s| s.contains("pasted-25"));
+
+    // Ctrl-] (a legacy terminal's 0x1d) gives the keys back: '3' switches the view.
+    t.keys("C-]");
+    t.keys("3");
+    t.wait_for("the events view", |s| {
+        s.contains("3:Events") || s.contains("Events ·")
+    });
+    t.keys("q");
+    t.wait_for("the dashboard gone", |s| !s.contains("(host)"));
 }

@@ -51,6 +51,20 @@ pub enum Action {
     ActRolling,
     /// In a confirmation: go ahead.
     Confirm,
+    /// A shell in the selected container, in the pane.
+    Exec,
+    /// A shell on the machine behind the selected endpoint, in the pane.
+    HostShell,
+    /// Keys to the shell pane, or back to the dashboard (the one key a focused shell does not get).
+    ShellFocus,
+    ShellNext,
+    ShellPrev,
+    ShellClose,
+    ShellGrow,
+    ShellShrink,
+    /// While a shell has focus: page through its scrollback (the shell does not get the key).
+    ShellScrollUp,
+    ShellScrollDown,
 }
 
 impl Action {
@@ -99,6 +113,16 @@ impl Action {
             Action::ActRemove => "remove",
             Action::ActRolling => "rolling-restart",
             Action::Confirm => "confirm",
+            Action::Exec => "exec",
+            Action::HostShell => "host",
+            Action::ShellFocus => "focus",
+            Action::ShellNext => "next-tab",
+            Action::ShellPrev => "previous-tab",
+            Action::ShellClose => "close-tab",
+            Action::ShellGrow => "taller",
+            Action::ShellShrink => "shorter",
+            Action::ShellScrollUp => "scroll-back",
+            Action::ShellScrollDown => "scroll-forward",
         }
     }
 }
@@ -118,11 +142,14 @@ pub enum Scope {
     StatsDetail,
     Detail,
     Confirm,
+    /// The shell pane's keys: they work in every view (after the view's own bindings).
+    Shell,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::Global,
+        Scope::Shell,
         Scope::Clusters,
         Scope::Containers,
         Scope::Events,
@@ -151,6 +178,7 @@ impl Scope {
             Scope::StatsDetail => "stats-detail",
             Scope::Detail => "detail",
             Scope::Confirm => "confirm",
+            Scope::Shell => "shell",
         }
     }
 
@@ -168,6 +196,7 @@ impl Scope {
             Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
             Scope::Confirm => "Confirmation",
+            Scope::Shell => "Shell pane (any view)",
         }
     }
 }
@@ -190,6 +219,13 @@ impl Key {
         Self::plain(KeyCode::Char(c))
     }
 
+    const fn shift(code: KeyCode) -> Self {
+        Self {
+            code,
+            mods: KeyModifiers::SHIFT,
+        }
+    }
+
     const fn ctrl(c: char) -> Self {
         Self {
             code: KeyCode::Char(c),
@@ -203,19 +239,35 @@ impl Key {
             KeyCode::Char(_) => ev.modifiers - KeyModifiers::SHIFT,
             _ => ev.modifiers,
         };
-        self.code == ev.code && self.mods == mods
+        // A legacy terminal sends Ctrl-\ Ctrl-] Ctrl-^ Ctrl-_ as the bytes 0x1c-0x1f, which
+        // crossterm reports as Ctrl-4..Ctrl-7: the same keys.
+        let code = match ev.code {
+            KeyCode::Char(c @ '4'..='7') if mods.contains(KeyModifiers::CONTROL) => {
+                KeyCode::Char(['\\', ']', '^', '_'][(c as u8 - b'4') as usize])
+            }
+            other => other,
+        };
+        self.code == code && self.mods == mods
     }
 
     /// Parses a key as written in `[keys]`: "q", "G", "?", "ctrl-f", "enter", "esc", "tab",
     /// "space", "up", "down", "left", "right", "pgup", "pgdn", "home", "end", "backspace", "f1".."f12".
     pub fn parse(text: &str) -> Result<Key, String> {
         let lower = text.to_lowercase();
-        let (mods, rest) = match lower
+        let (mods, rest) = if let Some(rest) = lower
             .strip_prefix("ctrl-")
             .or_else(|| lower.strip_prefix("ctrl+"))
         {
-            Some(rest) => (KeyModifiers::CONTROL, rest.to_string()),
-            None => (KeyModifiers::NONE, lower.clone()),
+            (KeyModifiers::CONTROL, rest.to_string())
+        } else if let Some(rest) = lower
+            .strip_prefix("shift-")
+            .or_else(|| lower.strip_prefix("shift+"))
+            .filter(|rest| rest.chars().count() > 1)
+        {
+            // Shift with a named key (shift-pgup); a shifted character is written as itself.
+            (KeyModifiers::SHIFT, rest.to_string())
+        } else {
+            (KeyModifiers::NONE, lower.clone())
         };
         let code = match rest.as_str() {
             "enter" | "return" => KeyCode::Enter,
@@ -239,7 +291,7 @@ impl Key {
             }
             _ => {
                 // A single character, case kept ("G" is not "g").
-                let original = if mods.is_empty() { text } else { &text[5..] };
+                let original = &text[text.len() - rest.len()..];
                 let mut chars = original.chars();
                 match (chars.next(), chars.next()) {
                     (Some(c), None) if !c.is_control() => KeyCode::Char(if mods.is_empty() {
@@ -249,7 +301,7 @@ impl Key {
                     }),
                     _ => {
                         return Err(format!(
-                            "\"{text}\" is not a key; use one character, ctrl-X, enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace or f1-f12"
+                            "\"{text}\" is not a key; use one character, ctrl-X, enter, esc, tab, space, up, down, left, right, pgup, pgdn, home, end, backspace or f1-f12 (shift- before a named key)"
                         ));
                     }
                 }
@@ -279,6 +331,8 @@ impl Key {
         };
         if self.mods.contains(KeyModifiers::CONTROL) {
             format!("Ctrl-{base}")
+        } else if self.mods.contains(KeyModifiers::SHIFT) {
+            format!("Shift-{base}")
         } else {
             base
         }
@@ -551,6 +605,65 @@ impl Default for Keymap {
                     "show/mask env",
                     true,
                 ),
+                b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
+                b(&[Key::ch('e')], Exec, Detail, "exec shell", false),
+                b(
+                    &[Key::ch('E')],
+                    HostShell,
+                    Shell,
+                    "host shell (selected endpoint)",
+                    false,
+                ),
+                b(
+                    &[Key::ctrl(']')],
+                    ShellFocus,
+                    Shell,
+                    "shell pane ⇄ dashboard",
+                    false,
+                ),
+                b(&[Key::ch('}')], ShellNext, Shell, "next shell tab", false),
+                b(
+                    &[Key::ch('{')],
+                    ShellPrev,
+                    Shell,
+                    "previous shell tab",
+                    false,
+                ),
+                b(
+                    &[Key::ctrl('w')],
+                    ShellClose,
+                    Shell,
+                    "close shell tab",
+                    false,
+                ),
+                b(
+                    &[Key::ch('+')],
+                    ShellGrow,
+                    Shell,
+                    "taller shell pane",
+                    false,
+                ),
+                b(
+                    &[Key::ch('-')],
+                    ShellShrink,
+                    Shell,
+                    "shorter shell pane",
+                    false,
+                ),
+                b(
+                    &[Key::shift(K::PageUp)],
+                    ShellScrollUp,
+                    Shell,
+                    "shell: scroll back (focused)",
+                    false,
+                ),
+                b(
+                    &[Key::shift(K::PageDown)],
+                    ShellScrollDown,
+                    Shell,
+                    "shell: scroll forward (focused)",
+                    false,
+                ),
             ],
         }
     }
@@ -639,7 +752,8 @@ impl Keymap {
         Ok(km)
     }
 
-    /// The action for a key in the given scope; scope bindings win over global ones.
+    /// The action for a key in the given scope; scope bindings win over the shell pane's,
+    /// which win over global ones.
     pub fn action(&self, scope: Scope, ev: &KeyEvent) -> Option<Action> {
         let find = |s: Scope| {
             self.bindings
@@ -647,7 +761,9 @@ impl Keymap {
                 .find(|b| b.scope == s && b.keys.iter().any(|k| k.matches(ev)))
                 .map(|b| b.action)
         };
-        find(scope).or_else(|| find(Scope::Global))
+        find(scope)
+            .or_else(|| find(Scope::Shell))
+            .or_else(|| find(Scope::Global))
     }
 
     pub fn footer(&self, scope: Scope) -> Vec<Hint> {
@@ -805,6 +921,16 @@ mod tests {
             SortReverse,
             GroupNext,
             ToggleEnvMask,
+            Exec,
+            HostShell,
+            ShellFocus,
+            ShellNext,
+            ShellPrev,
+            ShellClose,
+            ShellGrow,
+            ShellShrink,
+            ShellScrollUp,
+            ShellScrollDown,
         ];
         for action in all {
             assert!(
@@ -815,12 +941,24 @@ mod tests {
     }
 
     #[test]
+    fn ctrl_bracket_matches_as_a_legacy_terminal_sends_it() {
+        let km = Keymap::default();
+        let legacy = key(KeyCode::Char('5'), KeyModifiers::CONTROL);
+        let kitty = key(KeyCode::Char(']'), KeyModifiers::CONTROL);
+        assert_eq!(km.action(Scope::Global, &legacy), Some(Action::ShellFocus));
+        assert_eq!(km.action(Scope::Global, &kitty), Some(Action::ShellFocus));
+        assert_eq!(Key::parse("ctrl-]"), Ok(Key::ctrl(']')));
+    }
+
+    #[test]
     fn keys_parse_as_written_in_config() {
         assert_eq!(Key::parse("q"), Ok(Key::ch('q')));
         assert_eq!(Key::parse("G"), Ok(Key::ch('G')));
         assert_eq!(Key::parse("ctrl-F"), Ok(Key::ctrl('f')));
         assert_eq!(Key::parse("Enter"), Ok(Key::plain(KeyCode::Enter)));
         assert_eq!(Key::parse("f5"), Ok(Key::plain(KeyCode::F(5))));
+        assert_eq!(Key::parse("shift-pgup"), Ok(Key::shift(KeyCode::PageUp)));
+
         assert!(Key::parse("hyper-x").unwrap_err().contains("is not a key"));
     }
 

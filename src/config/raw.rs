@@ -33,6 +33,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
+    #[serde(default)]
+    pub shell: RawShell,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +50,8 @@ pub struct RawEndpoint {
     pub ssh_config: Option<Spanned<String>>,
     pub stats_interval_s: Option<Spanned<u64>>,
     pub read_only: Option<bool>,
+    /// The command a host shell runs for this endpoint, as argv.
+    pub host_shell: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +84,8 @@ pub struct RawEngine {
 #[serde(deny_unknown_fields)]
 pub struct RawUi {
     pub fps: Option<Spanned<u64>>,
+    /// The view the dashboard opens on.
+    pub view: Option<Spanned<String>>,
     pub mask_env: Option<bool>,
     /// A built-in theme name or a theme file, relative to the config file.
     pub theme: Option<Spanned<String>>,
@@ -102,6 +108,14 @@ pub struct RawEvents {
 pub struct RawLogs {
     pub tail: Option<Spanned<u64>>,
     pub max_lines: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShell {
+    pub exec: Option<Spanned<Vec<String>>>,
+    pub height_percent: Option<Spanned<u64>>,
+    pub scrollback: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

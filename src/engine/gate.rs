@@ -81,7 +81,7 @@ impl Gate {
         self.specs.get(endpoint).is_none_or(|s| s.read_only)
     }
 
-    async fn client(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
+    pub(super) async fn client(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
         let (Some(cell), Some(spec)) = (self.clients.get(endpoint), self.specs.get(endpoint))
         else {
             return Err(EngineError::Docker(format!("no endpoint #{endpoint}")));
@@ -94,6 +94,58 @@ impl Gate {
     /// Carries out one request: refused on a read-only endpoint, audited before and after,
     /// under a deadline. Never panics, never returns early without an outcome.
     pub async fn apply(&self, req: ActionRequest) -> ActionOutcome {
+        self.carry_out(req).await.0
+    }
+
+    /// Opens an interactive exec (`Action::Exec`) through the same checks as every action:
+    /// refused on a read-only endpoint, audited. On success the attached streams come back.
+    pub async fn open_exec(&self, req: ActionRequest) -> (ActionOutcome, Option<ExecIo>) {
+        self.carry_out(req).await
+    }
+
+    /// Opens a host shell for `endpoint`: refused on a read-only endpoint, audited like a
+    /// Docker action (as `host-shell`, with its argv), then spawned in a local pty.
+    pub async fn open_host_shell(
+        &self,
+        endpoint: EndpointId,
+        argv: Vec<String>,
+        rows: u16,
+        cols: u16,
+    ) -> Result<super::shell::HostPty, String> {
+        let Some(spec) = self.specs.get(endpoint) else {
+            return Err(format!("no endpoint #{endpoint}"));
+        };
+        let subject = AuditSubject {
+            endpoint: spec.name.clone(),
+            endpoint_url: spec.url_text.clone(),
+            container_id: String::new(),
+            container: String::new(),
+            action: "host-shell".into(),
+            params: serde_json::json!({ "argv": argv }),
+        };
+        if spec.read_only {
+            let reason = format!("endpoint {} is read-only", spec.name);
+            if let Err(e) = self.audit.refused(&subject, &reason).await {
+                tracing::warn!(error = %e, "audit log: cannot record a refused host shell");
+            }
+            return Err(reason);
+        }
+        let attempt = self.audit.started(subject).await.map_err(|e| {
+            format!(
+                "cannot write the audit log {}: {e}; no shell was started",
+                self.audit.path().display()
+            )
+        })?;
+        let result = super::shell::spawn_pty(&argv, rows, cols);
+        let recorded = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        if let Err(e) = self.audit.finished(&attempt, recorded).await {
+            tracing::warn!(attempt = %attempt.id, error = %e, "audit log: cannot record the result");
+        }
+        result
+    }
+
+    /// The body of [`Gate::apply`] and [`Gate::open_exec`].
+    async fn carry_out(&self, req: ActionRequest) -> (ActionOutcome, Option<ExecIo>) {
         let started = Instant::now();
         let (endpoint_name, endpoint_url) = match self.specs.get(req.endpoint) {
             Some(s) => (s.name.clone(), s.url_text.clone()),
@@ -123,7 +175,7 @@ impl Gate {
         };
         if let Some(reason) = refusal {
             tracing::info!(endpoint = %endpoint_name, container = %req.container, action = req.action.verb(), %reason, "refused");
-            return match self.audit.refused(&subject, &reason).await {
+            let refused = match self.audit.refused(&subject, &reason).await {
                 Ok(id) => outcome(ActionResult::Refused(reason), Some(id)),
                 Err(e) => outcome(
                     ActionResult::Refused(format!(
@@ -133,26 +185,32 @@ impl Gate {
                     None,
                 ),
             };
+            return (refused, None);
         }
 
         // 2. On the record before it happens; no record, no request.
         let attempt = match self.audit.started(subject).await {
             Ok(a) => a,
             Err(e) => {
-                return outcome(
+                let refused = outcome(
                     ActionResult::Refused(format!(
                         "cannot write the audit log {}: {e}; nothing was sent",
                         self.audit.path().display()
                     )),
                     None,
                 );
+                return (refused, None);
             }
         };
 
         // 3. The request itself.
-        let result = match self.client(req.endpoint).await {
+        let sent = match self.client(req.endpoint).await {
             Ok(docker) => send(&docker, &req, self.settings.request_timeout).await,
             Err(e) => Err(format!("cannot reach {endpoint_name}: {e}")),
+        };
+        let (result, io) = match sent {
+            Ok(io) => (Ok(()), io),
+            Err(e) => (Err(e), None),
         };
         if let Err(e) = self.audit.finished(&attempt, result.clone()).await {
             tracing::warn!(attempt = %attempt.id, error = %e, "audit log: cannot record the result");
@@ -162,7 +220,7 @@ impl Gate {
             Ok(()) => ActionResult::Succeeded,
             Err(e) => ActionResult::Failed(e),
         };
-        outcome(result, Some(attempt.id))
+        (outcome(result, Some(attempt.id)), io)
     }
 
     /// Runs many requests: at most `per_endpoint` at once on each endpoint, every endpoint in
@@ -400,8 +458,32 @@ fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
     }
 }
 
-/// The state-changing bollard calls, all of them in one place. Only [`Gate::apply`] calls this.
-async fn send(docker: &Docker, req: &ActionRequest, limit: Duration) -> Result<(), String> {
+/// The attached streams of an interactive exec: what the shell prints, and its stdin.
+pub struct ExecIo {
+    pub exec_id: String,
+    pub output: std::pin::Pin<
+        Box<
+            dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send,
+        >,
+    >,
+    pub input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+impl std::fmt::Debug for ExecIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecIo")
+            .field("exec_id", &self.exec_id)
+            .finish()
+    }
+}
+
+/// The state-changing bollard calls, all of them in one place. Only [`Gate::carry_out`] calls
+/// this. An exec comes back with its attached streams.
+async fn send(
+    docker: &Docker,
+    req: &ActionRequest,
+    limit: Duration,
+) -> Result<Option<ExecIo>, String> {
     let id = req.container_id.as_str();
     let r = match &req.action {
         Action::Start => {
@@ -448,8 +530,54 @@ async fn send(docker: &Docker, req: &ActionRequest, limit: Duration) -> Result<(
             };
             deadline(limit, docker.remove_container(id, Some(opts))).await
         }
+        Action::Exec { cmd, rows, cols } => {
+            let config = bollard::exec::CreateExecOptions {
+                attach_stdin: Some(true),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(true),
+                env: Some(vec!["TERM=xterm-256color".to_string()]),
+                cmd: Some(cmd.clone()),
+                ..Default::default()
+            };
+            let opened = async {
+                let exec = deadline(limit, docker.create_exec(id, config)).await?;
+                let start = bollard::exec::StartExecOptions {
+                    detach: false,
+                    tty: true,
+                    output_capacity: None,
+                };
+                let started = deadline(limit, docker.start_exec(&exec.id, Some(start))).await?;
+                let bollard::exec::StartExecResults::Attached { output, input } = started else {
+                    return Err(EngineError::Docker("the daemon detached the exec".into()));
+                };
+                // API 1.41 has no size at create: the first resize follows the start at once.
+                let size = bollard::query_parameters::ResizeExecOptions {
+                    h: i32::from(*rows),
+                    w: i32::from(*cols),
+                };
+                deadline(limit, docker.resize_exec(&exec.id, size)).await?;
+                Ok(ExecIo {
+                    exec_id: exec.id,
+                    output,
+                    input,
+                })
+            };
+            return opened.await.map(Some).map_err(|e| explain(&req.action, e));
+        }
+        Action::ExecResize {
+            exec_id,
+            rows,
+            cols,
+        } => {
+            let size = bollard::query_parameters::ResizeExecOptions {
+                h: i32::from(*rows),
+                w: i32::from(*cols),
+            };
+            deadline(limit, docker.resize_exec(exec_id, size)).await
+        }
     };
-    r.map_err(|e| explain(&req.action, e))
+    r.map(|()| None).map_err(|e| explain(&req.action, e))
 }
 
 /// The daemon's answer in the operator's terms, for the refusals people actually meet.

@@ -43,6 +43,31 @@ fn concurrency_for(spec: &EndpointSpec) -> usize {
 /// The running containers of an endpoint, as its session last saw them.
 pub type RunningSet = Arc<HashSet<String>>;
 
+/// The containers of an endpoint the operator can see, when the dashboard says so. `None`
+/// (headless, an exporter configured, the stats view ranking everything) samples every running
+/// container every interval.
+pub type Focus = Option<Arc<HashSet<String>>>;
+
+/// Containers off screen are sampled once every this many intervals, a fifth of them each round
+/// so the daemon's load stays even. The daemon pays per sample (BENCHMARKS.md), and a clusters
+/// view or a wall needs the totals, not every container's last second.
+pub const OFFSCREEN_EVERY: u64 = 5;
+
+/// Whether a container is sampled in round `round`.
+pub fn due(id: &str, focus: &Focus, round: u64) -> bool {
+    match focus {
+        None => true,
+        Some(on_screen) => on_screen.contains(id) || slice(id) == round % OFFSCREEN_EVERY,
+    }
+}
+
+/// A container's fixed round within the off-screen cycle.
+fn slice(id: &str) -> u64 {
+    id.bytes()
+        .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+        % OFFSCREEN_EVERY
+}
+
 /// Samples one endpoint's running containers every `interval`, forever (until the receiver of
 /// `tx` goes away). Reconnects on its own when the daemon goes away.
 pub async fn collect(
@@ -51,8 +76,10 @@ pub async fn collect(
     settings: EngineSettings,
     interval: Duration,
     mut running: watch::Receiver<RunningSet>,
+    focus: watch::Receiver<Focus>,
     tx: mpsc::Sender<Msg>,
 ) {
+    let mut round = 0u64;
     let mut backoff = Backoff::new(settings.backoff_max);
     loop {
         // Nothing to do until the session has seen a running container.
@@ -75,7 +102,16 @@ pub async fn collect(
             if tx.is_closed() {
                 return;
             }
-            let ids: Vec<String> = running.borrow().iter().cloned().collect();
+            round = round.wrapping_add(1);
+            let ids: Vec<String> = {
+                let focus = focus.borrow();
+                running
+                    .borrow()
+                    .iter()
+                    .filter(|id| due(id, &focus, round))
+                    .cloned()
+                    .collect()
+            };
             if ids.is_empty() {
                 continue;
             }
@@ -195,5 +231,37 @@ pub fn raw_stats(r: ContainerStatsResponse) -> RawStats {
                 .map(|e| (e.op.as_deref().unwrap_or(""), e.value.unwrap_or(0))),
         ),
         pids: r.pids_stats.and_then(|p| p.current).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_screen_containers_every_round_the_rest_once_per_cycle_spread_evenly() {
+        let ids: Vec<String> = (0..200).map(|i| format!("{i:064x}")).collect();
+        let on_screen: HashSet<String> = ids[..10].iter().cloned().collect();
+        let focus: Focus = Some(Arc::new(on_screen));
+        let mut per_round = Vec::new();
+        let mut times = std::collections::HashMap::new();
+        for round in 0..OFFSCREEN_EVERY {
+            let due_now: Vec<_> = ids.iter().filter(|id| due(id, &focus, round)).collect();
+            per_round.push(due_now.len());
+            for id in due_now {
+                *times.entry(id.clone()).or_insert(0u64) += 1;
+            }
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let want = if i < 10 { OFFSCREEN_EVERY } else { 1 };
+            assert_eq!(times.get(id).copied().unwrap_or(0), want, "{id}");
+        }
+        // 10 on screen + about 190 / 5 = 38 others per round, never all 190 at once.
+        assert!(
+            per_round.iter().all(|&n| (10 + 20..=10 + 60).contains(&n)),
+            "{per_round:?}"
+        );
+        // No focus known: everything, every round.
+        assert!(ids.iter().all(|id| due(id, &None, 3)));
     }
 }

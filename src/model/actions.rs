@@ -34,6 +34,19 @@ pub enum Action {
         volumes: bool,
         force: bool,
     },
+    /// An interactive shell in the container: exec create with a TTY, start attached, sized
+    /// to the pane. `cmd` is what runs (the shell, or a probe that picks one).
+    Exec {
+        cmd: Vec<String>,
+        rows: u16,
+        cols: u16,
+    },
+    /// The pane of exec `exec_id` changed size.
+    ExecResize {
+        exec_id: String,
+        rows: u16,
+        cols: u16,
+    },
 }
 
 impl Action {
@@ -47,12 +60,17 @@ impl Action {
             Self::Unpause => "unpause",
             Self::Kill { .. } => "kill",
             Self::Remove { .. } => "rm",
+            Self::Exec { .. } => "exec",
+            Self::ExecResize { .. } => "exec-resize",
         }
     }
 
     /// Interrupts a service or loses something: worth a confirmation that names the containers.
     pub fn is_destructive(&self) -> bool {
-        !matches!(self, Self::Start | Self::Unpause)
+        !matches!(
+            self,
+            Self::Start | Self::Unpause | Self::Exec { .. } | Self::ExecResize { .. }
+        )
     }
 
     /// The parameters, as the audit log records them.
@@ -66,6 +84,12 @@ impl Action {
             },
             Self::Kill { signal } => json!({ "signal": signal }),
             Self::Remove { volumes, force } => json!({ "volumes": volumes, "force": force }),
+            Self::Exec { cmd, rows, cols } => json!({ "cmd": cmd, "rows": rows, "cols": cols }),
+            Self::ExecResize {
+                exec_id,
+                rows,
+                cols,
+            } => json!({ "exec_id": exec_id, "rows": rows, "cols": cols }),
         }
     }
 

@@ -153,7 +153,7 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
 /// reuse pooled connections, not open one each (bollard's own clients keep no idle connection:
 /// that was 1,704 connections in 30 s for 55 containers, a TCP handshake per sample).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stats_rounds_reuse_connections() {
+async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_often() {
     let proxy = crate::support::Proxy::start("10.203.3.2:2375").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleetdeck.toml");
@@ -202,4 +202,31 @@ async fn stats_rounds_reuse_connections() {
         connections * 2 < requests,
         "{requests} requests needed {connections} connections: connections are not reused"
     );
+
+    // Nothing on screen (a clusters view, a wall): each container once per OFFSCREEN_EVERY
+    // rounds, so over 10 rounds about 2 samples each instead of 10.
+    h.tasks
+        .set_stats_focus(vec![Some(std::sync::Arc::new(Default::default()))]);
+    // Let a round already in flight finish.
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            h.next_msg().await;
+        }
+    })
+    .await;
+    let before = stats_requests();
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            h.next_msg().await;
+        }
+    })
+    .await;
+    let slow = stats_requests() - before;
+    eprintln!("{slow} stats requests in 10 s with nothing on screen ({running} running)");
+    let every = fleetdeck::engine::stats::OFFSCREEN_EVERY as usize;
+    assert!(
+        slow <= running * (10 / every + 1),
+        "{slow} stats requests in 10 rounds for {running} off-screen containers"
+    );
+    assert!(slow > 0, "off-screen containers are still sampled");
 }
