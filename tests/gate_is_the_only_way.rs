@@ -160,10 +160,11 @@ fn inside_the_gate_only_send_makes_them_after_the_checks() {
         stray.is_empty(),
         "state-changing calls in gate.rs outside send(): {stray:?}"
     );
-    // And send is called from apply only, after the read-only check and the audit record.
+    // And send is called from apply_reporting only, after the read-only check and the audit record.
     let calls: Vec<_> = text.match_indices("send(&docker").collect();
     assert_eq!(calls.len(), 1, "send is called once");
-    let apply = text.find("pub async fn apply(").unwrap();
+    // apply() hands everything to apply_reporting(), where the checks and the call are.
+    let apply = text.find("pub async fn apply_reporting(").unwrap();
     let checks = text[apply..].find("spec.read_only").unwrap() + apply;
     let audited = text[apply..].find("self.audit.started(").unwrap() + apply;
     assert!(apply < checks && checks < audited && audited < calls[0].0);

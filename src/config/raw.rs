@@ -33,6 +33,17 @@ pub struct RawConfig {
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
+    #[serde(default)]
+    pub deploy: RawDeploy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    /// Where deploy specs live, relative to the config file.
+    pub dir: Option<Spanned<String>>,
+    pub keep_revisions: Option<Spanned<u64>>,
+    pub wait_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

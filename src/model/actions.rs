@@ -34,6 +34,19 @@ pub enum Action {
         volumes: bool,
         force: bool,
     },
+    /// Fetch an image the daemon does not have (a deploy's first step); the request's
+    /// `container` names the service it is for, its `container_id` is empty.
+    Pull {
+        image: String,
+    },
+    /// Create a container (a deploy); the request's `container_id` is empty.
+    Create {
+        spec: Box<super::deploy::CreateSpec>,
+    },
+    /// Give a container another name (a deploy keeping the old revision, a rollback).
+    Rename {
+        to: String,
+    },
 }
 
 impl Action {
@@ -47,12 +60,18 @@ impl Action {
             Self::Unpause => "unpause",
             Self::Kill { .. } => "kill",
             Self::Remove { .. } => "rm",
+            Self::Pull { .. } => "pull",
+            Self::Create { .. } => "create",
+            Self::Rename { .. } => "rename",
         }
     }
 
     /// Interrupts a service or loses something: worth a confirmation that names the containers.
     pub fn is_destructive(&self) -> bool {
-        !matches!(self, Self::Start | Self::Unpause)
+        !matches!(
+            self,
+            Self::Start | Self::Unpause | Self::Pull { .. } | Self::Create { .. }
+        )
     }
 
     /// The parameters, as the audit log records them.
@@ -66,6 +85,9 @@ impl Action {
             },
             Self::Kill { signal } => json!({ "signal": signal }),
             Self::Remove { volumes, force } => json!({ "volumes": volumes, "force": force }),
+            Self::Pull { image } => json!({ "image": image }),
+            Self::Create { spec } => serde_json::to_value(spec).unwrap_or_default(),
+            Self::Rename { to } => json!({ "to": to }),
         }
     }
 
@@ -77,6 +99,9 @@ impl Action {
                 format!("{} (timeout {t} s)", self.verb())
             }
             Self::Kill { signal } => format!("kill {signal}"),
+            Self::Pull { image } => format!("pull {image}"),
+            Self::Create { spec } => format!("create from {}", spec.image),
+            Self::Rename { to } => format!("rename to {to}"),
             Self::Remove { volumes, force } => {
                 let mut extra = Vec::new();
                 if *volumes {
