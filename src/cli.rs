@@ -147,6 +147,33 @@ pub enum Command {
         #[arg(long, short = 't', value_name = "S")]
         timeout: Option<u32>,
     },
+    /// Deploy a service from a spec file (or DIR/NAME.toml of [deploy] dir): prints the plan
+    /// (host, network, IP, image), asks unless --yes, waits for it to run; an update whose new
+    /// revision does not come up is rolled back automatically. Exit 0 up, 1 failed, rolled back
+    /// or refused, 2 bad spec or a plan that cannot work
+    Deploy {
+        /// A spec file, or a name looked up in the deploy directory
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// Where: one endpoint, or @CLUSTER to place by the spec's labels, then least loaded
+        #[arg(long, value_name = "ENDPOINT|@CLUSTER")]
+        to: Option<String>,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Where spec names are looked up [default: [deploy] dir, else deploy/ beside the config]
+        #[arg(long, value_name = "DIR")]
+        deploy_dir: Option<PathBuf>,
+    },
+    /// Roll a deployed service back to its newest kept revision (the reverse swap, same checks)
+    Rollback {
+        /// ENDPOINT/NAME of the service
+        #[arg(value_name = "ENDPOINT/NAME")]
+        target: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Print the audit log of state-changing requests (who, where, what, result), oldest first
     Audit {
         /// Only this endpoint

@@ -7,6 +7,7 @@
 //! nothing else in the crate may call a state-changing Docker method.
 
 mod convert;
+pub mod deploy;
 pub mod gate;
 pub mod logs;
 pub mod stats;

@@ -161,6 +161,46 @@ fn main() -> ExitCode {
                 .wrap_err("writing the report")
             }
             Some(Command::Audit { .. }) => Ok(EXIT_CONFIG), // handled before the config is loaded
+            Some(Command::Deploy {
+                spec,
+                to,
+                yes,
+                deploy_dir,
+            }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let args = headless::deploy::DeployArgs {
+                    spec: spec.clone(),
+                    to: to.clone(),
+                    yes: *yes,
+                    deploy_dir: deploy_dir.clone(),
+                };
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::deploy::deploy(
+                    &config,
+                    &gate,
+                    &args,
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
+            Some(Command::Rollback { target, yes }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::deploy::rollback(
+                    &config,
+                    &gate,
+                    target,
+                    *yes,
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
             Some(cmd) => match cmd.action() {
                 Some(Ok((action, targets))) => {
                     let gate = Gate::new(&config, AuditLog::from_env());

@@ -112,6 +112,8 @@ pub struct RollbackPlan {
     pub current_id: String,
     pub current_revision: u32,
     pub current_image: String,
+    /// Whether the current revision runs now (and so must be stopped first).
+    pub current_running: bool,
     pub target: KeptRevision,
     pub wait_s: u64,
 }
@@ -192,6 +194,10 @@ pub fn rollback_plan(
         current_id: current.id.clone(),
         current_revision: revision_of(current).unwrap_or(0),
         current_image: current.image.clone(),
+        current_running: matches!(
+            current.state,
+            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+        ),
         target,
         wait_s,
     })
