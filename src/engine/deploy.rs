@@ -278,20 +278,27 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
                 },
             )
             .await;
-        if let Some(stop) = refused_or_failed(&r, "create") {
-            return Err((None, stop_reason(stop)));
+        match &r {
+            ActionResult::Succeeded => {}
+            ActionResult::Refused(e) => {
+                return Err((None, Some(e.clone()), format!("create refused: {e}")));
+            }
+            ActionResult::Failed(e) => return Err((None, None, format!("create failed: {e}"))),
         }
-        let id = steps
-            .id_of(&plan.name)
-            .await
-            .map_err(|e| (None, format!("the new container cannot be found: {e}")))?;
+        let id = steps.id_of(&plan.name).await.map_err(|e| {
+            (
+                None,
+                None,
+                format!("the new container cannot be found: {e}"),
+            )
+        })?;
         let r = steps.act(&id, &plan.name, Action::Start).await;
         if !r.is_ok() {
-            return Err((Some(id), format!("start {}", r.text())));
+            return Err((Some(id), None, format!("start {}", r.text())));
         }
         match steps.wait_up(&id, &plan.name, limit).await {
             Ok(after) => Ok((id, after)),
-            Err(reason) => Err((Some(id), reason)),
+            Err(reason) => Err((Some(id), None, reason)),
         }
     }
     .await;
@@ -317,14 +324,21 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
             }
             DeployResult::Done { id, after }
         }
-        (Err((_, reason)), None) => DeployResult::Failed {
+        // Refused before anything was created: nothing to undo on a new deploy.
+        (Err((None, Some(refusal), _)), None) => DeployResult::Refused {
+            reason: format!("create refused: {refusal}; nothing was changed"),
+        },
+        (Err((None, _, reason)), None) => DeployResult::Failed {
+            reason: format!("{reason}; nothing was changed"),
+        },
+        (Err((Some(_), _, reason)), None) => DeployResult::Failed {
             reason: format!(
                 "revision {} of {} is not up: {reason}; the container is left as it is for \
                  inspection (fleetdeck logs {}/{})",
                 plan.revision, plan.name, plan.endpoint_name, plan.name
             ),
         },
-        (Err((new_id, reason)), Some((old_id, kept, was_running))) => {
+        (Err((new_id, _, reason)), Some((old_id, kept, was_running))) => {
             steps.say(format!(
                 "AUTOMATIC ROLLBACK: revision {} failed ({reason}); restoring {kept} as {}",
                 plan.revision, plan.name
@@ -356,15 +370,6 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
                 },
             )
         }
-    }
-}
-
-fn stop_reason(r: DeployResult) -> String {
-    match r {
-        DeployResult::Refused { reason }
-        | DeployResult::Failed { reason }
-        | DeployResult::RolledBack { reason } => reason,
-        DeployResult::Done { .. } => String::new(),
     }
 }
 
