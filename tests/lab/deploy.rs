@@ -5,34 +5,16 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use fleetdeck::audit::{self, Phase};
 use fleetdeck::config::Config;
 
+use crate::actions::QUICK_STOP;
 use crate::support::{
-    FLEETNET, Proxy, RemoveOnDrop, docker, docker_raw, lab_config, lab_url, unique,
+    FLEETNET, Proxy, RemoveOnDrop, docker, docker_raw, fleetdeck, lab_config, lab_url,
+    output_text as text, unique,
 };
-
-fn fleetdeck(config: &Path, audit: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("FLEETDECK_AUDIT", audit)
-        .env("XDG_STATE_HOME", audit.parent().unwrap())
-        .output()
-        .expect("fleetdeck runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Image tags made for one test from the lab's busybox, removed when dropped.
 struct Tags {
@@ -242,104 +224,125 @@ async fn ip_auto_lands_on_the_labelled_host_with_the_next_free_address_of_the_sh
     assert_eq!(done, ["create", "start"], "{records:?}");
 }
 
-/// Deploys `spec` to lab1 and insists it worked.
-fn deploy_ok(config: &Path, audit: &Path, spec: &Path) -> String {
-    let out = fleetdeck(
-        config,
-        audit,
-        &["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+/// One service on lab1 with two image versions to deploy, everything removed when dropped.
+struct Service {
+    lab: Config,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    audit: PathBuf,
+    name: String,
+    v1: String,
+    v2: String,
+    _cleanup: RemoveOnDrop,
+    _tags: Tags,
 }
 
-fn service_spec(name: &str, image: &str, command: &str) -> String {
-    format!(
-        "name = \"{name}\"\nimage = \"{image}\"\ncommand = \"{command}\"\nnetwork = \"fleetnet\"\n\
-         ip = \"auto\"\nwait_s = 20\n"
-    )
+impl Service {
+    fn new(prefix: &str) -> Self {
+        let lab = lab_config(&["lab1", "lab2", "lab3"]);
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_lab_config(dir.path(), &lab, "");
+        let audit = dir.path().join("audit.jsonl");
+        let mut cleanup = RemoveOnDrop::new(&lab, "lab1");
+        let name = cleanup.add(unique(prefix));
+        for r in 1..=3 {
+            cleanup.add(format!("{name}--r{r}"));
+        }
+        let mut tags = Tags::new(&lab);
+        let v1 = tags.make("lab1", &format!("busybox:{name}-v1"));
+        let v2 = tags.make("lab1", &format!("busybox:{name}-v2"));
+        Self {
+            lab,
+            dir,
+            config,
+            audit,
+            name,
+            v1,
+            v2,
+            _cleanup: cleanup,
+            _tags: tags,
+        }
+    }
+
+    /// Writes the spec of this service with `image` and `command`.
+    fn spec(&self, image: &str, command: &str) -> PathBuf {
+        write_spec(
+            self.dir.path(),
+            "s.toml",
+            &format!(
+                "name = \"{}\"\nimage = \"{image}\"\ncommand = \"{command}\"\n\
+                 network = \"fleetnet\"\nip = \"auto\"\nwait_s = 20\n",
+                self.name
+            ),
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        fleetdeck(&self.config, &self.audit, args)
+    }
+
+    /// Deploys to lab1 and insists it worked; the plan and progress printed.
+    fn deploy_ok(&self, image: &str, command: &str) -> String {
+        let spec = self.spec(image, command);
+        let out = self.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_keeps_the_ip_and_the_previous_revision_and_rollback_restores_the_old_image() {
-    let lab = lab_config(&["lab1", "lab2", "lab3"]);
     let _fleetnet = FLEETNET.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_lab_config(dir.path(), &lab, "");
-    let audit_path = dir.path().join("audit.jsonl");
-    let mut cleanup = RemoveOnDrop::new(&lab, "lab1");
-    let name = cleanup.add(unique("dep-upd"));
-    let kept1 = cleanup.add(format!("{name}--r1"));
-    let kept2 = cleanup.add(format!("{name}--r2"));
-    let mut tags = Tags::new(&lab);
-    let v1 = tags.make("lab1", &format!("busybox:{name}-v1"));
-    let v2 = tags.make("lab1", &format!("busybox:{name}-v2"));
+    let s = Service::new("dep-upd");
+    let (lab, name) = (&s.lab, &s.name);
+    let (kept1, kept2) = (format!("{name}--r1"), format!("{name}--r2"));
 
-    let spec = write_spec(dir.path(), "s.toml", &service_spec(&name, &v1, "sleep 600"));
-    deploy_ok(&config, &audit_path, &spec);
-    let ip = fleetnet_ip(&lab, "lab1", &name);
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(lab, "lab1", name);
     assert!(ip.starts_with("192.168.2."), "{ip}");
 
-    let spec = write_spec(dir.path(), "s.toml", &service_spec(&name, &v2, "sleep 600"));
-    let stdout = deploy_ok(&config, &audit_path, &spec);
+    let stdout = s.deploy_ok(&s.v2, QUICK_STOP);
     assert!(
         stdout.contains(&format!("keeps    {kept1} stopped, for rollback")),
         "{stdout}"
     );
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.Config.Image}}"), v2);
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.State.Status}}"), "running");
-    assert_eq!(fleetnet_ip(&lab, "lab1", &name), ip, "the address is kept");
-    assert_eq!(inspect(&lab, "lab1", &kept1, "{{.Config.Image}}"), v1);
-    assert_eq!(inspect(&lab, "lab1", &kept1, "{{.State.Status}}"), "exited");
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v2);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip, "the address is kept");
+    assert_eq!(inspect(lab, "lab1", &kept1, "{{.Config.Image}}"), s.v1);
+    assert_eq!(inspect(lab, "lab1", &kept1, "{{.State.Status}}"), "exited");
     assert_eq!(
         inspect(
-            &lab,
+            lab,
             "lab1",
             &kept1,
             "{{index .Config.Labels \"fleetdeck.deploy.revision\"}} {{index .Config.Labels \"fleetdeck.deploy.image\"}}"
         ),
-        format!("1 {v1}")
+        format!("1 {}", s.v1)
     );
 
     // The manual rollback: revision 1 runs again, on the same address; revision 2 is kept.
-    let out = fleetdeck(
-        &config,
-        &audit_path,
-        &["rollback", &format!("lab1/{name}"), "--yes"],
-    );
+    let out = s.run(&["rollback", &format!("lab1/{name}"), "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.Config.Image}}"), v1);
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.State.Status}}"), "running");
-    assert_eq!(fleetnet_ip(&lab, "lab1", &name), ip);
-    assert_eq!(inspect(&lab, "lab1", &kept2, "{{.Config.Image}}"), v2);
-    assert_eq!(inspect(&lab, "lab1", &kept2, "{{.State.Status}}"), "exited");
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip);
+    assert_eq!(inspect(lab, "lab1", &kept2, "{{.Config.Image}}"), s.v2);
+    assert_eq!(inspect(lab, "lab1", &kept2, "{{.State.Status}}"), "exited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_update_whose_new_container_exits_at_once_is_rolled_back_automatically() {
-    let lab = lab_config(&["lab1", "lab2", "lab3"]);
     let _fleetnet = FLEETNET.lock().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_lab_config(dir.path(), &lab, "");
-    let audit_path = dir.path().join("audit.jsonl");
-    let mut cleanup = RemoveOnDrop::new(&lab, "lab1");
-    let name = cleanup.add(unique("dep-bad"));
-    cleanup.add(format!("{name}--r1"));
-    let mut tags = Tags::new(&lab);
-    let v1 = tags.make("lab1", &format!("busybox:{name}-v1"));
-    let v2 = tags.make("lab1", &format!("busybox:{name}-v2"));
+    let s = Service::new("dep-bad");
+    let (lab, name) = (&s.lab, &s.name);
 
-    let spec = write_spec(dir.path(), "s.toml", &service_spec(&name, &v1, "sleep 600"));
-    deploy_ok(&config, &audit_path, &spec);
-    let ip = fleetnet_ip(&lab, "lab1", &name);
-    let old_id = inspect(&lab, "lab1", &name, "{{.Id}}");
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(lab, "lab1", name);
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
 
-    let spec = write_spec(dir.path(), "s.toml", &service_spec(&name, &v2, "exit 3"));
-    let out = fleetdeck(
-        &config,
-        &audit_path,
-        &["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"],
-    );
+    let spec = s.spec(&s.v2, "exit 3");
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -351,12 +354,12 @@ async fn an_update_whose_new_container_exits_at_once_is_rolled_back_automaticall
     );
     // The old container, by id, runs again under its name and on its address; the failed one
     // is gone, and no kept revision is left behind.
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.Id}}"), old_id);
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.State.Status}}"), "running");
-    assert_eq!(inspect(&lab, "lab1", &name, "{{.Config.Image}}"), v1);
-    assert_eq!(fleetnet_ip(&lab, "lab1", &name), ip);
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip);
     let service = docker(
-        &lab,
+        lab,
         "lab1",
         &[
             "ps",
@@ -367,7 +370,7 @@ async fn an_update_whose_new_container_exits_at_once_is_rolled_back_automaticall
             "{{.Names}}",
         ],
     );
-    assert_eq!(service, name);
+    assert_eq!(&service, name);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
