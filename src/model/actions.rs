@@ -86,7 +86,14 @@ impl Action {
             Self::Kill { signal } => json!({ "signal": signal }),
             Self::Remove { volumes, force } => json!({ "volumes": volumes, "force": force }),
             Self::Pull { image } => json!({ "image": image }),
-            Self::Create { spec } => serde_json::to_value(spec).unwrap_or_default(),
+            // What identifies the revision; env values may be secrets and stay out of the log.
+            Self::Create { spec } => json!({
+                "image": spec.image,
+                "network": spec.network,
+                "ip": spec.ipv4,
+                "revision": spec.labels.get(super::deploy::revision::LABEL_REVISION),
+                "spec_digest": spec.labels.get(super::deploy::revision::LABEL_DIGEST),
+            }),
             Self::Rename { to } => json!({ "to": to }),
         }
     }
