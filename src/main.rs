@@ -378,6 +378,8 @@ async fn run_dashboard(
     // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
     let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
     app.set_keymap(keymap);
+    let who = tasks.gate().audit().identity();
+    app.deploy.who = format!("{}@{}", who.user, who.host);
     if wall {
         app.enable_wall(&config.wall);
     }

@@ -49,6 +49,10 @@ pub enum Action {
     ActKill,
     ActRemove,
     ActRolling,
+    /// The deploy form (prefilled from the selected container).
+    Deploy,
+    /// Back to the selected service's newest kept revision.
+    Rollback,
     /// In a confirmation: go ahead.
     Confirm,
 }
@@ -98,6 +102,8 @@ impl Action {
             Action::ActKill => "kill",
             Action::ActRemove => "remove",
             Action::ActRolling => "rolling-restart",
+            Action::Deploy => "deploy",
+            Action::Rollback => "rollback",
             Action::Confirm => "confirm",
         }
     }
@@ -473,6 +479,27 @@ impl Default for Keymap {
                     ActRolling,
                     Containers,
                     "rolling restart of marked",
+                    false,
+                ),
+                b(
+                    &[Key::ch('d')],
+                    Deploy,
+                    Containers,
+                    "deploy / update (form)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('b')],
+                    Rollback,
+                    Containers,
+                    "roll back to kept revision",
+                    false,
+                ),
+                b(
+                    &[Key::ch('b')],
+                    Rollback,
+                    Detail,
+                    "roll back to kept revision",
                     false,
                 ),
                 b(&[Key::ch('u')], ActStart, Detail, "start", false),

@@ -4,6 +4,7 @@
 //! history kept in container labels ([`revision`]). Pure: the engine carries plans out through
 //! its gate; the headless commands and the TUI form only call what is here.
 
+pub mod form;
 pub mod placement;
 pub mod revision;
 

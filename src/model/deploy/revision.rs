@@ -98,7 +98,7 @@ pub fn kept_revisions(ep: &Endpoint, service: &str) -> Vec<KeptRevision> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.revision.cmp(&a.revision));
+    out.sort_by_key(|k| std::cmp::Reverse(k.revision));
     out
 }
 
