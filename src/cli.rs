@@ -174,6 +174,18 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Swarm services on a manager endpoint: list, tasks, update the image, roll back (Swarm's
+    /// own rolling update and PreviousSpec rollback, followed from the task states)
+    Service {
+        #[command(subcommand)]
+        command: ServiceCli,
+        /// Do not ask for confirmation (update, rollback)
+        #[arg(long, short = 'y', global = true)]
+        yes: bool,
+        /// Seconds to follow an update or rollback before giving up on it (Swarm carries on)
+        #[arg(long, default_value_t = 120, value_name = "S", global = true)]
+        wait: u64,
+    },
     /// Print the audit log of state-changing requests (who, where, what, result), oldest first
     Audit {
         /// Only this endpoint
@@ -189,6 +201,53 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCli {
+    /// The services of ENDPOINT
+    Ls {
+        #[arg(value_name = "ENDPOINT")]
+        endpoint: String,
+    },
+    /// The tasks of a service
+    Ps {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+    },
+    /// Update a service to a new image (the image must be on the nodes or pullable)
+    Update {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+    },
+    /// Roll a service back to its previous spec
+    Rollback {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+    },
+}
+
+impl ServiceCli {
+    pub fn command(&self) -> crate::headless::swarm::ServiceCommand {
+        use crate::headless::swarm::ServiceCommand as C;
+        match self {
+            Self::Ls { endpoint } => C::Ls {
+                endpoint: endpoint.clone(),
+            },
+            Self::Ps { target } => C::Ps {
+                target: target.clone(),
+            },
+            Self::Update { target, image } => C::Update {
+                target: target.clone(),
+                image: image.clone(),
+            },
+            Self::Rollback { target } => C::Rollback {
+                target: target.clone(),
+            },
+        }
+    }
 }
 
 impl Command {

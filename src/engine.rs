@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod gate;
 pub mod logs;
 pub mod stats;
+pub mod swarm;
 pub mod targets;
 
 use std::collections::{HashMap, HashSet};

@@ -186,6 +186,24 @@ fn main() -> ExitCode {
                 .await
                 .wrap_err("writing the report")
             }
+            Some(Command::Service { command, yes, wait }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::swarm::run(
+                    &config,
+                    &gate,
+                    &headless::swarm::ServiceArgs {
+                        command: command.command(),
+                        yes: *yes,
+                        wait: std::time::Duration::from_secs(*wait),
+                    },
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
             Some(Command::Rollback { target, yes }) => {
                 let gate = Gate::new(&config, AuditLog::from_env());
                 let (mut out, mut err) = (std::io::stdout(), std::io::stderr());

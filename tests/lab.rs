@@ -29,3 +29,5 @@ mod pools;
 mod read_only;
 #[path = "lab/stats.rs"]
 mod stats;
+#[path = "lab/swarm.rs"]
+mod swarm;

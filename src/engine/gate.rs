@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, KillContainerOptions,
-    RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions, StartContainerOptions,
-    StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectServiceOptions,
+    KillContainerOptions, RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions, UpdateServiceOptions,
 };
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
@@ -515,6 +515,46 @@ async fn send(
         Action::Rename { to } => {
             let opts = RenameContainerOptions { name: to.clone() };
             deadline(limit, docker.rename_container(id, opts)).await
+        }
+        Action::ServiceUpdate { .. } | Action::ServiceRollback => {
+            // Swarm wants the spec and the version it was read at (a GET), then the update.
+            match deadline(
+                limit,
+                docker.inspect_service(id, None::<InspectServiceOptions>),
+            )
+            .await
+            {
+                Err(e) => Err(e),
+                Ok(service) => {
+                    let version = service
+                        .version
+                        .and_then(|v| v.index)
+                        .and_then(|v| i32::try_from(v).ok())
+                        .unwrap_or(0);
+                    let mut spec = service.spec.unwrap_or_default();
+                    let rollback = match &req.action {
+                        Action::ServiceUpdate { image } => {
+                            if let Some(c) = spec
+                                .task_template
+                                .as_mut()
+                                .and_then(|t| t.container_spec.as_mut())
+                            {
+                                c.image = Some(image.clone());
+                            }
+                            None
+                        }
+                        _ => Some("previous".to_string()),
+                    };
+                    let opts = UpdateServiceOptions {
+                        version,
+                        rollback,
+                        ..Default::default()
+                    };
+                    deadline(limit, docker.update_service(id, spec, opts, None))
+                        .await
+                        .map(|_| ())
+                }
+            }
         }
     };
     r.map_err(|e| explain(&req.action, e))

@@ -49,14 +49,15 @@ async fn synced_fleet(config: &Config, err: &mut dyn Write) -> Fleet {
     fleet
 }
 
-/// Runs a deploy or rollback, printing its progress lines on `out` as they come.
-async fn carry_out<F>(
+/// Runs `work` (a deploy, a rollback, a service update), printing the progress lines it
+/// sends on `rx` as they come, and the stragglers after it ends.
+pub(super) async fn carry_out<T, F>(
     work: F,
     out: &mut dyn Write,
     rx: &mut mpsc::Receiver<String>,
-) -> std::io::Result<DeployResult>
+) -> std::io::Result<T>
 where
-    F: std::future::Future<Output = DeployResult>,
+    F: std::future::Future<Output = T>,
 {
     tokio::pin!(work);
     let result = loop {

@@ -47,6 +47,13 @@ pub enum Action {
     Rename {
         to: String,
     },
+    /// A Swarm service to a new image (the request's `container_id` is the service id); the
+    /// rolling update itself is Swarm's.
+    ServiceUpdate {
+        image: String,
+    },
+    /// Swarm's own rollback of a service to its `PreviousSpec`.
+    ServiceRollback,
 }
 
 impl Action {
@@ -63,6 +70,8 @@ impl Action {
             Self::Pull { .. } => "pull",
             Self::Create { .. } => "create",
             Self::Rename { .. } => "rename",
+            Self::ServiceUpdate { .. } => "service-update",
+            Self::ServiceRollback => "service-rollback",
         }
     }
 
@@ -95,6 +104,8 @@ impl Action {
                 "spec_digest": spec.labels.get(super::deploy::revision::LABEL_DIGEST),
             }),
             Self::Rename { to } => json!({ "to": to }),
+            Self::ServiceUpdate { image } => json!({ "image": image }),
+            Self::ServiceRollback => json!({}),
         }
     }
 
@@ -109,6 +120,7 @@ impl Action {
             Self::Pull { image } => format!("pull {image}"),
             Self::Create { spec } => format!("create from {}", spec.image),
             Self::Rename { to } => format!("rename to {to}"),
+            Self::ServiceUpdate { image } => format!("service update to {image}"),
             Self::Remove { volumes, force } => {
                 let mut extra = Vec::new();
                 if *volumes {
