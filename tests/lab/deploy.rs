@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use fleetdeck::audit::{self, Phase};
 use fleetdeck::config::Config;
@@ -435,4 +436,154 @@ async fn a_deploy_to_a_read_only_endpoint_sends_nothing() {
         refused,
         [("create", Phase::Refused), ("pull", Phase::Refused)]
     );
+}
+
+/// Types into the dashboard: each char a key press.
+fn type_keys(app: &mut fleetdeck::app::App, text: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in text.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn press(app: &mut fleetdeck::app::App, code: crossterm::event::KeyCode) {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Hands the app's queued deploy or rollback to the engine, as the app loop does.
+fn submit(app: &mut fleetdeck::app::App, tasks: &mut fleetdeck::engine::FleetTasks) -> u64 {
+    match app.commands.pop() {
+        Some(fleetdeck::app::Command::Deploy { plan }) => tasks.submit_deploy(*plan),
+        Some(fleetdeck::app::Command::Rollback { plan }) => tasks.submit_rollback(*plan),
+        other => panic!("expected a deploy or rollback, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_deploys_updates_and_rolls_back_with_the_form_and_the_b_key() {
+    use crossterm::event::KeyCode;
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-tui");
+    let lab = lab_config(&["lab1"]);
+    let mut h = crate::support::Harness::start(&lab);
+    let mut app = fleetdeck::app::App::new(&lab, fleetdeck::ui::Theme::monochrome());
+    h.wait_for_with(
+        "lab1 synced",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| f.endpoints[0].synced,
+    )
+    .await;
+
+    // A blank form (nothing selected), filled in field by field.
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('/'));
+    type_keys(&mut app, &format!("name:{}", s.name));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('d'));
+    type_keys(&mut app, &s.name);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, &s.v1);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, QUICK_STOP);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, "fleetnet");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.view.plan.is_some(),
+        "{:?}",
+        app.view.deploy_form.as_ref().map(|f| &f.problems)
+    );
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    let deployed = |f: &fleetdeck::model::Fleet, batch: u64, what: &str| {
+        f.actions
+            .get(batch)
+            .and_then(|b| b.note.as_deref())
+            .is_some_and(|n| n.starts_with(what))
+    };
+    h.wait_for_with(
+        "the deploy done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "deployed:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v1);
+    let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
+
+    // d on the running service: the form comes prefilled; only the image changes.
+    h.wait_for_with(
+        "the new container listed",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            crate::support::find(f, "lab1", &s.name)
+                .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Running)
+        },
+    )
+    .await;
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Tab);
+    for _ in 0..60 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_keys(&mut app, &s.v2);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    h.wait_for_with(
+        "the update done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "deployed:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v2);
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
+
+    // b: back to revision 1, once the kept revision is in the model.
+    let kept = format!("{}--r1", s.name);
+    h.wait_for_with(
+        "the kept revision listed",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            crate::support::find(f, "lab1", &kept)
+                .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Exited)
+                && crate::support::find(f, "lab1", &s.name)
+                    .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Running)
+        },
+    )
+    .await;
+    press(&mut app, KeyCode::Char('b'));
+    assert!(app.view.plan.is_some(), "{:?}", app.view.message);
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    h.wait_for_with(
+        "the rollback done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "rolled back:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(
+        inspect(&s.lab, "lab1", &s.name, "{{.State.Status}}"),
+        "running"
+    );
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
 }
