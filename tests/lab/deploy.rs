@@ -587,3 +587,37 @@ async fn the_dashboard_deploys_updates_and_rolls_back_with_the_form_and_the_b_ke
     );
     assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_pull_is_a_clear_error_and_changes_nothing() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-pull");
+    let (lab, name) = (&s.lab, &s.name);
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
+    // No registry is reachable from the lab: this image can only fail to pull.
+    let absent = format!("busybox:{name}-absent");
+    let spec = s.spec(&absent, QUICK_STOP);
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("image    ") && stdout.contains("(not on the host: will be pulled)"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stdout.contains(&format!("FAILED: pull of {absent} failed: "))
+            && stdout.contains("; nothing was changed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert!(
+        !docker(lab, "lab1", &["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .any(|n| n == format!("{name}--r1")),
+        "the running revision was not touched"
+    );
+}
