@@ -16,6 +16,8 @@
 #   env           print shell exports (FLEETDECK_LAB_CONFIG, LABn_SOCK, LABn_TCP, ...)
 #   remote        add what `up` adds for remote transports to a running lab:
 #                 sshd in every namespace, the TLS daemon lab6 (idempotent)
+#   swarm         make sure lab5, a single-node Swarm manager, is up (also done by `up`);
+#                 it is NOT in fleetdeck.toml: only the Swarm tests use it
 #
 # Conventions (the tests rely on them), for daemon I in 1..N:
 #   name labI, network namespace fdlabI,
@@ -897,12 +899,40 @@ cmd_up() {
   seed_all $(seq 1 "$n") || die "seeding failed"
   for (( i = 1; i <= n; i++ )); do cat "$(run_dir "$i")/seed.log"; done
   ensure_remote
+  # The Swarm lab, beside the fleet (released lock: cmd_swarm takes it again).
+  if (( n < SWARM_I )); then exec 9>&-; cmd_swarm; fi
 
   local ver; ver=$(dk 1 version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')
   echo "fleetdeck lab up: $n daemons, docker $ver, storage $driver, live-restore $( (( LIVE_RESTORE )) && echo on || echo off)"
   cmd_status
   echo "config: $LAB_CONFIG    (eval \"\$(scripts/lab.sh env)\" for LABn_SOCK / LABn_TCP)"
   echo "up took $(since "$t0")s"
+}
+
+# lab5: a daemon of its own that is a Swarm manager, for the Swarm tests only (the shared
+# config never lists it, so no other test sees its services). Idempotent: starts what is
+# not running, imports the image, inits the swarm once.
+SWARM_I=5
+cmd_swarm() {
+  local i=$SWARM_I state
+  # Swarm mode refuses --live-restore; an earlier lab5 started with it is restarted without.
+  LIVE_RESTORE=0
+  if answers "unix://$(sock "$i")" && [[ $(dk "$i" info --format '{{.LiveRestoreEnabled}}') == true ]]; then
+    cmd_stop "lab$i"
+  fi
+  take_lock
+  if ! answers "unix://$(sock "$i")"; then
+    guard_system_containerd
+    ensure_netns "$i"
+    launch_daemon "$i" "$(storage_driver "$i")"
+    wait_ready "$i" || die "lab$i did not come up"
+  fi
+  ensure_image "$i"
+  state=$(dk "$i" info --format '{{.Swarm.LocalNodeState}}')
+  if [[ $state != active ]]; then
+    dk "$i" swarm init --advertise-addr "10.203.$i.2" >/dev/null || die "lab$i: swarm init failed"
+  fi
+  log "lab$i: swarm manager up (unix://$(sock "$i"), $(tcp_url "$i"))"
 }
 
 cmd_ensure() {
@@ -915,6 +945,7 @@ cmd_ensure() {
     take_lock
     ensure_remote
     log "lab already up ($n daemons); config $LAB_CONFIG"
+    if (( n < SWARM_I )); then answers "unix://$(sock "$SWARM_I")" || cmd_swarm; fi
     return 0
   fi
   cmd_up
@@ -1014,6 +1045,7 @@ main() {
     start)  cmd_start "$@" ;;
     env)    cmd_env ;;
     remote) take_lock; ensure_remote ;;
+    swarm)  cmd_swarm ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -5,6 +5,7 @@
 
 mod actions;
 pub mod command;
+mod deploy;
 pub mod keymap;
 mod logs;
 mod pools;
@@ -29,6 +30,7 @@ use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
 use crate::ui::{HelpSection, Screen, Theme, View, ViewState};
+pub use deploy::DeployContext;
 pub use keymap::{Action, Keymap, Scope};
 
 /// Engine messages applied per loop turn before input is looked at again.
@@ -65,6 +67,8 @@ pub struct App {
     /// The whole terminal's size at the last frame (`width`/`height` are what the views get).
     pub screen_width: u16,
     pub screen_height: u16,
+    /// `[deploy]` settings and who deploys, for the deploy form's plans.
+    pub deploy: DeployContext,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -85,6 +89,14 @@ pub enum Command {
     /// A rolling restart: one at a time, waiting for running and healthy.
     RollingRestart {
         requests: Vec<crate::model::actions::ActionRequest>,
+    },
+    /// A confirmed deploy plan, carried out by the engine through the gate.
+    Deploy {
+        plan: Box<crate::model::deploy::DeployPlan>,
+    },
+    /// A confirmed rollback.
+    Rollback {
+        plan: Box<crate::model::deploy::revision::RollbackPlan>,
     },
     /// Write `contents` to `file_name` in the log save directory.
     Save {
@@ -147,6 +159,11 @@ impl App {
             host_shell_env: std::env::var("SHELL").ok(),
             screen_width: 80,
             screen_height: 24,
+            deploy: DeployContext {
+                keep_revisions: config.deploy.keep_revisions,
+                wait_s: config.deploy.wait_s,
+                who: "fleetdeck".into(),
+            },
         }
     }
 
@@ -236,7 +253,7 @@ impl App {
     }
 
     fn scope(&self) -> Scope {
-        if self.view.confirm.is_some() {
+        if self.view.confirm.is_some() || self.view.plan.is_some() {
             return Scope::Confirm;
         }
         let overlay = match self.view.view {
@@ -282,6 +299,10 @@ impl App {
         if self.shells.focused {
             return self.shell_key(key);
         }
+        if self.view.deploy_form.is_some() {
+            self.edit_deploy_form(key);
+            return true;
+        }
         if self.view.filter_input.is_some() {
             self.edit_filter(key);
             return true;
@@ -314,6 +335,10 @@ impl App {
     }
 
     pub fn perform(&mut self, action: Action) {
+        if self.view.plan.is_some() {
+            self.confirm_plan(action);
+            return;
+        }
         if self.view.confirm.is_some() {
             self.confirm_action(action);
             return;
@@ -352,6 +377,8 @@ impl App {
             | Action::ShellShrink
             | Action::ShellScrollUp
             | Action::ShellScrollDown => {}
+            Action::Deploy => self.open_deploy_form(),
+            Action::Rollback => self.prepare_rollback(),
             Action::CommandLine => {
                 v.command_input = Some(FilterInput::default());
             }
@@ -980,6 +1007,18 @@ impl<'a> Effects<'a> {
                         tasks.close_shell(shell);
                     }
                 }
+                Command::Deploy { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_deploy(*plan);
+                    }
+                    None => app.view.message = Some("deploys need the engine".into()),
+                },
+                Command::Rollback { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_rollback(*plan);
+                    }
+                    None => app.view.message = Some("rollbacks need the engine".into()),
+                },
                 Command::CloseTail { tail } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {
                         tasks.close_tail(tail);

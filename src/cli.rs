@@ -151,6 +151,45 @@ pub enum Command {
         #[arg(long, short = 't', value_name = "S")]
         timeout: Option<u32>,
     },
+    /// Deploy a service from a spec file (or DIR/NAME.toml of [deploy] dir): prints the plan
+    /// (host, network, IP, image), asks unless --yes, waits for it to run; an update whose new
+    /// revision does not come up is rolled back automatically. Exit 0 up, 1 failed, rolled back
+    /// or refused, 2 bad spec or a plan that cannot work
+    Deploy {
+        /// A spec file, or a name looked up in the deploy directory
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// Where: one endpoint, or @CLUSTER to place by the spec's labels, then least loaded
+        #[arg(long, value_name = "ENDPOINT|@CLUSTER")]
+        to: Option<String>,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Where spec names are looked up [default: [deploy] dir, else deploy/ beside the config]
+        #[arg(long, value_name = "DIR")]
+        deploy_dir: Option<PathBuf>,
+    },
+    /// Roll a deployed service back to its newest kept revision (the reverse swap, same checks)
+    Rollback {
+        /// ENDPOINT/NAME of the service
+        #[arg(value_name = "ENDPOINT/NAME")]
+        target: String,
+        /// Do not ask for confirmation (needed when stdin is not a terminal)
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Swarm services on a manager endpoint: list, tasks, update the image, roll back (Swarm's
+    /// own rolling update and PreviousSpec rollback, followed from the task states)
+    Service {
+        #[command(subcommand)]
+        command: ServiceCli,
+        /// Do not ask for confirmation (update, rollback)
+        #[arg(long, short = 'y', global = true)]
+        yes: bool,
+        /// Seconds to follow an update or rollback before giving up on it (Swarm carries on)
+        #[arg(long, default_value_t = 120, value_name = "S", global = true)]
+        wait: u64,
+    },
     /// Print the audit log of state-changing requests (who, where, what, result), oldest first
     Audit {
         /// Only this endpoint
@@ -166,6 +205,53 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCli {
+    /// The services of ENDPOINT
+    Ls {
+        #[arg(value_name = "ENDPOINT")]
+        endpoint: String,
+    },
+    /// The tasks of a service
+    Ps {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+    },
+    /// Update a service to a new image (the image must be on the nodes or pullable)
+    Update {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+    },
+    /// Roll a service back to its previous spec
+    Rollback {
+        #[arg(value_name = "ENDPOINT/SERVICE")]
+        target: String,
+    },
+}
+
+impl ServiceCli {
+    pub fn command(&self) -> crate::headless::swarm::ServiceCommand {
+        use crate::headless::swarm::ServiceCommand as C;
+        match self {
+            Self::Ls { endpoint } => C::Ls {
+                endpoint: endpoint.clone(),
+            },
+            Self::Ps { target } => C::Ps {
+                target: target.clone(),
+            },
+            Self::Update { target, image } => C::Update {
+                target: target.clone(),
+                image: image.clone(),
+            },
+            Self::Rollback { target } => C::Rollback {
+                target: target.clone(),
+            },
+        }
+    }
 }
 
 impl Command {

@@ -3,6 +3,7 @@
 
 mod access;
 pub mod contexts;
+pub mod deploy;
 mod error;
 pub mod influx;
 mod raw;
@@ -333,6 +334,27 @@ impl Default for StatsSettings {
     }
 }
 
+/// `[deploy]`: where specs live and how much history a service keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySettings {
+    /// `fleetdeck deploy NAME` reads `DIR/NAME.toml`; relative to the config file.
+    pub dir: PathBuf,
+    /// Stopped earlier revisions kept per service for rollback; older ones are removed.
+    pub keep_revisions: usize,
+    /// How long a new container may take to run (and be healthy) when its spec does not say.
+    pub wait_s: u64,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("deploy"),
+            keep_revisions: crate::model::deploy::DEFAULT_KEEP_REVISIONS,
+            wait_s: crate::model::deploy::DEFAULT_WAIT_S,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub endpoints: Vec<EndpointSpec>,
@@ -346,6 +368,7 @@ pub struct Config {
     pub keys: Vec<KeyOverride>,
     /// Stats export; `None` when the file has no `[influx]` section.
     pub influx: Option<InfluxSettings>,
+    pub deploy: DeploySettings,
     /// The read-only settings above the endpoints (each endpoint carries its resolved value).
     pub access: AccessPolicy,
     /// The file the config came from, when there was one.
@@ -749,6 +772,42 @@ pub fn parse_str_with_env(
 
     let access = resolve_access(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
 
+    let mut deploy = DeploySettings::default();
+    if let Some(dir) = &raw.deploy.dir {
+        if dir.get_ref().trim().is_empty() {
+            return Err(invalid(
+                dir.span().start,
+                "deploy.dir".into(),
+                "empty; give a directory such as \"deploy\" (relative to this file)".into(),
+            ));
+        }
+        deploy.dir = base_dir.join(dir.get_ref());
+    } else {
+        deploy.dir = base_dir.join("deploy");
+    }
+    if let Some(k) = &raw.deploy.keep_revisions {
+        let v = *k.get_ref();
+        if !(1..=100).contains(&v) {
+            return Err(invalid(
+                k.span().start,
+                "deploy.keep_revisions".into(),
+                format!("{v} is out of range; valid values: 1 to 100"),
+            ));
+        }
+        deploy.keep_revisions = v as usize;
+    }
+    if let Some(w) = &raw.deploy.wait_s {
+        let v = *w.get_ref();
+        if !(1..=3600).contains(&v) {
+            return Err(invalid(
+                w.span().start,
+                "deploy.wait_s".into(),
+                format!("{v} is out of range; valid values: 1 to 3600"),
+            ));
+        }
+        deploy.wait_s = v;
+    }
+
     let influx = raw
         .influx
         .map(|r| influx::resolve(r, text, path, env))
@@ -764,6 +823,7 @@ pub fn parse_str_with_env(
         wall,
         keys,
         influx,
+        deploy,
         access,
         file: None,
         shell: resolve_shell(&raw.shell, &invalid)?,

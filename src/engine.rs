@@ -7,10 +7,12 @@
 //! nothing else in the crate may call a state-changing Docker method.
 
 mod convert;
+pub mod deploy;
 pub mod gate;
 pub mod logs;
 pub mod shell;
 pub mod stats;
+pub mod swarm;
 pub mod targets;
 mod transport;
 
@@ -364,6 +366,47 @@ impl FleetTasks {
         batch
     }
 
+    /// Carries out a deploy plan in the background through the gate. Every step arrives as
+    /// `MsgKind::ActionNote` (verb "deploy"), the end as one more, a problem unless it is up.
+    pub fn submit_deploy(&mut self, plan: crate::model::deploy::DeployPlan) -> u64 {
+        let batch = self.next_batch();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        self.actions.spawn(async move {
+            let note = deploy_note(batch, plan.endpoint, &plan.name, "deploy", tx.clone());
+            let result = deploy::deploy(&gate, &plan, &note).await;
+            let text = match &result {
+                deploy::DeployResult::Done { .. } => format!(
+                    "deployed: {}/{} revision {} ({})",
+                    plan.endpoint_name, plan.name, plan.revision, plan.image
+                ),
+                other => deploy_failure(other),
+            };
+            let kind = deploy_kind(batch, &plan.name, "deploy", text, !result.is_ok());
+            let _ = send(&tx, plan.endpoint, kind).await;
+        });
+        batch
+    }
+
+    /// [`FleetTasks::submit_deploy`] for a rollback plan.
+    pub fn submit_rollback(&mut self, plan: crate::model::deploy::revision::RollbackPlan) -> u64 {
+        let batch = self.next_batch();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        self.actions.spawn(async move {
+            let note = deploy_note(batch, plan.endpoint, &plan.service, "rollback", tx.clone());
+            let result = deploy::rollback(&gate, &plan, &note).await;
+            let text = match &result {
+                deploy::DeployResult::Done { .. } => format!(
+                    "rolled back: {}/{} is revision {} ({}) again",
+                    plan.endpoint_name, plan.service, plan.target.revision, plan.target.image
+                ),
+                other => deploy_failure(other),
+            };
+            let kind = deploy_kind(batch, &plan.service, "rollback", text, !result.is_ok());
+            let _ = send(&tx, plan.endpoint, kind).await;
+        });
+        batch
+    }
+
     fn next_batch(&mut self) -> u64 {
         self.next_batch += 1;
         self.next_batch
@@ -479,6 +522,46 @@ impl FleetTasks {
     /// Tasks alive: endpoint watchers plus open tails (for soak checks).
     pub fn task_count(&self) -> usize {
         self.endpoints.len() + self.tails.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+fn deploy_kind(batch: u64, name: &str, verb: &str, text: String, problem: bool) -> MsgKind {
+    MsgKind::ActionNote {
+        batch,
+        total: 1,
+        verb: verb.into(),
+        container_id: String::new(),
+        container: name.to_string(),
+        text,
+        problem,
+    }
+}
+
+/// The progress callback of a deploy or rollback: each step a note. A full channel drops a
+/// step's note rather than stall the deploy; the final result is always sent.
+fn deploy_note(
+    batch: u64,
+    endpoint: EndpointId,
+    name: &str,
+    verb: &'static str,
+    tx: mpsc::Sender<Msg>,
+) -> impl Fn(String) + Send + Sync {
+    let name = name.to_string();
+    move |line: String| {
+        let _ = tx.try_send(Msg {
+            endpoint,
+            at: Utc::now(),
+            kind: deploy_kind(batch, &name, verb, line, false),
+        });
+    }
+}
+
+fn deploy_failure(result: &deploy::DeployResult) -> String {
+    match result {
+        deploy::DeployResult::RolledBack { reason } => format!("ROLLED BACK: {reason}"),
+        deploy::DeployResult::Failed { reason } => format!("FAILED: {reason}"),
+        deploy::DeployResult::Refused { reason } => format!("refused: {reason}"),
+        deploy::DeployResult::Done { .. } => String::new(),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Commands without a terminal UI: `check` (is every endpoint reachable?) and `snapshot`
 //! (one view, rendered by the same widgets, printed as plain text). For cron, chat-ops and tests.
 //! They use the engine and the model (and the ui for `snapshot`), never the app loop.
-//! [`actions`]: start/stop/restart/… and rolling-restart through the gate; [`audit`]: the
-//! audit log as a table.
+//! [`actions`]: start/stop/restart/… and rolling-restart through the gate; [`deploy`]: deploy
+//! and rollback; [`swarm`]: Swarm services; [`audit`]: the audit log as a table.
 
 pub mod actions;
 pub mod audit;
+pub mod deploy;
+pub mod swarm;
 
 use std::io::Write;
 use std::time::Duration;

@@ -6,8 +6,11 @@
 //!   reconnects forever; reports owned [`model::Msg`]s; moves the bytes of the shell pane's
 //!   exec and host shells ([`engine::shell`]). No ratatui here. Its gate
 //!   ([`engine::gate`]) is the only way to a state-changing Docker request: read-only
-//!   endpoints are refused there, and every attempt is audited.
-//! - [`model`]: the fleet as data and the pure logic over it (apply messages, filter, sort).
+//!   endpoints are refused there, and every attempt is audited. [`engine::deploy`] carries out
+//!   deploy and rollback plans step by step through it; [`engine::swarm`] asks Swarm for its
+//!   own service updates and rollbacks and follows the tasks.
+//! - [`model`]: the fleet as data and the pure logic over it (apply messages, filter, sort;
+//!   deploy specs, placement, plans and revision history in [`model::deploy`]).
 //! - [`ui`]: widgets that draw the model with the theme; used by the TUI and by `snapshot`.
 //! - [`app`]: the interactive loop: owns the model, maps keys to actions, redraws on change.
 //! - [`headless`]: `check` and `snapshot`, for scripts, cron and tests.

@@ -164,6 +164,64 @@ fn main() -> ExitCode {
                 .wrap_err("writing the report")
             }
             Some(Command::Audit { .. }) => Ok(EXIT_CONFIG), // handled before the config is loaded
+            Some(Command::Deploy {
+                spec,
+                to,
+                yes,
+                deploy_dir,
+            }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let args = headless::deploy::DeployArgs {
+                    spec: spec.clone(),
+                    to: to.clone(),
+                    yes: *yes,
+                    deploy_dir: deploy_dir.clone(),
+                };
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::deploy::deploy(
+                    &config,
+                    &gate,
+                    &args,
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
+            Some(Command::Service { command, yes, wait }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::swarm::run(
+                    &config,
+                    &gate,
+                    &headless::swarm::ServiceArgs {
+                        command: command.command(),
+                        yes: *yes,
+                        wait: std::time::Duration::from_secs(*wait),
+                    },
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
+            Some(Command::Rollback { target, yes }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                headless::deploy::rollback(
+                    &config,
+                    &gate,
+                    target,
+                    *yes,
+                    &mut headless::actions::ask_on_terminal,
+                    &mut out,
+                    &mut err,
+                )
+                .await
+                .wrap_err("writing the report")
+            }
             Some(cmd) => match cmd.action() {
                 Some(Ok((action, targets))) => {
                     let gate = Gate::new(&config, AuditLog::from_env());
@@ -342,6 +400,8 @@ async fn run_dashboard(
     // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
     let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
     app.set_keymap(keymap);
+    let who = tasks.gate().audit().identity();
+    app.deploy.who = format!("{}@{}", who.user, who.host);
     if wall {
         app.enable_wall(&config.wall);
     }

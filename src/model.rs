@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod container;
+pub mod deploy;
 pub mod endpoint;
 pub mod events;
 pub mod filter;

@@ -12,6 +12,7 @@
 pub mod clusters;
 pub mod confirm;
 pub mod containers;
+pub mod deploy;
 pub mod detail;
 pub mod events;
 pub mod help;
@@ -156,6 +157,12 @@ impl Screen<'_> {
                 confirm: c,
             }
             .render(body, buf);
+        }
+        if let Some(form) = &self.state.deploy_form {
+            deploy::DeployFormView { screen: self, form }.render(body, buf);
+        }
+        if let Some(work) = &self.state.plan {
+            deploy::PlanDialog { screen: self, work }.render(body, buf);
         }
         if self.state.help {
             help::HelpOverlay { screen: self }.render(body, buf);

@@ -35,6 +35,8 @@ fn example_config_parses_with_every_key() {
         c.endpoints[0].host_shell.as_deref(),
         Some(&["ssh", "-J", "bastion", "ops@10.0.0.5"].map(String::from)[..])
     );
+    assert_eq!(c.deploy.dir, Path::new("deploy"));
+    assert_eq!((c.deploy.keep_revisions, c.deploy.wait_s), (3, 60));
 }
 
 #[test]
@@ -55,6 +57,28 @@ fn shell_settings_name_the_bad_value_and_the_valid_ones() {
     assert_eq!(
         err("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\nhost_shell = []\n"),
         "f.toml:4: endpoint[0].host_shell: needs a program and its arguments, e.g. [\"ssh\", \"-J\", \"bastion\", \"ops@10.0.0.5\"]"
+    );
+}
+
+#[test]
+fn every_shipped_deploy_spec_parses() {
+    let mut n = 0;
+    for entry in std::fs::read_dir("deploy").unwrap() {
+        let path = entry.unwrap().path();
+        let spec =
+            fleetdeck::config::deploy::load_spec(&path, 60).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!spec.name.is_empty());
+        n += 1;
+    }
+    assert!(n >= 1, "deploy/ holds an example spec");
+}
+
+#[test]
+fn bad_deploy_settings_name_the_key_and_the_range() {
+    let e = config::parse_str("[deploy]\nkeep_revisions = 0\n", Path::new("c.toml")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "c.toml:2: deploy.keep_revisions: 0 is out of range; valid values: 1 to 100"
     );
 }
 

@@ -161,7 +161,8 @@ fn inside_the_gate_only_send_makes_them_after_the_checks() {
         stray.is_empty(),
         "state-changing calls in gate.rs outside send(): {stray:?}"
     );
-    // And send is called from carry_out only (the body of apply and open_exec), after the
+    // And send is called from carry_out only (the body of apply, apply_reporting and
+    // open_exec), after the
     // read-only check and the audit record.
     let calls: Vec<_> = text.match_indices("send(&docker").collect();
     assert_eq!(calls.len(), 1, "send is called once");

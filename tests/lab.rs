@@ -13,6 +13,8 @@ mod actions;
 mod audit;
 #[path = "lab/chaos.rs"]
 mod chaos;
+#[path = "lab/deploy.rs"]
+mod deploy;
 #[path = "lab/events.rs"]
 mod events;
 #[path = "lab/fleet_sync.rs"]
@@ -33,3 +35,5 @@ mod remote;
 mod shell;
 #[path = "lab/stats.rs"]
 mod stats;
+#[path = "lab/swarm.rs"]
+mod swarm;

@@ -1086,3 +1086,145 @@ fn a_wall_display_opens_no_shell() {
     assert!(app.shells.is_empty());
     assert!(app.commands.is_empty());
 }
+
+/// Types `text` into the focused field of the deploy form after clearing it.
+fn retype(app: &mut App, text: &str) {
+    for _ in 0..40 {
+        key(app, KeyCode::Backspace);
+    }
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn the_deploy_form_checks_as_you_type_and_shows_the_plan_before_anything_is_sent() {
+    let mut app = pools_app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('2'));
+    // The filter puts us-east-01/web-1 on top; d opens the form prefilled to update it.
+    key(&mut app, KeyCode::Char('/'));
+    for c in "ep:us-east-01 name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('d'));
+    let buf = render(&mut app, 100, 30);
+    snap!("deploy_form_100x30", buf.clone());
+
+    // The ip field: an address another container uses is refused there, as typed.
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Tab);
+    }
+    retype(&mut app, "192.168.2.21");
+    let buf = render(&mut app, 100, 30);
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("ip: 192.168.2.21 is taken: used by us-east-01/api-1"),
+        "{text}"
+    );
+    let (x, y) = find_cell(&buf, "ip  ");
+    assert_eq!(
+        buf[(x, y)].fg,
+        theme.error.fg.unwrap(),
+        "the field is marked"
+    );
+    // Outside the pool, and a bad image, each in its own words.
+    retype(&mut app, "10.9.9.9");
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("ip: 10.9.9.9 is outside the pool"), "{text}");
+    let problems: Vec<String> = app
+        .view
+        .deploy_form
+        .as_ref()
+        .unwrap()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "ip: 10.9.9.9 is outside the pool of network dockernet on us-east-01 (subnet \
+          192.168.2.0/24, range 192.168.2.0/26)"
+        ]
+    );
+    // Enter with a problem plans nothing.
+    key(&mut app, KeyCode::Enter);
+    assert!(app.view.plan.is_none() && app.commands.is_empty());
+    retype(&mut app, "auto");
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 100, 30);
+    snap!("deploy_plan_100x30", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("ip       192.168.2.20 (auto: kept from the running web-1)"),
+        "{text}"
+    );
+    assert!(app.commands.is_empty(), "nothing is sent before y");
+    key(&mut app, KeyCode::Char('y'));
+    match app.commands.last() {
+        Some(fleetdeck::app::Command::Deploy { plan }) => {
+            assert_eq!(plan.endpoint_name, "us-east-01");
+            assert_eq!(plan.name, "web-1");
+            assert_eq!(plan.create.network.as_deref(), Some("dockernet"));
+        }
+        other => panic!("expected a deploy, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_rollback_key_plans_the_swap_to_the_kept_revision() {
+    let mut app = app();
+    let labels = |rev: &str, image: &str| {
+        BTreeMap::from([
+            ("fleetdeck.deploy.service".to_string(), "cart".to_string()),
+            ("fleetdeck.deploy.revision".to_string(), rev.to_string()),
+            ("fleetdeck.deploy.image".to_string(), image.to_string()),
+            (
+                "fleetdeck.deploy.time".to_string(),
+                "2026-11-26T11:00:00Z".to_string(),
+            ),
+            ("fleetdeck.deploy.by".to_string(), "ops@deck".to_string()),
+        ])
+    };
+    let mut live = container("d1", "cart", ContainerState::Running, "192.168.2.40");
+    live.labels = labels("2", "shop/cart:2");
+    live.image = "shop/cart:2".into();
+    let mut kept = container("d2", "cart--r1", ContainerState::Exited, "192.168.2.40");
+    kept.labels = labels("1", "shop/cart:1");
+    for c in [live, kept] {
+        app.apply(Msg {
+            endpoint: 1,
+            at: now(),
+            kind: MsgKind::ContainerChanged(Box::new(c)),
+        });
+    }
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:cart state:running".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('b'));
+    let buf = render(&mut app, 100, 30);
+    snap!("rollback_plan_100x30", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("roll back us-east-02/cart from revision 2 (shop/cart:2) to revision 1"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('n'));
+    assert!(app.commands.is_empty() && app.view.plan.is_none());
+    // A container without kept revisions says so instead.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('b'));
+    assert!(
+        app.view
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("has no kept revision")),
+        "{:?}",
+        app.view.message
+    );
+}

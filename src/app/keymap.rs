@@ -49,6 +49,10 @@ pub enum Action {
     ActKill,
     ActRemove,
     ActRolling,
+    /// The deploy form (prefilled from the selected container).
+    Deploy,
+    /// Back to the selected service's newest kept revision.
+    Rollback,
     /// In a confirmation: go ahead.
     Confirm,
     /// A shell in the selected container, in the pane.
@@ -112,6 +116,8 @@ impl Action {
             Action::ActKill => "kill",
             Action::ActRemove => "remove",
             Action::ActRolling => "rolling-restart",
+            Action::Deploy => "deploy",
+            Action::Rollback => "rollback",
             Action::Confirm => "confirm",
             Action::Exec => "exec",
             Action::HostShell => "host",
@@ -527,6 +533,27 @@ impl Default for Keymap {
                     ActRolling,
                     Containers,
                     "rolling restart of marked",
+                    false,
+                ),
+                b(
+                    &[Key::ch('d')],
+                    Deploy,
+                    Containers,
+                    "deploy / update (form)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('b')],
+                    Rollback,
+                    Containers,
+                    "roll back to kept revision",
+                    false,
+                ),
+                b(
+                    &[Key::ch('b')],
+                    Rollback,
+                    Detail,
+                    "roll back to kept revision",
                     false,
                 ),
                 b(&[Key::ch('u')], ActStart, Detail, "start", false),

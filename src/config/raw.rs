@@ -35,6 +35,17 @@ pub struct RawConfig {
     pub influx: Option<RawInflux>,
     #[serde(default)]
     pub shell: RawShell,
+    #[serde(default)]
+    pub deploy: RawDeploy,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    /// Where deploy specs live, relative to the config file.
+    pub dir: Option<Spanned<String>>,
+    pub keep_revisions: Option<Spanned<u64>>,
+    pub wait_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

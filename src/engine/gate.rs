@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptions, RemoveContainerOptions, RestartContainerOptions,
-    StartContainerOptions, StopContainerOptions,
+    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectServiceOptions,
+    KillContainerOptions, RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions,
+    StartContainerOptions, StopContainerOptions, UpdateServiceOptions,
 };
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
@@ -94,13 +95,28 @@ impl Gate {
     /// Carries out one request: refused on a read-only endpoint, audited before and after,
     /// under a deadline. Never panics, never returns early without an outcome.
     pub async fn apply(&self, req: ActionRequest) -> ActionOutcome {
-        self.carry_out(req).await.0
+        self.carry_out(req, &|_| {}).await.0
+    }
+
+    /// A client for reading (inspect, list) on behalf of a multi-step operation such as a
+    /// deploy. Nothing sent through it changes anything: that is what [`Gate::apply`] is for.
+    pub async fn reader(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
+        self.client(endpoint).await
+    }
+
+    /// [`Gate::apply`], telling `progress` what a long request (an image pull) is doing.
+    pub async fn apply_reporting(
+        &self,
+        req: ActionRequest,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> ActionOutcome {
+        self.carry_out(req, progress).await.0
     }
 
     /// Opens an interactive exec (`Action::Exec`) through the same checks as every action:
     /// refused on a read-only endpoint, audited. On success the attached streams come back.
     pub async fn open_exec(&self, req: ActionRequest) -> (ActionOutcome, Option<ExecIo>) {
-        self.carry_out(req).await
+        self.carry_out(req, &|_| {}).await
     }
 
     /// Opens a host shell for `endpoint`: refused on a read-only endpoint, audited like a
@@ -144,8 +160,12 @@ impl Gate {
         result
     }
 
-    /// The body of [`Gate::apply`] and [`Gate::open_exec`].
-    async fn carry_out(&self, req: ActionRequest) -> (ActionOutcome, Option<ExecIo>) {
+    /// The body of [`Gate::apply`], [`Gate::apply_reporting`] and [`Gate::open_exec`].
+    async fn carry_out(
+        &self,
+        req: ActionRequest,
+        progress: &(dyn Fn(String) + Send + Sync),
+    ) -> (ActionOutcome, Option<ExecIo>) {
         let started = Instant::now();
         let (endpoint_name, endpoint_url) = match self.specs.get(req.endpoint) {
             Some(s) => (s.name.clone(), s.url_text.clone()),
@@ -205,7 +225,7 @@ impl Gate {
 
         // 3. The request itself.
         let sent = match self.client(req.endpoint).await {
-            Ok(docker) => send(&docker, &req, self.settings.request_timeout).await,
+            Ok(docker) => send(&docker, &req, self.settings.request_timeout, progress).await,
             Err(e) => Err(format!("cannot reach {endpoint_name}: {e}")),
         };
         let (result, io) = match sent {
@@ -385,7 +405,7 @@ struct Ready {
     healthcheck: bool,
 }
 
-enum Readiness {
+pub(crate) enum Readiness {
     Ready { healthcheck: bool },
     NotYet(String),
     Failed(String),
@@ -394,7 +414,7 @@ enum Readiness {
 /// Is a just-restarted container up? Running (not restarting, not paused), and when it has a
 /// healthcheck, healthy on a probe that ran in this run (after its StartedAt), so a health
 /// status left over from before the restart never counts.
-fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
+pub(crate) fn readiness(c: &bollard::models::ContainerInspectResponse) -> Readiness {
     use bollard::models::{ContainerStateStatusEnum as S, HealthStatusEnum as H};
     let Some(state) = &c.state else {
         return Readiness::NotYet("no state reported".into());
@@ -483,6 +503,7 @@ async fn send(
     docker: &Docker,
     req: &ActionRequest,
     limit: Duration,
+    progress: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Option<ExecIo>, String> {
     let id = req.container_id.as_str();
     let r = match &req.action {
@@ -576,8 +597,205 @@ async fn send(
             };
             deadline(limit, docker.resize_exec(exec_id, size)).await
         }
+        Action::Pull { image } => {
+            // A pull may take minutes; what must not happen is a long silence.
+            let (from_image, tag) = split_tag(image);
+            let opts = CreateImageOptions {
+                from_image: Some(from_image),
+                tag: (!tag.is_empty()).then_some(tag),
+                ..Default::default()
+            };
+            let mut stream = docker.create_image(Some(opts), None, None);
+            let mut last = String::new();
+            loop {
+                match tokio::time::timeout(limit, stream.next()).await {
+                    Err(_) => break Err(EngineError::Timeout(limit)),
+                    Ok(None) => break Ok(()),
+                    Ok(Some(Err(e))) => break Err(EngineError::from(e)),
+                    Ok(Some(Ok(info))) => {
+                        if let Some(detail) =
+                            info.error_detail.as_ref().and_then(|d| d.message.clone())
+                        {
+                            break Err(EngineError::Docker(detail));
+                        }
+                        let line = pull_line(&info);
+                        if !line.is_empty() && line != last {
+                            progress(line.clone());
+                            last = line;
+                        }
+                    }
+                }
+            }
+        }
+        Action::Create { spec } => {
+            let opts = CreateContainerOptions {
+                name: Some(spec.name.clone()),
+                platform: String::new(),
+            };
+            deadline(
+                limit,
+                docker.create_container(Some(opts), create_body(spec)),
+            )
+            .await
+            .map(|_| ())
+        }
+        Action::Rename { to } => {
+            let opts = RenameContainerOptions { name: to.clone() };
+            deadline(limit, docker.rename_container(id, opts)).await
+        }
+        Action::ServiceUpdate { .. } | Action::ServiceRollback => {
+            // Swarm wants the spec and the version it was read at (a GET), then the update.
+            match deadline(
+                limit,
+                docker.inspect_service(id, None::<InspectServiceOptions>),
+            )
+            .await
+            {
+                Err(e) => Err(e),
+                Ok(service) => {
+                    let version = service
+                        .version
+                        .and_then(|v| v.index)
+                        .and_then(|v| i32::try_from(v).ok())
+                        .unwrap_or(0);
+                    let mut spec = service.spec.unwrap_or_default();
+                    let rollback = match &req.action {
+                        Action::ServiceUpdate { image } => {
+                            if let Some(c) = spec
+                                .task_template
+                                .as_mut()
+                                .and_then(|t| t.container_spec.as_mut())
+                            {
+                                c.image = Some(image.clone());
+                            }
+                            None
+                        }
+                        _ => Some("previous".to_string()),
+                    };
+                    let opts = UpdateServiceOptions {
+                        version,
+                        rollback,
+                        ..Default::default()
+                    };
+                    deadline(limit, docker.update_service(id, spec, opts, None))
+                        .await
+                        .map(|_| ())
+                }
+            }
+        }
     };
     r.map(|()| None).map_err(|e| explain(&req.action, e))
+}
+
+/// `reg:5000/app:2` → (`reg:5000/app`, `2`); a digest stays in the name.
+fn split_tag(image: &str) -> (String, String) {
+    if image.contains('@') {
+        return (image.to_string(), String::new());
+    }
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name.to_string(), tag.to_string()),
+        _ => (image.to_string(), "latest".to_string()),
+    }
+}
+
+/// One pull progress report as a line: "a1b2c3d4e5f6: Downloading 3.1 MB / 10.2 MB".
+fn pull_line(info: &bollard::models::CreateImageInfo) -> String {
+    let status = crate::model::text::sanitize(info.status.as_deref().unwrap_or("")).into_owned();
+    let id = info.id.as_deref().unwrap_or("");
+    let amount = info
+        .progress_detail
+        .as_ref()
+        .and_then(|d| Some((d.current?, d.total?)))
+        .filter(|(_, total)| *total > 0)
+        .map(|(cur, total)| format!(" {:.1} MB / {:.1} MB", cur as f64 / 1e6, total as f64 / 1e6))
+        .unwrap_or_default();
+    match (id.is_empty(), status.is_empty()) {
+        (_, true) => String::new(),
+        (true, false) => status,
+        (false, false) => format!("{id}: {status}{amount}"),
+    }
+}
+
+/// A deploy's container as Docker's create request: fixed address on its network, ports,
+/// restart policy, healthcheck, limits, labels.
+fn create_body(spec: &crate::model::deploy::CreateSpec) -> bollard::models::ContainerCreateBody {
+    use crate::model::deploy::RestartPolicy as Policy;
+    use bollard::models::{
+        ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
+        NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    };
+    let secs = |s: u64| i64::try_from(s.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
+    let mut exposed = Vec::new();
+    let mut bindings: std::collections::HashMap<String, Option<Vec<PortBinding>>> =
+        std::collections::HashMap::new();
+    for p in &spec.ports {
+        let key = format!("{}/{}", p.container_port, p.proto);
+        exposed.push(key.clone());
+        if let Some(host_port) = p.host_port {
+            bindings
+                .entry(key)
+                .or_insert_with(|| Some(Vec::new()))
+                .get_or_insert_with(Vec::new)
+                .push(PortBinding {
+                    host_ip: p.host_ip.clone(),
+                    host_port: Some(host_port.to_string()),
+                });
+        }
+    }
+    let restart = RestartPolicy {
+        name: Some(match spec.restart {
+            Policy::No => RestartPolicyNameEnum::NO,
+            Policy::Always => RestartPolicyNameEnum::ALWAYS,
+            Policy::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
+            Policy::OnFailure { .. } => RestartPolicyNameEnum::ON_FAILURE,
+        }),
+        maximum_retry_count: match spec.restart {
+            Policy::OnFailure {
+                max_retries: Some(n),
+            } => Some(i64::from(n)),
+            _ => None,
+        },
+    };
+    let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
+        endpoints_config: Some(
+            [(
+                net.clone(),
+                EndpointSettings {
+                    ipam_config: spec.ipv4.as_ref().map(|ip| EndpointIpamConfig {
+                        ipv4_address: Some(ip.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+            )]
+            .into(),
+        ),
+    });
+    ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
+        env: (!spec.env.is_empty()).then(|| spec.env.clone()),
+        labels: Some(spec.labels.clone().into_iter().collect()),
+        exposed_ports: (!exposed.is_empty()).then_some(exposed),
+        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
+            test: Some(vec!["CMD-SHELL".into(), h.command.clone()]),
+            interval: Some(secs(h.interval_s)),
+            timeout: Some(secs(h.timeout_s)),
+            retries: Some(i64::from(h.retries)),
+            start_period: Some(secs(h.start_period_s)),
+            start_interval: None,
+        }),
+        host_config: Some(HostConfig {
+            network_mode: spec.network.clone(),
+            port_bindings: (!bindings.is_empty()).then_some(bindings),
+            restart_policy: Some(restart),
+            nano_cpus: spec.nano_cpus,
+            memory: spec.memory_bytes,
+            ..Default::default()
+        }),
+        networking_config,
+        ..Default::default()
+    }
 }
 
 /// The daemon's answer in the operator's terms, for the refusals people actually meet.

@@ -89,7 +89,7 @@ async fn resolve(config: &Config, texts: &[String], err: &mut dyn Write) -> Resu
 }
 
 /// Asks when it must; `Some(code)` when the command ends here.
-fn confirmed(
+pub(crate) fn confirmed(
     destructive: bool,
     yes: bool,
     confirm: Confirm<'_>,

@@ -47,6 +47,26 @@ pub enum Action {
         rows: u16,
         cols: u16,
     },
+    /// Fetch an image the daemon does not have (a deploy's first step); the request's
+    /// `container` names the service it is for, its `container_id` is empty.
+    Pull {
+        image: String,
+    },
+    /// Create a container (a deploy); the request's `container_id` is empty.
+    Create {
+        spec: Box<super::deploy::CreateSpec>,
+    },
+    /// Give a container another name (a deploy keeping the old revision, a rollback).
+    Rename {
+        to: String,
+    },
+    /// A Swarm service to a new image (the request's `container_id` is the service id); the
+    /// rolling update itself is Swarm's.
+    ServiceUpdate {
+        image: String,
+    },
+    /// Swarm's own rollback of a service to its `PreviousSpec`.
+    ServiceRollback,
 }
 
 impl Action {
@@ -62,6 +82,11 @@ impl Action {
             Self::Remove { .. } => "rm",
             Self::Exec { .. } => "exec",
             Self::ExecResize { .. } => "exec-resize",
+            Self::Pull { .. } => "pull",
+            Self::Create { .. } => "create",
+            Self::Rename { .. } => "rename",
+            Self::ServiceUpdate { .. } => "service-update",
+            Self::ServiceRollback => "service-rollback",
         }
     }
 
@@ -69,7 +94,12 @@ impl Action {
     pub fn is_destructive(&self) -> bool {
         !matches!(
             self,
-            Self::Start | Self::Unpause | Self::Exec { .. } | Self::ExecResize { .. }
+            Self::Start
+                | Self::Unpause
+                | Self::Exec { .. }
+                | Self::ExecResize { .. }
+                | Self::Pull { .. }
+                | Self::Create { .. }
         )
     }
 
@@ -90,6 +120,18 @@ impl Action {
                 rows,
                 cols,
             } => json!({ "exec_id": exec_id, "rows": rows, "cols": cols }),
+            Self::Pull { image } => json!({ "image": image }),
+            // What identifies the revision; env values may be secrets and stay out of the log.
+            Self::Create { spec } => json!({
+                "image": spec.image,
+                "network": spec.network,
+                "ip": spec.ipv4,
+                "revision": spec.labels.get(super::deploy::revision::LABEL_REVISION),
+                "spec_digest": spec.labels.get(super::deploy::revision::LABEL_DIGEST),
+            }),
+            Self::Rename { to } => json!({ "to": to }),
+            Self::ServiceUpdate { image } => json!({ "image": image }),
+            Self::ServiceRollback => json!({}),
         }
     }
 
@@ -101,6 +143,10 @@ impl Action {
                 format!("{} (timeout {t} s)", self.verb())
             }
             Self::Kill { signal } => format!("kill {signal}"),
+            Self::Pull { image } => format!("pull {image}"),
+            Self::Create { spec } => format!("create from {}", spec.image),
+            Self::Rename { to } => format!("rename to {to}"),
+            Self::ServiceUpdate { image } => format!("service update to {image}"),
             Self::Remove { volumes, force } => {
                 let mut extra = Vec::new();
                 if *volumes {

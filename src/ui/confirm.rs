@@ -58,23 +58,38 @@ impl Widget for ConfirmDialog<'_, '_> {
             }
             _ => String::new(),
         };
-        lines.push(Line::from(vec![
-            Span::styled(" y", t.key),
-            Span::styled(" yes · ", t.hint),
-            Span::styled("n", t.key),
-            Span::styled(format!(" no{extra}"), t.hint),
-        ]));
-        let height = (lines.len() as u16 + 2).min(area.height);
-        let rect = centered(area, 80, 100, height);
-        Clear.render(rect, buf);
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_style(t.error)
-                    .title(Span::styled(format!(" {title} "), t.error)),
-            )
-            .render(rect, buf);
+        let no = format!(" no{extra}");
+        yes_no_dialog(t, &title, lines, (" yes · ", &no), (80, 0), area, buf);
     }
+}
+
+/// A y/n dialog in the error frame: `lines`, then the answer line, centred; `extra_height`
+/// rows are kept for lines that wrap.
+pub fn yes_no_dialog(
+    t: &crate::ui::Theme,
+    title: &str,
+    mut lines: Vec<Line<'_>>,
+    (yes, no): (&str, &str),
+    (width_pct, extra_height): (u16, u16),
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    lines.push(Line::from(vec![
+        Span::styled(" y", t.key),
+        Span::styled(yes.to_string(), t.hint),
+        Span::styled("n", t.key),
+        Span::styled(no.to_string(), t.hint),
+    ]));
+    let height = (lines.len() as u16 + 2 + extra_height).min(area.height);
+    let rect = centered(area, width_pct, 100, height);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.error)
+                .title(Span::styled(format!(" {title} "), t.error)),
+        )
+        .render(rect, buf);
 }

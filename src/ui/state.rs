@@ -210,6 +210,10 @@ pub struct ViewState {
     pub command_input: Option<FilterInput>,
     /// A destructive action waiting for y/n.
     pub confirm: Option<Confirm>,
+    /// The deploy form, while it is open.
+    pub deploy_form: Option<super::deploy::DeployForm>,
+    /// A deploy or rollback plan waiting for y/n.
+    pub plan: Option<super::deploy::PlannedWork>,
     /// The container whose detail panel is open.
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
@@ -252,6 +256,8 @@ impl Default for ViewState {
             wall: None,
             command_input: None,
             confirm: None,
+            deploy_form: None,
+            plan: None,
             detail: None,
             detail_scroll: 0,
             mask_env: true,

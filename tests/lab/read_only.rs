@@ -4,8 +4,7 @@
 //! but GETs, is refused and is audited as refused; the same commands through the writable
 //! endpoint do act, and the proxy sees them.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,29 +14,12 @@ use fleetdeck::engine::gate::{Gate, RollingOptions};
 use fleetdeck::model::actions::{Action, ActionResult};
 
 use crate::actions::{QUICK_STOP, inspect, request, status, wait_status};
-use crate::support::{Harness, Proxy, RemoveOnDrop, docker, docker_raw, lab_config, unique};
+use crate::support::{
+    Harness, Proxy, RemoveOnDrop, docker, docker_raw, fleetdeck, lab_config, output_text as text,
+    unique,
+};
 
 const LAB3: &str = "10.203.3.2:2375";
-
-fn fleetdeck(config: &Path, audit: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("FLEETDECK_AUDIT", audit)
-        .env("XDG_STATE_HOME", audit.parent().unwrap())
-        .output()
-        .expect("fleetdeck runs")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// Requests that change something: anything but GET and HEAD.
 fn changing(requests: &[String]) -> Vec<&String> {

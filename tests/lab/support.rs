@@ -411,3 +411,25 @@ impl Drop for RemoveOnDrop {
         let _ = docker_raw(&self.config, &self.endpoint, &args);
     }
 }
+
+/// The binary under test with this config and audit file (its state dir beside the audit file).
+pub fn fleetdeck(config: &Path, audit: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("FLEETDECK_AUDIT", audit)
+        .env("XDG_STATE_HOME", audit.parent().unwrap())
+        .output()
+        .expect("fleetdeck runs")
+}
+
+/// Exit code, stdout and stderr of a run, for assertion messages.
+pub fn output_text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}

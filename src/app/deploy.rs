@@ -1,0 +1,215 @@
+//! The app's side of deploys: the form (opened on the selected container, or empty), checked
+//! on every keystroke; the plan confirmation; the rollback key on a container that has a kept
+//! revision. Deploys and rollbacks go to the engine as commands; the gate refuses read-only
+//! endpoints there, whatever is shown here.
+
+use crossterm::event::{KeyCode, KeyEvent};
+
+use super::{Action, App, Command};
+use crate::model::deploy::form::{FIELDS, FormFields, check_form};
+use crate::model::deploy::revision::{LABEL_SERVICE, rollback_plan};
+use crate::model::deploy::{Deployer, revision};
+use crate::ui::View;
+use crate::ui::deploy::{DeployForm, PlannedWork};
+
+/// What `[deploy]` says, and who deploys, for the plans the form makes.
+#[derive(Debug, Clone)]
+pub struct DeployContext {
+    pub keep_revisions: usize,
+    pub wait_s: u64,
+    /// `user@host`, written into each revision's labels.
+    pub who: String,
+}
+
+impl App {
+    /// The form's starting values: the selected container's service (to update it), else a
+    /// blank form aimed at the selected endpoint.
+    fn form_defaults(&self) -> FormFields {
+        let key = self
+            .view
+            .detail
+            .clone()
+            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        let selected = match self.view.view {
+            View::Containers => key.and_then(|k| {
+                let ep = self.fleet.endpoints.get(k.endpoint)?;
+                Some((ep, ep.containers.get(&k.id)?))
+            }),
+            _ => None,
+        };
+        match selected {
+            Some((ep, c)) => {
+                let command = match c.detail.command.as_slice() {
+                    [sh, flag, script] if sh == "sh" && flag == "-c" => script.clone(),
+                    other => other.join(" "),
+                };
+                let network = c
+                    .networks
+                    .iter()
+                    .map(|n| n.network.clone())
+                    .find(|n| n != "bridge")
+                    .unwrap_or_default();
+                FormFields {
+                    name: c
+                        .labels
+                        .get(LABEL_SERVICE)
+                        .cloned()
+                        .unwrap_or_else(|| c.name.clone()),
+                    image: c.image.clone(),
+                    command,
+                    ip: if network.is_empty() { "" } else { "auto" }.into(),
+                    network,
+                    ports: String::new(),
+                    to: ep.name().to_string(),
+                }
+            }
+            None => FormFields {
+                ip: "auto".into(),
+                to: self
+                    .fleet
+                    .endpoints
+                    .get(self.view.selected_endpoint)
+                    .map(|e| e.name().to_string())
+                    .unwrap_or_default(),
+                ..FormFields::default()
+            },
+        }
+    }
+
+    pub(super) fn open_deploy_form(&mut self) {
+        let mut form = DeployForm::new(&self.form_defaults());
+        self.check_deploy_form(&mut form);
+        self.view.deploy_form = Some(form);
+    }
+
+    fn deployer(&self) -> Deployer {
+        Deployer {
+            who: self.deploy.who.clone(),
+            at: self.now,
+        }
+    }
+
+    fn check_deploy_form(&self, form: &mut DeployForm) {
+        match check_form(
+            &form.values(),
+            &self.fleet,
+            self.deploy.keep_revisions,
+            self.deploy.wait_s,
+            &self.deployer(),
+        ) {
+            Ok(plan) => {
+                form.problems.clear();
+                form.plan = Some(plan);
+            }
+            Err(problems) => {
+                form.problems = problems;
+                form.plan = None;
+            }
+        }
+    }
+
+    /// A key while the form is open: move between fields, plan, cancel, or type.
+    pub(super) fn edit_deploy_form(&mut self, key: KeyEvent) {
+        let Some(mut form) = self.view.deploy_form.take() else {
+            return;
+        };
+        let n = FIELDS.len();
+        match key.code {
+            KeyCode::Esc => {
+                self.view.message = Some("deploy cancelled: nothing was sent".into());
+                return;
+            }
+            KeyCode::Tab | KeyCode::Down => form.focus = (form.focus + 1) % n,
+            KeyCode::BackTab | KeyCode::Up => form.focus = (form.focus + n - 1) % n,
+            KeyCode::Enter => {
+                // Checked against the fleet as it is now, not as it was at the last keystroke.
+                self.check_deploy_form(&mut form);
+                match form.plan.clone() {
+                    Some(plan) => {
+                        self.view.plan = Some(PlannedWork::Deploy(Box::new(plan)));
+                        return;
+                    }
+                    None => {
+                        if let Some(i) = form
+                            .problems
+                            .first()
+                            .and_then(|p| FIELDS.iter().position(|f| *f == p.key))
+                        {
+                            form.focus = i;
+                        }
+                    }
+                }
+            }
+            _ => {
+                if let Some(field) = form.fields.get_mut(form.focus) {
+                    field.input(key);
+                }
+                self.check_deploy_form(&mut form);
+            }
+        }
+        self.view.deploy_form = Some(form);
+    }
+
+    /// The rollback key: the plan of going back to the selected service's newest kept
+    /// revision, for confirmation.
+    pub(super) fn prepare_rollback(&mut self) {
+        let key = self
+            .view
+            .detail
+            .clone()
+            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        let Some((ep, c)) = key.and_then(|k| {
+            let ep = self.fleet.endpoints.get(k.endpoint)?;
+            Some((ep, ep.containers.get(&k.id)?))
+        }) else {
+            self.view.message = Some("no container selected".into());
+            return;
+        };
+        if ep.is_read_only() {
+            self.view.message = Some(format!(
+                "{} is read-only: nothing can be rolled back there",
+                ep.name()
+            ));
+            return;
+        }
+        if !revision::can_roll_back(ep, c) {
+            self.view.message = Some(format!(
+                "{}/{} has no kept revision to roll back to (deploy it with fleetdeck first)",
+                ep.name(),
+                c.name
+            ));
+            return;
+        }
+        match rollback_plan(&self.fleet, ep.name(), &c.name, self.deploy.wait_s) {
+            Ok(plan) => self.view.plan = Some(PlannedWork::Rollback(Box::new(plan))),
+            Err(e) => self.view.message = Some(e),
+        }
+    }
+
+    /// y or n on a deploy or rollback plan.
+    pub(super) fn confirm_plan(&mut self, action: Action) {
+        match action {
+            Action::Confirm => {
+                if let Some(work) = self.view.plan.take() {
+                    let (what, command) = match work {
+                        PlannedWork::Deploy(plan) => (
+                            format!("deploying {}/{}…", plan.endpoint_name, plan.name),
+                            Command::Deploy { plan },
+                        ),
+                        PlannedWork::Rollback(plan) => (
+                            format!("rolling back {}/{}…", plan.endpoint_name, plan.service),
+                            Command::Rollback { plan },
+                        ),
+                    };
+                    self.view.message = Some(what);
+                    self.commands.push(command);
+                }
+            }
+            Action::Close => {
+                self.view.plan = None;
+                self.view.message = Some("cancelled: nothing was sent".into());
+            }
+            _ => {}
+        }
+    }
+}

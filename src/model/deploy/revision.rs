@@ -1,0 +1,238 @@
+//! The revision history of a deployed service, kept where every operator sees it: in the
+//! labels of its containers. The live container is called `NAME`; each kept (stopped) earlier
+//! revision is called `NAME--rN` and carries its own labels: service, revision, image, spec
+//! digest, time, who.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{Container, ContainerState, Endpoint, EndpointId, Fleet};
+
+pub const LABEL_SERVICE: &str = "fleetdeck.deploy.service";
+pub const LABEL_REVISION: &str = "fleetdeck.deploy.revision";
+pub const LABEL_IMAGE: &str = "fleetdeck.deploy.image";
+pub const LABEL_DIGEST: &str = "fleetdeck.deploy.spec-digest";
+pub const LABEL_TIME: &str = "fleetdeck.deploy.time";
+pub const LABEL_BY: &str = "fleetdeck.deploy.by";
+/// Between the service name and the revision in a kept container's name.
+pub const REVISION_SEPARATOR: &str = "--r";
+
+/// What a revision's labels say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionInfo {
+    pub service: String,
+    pub revision: u32,
+    pub image: String,
+    pub spec_digest: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+impl RevisionInfo {
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        [
+            (LABEL_SERVICE, self.service.clone()),
+            (LABEL_REVISION, self.revision.to_string()),
+            (LABEL_IMAGE, self.image.clone()),
+            (LABEL_DIGEST, self.spec_digest.clone()),
+            (
+                LABEL_TIME,
+                self.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            (LABEL_BY, self.by.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+}
+
+/// The name a kept revision is given: `cart--r4`.
+pub fn kept_name(service: &str, revision: u32) -> String {
+    format!("{service}{REVISION_SEPARATOR}{revision}")
+}
+
+/// The revision a container carries in its labels, when fleetdeck deployed it.
+pub fn revision_of(c: &Container) -> Option<u32> {
+    c.labels.get(LABEL_REVISION)?.parse().ok()
+}
+
+/// A stopped earlier revision of a service, ready to be rolled back to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptRevision {
+    pub id: String,
+    pub name: String,
+    pub revision: u32,
+    pub image: String,
+    pub at: Option<String>,
+    pub by: Option<String>,
+}
+
+/// The kept revisions of `service` on a host, newest first: stopped containers labelled as
+/// that service, under another name than the service's own.
+pub fn kept_revisions(ep: &Endpoint, service: &str) -> Vec<KeptRevision> {
+    let mut out: Vec<KeptRevision> = ep
+        .containers
+        .values()
+        .filter(|c| {
+            c.name != service
+                && c.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
+                && !matches!(
+                    c.state,
+                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+                )
+        })
+        .filter_map(|c| {
+            Some(KeptRevision {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                revision: revision_of(c)?,
+                image: c
+                    .labels
+                    .get(LABEL_IMAGE)
+                    .cloned()
+                    .unwrap_or_else(|| c.image.clone()),
+                at: c.labels.get(LABEL_TIME).cloned(),
+                by: c.labels.get(LABEL_BY).cloned(),
+            })
+        })
+        .collect();
+    out.sort_by_key(|k| std::cmp::Reverse(k.revision));
+    out
+}
+
+/// A rollback decided: the live revision steps aside (stopped, renamed to its kept name) and
+/// the newest kept one takes the service's name and runs again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackPlan {
+    pub endpoint: EndpointId,
+    pub endpoint_name: String,
+    pub service: String,
+    pub current_id: String,
+    pub current_revision: u32,
+    pub current_image: String,
+    /// Whether the current revision runs now (and so must be stopped first).
+    pub current_running: bool,
+    pub target: KeptRevision,
+    pub wait_s: u64,
+}
+
+impl RollbackPlan {
+    pub fn lines(&self) -> Vec<String> {
+        vec![
+            format!(
+                "roll back {}/{} from revision {} ({}) to revision {} ({})",
+                self.endpoint_name,
+                self.service,
+                self.current_revision,
+                self.current_image,
+                self.target.revision,
+                self.target.image
+            ),
+            format!(
+                "  keeps    {} stopped (the current revision)",
+                kept_name(&self.service, self.current_revision)
+            ),
+            format!(
+                "  starts   {} as {}{}",
+                self.target.name,
+                self.service,
+                match (&self.target.at, &self.target.by) {
+                    (Some(at), Some(by)) => format!(" (deployed {at} by {by})"),
+                    _ => String::new(),
+                }
+            ),
+            format!("  waits    {} s for it to run", self.wait_s),
+        ]
+    }
+}
+
+/// Whether a container has a kept revision to go back to (the TUI's rollback key).
+pub fn can_roll_back(ep: &Endpoint, c: &Container) -> bool {
+    c.labels.contains_key(LABEL_SERVICE)
+        && c.name == c.labels[LABEL_SERVICE]
+        && !kept_revisions(ep, &c.name).is_empty()
+}
+
+/// Plans `fleetdeck rollback ENDPOINT/NAME`.
+pub fn rollback_plan(
+    fleet: &Fleet,
+    endpoint: &str,
+    service: &str,
+    wait_s: u64,
+) -> Result<RollbackPlan, String> {
+    let (id, ep) = fleet.endpoint_by_name(endpoint).ok_or_else(|| {
+        let names: Vec<&str> = fleet.endpoints.iter().map(Endpoint::name).collect();
+        format!(
+            "no endpoint \"{endpoint}\"; endpoints: {}",
+            names.join(", ")
+        )
+    })?;
+    if !ep.synced {
+        return Err(format!(
+            "{endpoint} could not be listed{}",
+            ep.last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    let current = ep
+        .containers
+        .values()
+        .find(|c| c.name == service)
+        .ok_or_else(|| format!("{endpoint} has no container named {service}"))?;
+    let target = kept_revisions(ep, service)
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{endpoint}/{service} has no kept revision to roll back to"))?;
+    Ok(RollbackPlan {
+        endpoint: id,
+        endpoint_name: endpoint.to_string(),
+        service: service.to_string(),
+        current_id: current.id.clone(),
+        current_revision: revision_of(current).unwrap_or(0),
+        current_image: current.image.clone(),
+        current_running: matches!(
+            current.state,
+            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+        ),
+        target,
+        wait_s,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    #[test]
+    fn rollback_goes_to_the_newest_kept_revision() {
+        let mut fleet = lab();
+        with_history(&mut fleet, "cart", 3, &[1, 2]);
+        let p = rollback_plan(&fleet, "lab1", "cart", 30).unwrap();
+        assert_eq!(p.target.revision, 2);
+        assert_eq!(
+            p.lines(),
+            vec![
+                "roll back lab1/cart from revision 3 (busybox:v3) to revision 2 (busybox:v2)",
+                "  keeps    cart--r3 stopped (the current revision)",
+                "  starts   cart--r2 as cart (deployed 2026-11-26T12:00:00Z by ops@deck)",
+                "  waits    30 s for it to run",
+            ]
+        );
+        let ep = &fleet.endpoints[0];
+        assert!(can_roll_back(ep, &ep.containers["live"]));
+        assert!(!can_roll_back(ep, &ep.containers["k1"]));
+        assert_eq!(
+            rollback_plan(&fleet, "lab1", "web-1", 30).unwrap_err(),
+            "lab1/web-1 has no kept revision to roll back to"
+        );
+        assert_eq!(
+            rollback_plan(&fleet, "lab1", "nope", 30).unwrap_err(),
+            "lab1 has no container named nope"
+        );
+    }
+}

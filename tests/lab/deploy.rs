@@ -1,0 +1,623 @@
+//! Deploy, update and roll back on the lab, through the real binary: lab1 and lab2 share
+//! 192.168.2.0/24 on "fleetnet" (disjoint ip-ranges), lab3 is another cluster. What the tests
+//! assert is read back with the docker CLI, never from fleetdeck's own report.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use fleetdeck::audit::{self, Phase};
+use fleetdeck::config::Config;
+
+use crate::actions::QUICK_STOP;
+use crate::support::{
+    FLEETNET, Proxy, RemoveOnDrop, docker, docker_raw, fleetdeck, lab_config, lab_url,
+    output_text as text, unique,
+};
+
+/// Image tags made for one test from the lab's busybox, removed when dropped.
+struct Tags {
+    config: Config,
+    tags: Vec<(String, String)>,
+}
+
+impl Tags {
+    fn new(config: &Config) -> Self {
+        Self {
+            config: config.clone(),
+            tags: Vec::new(),
+        }
+    }
+
+    fn make(&mut self, endpoint: &str, tag: &str) -> String {
+        docker(&self.config, endpoint, &["tag", "busybox:local", tag]);
+        self.tags.push((endpoint.into(), tag.into()));
+        tag.to_string()
+    }
+}
+
+impl Drop for Tags {
+    fn drop(&mut self) {
+        for (endpoint, tag) in &self.tags {
+            let _ = docker_raw(&self.config, endpoint, &["rmi", tag]);
+        }
+    }
+}
+
+/// A config file for the binary: lab1 and lab2 (cluster lab-a, subnet label), lab3 (lab-b);
+/// `extra_lab2` adds labels to lab2.
+fn write_lab_config(dir: &Path, lab: &Config, extra_lab2: &str) -> PathBuf {
+    let mut text =
+        String::from("[engine]\nrequest_timeout_s = 5\n\n[deploy]\nkeep_revisions = 2\n\n");
+    for (name, cluster, labels) in [
+        ("lab1", "lab-a", "subnet = \"192.168.2.0/24\"".to_string()),
+        (
+            "lab2",
+            "lab-a",
+            format!("subnet = \"192.168.2.0/24\"{extra_lab2}"),
+        ),
+        ("lab3", "lab-b", "subnet = \"192.168.3.0/24\"".to_string()),
+    ] {
+        text.push_str(&format!(
+            "[[endpoint]]\nname = \"{name}\"\nurl = \"{}\"\ncluster = \"{cluster}\"\nlabels = {{ {labels} }}\n\n",
+            lab_url(lab, name)
+        ));
+    }
+    let path = dir.join("fleetdeck.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn write_spec(dir: &Path, file: &str, body: &str) -> PathBuf {
+    let path = dir.join(file);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+/// `docker inspect -f FORMAT NAME` on an endpoint.
+fn inspect(lab: &Config, endpoint: &str, name: &str, format: &str) -> String {
+    docker(lab, endpoint, &["inspect", "-f", format, name])
+}
+
+fn fleetnet_ip(lab: &Config, endpoint: &str, name: &str) -> String {
+    inspect(
+        lab,
+        endpoint,
+        name,
+        "{{with index .NetworkSettings.Networks \"fleetnet\"}}{{.IPAddress}}{{end}}",
+    )
+}
+
+/// Every address of fleetnet that a container on `endpoint` has or claims, as the CLI says.
+fn fleetnet_taken(lab: &Config, endpoint: &str) -> BTreeSet<Ipv4Addr> {
+    let ids = docker(lab, endpoint, &["ps", "-aq"]);
+    let mut out = BTreeSet::new();
+    for id in ids.split_whitespace() {
+        let Ok(o) = std::str::from_utf8(
+            &docker_raw(
+                lab,
+                endpoint,
+                &[
+                    "inspect",
+                    "-f",
+                    "{{with index .NetworkSettings.Networks \"fleetnet\"}}{{.IPAddress}} {{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}",
+                    id,
+                ],
+            )
+            .stdout,
+        )
+        .map(str::to_string) else {
+            continue;
+        };
+        out.extend(
+            o.split_whitespace()
+                .filter_map(|a| a.parse::<Ipv4Addr>().ok()),
+        );
+    }
+    out
+}
+
+/// Gateway, aux addresses and range of fleetnet on an endpoint.
+fn fleetnet_pool(lab: &Config, endpoint: &str) -> (BTreeSet<Ipv4Addr>, ipnet::Ipv4Net) {
+    let o = docker(
+        lab,
+        endpoint,
+        &[
+            "network",
+            "inspect",
+            "-f",
+            "{{range .IPAM.Config}}{{.IPRange}} {{.Gateway}} {{range $k, $v := .AuxiliaryAddresses}}{{$v}} {{end}}{{end}}",
+            "fleetnet",
+        ],
+    );
+    let mut words = o.split_whitespace();
+    let range: ipnet::Ipv4Net = words.next().unwrap().parse().unwrap();
+    (words.filter_map(|a| a.parse().ok()).collect(), range)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ip_auto_lands_on_the_labelled_host_with_the_next_free_address_of_the_shared_subnet() {
+    let lab = lab_config(&["lab1", "lab2", "lab3"]);
+    let _fleetnet = FLEETNET.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let role = unique("role");
+    let config = write_lab_config(dir.path(), &lab, &format!(", role = \"{role}\""));
+    let audit_path = dir.path().join("audit.jsonl");
+    let mut on_lab1 = RemoveOnDrop::new(&lab, "lab1");
+    let mut on_lab2 = RemoveOnDrop::new(&lab, "lab2");
+
+    // The oracle: what lab2's range holds, and what lab1 holds or reserves on the same LAN.
+    let (lab2_reserved, lab2_range) = fleetnet_pool(&lab, "lab2");
+    let (lab1_reserved, _) = fleetnet_pool(&lab, "lab1");
+    let free_in_lab2 = |extra: &BTreeSet<Ipv4Addr>| {
+        let mut taken = fleetnet_taken(&lab, "lab1");
+        taken.extend(fleetnet_taken(&lab, "lab2"));
+        taken.extend(&lab2_reserved);
+        taken.extend(&lab1_reserved);
+        taken.extend(extra);
+        lab2_range.hosts().find(|ip| !taken.contains(ip)).unwrap()
+    };
+    // A stopped container on lab1 claims the address lab2 would hand out next.
+    let first = free_in_lab2(&BTreeSet::new());
+    let claim = on_lab1.add(unique("dep-claim"));
+    docker(
+        &lab,
+        "lab1",
+        &[
+            "create",
+            "--name",
+            &claim,
+            "--network",
+            "fleetnet",
+            "--ip",
+            &first.to_string(),
+            "busybox:local",
+            "true",
+        ],
+    );
+    let expected = free_in_lab2(&BTreeSet::from([first]));
+    assert_ne!(expected, first);
+
+    let name = on_lab2.add(unique("dep-auto"));
+    let spec = write_spec(
+        dir.path(),
+        "auto.toml",
+        &format!(
+            "name = \"{name}\"\nimage = \"busybox:local\"\ncommand = \"sleep 600\"\n\
+             network = \"fleetnet\"\nip = \"auto\"\n\n\
+             [placement]\ncluster = \"lab-a\"\nlabels = {{ role = \"{role}\" }}\n"
+        ),
+    );
+    let out = fleetdeck(
+        &config,
+        &audit_path,
+        &["deploy", spec.to_str().unwrap(), "--yes"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "deploy {name} (busybox:local) to lab2 as revision 1"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(fleetnet_ip(&lab, "lab2", &name), expected.to_string());
+    assert_eq!(inspect(&lab, "lab2", &name, "{{.State.Status}}"), "running");
+    assert_eq!(
+        inspect(
+            &lab,
+            "lab2",
+            &name,
+            "{{index .Config.Labels \"fleetdeck.deploy.revision\"}}"
+        ),
+        "1"
+    );
+    // Every step is in the audit log.
+    let (records, _) = audit::read(&audit_path).unwrap();
+    let done: Vec<&str> = records
+        .iter()
+        .filter(|r| r.phase == Phase::Succeeded)
+        .map(|r| r.action.as_str())
+        .collect();
+    assert_eq!(done, ["create", "start"], "{records:?}");
+}
+
+/// One service on lab1 with two image versions to deploy, everything removed when dropped.
+struct Service {
+    lab: Config,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    audit: PathBuf,
+    name: String,
+    v1: String,
+    v2: String,
+    _cleanup: RemoveOnDrop,
+    _tags: Tags,
+}
+
+impl Service {
+    fn new(prefix: &str) -> Self {
+        let lab = lab_config(&["lab1", "lab2", "lab3"]);
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_lab_config(dir.path(), &lab, "");
+        let audit = dir.path().join("audit.jsonl");
+        let mut cleanup = RemoveOnDrop::new(&lab, "lab1");
+        let name = cleanup.add(unique(prefix));
+        for r in 1..=3 {
+            cleanup.add(format!("{name}--r{r}"));
+        }
+        let mut tags = Tags::new(&lab);
+        let v1 = tags.make("lab1", &format!("busybox:{name}-v1"));
+        let v2 = tags.make("lab1", &format!("busybox:{name}-v2"));
+        Self {
+            lab,
+            dir,
+            config,
+            audit,
+            name,
+            v1,
+            v2,
+            _cleanup: cleanup,
+            _tags: tags,
+        }
+    }
+
+    /// Writes the spec of this service with `image` and `command`.
+    fn spec(&self, image: &str, command: &str) -> PathBuf {
+        write_spec(
+            self.dir.path(),
+            "s.toml",
+            &format!(
+                "name = \"{}\"\nimage = \"{image}\"\ncommand = \"{command}\"\n\
+                 network = \"fleetnet\"\nip = \"auto\"\nwait_s = 20\n",
+                self.name
+            ),
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        fleetdeck(&self.config, &self.audit, args)
+    }
+
+    /// Deploys to lab1 and insists it worked; the plan and progress printed.
+    fn deploy_ok(&self, image: &str, command: &str) -> String {
+        let spec = self.spec(image, command);
+        let out = self.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_keeps_the_ip_and_the_previous_revision_and_rollback_restores_the_old_image() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-upd");
+    let (lab, name) = (&s.lab, &s.name);
+    let (kept1, kept2) = (format!("{name}--r1"), format!("{name}--r2"));
+
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(lab, "lab1", name);
+    assert!(ip.starts_with("192.168.2."), "{ip}");
+
+    let stdout = s.deploy_ok(&s.v2, QUICK_STOP);
+    assert!(
+        stdout.contains(&format!("keeps    {kept1} stopped, for rollback")),
+        "{stdout}"
+    );
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v2);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip, "the address is kept");
+    assert_eq!(inspect(lab, "lab1", &kept1, "{{.Config.Image}}"), s.v1);
+    assert_eq!(inspect(lab, "lab1", &kept1, "{{.State.Status}}"), "exited");
+    assert_eq!(
+        inspect(
+            lab,
+            "lab1",
+            &kept1,
+            "{{index .Config.Labels \"fleetdeck.deploy.revision\"}} {{index .Config.Labels \"fleetdeck.deploy.image\"}}"
+        ),
+        format!("1 {}", s.v1)
+    );
+
+    // The manual rollback: revision 1 runs again, on the same address; revision 2 is kept.
+    let out = s.run(&["rollback", &format!("lab1/{name}"), "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip);
+    assert_eq!(inspect(lab, "lab1", &kept2, "{{.Config.Image}}"), s.v2);
+    assert_eq!(inspect(lab, "lab1", &kept2, "{{.State.Status}}"), "exited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_whose_new_container_exits_at_once_is_rolled_back_automatically() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-bad");
+    let (lab, name) = (&s.lab, &s.name);
+
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(lab, "lab1", name);
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
+
+    let spec = s.spec(&s.v2, "exit 3");
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "ROLLED BACK: revision 2 failed: exited with code 3; {name} runs the previous revision again at {ip}"
+        )),
+        "{}",
+        text(&out)
+    );
+    // The old container, by id, runs again under its name and on its address; the failed one
+    // is gone, and no kept revision is left behind.
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(fleetnet_ip(lab, "lab1", name), ip);
+    let service = docker(
+        lab,
+        "lab1",
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label=fleetdeck.deploy.service={name}"),
+            "--format",
+            "{{.Names}}",
+        ],
+    );
+    assert_eq!(&service, name);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_to_a_read_only_endpoint_sends_nothing() {
+    let lab = lab_config(&["lab3"]);
+    let locked = Proxy::start("10.203.3.2:2375").await;
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("audit.jsonl");
+    let config = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[engine]\nrequest_timeout_s = 5\n\n[[endpoint]]\nname = \"ro3\"\nurl = \"{}\"\n\
+             cluster = \"locked\"\nread_only = true\n",
+            locked.url()
+        ),
+    )
+    .unwrap();
+    let mut cleanup = RemoveOnDrop::new(&lab, "lab3");
+    let name = cleanup.add(unique("dep-ro"));
+    // One spec whose image is there (the first change would be a create), one whose image is
+    // not (the first change would be a pull).
+    for image in ["busybox:local", &format!("busybox:{name}-absent")] {
+        let spec = write_spec(
+            dir.path(),
+            "ro.toml",
+            &format!("name = \"{name}\"\nimage = \"{image}\"\ncommand = \"sleep 60\"\n"),
+        );
+        let out = fleetdeck(
+            &config,
+            &audit_path,
+            &["deploy", spec.to_str().unwrap(), "--to", "ro3", "--yes"],
+        );
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("REFUSED: "),
+            "{}",
+            text(&out)
+        );
+    }
+    let heard = locked.requests();
+    assert!(
+        heard.iter().any(|r| r.contains("/containers/json")),
+        "the proxy recorded the listing: {heard:?}"
+    );
+    let changing: Vec<&String> = heard
+        .iter()
+        .filter(|r| !r.starts_with("GET ") && !r.starts_with("HEAD "))
+        .collect();
+    assert!(changing.is_empty(), "{changing:?}");
+    assert!(
+        !docker(&lab, "lab3", &["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .any(|n| n == name)
+    );
+    let (records, _) = audit::read(&audit_path).unwrap();
+    let refused: Vec<(&str, Phase)> = records
+        .iter()
+        .map(|r| (r.action.as_str(), r.phase))
+        .collect();
+    assert_eq!(
+        refused,
+        [("create", Phase::Refused), ("pull", Phase::Refused)]
+    );
+}
+
+/// Types into the dashboard: each char a key press.
+fn type_keys(app: &mut fleetdeck::app::App, text: &str) {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    for c in text.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn press(app: &mut fleetdeck::app::App, code: crossterm::event::KeyCode) {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// Hands the app's queued deploy or rollback to the engine, as the app loop does.
+fn submit(app: &mut fleetdeck::app::App, tasks: &mut fleetdeck::engine::FleetTasks) -> u64 {
+    match app.commands.pop() {
+        Some(fleetdeck::app::Command::Deploy { plan }) => tasks.submit_deploy(*plan),
+        Some(fleetdeck::app::Command::Rollback { plan }) => tasks.submit_rollback(*plan),
+        other => panic!("expected a deploy or rollback, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_deploys_updates_and_rolls_back_with_the_form_and_the_b_key() {
+    use crossterm::event::KeyCode;
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-tui");
+    let lab = lab_config(&["lab1"]);
+    let mut h = crate::support::Harness::start(&lab);
+    let mut app = fleetdeck::app::App::new(&lab, fleetdeck::ui::Theme::monochrome());
+    h.wait_for_with(
+        "lab1 synced",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| f.endpoints[0].synced,
+    )
+    .await;
+
+    // A blank form (nothing selected), filled in field by field.
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('/'));
+    type_keys(&mut app, &format!("name:{}", s.name));
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('d'));
+    type_keys(&mut app, &s.name);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, &s.v1);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, QUICK_STOP);
+    press(&mut app, KeyCode::Tab);
+    type_keys(&mut app, "fleetnet");
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.view.plan.is_some(),
+        "{:?}",
+        app.view.deploy_form.as_ref().map(|f| &f.problems)
+    );
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    let deployed = |f: &fleetdeck::model::Fleet, batch: u64, what: &str| {
+        f.actions
+            .get(batch)
+            .and_then(|b| b.note.as_deref())
+            .is_some_and(|n| n.starts_with(what))
+    };
+    h.wait_for_with(
+        "the deploy done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "deployed:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v1);
+    let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
+
+    // d on the running service: the form comes prefilled; only the image changes.
+    h.wait_for_with(
+        "the new container listed",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            crate::support::find(f, "lab1", &s.name)
+                .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Running)
+        },
+    )
+    .await;
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Tab);
+    for _ in 0..60 {
+        press(&mut app, KeyCode::Backspace);
+    }
+    type_keys(&mut app, &s.v2);
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    h.wait_for_with(
+        "the update done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "deployed:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v2);
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
+
+    // b: back to revision 1, once the kept revision is in the model.
+    let kept = format!("{}--r1", s.name);
+    h.wait_for_with(
+        "the kept revision listed",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            crate::support::find(f, "lab1", &kept)
+                .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Exited)
+                && crate::support::find(f, "lab1", &s.name)
+                    .is_some_and(|c| c.state == fleetdeck::model::ContainerState::Running)
+        },
+    )
+    .await;
+    press(&mut app, KeyCode::Char('b'));
+    assert!(app.view.plan.is_some(), "{:?}", app.view.message);
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    h.wait_for_with(
+        "the rollback done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| deployed(f, batch, "rolled back:"),
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"), s.v1);
+    assert_eq!(
+        inspect(&s.lab, "lab1", &s.name, "{{.State.Status}}"),
+        "running"
+    );
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_pull_is_a_clear_error_and_changes_nothing() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-pull");
+    let (lab, name) = (&s.lab, &s.name);
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
+    // No registry is reachable from the lab: this image can only fail to pull.
+    let absent = format!("busybox:{name}-absent");
+    let spec = s.spec(&absent, QUICK_STOP);
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("image    ") && stdout.contains("(not on the host: will be pulled)"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        stdout.contains(&format!("FAILED: pull of {absent} failed: "))
+            && stdout.contains("; nothing was changed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+    assert!(
+        !docker(lab, "lab1", &["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .any(|n| n == format!("{name}--r1")),
+        "the running revision was not touched"
+    );
+}
