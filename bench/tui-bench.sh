@@ -20,7 +20,7 @@
 #   baseline       nothing runs: the daemons' own idle cost (healthchecks of the seed
 #                  containers, lab3's crashloop) in a window of the same length. Every
 #                  other row's "net" column is its daemon CPU minus this.
-#   fd-c1          fleetdeck, containers view (key `2` sent after start), [stats]
+#   fd-c1          fleetdeck, containers view (`--view containers`), [stats]
 #                  interval_s = 1: the same 1 s sampling interval as docker stats, so
 #                  the daemon-side cost is compared at equal sampling rates
 #   fd-c2          fleetdeck, containers view, its default 2 s interval
@@ -80,7 +80,7 @@
 #   BENCH_SCENARIOS="a b"
 #   BENCH_TOOLS="baseline fd-c1 fd-c2 fd-k1 docker-stats dtop oxker"
 #   BENCH_SETTLE=5        seconds of quiet before each row
-#   BENCH_KEY_DELAY=1     seconds after start before fleetdeck gets the `2` key
+#   BENCH_KEY_DELAY=1     seconds after start before a KEY is sent (no row sends one now)
 #   BENCH_WARMUP=10       seconds after start when the "after warm-up" rates begin
 #   BENCH_QUIET=60        before each row, wait until the machine's busy CPU over 3 s
 #                         is below this % of one core (builds and test suites share
@@ -306,8 +306,9 @@ tool_cmd() {
       local iv=1 cfg; [[ $tool == fd-c2 ]] && iv=2
       cfg=$OUT/fleetdeck-$tool-${#labs[@]}.toml
       fd_config "$cfg" "$iv" "${labs[@]}"
-      [[ $tool == fd-k1 ]] || KEY=2
-      CMDLINE="$envs $(q "$FLEETDECK") --config $(q "$cfg")"
+      # Opens on its view (--view), as the peers open on their container list.
+      local view=containers; [[ $tool == fd-k1 ]] && view=clusters
+      CMDLINE="$envs $(q "$FLEETDECK") --config $(q "$cfg") --view $view"
       NOTE="$([[ $tool == fd-k1 ]] && echo clusters || echo containers) view, stats every ${iv} s" ;;
     docker-stats)
       # One daemon only: the docker CLI has no multi-daemon view.
