@@ -975,6 +975,11 @@ cmd_status() {
     answers "unix://$(sock "$i")" && state=up
     printf '%-6s %-5s %-48s %s\n' "lab$i" "$state" "unix://$(sock "$i")" "$(tcp_url "$i")"
   done
+  if [[ -d $(run_dir "$SWARM_I") ]]; then
+    state=down
+    answers "unix://$(sock "$SWARM_I")" && state=up
+    printf '%-6s %-5s %-48s %s (Swarm manager)\n' "lab$SWARM_I" "$state" "unix://$(sock "$SWARM_I")" "$(tcp_url "$SWARM_I")"
+  fi
   if [[ -d $(run_dir "$TLS_LAB") ]]; then
     state=down
     answers "unix://$(sock "$TLS_LAB")" && answers_tcp "$TLS_LAB" && state=up
