@@ -8,6 +8,8 @@
 # during the test suite.
 #
 #   bench/wall-soak.sh [MINUTES]       (default 5)
+#   SOAK_EVENTS=500 bench/wall-soak.sh 15    (a 500-event log: fills in minutes, so any growth
+#                                             after that is not the event log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,8 @@ work=$(mktemp -d)
 # A short rotation and 1 s stats make the soak busier than a real wall.
 sed 's/^\[stats\]//' "$config" > "$work/fleetdeck.toml"
 printf '\n[stats]\ninterval_s = 1\n\n[wall]\nrotate_s = 3\n' >> "$work/fleetdeck.toml"
+# SOAK_EVENTS=N: a smaller event log, to tell its filling from a leak.
+if [[ -n ${SOAK_EVENTS:-} ]]; then printf '\n[events]\nhistory = %d\n' "$SOAK_EVENTS" >> "$work/fleetdeck.toml"; fi
 
 cleanup() {
   tmux kill-session -t "$session" 2>/dev/null || true
@@ -44,10 +48,12 @@ sleep 2
 [[ -n $pid && -d /proc/$pid ]] || { echo "fleetdeck did not start" >&2; exit 1; }
 
 # Churn in the background.
+# SOAK_CHURN="3": churn only these labs (leave lab1 quiet for a benchmark running meanwhile).
+read -r -a churn_labs <<< "${SOAK_CHURN:-1 2 3}"
 (
   n=0
   while :; do
-    i=$(( n % 3 + 1 ))
+    i=${churn_labs[$(( n % ${#churn_labs[@]} ))]}
     docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" run -d --rm --label fleetdeck.soak=1 \
       busybox:local sh -c 'echo hello; sleep 2' >/dev/null 2>&1 || true
     n=$(( n + 1 ))

@@ -143,9 +143,7 @@ impl Widget for ClustersView<'_, '_> {
         let fleet = s.fleet;
         let clusters = fleet.clusters();
         if clusters.is_empty() {
-            Paragraph::new("no endpoints configured")
-                .style(t.dim)
-                .render(area, buf);
+            Paragraph::new(Span::styled("no endpoints configured", t.dim)).render(area, buf);
             return;
         }
         // Which cluster holds the selected endpoint: scroll so that its block is on screen.

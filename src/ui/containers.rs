@@ -198,7 +198,7 @@ impl Widget for ContainersView<'_, '_> {
             } else {
                 format!("no container matches \"{}\"", st.filter.as_str())
             };
-            Paragraph::new(msg).style(t.dim).render(inner, buf);
+            Paragraph::new(Span::styled(msg, t.dim)).render(inner, buf);
             return;
         }
 

@@ -77,7 +77,7 @@ impl Widget for EventsView<'_, '_> {
             } else {
                 format!("no event matches \"{}\"", st.event_filter.as_str())
             };
-            Paragraph::new(msg).style(t.dim).render(inner, buf);
+            Paragraph::new(Span::styled(msg, t.dim)).render(inner, buf);
             return;
         }
 

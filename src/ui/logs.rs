@@ -85,10 +85,10 @@ impl Widget for LogsView<'_, '_> {
         let t = s.theme;
         let Some(view) = self.logs else {
             let inner = super::view_frame(area, buf, t, Span::styled(" Logs ", t.title));
-            Paragraph::new(
+            Paragraph::new(Span::styled(
                 "no log tail open: select a container and press l (or mark several with Space)",
-            )
-            .style(t.dim)
+                t.dim,
+            ))
             .render(inner, buf);
             return;
         };

@@ -200,7 +200,7 @@ impl Widget for PoolsView<'_, '_> {
             } else {
                 format!("no pool matches \"{}\"", st.pool_filter.as_str())
             };
-            Paragraph::new(msg).style(t.dim).render(inner, buf);
+            Paragraph::new(Span::styled(msg, t.dim)).render(inner, buf);
             return;
         }
         let mut items: Vec<Item<'_>> = Vec::new();

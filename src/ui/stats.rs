@@ -90,9 +90,11 @@ impl Widget for StatsView<'_, '_> {
         );
         let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
         if rows.is_empty() {
-            Paragraph::new("no samples yet: stats arrive one interval after a container runs")
-                .style(t.dim)
-                .render(inner, buf);
+            Paragraph::new(Span::styled(
+                "no samples yet: stats arrive one interval after a container runs",
+                t.dim,
+            ))
+            .render(inner, buf);
             return;
         }
         let height = usize::from(inner.height.saturating_sub(1));
@@ -257,9 +259,7 @@ impl Widget for StatsCharts<'_, '_> {
         let inner = outer.inner(area);
         outer.render(area, buf);
         let Some(h) = s.fleet.stats.history(self.endpoint, self.id) else {
-            Paragraph::new("no samples for this container")
-                .style(t.dim)
-                .render(inner, buf);
+            Paragraph::new(Span::styled("no samples for this container", t.dim)).render(inner, buf);
             return;
         };
         let now = h.latest().map_or(s.now, |l| l.at);
