@@ -72,7 +72,9 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
     .await;
 
     // docker stats measures over about a second while we keep sampling; compare its figure
-    // with our samples taken around the same time.
+    // with our samples of the same moments (on 2 busy cores a burner's share moves from one
+    // second to the next, so samples from before the call would compare different seconds).
+    let called = chrono::Utc::now();
     let out = docker(
         &config,
         "lab2",
@@ -85,12 +87,31 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
             &idle,
         ],
     );
+    let returned = chrono::Utc::now();
+    // Our samples up to a second after the call: each covers the second before its time.
+    let window_end = returned + chrono::TimeDelta::seconds(1);
+    h.wait_for(
+        "samples past the docker stats call",
+        Duration::from_secs(10),
+        |f| {
+            [&burner, &idle].iter().all(|name| {
+                find(f, "lab2", name)
+                    .and_then(|c| f.stats.latest(0, &c.id))
+                    .is_some_and(|s| s.at >= window_end)
+            })
+        },
+    )
+    .await;
     for line in out.lines() {
         let parts: Vec<&str> = line.split_whitespace().collect();
         let (name, cpu, mem) = (parts[0], parse_pct(parts[1]), parse_size(parts[2]));
         let c = find(&h.fleet, "lab2", name).unwrap();
         let hist = h.fleet.stats.history(0, &c.id).unwrap();
-        let recent: Vec<_> = hist.tail(3).collect();
+        let recent: Vec<_> = hist
+            .iter()
+            .filter(|s| s.at >= called && s.at <= window_end)
+            .collect();
+        assert!(!recent.is_empty(), "{name}: no sample during the call");
         let ours_cpu = recent.iter().map(|s| s.cpu_pct).sum::<f64>() / recent.len() as f64;
         let ours_mem = recent.last().unwrap().mem_used as f64;
         eprintln!(
