@@ -40,6 +40,10 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
         &[
             "run",
             "-d",
+            // Capped at half a core: a burner that wants a whole core gets whatever two busy
+            // cores leave it, a different share every second; a capped one gets its half.
+            "--cpus",
+            "0.5",
             "--name",
             &burner,
             "busybox:local",

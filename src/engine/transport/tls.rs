@@ -59,7 +59,31 @@ pub fn client_config(tls: &TlsFiles) -> Result<rustls::ClientConfig, String> {
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("tls.cert/tls.key do not form a usable pair: {e}"))
         }
-        _ => Ok(builder.with_no_client_auth()),
+        _ => Ok(builder.with_client_cert_resolver(Arc::new(NoClientCert::default()))),
+    }
+}
+
+/// The client side without a certificate. rustls asks it only when the daemon's handshake
+/// requests one; the answer is still "none", but the question is remembered so the connector
+/// can say so at once. Otherwise TLS 1.3 reports the refusal only after the handshake, on the
+/// first read, which hyper may see as nothing more than "connection was not ready".
+#[derive(Debug, Default)]
+struct NoClientCert {
+    asked: std::sync::atomic::AtomicBool,
+}
+
+impl rustls::client::ResolvesClientCert for NoClientCert {
+    fn resolve(
+        &self,
+        _acceptable_issuers: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.asked.store(true, std::sync::atomic::Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
     }
 }
 
@@ -117,6 +141,7 @@ fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
 pub struct TlsConnector {
     tcp: HttpConnector,
     tls: tokio_rustls::TlsConnector,
+    config: Arc<rustls::ClientConfig>,
     host: String,
     port: u16,
     sent_cert: bool,
@@ -129,10 +154,11 @@ impl TlsConnector {
         files: &TlsFiles,
         tcp: HttpConnector,
     ) -> Result<Self, String> {
-        let config = client_config(files)?;
+        let config = Arc::new(client_config(files)?);
         Ok(Self {
             tcp,
-            tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            tls: tokio_rustls::TlsConnector::from(config.clone()),
+            config,
             host: host.to_string(),
             port,
             sent_cert: files.cert.is_some(),
@@ -159,7 +185,19 @@ impl tower_service::Service<Uri> for TlsConnector {
 
     fn call(&mut self, _uri: Uri) -> Self::Future {
         let mut tcp = self.tcp.clone();
-        let tls = self.tls.clone();
+        // Without a certificate of our own, each connection gets its own resolver, to learn
+        // whether this daemon asks for one.
+        let (tls, no_cert) = if self.sent_cert {
+            (self.tls.clone(), None)
+        } else {
+            let resolver = Arc::new(NoClientCert::default());
+            let mut config = (*self.config).clone();
+            config.client_auth_cert_resolver = resolver.clone();
+            (
+                tokio_rustls::TlsConnector::from(Arc::new(config)),
+                Some(resolver),
+            )
+        };
         let addr = self.addr();
         let host = self.host.clone();
         let sent_cert = self.sent_cert;
@@ -181,6 +219,13 @@ impl tower_service::Service<Uri> for TlsConnector {
                     Some(r) => io::Error::other(explain(&addr, r, sent_cert)),
                     None => io::Error::new(e.kind(), format!("TLS to {addr}: {e}")),
                 })?;
+            if no_cert.is_some_and(|r| r.asked.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(io::Error::other(explain(
+                    &addr,
+                    &rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired),
+                    false,
+                )));
+            }
             Ok(TokioIo::new(TlsWire {
                 inner: stream,
                 addr,
