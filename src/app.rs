@@ -783,11 +783,23 @@ impl App {
 
     /// Which containers each endpoint's stats collector samples every interval: the ones on
     /// screen (and the open detail's); the others are sampled less often. `None` (every
-    /// container, every interval) when the stats view ranks the whole fleet or when
-    /// `all_fresh` (an InfluxDB export wants every container at full resolution).
+    /// container, every interval) when the stats view or a table sorted by a stats column ranks
+    /// the whole fleet, or when `all_fresh` (an InfluxDB export wants every container at full
+    /// resolution).
     pub fn stats_focus(&self, all_fresh: bool) -> Vec<crate::engine::stats::Focus> {
         let n = self.fleet.endpoints.len();
-        if all_fresh || self.view.view == View::Stats {
+        // A table sorted by a stats column ranks every container: all of them must be fresh,
+        // or one that spikes off screen would take five intervals to rise into view.
+        let ranked_by_stats = self.view.view == View::Containers
+            && matches!(
+                self.view.sort.column,
+                query::Column::Cpu
+                    | query::Column::Mem
+                    | query::Column::Net
+                    | query::Column::Io
+                    | query::Column::Pids
+            );
+        if all_fresh || self.view.view == View::Stats || ranked_by_stats {
             return vec![None; n];
         }
         let mut sets = vec![std::collections::HashSet::new(); n];

@@ -916,6 +916,11 @@ fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
     app.prepare_frame(80, 8);
     let short = count(&app.stats_focus(false));
     assert!((1..6).contains(&short), "{short} rows on an 8-line screen");
+    // Sorted by CPU, the table ranks every container: all fresh.
+    app.view.sort.column = fleetdeck::model::query::Column::Cpu;
+    assert!(app.stats_focus(false).iter().all(Option::is_none));
+    app.view.sort.column = fleetdeck::model::query::Column::Name;
+    assert!(app.stats_focus(false).iter().all(Option::is_some));
     // The stats view ranks the whole fleet; an InfluxDB export wants everything.
     assert!(app.stats_focus(true).iter().all(Option::is_none));
     app.view.view = View::Stats;

@@ -577,7 +577,12 @@ async fn send(
                     h: i32::from(*rows),
                     w: i32::from(*cols),
                 };
-                deadline(limit, docker.resize_exec(&exec.id, size)).await?;
+                // Not fatal: the shell is running and cannot be stopped from here (moby#9098);
+                // losing its streams over a size would leave it orphaned. The pane sends its
+                // size again on the next change.
+                if let Err(e) = deadline(limit, docker.resize_exec(&exec.id, size)).await {
+                    tracing::warn!(exec = %exec.id, error = %e, "first exec resize failed");
+                }
                 Ok(ExecIo {
                     exec_id: exec.id,
                     output,
