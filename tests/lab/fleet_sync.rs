@@ -18,7 +18,21 @@ async fn containers_of_every_daemon_are_in_the_model() {
         let listed = docker(
             &config,
             &ep.name,
-            &["ps", "-a", "--format", "{{.ID}} {{.Names}} {{.State}}"],
+            // The lab's own containers: other tests create, rename and remove theirs on the
+            // same daemons while this one compares.
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "label=fleetdeck.lab=seed",
+                "--format",
+                "{{.ID}} {{.Names}} {{.State}}",
+            ],
+        );
+        assert!(
+            !listed.trim().is_empty(),
+            "{} has seeded containers",
+            ep.name
         );
         let (_, model) = h
             .fleet
@@ -31,8 +45,7 @@ async fn containers_of_every_daemon_are_in_the_model() {
                 parts.next().unwrap(),
                 parts.next().unwrap(),
             );
-            // The docker CLI may have seen a container the model has not yet been told about
-            // only if it was created after the sync; the seeded ones are older than the test.
+            // The seeded containers are older than the test: the sync has them all.
             if let Some(c) = model.containers.values().find(|c| c.id.starts_with(id)) {
                 assert_eq!(c.name, name);
                 assert_eq!(c.state.as_str(), state, "{} on {}", name, ep.name);
