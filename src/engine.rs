@@ -237,15 +237,11 @@ impl FleetTasks {
     pub fn set_stats_focus(&self, focus: Vec<stats::Focus>) {
         for (tx, f) in self.focus.iter().zip(focus) {
             tx.send_if_modified(|cur| {
-                let same = match (cur.as_ref(), f.as_ref()) {
-                    (None, None) => true,
-                    (Some(a), Some(b)) => a == b,
-                    _ => false,
-                };
-                if !same {
+                let changed = *cur != f;
+                if changed {
                     *cur = f;
                 }
-                !same
+                changed
             });
         }
     }

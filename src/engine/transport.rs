@@ -167,6 +167,7 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::E
 
 /// What makes two endpoint specs share a client: the same address, the same TLS material, the
 /// same request timeout.
+///
 /// Also the runtime: a pooled connection is driven by a task of the runtime that opened it, and
 /// dies with it ("runtime dropped the dispatch task"), so a client never outlives its runtime
 /// into another (one runtime in the binary; one per test in the test suites).

@@ -219,7 +219,7 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
             "only {} stats requests in 20 s for {running} running containers",
             stats_requests()
         );
-        let _ = tokio::time::timeout(Duration::from_millis(200), h.next_msg()).await;
+        h.pump_for(Duration::from_millis(200)).await;
     }
     let (requests, connections) = (proxy.requests().len(), proxy.connections());
     eprintln!("{requests} requests on {connections} connections ({running} running)");
@@ -233,19 +233,9 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
     h.tasks
         .set_stats_focus(vec![Some(std::sync::Arc::new(Default::default()))]);
     // Let a round already in flight finish.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        loop {
-            h.next_msg().await;
-        }
-    })
-    .await;
+    h.pump_for(Duration::from_secs(2)).await;
     let before = stats_requests();
-    let _ = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            h.next_msg().await;
-        }
-    })
-    .await;
+    h.pump_for(Duration::from_secs(10)).await;
     let slow = stats_requests() - before;
     eprintln!("{slow} stats requests in 10 s with nothing on screen ({running} running)");
     let every = fleetdeck::engine::stats::OFFSCREEN_EVERY as usize;

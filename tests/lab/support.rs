@@ -135,6 +135,17 @@ impl Harness {
         msg
     }
 
+    /// Applies whatever the engine sends for `d`: a measuring window, not a wait for a
+    /// condition (use `wait_for` for that).
+    pub async fn pump_for(&mut self, d: Duration) {
+        let _ = tokio::time::timeout(d, async {
+            loop {
+                self.next_msg().await;
+            }
+        })
+        .await;
+    }
+
     /// Hands the engine over (to a real app loop, say) once the harness has synced.
     pub fn into_parts(self) -> (Fleet, mpsc::Receiver<Msg>, fleetdeck::engine::FleetTasks) {
         (self.fleet, self.rx, self.tasks)

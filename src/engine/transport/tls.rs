@@ -59,7 +59,8 @@ pub fn client_config(tls: &TlsFiles) -> Result<rustls::ClientConfig, String> {
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("tls.cert/tls.key do not form a usable pair: {e}"))
         }
-        _ => Ok(builder.with_client_cert_resolver(Arc::new(NoClientCert::default()))),
+        // Each connection gets its own `NoClientCert` (see `TlsConnector::call`).
+        _ => Ok(builder.with_no_client_auth()),
     }
 }
 
