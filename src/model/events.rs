@@ -3,11 +3,11 @@
 //!
 //! De-duplication matters because the engine backfills: after a reconnect it asks each daemon
 //! for everything since the last event it saw, and Docker's `since` is inclusive, so the
-//! boundary events come twice. A key per event (endpoint, time in ns, type, action, actor)
-//! is kept for every event in the log and dropped when the event is evicted, so memory stays
-//! bounded by the log's capacity.
+//! boundary events come twice. The log is sorted by time, so a duplicate is found by a binary
+//! search for events of the same nanosecond and a compare of (endpoint, type, action, actor):
+//! no second index, and nothing to forget when an event is evicted.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -80,24 +80,13 @@ impl FleetEvent {
         };
     }
 
-    fn key(&self) -> EventKey {
-        EventKey {
-            endpoint: self.endpoint,
-            time_nano: self.time_nano,
-            kind: self.kind.clone(),
-            action: self.action.clone(),
-            actor_id: self.actor_id.clone(),
-        }
+    fn same_event(&self, other: &FleetEvent) -> bool {
+        self.time_nano == other.time_nano
+            && self.endpoint == other.endpoint
+            && self.kind == other.kind
+            && self.action == other.action
+            && self.actor_id == other.actor_id
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct EventKey {
-    endpoint: EndpointId,
-    time_nano: i64,
-    kind: String,
-    action: String,
-    actor_id: String,
 }
 
 /// "The same container dying `count` times within `window`" is a restart loop.
@@ -130,7 +119,6 @@ pub struct RestartLoop {
 #[derive(Debug, Clone)]
 pub struct EventLog {
     events: VecDeque<FleetEvent>,
-    keys: HashSet<EventKey>,
     capacity: usize,
     rule: RestartLoopRule,
     /// Recent death times per container, only within the rule's window.
@@ -150,7 +138,6 @@ impl EventLog {
     pub fn new(capacity: usize, rule: RestartLoopRule) -> Self {
         Self {
             events: VecDeque::with_capacity(capacity.min(1024)),
-            keys: HashSet::new(),
             capacity: capacity.max(1),
             rule,
             deaths: HashMap::new(),
@@ -182,8 +169,9 @@ impl EventLog {
 
     /// Adds an event in time order. Returns false for a duplicate (already in the log).
     pub fn push(&mut self, mut ev: FleetEvent) -> bool {
-        let key = ev.key();
-        if self.keys.contains(&key) {
+        let from = self.events.partition_point(|e| e.time_nano < ev.time_nano);
+        let to = self.events.partition_point(|e| e.time_nano <= ev.time_nano);
+        if self.events.range(from..to).any(|e| e.same_event(&ev)) {
             return false;
         }
         if ev.kind == "container" && ev.verb() == "die" {
@@ -194,13 +182,9 @@ impl EventLog {
             self.deaths.remove(&(ev.endpoint, ev.actor_id.clone()));
         }
         // Mostly appends; a backfilled or skewed event is placed where its time says.
-        let at = self.events.partition_point(|e| e.time_nano <= ev.time_nano);
-        self.events.insert(at, ev);
-        self.keys.insert(key);
+        self.events.insert(to, ev);
         while self.events.len() > self.capacity {
-            if let Some(old) = self.events.pop_front() {
-                self.keys.remove(&old.key());
-            }
+            self.events.pop_front();
         }
         self.revision += 1;
         true
@@ -325,14 +309,32 @@ mod tests {
     }
 
     #[test]
-    fn the_log_is_bounded_and_forgets_evicted_keys() {
+    fn the_log_is_bounded() {
         let mut log = EventLog::new(3, RestartLoopRule::default());
         for s in 0..10 {
             log.push(ev(0, s, "image", "pull", "x"));
         }
         assert_eq!(log.len(), 3);
-        assert_eq!(log.keys.len(), 3);
         assert_eq!(log.iter().next().unwrap().time_nano, 7_000_000_000);
+        // A duplicate of a kept event is still caught after evictions.
+        assert!(!log.push(ev(0, 8, "image", "pull", "x")));
+        assert_eq!(log.len(), 3);
+    }
+
+    #[test]
+    fn duplicates_are_found_among_events_of_the_same_nanosecond() {
+        let mut log = EventLog::default();
+        for actor in ["a", "b", "c", "d"] {
+            assert!(log.push(ev(0, 5, "container", "start", actor)));
+        }
+        assert!(log.push(ev(0, 5, "container", "die", "b")));
+        for actor in ["a", "b", "c", "d"] {
+            assert!(!log.push(ev(0, 5, "container", "start", actor)));
+        }
+        assert!(!log.push(ev(0, 5, "container", "die", "b")));
+        assert!(log.push(ev(0, 4, "container", "start", "a")));
+        assert!(log.push(ev(0, 6, "container", "start", "a")));
+        assert_eq!(log.len(), 7);
     }
 
     #[test]
