@@ -11,14 +11,16 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bollard::Docker;
-use bollard::models::ContainerStatsResponse;
-use bollard::query_parameters::StatsOptions;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use chrono::Utc;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
+use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
-use super::{Backoff, EngineError, connect, convert, deadline};
+use super::transport::RawGet;
+use super::{Backoff, EngineError, agreed_api, connect, convert};
 use crate::config::{EndpointSpec, EngineSettings};
 use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
 use crate::model::{EndpointId, Msg, MsgKind};
@@ -86,8 +88,13 @@ pub async fn collect(
         if running.borrow().is_empty() && running.changed().await.is_err() {
             return;
         }
-        let docker = match connect(&spec, &settings).await {
-            Ok(d) => d,
+        let client = connect(&spec, &settings).await.and_then(|docker| {
+            let timeout = settings.request_timeout.as_secs().max(1);
+            let raw = super::transport::raw(&spec, timeout)?;
+            Ok((raw, agreed_api(&docker)))
+        });
+        let (raw, api) = match client {
+            Ok(c) => c,
             Err(e) => {
                 tracing::debug!(endpoint = %spec.name, "stats: {e}");
                 tokio::time::sleep(backoff.next_delay()).await;
@@ -115,7 +122,7 @@ pub async fn collect(
             if ids.is_empty() {
                 continue;
             }
-            let samples = sample_all(&docker, &ids, &settings, concurrency_for(&spec)).await;
+            let samples = sample_all(&raw, &api, &ids, &settings, concurrency_for(&spec)).await;
             let failed = samples.iter().filter(|s| s.is_err()).count();
             let ok: Vec<(String, RawStats)> = samples.into_iter().flatten().collect();
             if failed == ids.len() {
@@ -143,14 +150,15 @@ pub async fn collect(
 }
 
 async fn sample_all(
-    docker: &Docker,
+    raw: &RawGet,
+    api: &str,
     ids: &[String],
     settings: &EngineSettings,
     concurrency: usize,
 ) -> Vec<Result<(String, RawStats), EngineError>> {
     futures::stream::iter(ids.iter().cloned())
         .map(|cid| async move {
-            let raw = sample(docker, &cid, settings).await?;
+            let raw = sample(raw, api, &cid, settings).await?;
             Ok((cid, raw))
         })
         .buffer_unordered(concurrency)
@@ -158,60 +166,164 @@ async fn sample_all(
         .await
 }
 
-/// One reading of one container.
-pub async fn sample(
-    docker: &Docker,
+/// One reading of one container: a one-shot stats GET on the endpoint's pooled connection,
+/// decoded straight into the counters fleetdeck uses (see [`parse`]).
+async fn sample(
+    raw: &RawGet,
+    api: &str,
     id: &str,
     settings: &EngineSettings,
 ) -> Result<RawStats, EngineError> {
-    let stream = docker.stats(
-        id,
-        Some(StatsOptions {
-            stream: false,
-            one_shot: true,
-        }),
-    );
-    let mut responses: Vec<ContainerStatsResponse> =
-        deadline(settings.request_timeout, stream.try_collect()).await?;
-    let resp = responses
-        .pop()
-        .ok_or_else(|| EngineError::Docker("empty stats answer".into()))?;
-    Ok(raw_stats(resp))
+    let path = format!("/v{api}/containers/{id}/stats?stream=false&one-shot=true");
+    let (status, body) = match tokio::time::timeout(settings.request_timeout, raw.get(&path)).await
+    {
+        Ok(r) => r.map_err(|e| EngineError::Docker(e.to_string()))?,
+        Err(_) => return Err(EngineError::Timeout(settings.request_timeout)),
+    };
+    if !(200..300).contains(&status) {
+        return Err(EngineError::Docker(daemon_message(status, &body)));
+    }
+    parse(&body).map_err(|e| EngineError::Docker(format!("stats answer for {id}: {e}")))
 }
 
-fn cpu(c: Option<bollard::models::ContainerCpuStats>) -> CpuCounters {
-    let c = c.unwrap_or_default();
-    let usage = c.cpu_usage.unwrap_or_default();
-    CpuCounters {
-        total_usage: usage.total_usage.unwrap_or(0),
-        system_usage: c.system_cpu_usage.unwrap_or(0),
-        online_cpus: c.online_cpus.unwrap_or(0),
-        percpu_count: usage
-            .percpu_usage
-            .map_or(0, |v| u32::try_from(v.len()).unwrap_or(u32::MAX)),
+/// The daemon's `{"message": …}` on an error status, else the status.
+fn daemon_message(status: u16, body: &[u8]) -> String {
+    #[derive(Deserialize)]
+    struct Message {
+        message: String,
+    }
+    match serde_json::from_slice::<Message>(body) {
+        Ok(m) => m.message,
+        Err(_) => format!("HTTP {status}"),
     }
 }
 
-/// Docker's stats answer → the model's counters.
-pub fn raw_stats(r: ContainerStatsResponse) -> RawStats {
-    let mem = r.memory_stats.unwrap_or_default();
-    let mem_stats = mem.stats.unwrap_or_default();
-    let mut networks: Vec<NetCounters> = r
+/// The parts of a stats answer fleetdeck uses; serde skips the rest (cgroup v1's forty memory
+/// counters, throttling data, the seven other blkio lists…) without allocating for it.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow)]
+    read: Option<Cow<'a, str>>,
+    cpu_stats: Option<Cpu>,
+    precpu_stats: Option<Cpu>,
+    memory_stats: Option<Memory>,
+    #[serde(borrow)]
+    networks: Option<BTreeMap<Cow<'a, str>, Net>>,
+    #[serde(borrow)]
+    blkio_stats: Option<Blkio<'a>>,
+    pids_stats: Option<Pids>,
+}
+
+#[derive(Deserialize)]
+struct Cpu {
+    cpu_usage: Option<CpuUsage>,
+    system_cpu_usage: Option<u64>,
+    online_cpus: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct CpuUsage {
+    total_usage: Option<u64>,
+    percpu_usage: Option<Count>,
+}
+
+/// The length of a JSON array, without keeping its items.
+struct Count(u32);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Count, A::Error> {
+                let mut n = 0u32;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n = n.saturating_add(1);
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct Memory {
+    usage: Option<u64>,
+    limit: Option<u64>,
+    stats: Option<MemoryStats>,
+}
+
+#[derive(Deserialize)]
+struct MemoryStats {
+    inactive_file: Option<u64>,
+    total_inactive_file: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Net {
+    rx_bytes: Option<u64>,
+    tx_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Blkio<'a> {
+    #[serde(borrow)]
+    io_service_bytes_recursive: Option<Vec<BlkioEntry<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct BlkioEntry<'a> {
+    #[serde(borrow)]
+    op: Option<Cow<'a, str>>,
+    value: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Pids {
+    current: Option<u64>,
+}
+
+fn cpu(c: Option<Cpu>) -> CpuCounters {
+    let Some(c) = c else {
+        return CpuCounters::default();
+    };
+    let usage = c.cpu_usage;
+    CpuCounters {
+        total_usage: usage.as_ref().and_then(|u| u.total_usage).unwrap_or(0),
+        system_usage: c.system_cpu_usage.unwrap_or(0),
+        online_cpus: c.online_cpus.unwrap_or(0),
+        percpu_count: usage.and_then(|u| u.percpu_usage).map_or(0, |n| n.0),
+    }
+}
+
+/// Docker's stats answer (the JSON body) → the model's counters.
+pub fn parse(body: &[u8]) -> Result<RawStats, serde_json::Error> {
+    let r: Answer<'_> = serde_json::from_slice(body)?;
+    let mem = r.memory_stats;
+    let mem_stats = mem.as_ref().and_then(|m| m.stats.as_ref());
+    // BTreeMap: interfaces come out sorted by name, as the model expects.
+    let networks = r
         .networks
         .unwrap_or_default()
         .into_iter()
         .map(|(name, n)| NetCounters {
-            interface: name,
+            interface: name.into_owned(),
             rx_bytes: n.rx_bytes.unwrap_or(0),
             tx_bytes: n.tx_bytes.unwrap_or(0),
         })
         .collect();
-    networks.sort_by(|a, b| a.interface.cmp(&b.interface));
     let blkio = r
         .blkio_stats
         .and_then(|b| b.io_service_bytes_recursive)
         .unwrap_or_default();
-    RawStats {
+    Ok(RawStats {
         read: r
             .read
             .as_deref()
@@ -220,10 +332,10 @@ pub fn raw_stats(r: ContainerStatsResponse) -> RawStats {
         started_at: None,
         cpu: cpu(r.cpu_stats),
         precpu: cpu(r.precpu_stats),
-        mem_usage: mem.usage.unwrap_or(0),
-        mem_limit: mem.limit.unwrap_or(0),
-        inactive_file: mem_stats.get("inactive_file").copied(),
-        total_inactive_file: mem_stats.get("total_inactive_file").copied(),
+        mem_usage: mem.as_ref().and_then(|m| m.usage).unwrap_or(0),
+        mem_limit: mem.as_ref().and_then(|m| m.limit).unwrap_or(0),
+        inactive_file: mem_stats.and_then(|s| s.inactive_file),
+        total_inactive_file: mem_stats.and_then(|s| s.total_inactive_file),
         networks,
         blkio: BlockIo::sum(
             blkio
@@ -231,12 +343,132 @@ pub fn raw_stats(r: ContainerStatsResponse) -> RawStats {
                 .map(|e| (e.op.as_deref().unwrap_or(""), e.value.unwrap_or(0))),
         ),
         pids: r.pids_stats.and_then(|p| p.current).unwrap_or(0),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const V1_LAB: &str = include_str!("../../tests/fixtures/stats/v1-lab.json");
+    const V1_IO: &str = include_str!("../../tests/fixtures/stats/v1-io-two-networks.json");
+    const V2: &str = include_str!("../../tests/fixtures/stats/v2.json");
+
+    /// What the counters were when fleetdeck decoded answers with bollard's full model: the
+    /// reference the lean decoder must agree with.
+    fn through_bollard(body: &str) -> RawStats {
+        let r: bollard::models::ContainerStatsResponse =
+            serde_json::from_str(body).expect("bollard decodes it");
+        let cpu = |c: Option<bollard::models::ContainerCpuStats>| {
+            let c = c.unwrap_or_default();
+            let usage = c.cpu_usage.unwrap_or_default();
+            CpuCounters {
+                total_usage: usage.total_usage.unwrap_or(0),
+                system_usage: c.system_cpu_usage.unwrap_or(0),
+                online_cpus: c.online_cpus.unwrap_or(0),
+                percpu_count: usage
+                    .percpu_usage
+                    .map_or(0, |v| u32::try_from(v.len()).unwrap_or(u32::MAX)),
+            }
+        };
+        let mem = r.memory_stats.unwrap_or_default();
+        let mem_stats = mem.stats.unwrap_or_default();
+        let mut networks: Vec<NetCounters> = r
+            .networks
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, n)| NetCounters {
+                interface: name,
+                rx_bytes: n.rx_bytes.unwrap_or(0),
+                tx_bytes: n.tx_bytes.unwrap_or(0),
+            })
+            .collect();
+        networks.sort_by(|a, b| a.interface.cmp(&b.interface));
+        let blkio = r
+            .blkio_stats
+            .and_then(|b| b.io_service_bytes_recursive)
+            .unwrap_or_default();
+        RawStats {
+            read: r
+                .read
+                .as_deref()
+                .and_then(convert::parse_time)
+                .expect("read time"),
+            started_at: None,
+            cpu: cpu(r.cpu_stats),
+            precpu: cpu(r.precpu_stats),
+            mem_usage: mem.usage.unwrap_or(0),
+            mem_limit: mem.limit.unwrap_or(0),
+            inactive_file: mem_stats.get("inactive_file").copied(),
+            total_inactive_file: mem_stats.get("total_inactive_file").copied(),
+            networks,
+            blkio: BlockIo::sum(
+                blkio
+                    .iter()
+                    .map(|e| (e.op.as_deref().unwrap_or(""), e.value.unwrap_or(0))),
+            ),
+            pids: r.pids_stats.and_then(|p| p.current).unwrap_or(0),
+        }
+    }
+
+    #[test]
+    fn the_lean_decoder_agrees_with_bollards_model_on_real_answers() {
+        for (name, body) in [("v1-lab", V1_LAB), ("v1-io", V1_IO), ("v2", V2)] {
+            let ours = parse(body.as_bytes()).expect(name);
+            assert_eq!(ours, through_bollard(body), "{name}");
+        }
+    }
+
+    #[test]
+    fn cgroup_v1_answer_with_block_io_and_two_networks() {
+        let r = parse(V1_IO.as_bytes()).unwrap();
+        assert_eq!(r.cpu.percpu_count, 2);
+        assert_eq!(r.cpu.online_cpus, 2);
+        assert_eq!(r.precpu.total_usage, 0);
+        assert_eq!(r.total_inactive_file, Some(8192));
+        assert_eq!(r.inactive_file, Some(4096));
+        // Read and Write summed over both devices; Sync/Async/Total are not counted twice.
+        assert_eq!(r.blkio.read, 4_096_000 + 1000);
+        assert_eq!(r.blkio.write, 20_971_520 + 24);
+        let names: Vec<_> = r.networks.iter().map(|n| n.interface.as_str()).collect();
+        assert_eq!(names, ["eth0", "eth1"]);
+        assert_eq!(r.networks[1].tx_bytes, 2000);
+    }
+
+    #[test]
+    fn cgroup_v2_answer() {
+        let r = parse(V2.as_bytes()).unwrap();
+        assert_eq!(r.cpu.total_usage, 5_237_600_000);
+        assert_eq!(r.cpu.percpu_count, 0);
+        assert_eq!(r.cpu.online_cpus, 4);
+        assert_eq!(r.mem_usage, 52_166_656);
+        assert_eq!(r.mem_limit, 8_232_734_720);
+        assert_eq!(r.inactive_file, Some(13_103_104));
+        assert_eq!(r.total_inactive_file, None);
+        assert_eq!(r.mem_used(), 52_166_656 - 13_103_104);
+        assert_eq!((r.blkio.read, r.blkio.write), (11_534_336, 40_960));
+        assert_eq!(r.pids, 7);
+        assert_eq!(r.read.timestamp_subsec_nanos(), 123_456_789);
+    }
+
+    #[test]
+    fn a_container_without_networks_or_counters_still_decodes() {
+        let r = parse(br#"{"read":"2026-11-26T23:30:01Z","networks":null,"blkio_stats":{},"memory_stats":{}}"#)
+            .unwrap();
+        assert!(r.networks.is_empty());
+        assert_eq!((r.mem_usage, r.pids, r.blkio.read), (0, 0, 0));
+        assert!(parse(b"{\"read\": 3}").is_err());
+        assert!(parse(b"not json").is_err());
+    }
+
+    #[test]
+    fn error_answers_say_what_the_daemon_said() {
+        assert_eq!(
+            daemon_message(404, br#"{"message":"No such container: abc"}"#),
+            "No such container: abc"
+        );
+        assert_eq!(daemon_message(502, b"<html>"), "HTTP 502");
+    }
 
     #[test]
     fn on_screen_containers_every_round_the_rest_once_per_cycle_spread_evenly() {
