@@ -260,6 +260,29 @@ fn a_down_endpoint_is_red_and_its_rows_are_stale() {
 }
 
 #[test]
+fn the_selected_row_is_highlighted_across_the_table_and_titles_are_styled() {
+    let mut app = app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 120, 30);
+    let (name_x, header_y) = find_cell(&buf, "NAME");
+    let title = &buf[(name_x, header_y)];
+    if let Some(fg) = theme.title.fg {
+        assert_eq!(title.fg, fg);
+    }
+    assert!(!theme.title.add_modifier.is_empty());
+    assert!(title.modifier.contains(theme.title.add_modifier));
+    let reversed = ratatui::style::Modifier::REVERSED;
+    assert!(theme.selection.add_modifier.contains(reversed));
+    // Inside the frame (x 1..119), the gaps between columns included.
+    let selected: Vec<u16> = (0..30)
+        .filter(|&y| (1..119).all(|x| buf[(x, y)].modifier.contains(reversed)))
+        .collect();
+    assert_eq!(selected, [header_y + 2], "{}", buffer_to_text(&buf));
+}
+
+#[test]
 fn unhealthy_and_crashed_containers_stand_out() {
     let mut app = app();
     let theme = Theme::dark();
@@ -709,7 +732,10 @@ fn the_wall_rotates_its_views_and_raises_a_banner_while_something_is_wrong() {
         key(&mut app, KeyCode::Tab);
         assert_eq!(app.view.view, seen[step]);
         assert!(!app.quit);
-        app.tick(app.now + TimeDelta::seconds(15));
+        assert!(
+            app.tick(app.now + TimeDelta::seconds(15)),
+            "the wall rotates"
+        );
     }
     use fleetdeck::ui::View;
     assert_eq!(

@@ -12,10 +12,10 @@
 //! endpoint, status, IP and health).
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::Span;
-use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
+use ratatui::widgets::{Paragraph, Widget};
 
 use super::{Screen, Theme};
 use crate::model::query::{self, Column, GroupBy};
@@ -228,32 +228,70 @@ impl Widget for ContainersView<'_, '_> {
 
         let endpoint_width = super::endpoint_column_width(s.fleet);
         let plan = column_plan(inner.width, endpoint_width);
-        let header = Row::new(plan.iter().map(|(col, _)| {
+        // Drawn cell by cell straight into the buffer, the way ratatui's Table draws it (row
+        // style, then each cell's style over its column, then its text), without building a
+        // Table of Text/Line/Span widgets first: that was most of the CPU of a frame.
+        let columns = Layout::horizontal(plan.iter().map(|(_, c)| *c))
+            .flex(Flex::Start)
+            .spacing(1)
+            .split(Rect::new(inner.x, inner.y, inner.width, 1));
+        if inner.height == 0 {
+            return;
+        }
+        for ((col, _), area) in plan.iter().zip(columns.iter()) {
+            let area = Rect {
+                y: inner.y,
+                ..*area
+            };
+            buf.set_style(area, t.title);
             let mut title = col.title().to_string();
             if *col == st.sort.column {
                 title.push_str(dir);
             }
-            Cell::from(title).style(t.title)
-        }));
+            buf.set_stringn(
+                area.x,
+                area.y,
+                &title,
+                usize::from(area.width),
+                Style::default(),
+            );
+        }
 
         let group_label = match st.group {
             GroupBy::Cluster => "cluster",
             _ => "endpoint",
         };
-        let body = items
-            .iter()
-            .skip(offset)
-            .take(height)
-            .map(|item| match item {
-                // Drawn across the full width after the table: a cell would truncate it.
-                Item::Group(..) => Row::new(Vec::<Cell<'_>>::new()),
+        let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
+        for (line, item) in items.iter().skip(offset).take(height).enumerate() {
+            let y = inner.y + 1 + line as u16;
+            match item {
+                Item::Group(name, count) => {
+                    let text = format!("── {group_label} {name} ({count}) ");
+                    Paragraph::new(Span::styled(text, t.group_header)).render(
+                        Rect {
+                            y,
+                            height: 1,
+                            ..inner
+                        },
+                        buf,
+                    );
+                }
                 Item::Row(i, row) => {
+                    if *i == selected {
+                        buf.set_style(
+                            Rect {
+                                y,
+                                height: 1,
+                                ..inner
+                            },
+                            t.selection,
+                        );
+                    }
                     let ep = &s.fleet.endpoints[row.endpoint];
                     let c = row.container;
                     let stale = ep.is_stale();
                     let sample = s.fleet.stats.latest(row.endpoint, &c.id);
-                    let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
-                    let cells = plan.iter().map(|(col, _)| {
+                    for ((col, _), area) in plan.iter().zip(columns.iter()) {
                         let mut text = cell_text(*col, ep, c, s.now, sample, health_shown);
                         if stale && *col == Column::Status {
                             text = format!("stale {text}");
@@ -271,33 +309,17 @@ impl Widget for ContainersView<'_, '_> {
                                 _ => t.base,
                             }
                         };
-                        Cell::from(text).style(style)
-                    });
-                    let row_widget = Row::new(cells);
-                    if *i == selected {
-                        row_widget.style(t.selection)
-                    } else {
-                        row_widget
+                        let area = Rect { y, ..*area };
+                        buf.set_style(area, style);
+                        buf.set_stringn(
+                            area.x,
+                            y,
+                            &text,
+                            usize::from(area.width),
+                            Style::default(),
+                        );
                     }
                 }
-            });
-
-        Table::new(body, plan.iter().map(|(_, c)| *c))
-            .header(header)
-            .column_spacing(1)
-            .render(inner, buf);
-        for (line, item) in items.iter().skip(offset).take(height).enumerate() {
-            if let Item::Group(name, count) = item {
-                let text = format!("── {group_label} {name} ({count}) ");
-                let y = inner.y + 1 + line as u16;
-                Paragraph::new(Span::styled(text, t.group_header)).render(
-                    Rect {
-                        y,
-                        height: 1,
-                        ..inner
-                    },
-                    buf,
-                );
             }
         }
     }
