@@ -10,6 +10,14 @@
 #   bench/wall-soak.sh [MINUTES]       (default 5)
 #   SOAK_EVENTS=500 bench/wall-soak.sh 15    (a 500-event log: fills in minutes, so any growth
 #                                             after that is not the event log)
+#   SOAK_PARALLEL=1 bench/wall-soak.sh 90    (one churn loop per lab at once: about three times
+#                                             the events, so the default 10,000-event log is full
+#                                             within the first half hour)
+#
+# The "events" column counts the Docker events lab1-lab3 have sent since the start (a
+# `docker events` follower per daemon; a daemon keeps only its last 256 for `--since`, so they
+# cannot be read back afterwards): once it passes the log's capacity, the log is full and
+# memory should stop growing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +34,10 @@ printf '\n[stats]\ninterval_s = 1\n\n[wall]\nrotate_s = 3\n' >> "$work/fleetdeck
 # SOAK_EVENTS=N: a smaller event log, to tell its filling from a leak.
 if [[ -n ${SOAK_EVENTS:-} ]]; then printf '\n[events]\nhistory = %d\n' "$SOAK_EVENTS" >> "$work/fleetdeck.toml"; fi
 
+followers=() churn=() chaos=
 cleanup() {
+  # Interrupted or done: stop the churn, the chaos and the event followers first.
+  kill "${churn[@]}" $chaos "${followers[@]}" 2>/dev/null || true
   tmux kill-session -t "$session" 2>/dev/null || true
   for i in 1 2 3; do
     docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" ps -aq --filter label=fleetdeck.soak=1 \
@@ -50,8 +61,8 @@ sleep 2
 # Churn in the background.
 # SOAK_CHURN="3": churn only these labs (leave lab1 quiet for a benchmark running meanwhile).
 read -r -a churn_labs <<< "${SOAK_CHURN:-1 2 3}"
-(
-  n=0
+churn_loop() {
+  local n=0 i
   while :; do
     i=${churn_labs[$(( n % ${#churn_labs[@]} ))]}
     docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" run -d --rm --label fleetdeck.soak=1 \
@@ -59,8 +70,12 @@ read -r -a churn_labs <<< "${SOAK_CHURN:-1 2 3}"
     n=$(( n + 1 ))
     sleep 1
   done
-) &
-churn=$!
+}
+if [[ -n ${SOAK_PARALLEL:-} ]]; then
+  for lab in "${churn_labs[@]}"; do ( churn_labs=("$lab"); churn_loop ) & churn+=($!); done
+else
+  churn_loop & churn+=($!)
+fi
 (
   while :; do
     sleep 15; bash scripts/lab.sh stop lab4 >/dev/null 2>&1 || true
@@ -69,7 +84,11 @@ churn=$!
 ) &
 chaos=$!
 
-printf '%8s %10s %8s %6s %12s %10s\n' "elapsed" "rss_kb" "threads" "fds" "tty_bytes" "cpu_s"
+for i in 1 2 3; do
+  docker -H "unix:///run/fleetdeck-lab/lab$i/docker.sock" events --format '{{.Type}}' \
+    > "$work/events-$i" 2>/dev/null & followers+=($!)
+done
+printf '%8s %10s %8s %6s %12s %10s %8s\n' "elapsed" "rss_kb" "threads" "fds" "tty_bytes" "cpu_s" "events"
 end=$(( SECONDS + minutes * 60 ))
 start=$SECONDS
 while (( SECONDS < end )); do
@@ -78,9 +97,10 @@ while (( SECONDS < end )); do
   fds=$(ls "/proc/$pid/fd" | wc -l)
   bytes=$(stat -c %s "$work/tty" 2>/dev/null || echo 0)
   cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$pid/stat")
-  printf '%7ss %10s %8s %6s %12s %10s\n' "$(( SECONDS - start ))" "$rss" "$threads" "$fds" "$bytes" "$cpu"
+  events=$(cat "$work"/events-* | wc -l)
+  printf '%7ss %10s %8s %6s %12s %10s %8s\n' "$(( SECONDS - start ))" "$rss" "$threads" "$fds" "$bytes" "$cpu" "$events"
   sleep 10
 done
-kill "$churn" "$chaos" 2>/dev/null || true
+kill "${churn[@]}" "$chaos" "${followers[@]}" 2>/dev/null || true
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
 echo "peak RSS ${hwm} kB; fleetdeck still running: $(kill -0 "$pid" && echo yes || echo no)"
