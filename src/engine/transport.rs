@@ -116,13 +116,7 @@ impl RawGet {
     /// status and the whole body.
     pub(crate) async fn get(&self, path: &str) -> std::io::Result<(u16, hyper::body::Bytes)> {
         use http_body_util::BodyExt;
-        let uri: Uri = format!("{}{path}", self.base)
-            .parse()
-            .map_err(std::io::Error::other)?;
-        let req = hyper::Request::get(uri)
-            .body(bollard::body_full(hyper::body::Bytes::new()))
-            .map_err(std::io::Error::other)?;
-        let resp = (self.send)(req).await?;
+        let resp = self.open(path).await?;
         let status = resp.status().as_u16();
         let body = resp
             .into_body()
@@ -131,6 +125,21 @@ impl RawGet {
             .map_err(std::io::Error::other)?
             .to_bytes();
         Ok((status, body))
+    }
+
+    /// The same GET, answered as soon as the head arrives: the body is read as it comes (a
+    /// stats stream).
+    pub(crate) async fn open(
+        &self,
+        path: &str,
+    ) -> std::io::Result<hyper::Response<hyper::body::Incoming>> {
+        let uri: Uri = format!("{}{path}", self.base)
+            .parse()
+            .map_err(std::io::Error::other)?;
+        let req = hyper::Request::get(uri)
+            .body(bollard::body_full(hyper::body::Bytes::new()))
+            .map_err(std::io::Error::other)?;
+        (self.send)(req).await
     }
 }
 

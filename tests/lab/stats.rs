@@ -174,18 +174,15 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
     assert!(h.fleet.stats.history(0, &idle_id).is_none());
 }
 
-/// The stats collector polls one request per running container per round; those requests must
-/// reuse pooled connections, not open one each (bollard's own clients keep no idle connection:
-/// that was 1,704 connections in 30 s for 55 containers, a TCP handshake per sample).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_often() {
+/// Stats through a counting proxy in front of lab3, sampled every `interval_s`.
+async fn via_proxy(interval_s: u64) -> (crate::support::Proxy, Harness, tempfile::TempDir) {
     let proxy = crate::support::Proxy::start("10.203.3.2:2375").await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleetdeck.toml");
     std::fs::write(
         &path,
         format!(
-            "[stats]\ninterval_s = 1\n\n[[endpoint]]\nname = \"via-proxy\"\nurl = \"{}\"\n",
+            "[stats]\ninterval_s = {interval_s}\n\n[[endpoint]]\nname = \"via-proxy\"\nurl = \"{}\"\n",
             proxy.url()
         ),
     )
@@ -199,6 +196,16 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
             .any(|c| c.state == fleetdeck::model::ContainerState::Running)
     })
     .await;
+    (proxy, h, dir)
+}
+
+/// At 2 s the stats collector polls one request per running container per round; those
+/// requests must reuse pooled connections, not open one each (bollard's own clients keep no
+/// idle connection: that was 1,704 connections in 30 s for 55 containers, a TCP handshake per
+/// sample).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_often() {
+    let (proxy, mut h, _dir) = via_proxy(2).await;
     let stats_requests = || {
         proxy
             .requests()
@@ -212,11 +219,11 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
         .filter(|c| c.state == fleetdeck::model::ContainerState::Running)
         .count();
     // Four rounds' worth of samples.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while stats_requests() < running * 4 {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "only {} stats requests in 20 s for {running} running containers",
+            "only {} stats requests in 30 s for {running} running containers",
             stats_requests()
         );
         h.pump_for(Duration::from_millis(200)).await;
@@ -229,19 +236,93 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
     );
 
     // Nothing on screen (a clusters view, a wall): each container once per OFFSCREEN_EVERY
-    // rounds, so over 10 rounds about 2 samples each instead of 10.
+    // rounds, so over 10 rounds (20 s) about 2 samples each instead of 10.
     h.tasks
         .set_stats_focus(vec![Some(std::sync::Arc::new(Default::default()))]);
     // Let a round already in flight finish.
-    h.pump_for(Duration::from_secs(2)).await;
+    h.pump_for(Duration::from_secs(3)).await;
     let before = stats_requests();
-    h.pump_for(Duration::from_secs(10)).await;
+    h.pump_for(Duration::from_secs(20)).await;
     let slow = stats_requests() - before;
-    eprintln!("{slow} stats requests in 10 s with nothing on screen ({running} running)");
+    eprintln!("{slow} stats requests in 20 s with nothing on screen ({running} running)");
     let every = fleetdeck::engine::stats::OFFSCREEN_EVERY as usize;
     assert!(
         slow <= running * (10 / every + 1),
         "{slow} stats requests in 10 rounds for {running} off-screen containers"
     );
     assert!(slow > 0, "off-screen containers are still sampled");
+}
+
+/// At 1 s the daemon's own cadence, on-screen containers are streamed: one long request each
+/// that keeps delivering samples, instead of a request per container per second. Off screen,
+/// the streams close and polling takes over at the slower off-screen rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_one_second_on_screen_containers_are_streamed_and_off_screen_ones_polled() {
+    let (proxy, mut h, _dir) = via_proxy(1).await;
+    let count = |what: &str| {
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/stats?") && r.contains(what))
+            .count()
+    };
+    // lab3's seeded containers that stay up (its crashloop container restarts every 2 s).
+    let steady: Vec<String> = h.fleet.endpoints[0]
+        .containers
+        .values()
+        .filter(|c| c.state == fleetdeck::model::ContainerState::Running)
+        .filter(|c| c.name.starts_with("web-") || c.name == "db" || c.name == "worker")
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(steady.len() >= 3, "lab3's seeded containers are up");
+    let samples =
+        |f: &fleetdeck::model::Fleet, id: &str| f.stats.history(0, id).map_or(0, |h| h.len());
+    h.wait_for("three samples each", Duration::from_secs(20), |f| {
+        steady.iter().all(|id| samples(f, id) >= 3)
+    })
+    .await;
+    let streams = count("stream=true");
+    let before: Vec<usize> = steady.iter().map(|id| samples(&h.fleet, id)).collect();
+    h.pump_for(Duration::from_secs(6)).await;
+    for (id, before) in steady.iter().zip(before) {
+        let now = samples(&h.fleet, id);
+        assert!(now >= before + 3, "{id}: {before} → {now} samples in 6 s");
+    }
+    // The steady containers kept their streams: new requests only for the crashloop one.
+    let opened = count("stream=true") - streams;
+    eprintln!(
+        "{streams} streams, {opened} more in 6 s, {} polls",
+        count("one-shot")
+    );
+    assert!(
+        opened <= 6,
+        "{opened} streams opened in 6 s: streams are not kept"
+    );
+    assert_eq!(
+        count("one-shot"),
+        0,
+        "nothing is polled while all is on screen"
+    );
+
+    h.tasks
+        .set_stats_focus(vec![Some(std::sync::Arc::new(Default::default()))]);
+    h.pump_for(Duration::from_secs(2)).await;
+    let streams = count("stream=true");
+    let polls = count("one-shot");
+    h.pump_for(Duration::from_secs(10)).await;
+    assert_eq!(
+        count("stream=true"),
+        streams,
+        "off screen, no stream is opened"
+    );
+    let slow = count("one-shot") - polls;
+    let running = h.fleet.endpoints[0]
+        .containers
+        .values()
+        .filter(|c| c.state == fleetdeck::model::ContainerState::Running)
+        .count();
+    assert!(
+        slow > 0 && slow <= running * 3,
+        "{slow} polls in 10 s for {running} off-screen containers"
+    );
 }
