@@ -348,6 +348,10 @@ async fn stream_one(
                 continue;
             };
             pending.extend_from_slice(&data);
+            // An answer is about 2 KB; a megabyte without a line end is not a stats stream.
+            if pending.len() > 1 << 20 {
+                return Err(());
+            }
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
                 if let Ok(sample) = parse(&pending[..end])
                     && tx.send(StreamNews::Sample(id.clone(), sample)).is_err()
