@@ -1090,6 +1090,9 @@ where
     let mut last_totals = Instant::now();
     loop {
         if dirty && (urgent || last_draw.elapsed() >= frame_interval) {
+            // Ages and the clock as of this frame, not of the last tick (a tick skips its
+            // redraw when a frame was just drawn).
+            app.now = Utc::now();
             let size = terminal.size()?;
             app.prepare_frame(size.width, size.height);
             // Shells follow the pane's new size.

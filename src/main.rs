@@ -79,7 +79,13 @@ fn main() -> ExitCode {
     }
     let _log_guard = init_logging(&log_dir);
 
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    raise_fd_limit();
+    // The dashboard's loop runs on this thread (block_on) and the engine's tasks on one
+    // worker: a terminal that stalls a write (a slow SSH link) must not stall the daemons'
+    // I/O and liveness timers, nor they the UI. One worker, not one per core: the engine is
+    // I/O-bound, and each extra thread costs wake-ups and a malloc arena.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
@@ -298,6 +304,23 @@ fn audit_command(
 fn config_error(e: &ConfigError) -> ExitCode {
     eprintln!("fleetdeck: config error: {e}");
     ExitCode::from(EXIT_CONFIG as u8)
+}
+
+/// Raises the soft limit on open files to the hard one. At 1 s sampling every on-screen
+/// container holds a stats stream (up to 64 per endpoint, 64 more polls in flight), so a dozen
+/// endpoints would pass the usual soft limit of 1,024 descriptors.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed; no other state.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {

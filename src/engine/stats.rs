@@ -126,30 +126,42 @@ pub async fn collect(
                 return;
             }
             round = round.wrapping_add(1);
+            // What the streams said since the last round; ended streams are forgotten, so a
+            // container whose stream failed is chosen afresh (or left to polling) below.
+            let mut ok = Newest::default();
+            let mut stream_failures = streams.take(&mut ok, round);
             // Streamed: running and on screen (everything when there is no screen), up to the
-            // cap. Polled: the rest, when due.
+            // cap, less those whose stream just failed. Polled: the rest when due, and the
+            // newly streamed once, so they have a reading before their stream's first.
             let (wanted, polled): (Vec<String>, Vec<String>) = {
                 let focus = focus.borrow();
                 let running = running.borrow();
                 let on_screen = |id: &String| focus.as_ref().is_none_or(|f| f.contains(id));
-                let wanted = streams.choose(running.iter().filter(|id| on_screen(id)));
+                let wanted = streams.choose(running.iter().filter(|id| on_screen(id)), round);
                 let polled = running
                     .iter()
-                    .filter(|id| !wanted.contains(*id) && due(id, &focus, round))
+                    .filter(|id| {
+                        if wanted.contains(*id) {
+                            !streams.is_open(id)
+                        } else {
+                            due(id, &focus, round)
+                        }
+                    })
                     .cloned()
                     .collect();
                 (wanted.into_iter().collect(), polled)
             };
             let mut failed = 0;
-            let mut ok: Vec<(String, RawStats)> = Vec::new();
             if !polled.is_empty() {
                 let samples =
                     sample_all(&raw, &api, &polled, &settings, concurrency_for(&spec)).await;
                 failed = samples.iter().filter(|s| s.is_err()).count();
-                ok.extend(samples.into_iter().flatten());
+                for (cid, sample) in samples.into_iter().flatten() {
+                    ok.add(cid, sample);
+                }
             }
-            let (streamed, stream_failures) = streams.take();
-            ok.extend(streamed);
+            stream_failures += streams.take(&mut ok, round);
+            let ok = ok.into_vec();
             let polls_dead = failed == polled.len();
             let streams_dead = streams.is_empty();
             if ok.is_empty() && (failed + stream_failures) > 0 && polls_dead && streams_dead {
@@ -195,6 +207,29 @@ fn streams_for(spec: &EndpointSpec, interval: Duration) -> bool {
     interval <= STREAM_AT_OR_BELOW && !matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
 }
 
+/// One round's readings, the newest per container: a stream's queued reading and a poll of
+/// the same container must not both reach the model, older after newer.
+#[derive(Default)]
+struct Newest(std::collections::HashMap<String, RawStats>);
+
+impl Newest {
+    fn add(&mut self, id: String, sample: RawStats) {
+        match self.0.get(&id) {
+            Some(have) if have.read >= sample.read => {}
+            _ => {
+                self.0.insert(id, sample);
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<(String, RawStats)> {
+        self.0.into_iter().collect()
+    }
+}
+
+/// A container whose stream failed is polled, not streamed, for this many rounds.
+const STREAM_RETRY_ROUNDS: u64 = 10;
+
 /// What a stream reports to its collector.
 enum StreamNews {
     Sample(String, RawStats),
@@ -213,6 +248,8 @@ struct Streams {
     /// successor) and its task.
     open: std::collections::HashMap<String, (u64, tokio::task::AbortHandle)>,
     opened: u64,
+    /// Containers whose stream failed, and the round until which they are polled instead.
+    failed: std::collections::HashMap<String, u64>,
     tx: mpsc::UnboundedSender<StreamNews>,
     rx: mpsc::UnboundedReceiver<StreamNews>,
 }
@@ -227,14 +264,30 @@ impl Streams {
             timeout,
             open: std::collections::HashMap::new(),
             opened: 0,
+            failed: std::collections::HashMap::new(),
             tx,
             rx,
         }
     }
 
-    /// Which of `candidates` to stream (see [`pick`]).
-    fn choose<'a>(&self, candidates: impl Iterator<Item = &'a String>) -> HashSet<String> {
-        pick(self.cap, |id| self.open.contains_key(id), candidates)
+    /// Which of `candidates` to stream (see [`pick`]), leaving out those whose stream failed
+    /// in the last [`STREAM_RETRY_ROUNDS`] rounds: they are polled meanwhile.
+    fn choose<'a>(
+        &mut self,
+        candidates: impl Iterator<Item = &'a String>,
+        round: u64,
+    ) -> HashSet<String> {
+        self.failed.retain(|_, until| *until > round);
+        let failed = &self.failed;
+        pick(
+            self.cap,
+            |id| self.open.contains_key(id),
+            candidates.filter(|id| !failed.contains_key(*id)),
+        )
+    }
+
+    fn is_open(&self, id: &str) -> bool {
+        self.open.contains_key(id)
     }
 
     fn is_empty(&self) -> bool {
@@ -269,25 +322,25 @@ impl Streams {
         }
     }
 
-    /// The newest sample of each container since the last call, and how many streams failed.
-    fn take(&mut self) -> (Vec<(String, RawStats)>, usize) {
-        let mut latest: std::collections::HashMap<String, RawStats> =
-            std::collections::HashMap::new();
+    /// Adds what the streams said since the last call to `into`; forgets ended streams.
+    /// Answers how many of them failed.
+    fn take(&mut self, into: &mut Newest, round: u64) -> usize {
         let mut failures = 0;
         while let Ok(news) = self.rx.try_recv() {
             match news {
-                StreamNews::Sample(id, raw) => {
-                    latest.insert(id, raw);
-                }
+                StreamNews::Sample(id, raw) => into.add(id, raw),
                 StreamNews::Ended(id, number, failed) => {
-                    failures += usize::from(failed);
                     if self.open.get(&id).is_some_and(|(n, _)| *n == number) {
                         self.open.remove(&id);
+                    }
+                    if failed {
+                        failures += 1;
+                        self.failed.insert(id, round + STREAM_RETRY_ROUNDS);
                     }
                 }
             }
         }
-        (latest.into_iter().collect(), failures)
+        failures
     }
 }
 
@@ -353,9 +406,15 @@ async fn stream_one(
                 return Err(());
             }
             while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                if let Ok(sample) = parse(&pending[..end])
-                    && tx.send(StreamNews::Sample(id.clone(), sample)).is_err()
-                {
+                let line = &pending[..end];
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    pending.drain(..=end);
+                    continue;
+                }
+                // An answer that does not parse ends the stream as failed: the container is
+                // then polled (whose errors are reported) rather than silently unsampled.
+                let sample = parse(line).map_err(|_| ())?;
+                if tx.send(StreamNews::Sample(id.clone(), sample)).is_err() {
                     return Ok(());
                 }
                 pending.drain(..=end);
@@ -690,6 +749,26 @@ mod tests {
         assert_eq!(pick(64, open, ids.iter()).len(), 6);
         // More open than the cap (the cap is a hard limit).
         assert_eq!(pick(1, |_| true, ids.iter()).len(), 1);
+    }
+
+    #[test]
+    fn a_round_keeps_the_newest_reading_of_each_container() {
+        let at = |secs| RawStats {
+            read: chrono::DateTime::from_timestamp(secs, 0).unwrap(),
+            ..RawStats::default()
+        };
+        let mut round = Newest::default();
+        round.add("a".into(), at(10));
+        round.add("a".into(), at(9)); // a stream's queued reading after a newer poll
+        round.add("b".into(), at(5));
+        round.add("b".into(), at(6));
+        let mut got = round.into_vec();
+        got.sort_by(|x, y| x.0.cmp(&y.0));
+        let secs: Vec<_> = got
+            .iter()
+            .map(|(id, r)| (id.as_str(), r.read.timestamp()))
+            .collect();
+        assert_eq!(secs, [("a", 10), ("b", 6)]);
     }
 
     #[test]
