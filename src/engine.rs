@@ -229,6 +229,8 @@ pub struct FleetTasks {
     focus: Vec<watch::Sender<stats::Focus>>,
     /// Open shells: the way to their input. Dropping a sender ends its shell.
     shells: HashMap<crate::model::shell::ShellId, mpsc::Sender<shell::ShellInput>>,
+    /// The runtime every engine task runs on (the dashboard's engine thread, or the caller's).
+    runtime: tokio::runtime::Handle,
 }
 
 impl FleetTasks {
@@ -260,6 +262,8 @@ impl FleetTasks {
     /// [`gate::DEFAULT_PER_ENDPOINT`] at once per endpoint. Each result arrives as
     /// `MsgKind::ActionDone` with the returned batch id, as soon as it is known.
     pub fn submit_actions(&mut self, reqs: Vec<crate::model::actions::ActionRequest>) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let batch = self.next_batch();
         let total = reqs.len();
         let gate = self.gate.clone();
@@ -288,6 +292,8 @@ impl FleetTasks {
         reqs: Vec<crate::model::actions::ActionRequest>,
         opts: gate::RollingOptions,
     ) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let batch = self.next_batch();
         let total = reqs.len();
         let gate = self.gate.clone();
@@ -365,6 +371,8 @@ impl FleetTasks {
     /// Carries out a deploy plan in the background through the gate. Every step arrives as
     /// `MsgKind::ActionNote` (verb "deploy"), the end as one more, a problem unless it is up.
     pub fn submit_deploy(&mut self, plan: crate::model::deploy::DeployPlan) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let batch = self.next_batch();
         let (gate, tx) = (self.gate.clone(), self.tx.clone());
         self.actions.spawn(async move {
@@ -385,6 +393,8 @@ impl FleetTasks {
 
     /// [`FleetTasks::submit_deploy`] for a rollback plan.
     pub fn submit_rollback(&mut self, plan: crate::model::deploy::revision::RollbackPlan) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let batch = self.next_batch();
         let (gate, tx) = (self.gate.clone(), self.tx.clone());
         self.actions.spawn(async move {
@@ -414,6 +424,8 @@ impl FleetTasks {
         sources: &[crate::model::logs::LogSource],
         last_lines: u64,
     ) {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let mut handles = Vec::new();
         let mut per_endpoint: HashMap<EndpointId, usize> = HashMap::new();
         for (i, src) in sources.iter().enumerate() {
@@ -466,6 +478,8 @@ impl FleetTasks {
         shell: crate::model::shell::ShellId,
         req: crate::model::actions::ActionRequest,
     ) {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
         self.shells.insert(shell, input);
         tokio::spawn(shell::run_exec(
@@ -485,6 +499,8 @@ impl FleetTasks {
         argv: Vec<String>,
         size: (u16, u16),
     ) {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
         let (input, rx) = mpsc::channel(shell::INPUT_QUEUE);
         self.shells.insert(shell, input);
         tokio::spawn(shell::run_host(
@@ -592,6 +608,17 @@ impl Drop for FleetTasks {
 /// Starts one task per configured endpoint. The receiver is the model's only input from Docker;
 /// dropping it (or the returned tasks) stops every task.
 pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, FleetTasks) {
+    spawn_fleet_on(config, capacity, tokio::runtime::Handle::current())
+}
+
+/// [`spawn_fleet`] on a given runtime (the dashboard's engine thread): every engine task,
+/// also those started later for actions, tails and shells, runs there.
+pub fn spawn_fleet_on(
+    config: &Config,
+    capacity: usize,
+    runtime: tokio::runtime::Handle,
+) -> (mpsc::Receiver<Msg>, FleetTasks) {
+    let _enter = runtime.enter();
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
     let mut focus = Vec::new();
@@ -631,8 +658,63 @@ pub fn spawn_fleet(config: &Config, capacity: usize) -> (mpsc::Receiver<Msg>, Fl
             next_batch: 0,
             focus,
             shells: HashMap::new(),
+            runtime: runtime.clone(),
         },
     )
+}
+
+/// A thread of its own for the engine: a current-thread runtime that runs every endpoint's
+/// tasks, so the dashboard's thread (drawing, a terminal write stalled by a slow SSH link)
+/// never delays the daemons' I/O and liveness timers, and they never delay a frame. Two
+/// single-thread runtimes rather than one with a worker pool: the engine's tasks wake each
+/// other many times a second (a stats stream per container), and waking across threads cost
+/// about 15 % more CPU in A/B runs (BENCHMARKS.md).
+pub struct EngineThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl EngineThread {
+    pub fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("fleetdeck-engine".into())
+            .spawn(move || {
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+                // Dropping the runtime cancels its tasks and lets blocking work (an audit
+                // record being written) finish.
+                drop(runtime);
+                let _ = done_tx.send(());
+            })?;
+        Ok(Self {
+            handle,
+            stop: Some(stop),
+            done,
+        })
+    }
+
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.handle.clone()
+    }
+}
+
+impl Drop for EngineThread {
+    /// Stops the engine and waits for it a little: long enough for an audit record in flight,
+    /// never long enough to hang a quit.
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.done.recv_timeout(std::time::Duration::from_secs(2));
+    }
 }
 
 /// Capped exponential backoff: 0.5 s, 1 s, 2 s, … up to the configured maximum.

@@ -80,12 +80,9 @@ fn main() -> ExitCode {
     let _log_guard = init_logging(&log_dir);
 
     raise_fd_limit();
-    // The dashboard's loop runs on this thread (block_on) and the engine's tasks on one
-    // worker: a terminal that stalls a write (a slow SSH link) must not stall the daemons'
-    // I/O and liveness timers, nor they the UI. One worker, not one per core: the engine is
-    // I/O-bound, and each extra thread costs wake-ups and a malloc arena.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+    // One thread: the headless commands and the dashboard's loop. The dashboard runs the
+    // engine on a thread of its own (engine::EngineThread).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
@@ -424,7 +421,9 @@ async fn run_dashboard(
     wall: bool,
     keymap: fleetdeck::app::Keymap,
 ) -> color_eyre::Result<()> {
-    let (rx, mut tasks) = engine::spawn_fleet(config, CHANNEL_CAPACITY);
+    let engine_thread =
+        engine::EngineThread::start().map_err(|e| eyre!("cannot start the engine thread: {e}"))?;
+    let (rx, mut tasks) = engine::spawn_fleet_on(config, CHANNEL_CAPACITY, engine_thread.handle());
     // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
     let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
     app.set_keymap(keymap);
