@@ -137,7 +137,7 @@ pub async fn collect(
                 let focus = focus.borrow();
                 let running = running.borrow();
                 let on_screen = |id: &String| focus.as_ref().is_none_or(|f| f.contains(id));
-                let wanted = streams.choose(running.iter().filter(|id| on_screen(id)), round);
+                let wanted = streams.choose(&running, on_screen, round);
                 let polled = running
                     .iter()
                     .filter(|id| {
@@ -227,6 +227,11 @@ impl Newest {
     }
 }
 
+/// A container that leaves the screen keeps its stream for this many rounds (a minute at 1 s),
+/// so an operator scrolling or a wall rotating its views does not open and close connections
+/// every few seconds; after that it is polled at the off-screen rate.
+const STREAM_KEEP_ROUNDS: u64 = 60;
+
 /// A container whose stream failed is polled, not streamed, for this many rounds.
 const STREAM_RETRY_ROUNDS: u64 = 10;
 
@@ -250,6 +255,8 @@ struct Streams {
     opened: u64,
     /// Containers whose stream failed, and the round until which they are polled instead.
     failed: std::collections::HashMap<String, u64>,
+    /// Running containers seen on screen lately, and the last round they were.
+    seen: std::collections::HashMap<String, u64>,
     tx: mpsc::UnboundedSender<StreamNews>,
     rx: mpsc::UnboundedReceiver<StreamNews>,
 }
@@ -265,24 +272,40 @@ impl Streams {
             open: std::collections::HashMap::new(),
             opened: 0,
             failed: std::collections::HashMap::new(),
+            seen: std::collections::HashMap::new(),
             tx,
             rx,
         }
     }
 
-    /// Which of `candidates` to stream (see [`pick`]), leaving out those whose stream failed
-    /// in the last [`STREAM_RETRY_ROUNDS`] rounds: they are polled meanwhile.
-    fn choose<'a>(
+    /// Which running containers to stream: those on screen now or within the last
+    /// [`STREAM_KEEP_ROUNDS`] rounds (see [`pick`] for the cap), leaving out those whose stream
+    /// failed in the last [`STREAM_RETRY_ROUNDS`] rounds: they are polled meanwhile.
+    fn choose(
         &mut self,
-        candidates: impl Iterator<Item = &'a String>,
+        running: &HashSet<String>,
+        on_screen: impl Fn(&String) -> bool,
         round: u64,
     ) -> HashSet<String> {
+        if self.cap == 0 {
+            return HashSet::new();
+        }
+        for id in running.iter().filter(|id| on_screen(id)) {
+            match self.seen.get_mut(id) {
+                Some(at) => *at = round,
+                None => {
+                    self.seen.insert(id.clone(), round);
+                }
+            }
+        }
+        self.seen
+            .retain(|id, at| running.contains(id) && round - *at <= STREAM_KEEP_ROUNDS);
         self.failed.retain(|_, until| *until > round);
         let failed = &self.failed;
         pick(
             self.cap,
             |id| self.open.contains_key(id),
-            candidates.filter(|id| !failed.contains_key(*id)),
+            self.seen.keys().filter(|id| !failed.contains_key(*id)),
         )
     }
 
@@ -769,6 +792,53 @@ mod tests {
             .map(|(id, r)| (id.as_str(), r.read.timestamp()))
             .collect();
         assert_eq!(secs, [("a", 10), ("b", 6)]);
+    }
+
+    #[test]
+    fn a_container_off_screen_keeps_its_stream_for_a_while_then_is_polled() {
+        let mut streams = Streams::new(
+            RawGet::unconnected(),
+            "1.41".into(),
+            MAX_STREAMS,
+            Duration::from_secs(1),
+        );
+        let running: HashSet<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let only = |ids: &'static [&'static str]| move |id: &String| ids.contains(&id.as_str());
+        assert_eq!(streams.choose(&running, only(&["a", "b"]), 1).len(), 2);
+        // "b" scrolls off at round 2: still streamed for STREAM_KEEP_ROUNDS rounds.
+        let wanted = streams.choose(&running, only(&["a"]), 2);
+        assert!(wanted.contains("b"));
+        let wanted = streams.choose(&running, only(&["a"]), 1 + STREAM_KEEP_ROUNDS);
+        assert!(wanted.contains("b"));
+        let wanted = streams.choose(&running, only(&["a"]), 2 + STREAM_KEEP_ROUNDS);
+        assert_eq!(wanted, HashSet::from(["a".to_string()]));
+        // A container that stops is dropped at once, on screen or not.
+        let running: HashSet<String> = HashSet::from(["b".to_string()]);
+        assert!(
+            streams
+                .choose(&running, only(&["a"]), 3 + STREAM_KEEP_ROUNDS)
+                .is_empty()
+        );
+        // A failed stream leaves its container to polling for a while.
+        streams.failed.insert("b".into(), 10 + STREAM_KEEP_ROUNDS);
+        assert!(
+            streams
+                .choose(&running, only(&["b"]), 4 + STREAM_KEEP_ROUNDS)
+                .is_empty()
+        );
+        assert!(
+            streams
+                .choose(&running, only(&["b"]), 10 + STREAM_KEEP_ROUNDS)
+                .contains("b")
+        );
+        // Polling-only endpoints never stream.
+        let mut none = Streams::new(
+            RawGet::unconnected(),
+            "1.41".into(),
+            0,
+            Duration::from_secs(1),
+        );
+        assert!(none.choose(&running, only(&["b"]), 1).is_empty());
     }
 
     #[test]
