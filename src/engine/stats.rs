@@ -131,8 +131,9 @@ pub async fn collect(
             let mut ok = Newest::default();
             let mut stream_failures = streams.take(&mut ok, round);
             // Streamed: running and on screen (everything when there is no screen), up to the
-            // cap, less those whose stream just failed. Polled: the rest when due, and the
-            // newly streamed once, so they have a reading before their stream's first.
+            // cap, less those whose stream just failed. Polled: the rest, when due. New streams
+            // open before the polls go out: a stream's first answer comes at the daemon's next
+            // collector pass, as a poll's would.
             let (wanted, polled): (Vec<String>, Vec<String>) = {
                 let focus = focus.borrow();
                 let running = running.borrow();
@@ -140,17 +141,12 @@ pub async fn collect(
                 let wanted = streams.choose(&running, on_screen, round);
                 let polled = running
                     .iter()
-                    .filter(|id| {
-                        if wanted.contains(*id) {
-                            !streams.is_open(id)
-                        } else {
-                            due(id, &focus, round)
-                        }
-                    })
+                    .filter(|id| !wanted.contains(*id) && due(id, &focus, round))
                     .cloned()
                     .collect();
                 (wanted.into_iter().collect(), polled)
             };
+            streams.follow(&wanted);
             let mut failed = 0;
             if !polled.is_empty() {
                 let samples =
@@ -165,11 +161,11 @@ pub async fn collect(
             let polls_dead = failed == polled.len();
             let streams_dead = streams.is_empty();
             if ok.is_empty() && (failed + stream_failures) > 0 && polls_dead && streams_dead {
-                // Every request failed and every stream ended in failure: the daemon is gone
-                // or unreachable; reconnect.
+                // Every request failed and every stream ended in failure (those are left to
+                // polling for a while, so none was reopened): the daemon is gone or
+                // unreachable; reconnect.
                 break;
             }
-            streams.follow(&wanted);
             if !ok.is_empty()
                 && tx
                     .send(Msg {
@@ -307,10 +303,6 @@ impl Streams {
             |id| self.open.contains_key(id),
             self.seen.keys().filter(|id| !failed.contains_key(*id)),
         )
-    }
-
-    fn is_open(&self, id: &str) -> bool {
-        self.open.contains_key(id)
     }
 
     fn is_empty(&self) -> bool {
