@@ -10,8 +10,6 @@ use fleetdeck::app::{self, App};
 use fleetdeck::model::logs::{LogBuffer, LogSource, LogStream};
 use fleetdeck::model::{Msg, MsgKind};
 use fleetdeck::ui::{Theme, View, buffer_to_text};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use crate::support::{Harness, TimedKeys, docker, lab_config, unique};
 
@@ -196,19 +194,8 @@ async fn a_log_flood_stays_within_the_cap_and_keys_are_still_answered() {
             send(KeyCode::Char('q'));
         })
     };
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let effects = app::Effects::new(Some(&mut tasks), None);
-    app::run(
-        &mut term,
-        &mut app,
-        input,
-        rx,
-        20,
-        std::future::pending(),
-        effects,
-    )
-    .await
-    .unwrap();
+    crate::support::run_dashboard(&mut app, input, rx, effects, (120, 40)).await;
     keys.await.unwrap();
 
     let logs = app.logs.as_ref().expect("a tail was open");
@@ -318,7 +305,6 @@ async fn escape_sequences_in_logs_are_inert_on_screen_and_in_headless_output() {
     let mut effects = app::Effects::new(Some(&mut tasks), None);
     let (key_tx, key_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
     let input = tokio_stream_from(key_rx);
-    let mut term = Terminal::new(TestBackend::new(100, 20)).unwrap();
     // Run the loop until the line shows, then quit.
     let quitter = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -328,17 +314,7 @@ async fn escape_sequences_in_logs_are_inert_on_screen_and_in_headless_output() {
         ))));
     });
     effects_open(&mut app, &mut effects);
-    app::run(
-        &mut term,
-        &mut app,
-        input,
-        rx,
-        20,
-        std::future::pending(),
-        effects,
-    )
-    .await
-    .unwrap();
+    let term = crate::support::run_dashboard(&mut app, input, rx, effects, (100, 20)).await;
     quitter.await.unwrap();
     let screen = buffer_to_text(term.backend().buffer());
     assert!(screen.contains("safe text red"), "{screen}");

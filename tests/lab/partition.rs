@@ -12,8 +12,6 @@ use fleetdeck::app::{self, App};
 use fleetdeck::config::EndpointSpec;
 use fleetdeck::model::Link;
 use fleetdeck::ui::Theme;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 
 use crate::support::{
     Harness, Proxy, RemoveOnDrop, TimedKeys, docker, docker_raw, find, lab_config, unique,
@@ -241,19 +239,8 @@ async fn a_daemon_taking_two_seconds_per_request_slows_neither_the_others_nor_th
             Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
         ));
     });
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let effects = app::Effects::new(Some(&mut tasks), None);
-    app::run(
-        &mut term,
-        &mut app,
-        input,
-        rx,
-        20,
-        std::future::pending(),
-        effects,
-    )
-    .await
-    .unwrap();
+    crate::support::run_dashboard(&mut app, input, rx, effects, (120, 40)).await;
     keys.await.unwrap();
     let waits = waits.lock().unwrap();
     let worst_key = waits.iter().max().copied().unwrap_or_default();

@@ -266,26 +266,20 @@ async fn ssh_host_key_mismatch_a_wrong_user_and_a_missing_docker_each_say_so() {
 
     let config = config_with(vec![]);
     let mismatch = ssh_spec("ssh6", LAB6_SSH, &bad_cfg.display().to_string());
-    let err = engine::probe(&mismatch, &config.engine)
-        .await
-        .unwrap_err()
-        .to_string();
-    eprintln!("{err}");
-    assert!(
-        err.starts_with("host key mismatch: root@10.203.6.2:2222"),
-        "got: {err}"
-    );
+    probe_fails_with(
+        &mismatch,
+        &config,
+        "host key mismatch: root@10.203.6.2:2222",
+    )
+    .await;
 
     let wrong_user = ssh_spec("ssh6", "ssh://nobody@10.203.6.2:2222", SSH_CONFIG);
-    let err = engine::probe(&wrong_user, &config.engine)
-        .await
-        .unwrap_err()
-        .to_string();
-    eprintln!("{err}");
-    assert!(
-        err.starts_with("authentication failed for nobody@10.203.6.2:2222"),
-        "got: {err}"
-    );
+    probe_fails_with(
+        &wrong_user,
+        &config,
+        "authentication failed for nobody@10.203.6.2:2222",
+    )
+    .await;
 
     // A login that works on a host without docker (the lab's second key logs in with
     // PATH=/nonexistent).
@@ -299,15 +293,12 @@ async fn ssh_host_key_mismatch_a_wrong_user_and_a_missing_docker_each_say_so() {
     )
     .unwrap();
     let no_docker = ssh_spec("ssh6", LAB6_SSH, &no_docker_cfg.display().to_string());
-    let err = engine::probe(&no_docker, &config.engine)
-        .await
-        .unwrap_err()
-        .to_string();
-    eprintln!("{err}");
-    assert!(
-        err.starts_with("docker is not installed on root@10.203.6.2:2222"),
-        "got: {err}"
-    );
+    probe_fails_with(
+        &no_docker,
+        &config,
+        "docker is not installed on root@10.203.6.2:2222",
+    )
+    .await;
 
     // And with the lab's known_hosts and user it works: the failures above are about the key
     // and the user, nothing else. (Through the config's alias, which also supplies the port,
@@ -486,4 +477,14 @@ async fn an_ssh_endpoint_behind_a_partition_is_down_in_bounded_time_and_comes_ba
         )
         .await;
     eprintln!("ssh6 back and backfilled {back:?} after the rule was lifted");
+}
+
+/// Probes `spec` and checks it fails with an error that starts with `prefix`.
+async fn probe_fails_with(spec: &EndpointSpec, config: &Config, prefix: &str) {
+    let err = engine::probe(spec, &config.engine)
+        .await
+        .expect_err("the probe fails")
+        .to_string();
+    eprintln!("{err}");
+    assert!(err.starts_with(prefix), "got: {err}");
 }

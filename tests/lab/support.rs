@@ -444,3 +444,31 @@ pub fn output_text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// Runs the real dashboard loop (20 fps, no shutdown signal) on a test terminal of
+/// `width`x`height` until `input` quits it; answers the terminal, for its screen.
+pub async fn run_dashboard<I>(
+    app: &mut fleetdeck::app::App,
+    input: I,
+    rx: mpsc::Receiver<Msg>,
+    effects: fleetdeck::app::Effects<'_>,
+    (width, height): (u16, u16),
+) -> ratatui::Terminal<ratatui::backend::TestBackend>
+where
+    I: futures::Stream<Item = std::io::Result<crossterm::event::Event>> + Unpin,
+{
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("a test terminal");
+    fleetdeck::app::run(
+        &mut term,
+        app,
+        input,
+        rx,
+        20,
+        std::future::pending(),
+        effects,
+    )
+    .await
+    .expect("the dashboard loop ends cleanly");
+    term
+}
