@@ -6,6 +6,7 @@
 mod actions;
 pub mod command;
 mod deploy;
+pub mod input;
 pub mod keymap;
 mod logs;
 mod pools;

@@ -443,7 +443,8 @@ async fn run_dashboard(
     // Pastes arrive whole (Event::Paste), so a shell in the pane gets them bracketed.
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste)
         .wrap_err("cannot enable bracketed paste")?;
-    let input = crossterm::event::EventStream::new();
+    let input = fleetdeck::app::input::TerminalInput::spawn()
+        .wrap_err("cannot start the terminal input thread")?;
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
     let mut effects = app::Effects::new(Some(&mut tasks), Some(log_dir().join("saved")));
     if let Some(influx) = &config.influx {
