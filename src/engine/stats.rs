@@ -4,10 +4,12 @@
 //!   interval, one `stats?stream=false&one-shot=true` request per due container, all sent
 //!   together on the endpoint's pooled connections; deltas are computed by the model from the
 //!   previous reading. Off-screen containers are polled every [`OFFSCREEN_EVERY`] intervals.
-//! - **Streaming** (at 1 s, the daemon's own cadence): one long `stream=true` request per
-//!   on-screen container (up to [`MAX_STREAMS`]), each delivering the daemon's sample every
-//!   second. The daemon pays per sample either way and slightly less for streams; the client
-//!   saves a request and a response head per sample. Figures in BENCHMARKS.md.
+//! - **Streaming** (at 1 s, the daemon's own cadence, on plain unix and TCP connections): one
+//!   long `stream=true` request per on-screen container (up to [`MAX_STREAMS`]), each delivering
+//!   the daemon's sample every second. The daemon pays per sample either way and slightly less
+//!   for streams; the client saves a request and a response head per sample, and reads every
+//!   stream once a round without waiting rather than as each sample arrives (`stream.rs`).
+//!   Figures in BENCHMARKS.md.
 //!
 //! Each round's samples reach the model in one message. The set of running containers comes
 //! from the endpoint's session (its event stream), so collection starts and stops with the
@@ -24,6 +26,8 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
+
+mod stream;
 
 use super::transport::RawGet;
 use super::{Backoff, EngineError, agreed_api, connect, convert};
@@ -111,7 +115,7 @@ pub async fn collect(
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut streams = Streams::new(
-            raw.clone(),
+            spec.url.clone(),
             api.clone(),
             if streams_for(&spec, interval) {
                 MAX_STREAMS
@@ -199,8 +203,11 @@ pub const STREAM_AT_OR_BELOW: Duration = Duration::from_secs(1);
 pub const MAX_STREAMS: usize = 64;
 
 fn streams_for(spec: &EndpointSpec, interval: Duration) -> bool {
-    // Over SSH every stream would be a channel, and sshd allows only a few.
-    interval <= STREAM_AT_OR_BELOW && !matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
+    // Over SSH every stream would be a channel, and sshd allows only a few. Streams are read
+    // off the reactor on plain sockets only (see [`stream`]): TLS endpoints poll.
+    interval <= STREAM_AT_OR_BELOW
+        && spec.tls.is_none()
+        && !matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
 }
 
 /// One round's readings, the newest per container: a stream's queued reading and a poll of
@@ -231,23 +238,23 @@ const STREAM_KEEP_ROUNDS: u64 = 60;
 /// A container whose stream failed is polled, not streamed, for this many rounds.
 const STREAM_RETRY_ROUNDS: u64 = 10;
 
-/// What a stream reports to its collector.
+/// What an opening stream reports to its collector.
 enum StreamNews {
-    Sample(String, RawStats),
-    /// Stream number `.1` ended: the container stopped, or the connection failed (`.2`).
-    Ended(String, u64, bool),
+    /// Stream number `.1` is open (its head read), or failed to open.
+    Opened(String, u64, std::io::Result<stream::Stream>),
 }
 
-/// The open stats streams of one endpoint: one task per streamed container, each reading the
-/// daemon's one-a-second answers and handing them over; the collector takes them every tick.
+/// The open stats streams of one endpoint. Opening one is a task (connect, ask, read the
+/// head); an open one is read by the collector once a round, without waiting (see
+/// [`stream`]).
 struct Streams {
-    raw: RawGet,
+    url: crate::config::DockerUrl,
     api: String,
     cap: usize,
     timeout: Duration,
-    /// Each open stream's number (so a late "ended" of an old stream cannot close its
-    /// successor) and its task.
-    open: std::collections::HashMap<String, (u64, tokio::task::AbortHandle)>,
+    /// Each wanted container's stream: its number (so a late "opened" of an old stream cannot
+    /// replace its successor) and its state.
+    open: std::collections::HashMap<String, (u64, StreamState)>,
     opened: u64,
     /// Containers whose stream failed, and the round until which they are polled instead.
     failed: std::collections::HashMap<String, u64>,
@@ -257,11 +264,16 @@ struct Streams {
     rx: mpsc::UnboundedReceiver<StreamNews>,
 }
 
+enum StreamState {
+    Opening(tokio::task::AbortHandle),
+    Open(Box<stream::Stream>),
+}
+
 impl Streams {
-    fn new(raw: RawGet, api: String, cap: usize, timeout: Duration) -> Self {
+    fn new(url: crate::config::DockerUrl, api: String, cap: usize, timeout: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
-            raw,
+            url,
             api,
             cap,
             timeout,
@@ -311,9 +323,9 @@ impl Streams {
 
     /// Opens a stream for each wanted container without one; closes the others.
     fn follow(&mut self, wanted: &[String]) {
-        self.open.retain(|id, (_, task)| {
+        self.open.retain(|id, (_, state)| {
             let keep = wanted.contains(id);
-            if !keep {
+            if let (false, StreamState::Opening(task)) = (keep, state) {
                 task.abort();
             }
             keep
@@ -323,36 +335,65 @@ impl Streams {
                 continue;
             }
             self.opened += 1;
+            let number = self.opened;
             let path = format!("/v{}/containers/{id}/stats?stream=true", self.api);
-            let task = tokio::spawn(stream_one(
-                self.raw.clone(),
-                path,
+            let url = self.url.clone();
+            let timeout = self.timeout;
+            let tx = self.tx.clone();
+            let cid = id.clone();
+            let task = tokio::spawn(async move {
+                // A sample a second; silence for this long means the connection is gone.
+                let silence = timeout + STREAM_AT_OR_BELOW * 3;
+                let opened = stream::Stream::open(&url, &path, timeout, silence).await;
+                let _ = tx.send(StreamNews::Opened(cid, number, opened));
+            });
+            self.open.insert(
                 id.clone(),
-                self.opened,
-                self.timeout,
-                self.tx.clone(),
-            ));
-            self.open
-                .insert(id.clone(), (self.opened, task.abort_handle()));
+                (number, StreamState::Opening(task.abort_handle())),
+            );
         }
     }
 
-    /// Adds what the streams said since the last call to `into`; forgets ended streams.
-    /// Answers how many of them failed.
+    /// Takes in the streams opened since the last call, then reads every open stream and adds
+    /// its newest sample to `into`; forgets ended streams. Answers how many of them failed.
     fn take(&mut self, into: &mut Newest, round: u64) -> usize {
         let mut failures = 0;
-        while let Ok(news) = self.rx.try_recv() {
-            match news {
-                StreamNews::Sample(id, raw) => into.add(id, raw),
-                StreamNews::Ended(id, number, failed) => {
-                    if self.open.get(&id).is_some_and(|(n, _)| *n == number) {
-                        self.open.remove(&id);
-                    }
-                    if failed {
-                        failures += 1;
-                        self.failed.insert(id, round + STREAM_RETRY_ROUNDS);
-                    }
+        while let Ok(StreamNews::Opened(id, number, result)) = self.rx.try_recv() {
+            let Some((n, state)) = self.open.get_mut(&id) else {
+                continue;
+            };
+            if *n != number {
+                continue;
+            }
+            match result {
+                Ok(s) => *state = StreamState::Open(Box::new(s)),
+                Err(e) => {
+                    tracing::debug!(container = %id, "stats stream: {e}");
+                    self.open.remove(&id);
+                    failures += 1;
+                    self.failed.insert(id, round + STREAM_RETRY_ROUNDS);
                 }
+            }
+        }
+        let now = std::time::Instant::now();
+        let mut ended = Vec::new();
+        for (id, (_, state)) in &mut self.open {
+            let StreamState::Open(s) = state else {
+                continue;
+            };
+            let drained = s.drain(now);
+            if let Some(sample) = drained.sample {
+                into.add(id.clone(), sample);
+            }
+            if let Some(failed) = drained.ended {
+                ended.push((id.clone(), failed));
+            }
+        }
+        for (id, failed) in ended {
+            self.open.remove(&id);
+            if failed {
+                failures += 1;
+                self.failed.insert(id, round + STREAM_RETRY_ROUNDS);
             }
         }
         failures
@@ -361,8 +402,10 @@ impl Streams {
 
 impl Drop for Streams {
     fn drop(&mut self) {
-        for (_, task) in self.open.values() {
-            task.abort();
+        for (_, state) in self.open.values() {
+            if let StreamState::Opening(task) = state {
+                task.abort();
+            }
         }
     }
 }
@@ -381,64 +424,6 @@ fn pick<'a>(
         .chain(new.into_iter().take(room))
         .cloned()
         .collect()
-}
-
-/// Follows one container's stats stream until it ends, the collector drops it, or the daemon
-/// says nothing for long enough that the connection must be dead.
-async fn stream_one(
-    raw: RawGet,
-    path: String,
-    id: String,
-    number: u64,
-    timeout: Duration,
-    tx: mpsc::UnboundedSender<StreamNews>,
-) {
-    use http_body_util::BodyExt;
-    let failed = async {
-        let resp = tokio::time::timeout(timeout, raw.open(&path))
-            .await
-            .map_err(|_| ())?
-            .map_err(|_| ())?;
-        if !resp.status().is_success() {
-            return Err(());
-        }
-        let mut body = resp.into_body();
-        let mut pending: Vec<u8> = Vec::new();
-        // A sample a second; silence for this long means the connection is gone.
-        let silence = timeout + STREAM_AT_OR_BELOW * 3;
-        loop {
-            let frame = match tokio::time::timeout(silence, body.frame()).await {
-                Err(_) | Ok(Some(Err(_))) => return Err(()),
-                Ok(None) => return Ok(()),
-                Ok(Some(Ok(frame))) => frame,
-            };
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            pending.extend_from_slice(&data);
-            // An answer is about 2 KB; a megabyte without a line end is not a stats stream.
-            if pending.len() > 1 << 20 {
-                return Err(());
-            }
-            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
-                let line = &pending[..end];
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    pending.drain(..=end);
-                    continue;
-                }
-                // An answer that does not parse ends the stream as failed: the container is
-                // then polled (whose errors are reported) rather than silently unsampled.
-                let sample = parse(line).map_err(|_| ())?;
-                if tx.send(StreamNews::Sample(id.clone(), sample)).is_err() {
-                    return Ok(());
-                }
-                pending.drain(..=end);
-            }
-        }
-    }
-    .await
-    .is_err();
-    let _ = tx.send(StreamNews::Ended(id, number, failed));
 }
 
 async fn sample_all(
@@ -789,7 +774,7 @@ mod tests {
     #[test]
     fn a_container_off_screen_keeps_its_stream_for_a_while_then_is_polled() {
         let mut streams = Streams::new(
-            RawGet::unconnected(),
+            crate::config::DockerUrl::Unix("/nonexistent".into()),
             "1.41".into(),
             MAX_STREAMS,
             Duration::from_secs(1),
@@ -825,7 +810,7 @@ mod tests {
         );
         // Polling-only endpoints never stream.
         let mut none = Streams::new(
-            RawGet::unconnected(),
+            crate::config::DockerUrl::Unix("/nonexistent".into()),
             "1.41".into(),
             0,
             Duration::from_secs(1),

@@ -127,15 +127,6 @@ impl RawGet {
         Ok((status, body))
     }
 
-    /// A handle that reaches no daemon (every request fails), for unit tests.
-    #[cfg(test)]
-    pub(crate) fn unconnected() -> Self {
-        Self {
-            base: Arc::from("http://unconnected"),
-            send: Arc::new(|_| Box::pin(async { Err(std::io::Error::other("unconnected")) })),
-        }
-    }
-
     /// The same GET, answered as soon as the head arrives: the body is read as it comes (a
     /// stats stream).
     pub(crate) async fn open(
