@@ -336,4 +336,24 @@ async fn at_one_second_on_screen_containers_are_streamed_and_keep_their_streams_
         (0, 0),
         "just off screen, streams are kept"
     );
+
+    // The connection breaks (a network blip, a daemon restart): the streams end, and once
+    // the daemon is reachable again its containers are sampled again without any help.
+    h.tasks.set_stats_focus(vec![None]);
+    proxy.cut();
+    h.pump_for(Duration::from_secs(3)).await;
+    let streams = steady_count("stream=true");
+    proxy.restore();
+    // Read by the daemon at least two seconds after the restore.
+    let fresh = chrono::Utc::now() + chrono::Duration::seconds(2);
+    h.wait_for("samples again after the cut", Duration::from_secs(30), |f| {
+        steady
+            .iter()
+            .all(|id| f.stats.latest(0, id).is_some_and(|s| s.at > fresh))
+    })
+    .await;
+    assert!(
+        steady_count("stream=true") >= streams + steady.len(),
+        "the streams were opened again"
+    );
 }
