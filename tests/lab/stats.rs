@@ -346,11 +346,15 @@ async fn at_one_second_on_screen_containers_are_streamed_and_keep_their_streams_
     proxy.restore();
     // Read by the daemon at least two seconds after the restore.
     let fresh = chrono::Utc::now() + chrono::Duration::seconds(2);
-    h.wait_for("samples again after the cut", Duration::from_secs(30), |f| {
-        steady
-            .iter()
-            .all(|id| f.stats.latest(0, id).is_some_and(|s| s.at > fresh))
-    })
+    h.wait_for(
+        "samples again after the cut",
+        Duration::from_secs(30),
+        |f| {
+            steady
+                .iter()
+                .all(|id| f.stats.latest(0, id).is_some_and(|s| s.at > fresh))
+        },
+    )
     .await;
     assert!(
         steady_count("stream=true") >= streams + steady.len(),
