@@ -1,19 +1,116 @@
-//! A backend wrapper that writes nothing when nothing changed.
+//! A backend wrapper that writes as few bytes as it can.
 //!
 //! ratatui already sends only the cells that differ from the last frame, but the crossterm
 //! backend ends every `draw` with a colour and attribute reset (about 20 bytes) and the terminal
 //! hides the cursor on every frame (6 more), even when the diff is empty. Over SSH those 26 bytes
 //! a frame were a third of an idle dashboard's traffic (BENCHMARKS.md). This wrapper drops empty
 //! draws and repeated cursor hides, so a frame that changes no cell costs no byte.
+//!
+//! It also keeps a copy of what the terminal shows, to bridge short gaps: between two changed
+//! cells of a row, the crossterm backend moves the cursor with an absolute `ESC[row;colH` (7–9
+//! bytes), and cursor moves were half the bytes of a containers view (the columns of a table
+//! are a few blanks apart). When the cells in between are plain ASCII in the style already set,
+//! writing them again is shorter than the move, and shows the same thing.
 
 use ratatui::backend::{Backend, ClearType, WindowSize};
-use ratatui::buffer::Cell;
+use ratatui::buffer::{Cell, CellDiffOption};
 use ratatui::layout::{Position, Size};
 
 pub struct QuietBackend<B> {
     inner: B,
     /// What we last told the terminal; `None` until we have said anything.
     cursor_hidden: Option<bool>,
+    /// What the terminal shows, as this backend drew it; `None` while unknown (before the
+    /// first full clear or draw, after a partial clear, or when a cell fell outside it).
+    screen: Option<Screen>,
+}
+
+/// A copy of the terminal's cells, row by row.
+struct Screen {
+    width: u16,
+    height: u16,
+    cells: Vec<Cell>,
+}
+
+impl Screen {
+    fn blank(size: Size) -> Self {
+        Self {
+            width: size.width,
+            height: size.height,
+            cells: vec![Cell::default(); usize::from(size.width) * usize::from(size.height)],
+        }
+    }
+
+    fn get(&self, x: u16, y: u16) -> Option<&Cell> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        self.cells
+            .get(usize::from(y) * usize::from(self.width) + usize::from(x))
+    }
+
+    fn set(&mut self, x: u16, y: u16, cell: &Cell) -> bool {
+        if x >= self.width || y >= self.height {
+            return false;
+        }
+        let i = usize::from(y) * usize::from(self.width) + usize::from(x);
+        match self.cells.get_mut(i) {
+            Some(c) => {
+                c.clone_from(cell);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A cell one column wide whose symbol is one printable ASCII byte: writing it moves the
+/// cursor exactly one column, on every terminal.
+fn plain(cell: &Cell) -> bool {
+    let s = cell.symbol().as_bytes();
+    s.len() == 1
+        && (0x20..0x7f).contains(&s[0])
+        && cell.diff_option == CellDiffOption::None
+        && !skipped(cell)
+}
+
+/// The deprecated way a widget marks a cell ratatui must not draw.
+#[allow(deprecated)]
+fn skipped(cell: &Cell) -> bool {
+    cell.skip
+}
+
+/// Bytes of the crossterm backend's move to (x, y): `ESC [ row ; col H`, 1-based.
+fn move_cost(x: u16, y: u16) -> usize {
+    let digits = |n: u32| n.checked_ilog10().map_or(1, |d| d as usize + 1);
+    4 + digits(u32::from(y) + 1) + digits(u32::from(x) + 1)
+}
+
+/// The cells to send for `diff`: the diff itself, with the unchanged cells between two
+/// changed cells of a row added where sending them again is shorter than moving the cursor
+/// over them (see the module's comment).
+fn bridged<'a>(diff: &[(u16, u16, &'a Cell)], screen: &'a Screen) -> Vec<(u16, u16, &'a Cell)> {
+    let mut out = Vec::with_capacity(diff.len());
+    let mut prev: Option<(u16, u16, &Cell)> = None;
+    for &(x, y, cell) in diff {
+        if let Some((px, py, pc)) = prev
+            && py == y
+            && plain(pc)
+            && x > px + 1
+            && usize::from(x - px - 1) < move_cost(x, y)
+        {
+            let style = pc.style();
+            let gap: Option<Vec<&Cell>> = (px + 1..x)
+                .map(|gx| screen.get(gx, y).filter(|c| plain(c) && c.style() == style))
+                .collect();
+            if let Some(gap) = gap {
+                out.extend((px + 1..x).zip(gap).map(|(gx, c)| (gx, y, c)));
+            }
+        }
+        out.push((x, y, cell));
+        prev = Some((x, y, cell));
+    }
+    out
 }
 
 impl<B> QuietBackend<B> {
@@ -21,6 +118,7 @@ impl<B> QuietBackend<B> {
         Self {
             inner,
             cursor_hidden: None,
+            screen: None,
         }
     }
 }
@@ -32,11 +130,26 @@ impl<B: Backend> Backend for QuietBackend<B> {
     where
         I: Iterator<Item = (u16, u16, &'a Cell)>,
     {
-        let mut content = content.peekable();
-        if content.peek().is_none() {
+        let diff: Vec<(u16, u16, &Cell)> = content.collect();
+        if diff.is_empty() {
             return Ok(());
         }
-        self.inner.draw(content)
+        if self.screen.is_none() && self.cursor_hidden.is_none() {
+            // The first frame: ratatui draws it against a blank buffer, on the blank screen it
+            // set up (the alternate screen), so the terminal is blank where nothing is drawn.
+            self.screen = self.inner.size().ok().map(Screen::blank);
+        }
+        let Self { inner, screen, .. } = self;
+        match screen {
+            Some(shown) => {
+                inner.draw(bridged(&diff, shown).into_iter())?;
+                if !diff.iter().all(|(x, y, cell)| shown.set(*x, *y, cell)) {
+                    *screen = None;
+                }
+                Ok(())
+            }
+            None => inner.draw(diff.into_iter()),
+        }
     }
 
     fn append_lines(&mut self, n: u16) -> Result<(), Self::Error> {
@@ -68,11 +181,19 @@ impl<B: Backend> Backend for QuietBackend<B> {
     }
 
     fn clear(&mut self) -> Result<(), Self::Error> {
-        self.inner.clear()
+        self.inner.clear()?;
+        self.screen = self.inner.size().ok().map(Screen::blank);
+        Ok(())
     }
 
     fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
-        self.inner.clear_region(clear_type)
+        self.inner.clear_region(clear_type)?;
+        self.screen = match clear_type {
+            ClearType::All => self.inner.size().ok().map(Screen::blank),
+            // Where the cursor is is not tracked here: the copy is unknown until a full clear.
+            _ => None,
+        };
+        Ok(())
     }
 
     fn size(&self) -> Result<Size, Self::Error> {
@@ -120,6 +241,145 @@ mod tests {
         fn since(&self, from: usize) -> String {
             String::from_utf8_lossy(&self.0.lock().unwrap()[from..]).into_owned()
         }
+    }
+
+    use proptest::prelude::*;
+    use ratatui::style::{Color, Modifier, Style};
+
+    /// One piece of text a frame draws: where, what, and in which of a few styles.
+    type Piece = (u16, u16, String, usize);
+
+    const W: u16 = 40;
+    const H: u16 = 6;
+
+    fn style(i: usize) -> Style {
+        [
+            Style::default(),
+            Style::default().fg(Color::Red),
+            Style::default()
+                .fg(Color::Indexed(33))
+                .bg(Color::Indexed(236)),
+            Style::default().add_modifier(Modifier::BOLD),
+            Style::default().fg(Color::Rgb(10, 200, 30)),
+        ][i % 5]
+    }
+
+    fn draw_pieces(pieces: &[Piece]) -> impl FnOnce(&mut ratatui::Frame) + '_ {
+        move |f| {
+            for (x, y, text, st) in pieces {
+                let area = ratatui::layout::Rect::new(*x, *y, W - x, 1);
+                f.render_widget(Paragraph::new(text.as_str()).style(style(*st)), area);
+            }
+        }
+    }
+
+    fn fixed<B: Backend>(backend: B) -> Terminal<B> {
+        Terminal::with_options(
+            backend,
+            ratatui::TerminalOptions {
+                viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, W, H)),
+            },
+        )
+        .unwrap()
+    }
+
+    fn vt_color(c: Color) -> vt100::Color {
+        match c {
+            Color::Reset => vt100::Color::Default,
+            Color::Red => vt100::Color::Idx(1),
+            Color::Indexed(i) => vt100::Color::Idx(i),
+            Color::Rgb(r, g, b) => vt100::Color::Rgb(r, g, b),
+            other => panic!("colour {other:?} not in the test's palette"),
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        (
+            0..W - 1,
+            0..H,
+            proptest::collection::vec(
+                prop_oneof![
+                    8 => proptest::sample::select(vec!['a', 'b', 'Z', '1', '.', '%', '/']),
+                    4 => Just(' '),
+                    1 => Just('─'),
+                    1 => Just('é'),
+                    1 => Just('世'),
+                ],
+                0..12,
+            )
+            .prop_map(|cs| cs.into_iter().collect::<String>()),
+            0..5usize,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Whatever the frames, a terminal fed what the quiet backend wrote shows exactly what
+        /// ratatui drew, cell by cell (text, colours, bold), and never got more bytes than from
+        /// the plain crossterm backend.
+        #[test]
+        fn the_terminal_shows_every_frame_exactly(
+            frames in proptest::collection::vec(proptest::collection::vec(piece(), 0..8), 1..6)
+        ) {
+            let quiet_sink = Sink::default();
+            let plain_sink = Sink::default();
+            let mut quiet = fixed(QuietBackend::new(CrosstermBackend::new(quiet_sink.clone())));
+            let mut plain = fixed(CrosstermBackend::new(plain_sink.clone()));
+            // The screen starts blank, as the alternate screen does.
+            let mut vt = vt100::Parser::new(H, W, 0);
+            let mut fed = 0;
+            for pieces in &frames {
+                let done = quiet.draw(draw_pieces(pieces)).unwrap();
+                let buffer = done.buffer.clone();
+                plain.draw(draw_pieces(pieces)).unwrap();
+                let bytes = quiet_sink.0.lock().unwrap()[fed..].to_vec();
+                fed += bytes.len();
+                vt.process(&bytes);
+                let screen = vt.screen();
+                let mut after_wide = false;
+                for y in 0..H {
+                    after_wide = false;
+                    for x in 0..W {
+                        let want = &buffer[(x, y)];
+                        let got = screen.cell(y, x).expect("cell");
+                        if after_wide {
+                            after_wide = false;
+                            continue;
+                        }
+                        let text = if got.contents().is_empty() { " ".to_string() } else { got.contents().to_string() };
+                        prop_assert_eq!(&text, want.symbol(), "text at {},{}", x, y);
+                        prop_assert_eq!(got.fgcolor(), vt_color(want.fg), "fg at {},{}", x, y);
+                        prop_assert_eq!(got.bgcolor(), vt_color(want.bg), "bg at {},{}", x, y);
+                        prop_assert_eq!(got.bold(), want.modifier.contains(Modifier::BOLD), "bold at {},{}", x, y);
+                        after_wide = got.is_wide();
+                    }
+                }
+                let _ = after_wide;
+            }
+            prop_assert!(quiet_sink.len() <= plain_sink.len(), "{} > {}", quiet_sink.len(), plain_sink.len());
+        }
+    }
+
+    #[test]
+    fn blanks_between_changed_cells_are_rewritten_when_shorter_than_a_move() {
+        let sink = Sink::default();
+        let mut terminal = fixed(QuietBackend::new(CrosstermBackend::new(sink.clone())));
+        terminal
+            .draw(draw_pieces(&[(0, 2, "ab   cd".into(), 0)]))
+            .unwrap();
+        let text = sink.since(0);
+        assert!(text.contains("ab   cd"), "{text:?}");
+        // Far apart: a move is shorter than 30 blanks.
+        let before = sink.len();
+        terminal
+            .draw(draw_pieces(&[
+                (0, 2, "xb   cd".into(), 0),
+                (35, 2, "q".into(), 0),
+            ]))
+            .unwrap();
+        let text = sink.since(before);
+        assert!(!text.contains("   "), "{text:?}");
     }
 
     #[test]
