@@ -15,6 +15,7 @@
 use ratatui::backend::{Backend, ClearType, WindowSize};
 use ratatui::buffer::{Cell, CellDiffOption};
 use ratatui::layout::{Position, Size};
+use ratatui::style::{Color, Modifier};
 
 pub struct QuietBackend<B> {
     inner: B,
@@ -25,11 +26,64 @@ pub struct QuietBackend<B> {
     screen: Option<Screen>,
 }
 
-/// A copy of the terminal's cells, row by row.
+/// A copy of the terminal's cells, row by row, as much of each as bridging needs: 16 bytes a
+/// cell instead of a `Cell`'s 48.
 struct Screen {
     width: u16,
     height: u16,
-    cells: Vec<Cell>,
+    cells: Vec<Shown>,
+}
+
+/// One cell of the copy: its byte when it is a plain cell (see [`plain`]), else 0, and its
+/// style.
+#[derive(Clone, Copy, PartialEq)]
+struct Shown {
+    byte: u8,
+    fg: Color,
+    bg: Color,
+    underline: Color,
+    modifier: Modifier,
+}
+
+impl Shown {
+    const BLANK: Shown = Shown {
+        byte: b' ',
+        fg: Color::Reset,
+        bg: Color::Reset,
+        underline: Color::Reset,
+        modifier: Modifier::empty(),
+    };
+
+    fn of(cell: &Cell) -> Self {
+        Self {
+            byte: if plain(cell) {
+                cell.symbol().as_bytes()[0]
+            } else {
+                0
+            },
+            fg: cell.fg,
+            bg: cell.bg,
+            underline: cell.underline_color,
+            modifier: cell.modifier,
+        }
+    }
+
+    fn styled_as(&self, cell: &Cell) -> bool {
+        self.fg == cell.fg
+            && self.bg == cell.bg
+            && self.underline == cell.underline_color
+            && self.modifier == cell.modifier
+    }
+
+    fn cell(&self) -> Cell {
+        let mut c = Cell::default();
+        c.set_char(char::from(self.byte));
+        c.fg = self.fg;
+        c.bg = self.bg;
+        c.underline_color = self.underline;
+        c.modifier = self.modifier;
+        c
+    }
 }
 
 impl Screen {
@@ -37,26 +91,26 @@ impl Screen {
         Self {
             width: size.width,
             height: size.height,
-            cells: vec![Cell::default(); usize::from(size.width) * usize::from(size.height)],
+            cells: vec![Shown::BLANK; usize::from(size.width) * usize::from(size.height)],
         }
     }
 
-    fn get(&self, x: u16, y: u16) -> Option<&Cell> {
-        if x >= self.width || y >= self.height {
-            return None;
-        }
-        self.cells
-            .get(usize::from(y) * usize::from(self.width) + usize::from(x))
+    fn index(&self, x: u16, y: u16) -> Option<usize> {
+        (x < self.width && y < self.height)
+            .then(|| usize::from(y) * usize::from(self.width) + usize::from(x))
+    }
+
+    fn get(&self, x: u16, y: u16) -> Option<Shown> {
+        self.index(x, y).and_then(|i| self.cells.get(i)).copied()
     }
 
     fn set(&mut self, x: u16, y: u16, cell: &Cell) -> bool {
-        if x >= self.width || y >= self.height {
+        let Some(i) = self.index(x, y) else {
             return false;
-        }
-        let i = usize::from(y) * usize::from(self.width) + usize::from(x);
+        };
         match self.cells.get_mut(i) {
             Some(c) => {
-                c.clone_from(cell);
+                *c = Shown::of(cell);
                 true
             }
             None => false,
@@ -86,29 +140,52 @@ fn move_cost(x: u16, y: u16) -> usize {
     4 + digits(u32::from(y) + 1) + digits(u32::from(x) + 1)
 }
 
-/// The cells to send for `diff`: the diff itself, with the unchanged cells between two
-/// changed cells of a row added where sending them again is shorter than moving the cursor
-/// over them (see the module's comment).
-fn bridged<'a>(diff: &[(u16, u16, &'a Cell)], screen: &'a Screen) -> Vec<(u16, u16, &'a Cell)> {
-    let mut out = Vec::with_capacity(diff.len());
-    let mut prev: Option<(u16, u16, &Cell)> = None;
-    for &(x, y, cell) in diff {
-        if let Some((px, py, pc)) = prev
-            && py == y
-            && plain(pc)
-            && x > px + 1
-            && usize::from(x - px - 1) < move_cost(x, y)
-        {
-            let style = pc.style();
-            let gap: Option<Vec<&Cell>> = (px + 1..x)
-                .map(|gx| screen.get(gx, y).filter(|c| plain(c) && c.style() == style))
-                .collect();
-            if let Some(gap) = gap {
-                out.extend((px + 1..x).zip(gap).map(|(gx, c)| (gx, y, c)));
-            }
+/// The unchanged cells worth sending again with `diff`: for each diff entry (by index), the
+/// cells of the row between it and the entry before, where sending them is shorter than
+/// moving the cursor over them (see the module's comment). Answers (entry, first x, cells).
+fn gaps(diff: &[(u16, u16, &Cell)], screen: &Screen) -> Vec<(usize, u16, Vec<Cell>)> {
+    let mut out = Vec::new();
+    for (i, pair) in diff.windows(2).enumerate() {
+        let [(px, py, pc), (x, y, _)] = pair else {
+            continue;
+        };
+        let (px, x, y) = (*px, *x, *y);
+        if *py != y || !plain(pc) || x <= px + 1 || usize::from(x - px - 1) >= move_cost(x, y) {
+            continue;
+        }
+        let cells: Option<Vec<Cell>> = (px + 1..x)
+            .map(|gx| {
+                screen
+                    .get(gx, y)
+                    .filter(|c| c.byte != 0 && c.styled_as(pc))
+                    .map(|c| c.cell())
+            })
+            .collect();
+        if let Some(cells) = cells {
+            out.push((i + 1, px + 1, cells));
+        }
+    }
+    out
+}
+
+/// `diff` with the cells of `gaps` put in their places.
+fn bridged<'a>(
+    diff: &[(u16, u16, &'a Cell)],
+    gaps: &'a [(usize, u16, Vec<Cell>)],
+) -> Vec<(u16, u16, &'a Cell)> {
+    let extra: usize = gaps.iter().map(|(_, _, cells)| cells.len()).sum();
+    let mut out = Vec::with_capacity(diff.len() + extra);
+    let mut next_gap = gaps.iter().peekable();
+    for (i, &(x, y, cell)) in diff.iter().enumerate() {
+        if let Some((_, from, cells)) = next_gap.next_if(|(at, _, _)| *at == i) {
+            out.extend(
+                cells
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| (*from + k as u16, y, c)),
+            );
         }
         out.push((x, y, cell));
-        prev = Some((x, y, cell));
     }
     out
 }
@@ -142,7 +219,8 @@ impl<B: Backend> Backend for QuietBackend<B> {
         let Self { inner, screen, .. } = self;
         match screen {
             Some(shown) => {
-                inner.draw(bridged(&diff, shown).into_iter())?;
+                let gaps = gaps(&diff, shown);
+                inner.draw(bridged(&diff, &gaps).into_iter())?;
                 if !diff.iter().all(|(x, y, cell)| shown.set(*x, *y, cell)) {
                     *screen = None;
                 }
