@@ -12,8 +12,8 @@
 # executed) in a 200x50 tmux pane against the lab, twice:
 #   1. containers view at 1 s stats on lab1, then every view in turn (keys 1 3 4 6 7 5 2);
 #   2. the wall display (--wall) on every lab endpoint of the lab's config, 1 s stats.
-# The names (mangled, as the linker sees them) are written in first-run order, the union
-# of both runs.
+# The names (mangled, as the linker sees them) of both runs are written sorted, so a rerun's
+# diff shows only the functions that came or went; any order inside the group does.
 #
 # When: after changes that add or rename much code on the dashboard's paths, or after a
 # toolchain or dependency update (symbol hashes change with them). A stale list is harmless:
@@ -80,7 +80,7 @@ for f in files:
             name = re.sub(r"'\d+$", "", line[3:].strip())
             if name.startswith("_"):
                 seen.setdefault(name, None)
-print("\n".join(seen))
+print("\n".join(sorted(seen)))
 PY
 mv "$OUT.new" "$OUT"
 echo "code-order: $(wc -l <"$OUT") functions in $OUT; rebuild (cargo build --release) to use it"
