@@ -104,17 +104,37 @@ impl Screen {
         self.index(x, y).and_then(|i| self.cells.get(i)).copied()
     }
 
+    /// Notes a cell drawn at (x, y). A cell wider than one column (a wide character, a
+    /// forced width) covers the cells after it, which ratatui's diff then leaves out: they
+    /// are marked unknown, so no gap is bridged over what the terminal now shows there.
     fn set(&mut self, x: u16, y: u16, cell: &Cell) -> bool {
         let Some(i) = self.index(x, y) else {
             return false;
         };
-        match self.cells.get_mut(i) {
-            Some(c) => {
-                *c = Shown::of(cell);
-                true
-            }
-            None => false,
+        let shown = Shown::of(cell);
+        let covered = match cell.diff_option {
+            CellDiffOption::ForcedWidth(w) => usize::from(w.get().saturating_sub(1)),
+            // Not plain: possibly wide (a width this module does not compute).
+            _ if shown.byte == 0 => 1,
+            _ => 0,
+        };
+        let len = self.cells.len();
+        let row_end = ((i / usize::from(self.width) + 1) * usize::from(self.width)).min(len);
+        for (k, c) in self.cells[i..row_end]
+            .iter_mut()
+            .take(covered + 1)
+            .enumerate()
+        {
+            *c = if k == 0 {
+                shown
+            } else {
+                Shown {
+                    byte: 0,
+                    ..Shown::BLANK
+                }
+            };
         }
+        true
     }
 }
 
@@ -231,6 +251,8 @@ impl<B: Backend> Backend for QuietBackend<B> {
     }
 
     fn append_lines(&mut self, n: u16) -> Result<(), Self::Error> {
+        // Scrolls the screen (inline viewports): the copy no longer matches it.
+        self.screen = None;
         self.inner.append_lines(n)
     }
 
@@ -437,6 +459,31 @@ mod tests {
             }
             prop_assert!(quiet_sink.len() <= plain_sink.len(), "{} > {}", quiet_sink.len(), plain_sink.len());
         }
+    }
+
+    /// A wide character drawn over text hides the cell after it from the diff; the copy must
+    /// not keep the old text there and bridge over it later (review of 7e32e78).
+    #[test]
+    fn the_cell_behind_a_wide_character_is_never_bridged_with_old_text() {
+        let sink = Sink::default();
+        let mut terminal = fixed(QuietBackend::new(CrosstermBackend::new(sink.clone())));
+        let mut vt = vt100::Parser::new(H, W, 0);
+        for pieces in [
+            vec![(0, 0, "abc".to_string(), 0)],
+            vec![(0, 0, "世c".to_string(), 0)],
+            vec![(0, 0, "x d".to_string(), 0)],
+        ] {
+            let before = sink.len();
+            terminal.draw(draw_pieces(&pieces)).unwrap();
+            vt.process(sink.since(before).as_bytes());
+        }
+        let row: String = (0..4)
+            .map(|x| {
+                let c = vt.screen().cell(0, x).unwrap().contents().to_string();
+                if c.is_empty() { " ".to_string() } else { c }
+            })
+            .collect();
+        assert_eq!(row, "x d ");
     }
 
     #[test]
