@@ -403,7 +403,6 @@ mod tests {
                     4 => Just(' '),
                     1 => Just('─'),
                     1 => Just('é'),
-                    1 => Just('世'),
                 ],
                 0..12,
             )
@@ -417,7 +416,9 @@ mod tests {
 
         /// Whatever the frames, a terminal fed what the quiet backend wrote shows exactly what
         /// ratatui drew, cell by cell (text, colours, bold), and never got more bytes than from
-        /// the plain crossterm backend.
+        /// the plain crossterm backend. No wide characters here: where one is half overwritten,
+        /// a terminal and ratatui's buffer disagree whichever backend draws; the wide-character
+        /// case of the screen copy has its own test below.
         #[test]
         fn the_terminal_shows_every_frame_exactly(
             frames in proptest::collection::vec(proptest::collection::vec(piece(), 0..8), 1..6)
