@@ -667,8 +667,8 @@ pub fn spawn_fleet_on(
 /// tasks, so the dashboard's thread (drawing, a terminal write stalled by a slow SSH link)
 /// never delays the daemons' I/O and liveness timers, and they never delay a frame. Two
 /// single-thread runtimes rather than one with a worker pool: the engine's tasks wake each
-/// other many times a second (a stats stream per container), and waking across threads cost
-/// about 15 % more CPU in A/B runs (BENCHMARKS.md).
+/// other often (stats rounds, polls, events), and waking across threads cost about 15 % more
+/// CPU in A/B runs (BENCHMARKS.md).
 pub struct EngineThread {
     handle: tokio::runtime::Handle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,

@@ -130,10 +130,10 @@ pub async fn collect(
                 return;
             }
             round = round.wrapping_add(1);
-            // What the streams said since the last round; ended streams are forgotten, so a
-            // container whose stream failed is chosen afresh (or left to polling) below.
             let mut ok = Newest::default();
-            let mut stream_failures = streams.take(&mut ok, round);
+            // Streams opened (or not) since the last round: a container whose stream failed
+            // is left to polling below.
+            let mut stream_failures = streams.settle(round);
             // Streamed: running and on screen (everything when there is no screen), up to the
             // cap, less those whose stream just failed. Polled: the rest, when due. New streams
             // open before the polls go out: a stream's first answer comes at the daemon's next
@@ -354,9 +354,9 @@ impl Streams {
         }
     }
 
-    /// Takes in the streams opened since the last call, then reads every open stream and adds
-    /// its newest sample to `into`; forgets ended streams. Answers how many of them failed.
-    fn take(&mut self, into: &mut Newest, round: u64) -> usize {
+    /// Takes in the streams opened since the last call; forgets those that failed to open.
+    /// Answers how many failed.
+    fn settle(&mut self, round: u64) -> usize {
         let mut failures = 0;
         while let Ok(StreamNews::Opened(id, number, result)) = self.rx.try_recv() {
             let Some((n, state)) = self.open.get_mut(&id) else {
@@ -375,6 +375,14 @@ impl Streams {
                 }
             }
         }
+        failures
+    }
+
+    /// [`Streams::settle`], then reads every open stream once, without waiting, and adds its
+    /// newest sample to `into`; forgets ended streams. Answers how many streams failed. Once a
+    /// round, after the polls: each read is a `recv` per stream.
+    fn take(&mut self, into: &mut Newest, round: u64) -> usize {
+        let mut failures = self.settle(round);
         let now = std::time::Instant::now();
         let mut ended = Vec::new();
         for (id, (_, state)) in &mut self.open {
