@@ -18,6 +18,8 @@ use std::time::Instant;
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::actions::glob_match;
+use crate::model::deploy::revision::service_of_kept as kept_revision_of;
 use crate::model::text::sanitize;
 
 /// Environment variable naming the audit file, overriding the state-dir default.
@@ -32,6 +34,9 @@ pub enum Phase {
     Failed,
     /// Not sent: the gate said no (read-only endpoint, …). The attempt's only line.
     Refused,
+    /// A multi-step operation (a deploy, a rollback) that a signal, a kill or a crash cut
+    /// short: what state it left is in `error`.
+    Interrupted,
 }
 
 /// One line of the audit file. Every line carries the whole context, so `grep` and `jq` on
@@ -60,6 +65,12 @@ pub struct AuditRecord {
     pub action: String,
     #[serde(default)]
     pub params: serde_json::Value,
+    /// The attempt id of the operation (a deploy, a rollback) this request is a step of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// What allowed a request to an endpoint the config makes read-only: `"--write"`.
+    #[serde(default, rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,6 +141,10 @@ pub struct AuditSubject {
     pub container: String,
     pub action: String,
     pub params: serde_json::Value,
+    /// The operation this request is a step of (its attempt id).
+    pub operation: Option<String>,
+    /// Set when `--write` overrode the endpoint's read-only setting.
+    pub override_by: Option<String>,
 }
 
 /// A started attempt, to be completed with [`AuditLog::finished`].
@@ -210,6 +225,8 @@ impl AuditLog {
             container: subject.container.clone(),
             action: subject.action.clone(),
             params: subject.params.clone(),
+            operation: subject.operation.clone(),
+            override_by: subject.override_by.clone(),
             error,
             elapsed_ms,
         }
@@ -244,6 +261,32 @@ impl AuditLog {
             Ok(()) => (Phase::Succeeded, None),
             Err(e) => (Phase::Failed, Some(e)),
         };
+        let rec = self.record(phase, &attempt.id, &attempt.subject, error, Some(elapsed));
+        self.append(rec).await
+    }
+
+    /// Completes an attempt this process did not start (an operation interrupted in an
+    /// earlier run, finished or undone now), so that `fleetdeck audit` pairs its lines.
+    pub async fn conclude(
+        &self,
+        attempt: &str,
+        subject: &AuditSubject,
+        phase: Phase,
+        error: Option<String>,
+    ) -> std::io::Result<()> {
+        let rec = self.record(phase, attempt, subject, error, None);
+        self.append(rec).await
+    }
+
+    /// Completes an attempt with a phase of the caller's choosing (an operation that was
+    /// interrupted, with the state it left).
+    pub async fn finished_as(
+        &self,
+        attempt: &Attempt,
+        phase: Phase,
+        error: Option<String>,
+    ) -> std::io::Result<()> {
+        let elapsed = u64::try_from(attempt.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let rec = self.record(phase, &attempt.id, &attempt.subject, error, Some(elapsed));
         self.append(rec).await
     }
@@ -325,6 +368,7 @@ impl AuditEntry {
             Phase::Succeeded => "ok".into(),
             Phase::Failed => format!("failed: {error}"),
             Phase::Refused => format!("refused: {error}"),
+            Phase::Interrupted => format!("interrupted: {error}"),
             Phase::Started => "interrupted (no result recorded)".into(),
         }
     }
@@ -372,7 +416,10 @@ impl AuditFilter {
             return false;
         }
         if let Some(c) = &self.container {
-            let by_name = crate::model::actions::glob_match(c, &r.container);
+            // A service's kept revisions (`NAME--rN`) are the service: the steps a deploy
+            // or rollback took on them belong to its history.
+            let by_name = glob_match(c, &r.container)
+                || kept_revision_of(&r.container).is_some_and(|s| glob_match(c, s));
             let by_id = c.len() >= 4 && r.container_id.starts_with(c.as_str());
             if !by_name && !by_id {
                 return false;
@@ -427,6 +474,9 @@ pub fn render_table(entries: &[&AuditEntry], this_host: &str) -> String {
             None => r.user.clone(),
         };
         let mut action = r.action.clone();
+        if let Some(by) = &r.override_by {
+            action.push_str(&format!(" (override {by})"));
+        }
         if let Some(params) = r.params.as_object().filter(|p| !p.is_empty()) {
             let ps: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             action.push_str(&format!(" {}", ps.join(" ")));
@@ -486,6 +536,8 @@ mod tests {
             container: name.into(),
             action: "stop".into(),
             params: serde_json::json!({ "timeout_s": 3 }),
+            operation: None,
+            override_by: None,
         }
     }
 
@@ -568,6 +620,8 @@ mod tests {
                 container: name.into(),
                 action: "kill".into(),
                 params: serde_json::json!({}),
+                operation: None,
+                override_by: None,
                 error: Some("read-only".into()),
                 elapsed_ms: None,
             },
@@ -597,6 +651,14 @@ mod tests {
             ..Default::default()
         };
         assert!(!f.matches(&a) && f.matches(&b));
+        // A service's kept revisions are part of its history; another service's are not.
+        let kept = rec("lab1", "web--r3", "2024-05-01T10:00:00.000Z");
+        let other = rec("lab1", "web-2--r3", "2024-05-01T10:00:00.000Z");
+        let f = AuditFilter {
+            container: Some("web".into()),
+            ..Default::default()
+        };
+        assert!(f.matches(&kept) && !f.matches(&other));
     }
 
     #[test]
@@ -624,6 +686,8 @@ mod tests {
                 container: "evil\u{1b}]0;pwned\u{7}".into(),
                 action: "rm".into(),
                 params: serde_json::Value::Null,
+                operation: None,
+                override_by: None,
                 error: None,
                 elapsed_ms: None,
             },

@@ -154,11 +154,16 @@ pub enum Command {
     /// Deploy a service from a spec file (or DIR/NAME.toml of [deploy] dir): prints the plan
     /// (host, network, IP, image), asks unless --yes, waits for it to run; an update whose new
     /// revision does not come up is rolled back automatically. Exit 0 up, 1 failed, rolled back
-    /// or refused, 2 bad spec or a plan that cannot work
+    /// or refused, 2 bad spec or a plan that cannot work. Ctrl-C once: the deploy stops and
+    /// puts back what it changed; twice: exit at once (then --resume or rollback)
     Deploy {
         /// A spec file, or a name looked up in the deploy directory
-        #[arg(value_name = "SPEC")]
-        spec: String,
+        #[arg(value_name = "SPEC", required_unless_present = "resume")]
+        spec: Option<String>,
+        /// Finish the deploy or rollback of ENDPOINT/NAME that was cut short (the journal
+        /// holds it); `fleetdeck rollback ENDPOINT/NAME` undoes it instead
+        #[arg(long, value_name = "ENDPOINT/NAME", conflicts_with_all = ["spec", "to", "deploy_dir"])]
+        resume: Option<String>,
         /// Where: one endpoint, or @CLUSTER to place by the spec's labels, then least loaded
         #[arg(long, value_name = "ENDPOINT|@CLUSTER")]
         to: Option<String>,
@@ -169,7 +174,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         deploy_dir: Option<PathBuf>,
     },
-    /// Roll a deployed service back to its newest kept revision (the reverse swap, same checks)
+    /// Roll a deployed service back to its newest kept revision (the reverse swap, same checks);
+    /// with no container under its name, put the newest kept one back; with an interrupted
+    /// deploy or rollback in the journal, undo that
     Rollback {
         /// ENDPOINT/NAME of the service
         #[arg(value_name = "ENDPOINT/NAME")]

@@ -377,7 +377,7 @@ impl FleetTasks {
         let (gate, tx) = (self.gate.clone(), self.tx.clone());
         self.actions.spawn(async move {
             let note = deploy_note(batch, plan.endpoint, &plan.name, "deploy", tx.clone());
-            let result = deploy::deploy(&gate, &plan, &note).await;
+            let result = deploy::deploy(&gate, &plan, &note, &deploy::Interrupt::never()).await;
             let text = match &result {
                 deploy::DeployResult::Done { .. } => format!(
                     "deployed: {}/{} revision {} ({})",
@@ -399,7 +399,7 @@ impl FleetTasks {
         let (gate, tx) = (self.gate.clone(), self.tx.clone());
         self.actions.spawn(async move {
             let note = deploy_note(batch, plan.endpoint, &plan.service, "rollback", tx.clone());
-            let result = deploy::rollback(&gate, &plan, &note).await;
+            let result = deploy::rollback(&gate, &plan, &note, &deploy::Interrupt::never()).await;
             let text = match &result {
                 deploy::DeployResult::Done { .. } => format!(
                     "rolled back: {}/{} is revision {} ({}) again",
@@ -571,7 +571,17 @@ fn deploy_note(
 fn deploy_failure(result: &deploy::DeployResult) -> String {
     match result {
         deploy::DeployResult::RolledBack { reason } => format!("ROLLED BACK: {reason}"),
-        deploy::DeployResult::Failed { reason } => format!("FAILED: {reason}"),
+        deploy::DeployResult::Failed {
+            reason,
+            unfinished: false,
+        } => format!("FAILED: {reason}"),
+        deploy::DeployResult::Failed {
+            reason,
+            unfinished: true,
+        } => format!(
+            "FAILED: {reason}; left unfinished: see `fleetdeck deploy --resume` or `fleetdeck rollback`"
+        ),
+        deploy::DeployResult::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         deploy::DeployResult::Refused { reason } => format!("refused: {reason}"),
         deploy::DeployResult::Done { .. } => String::new(),
     }

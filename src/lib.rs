@@ -18,6 +18,8 @@
 //!   background task the UI never waits on.
 //! - [`audit`]: the append-only audit trail of every state-changing request (attempted,
 //!   refused, succeeded, failed) and its reader for `fleetdeck audit`.
+//! - [`journal`]: the write-ahead record of a deploy or rollback under way, so that one cut
+//!   short by a kill can be finished (`deploy --resume`) or undone (`rollback`).
 //! - [`cli`]: the command line.
 
 pub mod app;
@@ -27,5 +29,6 @@ pub mod config;
 pub mod engine;
 pub mod export;
 pub mod headless;
+pub mod journal;
 pub mod model;
 pub mod ui;

@@ -168,6 +168,7 @@ fn main() -> ExitCode {
             Some(Command::Audit { .. }) => Ok(EXIT_CONFIG), // handled before the config is loaded
             Some(Command::Deploy {
                 spec,
+                resume,
                 to,
                 yes,
                 deploy_dir,
@@ -175,6 +176,7 @@ fn main() -> ExitCode {
                 let gate = Gate::new(&config, AuditLog::from_env());
                 let args = headless::deploy::DeployArgs {
                     spec: spec.clone(),
+                    resume: resume.clone(),
                     to: to.clone(),
                     yes: *yes,
                     deploy_dir: deploy_dir.clone(),

@@ -13,6 +13,8 @@ mod actions;
 mod audit;
 #[path = "lab/chaos.rs"]
 mod chaos;
+#[path = "lab/crash_safe.rs"]
+mod crash_safe;
 #[path = "lab/deploy.rs"]
 mod deploy;
 #[path = "lab/events.rs"]

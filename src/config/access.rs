@@ -26,6 +26,14 @@ pub struct AccessPolicy {
 }
 
 impl AccessPolicy {
+    /// The policy as the config files alone make it, without this run's flag.
+    pub fn without_flag(&self) -> Self {
+        Self {
+            flag: None,
+            ..self.clone()
+        }
+    }
+
     /// Whether an endpoint of `cluster` with its own setting `endpoint` is read-only.
     pub fn read_only(&self, cluster: &str, endpoint: Option<bool>) -> bool {
         effective_read_only(

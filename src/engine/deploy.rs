@@ -6,17 +6,33 @@
 //! renamed and stopped, the new one created with the same name and address and started, and
 //! if it does not run (and stay running, and become healthy when it has a healthcheck) by the
 //! deadline, it is removed and the old one gets its name back and is started again.
+//!
+//! Crash safety. Before its first change, a deploy or rollback writes its intent to the
+//! [`Journal`] and an operation record to the audit log; each step is marked as done; both
+//! are closed when it ends. The first [`Interrupt`] (Ctrl-C, SIGTERM, SIGHUP) stops it from
+//! starting new steps and reverses what it did (an unverified new revision is rolled back).
+//! A kill leaves the journal record, and [`recover`] finishes or undoes it from whatever
+//! state the daemon is in: it looks at the containers, never trusts the step marks alone.
 
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::InspectContainerOptions;
+use tokio::sync::watch;
 
 use super::deadline;
 use super::gate::{Gate, Readiness, readiness};
+use crate::audit::{Attempt, Phase};
+use crate::journal::{FromRevision, Journal, JournalEntry, Operation, ToRevision};
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionRequest, ActionResult};
-use crate::model::deploy::revision::{RollbackPlan, kept_name};
+use crate::model::deploy::revision::{LABEL_REVISION, LABEL_SERVICE, RollbackPlan, kept_name};
 use crate::model::deploy::{DeployKind, DeployPlan};
+
+/// `FLEETDECK_FAILPOINT=NAME` holds a deploy or rollback at the point `NAME` (say
+/// `deploy:before-create`) until it is interrupted or killed, after saying so on stderr: how
+/// the tests put a kill or a Ctrl-C between two exact steps. Unset, it costs one lookup.
+pub const FAILPOINT_ENV: &str = "FLEETDECK_FAILPOINT";
 
 /// A container counts as up when it is still running, in the same run, this long after it
 /// first looked up: a process that exits at once is caught, not reported as deployed.
@@ -30,16 +46,103 @@ pub enum DeployResult {
     Done { id: String, after: Duration },
     /// The new revision failed and the previous one runs again under the service's name.
     RolledBack { reason: String },
-    /// It failed and could not be put back as it was; `reason` says what state it is in.
-    Failed { reason: String },
-    /// The gate refused the first change (read-only endpoint, no audit log): nothing was sent.
+    /// It failed; `reason` says what state it is in. `unfinished`: it could not be put back
+    /// as it was, and its journal record is kept for `deploy --resume` or `rollback`.
+    Failed { reason: String, unfinished: bool },
+    /// The gate refused the first change (read-only endpoint, no audit log, an unfinished
+    /// operation on the service): nothing was sent.
     Refused { reason: String },
+    /// A signal stopped it; `reason` says what was reversed and what runs now.
+    Interrupted { reason: String },
 }
 
 impl DeployResult {
     pub fn is_ok(&self) -> bool {
         matches!(self, Self::Done { .. })
     }
+
+    fn failed(reason: String) -> Self {
+        Self::Failed {
+            reason,
+            unfinished: false,
+        }
+    }
+
+    /// How the operation's own audit record ends.
+    fn audit_result(&self) -> (Phase, Option<String>) {
+        match self {
+            Self::Done { .. } => (Phase::Succeeded, None),
+            Self::RolledBack { reason } => (Phase::Failed, Some(format!("rolled back: {reason}"))),
+            Self::Failed { reason, unfinished } => (
+                Phase::Failed,
+                Some(if *unfinished {
+                    format!("{reason}; left unfinished in the journal")
+                } else {
+                    reason.clone()
+                }),
+            ),
+            Self::Refused { reason } => (Phase::Refused, Some(reason.clone())),
+            Self::Interrupted { reason } => (Phase::Interrupted, Some(reason.clone())),
+        }
+    }
+}
+
+/// Raised once by the first Ctrl-C, SIGTERM or SIGHUP: a deploy or rollback then starts no new
+/// step and reverses the one under way. Cloned into every wait.
+#[derive(Debug, Clone)]
+pub struct Interrupt(watch::Receiver<Option<String>>);
+
+/// The side that raises an [`Interrupt`]: `raise("SIGINT")`.
+#[derive(Debug)]
+pub struct Interrupter(watch::Sender<Option<String>>);
+
+impl Interrupter {
+    pub fn raise(&self, why: &str) {
+        self.0.send_if_modified(|v| {
+            let first = v.is_none();
+            if first {
+                *v = Some(why.to_string());
+            }
+            first
+        });
+    }
+}
+
+impl Interrupt {
+    pub fn new() -> (Interrupter, Self) {
+        let (tx, rx) = watch::channel(None);
+        (Interrupter(tx), Self(rx))
+    }
+
+    /// One that never fires (the dashboard: quitting it leaves the journal to finish).
+    pub fn never() -> Self {
+        Self::new().1
+    }
+
+    /// `Some("interrupted by SIGINT")` once raised.
+    pub fn reason(&self) -> Option<String> {
+        self.0
+            .borrow()
+            .as_ref()
+            .map(|why| format!("interrupted by {why}"))
+    }
+
+    /// Waits until raised; forever when it never can be.
+    async fn wait(&self) -> String {
+        let mut rx = self.0.clone();
+        let raised = rx.wait_for(Option::is_some).await.map(|v| v.clone());
+        match raised {
+            Ok(Some(why)) => format!("interrupted by {why}"),
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+fn failpoint_wanted() -> Option<&'static str> {
+    static WANTED: OnceLock<Option<String>> = OnceLock::new();
+    WANTED
+        .get_or_init(|| std::env::var(FAILPOINT_ENV).ok().filter(|v| !v.is_empty()))
+        .as_deref()
 }
 
 /// Where progress is told, as it happens: one line per step.
@@ -50,11 +153,159 @@ struct Steps<'a> {
     endpoint: EndpointId,
     where_: String,
     progress: Progress<'a>,
+    interrupt: Interrupt,
+    /// The operation's audit attempt id, once it is on record.
+    operation: Option<String>,
+    /// The journal and this operation's record in it, once begun.
+    journal: Option<(Journal, Mutex<JournalEntry>)>,
+    /// The operation's own audit record, completed by [`Steps::end`].
+    attempt: Option<Attempt>,
 }
 
-impl Steps<'_> {
+impl<'a> Steps<'a> {
+    fn new(
+        gate: &'a Gate,
+        endpoint: EndpointId,
+        where_: String,
+        progress: Progress<'a>,
+        interrupt: &Interrupt,
+    ) -> Self {
+        Self {
+            gate,
+            endpoint,
+            where_,
+            progress,
+            interrupt: interrupt.clone(),
+            operation: None,
+            journal: None,
+            attempt: None,
+        }
+    }
+
     fn say(&self, text: impl AsRef<str>) {
         (self.progress)(format!("{}: {}", self.where_, text.as_ref()));
+    }
+
+    /// Why to stop now, once interrupted.
+    fn interrupted(&self) -> Option<String> {
+        self.interrupt.reason()
+    }
+
+    /// Holds here when `FLEETDECK_FAILPOINT` names this point, until interrupted.
+    async fn failpoint(&self, name: &str) {
+        if failpoint_wanted() == Some(name) {
+            eprintln!(
+                "fleetdeck: failpoint {name} reached (pid {})",
+                std::process::id()
+            );
+            self.interrupt.wait().await;
+        }
+    }
+
+    /// Puts the operation on record: the audit log's operation line and the journal's intent,
+    /// both fsynced, before its first change. Read-only endpoints get neither: the gate
+    /// refuses their first step, and that refusal is the record.
+    async fn begin(
+        &mut self,
+        entry: JournalEntry,
+        params: serde_json::Value,
+    ) -> Result<(), String> {
+        if self.gate.is_read_only(self.endpoint) {
+            return Ok(());
+        }
+        let journal = Journal::beside(self.gate.audit().path());
+        let subject = self
+            .gate
+            .subject(self.endpoint, "", &entry.service, entry.op.verb(), params);
+        let attempt = self.gate.audit().started(subject).await.map_err(|e| {
+            format!(
+                "cannot write the audit log {}: {e}; nothing was changed",
+                self.gate.audit().path().display()
+            )
+        })?;
+        let entry = JournalEntry {
+            id: attempt.id.clone(),
+            ..entry
+        };
+        if let Err(e) = journal.begin(&entry) {
+            let reason = format!("{e}; nothing was changed");
+            let _ = self
+                .gate
+                .audit()
+                .finished_as(&attempt, Phase::Refused, Some(reason.clone()))
+                .await;
+            return Err(match e {
+                crate::journal::BeginError::Pending(_) => format!(
+                    "{reason} (finish it with `fleetdeck deploy --resume {0}/{1}`, or undo it with `fleetdeck rollback {0}/{1}`)",
+                    entry.endpoint, entry.service
+                ),
+                _ => reason,
+            });
+        }
+        self.operation = Some(attempt.id.clone());
+        self.journal = Some((journal, Mutex::new(entry)));
+        self.attempt = Some(attempt);
+        Ok(())
+    }
+
+    /// Marks a step done in the journal. A record that cannot be written is said, not fatal:
+    /// recovery reads the daemon's state, the marks only tell the operator how far it got.
+    fn mark(&self, step: &str) {
+        if let Some((journal, entry)) = &self.journal {
+            let mut entry = entry
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(e) = journal.mark(&mut entry, step) {
+                self.say(format!("warning: cannot write the journal: {e}"));
+            }
+        }
+    }
+
+    /// Records the new container's id in the journal once it exists.
+    fn learn_new_id(&self, id: &str) {
+        if let Some((journal, entry)) = &self.journal {
+            let mut entry = entry
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            entry.to.id = Some(id.to_string());
+            if let Err(e) = journal.update(&entry) {
+                self.say(format!("warning: cannot write the journal: {e}"));
+            }
+        }
+    }
+
+    /// Closes the operation: its audit record completed with the result, and its journal
+    /// record removed unless the result leaves it unfinished.
+    async fn end(&self, result: &DeployResult) {
+        if let Some(attempt) = &self.attempt {
+            let (phase, error) = result.audit_result();
+            if let Err(e) = self.gate.audit().finished_as(attempt, phase, error).await {
+                self.say(format!("warning: cannot write the audit log: {e}"));
+            }
+        }
+        let unfinished = matches!(
+            result,
+            DeployResult::Failed {
+                unfinished: true,
+                ..
+            }
+        );
+        if let Some((journal, entry)) = &self.journal
+            && !unfinished
+        {
+            let (endpoint, service) = {
+                let e = entry
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                (e.endpoint.clone(), e.service.clone())
+            };
+            if let Err(e) = journal.finish(&endpoint, &service) {
+                self.say(format!(
+                    "warning: cannot remove the journal record {}: {e}",
+                    journal.path_of(&endpoint, &service).display()
+                ));
+            }
+        }
     }
 
     /// One change through the gate; its outcome told as a line.
@@ -68,7 +319,10 @@ impl Steps<'_> {
         let progress = self.progress;
         let where_ = self.where_.clone();
         let tell = move |line: String| progress(format!("{where_}: {line}"));
-        let o = self.gate.apply_reporting(req, &tell).await;
+        let o = self
+            .gate
+            .apply_step(req, &tell, self.operation.as_deref())
+            .await;
         let what = match &o.request.action {
             Action::Rename { to } => format!("rename {container} to {to}"),
             Action::Create { spec } => format!("create {container} from {}", spec.image),
@@ -76,6 +330,9 @@ impl Steps<'_> {
             other => format!("{} {container}", other.describe()),
         };
         self.say(format!("{what}: {}", o.result.text()));
+        if o.result.is_ok() {
+            self.mark(&what);
+        }
         o.result
     }
 
@@ -97,7 +354,30 @@ impl Steps<'_> {
 
     /// Waits until `id` runs (and is healthy in this run when it has a healthcheck) and is
     /// still in that same run [`SETTLE`] later; `Err` with the reason otherwise.
-    async fn wait_up(&self, id: &str, name: &str, limit: Duration) -> Result<Duration, String> {
+    /// [`Steps::wait_until_up`]; an interrupt ends the wait (as a failure) when `interruptible`
+    /// (a new revision not yet verified), never while an old one is being put back.
+    async fn wait_up(
+        &self,
+        id: &str,
+        name: &str,
+        limit: Duration,
+        interruptible: bool,
+    ) -> Result<Duration, String> {
+        if !interruptible {
+            return self.wait_until_up(id, name, limit).await;
+        }
+        tokio::select! {
+            r = self.wait_until_up(id, name, limit) => r,
+            why = self.interrupt.wait() => Err(why),
+        }
+    }
+
+    async fn wait_until_up(
+        &self,
+        id: &str,
+        name: &str,
+        limit: Duration,
+    ) -> Result<Duration, String> {
         self.say(format!(
             "waiting up to {} s for {name} to run",
             limit.as_secs()
@@ -162,21 +442,117 @@ fn refused_or_failed(result: &ActionResult, what: &str) -> Option<DeployResult> 
         ActionResult::Refused(r) => Some(DeployResult::Refused {
             reason: format!("{what} refused: {r}; nothing was changed"),
         }),
-        ActionResult::Failed(e) => Some(DeployResult::Failed {
-            reason: format!("{what} failed: {e}"),
-        }),
+        ActionResult::Failed(e) => Some(DeployResult::failed(format!("{what} failed: {e}"))),
     }
 }
 
-/// Carries out a deploy plan. `progress` hears every step.
-pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> DeployResult {
-    let steps = Steps {
-        gate,
-        endpoint: plan.endpoint,
-        where_: format!("{}/{}", plan.endpoint_name, plan.name),
-        progress,
+/// The journal record of a deploy plan, before its first step.
+fn deploy_entry(gate: &Gate, plan: &DeployPlan) -> JournalEntry {
+    let identity = gate.audit().identity();
+    let from = match &plan.kind {
+        DeployKind::New => None,
+        DeployKind::Update {
+            old_id,
+            old_image,
+            old_revision,
+            old_state,
+        } => Some(FromRevision {
+            id: old_id.clone(),
+            revision: *old_revision,
+            image: old_image.clone(),
+            kept_name: kept_name(&plan.name, *old_revision),
+            was_running: is_running(*old_state),
+        }),
     };
+    let mut planned = Vec::new();
+    if !plan.image_present {
+        planned.push(format!("pull {}", plan.image));
+    }
+    if let Some(f) = &from {
+        planned.push(format!("rename {} to {}", plan.name, f.kept_name));
+        if f.was_running {
+            planned.push(format!("stop {}", f.kept_name));
+        }
+    }
+    planned.push(format!("create {} from {}", plan.name, plan.image));
+    planned.push(format!("start {}", plan.name));
+    planned.extend(plan.prune.iter().map(|(_, n)| format!("remove {n}")));
+    JournalEntry {
+        id: String::new(),
+        op: Operation::Deploy,
+        endpoint: plan.endpoint_name.clone(),
+        service: plan.name.clone(),
+        started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        by: format!("{}@{}", identity.user, identity.host),
+        pid: identity.pid,
+        from,
+        to: ToRevision {
+            revision: plan.revision,
+            image: plan.image.clone(),
+            id: None,
+            kept_name: None,
+        },
+        ip: plan.ip.map(|ip| ip.to_string()),
+        planned,
+        done: Vec::new(),
+        create: Some(plan.create.clone()),
+        prune: plan.prune.clone(),
+        wait_s: plan.wait_s,
+    }
+}
+
+fn is_running(state: crate::model::ContainerState) -> bool {
+    matches!(
+        state,
+        crate::model::ContainerState::Running
+            | crate::model::ContainerState::Restarting
+            | crate::model::ContainerState::Paused
+    )
+}
+
+/// Carries out a deploy plan. `progress` hears every step; the first `interrupt` stops it
+/// from starting another and reverses what it did.
+pub async fn deploy(
+    gate: &Gate,
+    plan: &DeployPlan,
+    progress: Progress<'_>,
+    interrupt: &Interrupt,
+) -> DeployResult {
+    let mut steps = Steps::new(
+        gate,
+        plan.endpoint,
+        format!("{}/{}", plan.endpoint_name, plan.name),
+        progress,
+        interrupt,
+    );
+    let params = serde_json::json!({
+        "revision": plan.revision,
+        "image": plan.image,
+        "from_revision": match &plan.kind {
+            DeployKind::New => None,
+            DeployKind::Update { old_revision, .. } => Some(*old_revision),
+        },
+        "ip": plan.ip.map(|ip| ip.to_string()),
+    });
+    if let Err(reason) = steps.begin(deploy_entry(gate, plan), params).await {
+        return DeployResult::Refused { reason };
+    }
+    let result = deploy_steps(&steps, plan).await;
+    // A rollback that a signal caused is the operator's interruption, not a failure.
+    let result = match (result, steps.interrupted()) {
+        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
+        (other, _) => other,
+    };
+    steps.end(&result).await;
+    result
+}
+
+async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
+    let gate = steps.gate;
     let limit = Duration::from_secs(plan.wait_s);
+    let untouched = |why: String| DeployResult::Interrupted {
+        reason: format!("{why} before any change; nothing was changed"),
+    };
 
     // 1. The image: present, or pulled; a failed pull changes nothing.
     let present = match gate.reader(plan.endpoint).await {
@@ -184,17 +560,19 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
             .await
             .is_ok(),
         Err(e) => {
-            return DeployResult::Failed {
-                reason: format!(
-                    "cannot reach {}: {e}; nothing was changed",
-                    plan.endpoint_name
-                ),
-            };
+            return DeployResult::failed(format!(
+                "cannot reach {}: {e}; nothing was changed",
+                plan.endpoint_name
+            ));
         }
     };
     if present {
         steps.say(format!("image {} present", plan.image));
     } else {
+        steps.failpoint("deploy:before-pull").await;
+        if let Some(why) = steps.interrupted() {
+            return untouched(why);
+        }
         let r = steps
             .act(
                 "",
@@ -206,9 +584,9 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
             .await;
         if let Some(stop) = refused_or_failed(&r, &format!("pull of {}", plan.image)) {
             return match stop {
-                DeployResult::Failed { reason } => DeployResult::Failed {
-                    reason: format!("{reason}; nothing was changed"),
-                },
+                DeployResult::Failed { reason, .. } => {
+                    DeployResult::failed(format!("{reason}; nothing was changed"))
+                }
                 other => other,
             };
         }
@@ -218,50 +596,58 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
     let old = match &plan.kind {
         DeployKind::New => None,
         DeployKind::Update {
-            old_id,
-            old_revision,
-            old_state,
-            ..
+            old_id, old_state, ..
         } => {
-            let kept = kept_name(&plan.name, *old_revision);
+            let from = deploy_entry(gate, plan).from;
+            let kept = from.map(|f| f.kept_name).unwrap_or_default();
+            steps.failpoint("deploy:before-rename").await;
+            if let Some(why) = steps.interrupted() {
+                return untouched(why);
+            }
             let r = steps
                 .act(old_id, &plan.name, Action::Rename { to: kept.clone() })
                 .await;
             if let Some(stop) = refused_or_failed(&r, "renaming the running revision") {
                 return stop;
             }
-            let was_running = matches!(
-                old_state,
-                crate::model::ContainerState::Running
-                    | crate::model::ContainerState::Restarting
-                    | crate::model::ContainerState::Paused
-            );
-            if was_running {
-                let r = steps
-                    .act(old_id, &kept, Action::Stop { timeout_s: None })
-                    .await;
-                if !r.is_ok() {
-                    let back = steps
-                        .act(
-                            old_id,
-                            &kept,
-                            Action::Rename {
-                                to: plan.name.clone(),
-                            },
-                        )
-                        .await;
-                    return DeployResult::Failed {
-                        reason: format!(
-                            "stopping the running revision {}; {}",
-                            r.text(),
-                            if back.is_ok() {
-                                format!("it runs on as {}", plan.name)
-                            } else {
-                                format!("it runs on, still named {kept}: rename it back by hand")
-                            }
-                        ),
-                    };
+            let was_running = is_running(*old_state);
+            steps.failpoint("deploy:before-stop").await;
+            let stopped = match steps.interrupted() {
+                Some(why) => ActionResult::Failed(why),
+                None if was_running => {
+                    steps
+                        .act(old_id, &kept, Action::Stop { timeout_s: None })
+                        .await
                 }
+                None => ActionResult::Succeeded,
+            };
+            if !stopped.is_ok() {
+                let back = steps
+                    .act(
+                        old_id,
+                        &kept,
+                        Action::Rename {
+                            to: plan.name.clone(),
+                        },
+                    )
+                    .await;
+                let state = if back.is_ok() {
+                    format!("it runs on as {}", plan.name)
+                } else {
+                    format!("it runs on, still named {kept}: `fleetdeck rollback` puts it back")
+                };
+                return match steps.interrupted() {
+                    Some(why) => DeployResult::Interrupted {
+                        reason: format!("{why} after renaming the running revision; {state}"),
+                    },
+                    None => DeployResult::Failed {
+                        reason: format!(
+                            "stopping the running revision {}; {state}",
+                            stopped.text()
+                        ),
+                        unfinished: !back.is_ok(),
+                    },
+                };
             }
             Some((old_id.clone(), kept, was_running))
         }
@@ -269,6 +655,10 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
 
     // 3. The new revision: created, started, up by the deadline.
     let attempt = async {
+        steps.failpoint("deploy:before-create").await;
+        if let Some(why) = steps.interrupted() {
+            return Err((None, None, why));
+        }
         let r = steps
             .act(
                 "",
@@ -292,11 +682,17 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
                 format!("the new container cannot be found: {e}"),
             )
         })?;
+        steps.learn_new_id(&id);
+        steps.failpoint("deploy:before-start").await;
+        if let Some(why) = steps.interrupted() {
+            return Err((Some(id), None, why));
+        }
         let r = steps.act(&id, &plan.name, Action::Start).await;
         if !r.is_ok() {
             return Err((Some(id), None, format!("start {}", r.text())));
         }
-        match steps.wait_up(&id, &plan.name, limit).await {
+        steps.failpoint("deploy:before-wait").await;
+        match steps.wait_up(&id, &plan.name, limit, true).await {
             Ok(after) => Ok((id, after)),
             Err(reason) => Err((Some(id), None, reason)),
         }
@@ -310,6 +706,7 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
                 plan.revision,
                 after.as_secs_f64()
             ));
+            steps.failpoint("deploy:before-prune").await;
             for (prune_id, prune_name) in &plan.prune {
                 steps
                     .act(
@@ -328,23 +725,55 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
         (Err((None, Some(refusal), _)), None) => DeployResult::Refused {
             reason: format!("create refused: {refusal}; nothing was changed"),
         },
-        (Err((None, _, reason)), None) => DeployResult::Failed {
-            reason: format!("{reason}; nothing was changed"),
+        (Err((None, _, reason)), None) => match steps.interrupted() {
+            Some(_) => untouched(reason),
+            None => DeployResult::failed(format!("{reason}; nothing was changed")),
         },
-        (Err((Some(_), _, reason)), None) => DeployResult::Failed {
-            reason: format!(
+        (Err((Some(new_id), _, reason)), None) => match steps.interrupted() {
+            // A new service interrupted before it was verified: removed, as if never begun.
+            Some(_) => {
+                let r = steps
+                    .act(
+                        &new_id,
+                        &plan.name,
+                        Action::Remove {
+                            volumes: false,
+                            force: true,
+                        },
+                    )
+                    .await;
+                if r.is_ok() {
+                    DeployResult::Interrupted {
+                        reason: format!(
+                            "{reason}; the new container {} was removed, nothing runs in its place",
+                            plan.name
+                        ),
+                    }
+                } else {
+                    DeployResult::Failed {
+                        reason: format!(
+                            "{reason}; removing the unverified new container {} {}",
+                            plan.name,
+                            r.text()
+                        ),
+                        unfinished: true,
+                    }
+                }
+            }
+            None => DeployResult::failed(format!(
                 "revision {} of {} is not up: {reason}; the container is left as it is for \
                  inspection (fleetdeck logs {}/{})",
                 plan.revision, plan.name, plan.endpoint_name, plan.name
-            ),
+            )),
         },
         (Err((new_id, _, reason)), Some((old_id, kept, was_running))) => {
             steps.say(format!(
                 "AUTOMATIC ROLLBACK: revision {} failed ({reason}); restoring {kept} as {}",
                 plan.revision, plan.name
             ));
+            steps.failpoint("deploy:before-restore").await;
             restore(
-                &steps,
+                steps,
                 new_id.as_deref(),
                 &old_id,
                 &kept,
@@ -359,6 +788,7 @@ pub async fn deploy(gate: &Gate, plan: &DeployPlan, progress: Progress<'_>) -> D
                         "revision {} failed ({reason}) and the automatic rollback failed too: {e}",
                         plan.revision
                     ),
+                    unfinished: true,
                 },
                 |()| DeployResult::RolledBack {
                     reason: format!(
@@ -410,89 +840,196 @@ async fn restore(
         if !r.is_ok() {
             return Err(format!("starting {name} again {}", r.text()));
         }
-        steps.wait_up(old_id, name, limit).await?;
+        steps.wait_up(old_id, name, limit, false).await?;
     }
     Ok(())
 }
 
+/// The journal record of a rollback plan.
+fn rollback_entry(gate: &Gate, plan: &RollbackPlan) -> JournalEntry {
+    let identity = gate.audit().identity();
+    let target = &plan.target;
+    let from = plan.current.as_ref().map(|c| FromRevision {
+        id: c.id.clone(),
+        revision: c.revision,
+        image: c.image.clone(),
+        kept_name: kept_name(&plan.service, c.revision),
+        was_running: c.running,
+    });
+    let mut planned = Vec::new();
+    if let Some(f) = &from {
+        planned.push(format!("rename {} to {}", plan.service, f.kept_name));
+        if f.was_running {
+            planned.push(format!("stop {}", f.kept_name));
+        }
+    }
+    planned.push(format!("rename {} to {}", target.name, plan.service));
+    if !target.running {
+        planned.push(format!("start {}", plan.service));
+    }
+    JournalEntry {
+        id: String::new(),
+        op: Operation::Rollback,
+        endpoint: plan.endpoint_name.clone(),
+        service: plan.service.clone(),
+        started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        by: format!("{}@{}", identity.user, identity.host),
+        pid: identity.pid,
+        from,
+        to: ToRevision {
+            revision: target.revision,
+            image: target.image.clone(),
+            id: Some(target.id.clone()),
+            kept_name: Some(target.name.clone()),
+        },
+        ip: None,
+        planned,
+        done: Vec::new(),
+        create: None,
+        prune: Vec::new(),
+        wait_s: plan.wait_s,
+    }
+}
+
 /// Carries out a rollback: the current revision renamed to its kept name and stopped, the
 /// newest kept revision renamed to the service's name, started and waited for. If that one
-/// does not come up, the swap is reversed and the current revision runs again.
-pub async fn rollback(gate: &Gate, plan: &RollbackPlan, progress: Progress<'_>) -> DeployResult {
-    let steps = Steps {
+/// does not come up (or an interrupt comes first), the swap is reversed and the current
+/// revision runs again. With no current revision (a kill left none), the kept one is simply
+/// put back under the service's name.
+pub async fn rollback(
+    gate: &Gate,
+    plan: &RollbackPlan,
+    progress: Progress<'_>,
+    interrupt: &Interrupt,
+) -> DeployResult {
+    let mut steps = Steps::new(
         gate,
-        endpoint: plan.endpoint,
-        where_: format!("{}/{}", plan.endpoint_name, plan.service),
+        plan.endpoint,
+        format!("{}/{}", plan.endpoint_name, plan.service),
         progress,
-    };
-    let limit = Duration::from_secs(plan.wait_s);
-    let current_kept = kept_name(&plan.service, plan.current_revision);
-    let target = &plan.target;
-
-    let r = steps
-        .act(
-            &plan.current_id,
-            &plan.service,
-            Action::Rename {
-                to: current_kept.clone(),
-            },
-        )
-        .await;
-    if let Some(stop) = refused_or_failed(&r, "renaming the current revision") {
-        return stop;
+        interrupt,
+    );
+    let params = serde_json::json!({
+        "revision": plan.target.revision,
+        "image": plan.target.image,
+        "from_revision": plan.current.as_ref().map(|c| c.revision),
+    });
+    if let Err(reason) = steps.begin(rollback_entry(gate, plan), params).await {
+        return DeployResult::Refused { reason };
     }
-    let r = if plan.current_running {
-        steps
-            .act(
-                &plan.current_id,
-                &current_kept,
-                Action::Stop { timeout_s: None },
-            )
-            .await
-    } else {
-        ActionResult::Succeeded
+    let result = rollback_steps(&steps, plan).await;
+    let result = match (result, steps.interrupted()) {
+        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
+        (other, _) => other,
     };
-    if !r.is_ok() {
-        let _ = steps
+    steps.end(&result).await;
+    result
+}
+
+async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult {
+    let limit = Duration::from_secs(plan.wait_s);
+    let target = &plan.target;
+    let current = plan.current.as_ref();
+    let current_kept = current.map(|c| kept_name(&plan.service, c.revision));
+
+    if let (Some(c), Some(current_kept)) = (current, &current_kept) {
+        steps.failpoint("rollback:before-rename").await;
+        if let Some(why) = steps.interrupted() {
+            return DeployResult::Interrupted {
+                reason: format!("{why} before any change; nothing was changed"),
+            };
+        }
+        let r = steps
             .act(
-                &plan.current_id,
-                &current_kept,
+                &c.id,
+                &plan.service,
                 Action::Rename {
-                    to: plan.service.clone(),
+                    to: current_kept.clone(),
                 },
             )
             .await;
-        return DeployResult::Failed {
-            reason: format!("stopping the current revision {}; it runs on", r.text()),
-        };
-    }
-    let r = steps
-        .act(
-            &target.id,
-            &target.name,
-            Action::Rename {
-                to: plan.service.clone(),
-            },
-        )
-        .await;
-    let up = if r.is_ok() {
-        let s = steps.act(&target.id, &plan.service, Action::Start).await;
-        if s.is_ok() {
-            steps.wait_up(&target.id, &plan.service, limit).await
-        } else {
-            Err(format!("start {}", s.text()))
+        if let Some(stop) = refused_or_failed(&r, "renaming the current revision") {
+            return stop;
         }
-    } else {
-        Err(format!("rename {}", r.text()))
+        steps.failpoint("rollback:before-stop").await;
+        let r = match steps.interrupted() {
+            Some(why) => ActionResult::Failed(why),
+            None if c.running => {
+                steps
+                    .act(&c.id, current_kept, Action::Stop { timeout_s: None })
+                    .await
+            }
+            None => ActionResult::Succeeded,
+        };
+        if !r.is_ok() {
+            let back = steps
+                .act(
+                    &c.id,
+                    current_kept,
+                    Action::Rename {
+                        to: plan.service.clone(),
+                    },
+                )
+                .await;
+            let state = if back.is_ok() {
+                "it runs on".to_string()
+            } else {
+                format!("it runs on, still named {current_kept}: `fleetdeck rollback` puts it back")
+            };
+            return match steps.interrupted() {
+                Some(why) => DeployResult::Interrupted {
+                    reason: format!("{why} after renaming the current revision; {state}"),
+                },
+                None => DeployResult::Failed {
+                    reason: format!("stopping the current revision {}; {state}", r.text()),
+                    unfinished: !back.is_ok(),
+                },
+            };
+        }
+    }
+    steps.failpoint("rollback:before-swap").await;
+    let up = match steps.interrupted() {
+        Some(why) => Err(why),
+        None => {
+            let r = steps
+                .act(
+                    &target.id,
+                    &target.name,
+                    Action::Rename {
+                        to: plan.service.clone(),
+                    },
+                )
+                .await;
+            if !r.is_ok() {
+                Err(format!("rename {}", r.text()))
+            } else if target.running {
+                steps.wait_up(&target.id, &plan.service, limit, true).await
+            } else {
+                steps.failpoint("rollback:before-start").await;
+                let s = match steps.interrupted() {
+                    Some(why) => ActionResult::Failed(why),
+                    None => steps.act(&target.id, &plan.service, Action::Start).await,
+                };
+                if s.is_ok() {
+                    steps.failpoint("rollback:before-wait").await;
+                    steps.wait_up(&target.id, &plan.service, limit, true).await
+                } else {
+                    Err(format!("start {}", s.text()))
+                }
+            }
+        }
     };
     match up {
         Ok(after) => {
             steps.say(format!(
-                "revision {} ({}) is up again after {:.1} s; revision {} kept as {current_kept}",
+                "revision {} ({}) is up again after {:.1} s{}",
                 target.revision,
                 target.image,
                 after.as_secs_f64(),
-                plan.current_revision
+                match (current, &current_kept) {
+                    (Some(c), Some(k)) => format!("; revision {} kept as {k}", c.revision),
+                    _ => String::new(),
+                }
             ));
             DeployResult::Done {
                 id: target.id.clone(),
@@ -500,9 +1037,18 @@ pub async fn rollback(gate: &Gate, plan: &RollbackPlan, progress: Progress<'_>) 
             }
         }
         Err(reason) => {
+            let (Some(c), Some(current_kept)) = (current, &current_kept) else {
+                return DeployResult::Failed {
+                    reason: format!(
+                        "revision {} did not come up: {reason}; no other revision to put back",
+                        target.revision
+                    ),
+                    unfinished: false,
+                };
+            };
             steps.say(format!(
                 "ROLLBACK FAILED: revision {} did not come up ({reason}); restoring revision {}",
-                target.revision, plan.current_revision
+                target.revision, c.revision
             ));
             // Undo: the target back to its kept name, stopped; the current one back.
             let _ = steps
@@ -518,12 +1064,12 @@ pub async fn rollback(gate: &Gate, plan: &RollbackPlan, progress: Progress<'_>) 
                 )
                 .await;
             match restore(
-                &steps,
+                steps,
                 None,
-                &plan.current_id,
-                &current_kept,
+                &c.id,
+                current_kept,
                 &plan.service,
-                plan.current_running,
+                c.running,
                 limit,
             )
             .await
@@ -531,16 +1077,502 @@ pub async fn rollback(gate: &Gate, plan: &RollbackPlan, progress: Progress<'_>) 
                 Ok(()) => DeployResult::RolledBack {
                     reason: format!(
                         "revision {} did not come up: {reason}; revision {} runs again",
-                        target.revision, plan.current_revision
+                        target.revision, c.revision
                     ),
                 },
                 Err(e) => DeployResult::Failed {
                     reason: format!(
                         "revision {} did not come up ({reason}) and restoring revision {} failed: {e}",
-                        target.revision, plan.current_revision
+                        target.revision, c.revision
                     ),
+                    unfinished: true,
                 },
             }
         }
     }
+}
+
+// ---------------------------------------------------------------------------- recovery --
+
+/// What to do with an operation the journal says was cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Carry it through: the new revision (or the rollback's target) runs under the name.
+    Finish,
+    /// Reverse it: the revision that ran before runs again under the name.
+    Undo,
+}
+
+/// One container as recovery sees it.
+#[derive(Debug, Clone)]
+struct Seen {
+    id: String,
+    name: String,
+    running: bool,
+    service: Option<String>,
+    revision: Option<u32>,
+}
+
+impl Steps<'_> {
+    /// The container called (or with the id) `which`; `None` when the daemon has none.
+    async fn look(&self, which: &str) -> Result<Option<Seen>, String> {
+        let docker = self
+            .gate
+            .reader(self.endpoint)
+            .await
+            .map_err(|e| format!("cannot reach the endpoint: {e}"))?;
+        let found = tokio::time::timeout(
+            Duration::from_secs(10),
+            docker.inspect_container(which, None::<InspectContainerOptions>),
+        )
+        .await
+        .map_err(|_| format!("no answer for 10 s inspecting {which}"))?;
+        let c = match found {
+            Ok(c) => c,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(format!("inspecting {which}: {}", super::describe(&e))),
+        };
+        let labels = c.config.as_ref().and_then(|c| c.labels.as_ref());
+        Ok(Some(Seen {
+            id: c.id.clone().unwrap_or_default(),
+            name: c
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            running: c.state.as_ref().and_then(|s| s.running).unwrap_or(false),
+            service: labels.and_then(|l| l.get(LABEL_SERVICE).cloned()),
+            revision: labels
+                .and_then(|l| l.get(LABEL_REVISION))
+                .and_then(|r| r.parse().ok()),
+        }))
+    }
+
+    /// One step that must work for recovery to go on: `Err` with what failed.
+    async fn must(&self, id: &str, name: &str, action: Action) -> Result<(), String> {
+        let what = action.describe();
+        let r = self.act(id, name, action).await;
+        if r.is_ok() {
+            Ok(())
+        } else {
+            Err(format!("{what} {name} {}", r.text()))
+        }
+    }
+}
+
+/// Finishes or undoes an operation that the journal holds (one a kill cut short, or whose
+/// own recovery failed), from whatever state the daemon is in now. Every step looks first:
+/// a step already done is not done again, so recovery may itself be cut short and run again.
+pub async fn recover(
+    gate: &Gate,
+    entry: JournalEntry,
+    how: Recovery,
+    progress: Progress<'_>,
+    interrupt: &Interrupt,
+) -> DeployResult {
+    let Some(endpoint) = gate.endpoint_id(&entry.endpoint) else {
+        return DeployResult::Refused {
+            reason: format!(
+                "the journal names endpoint {}, which the config does not have",
+                entry.endpoint
+            ),
+        };
+    };
+    if gate.is_read_only(endpoint) {
+        return DeployResult::Refused {
+            reason: format!("endpoint {} is read-only", entry.endpoint),
+        };
+    }
+    let identity = gate.audit().identity();
+    if entry.pid != identity.pid
+        && entry.by.ends_with(&format!("@{}", identity.host))
+        && std::fs::read_to_string(format!("/proc/{}/comm", entry.pid))
+            .is_ok_and(|comm| comm.trim() == "fleetdeck")
+    {
+        return DeployResult::Refused {
+            reason: format!(
+                "the {} of {}/{} is still under way in fleetdeck pid {}; nothing was changed",
+                entry.op.verb(),
+                entry.endpoint,
+                entry.service,
+                entry.pid
+            ),
+        };
+    }
+    let mut steps = Steps::new(
+        gate,
+        endpoint,
+        format!("{}/{}", entry.endpoint, entry.service),
+        progress,
+        interrupt,
+    );
+    let verb = match how {
+        Recovery::Finish => "resume",
+        Recovery::Undo => "undo",
+    };
+    let subject = gate.subject(
+        endpoint,
+        "",
+        &entry.service,
+        &format!("{}-{verb}", entry.op.verb()),
+        serde_json::json!({ "of": entry.id, "revision": entry.to.revision }),
+    );
+    let attempt = match gate.audit().started(subject).await {
+        Ok(a) => a,
+        Err(e) => {
+            return DeployResult::Refused {
+                reason: format!(
+                    "cannot write the audit log {}: {e}; nothing was changed",
+                    gate.audit().path().display()
+                ),
+            };
+        }
+    };
+    steps.operation = Some(attempt.id.clone());
+    steps.attempt = Some(attempt);
+    steps.journal = Some((
+        Journal::beside(gate.audit().path()),
+        Mutex::new(entry.clone()),
+    ));
+    steps.say(format!(
+        "{} the interrupted {}",
+        match how {
+            Recovery::Finish => "finishing",
+            Recovery::Undo => "undoing",
+        },
+        entry.describe()
+    ));
+    let result = match (entry.op, how) {
+        (Operation::Deploy, Recovery::Finish) => finish_deploy(&steps, &entry).await,
+        (Operation::Rollback, Recovery::Finish) => finish_rollback(&steps, &entry).await,
+        (_, Recovery::Undo) => undo(&steps, &entry).await.map_or_else(
+            |reason| DeployResult::Failed {
+                reason,
+                unfinished: true,
+            },
+            |id| DeployResult::Done {
+                id,
+                after: Duration::ZERO,
+            },
+        ),
+    };
+    let result = match (result, steps.interrupted()) {
+        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
+        (other, _) => other,
+    };
+    // The interrupted operation's own record gets its end, naming what ended it.
+    if !matches!(
+        result,
+        DeployResult::Failed {
+            unfinished: true,
+            ..
+        }
+    ) {
+        let original = gate.subject(
+            endpoint,
+            "",
+            &entry.service,
+            entry.op.verb(),
+            serde_json::json!({}),
+        );
+        let ended = match (&result, how) {
+            (DeployResult::Done { .. }, Recovery::Finish) => "finished",
+            (DeployResult::Done { .. }, Recovery::Undo) => "undone",
+            _ => "ended",
+        };
+        let note = format!(
+            "stopped {}; {ended} later by {} ({})",
+            entry.done.last().map_or_else(
+                || "before its first step".to_string(),
+                |s| format!("after: {s}")
+            ),
+            format_args!("{}@{} pid {}", identity.user, identity.host, identity.pid),
+            steps.operation.as_deref().unwrap_or_default()
+        );
+        if let Err(e) = gate
+            .audit()
+            .conclude(&entry.id, &original, Phase::Interrupted, Some(note))
+            .await
+        {
+            steps.say(format!("warning: cannot write the audit log: {e}"));
+        }
+    }
+    steps.end(&result).await;
+    result
+}
+
+/// Moves the revision that ran before aside again (renamed to its kept name, stopped).
+async fn set_from_aside(steps: &Steps<'_>, entry: &JournalEntry) -> Result<(), String> {
+    let Some(from) = &entry.from else {
+        return Ok(());
+    };
+    let Some(old) = steps.look(&from.id).await? else {
+        // Gone (removed by hand): nothing to move aside.
+        return Ok(());
+    };
+    if old.name == entry.service {
+        steps
+            .must(
+                &old.id,
+                &entry.service,
+                Action::Rename {
+                    to: from.kept_name.clone(),
+                },
+            )
+            .await?;
+    }
+    if old.running {
+        steps
+            .must(&old.id, &from.kept_name, Action::Stop { timeout_s: None })
+            .await?;
+    }
+    Ok(())
+}
+
+async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult {
+    let name = &entry.service;
+    let limit = Duration::from_secs(entry.wait_s);
+    let fail = |reason: String| DeployResult::Failed {
+        reason,
+        unfinished: true,
+    };
+    if let Err(e) = set_from_aside(steps, entry).await {
+        return fail(format!("moving the previous revision aside: {e}"));
+    }
+    let new = match steps.look(name).await {
+        Err(e) => return fail(e),
+        Ok(Some(c))
+            if c.service.as_deref() == Some(name.as_str())
+                && c.revision == Some(entry.to.revision) =>
+        {
+            c
+        }
+        Ok(Some(c)) => {
+            return fail(format!(
+                "{name} is held by container {}, not revision {} of this deploy: check it by hand",
+                short(&c.id),
+                entry.to.revision
+            ));
+        }
+        Ok(None) => {
+            let Some(create) = &entry.create else {
+                return fail("the journal holds no container spec to create it from".into());
+            };
+            if let Err(e) = steps
+                .must(
+                    "",
+                    name,
+                    Action::Create {
+                        spec: Box::new(create.clone()),
+                    },
+                )
+                .await
+            {
+                return recovered_or_not(steps, entry, e).await;
+            }
+            match steps.look(name).await {
+                Ok(Some(c)) => c,
+                Ok(None) => return fail(format!("{name} was created but cannot be found")),
+                Err(e) => return fail(e),
+            }
+        }
+    };
+    steps.learn_new_id(&new.id);
+    if !new.running
+        && let Err(e) = steps.must(&new.id, name, Action::Start).await
+    {
+        return recovered_or_not(steps, entry, e).await;
+    }
+    match steps.wait_up(&new.id, name, limit, true).await {
+        Ok(after) => {
+            steps.say(format!(
+                "revision {} is up after {:.1} s",
+                entry.to.revision,
+                after.as_secs_f64()
+            ));
+            for (id, kept) in &entry.prune {
+                steps
+                    .act(
+                        id,
+                        kept,
+                        Action::Remove {
+                            volumes: false,
+                            force: false,
+                        },
+                    )
+                    .await;
+            }
+            DeployResult::Done { id: new.id, after }
+        }
+        Err(reason) => recovered_or_not(steps, entry, reason).await,
+    }
+}
+
+async fn finish_rollback(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult {
+    let name = &entry.service;
+    let limit = Duration::from_secs(entry.wait_s);
+    let fail = |reason: String| DeployResult::Failed {
+        reason,
+        unfinished: true,
+    };
+    if let Err(e) = set_from_aside(steps, entry).await {
+        return fail(format!("moving the current revision aside: {e}"));
+    }
+    let Some(target_id) = &entry.to.id else {
+        return fail("the journal does not name the revision to roll back to".into());
+    };
+    let target = match steps.look(target_id).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return recovered_or_not(
+                steps,
+                entry,
+                format!(
+                    "revision {} ({}) is gone",
+                    entry.to.revision,
+                    short(target_id)
+                ),
+            )
+            .await;
+        }
+        Err(e) => return fail(e),
+    };
+    if target.name != *name
+        && let Err(e) = steps
+            .must(
+                &target.id,
+                &target.name,
+                Action::Rename { to: name.clone() },
+            )
+            .await
+    {
+        return recovered_or_not(steps, entry, e).await;
+    }
+    if !target.running
+        && let Err(e) = steps.must(&target.id, name, Action::Start).await
+    {
+        return recovered_or_not(steps, entry, e).await;
+    }
+    match steps.wait_up(&target.id, name, limit, true).await {
+        Ok(after) => DeployResult::Done {
+            id: target.id,
+            after,
+        },
+        Err(reason) => recovered_or_not(steps, entry, reason).await,
+    }
+}
+
+/// Finishing failed for `reason`: undone, so the revision that ran before runs again.
+async fn recovered_or_not(steps: &Steps<'_>, entry: &JournalEntry, reason: String) -> DeployResult {
+    steps.say(format!(
+        "AUTOMATIC ROLLBACK: revision {} failed ({reason}); putting back what ran before",
+        entry.to.revision
+    ));
+    match undo(steps, entry).await {
+        Ok(_) => DeployResult::RolledBack {
+            reason: format!(
+                "revision {} failed: {reason}; {} runs the previous revision again",
+                entry.to.revision, entry.service
+            ),
+        },
+        Err(e) => DeployResult::Failed {
+            reason: format!(
+                "revision {} failed ({reason}) and undoing failed too: {e}",
+                entry.to.revision
+            ),
+            unfinished: true,
+        },
+    }
+}
+
+/// Puts back what ran before the operation: whatever this operation put under the service's
+/// name goes (a deploy's new container removed; a rollback's target renamed back to its kept
+/// name and stopped), and the previous revision gets the name back, running if it ran.
+/// Returns the id now under the name (empty when nothing ran there before).
+async fn undo(steps: &Steps<'_>, entry: &JournalEntry) -> Result<String, String> {
+    let name = &entry.service;
+    let limit = Duration::from_secs(entry.wait_s);
+    let from_id = entry.from.as_ref().map(|f| f.id.as_str());
+    match entry.op {
+        Operation::Deploy => {
+            if let Some(c) = steps.look(name).await?
+                && Some(c.id.as_str()) != from_id
+            {
+                if c.service.as_deref() != Some(name.as_str())
+                    || c.revision != Some(entry.to.revision)
+                {
+                    return Err(format!(
+                        "{name} is held by container {}, not revision {} of this deploy: check it by hand",
+                        short(&c.id),
+                        entry.to.revision
+                    ));
+                }
+                steps
+                    .must(
+                        &c.id,
+                        name,
+                        Action::Remove {
+                            volumes: false,
+                            force: true,
+                        },
+                    )
+                    .await?;
+            }
+        }
+        Operation::Rollback => {
+            if let (Some(id), Some(kept)) = (&entry.to.id, &entry.to.kept_name)
+                && let Some(t) = steps.look(id).await?
+            {
+                if t.running {
+                    steps
+                        .must(&t.id, &t.name, Action::Stop { timeout_s: None })
+                        .await?;
+                }
+                if t.name != *kept {
+                    steps
+                        .must(&t.id, &t.name, Action::Rename { to: kept.clone() })
+                        .await?;
+                }
+            }
+        }
+    }
+    let Some(from) = &entry.from else {
+        steps.say(format!(
+            "undone: nothing ran as {name} before, nothing does now"
+        ));
+        return Ok(String::new());
+    };
+    let old = steps
+        .look(&from.id)
+        .await?
+        .ok_or_else(|| format!("revision {} ({}) is gone", from.revision, short(&from.id)))?;
+    if old.name != *name {
+        steps
+            .must(&old.id, &old.name, Action::Rename { to: name.clone() })
+            .await?;
+    }
+    if from.was_running {
+        if !old.running {
+            steps.must(&old.id, name, Action::Start).await?;
+        }
+        steps.wait_up(&old.id, name, limit, false).await?;
+    }
+    steps.say(format!(
+        "revision {} ({}) runs as {name} again{}",
+        from.revision,
+        from.image,
+        entry
+            .ip
+            .as_deref()
+            .map(|ip| format!(" at {ip}"))
+            .unwrap_or_default()
+    ));
+    Ok(old.id)
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
 }

@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 
 use super::{EngineError, connect, deadline};
 use crate::audit::{AuditLog, AuditSubject};
-use crate::config::{Config, EndpointSpec, EngineSettings};
+use crate::config::{AccessOverride, Config, EndpointSpec, EngineSettings};
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
@@ -45,6 +45,9 @@ pub struct Gate {
     specs: Vec<EndpointSpec>,
     settings: EngineSettings,
     audit: AuditLog,
+    /// Per endpoint: `--write` made it writable though the config says read-only. Every
+    /// request that allows is recorded with `"override": "--write"`.
+    overridden: Vec<bool>,
     /// One client per endpoint, opened on first use and kept (bollard reconnects by itself).
     clients: Vec<OnceCell<Docker>>,
 }
@@ -61,11 +64,59 @@ impl std::fmt::Debug for Gate {
 impl Gate {
     /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine).
     pub fn new(config: &Config, audit: AuditLog) -> Self {
+        let overridden = config
+            .endpoints
+            .iter()
+            .map(|e| {
+                !e.read_only
+                    && config.access.flag == Some(AccessOverride::Write)
+                    && config
+                        .access
+                        .without_flag()
+                        .read_only(&e.cluster, e.read_only_setting)
+            })
+            .collect();
         Self {
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
             clients: config.endpoints.iter().map(|_| OnceCell::new()).collect(),
+            overridden,
             audit,
+        }
+    }
+
+    /// The id of the endpoint called `name`.
+    pub fn endpoint_id(&self, name: &str) -> Option<EndpointId> {
+        self.specs.iter().position(|s| s.name == name)
+    }
+
+    /// The audit subject of a request to `endpoint`, with the override it needs, if any.
+    pub fn subject(
+        &self,
+        endpoint: EndpointId,
+        container_id: &str,
+        container: &str,
+        action: &str,
+        params: serde_json::Value,
+    ) -> AuditSubject {
+        let (name, url) = match self.specs.get(endpoint) {
+            Some(s) => (s.name.clone(), s.url_text.clone()),
+            None => (format!("#{endpoint}"), String::new()),
+        };
+        AuditSubject {
+            endpoint: name,
+            endpoint_url: url,
+            container_id: container_id.to_string(),
+            container: container.to_string(),
+            action: action.to_string(),
+            params,
+            operation: None,
+            override_by: self
+                .overridden
+                .get(endpoint)
+                .copied()
+                .unwrap_or(false)
+                .then(|| "--write".to_string()),
         }
     }
 
@@ -95,7 +146,7 @@ impl Gate {
     /// Carries out one request: refused on a read-only endpoint, audited before and after,
     /// under a deadline. Never panics, never returns early without an outcome.
     pub async fn apply(&self, req: ActionRequest) -> ActionOutcome {
-        self.carry_out(req, &|_| {}).await.0
+        self.carry_out(req, &|_| {}, None).await.0
     }
 
     /// A client for reading (inspect, list) on behalf of a multi-step operation such as a
@@ -110,13 +161,24 @@ impl Gate {
         req: ActionRequest,
         progress: &(dyn Fn(String) + Send + Sync),
     ) -> ActionOutcome {
-        self.carry_out(req, progress).await.0
+        self.carry_out(req, progress, None).await.0
+    }
+
+    /// [`Gate::apply_reporting`] for one step of a multi-step operation (a deploy, a
+    /// rollback): its audit lines name the operation's attempt id.
+    pub async fn apply_step(
+        &self,
+        req: ActionRequest,
+        progress: &(dyn Fn(String) + Send + Sync),
+        operation: Option<&str>,
+    ) -> ActionOutcome {
+        self.carry_out(req, progress, operation).await.0
     }
 
     /// Opens an interactive exec (`Action::Exec`) through the same checks as every action:
     /// refused on a read-only endpoint, audited. On success the attached streams come back.
     pub async fn open_exec(&self, req: ActionRequest) -> (ActionOutcome, Option<ExecIo>) {
-        self.carry_out(req, &|_| {}).await
+        self.carry_out(req, &|_| {}, None).await
     }
 
     /// Opens a host shell for `endpoint`: refused on a read-only endpoint, audited like a
@@ -131,14 +193,13 @@ impl Gate {
         let Some(spec) = self.specs.get(endpoint) else {
             return Err(format!("no endpoint #{endpoint}"));
         };
-        let subject = AuditSubject {
-            endpoint: spec.name.clone(),
-            endpoint_url: spec.url_text.clone(),
-            container_id: String::new(),
-            container: String::new(),
-            action: "host-shell".into(),
-            params: serde_json::json!({ "argv": argv }),
-        };
+        let subject = self.subject(
+            endpoint,
+            "",
+            "",
+            "host-shell",
+            serde_json::json!({ "argv": argv }),
+        );
         if spec.read_only {
             let reason = format!("endpoint {} is read-only", spec.name);
             if let Err(e) = self.audit.refused(&subject, &reason).await {
@@ -165,20 +226,18 @@ impl Gate {
         &self,
         req: ActionRequest,
         progress: &(dyn Fn(String) + Send + Sync),
+        operation: Option<&str>,
     ) -> (ActionOutcome, Option<ExecIo>) {
         let started = Instant::now();
-        let (endpoint_name, endpoint_url) = match self.specs.get(req.endpoint) {
-            Some(s) => (s.name.clone(), s.url_text.clone()),
-            None => (format!("#{}", req.endpoint), String::new()),
-        };
-        let subject = AuditSubject {
-            endpoint: endpoint_name.clone(),
-            endpoint_url,
-            container_id: req.container_id.clone(),
-            container: req.container.clone(),
-            action: req.action.verb().to_string(),
-            params: req.action.params(),
-        };
+        let mut subject = self.subject(
+            req.endpoint,
+            &req.container_id,
+            &req.container,
+            req.action.verb(),
+            req.action.params(),
+        );
+        subject.operation = operation.map(str::to_string);
+        let endpoint_name = subject.endpoint.clone();
         let outcome = |result: ActionResult, attempt: Option<String>| ActionOutcome {
             endpoint_name: endpoint_name.clone(),
             result,

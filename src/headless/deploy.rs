@@ -4,6 +4,11 @@
 //! printed as it happens. Exit 0 when the new revision is up, 1 when it failed, was rolled
 //! back or refused (or an endpoint could not be reached), 2 for a bad spec, bad arguments or
 //! a plan that cannot work (IP taken, port clash, unknown network…).
+//!
+//! While one runs, the first Ctrl-C, SIGTERM or SIGHUP stops it from starting a new step and
+//! reverses the one under way (exit 1, saying what runs now); a second exits at once, and the
+//! journal keeps what is unfinished for `fleetdeck deploy --resume ENDPOINT/NAME` (finish) or
+//! `fleetdeck rollback ENDPOINT/NAME` (undo).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,8 +20,9 @@ use super::{EXIT_CONFIG, EXIT_OK};
 use crate::config::Config;
 use crate::config::deploy::{find_spec, load_spec};
 use crate::engine;
-use crate::engine::deploy::DeployResult;
+use crate::engine::deploy::{DeployResult, Interrupt, Recovery};
 use crate::engine::gate::Gate;
+use crate::journal::{Journal, JournalEntry};
 use crate::model::deploy::revision::rollback_plan;
 use crate::model::deploy::{DeployTarget, Deployer, plan};
 use crate::model::{Fleet, Link};
@@ -28,7 +34,9 @@ const PROGRESS_LINES: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct DeployArgs {
     /// A spec file, or a name looked up as `DIR/NAME.toml`.
-    pub spec: String,
+    pub spec: Option<String>,
+    /// `--resume ENDPOINT/NAME`: finish the deploy or rollback the journal holds for it.
+    pub resume: Option<String>,
     pub to: Option<String>,
     pub yes: bool,
     /// Overrides `[deploy] dir`.
@@ -47,6 +55,50 @@ async fn synced_fleet(config: &Config, err: &mut dyn Write) -> Fleet {
         }
     }
     fleet
+}
+
+/// Listens for Ctrl-C, SIGTERM and SIGHUP while a write runs: the first raises the returned
+/// [`Interrupt`] (the write then reverses its current step and ends), the second exits at
+/// once with 130; the journal then holds what is unfinished. Dropping the guard stops
+/// listening.
+pub(super) fn interrupt_on_signals(what: String) -> (Interrupt, tokio::task::JoinHandle<()>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (raiser, interrupt) = Interrupt::new();
+    // Installed here, before the write begins, not when the task first runs.
+    let streams = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    );
+    let listener = tokio::spawn(async move {
+        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = streams else {
+            tracing::warn!("cannot listen for signals: a Ctrl-C ends the write at once");
+            return;
+        };
+        let mut seen = 0;
+        loop {
+            let name = tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+                _ = hup.recv() => "SIGHUP",
+            };
+            seen += 1;
+            if seen == 1 {
+                eprintln!(
+                    "fleetdeck: {name}: starting no new step of the {what}, putting back what it \
+                     changed; send it again to exit at once"
+                );
+                raiser.raise(name);
+            } else {
+                eprintln!(
+                    "fleetdeck: {name} again: exiting now; the journal keeps the unfinished \
+                     {what}: `fleetdeck deploy --resume` finishes it, `fleetdeck rollback` undoes it"
+                );
+                std::process::exit(130);
+            }
+        }
+    });
+    (interrupt, listener)
 }
 
 /// Runs `work` (a deploy, a rollback, a service update), printing the progress lines it
@@ -91,9 +143,20 @@ fn report(
             writeln!(err, "fleetdeck: ROLLED BACK: {reason}")?;
             Ok(EXIT_FAILED)
         }
-        DeployResult::Failed { reason } => {
+        DeployResult::Failed { reason, unfinished } => {
             writeln!(out, "FAILED: {reason}")?;
             writeln!(err, "fleetdeck: FAILED: {reason}")?;
+            if *unfinished {
+                writeln!(
+                    err,
+                    "fleetdeck: it is left unfinished in the journal: `fleetdeck deploy --resume                      ENDPOINT/NAME` finishes it, `fleetdeck rollback ENDPOINT/NAME` undoes it"
+                )?;
+            }
+            Ok(EXIT_FAILED)
+        }
+        DeployResult::Interrupted { reason } => {
+            writeln!(out, "INTERRUPTED: {reason}")?;
+            writeln!(err, "fleetdeck: INTERRUPTED: {reason}")?;
             Ok(EXIT_FAILED)
         }
         DeployResult::Refused { reason } => {
@@ -120,8 +183,18 @@ pub async fn deploy(
             return Ok(EXIT_CONFIG);
         }
     };
+    if let Some(target) = &args.resume {
+        return resume(gate, target, args.yes, confirm, out, err).await;
+    }
+    let Some(spec_arg) = &args.spec else {
+        writeln!(
+            err,
+            "fleetdeck: deploy needs a SPEC, or --resume ENDPOINT/NAME"
+        )?;
+        return Ok(EXIT_CONFIG);
+    };
     let dir = args.deploy_dir.as_deref().unwrap_or(&config.deploy.dir);
-    let path = find_spec(&args.spec, dir);
+    let path = find_spec(spec_arg, dir);
     let spec = match load_spec(&path, config.deploy.wait_s) {
         Ok(s) => s,
         Err(e) => {
@@ -129,6 +202,14 @@ pub async fn deploy(
             return Ok(EXIT_CONFIG);
         }
     };
+    // An unfinished operation on this service comes first: the operator decides its fate.
+    let journal = Journal::beside(gate.audit().path());
+    for pending in journal.pending().into_iter().flatten() {
+        if pending.service == spec.name {
+            tell_pending(&pending, err)?;
+            return Ok(EXIT_FAILED);
+        }
+    }
     let fleet = synced_fleet(config, err).await;
     let identity = gate.audit().identity();
     let deployer = Deployer {
@@ -162,7 +243,15 @@ pub async fn deploy(
     let progress = move |line: String| {
         let _ = tx.try_send(line);
     };
-    let result = carry_out(engine::deploy::deploy(gate, &plan, &progress), out, &mut rx).await?;
+    let (interrupt, listener) = interrupt_on_signals("deploy".into());
+    let result = carry_out(
+        engine::deploy::deploy(gate, &plan, &progress, &interrupt),
+        out,
+        &mut rx,
+    )
+    .await;
+    listener.abort();
+    let result = result?;
     let done = format!(
         "deployed: {}/{} revision {} ({}){}",
         plan.endpoint_name,
@@ -184,13 +273,24 @@ pub async fn rollback(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<i32> {
-    let Some((endpoint, name)) = target
-        .split_once('/')
-        .filter(|(e, n)| !e.is_empty() && !n.is_empty() && !n.contains('/'))
-    else {
+    let Some((endpoint, name)) = endpoint_and_name(target) else {
         writeln!(err, "fleetdeck: \"{target}\": expected ENDPOINT/NAME")?;
         return Ok(EXIT_CONFIG);
     };
+    // An interrupted deploy or rollback of this service: rolling back is undoing it.
+    match Journal::beside(gate.audit().path()).find(endpoint, name) {
+        Ok(Some(entry)) => {
+            return recover_entry(entry, Recovery::Undo, gate, yes, confirm, out, err).await;
+        }
+        Ok(None) => {}
+        Err(e) => {
+            writeln!(
+                err,
+                "fleetdeck: {e}; move it away once the service is checked by hand"
+            )?;
+            return Ok(EXIT_FAILED);
+        }
+    }
     let fleet = synced_fleet(config, err).await;
     let plan = match rollback_plan(&fleet, endpoint, name, config.deploy.wait_s) {
         Ok(p) => p,
@@ -210,15 +310,161 @@ pub async fn rollback(
     let progress = move |line: String| {
         let _ = tx.try_send(line);
     };
+    let (interrupt, listener) = interrupt_on_signals("rollback".into());
     let result = carry_out(
-        engine::deploy::rollback(gate, &plan, &progress),
+        engine::deploy::rollback(gate, &plan, &progress, &interrupt),
         out,
         &mut rx,
     )
-    .await?;
+    .await;
+    listener.abort();
+    let result = result?;
     let done = format!(
         "rolled back: {}/{} is revision {} ({}) again",
         plan.endpoint_name, plan.service, plan.target.revision, plan.target.image
     );
+    report(&result, done, out, err)
+}
+
+/// Says that an unfinished operation holds the service, and the two ways out.
+fn tell_pending(entry: &JournalEntry, err: &mut dyn Write) -> std::io::Result<()> {
+    let target = format!("{}/{}", entry.endpoint, entry.service);
+    writeln!(
+        err,
+        "fleetdeck: {}: an unfinished {}",
+        crate::model::text::sanitize(&target),
+        crate::model::text::sanitize(&entry.describe())
+    )?;
+    writeln!(
+        err,
+        "fleetdeck: finish it with `fleetdeck deploy --resume {target}`, or undo it with \
+         `fleetdeck rollback {target}`; nothing was done"
+    )
+}
+
+/// Splits `ENDPOINT/NAME`.
+fn endpoint_and_name(target: &str) -> Option<(&str, &str)> {
+    target
+        .split_once('/')
+        .filter(|(e, n)| !e.is_empty() && !n.is_empty() && !n.contains('/'))
+}
+
+/// `fleetdeck deploy --resume ENDPOINT/NAME`: finishes what the journal holds for it.
+async fn resume(
+    gate: &Gate,
+    target: &str,
+    yes: bool,
+    confirm: Confirm<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    let Some((endpoint, name)) = endpoint_and_name(target) else {
+        writeln!(
+            err,
+            "fleetdeck: --resume \"{target}\": expected ENDPOINT/NAME"
+        )?;
+        return Ok(EXIT_CONFIG);
+    };
+    match Journal::beside(gate.audit().path()).find(endpoint, name) {
+        Ok(Some(entry)) => {
+            recover_entry(entry, Recovery::Finish, gate, yes, confirm, out, err).await
+        }
+        Ok(None) => {
+            writeln!(
+                err,
+                "fleetdeck: nothing to resume: the journal ({}) holds no unfinished deploy or \
+                 rollback of {target}",
+                Journal::beside(gate.audit().path()).dir().display()
+            )?;
+            Ok(EXIT_CONFIG)
+        }
+        Err(e) => {
+            writeln!(
+                err,
+                "fleetdeck: {e}; move it away once the service is checked by hand"
+            )?;
+            Ok(EXIT_FAILED)
+        }
+    }
+}
+
+/// Shows the interrupted operation and what finishing or undoing it does, asks, and does it.
+async fn recover_entry(
+    entry: JournalEntry,
+    how: Recovery,
+    gate: &Gate,
+    yes: bool,
+    confirm: Confirm<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    let target = format!("{}/{}", entry.endpoint, entry.service);
+    writeln!(out, "unfinished: {}", entry.describe())?;
+    writeln!(out, "  planned  {}", entry.planned.join("; "))?;
+    writeln!(
+        out,
+        "  done     {}",
+        if entry.done.is_empty() {
+            "nothing recorded".to_string()
+        } else {
+            entry.done.join("; ")
+        }
+    )?;
+    let back = entry.from.as_ref().map_or_else(
+        || {
+            format!(
+                "no container named {} (it was a new service)",
+                entry.service
+            )
+        },
+        |f| {
+            format!(
+                "revision {} ({}) runs as {} again",
+                f.revision, f.image, entry.service
+            )
+        },
+    );
+    match how {
+        Recovery::Finish => writeln!(
+            out,
+            "  resume   revision {} ({}) runs as {}; if it does not come up, {back}",
+            entry.to.revision, entry.to.image, entry.service
+        )?,
+        Recovery::Undo => writeln!(out, "  undo     {back}")?,
+    }
+    out.flush()?;
+    if let Some(code) = confirmed(true, yes, confirm, err) {
+        return Ok(code);
+    }
+    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
+    let progress = move |line: String| {
+        let _ = tx.try_send(line);
+    };
+    let verb = match how {
+        Recovery::Finish => "resumed deploy",
+        Recovery::Undo => "undo",
+    };
+    let (interrupt, listener) = interrupt_on_signals(verb.into());
+    let result = carry_out(
+        engine::deploy::recover(gate, entry.clone(), how, &progress, &interrupt),
+        out,
+        &mut rx,
+    )
+    .await;
+    listener.abort();
+    let result = result?;
+    let done = match how {
+        Recovery::Finish => format!(
+            "resumed: {target} is revision {} ({})",
+            entry.to.revision, entry.to.image
+        ),
+        Recovery::Undo => match &entry.from {
+            Some(f) => format!(
+                "undone: {target} is revision {} ({}) again",
+                f.revision, f.image
+            ),
+            None => format!("undone: {target} is removed, as before the deploy"),
+        },
+    };
     report(&result, done, out, err)
 }

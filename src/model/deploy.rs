@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::container::ContainerState;
 use super::ipam::{ClusterPool, Holding, IpamReport};
@@ -76,7 +76,7 @@ impl fmt::Display for IpChoice {
 }
 
 /// A published (or only exposed) port: `8080:80`, `127.0.0.1:8080:80/udp`, `80`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortSpec {
     pub host_ip: Option<String>,
     pub host_port: Option<u16>,
@@ -96,7 +96,7 @@ impl fmt::Display for PortSpec {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RestartPolicy {
     No,
     Always,
@@ -130,7 +130,7 @@ impl RestartPolicy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Healthcheck {
     /// Run by the container's shell (`CMD-SHELL`).
     pub command: String,
@@ -326,7 +326,7 @@ pub enum DeployKind {
 }
 
 /// The container a deploy creates, exactly as the gate sends it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreateSpec {
     pub name: String,
     pub image: String,

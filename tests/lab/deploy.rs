@@ -70,18 +70,18 @@ fn write_lab_config(dir: &Path, lab: &Config, extra_lab2: &str) -> PathBuf {
     path
 }
 
-fn write_spec(dir: &Path, file: &str, body: &str) -> PathBuf {
+pub fn write_spec(dir: &Path, file: &str, body: &str) -> PathBuf {
     let path = dir.join(file);
     std::fs::write(&path, body).unwrap();
     path
 }
 
 /// `docker inspect -f FORMAT NAME` on an endpoint.
-fn inspect(lab: &Config, endpoint: &str, name: &str, format: &str) -> String {
+pub fn inspect(lab: &Config, endpoint: &str, name: &str, format: &str) -> String {
     docker(lab, endpoint, &["inspect", "-f", format, name])
 }
 
-fn fleetnet_ip(lab: &Config, endpoint: &str, name: &str) -> String {
+pub fn fleetnet_ip(lab: &Config, endpoint: &str, name: &str) -> String {
     inspect(
         lab,
         endpoint,
@@ -215,38 +215,51 @@ async fn ip_auto_lands_on_the_labelled_host_with_the_next_free_address_of_the_sh
         ),
         "1"
     );
-    // Every step is in the audit log.
+    // Every step is in the audit log, each naming the deploy it is a step of, and the deploy
+    // itself is one record around them: started before the first step, succeeded after.
     let (records, _) = audit::read(&audit_path).unwrap();
+    let op = records
+        .iter()
+        .find(|r| r.action == "deploy" && r.phase == Phase::Started)
+        .map(|r| r.attempt.clone())
+        .expect("the deploy's own record");
     let done: Vec<&str> = records
         .iter()
         .filter(|r| r.phase == Phase::Succeeded)
         .map(|r| r.action.as_str())
         .collect();
-    assert_eq!(done, ["create", "start"], "{records:?}");
+    assert_eq!(done, ["create", "start", "deploy"], "{records:?}");
+    assert!(
+        records
+            .iter()
+            .filter(|r| r.action != "deploy")
+            .all(|r| r.operation.as_deref() == Some(op.as_str())),
+        "{records:?}"
+    );
 }
 
 /// One service on lab1 with two image versions to deploy, everything removed when dropped.
-struct Service {
-    lab: Config,
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    audit: PathBuf,
-    name: String,
-    v1: String,
-    v2: String,
+pub struct Service {
+    pub lab: Config,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub audit: PathBuf,
+    pub name: String,
+    pub v1: String,
+    pub v2: String,
     _cleanup: RemoveOnDrop,
     _tags: Tags,
 }
 
 impl Service {
-    fn new(prefix: &str) -> Self {
+    pub fn new(prefix: &str) -> Self {
         let lab = lab_config(&["lab1", "lab2", "lab3"]);
         let dir = tempfile::tempdir().unwrap();
         let config = write_lab_config(dir.path(), &lab, "");
         let audit = dir.path().join("audit.jsonl");
         let mut cleanup = RemoveOnDrop::new(&lab, "lab1");
         let name = cleanup.add(unique(prefix));
-        for r in 1..=3 {
+        for r in 1..=24 {
             cleanup.add(format!("{name}--r{r}"));
         }
         let mut tags = Tags::new(&lab);
@@ -266,7 +279,7 @@ impl Service {
     }
 
     /// Writes the spec of this service with `image` and `command`.
-    fn spec(&self, image: &str, command: &str) -> PathBuf {
+    pub fn spec(&self, image: &str, command: &str) -> PathBuf {
         write_spec(
             self.dir.path(),
             "s.toml",
@@ -278,12 +291,12 @@ impl Service {
         )
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    pub fn run(&self, args: &[&str]) -> Output {
         fleetdeck(&self.config, &self.audit, args)
     }
 
     /// Deploys to lab1 and insists it worked; the plan and progress printed.
-    fn deploy_ok(&self, image: &str, command: &str) -> String {
+    pub fn deploy_ok(&self, image: &str, command: &str) -> String {
         let spec = self.spec(image, command);
         let out = self.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -53,6 +53,13 @@ pub fn kept_name(service: &str, revision: u32) -> String {
     format!("{service}{REVISION_SEPARATOR}{revision}")
 }
 
+/// The service a kept revision's name is of: `cart--r4` → `cart`.
+pub fn service_of_kept(name: &str) -> Option<&str> {
+    let (service, n) = name.rsplit_once(REVISION_SEPARATOR)?;
+    (!service.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        .then_some(service)
+}
+
 /// The revision a container carries in its labels, when fleetdeck deployed it.
 pub fn revision_of(c: &Container) -> Option<u32> {
     c.labels.get(LABEL_REVISION)?.parse().ok()
@@ -67,6 +74,9 @@ pub struct KeptRevision {
     pub image: String,
     pub at: Option<String>,
     pub by: Option<String>,
+    /// Running though renamed aside: a deploy or rollback was cut short between its rename
+    /// and its stop. Never so in [`kept_revisions`].
+    pub running: bool,
 }
 
 /// The kept revisions of `service` on a host, newest first: stopped containers labelled as
@@ -78,10 +88,7 @@ pub fn kept_revisions(ep: &Endpoint, service: &str) -> Vec<KeptRevision> {
         .filter(|c| {
             c.name != service
                 && c.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
-                && !matches!(
-                    c.state,
-                    ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
-                )
+                && !is_running(c.state)
         })
         .filter_map(|c| {
             Some(KeptRevision {
@@ -95,11 +102,29 @@ pub fn kept_revisions(ep: &Endpoint, service: &str) -> Vec<KeptRevision> {
                     .unwrap_or_else(|| c.image.clone()),
                 at: c.labels.get(LABEL_TIME).cloned(),
                 by: c.labels.get(LABEL_BY).cloned(),
+                running: is_running(c.state),
             })
         })
         .collect();
     out.sort_by_key(|k| std::cmp::Reverse(k.revision));
     out
+}
+
+fn is_running(state: ContainerState) -> bool {
+    matches!(
+        state,
+        ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
+    )
+}
+
+/// The revision under the service's own name when a rollback is planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentRevision {
+    pub id: String,
+    pub revision: u32,
+    pub image: String,
+    /// Whether it runs now (and so must be stopped first).
+    pub running: bool,
 }
 
 /// A rollback decided: the live revision steps aside (stopped, renamed to its kept name) and
@@ -109,42 +134,47 @@ pub struct RollbackPlan {
     pub endpoint: EndpointId,
     pub endpoint_name: String,
     pub service: String,
-    pub current_id: String,
-    pub current_revision: u32,
-    pub current_image: String,
-    /// Whether the current revision runs now (and so must be stopped first).
-    pub current_running: bool,
+    /// `None` when no container has the service's name: a deploy or rollback was killed
+    /// between moving one revision aside and putting another in its place.
+    pub current: Option<CurrentRevision>,
     pub target: KeptRevision,
     pub wait_s: u64,
 }
 
 impl RollbackPlan {
     pub fn lines(&self) -> Vec<String> {
-        vec![
-            format!(
+        let mut out = vec![match &self.current {
+            Some(c) => format!(
                 "roll back {}/{} from revision {} ({}) to revision {} ({})",
                 self.endpoint_name,
                 self.service,
-                self.current_revision,
-                self.current_image,
+                c.revision,
+                c.image,
                 self.target.revision,
                 self.target.image
             ),
-            format!(
+            None => format!(
+                "restore {}/{}: no container has its name; revision {} ({}) takes it again",
+                self.endpoint_name, self.service, self.target.revision, self.target.image
+            ),
+        }];
+        if let Some(c) = &self.current {
+            out.push(format!(
                 "  keeps    {} stopped (the current revision)",
-                kept_name(&self.service, self.current_revision)
-            ),
-            format!(
-                "  starts   {} as {}{}",
-                self.target.name,
-                self.service,
-                match (&self.target.at, &self.target.by) {
-                    (Some(at), Some(by)) => format!(" (deployed {at} by {by})"),
-                    _ => String::new(),
-                }
-            ),
-            format!("  waits    {} s for it to run", self.wait_s),
-        ]
+                kept_name(&self.service, c.revision)
+            ));
+        }
+        out.push(format!(
+            "  starts   {} as {}{}",
+            self.target.name,
+            self.service,
+            match (&self.target.at, &self.target.by) {
+                (Some(at), Some(by)) => format!(" (deployed {at} by {by})"),
+                _ => String::new(),
+            }
+        ));
+        out.push(format!("  waits    {} s for it to run", self.wait_s));
+        out
     }
 }
 
@@ -178,29 +208,59 @@ pub fn rollback_plan(
                 .unwrap_or_default()
         ));
     }
-    let current = ep
-        .containers
-        .values()
-        .find(|c| c.name == service)
-        .ok_or_else(|| format!("{endpoint} has no container named {service}"))?;
-    let target = kept_revisions(ep, service)
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("{endpoint}/{service} has no kept revision to roll back to"))?;
+    let current = ep.containers.values().find(|c| c.name == service);
+    let target = match current {
+        Some(_) => kept_revisions(ep, service).into_iter().next(),
+        // Nothing under the service's name: the newest revision set aside takes it back,
+        // whether it still runs (cut short before its stop) or not.
+        None => newest_set_aside(ep, service),
+    };
+    let target = target.ok_or_else(|| match current {
+        Some(_) => format!("{endpoint}/{service} has no kept revision to roll back to"),
+        None => format!(
+            "{endpoint} has no container named {service}, and no kept revision of it to restore"
+        ),
+    })?;
     Ok(RollbackPlan {
         endpoint: id,
         endpoint_name: endpoint.to_string(),
         service: service.to_string(),
-        current_id: current.id.clone(),
-        current_revision: revision_of(current).unwrap_or(0),
-        current_image: current.image.clone(),
-        current_running: matches!(
-            current.state,
-            ContainerState::Running | ContainerState::Restarting | ContainerState::Paused
-        ),
+        current: current.map(|c| CurrentRevision {
+            id: c.id.clone(),
+            revision: revision_of(c).unwrap_or(0),
+            image: c.image.clone(),
+            running: is_running(c.state),
+        }),
         target,
         wait_s,
     })
+}
+
+/// The newest revision of `service` under another name, running or not.
+fn newest_set_aside(ep: &Endpoint, service: &str) -> Option<KeptRevision> {
+    ep.containers
+        .values()
+        .filter(|c| {
+            c.name != service
+                && c.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
+                && c.state != ContainerState::Removing
+        })
+        .filter_map(|c| {
+            Some(KeptRevision {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                revision: revision_of(c)?,
+                image: c
+                    .labels
+                    .get(LABEL_IMAGE)
+                    .cloned()
+                    .unwrap_or_else(|| c.image.clone()),
+                at: c.labels.get(LABEL_TIME).cloned(),
+                by: c.labels.get(LABEL_BY).cloned(),
+                running: is_running(c.state),
+            })
+        })
+        .max_by_key(|k| k.revision)
 }
 
 #[cfg(test)]
@@ -232,7 +292,38 @@ mod tests {
         );
         assert_eq!(
             rollback_plan(&fleet, "lab1", "nope", 30).unwrap_err(),
-            "lab1 has no container named nope"
+            "lab1 has no container named nope, and no kept revision of it to restore"
         );
+    }
+
+    #[test]
+    fn with_no_container_under_its_name_the_newest_revision_set_aside_is_restored() {
+        // A deploy of revision 3 killed after renaming revision 2 aside, before stopping it.
+        let mut fleet = lab();
+        with_history(&mut fleet, "cart", 2, &[1]);
+        let ep = &mut fleet.endpoints[0];
+        let live = ep.containers.get_mut("live").unwrap();
+        live.name = kept_name("cart", 2);
+        let p = rollback_plan(&fleet, "lab1", "cart", 30).unwrap();
+        assert_eq!(p.current, None);
+        assert_eq!((p.target.revision, p.target.running), (2, true));
+        assert_eq!(
+            p.lines()[0],
+            "restore lab1/cart: no container has its name; revision 2 (busybox:v2) takes it again"
+        );
+        // And when it was stopped too, the same.
+        fleet.endpoints[0].containers.get_mut("live").unwrap().state = ContainerState::Exited;
+        let p = rollback_plan(&fleet, "lab1", "cart", 30).unwrap();
+        assert_eq!((p.target.revision, p.target.running), (2, false));
+    }
+
+    #[test]
+    fn kept_names_give_their_service() {
+        assert_eq!(service_of_kept("cart--r12"), Some("cart"));
+        assert_eq!(service_of_kept("a--rb--r2"), Some("a--rb"));
+        assert_eq!(service_of_kept("cart--r"), None);
+        assert_eq!(service_of_kept("cart--rx"), None);
+        assert_eq!(service_of_kept("--r2"), None);
+        assert_eq!(service_of_kept("cart"), None);
     }
 }
