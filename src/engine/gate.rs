@@ -29,6 +29,7 @@ use bollard::query_parameters::{
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::deploy::Interrupt;
 use super::{EngineError, connect, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EndpointSpec, EngineSettings};
@@ -338,6 +339,23 @@ impl Gate {
         &self,
         reqs: Vec<ActionRequest>,
         opts: RollingOptions,
+        progress: F,
+    ) -> RollingOutcome
+    where
+        F: FnMut(RollingProgress) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        self.rolling_restart_until(reqs, opts, &Interrupt::never(), progress)
+            .await
+    }
+
+    /// [`Gate::rolling_restart`] that an [`Interrupt`] (Ctrl-C) stops between batches: the
+    /// batch under way is finished and waited for, no later one is begun.
+    pub async fn rolling_restart_until<F, Fut>(
+        &self,
+        reqs: Vec<ActionRequest>,
+        opts: RollingOptions,
+        interrupt: &Interrupt,
         mut progress: F,
     ) -> RollingOutcome
     where
@@ -354,7 +372,18 @@ impl Gate {
                 r
             })
             .collect();
-        while !pending.is_empty() {
+        while let Some(next) = pending.front() {
+            if let Some(why) = interrupt.reason() {
+                let stop = RollingStop {
+                    endpoint_name: self.endpoint_name(next.endpoint).unwrap_or("?").into(),
+                    request: next.clone(),
+                    reason: format!("{why}: stopped before this one"),
+                };
+                progress(RollingProgress::Stopped(stop.clone())).await;
+                out.stopped = Some(stop);
+                out.not_attempted = pending.into_iter().collect();
+                return out;
+            }
             let n = opts.batch.max(1).min(pending.len());
             let batch: Vec<ActionRequest> = pending.drain(..n).collect();
             let outcomes =

@@ -215,8 +215,11 @@ pub async fn rolling(
         .collect();
     let total = reqs.len();
     let mut write_error = None;
+    // Ctrl-C once: the batch under way finishes, no other starts; twice: exit at once.
+    let (interrupt, listener) =
+        super::deploy::interrupt_on_signals("rolling restart".into(), false);
     let outcome = gate
-        .rolling_restart(reqs, args.opts, |step| {
+        .rolling_restart_until(reqs, args.opts, &interrupt, |step| {
             let line = match step {
                 RollingProgress::Restarted(o) => {
                     format!("{} ({:.1} s)", o.line(), o.elapsed.as_secs_f64())
@@ -248,6 +251,7 @@ pub async fn rolling(
             async {}
         })
         .await;
+    listener.abort();
     if let Some(e) = write_error {
         return Err(e);
     }

@@ -61,7 +61,10 @@ async fn synced_fleet(config: &Config, err: &mut dyn Write) -> Fleet {
 /// [`Interrupt`] (the write then reverses its current step and ends), the second exits at
 /// once with 130; the journal then holds what is unfinished. Dropping the guard stops
 /// listening.
-pub(super) fn interrupt_on_signals(what: String) -> (Interrupt, tokio::task::JoinHandle<()>) {
+pub(super) fn interrupt_on_signals(
+    what: String,
+    journaled: bool,
+) -> (Interrupt, tokio::task::JoinHandle<()>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (raiser, interrupt) = Interrupt::new();
     // Installed here, before the write begins, not when the task first runs.
@@ -84,16 +87,29 @@ pub(super) fn interrupt_on_signals(what: String) -> (Interrupt, tokio::task::Joi
             };
             seen += 1;
             if seen == 1 {
+                let then = if journaled {
+                    "putting back what it changed"
+                } else {
+                    "finishing the one under way"
+                };
                 eprintln!(
-                    "fleetdeck: {name}: starting no new step of the {what}, putting back what it \
-                     changed; send it again to exit at once"
+                    "fleetdeck: {name}: starting no new step of the {what}, {then}; send it \
+                     again to exit at once"
                 );
                 raiser.raise(name);
             } else {
-                eprintln!(
-                    "fleetdeck: {name} again: exiting now; the journal keeps the unfinished \
-                     {what}: `fleetdeck deploy --resume` finishes it, `fleetdeck rollback` undoes it"
-                );
+                if journaled {
+                    eprintln!(
+                        "fleetdeck: {name} again: exiting now; the journal keeps the unfinished \
+                         {what}: `fleetdeck deploy --resume` finishes it, `fleetdeck rollback` \
+                         undoes it"
+                    );
+                } else {
+                    eprintln!(
+                        "fleetdeck: {name} again: exiting now; `fleetdeck audit` shows what the \
+                         {what} did"
+                    );
+                }
                 std::process::exit(130);
             }
         }
@@ -243,7 +259,7 @@ pub async fn deploy(
     let progress = move |line: String| {
         let _ = tx.try_send(line);
     };
-    let (interrupt, listener) = interrupt_on_signals("deploy".into());
+    let (interrupt, listener) = interrupt_on_signals("deploy".into(), true);
     let result = carry_out(
         engine::deploy::deploy(gate, &plan, &progress, &interrupt),
         out,
@@ -310,7 +326,7 @@ pub async fn rollback(
     let progress = move |line: String| {
         let _ = tx.try_send(line);
     };
-    let (interrupt, listener) = interrupt_on_signals("rollback".into());
+    let (interrupt, listener) = interrupt_on_signals("rollback".into(), true);
     let result = carry_out(
         engine::deploy::rollback(gate, &plan, &progress, &interrupt),
         out,
@@ -444,7 +460,7 @@ async fn recover_entry(
         Recovery::Finish => "resumed deploy",
         Recovery::Undo => "undo",
     };
-    let (interrupt, listener) = interrupt_on_signals(verb.into());
+    let (interrupt, listener) = interrupt_on_signals(verb.into(), true);
     let result = carry_out(
         engine::deploy::recover(gate, entry.clone(), how, &progress, &interrupt),
         out,

@@ -530,3 +530,79 @@ async fn actions_submitted_from_the_app_loop_report_back_as_messages() {
     }
     assert_eq!(notes[0], "rolling restart of 1 container, 1 at a time");
 }
+
+#[test]
+fn ctrl_c_during_a_rolling_restart_finishes_the_batch_under_way_and_starts_no_other() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let config = lab_config(&["lab3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let config_path = crate::support::write_config(
+        dir.path(),
+        &[("lab3", &crate::support::lab_url(&config, "lab3"), "lab-b")],
+    );
+    let prefix = unique("roll-int");
+    let mut cleanup = RemoveOnDrop::new(&config, "lab3");
+    let first = cleanup.add(format!("{prefix}-1"));
+    let second = cleanup.add(format!("{prefix}-2"));
+    for name in [&first, &second] {
+        run_slow_to_health(&config, "lab3", name, "test -f /tmp/ok", "5");
+    }
+    let second_started = inspect(&config, "lab3", &second, "{{.State.StartedAt}}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["rolling-restart", &format!("lab3/{prefix}-*"), "--yes"])
+        .env("FLEETDECK_AUDIT", &audit)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no wait line ({e}): {lines:?}"));
+        let waiting = line.contains("waiting until running and healthy");
+        lines.push(line);
+        if waiting {
+            break;
+        }
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(libc::pid_t::try_from(child.id()).unwrap(), libc::SIGINT) },
+        0
+    );
+    let out = child.wait_with_output().unwrap();
+    lines.extend(rx.try_iter());
+    let report = format!("{lines:#?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    // The first was restarted and waited for; the second was never touched.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&first) && l.contains("healthy after")),
+        "{report}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("not restarted: ") && l.contains(&second)),
+        "{report}"
+    );
+    assert_eq!(
+        inspect(&config, "lab3", &second, "{{.State.StartedAt}}"),
+        second_started
+    );
+    assert_eq!(status(&config, "lab3", &first), "running");
+}

@@ -163,3 +163,60 @@ fn every_attempt_is_audited_and_a_killed_fleetdeck_leaves_an_interrupted_record(
         assert!(table.contains(result), "{result}: {table}");
     }
 }
+
+#[test]
+fn a_write_that_only_dash_dash_write_allows_is_recorded_as_that_override() {
+    let lab = lab_config(&["lab2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let audit_path = dir.path().join("state/audit.jsonl");
+    let config_path = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "read_only = true\n\n[[endpoint]]\nname = \"lab2\"\nurl = \"{}\"\n",
+            lab_url(&lab, "lab2")
+        ),
+    )
+    .unwrap();
+    let mut cleanup = RemoveOnDrop::new(&lab, "lab2");
+    let quick = cleanup.add(unique("audit-ovr"));
+    run_quick(&lab, "lab2", &quick);
+    let target = format!("lab2/{quick}");
+
+    // Without the flag: refused, no override. With it: done, and the record says why it was
+    // allowed on an endpoint the config makes read-only.
+    let out = fleetdeck(&config_path, &audit_path)
+        .args(["restart", &target, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let out = fleetdeck(&config_path, &audit_path)
+        .args(["--write", "restart", &target, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let (records, _) = audit::read(&audit_path).unwrap();
+    let seen: Vec<(Phase, Option<&str>)> = records
+        .iter()
+        .map(|r| (r.phase, r.override_by.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Phase::Refused, None),
+            (Phase::Started, Some("--write")),
+            (Phase::Succeeded, Some("--write")),
+        ]
+    );
+    let raw = std::fs::read_to_string(&audit_path).unwrap();
+    assert!(raw.contains("\"override\":\"--write\""), "{raw}");
+    // And `fleetdeck audit` shows it.
+    let out = fleetdeck(&config_path, &audit_path)
+        .args(["audit"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("restart (override --write)"),
+        "{out:?}"
+    );
+}
