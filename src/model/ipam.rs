@@ -916,8 +916,10 @@ fn contending_parties(containers: &[&Allocation]) -> usize {
     let mut parties = 0;
     for a in containers {
         match a.service.as_deref() {
-            Some(service) => *services.entry((a.endpoint, service)).or_default() +=
-                usize::from(a.holding == Holding::Used),
+            Some(service) => {
+                *services.entry((a.endpoint, service)).or_default() +=
+                    usize::from(a.holding == Holding::Used)
+            }
             None => parties += 1,
         }
     }
@@ -1493,11 +1495,15 @@ mod tests {
             let mut fleet = lab();
             with_history(&mut fleet, "fdsvc", 3, &[]);
             let other = labelled("o1", "cart--r1", ContainerState::Exited, "cart", 1);
-            fleet.endpoints[0].containers.insert(other.id.clone(), other);
+            fleet.endpoints[0]
+                .containers
+                .insert(other.id.clone(), other);
             assert_eq!(
                 duplicates(&fleet),
-                ["192.168.2.30 is taken 2 times: fdsvc on lab1 (running, static); \
-                  cart--r1 on lab1 (exited, static, claimed)"]
+                [
+                    "192.168.2.30 is taken 2 times: fdsvc on lab1 (running, static); \
+                  cart--r1 on lab1 (exited, static, claimed)"
+                ]
             );
         }
 

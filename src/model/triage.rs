@@ -221,9 +221,17 @@ mod tests {
         };
         assert_eq!(conflicts(&fleet), Vec::<String>::new());
         // Another service's kept revision on that address is still one.
-        let mut other = on_fleetnet("o1", "cart--r1", ContainerState::Exited, "192.168.2.30", true);
+        let mut other = on_fleetnet(
+            "o1",
+            "cart--r1",
+            ContainerState::Exited,
+            "192.168.2.30",
+            true,
+        );
         other.labels = labels_for("cart", 1, "busybox:v1");
-        fleet.endpoints[0].containers.insert(other.id.clone(), other);
+        fleet.endpoints[0]
+            .containers
+            .insert(other.id.clone(), other);
         assert_eq!(conflicts(&fleet).len(), 1);
     }
 }
