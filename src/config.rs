@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use access::{AccessOverride, AccessPolicy, effective_read_only};
 pub use error::ConfigError;
-pub(crate) use error::{line_of, reword_serde_message};
+pub(crate) use error::{deserialize_toml, line_of};
 pub use influx::{InfluxSettings, InfluxToken};
 use raw::{RawConfig, RawEndpoint};
 
@@ -43,6 +43,7 @@ impl DockerUrl {
     /// Parses `unix:///path`, `tcp://host[:port]`, `http(s)://host[:port]`, `ssh://[user@]host[:port]`.
     /// The error text is the part after "key: ".
     pub fn parse(url: &str) -> Result<Self, String> {
+        check_printable(url, "a URL")?;
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(format!(
                 "\"{url}\" is not a URL; expected SCHEME://ADDRESS with scheme one of: {VALID_SCHEMES}"
@@ -101,6 +102,19 @@ impl DockerUrl {
             }
             Self::Tcp { host, .. } | Self::Ssh { host, .. } => host.clone(),
         }
+    }
+}
+
+/// Names and URLs fleetdeck prints (in `check`, the dashboard, error messages) must be plain
+/// printable text: an ESC in an endpoint name would reach the operator's terminal as a command.
+/// The error shows the value escaped (`\u{1b}`), never raw.
+pub fn check_printable(value: &str, what: &str) -> Result<(), String> {
+    match crate::model::text::sanitize(value) {
+        std::borrow::Cow::Borrowed(_) => Ok(()),
+        std::borrow::Cow::Owned(_) => Err(format!(
+            "\"{}\" contains control characters; {what} must be printable text",
+            value.escape_debug()
+        )),
     }
 }
 
@@ -170,6 +184,9 @@ pub struct EndpointSpec {
 
 impl EndpointSpec {
     pub fn from_url(name: Option<&str>, url_text: &str) -> Result<Self, String> {
+        if let Some(name) = name {
+            check_printable(name, "an endpoint name")?;
+        }
         let url = DockerUrl::parse(url_text)?;
         let name = name.map_or_else(|| url.derived_name(), str::to_string);
         Ok(Self {
@@ -450,7 +467,8 @@ pub fn default_config_path() -> Option<PathBuf> {
 
 /// Builds the fleet to watch: the config file (explicit, or the default one if it exists),
 /// plus `--host` URLs, plus Docker contexts; with none of those, `DOCKER_HOST` or the current
-/// Docker CLI context.
+/// Docker CLI context. A config file that exists must name at least one endpoint unless
+/// `--host` or `--contexts` add some: the implicit endpoint is for running without a file.
 pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
     let mut config = match &sources.config {
         Some(path) => parse_file(path)?,
@@ -461,7 +479,7 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
     };
     for url in &sources.hosts {
         let spec = EndpointSpec::from_url(None, url).map_err(|message| ConfigError::Source {
-            origin: format!("--host {url}"),
+            origin: format!("--host {}", crate::model::text::sanitize(url)),
             message,
         })?;
         push_unique(&mut config.endpoints, spec);
@@ -472,6 +490,9 @@ pub fn load(sources: &Sources) -> Result<Config, ConfigError> {
         }
     }
     if config.endpoints.is_empty() {
+        if let Some(path) = &config.file {
+            return Err(ConfigError::NoEndpoints { path: path.clone() });
+        }
         config.endpoints.push(contexts::implicit_endpoint()?);
     }
     config.override_access(sources.access);
@@ -494,6 +515,15 @@ pub fn parse_file(path: &Path) -> Result<Config, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
+    let blank = text
+        .lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#'));
+    if blank {
+        return Err(ConfigError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
     let mut config = parse_str(&text, path)?;
     config.file = Some(path.to_path_buf());
     Ok(config)
@@ -511,11 +541,7 @@ pub fn parse_str_with_env(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: reword_serde_message(e.message()),
-    })?;
+    let raw: RawConfig = deserialize_toml(text, path)?;
     let invalid = |offset: usize, key: String, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         line: line_of(text, offset),
@@ -939,6 +965,8 @@ fn validate_endpoint(
 ) -> Result<EndpointSpec, ConfigError> {
     let name = ep.name.get_ref().trim().to_string();
     let name_at = ep.name.span().start;
+    check_printable(&name, "an endpoint name")
+        .map_err(|m| invalid(name_at, format!("endpoint[{i}].name"), m))?;
     if name.is_empty() || name.contains(['/', '@', ' ']) {
         return Err(invalid(
             name_at,
@@ -1068,7 +1096,11 @@ fn validate_endpoint(
                 "cluster name must not be empty; leave the key out for \"default\"".into(),
             ));
         }
-        Some(c) => c.into_inner().trim().to_string(),
+        Some(c) => {
+            check_printable(c.get_ref(), "a cluster name")
+                .map_err(|m| invalid(c.span().start, format!("endpoint[{i}].cluster"), m))?;
+            c.into_inner().trim().to_string()
+        }
     };
 
     let stats_interval = match &ep.stats_interval_s {

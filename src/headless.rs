@@ -2,11 +2,13 @@
 //! (one view, rendered by the same widgets, printed as plain text). For cron, chat-ops and tests.
 //! They use the engine and the model (and the ui for `snapshot`), never the app loop.
 //! [`actions`]: start/stop/restart/… and rolling-restart through the gate; [`deploy`]: deploy
-//! and rollback; [`swarm`]: Swarm services; [`audit`]: the audit log as a table.
+//! and rollback; [`swarm`]: Swarm services; [`audit`]: the audit log as a table; [`printable`]:
+//! the writer every headless command prints through, so no control character reaches a terminal.
 
 pub mod actions;
 pub mod audit;
 pub mod deploy;
+pub mod printable;
 pub mod swarm;
 
 use std::io::Write;
@@ -223,6 +225,24 @@ pub struct LogsArgs {
     pub since: Option<chrono::DateTime<Utc>>,
     pub tail: u64,
     pub timestamps: bool,
+}
+
+/// Checks the `ENDPOINT/CONTAINER` targets of `fleetdeck logs` against the config before any
+/// daemon is asked: a typo there is a usage error (exit 2), not an endpoint that is down.
+pub fn check_log_targets(config: &Config, targets: &[String]) -> Result<(), String> {
+    for target in targets {
+        let Some((ep_name, _)) = target.split_once('/') else {
+            return Err(format!("\"{target}\": expected ENDPOINT/CONTAINER"));
+        };
+        if !config.endpoints.iter().any(|e| e.name == ep_name) {
+            let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+            return Err(format!(
+                "no endpoint \"{ep_name}\"; endpoints: {}",
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Prints the logs of the targets. Several targets are merged by timestamp with a tag; the

@@ -13,6 +13,7 @@ use fleetdeck::audit::AuditLog;
 use fleetdeck::cli::{Cli, Command};
 use fleetdeck::config::{self, ConfigError};
 use fleetdeck::engine::gate::Gate;
+use fleetdeck::headless::printable::Printable;
 use fleetdeck::headless::{self, EXIT_CONFIG};
 use fleetdeck::{engine, ui};
 
@@ -32,13 +33,17 @@ fn main() -> ExitCode {
         "Logs: {}/fleetdeck.log.*\nDocs and keys: press ? in the dashboard.",
         log_dir.display()
     );
-    let matches = Cli::command().after_help(help_footer).get_matches();
+    let matches = match Cli::command().after_help(help_footer).try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(e) => return usage_error(&e),
     };
+    // The report is for bugs (panics); user errors are one line (`say`) and exit 2.
     if let Err(e) = color_eyre::install() {
-        eprintln!("fleetdeck: {e}");
+        say(e);
     }
     // Reading the audit log needs neither a config nor a daemon.
     if let Some(Command::Audit {
@@ -88,7 +93,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("fleetdeck: cannot start the async runtime: {e}");
+            say(format!("cannot start the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -96,7 +101,7 @@ fn main() -> ExitCode {
         match &cli.command {
             None => run_dashboard(&config, cli.wall, keymap).await.map(|()| 0),
             Some(Command::Check) => {
-                let mut out = std::io::stdout().lock();
+                let mut out = Printable::new(std::io::stdout().lock());
                 headless::check(&config, &mut out)
                     .await
                     .wrap_err("writing the report")
@@ -119,12 +124,16 @@ fn main() -> ExitCode {
                     .map(|s| headless::parse_since(s, chrono::Utc::now()))
                 {
                     Some(Err(e)) => {
-                        eprintln!("fleetdeck: {e}");
+                        say(e);
                         return Ok(EXIT_CONFIG);
                     }
                     Some(Ok(t)) => Some(t),
                     None => None,
                 };
+                if let Err(e) = headless::check_log_targets(&config, targets) {
+                    say(e);
+                    return Ok(EXIT_CONFIG);
+                }
                 let args = headless::LogsArgs {
                     targets: targets.clone(),
                     follow: *follow,
@@ -132,11 +141,11 @@ fn main() -> ExitCode {
                     tail: *tail,
                     timestamps: *timestamps,
                 };
-                let mut out = std::io::stdout().lock();
+                let mut out = Printable::new(std::io::stdout().lock());
                 match headless::logs(&config, &args, &mut out).await {
                     Ok(code) => Ok(code),
                     Err(e) => {
-                        eprintln!("fleetdeck: {e}");
+                        say(e);
                         Ok(headless::EXIT_DOWN)
                     }
                 }
@@ -153,7 +162,7 @@ fn main() -> ExitCode {
                     yes: args.yes,
                     opts: headless::actions::rolling_options(usize::from(*batch), *wait, *timeout),
                 };
-                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                let (mut out, mut err) = printable_stdio();
                 headless::actions::rolling(
                     &config,
                     &gate,
@@ -181,7 +190,7 @@ fn main() -> ExitCode {
                     yes: *yes,
                     deploy_dir: deploy_dir.clone(),
                 };
-                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                let (mut out, mut err) = printable_stdio();
                 headless::deploy::deploy(
                     &config,
                     &gate,
@@ -195,7 +204,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Service { command, yes, wait }) => {
                 let gate = Gate::new(&config, AuditLog::from_env());
-                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                let (mut out, mut err) = printable_stdio();
                 headless::swarm::run(
                     &config,
                     &gate,
@@ -213,7 +222,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Rollback { target, yes }) => {
                 let gate = Gate::new(&config, AuditLog::from_env());
-                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                let (mut out, mut err) = printable_stdio();
                 headless::deploy::rollback(
                     &config,
                     &gate,
@@ -235,7 +244,7 @@ fn main() -> ExitCode {
                         yes: targets.yes,
                         parallel: usize::from(targets.parallel),
                     };
-                    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                    let (mut out, mut err) = printable_stdio();
                     headless::actions::run(
                         &config,
                         &gate,
@@ -248,7 +257,7 @@ fn main() -> ExitCode {
                     .wrap_err("writing the report")
                 }
                 Some(Err(e)) => {
-                    eprintln!("fleetdeck: {e}");
+                    say(e);
                     Ok(EXIT_CONFIG)
                 }
                 None => Err(eyre!("unhandled command")),
@@ -259,11 +268,61 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // A failure at run time (the terminal, the engine thread, a closed pipe) is reported,
+        // not debugged: its chain on one line, no source location, no backtrace.
         Err(e) => {
-            eprintln!("fleetdeck: {e:?}");
+            say(format!("{e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line on stderr, `fleetdeck: …`, with control characters shown, never sent: messages
+/// quote values the operator typed or a daemon returned.
+fn say(message: impl std::fmt::Display) {
+    let text = message.to_string();
+    eprintln!(
+        "fleetdeck: {}",
+        fleetdeck::model::text::sanitize(text.trim_end())
+    );
+}
+
+/// stdout and stderr for a headless command, through [`Printable`].
+fn printable_stdio() -> (Printable<std::io::Stdout>, Printable<std::io::Stderr>) {
+    (
+        Printable::new(std::io::stdout()),
+        Printable::new(std::io::stderr()),
+    )
+}
+
+/// A bad command line: clap's message folded into one line, exit 2. `--help` and `--version`
+/// print as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    if !e.use_stderr() {
+        e.exit();
+    }
+    say(format!(
+        "{} (see fleetdeck --help)",
+        one_line_usage_error(e)
+    ));
+    ExitCode::from(EXIT_CONFIG as u8)
+}
+
+/// "error: the following required arguments were not provided:\n  <TARGET>...\n\nUsage: …"
+/// as "the following required arguments were not provided: <TARGET>...".
+fn one_line_usage_error(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut parts: Vec<&str> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() || line.starts_with("tip:") {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    parts.join(" ")
 }
 
 /// `fleetdeck audit`.
@@ -278,7 +337,7 @@ fn audit_command(
         .map(|s| headless::parse_since(s, chrono::Utc::now()))
     {
         Some(Err(e)) => {
-            eprintln!("fleetdeck: {e}");
+            say(e);
             return ExitCode::from(EXIT_CONFIG as u8);
         }
         Some(Ok(t)) => Some(t),
@@ -290,18 +349,18 @@ fn audit_command(
         since,
     };
     let path = file.map_or_else(AuditLog::default_path, std::path::Path::to_path_buf);
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let (mut out, mut err) = printable_stdio();
     match headless::audit::print(&path, &filter, &mut out, &mut err) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprintln!("fleetdeck: {e}");
+            say(e);
             ExitCode::FAILURE
         }
     }
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {
-    eprintln!("fleetdeck: config error: {e}");
+    say(format!("config error: {e}"));
     ExitCode::from(EXIT_CONFIG as u8)
 }
 
@@ -350,6 +409,9 @@ fn init_logging(dir: &std::path::Path) -> Option<tracing_appender::non_blocking:
     Some(guard)
 }
 
+/// The smallest picture a snapshot can draw (width, height): a header, a row and a footer.
+const SNAPSHOT_MIN: (u16, u16) = (20, 5);
+
 async fn snapshot(
     config: &config::Config,
     view: &str,
@@ -363,21 +425,25 @@ async fn snapshot(
             .filter(|v| **v != ui::View::Logs)
             .map(|v| v.name())
             .collect();
-        eprintln!(
-            "fleetdeck: unknown view \"{view}\"; valid views: {}",
+        say(format!(
+            "unknown view \"{view}\"; valid views: {}",
             valid.join(", ")
-        );
+        ));
         return Ok(EXIT_CONFIG);
     };
-    if width < 20 || height < 5 {
-        return Err(eyre!("--width must be at least 20 and --height at least 5"));
+    if width < SNAPSHOT_MIN.0 || height < SNAPSHOT_MIN.1 {
+        say(format!(
+            "snapshot --width {width} --height {height} is too small; the smallest is --width {} --height {}",
+            SNAPSHOT_MIN.0, SNAPSHOT_MIN.1
+        ));
+        return Ok(EXIT_CONFIG);
     }
     let (text, down) = headless::render_snapshot(config, view, width, height).await;
-    let mut out = std::io::stdout().lock();
+    let mut out = Printable::new(std::io::stdout().lock());
     out.write_all(text.as_bytes())?;
     out.flush()?;
     for (name, reason) in &down {
-        eprintln!("fleetdeck: endpoint {name} is down: {reason}");
+        say(format!("endpoint {name} is down: {reason}"));
     }
     Ok(if down.is_empty() {
         headless::EXIT_OK

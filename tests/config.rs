@@ -226,3 +226,87 @@ fn the_example_keys_are_valid_rebindings() {
     assert!(!c.keys.is_empty(), "the example documents [keys]");
     fleetdeck::app::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
 }
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key_path_and_the_expected_type() {
+    assert_eq!(
+        error_of("wrong-type.toml"),
+        "tests/fixtures/config/wrong-type.toml:12: endpoint[2].read_only: expected a boolean, found string \"yes\""
+    );
+    let err = |text: &str| {
+        config::parse_str(text, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("[engine]\nrequest_timeout_s = \"10\"\n"),
+        "f.toml:2: engine.request_timeout_s: expected u64, found string \"10\""
+    );
+    assert_eq!(
+        err("read_only = 1\n"),
+        "f.toml:1: read_only: expected a boolean, found integer 1"
+    );
+    assert_eq!(
+        err("[stats.cluster_interval_s]\n\"prod.us\" = true\n"),
+        "f.toml:2: stats.cluster_interval_s.\"prod.us\": expected u64, found boolean true"
+    );
+    assert_eq!(
+        err("[wall]\nviews = \"clusters\"\n"),
+        "f.toml:2: wall.views: expected a sequence, found string \"clusters\""
+    );
+    assert_eq!(
+        err("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:1\"\nlabels = { zone = 3 }\n"),
+        "f.toml:4: endpoint[0].labels.zone: expected a string, found integer 3"
+    );
+}
+
+#[test]
+fn an_empty_or_comments_only_file_is_an_error_naming_it() {
+    for fixture in ["empty.toml", "comments-only.toml"] {
+        assert_eq!(
+            error_of(fixture),
+            format!(
+                "tests/fixtures/config/{fixture}: the file is empty (nothing but blanks and comments); add an [[endpoint]], or remove the file to use DOCKER_HOST"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_config_file_without_endpoints_needs_host_or_contexts() {
+    let sources = |hosts: &[&str]| config::Sources {
+        config: Some("tests/fixtures/config/no-endpoints.toml".into()),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        ..config::Sources::default()
+    };
+    assert_eq!(
+        config::load(&sources(&[])).unwrap_err().to_string(),
+        "tests/fixtures/config/no-endpoints.toml: no [[endpoint]] is defined; add one (see config.example.toml), or add daemons with --host or --contexts"
+    );
+    let c = config::load(&sources(&["tcp://10.0.0.9:2375"])).unwrap();
+    assert_eq!(c.endpoints.len(), 1);
+    assert_eq!(c.ui.fps, 10);
+}
+
+#[test]
+fn control_characters_in_names_and_urls_are_refused_and_shown_escaped() {
+    let err = |text: &str| {
+        config::parse_str(text, Path::new("f.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        err("[[endpoint]]\nname = \"lab\\u001b[2J\"\nurl = \"tcp://h:1\"\n"),
+        "f.toml:2: endpoint[0].name: \"lab\\u{1b}[2J\" contains control characters; an endpoint name must be printable text"
+    );
+    assert_eq!(
+        err("[[endpoint]]\nname = \"lab\"\nurl = \"tcp://h\\u0007:1\"\n"),
+        "f.toml:3: endpoint[0].url: \"tcp://h\\u{7}:1\" contains control characters; a URL must be printable text"
+    );
+    assert_eq!(
+        err("[[endpoint]]\nname = \"lab\"\nurl = \"tcp://h:1\"\ncluster = \"prod\\u202e\"\n"),
+        "f.toml:4: endpoint[0].cluster: \"prod\\u{202e}\" contains control characters; a cluster name must be printable text"
+    );
+    let e = fleetdeck::config::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
+    assert!(!e.contains('\u{1b}'), "{e}");
+}

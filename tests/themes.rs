@@ -613,7 +613,7 @@ fn other_theme_mistakes_are_explained() {
     );
     assert_eq!(
         theme_error("not-a-bool.toml"),
-        "tests/fixtures/themes/not-a-bool.toml:3: invalid type: string \"yes\", expected a boolean"
+        "tests/fixtures/themes/not-a-bool.toml:3: styles.title.bold: expected a boolean, found string \"yes\""
     );
     assert_eq!(
         theme_error("unknown-top-level-key.toml"),

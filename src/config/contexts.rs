@@ -88,7 +88,11 @@ fn read_context(file: &Path, tls_dir: &Path) -> Result<EndpointSpec, ConfigError
         .unwrap_or_else(|| DEFAULT_SOCKET.to_string());
     let mut spec =
         EndpointSpec::from_url(Some(&meta.name), &host).map_err(|message| ConfigError::Source {
-            origin: format!("docker context \"{}\" ({})", meta.name, file.display()),
+            origin: format!(
+                "docker context \"{}\" ({})",
+                crate::model::text::sanitize(&meta.name),
+                file.display()
+            ),
             message,
         })?;
     let docker_tls = tls_dir.join("docker");

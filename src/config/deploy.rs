@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::error::{ConfigError, line_of, reword_serde_message};
+use super::error::{ConfigError, deserialize_toml, line_of};
 use crate::model::deploy::{
     DeploySpec, Healthcheck, IpChoice, Placement, RestartPolicy, check_image, check_name, parse_ip,
     parse_memory, parse_port,
@@ -92,11 +92,7 @@ pub fn load_spec(path: &Path, default_wait_s: u64) -> Result<DeploySpec, ConfigE
 }
 
 pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<DeploySpec, ConfigError> {
-    let raw: RawSpec = toml::from_str(text).map_err(|e| ConfigError::Syntax {
-        path: path.to_path_buf(),
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: reword_serde_message(e.message()),
-    })?;
+    let raw: RawSpec = deserialize_toml(text, path)?;
     let invalid = |offset: usize, key: &str, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         line: line_of(text, offset),
@@ -380,6 +376,10 @@ labels = { subnet = "192.168.2.0/24" }
         assert_eq!(
             parse("image = \"busybox\"\n").unwrap_err(),
             "deploy/cart.toml:1: missing required key \"name\""
+        );
+        assert_eq!(
+            parse("name = \"cart\"\nimage = \"busybox\"\n[placement]\nlabels = 3\n").unwrap_err(),
+            "deploy/cart.toml:4: placement.labels: expected a map, found integer 3"
         );
     }
 

@@ -31,6 +31,7 @@ pub fn ask_on_terminal(question: &str) -> Result<bool, String> {
         );
     }
     let mut out = std::io::stdout().lock();
+    let question = crate::model::text::sanitize(question);
     write!(out, "{question} [y/N] ").map_err(|e| e.to_string())?;
     out.flush().map_err(|e| e.to_string())?;
     let mut answer = String::new();

@@ -609,7 +609,7 @@ fn check_network_and_ip(
     match spec.ip {
         IpChoice::Fixed(ip) => {
             if Some(ip) != live_ip {
-                check_address(pool, endpoint, ep.name(), network, ip)?;
+                check_address(pool, endpoint, ep.name(), network, ip, &spec.name)?;
             }
             Ok((Some(ip), "fixed".into()))
         }
@@ -671,13 +671,15 @@ pub fn check_network(ep: &Endpoint, network: &str) -> Result<(), SpecProblem> {
 }
 
 /// A fixed address lies in the pool's subnet and nobody on the pool uses, claims or reserves
-/// it, nor may another host's daemon hand it out.
+/// it, nor may another host's daemon hand it out. `service`'s own kept (stopped) revisions on
+/// the endpoint do not count: after a deploy was cut short they may be all that is left of it.
 pub fn check_address(
     pool: &ClusterPool,
     endpoint: EndpointId,
     endpoint_name: &str,
     network: &str,
     ip: IpAddr,
+    service: &str,
 ) -> Result<(), SpecProblem> {
     let problem = |m: String| Err(SpecProblem::new("ip", m));
     let Some(member) = pool.member_on(endpoint) else {
@@ -691,7 +693,7 @@ pub fn check_address(
             member.spec.allocatable_range()
         ));
     }
-    if pool.is_free_for(endpoint, ip) {
+    if pool.is_free_for_service(endpoint, ip, service) {
         return Ok(());
     }
     for m in &pool.members {
@@ -702,7 +704,11 @@ pub fn check_address(
             ));
         }
     }
-    if let Some(a) = pool.allocations().into_iter().find(|a| a.ip == ip) {
+    if let Some(a) = pool
+        .allocations()
+        .into_iter()
+        .find(|a| a.ip == ip && !a.is_kept_revision_of(endpoint, service))
+    {
         let how = match a.holding {
             Holding::Used => "used by",
             Holding::Claimed => "claimed by the stopped",
@@ -1210,6 +1216,35 @@ mod tests {
             ..s
         };
         assert!(plan(&s, &fleet, Some(&to("lab1")), 2, &deployer()).is_ok());
+    }
+
+    #[test]
+    fn a_redeploy_may_take_the_address_its_own_kept_revision_claims() {
+        // The state a kill mid-update can leave: no container named cart, only stopped
+        // revisions, one of them claiming the address the spec asks for.
+        let mut fleet = lab();
+        with_history(&mut fleet, "cart", 2, &[1]);
+        fleet.endpoints[0].containers.remove("live");
+        let fixed = DeploySpec {
+            ip: IpChoice::Fixed("192.168.2.30".parse().unwrap()),
+            ..spec("cart")
+        };
+        let p = plan(&fixed, &fleet, Some(&to("lab1")), 3, &deployer()).unwrap();
+        assert_eq!(p.ip, Some("192.168.2.30".parse().unwrap()));
+        assert_eq!(p.revision, 2, "numbering goes on after the kept revision");
+        // Another service may not take it.
+        let thief = DeploySpec {
+            ip: IpChoice::Fixed("192.168.2.30".parse().unwrap()),
+            ..spec("shop")
+        };
+        assert_eq!(
+            plan(&thief, &fleet, Some(&to("lab1")), 3, &deployer())
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["ip: 192.168.2.30 is taken: claimed by the stopped lab1/cart--r1"]
+        );
     }
 
     #[test]

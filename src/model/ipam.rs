@@ -53,6 +53,7 @@ use std::net::IpAddr;
 use ipnet::{IpAdd, IpNet, IpSub};
 
 use super::container::{Container, ContainerState};
+use super::deploy::revision::LABEL_SERVICE;
 use super::endpoint::{Endpoint, IpamPool, NetworkInfo};
 use super::{EndpointId, Fleet};
 
@@ -315,6 +316,9 @@ pub struct Allocation {
     pub state: ContainerState,
     pub kind: AddressKind,
     pub holding: Holding,
+    /// The fleetdeck service the container is a revision of (its `fleetdeck.deploy.service`
+    /// label): a service's live and kept revisions share its address without clashing.
+    pub service: Option<String>,
 }
 
 impl fmt::Display for Allocation {
@@ -358,6 +362,7 @@ fn allocations_of(
         state: container.state,
         kind,
         holding,
+        service: container.labels.get(LABEL_SERVICE).cloned(),
     };
     // Addresses the engine could not parse belong to no pool; there is nothing to count.
     let parse = |text: &Option<String>| {
@@ -559,7 +564,7 @@ impl PoolUsage {
     /// The next `count` addresses of the range this daemon would consider free, lowest first.
     /// Blind to other hosts: for a shared pool ask [`ClusterPool::next_free`].
     pub fn next_free(&self, count: usize) -> Vec<IpAddr> {
-        Blocked::for_member(std::slice::from_ref(self), self).scan(self, count)
+        Blocked::for_member(std::slice::from_ref(self), self, None).scan(self, count)
     }
 
     /// Two members hand out addresses from one allocator: the same network on one host, or one
@@ -828,12 +833,16 @@ fn pool_conflicts(members: &[PoolUsage]) -> Vec<Conflict> {
         }
     }
     for (ip, holders) in by_ip {
-        let containers = holders
+        let containers: Vec<&Allocation> = holders
             .iter()
-            .filter(|h| matches!(h, Occupant::Container(_)))
-            .count();
+            .filter_map(|h| match h {
+                Occupant::Container(a) => Some(a),
+                Occupant::Reserved { .. } => None,
+            })
+            .collect();
+        let reserved = holders.len() - containers.len();
         // One container on one gateway is the more specific GatewayOrAuxCollision below.
-        if containers >= 2 || holders.len() - containers >= 2 {
+        if contending_parties(&containers) >= 2 || reserved >= 2 {
             out.push(Conflict::DuplicateAddress { ip, holders });
         }
     }
@@ -895,6 +904,26 @@ fn pool_conflicts(members: &[PoolUsage]) -> Vec<Conflict> {
     }
     out.sort_by_key(Conflict::address);
     out
+}
+
+/// How many parties contend for one address. A deployed service's revisions on one host (the
+/// live `NAME` and the stopped `NAME--rN` kept for rollback, all labelled as the service) are
+/// one party: only one of them runs at a time, and a deploy or rollback hands the address from
+/// one to the next. Each one that holds the address *now* still counts: two running revisions
+/// on one address are a real clash. Containers of no service are a party each.
+fn contending_parties(containers: &[&Allocation]) -> usize {
+    let mut services: BTreeMap<(EndpointId, &str), usize> = BTreeMap::new();
+    let mut parties = 0;
+    for a in containers {
+        match a.service.as_deref() {
+            Some(service) => {
+                *services.entry((a.endpoint, service)).or_default() +=
+                    usize::from(a.holding == Holding::Used)
+            }
+            None => parties += 1,
+        }
+    }
+    parties + services.values().map(|used| (*used).max(1)).sum::<usize>()
 }
 
 // ---------------------------------------------------------------------------- cluster pools --
@@ -966,7 +995,7 @@ impl ClusterPool {
     /// never with the size of the range.
     pub fn next_free(&self, endpoint: EndpointId, count: usize) -> Vec<IpAddr> {
         match self.member_on(endpoint) {
-            Some(target) => Blocked::for_member(&self.members, target).scan(target, count),
+            Some(target) => Blocked::for_member(&self.members, target, None).scan(target, count),
             None => Vec::new(),
         }
     }
@@ -976,8 +1005,27 @@ impl ClusterPool {
     pub fn is_free_for(&self, endpoint: EndpointId, ip: IpAddr) -> bool {
         self.member_on(endpoint).is_some_and(|target| {
             target.spec.subnet.contains(&ip)
-                && !Blocked::for_member(&self.members, target).blocks(&ip)
+                && !Blocked::for_member(&self.members, target, None).blocks(&ip)
         })
+    }
+
+    /// [`Self::is_free_for`] for a new revision of `service`: an address only the service's
+    /// own stopped revisions on `endpoint` claim is its to take (the kept revision stays
+    /// stopped while the new one runs, as after any update).
+    pub fn is_free_for_service(&self, endpoint: EndpointId, ip: IpAddr, service: &str) -> bool {
+        self.member_on(endpoint).is_some_and(|target| {
+            target.spec.subnet.contains(&ip)
+                && !Blocked::for_member(&self.members, target, Some(service)).blocks(&ip)
+        })
+    }
+}
+
+impl Allocation {
+    /// A stopped revision of `service` on `endpoint` that claims its address for a restart.
+    pub fn is_kept_revision_of(&self, endpoint: EndpointId, service: &str) -> bool {
+        self.endpoint == endpoint
+            && self.holding == Holding::Claimed
+            && self.service.as_deref() == Some(service)
     }
 }
 
@@ -989,11 +1037,18 @@ struct Blocked {
 }
 
 impl Blocked {
-    fn for_member(members: &[PoolUsage], target: &PoolUsage) -> Self {
+    /// With `service`, addresses only that service's kept revisions on the target's host claim
+    /// are not blocked.
+    fn for_member(members: &[PoolUsage], target: &PoolUsage, service: Option<&str>) -> Self {
         let mut addresses = BTreeSet::new();
         for m in members {
             addresses.extend(m.spec.reservations().into_iter().map(|(ip, _)| ip));
-            addresses.extend(m.allocations.iter().map(|a| a.ip));
+            addresses.extend(
+                m.allocations
+                    .iter()
+                    .filter(|a| !service.is_some_and(|s| a.is_kept_revision_of(target.endpoint, s)))
+                    .map(|a| a.ip),
+            );
         }
         let ranges = members
             .iter()
@@ -1365,6 +1420,103 @@ mod tests {
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {
         list.iter().map(|s| ip(s)).collect()
+    }
+
+    // ------------------------------------------------------- deployed services' revisions --
+
+    mod kept_revisions {
+        use super::*;
+        use crate::model::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
+
+        fn duplicates(fleet: &Fleet) -> Vec<String> {
+            IpamReport::from_fleet(fleet)
+                .pools
+                .iter()
+                .flat_map(|p| &p.conflicts)
+                .filter(|c| matches!(c, Conflict::DuplicateAddress { .. }))
+                .map(ToString::to_string)
+                .collect()
+        }
+
+        fn labelled(
+            id: &str,
+            name: &str,
+            state: ContainerState,
+            service: &str,
+            revision: u32,
+        ) -> Container {
+            let mut c = on_fleetnet(id, name, state, "192.168.2.30", true);
+            c.labels = labels_for(service, revision, "busybox:v1");
+            c
+        }
+
+        #[test]
+        fn a_service_and_its_kept_revisions_on_one_address_are_one_holder() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[1, 2]);
+            assert_eq!(duplicates(&fleet), Vec::<String>::new());
+            // The pool still shows every revision holding or claiming the address.
+            let report = IpamReport::from_fleet(&fleet);
+            let pool = report
+                .pools
+                .iter()
+                .find(|p| p.subnet == "192.168.2.0/24".parse::<IpNet>().unwrap())
+                .unwrap();
+            let holders: Vec<(&str, Holding, Option<&str>)> = pool
+                .allocations()
+                .into_iter()
+                .filter(|a| a.ip == ip("192.168.2.30"))
+                .map(|a| (a.container_name.as_str(), a.holding, a.service.as_deref()))
+                .collect();
+            assert_eq!(holders.len(), 3, "{holders:?}");
+            assert!(holders.contains(&("fdsvc--r2", Holding::Claimed, Some("fdsvc"))));
+            assert!(holders.contains(&("fdsvc", Holding::Used, Some("fdsvc"))));
+        }
+
+        #[test]
+        fn kept_revisions_alone_after_the_live_one_is_lost_are_one_holder() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[1, 2]);
+            fleet.endpoints[0].containers.remove("live");
+            assert_eq!(duplicates(&fleet), Vec::<String>::new());
+        }
+
+        #[test]
+        fn two_running_containers_of_one_service_on_one_address_still_conflict() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[2]);
+            let twin = labelled("twin", "fdsvc--r2b", ContainerState::Running, "fdsvc", 2);
+            fleet.endpoints[0].containers.insert(twin.id.clone(), twin);
+            assert_eq!(duplicates(&fleet).len(), 1);
+        }
+
+        #[test]
+        fn a_kept_revision_of_another_service_on_the_address_still_conflicts() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[]);
+            let other = labelled("o1", "cart--r1", ContainerState::Exited, "cart", 1);
+            fleet.endpoints[0]
+                .containers
+                .insert(other.id.clone(), other);
+            assert_eq!(
+                duplicates(&fleet),
+                [
+                    "192.168.2.30 is taken 2 times: fdsvc on lab1 (running, static); \
+                  cart--r1 on lab1 (exited, static, claimed)"
+                ]
+            );
+        }
+
+        #[test]
+        fn the_same_service_on_another_host_of_the_lan_still_conflicts() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[]);
+            let elsewhere = labelled("e1", "fdsvc--r1", ContainerState::Exited, "fdsvc", 1);
+            fleet.endpoints[1]
+                .containers
+                .insert(elsewhere.id.clone(), elsewhere);
+            assert_eq!(duplicates(&fleet).len(), 1);
+        }
     }
 
     // ------------------------------------------------------------------ single pools --

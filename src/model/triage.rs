@@ -206,4 +206,32 @@ mod tests {
         assert_eq!(items[0].endpoint, 1);
         assert_eq!(items[1].exit_code, Some(137));
     }
+    #[test]
+    fn a_deployed_service_and_its_kept_revision_on_one_address_are_not_an_ip_conflict() {
+        use crate::model::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
+        let now = DateTime::from_timestamp(100_000, 0).unwrap();
+        let mut fleet = lab();
+        with_history(&mut fleet, "fdsvc", 2, &[1]);
+        let conflicts = |fleet: &Fleet| -> Vec<String> {
+            triage(fleet, now)
+                .into_iter()
+                .filter(|i| i.problem == Problem::IpConflict && i.container == "192.168.2.30")
+                .map(|i| i.detail)
+                .collect()
+        };
+        assert_eq!(conflicts(&fleet), Vec::<String>::new());
+        // Another service's kept revision on that address is still one.
+        let mut other = on_fleetnet(
+            "o1",
+            "cart--r1",
+            ContainerState::Exited,
+            "192.168.2.30",
+            true,
+        );
+        other.labels = labels_for("cart", 1, "busybox:v1");
+        fleet.endpoints[0]
+            .containers
+            .insert(other.id.clone(), other);
+        assert_eq!(conflicts(&fleet).len(), 1);
+    }
 }

@@ -397,10 +397,14 @@ impl PoolDetail<'_, '_> {
         lines.push(Line::styled("Addresses", t.title));
         let mut rows: Vec<(IpAddr, Line<'static>)> = Vec::new();
         for a in p.allocations() {
-            let how = match (a.holding, a.kind) {
-                (Holding::Used, AddressKind::Static) => "static",
-                (Holding::Used, AddressKind::Dynamic) => "dynamic",
-                (Holding::Claimed, _) => "claimed (stopped, static)",
+            let how = match (a.holding, a.kind, &a.service) {
+                (Holding::Used, AddressKind::Static, _) => "static".to_string(),
+                (Holding::Used, AddressKind::Dynamic, _) => "dynamic".to_string(),
+                // Not a clash with the live revision: say whose it is.
+                (Holding::Claimed, _, Some(service)) if *service != a.container_name => {
+                    format!("claimed (kept revision of {service})")
+                }
+                (Holding::Claimed, _, _) => "claimed (stopped, static)".to_string(),
             };
             let conflicted = p.conflicts.iter().any(|c| c.address() == Some(a.ip));
             let style = if conflicted { t.pool_conflict } else { t.base };
@@ -411,7 +415,7 @@ impl PoolDetail<'_, '_> {
                     Span::styled(format!("{:<20}", a.container_name), style),
                     Span::raw(format!("{:<12}", a.endpoint_name)),
                     Span::raw(format!("{:<11}", a.state.as_str())),
-                    Span::styled(how.to_string(), t.dim),
+                    Span::styled(how, t.dim),
                 ]),
             ));
         }

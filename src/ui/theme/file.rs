@@ -22,7 +22,7 @@ use toml::Spanned;
 
 use super::colour::{COLOUR_NAMES, RawColour, RawColourVisitor, parse_colour};
 use super::{BUILTIN_THEMES, STYLE_KEYS, StyleKey, Theme};
-use crate::config::{ConfigError, DEFAULT_CLUSTER, line_of, reword_serde_message};
+use crate::config::{ConfigError, DEFAULT_CLUSTER, deserialize_toml, line_of};
 
 /// How many `extends` a theme may go through; deeper means the shipped files extend in a circle.
 const MAX_EXTENDS: usize = 3;
@@ -229,12 +229,7 @@ pub(super) fn builtin(name: &str, depth: usize) -> Option<Result<Theme, ConfigEr
 
 fn parse(text: &str, path: &Path, depth: usize) -> Result<Theme, ConfigError> {
     let src = Source { path, text };
-    let raw: RawThemeFile = toml::from_str(text).map_err(|e| {
-        src.syntax(
-            e.span().map_or(0, |s| s.start),
-            reword_serde_message(e.message()),
-        )
-    })?;
+    let raw: RawThemeFile = deserialize_toml(text, path)?;
 
     let mut theme = match &raw.extends {
         None => Theme::dark(),

@@ -1,0 +1,96 @@
+//! The binary's answer to a bad command line or a bad config: one line on stderr starting
+//! `fleetdeck: `, exit 2, and nothing of a crash report (no "Location:", no backtrace, no
+//! colour), even with RUST_BACKTRACE=1. Needs no Docker: every case fails before a daemon is
+//! dialled.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
+use std::process::Command;
+
+/// Runs fleetdeck with `args` and asserts the one-line usage error; returns the line.
+fn usage_error(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent-fleetdeck-test")
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+    assert!(
+        stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
+        "{args:?}: not one line: {stderr:?}"
+    );
+    assert!(stderr.starts_with("fleetdeck: "), "{args:?}: {stderr}");
+    for crash in ["Location:", "Backtrace", "backtrace", "\u{1b}", "Error:"] {
+        assert!(!stderr.contains(crash), "{args:?}: {crash:?} in {stderr:?}");
+    }
+    stderr.trim_end().to_string()
+}
+
+const HOST: [&str; 2] = ["--host", "unix:///nonexistent/fleetdeck-test.sock"];
+
+fn with_host<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    HOST.iter().copied().chain(args.iter().copied()).collect()
+}
+
+#[test]
+fn an_impossible_snapshot_size_is_a_usage_error() {
+    assert_eq!(
+        usage_error(&with_host(&["snapshot", "--width", "5", "--height", "3"])),
+        "fleetdeck: snapshot --width 5 --height 3 is too small; the smallest is --width 20 --height 5"
+    );
+    usage_error(&with_host(&["snapshot", "--width", "0"]));
+    usage_error(&with_host(&["snapshot", "--height", "99999999"]));
+}
+
+#[test]
+fn bad_arguments_are_one_line_usage_errors() {
+    assert_eq!(
+        usage_error(&with_host(&["--fps", "500", "check"])),
+        "fleetdeck: invalid value '500' for '--fps <N>': 500 is not in 1..=60 (see fleetdeck --help)"
+    );
+    usage_error(&with_host(&["--view", "graphs"]));
+    usage_error(&with_host(&["snapshot", "--view", "graphs"]));
+    usage_error(&with_host(&["logs", "lab1/web", "--since", "5y"]));
+    usage_error(&["audit", "--since", "yesterday-ish"]);
+    usage_error(&with_host(&["stop"]));
+    usage_error(&with_host(&[
+        "kill", "lab1/web", "--signal", "NOPE", "--yes",
+    ]));
+    usage_error(&["frobnicate"]);
+    usage_error(&["--read-only", "--write", "check"]);
+}
+
+#[test]
+fn an_unreadable_or_empty_config_is_a_one_line_error() {
+    assert_eq!(
+        usage_error(&["--config", "/nonexistent/fleetdeck.toml", "check"]),
+        "fleetdeck: config error: /nonexistent/fleetdeck.toml: cannot read: No such file or directory (os error 2)"
+    );
+    usage_error(&["--config", "tests/fixtures", "check"]);
+    usage_error(&["--config", "tests/fixtures/config/empty.toml", "check"]);
+    usage_error(&["--config", "tests/fixtures/config/wrong-type.toml", "check"]);
+}
+
+#[test]
+fn control_characters_in_arguments_are_never_echoed_raw() {
+    let line = usage_error(&["--host", "tcp://evil\u{1b}]0;pwned\u{7}:1", "check"]);
+    assert!(line.contains("\\u{1b}"), "{line}");
+    let line = usage_error(&with_host(&["snapshot", "--view", "\u{1b}[2Jclusters"]));
+    assert!(line.contains('\u{241b}'), "{line}");
+    usage_error(&with_host(&["logs", "nohost\u{1b}[31m/web"]));
+}
+
+#[test]
+fn help_and_version_still_print_normally() {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("fleetdeck "));
+}
