@@ -99,6 +99,11 @@ pub enum Command {
     Rollback {
         plan: Box<crate::model::deploy::revision::RollbackPlan>,
     },
+    /// A confirmed finish or undo of an operation the journal holds unfinished.
+    Recover {
+        entry: Box<crate::journal::JournalEntry>,
+        how: crate::journal::Recovery,
+    },
     /// Write `contents` to `file_name` in the log save directory.
     Save {
         file_name: String,
@@ -164,6 +169,7 @@ impl App {
                 keep_revisions: config.deploy.keep_revisions,
                 wait_s: config.deploy.wait_s,
                 who: "fleetdeck".into(),
+                unfinished: Vec::new(),
             },
         }
     }
@@ -1034,6 +1040,12 @@ impl<'a> Effects<'a> {
                         tasks.submit_rollback(*plan);
                     }
                     None => app.view.message = Some("rollbacks need the engine".into()),
+                },
+                Command::Recover { entry, how } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_recover(*entry, how);
+                    }
+                    None => app.view.message = Some("recovery needs the engine".into()),
                 },
                 Command::CloseTail { tail } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {

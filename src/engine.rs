@@ -413,6 +413,49 @@ impl FleetTasks {
         batch
     }
 
+    /// [`FleetTasks::submit_deploy`] for finishing or undoing what the journal holds.
+    pub fn submit_recover(
+        &mut self,
+        entry: crate::journal::JournalEntry,
+        how: deploy::Recovery,
+    ) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
+        let batch = self.next_batch();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        let endpoint = gate.endpoint_id(&entry.endpoint).unwrap_or(0);
+        self.actions.spawn(async move {
+            let verb = match how {
+                deploy::Recovery::Finish => "resume",
+                deploy::Recovery::Undo => "undo",
+            };
+            let note = deploy_note(batch, endpoint, &entry.service, verb, tx.clone());
+            let result = deploy::recover(
+                &gate,
+                entry.clone(),
+                how,
+                &note,
+                &deploy::Interrupt::never(),
+            )
+            .await;
+            let text = match &result {
+                deploy::DeployResult::Done { .. } => format!(
+                    "{}: {}/{}",
+                    match how {
+                        deploy::Recovery::Finish => "resumed",
+                        deploy::Recovery::Undo => "undone",
+                    },
+                    entry.endpoint,
+                    entry.service
+                ),
+                other => deploy_failure(other),
+            };
+            let kind = deploy_kind(batch, &entry.service, verb, text, !result.is_ok());
+            let _ = send(&tx, endpoint, kind).await;
+        });
+        batch
+    }
+
     fn next_batch(&mut self) -> u64 {
         self.next_batch += 1;
         self.next_batch

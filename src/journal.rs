@@ -39,6 +39,15 @@ impl Operation {
     }
 }
 
+/// What to do with an operation the journal says was cut short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Carry it through: the new revision (or the rollback's target) runs under the name.
+    Finish,
+    /// Reverse it: the revision that ran before runs again under the name.
+    Undo,
+}
+
 /// The revision that runs under the service's name before the operation (and is put back by
 /// undoing it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +123,40 @@ impl JournalEntry {
             self.by,
             self.pid
         )
+    }
+}
+
+impl JournalEntry {
+    /// What finishing or undoing it means, for the operator to confirm: the record, the steps
+    /// planned and done, and what will run afterwards.
+    pub fn recovery_lines(&self, how: Recovery) -> Vec<String> {
+        let mut out = vec![format!("unfinished: {}", self.describe())];
+        out.push(format!("  planned  {}", self.planned.join("; ")));
+        out.push(format!(
+            "  done     {}",
+            if self.done.is_empty() {
+                "nothing recorded".to_string()
+            } else {
+                self.done.join("; ")
+            }
+        ));
+        let back = self.from.as_ref().map_or_else(
+            || format!("no container named {} (it was a new service)", self.service),
+            |f| {
+                format!(
+                    "revision {} ({}) runs as {} again",
+                    f.revision, f.image, self.service
+                )
+            },
+        );
+        out.push(match how {
+            Recovery::Finish => format!(
+                "  resume   revision {} ({}) runs as {}; if it does not come up, {back}",
+                self.to.revision, self.to.image, self.service
+            ),
+            Recovery::Undo => format!("  undo     {back}"),
+        });
+        out
     }
 }
 

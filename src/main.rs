@@ -497,6 +497,14 @@ async fn run_dashboard(
     app.set_keymap(keymap);
     let who = tasks.gate().audit().identity();
     app.deploy.who = format!("{}@{}", who.user, who.host);
+    // A deploy or rollback a kill cut short: said at once, finished or undone from its row.
+    app.set_unfinished(
+        fleetdeck::journal::Journal::beside(tasks.gate().audit().path())
+            .pending()
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect(),
+    );
     if wall {
         app.enable_wall(&config.wall);
     }

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, App, Command};
+use crate::journal::{JournalEntry, Recovery};
 use crate::model::deploy::form::{FIELDS, FormFields, check_form};
 use crate::model::deploy::revision::{LABEL_SERVICE, rollback_plan};
 use crate::model::deploy::{Deployer, revision};
@@ -19,6 +20,9 @@ pub struct DeployContext {
     pub wait_s: u64,
     /// `user@host`, written into each revision's labels.
     pub who: String,
+    /// Deploys and rollbacks the journal holds unfinished (read at start): on their service,
+    /// `d` finishes one and `b` undoes it.
+    pub unfinished: Vec<JournalEntry>,
 }
 
 impl App {
@@ -76,7 +80,54 @@ impl App {
         }
     }
 
+    /// The journal's unfinished operations, said on the status line until one is dealt with.
+    pub fn set_unfinished(&mut self, entries: Vec<JournalEntry>) {
+        if let Some(first) = entries.first() {
+            self.view.message = Some(format!(
+                "UNFINISHED {}{}: select it and press d to finish it, b to undo it",
+                first.describe(),
+                match entries.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                }
+            ));
+        }
+        self.deploy.unfinished = entries;
+    }
+
+    /// The selected container's unfinished operation, if the journal holds one: the record
+    /// whose service is the container's (by label, or by name).
+    fn unfinished_of_selected(&self) -> Option<&JournalEntry> {
+        let key = self
+            .view
+            .detail
+            .clone()
+            .or_else(|| self.row_keys().get(self.view.selected).cloned())?;
+        let ep = self.fleet.endpoints.get(key.endpoint)?;
+        let c = ep.containers.get(&key.id)?;
+        let service = c
+            .labels
+            .get(LABEL_SERVICE)
+            .map_or(c.name.as_str(), String::as_str);
+        self.deploy
+            .unfinished
+            .iter()
+            .find(|e| e.endpoint == ep.name() && e.service == service)
+    }
+
+    /// `d` or `b` on a service with an unfinished operation: finishing or undoing it, to confirm.
+    fn plan_recovery(&mut self, how: Recovery) -> bool {
+        let Some(entry) = self.unfinished_of_selected().cloned() else {
+            return false;
+        };
+        self.view.plan = Some(PlannedWork::Recover(Box::new(entry), how));
+        true
+    }
+
     pub(super) fn open_deploy_form(&mut self) {
+        if self.plan_recovery(Recovery::Finish) {
+            return;
+        }
         let mut form = DeployForm::new(&self.form_defaults());
         self.check_deploy_form(&mut form);
         self.view.deploy_form = Some(form);
@@ -153,6 +204,11 @@ impl App {
     /// The rollback key: the plan of going back to the selected service's newest kept
     /// revision, for confirmation.
     pub(super) fn prepare_rollback(&mut self) {
+        // An interrupted deploy or rollback of this service: rolling back is undoing it (the
+        // gate still refuses a read-only endpoint).
+        if self.plan_recovery(Recovery::Undo) {
+            return;
+        }
         let key = self
             .view
             .detail
@@ -200,6 +256,23 @@ impl App {
                             format!("rolling back {}/{}…", plan.endpoint_name, plan.service),
                             Command::Rollback { plan },
                         ),
+                        PlannedWork::Recover(entry, how) => {
+                            self.deploy.unfinished.retain(|e| {
+                                e.endpoint != entry.endpoint || e.service != entry.service
+                            });
+                            (
+                                format!(
+                                    "{} {}/{}…",
+                                    match how {
+                                        Recovery::Finish => "finishing",
+                                        Recovery::Undo => "undoing",
+                                    },
+                                    entry.endpoint,
+                                    entry.service
+                                ),
+                                Command::Recover { entry, how },
+                            )
+                        }
                     };
                     self.view.message = Some(what);
                     self.commands.push(command);

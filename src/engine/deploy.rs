@@ -23,6 +23,7 @@ use tokio::sync::watch;
 use super::deadline;
 use super::gate::{Gate, Readiness, readiness};
 use crate::audit::{Attempt, Phase};
+pub use crate::journal::Recovery;
 use crate::journal::{FromRevision, Journal, JournalEntry, Operation, ToRevision};
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionRequest, ActionResult};
@@ -1093,15 +1094,6 @@ async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult 
 }
 
 // ---------------------------------------------------------------------------- recovery --
-
-/// What to do with an operation the journal says was cut short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recovery {
-    /// Carry it through: the new revision (or the rollback's target) runs under the name.
-    Finish,
-    /// Reverse it: the revision that ran before runs again under the name.
-    Undo,
-}
 
 /// One container as recovery sees it.
 #[derive(Debug, Clone)]

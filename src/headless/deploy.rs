@@ -415,38 +415,8 @@ async fn recover_entry(
     err: &mut dyn Write,
 ) -> std::io::Result<i32> {
     let target = format!("{}/{}", entry.endpoint, entry.service);
-    writeln!(out, "unfinished: {}", entry.describe())?;
-    writeln!(out, "  planned  {}", entry.planned.join("; "))?;
-    writeln!(
-        out,
-        "  done     {}",
-        if entry.done.is_empty() {
-            "nothing recorded".to_string()
-        } else {
-            entry.done.join("; ")
-        }
-    )?;
-    let back = entry.from.as_ref().map_or_else(
-        || {
-            format!(
-                "no container named {} (it was a new service)",
-                entry.service
-            )
-        },
-        |f| {
-            format!(
-                "revision {} ({}) runs as {} again",
-                f.revision, f.image, entry.service
-            )
-        },
-    );
-    match how {
-        Recovery::Finish => writeln!(
-            out,
-            "  resume   revision {} ({}) runs as {}; if it does not come up, {back}",
-            entry.to.revision, entry.to.image, entry.service
-        )?,
-        Recovery::Undo => writeln!(out, "  undo     {back}")?,
+    for line in entry.recovery_lines(how) {
+        writeln!(out, "{line}")?;
     }
     out.flush()?;
     if let Some(code) = confirmed(true, yes, confirm, err) {

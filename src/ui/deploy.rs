@@ -25,6 +25,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use ratatui_textarea::TextArea;
 
 use super::{Screen, centered};
+use crate::journal::{JournalEntry, Recovery};
 use crate::model::deploy::form::{FIELDS, FormFields};
 use crate::model::deploy::revision::RollbackPlan;
 use crate::model::deploy::{DeployPlan, SpecProblem};
@@ -93,6 +94,8 @@ impl DeployForm {
 pub enum PlannedWork {
     Deploy(Box<DeployPlan>),
     Rollback(Box<RollbackPlan>),
+    /// Finishing or undoing what the journal holds unfinished.
+    Recover(Box<JournalEntry>, Recovery),
 }
 
 impl PlannedWork {
@@ -100,6 +103,7 @@ impl PlannedWork {
         match self {
             Self::Deploy(p) => p.lines(),
             Self::Rollback(p) => p.lines(),
+            Self::Recover(e, how) => e.recovery_lines(*how),
         }
     }
 }
@@ -199,6 +203,8 @@ impl Widget for PlanDialog<'_, '_> {
         let title = match self.work {
             PlannedWork::Deploy(_) => "deploy plan",
             PlannedWork::Rollback(_) => "rollback plan",
+            PlannedWork::Recover(_, Recovery::Finish) => "finish the interrupted operation",
+            PlannedWork::Recover(_, Recovery::Undo) => "undo the interrupted operation",
         };
         // The headline can be long (two images): it wraps as a line, never cut as a title.
         let lines: Vec<Line<'_>> = self

@@ -26,12 +26,18 @@ const UPDATE_STEPS: [&str; 4] = [
 
 /// A `fleetdeck deploy` held at `failpoint`, once it says it got there.
 fn deploy_held_at(s: &Service, spec: &std::path::Path, failpoint: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
+    cmd.env("FLEETDECK_AUDIT", &s.audit)
+        .env("XDG_STATE_HOME", s.audit.parent().unwrap());
+    held_at(cmd, s, spec, failpoint)
+}
+
+/// `cmd` (the binary, its state dir set or not) deploying `spec`, held at `failpoint`.
+fn held_at(mut cmd: Command, s: &Service, spec: &std::path::Path, failpoint: &str) -> Child {
+    let mut child = cmd
         .arg("--config")
         .arg(&s.config)
         .args(["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"])
-        .env("FLEETDECK_AUDIT", &s.audit)
-        .env("XDG_STATE_HOME", s.audit.parent().unwrap())
         .env("FLEETDECK_FAILPOINT", failpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -292,4 +298,102 @@ async fn rollback_restores_a_service_left_without_its_name_even_with_no_journal(
         );
         assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip, "{failpoint}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_an_unfinished_deploy_and_b_on_its_service_undoes_it() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("crash-tui");
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
+    let old_id = inspect(&s.lab, "lab1", &s.name, "{{.Id}}");
+    // Killed with the old revision renamed aside and stopped, in the default state dir (the
+    // one the dashboard's own gate uses here).
+    let spec = s.spec(&s.v2, QUICK_STOP);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
+    cmd.env_remove("FLEETDECK_AUDIT")
+        .env_remove("XDG_STATE_HOME");
+    let mut child = held_at(cmd, &s, &spec, "deploy:before-create");
+    signal(&child, libc::SIGKILL);
+    let _ = child.wait();
+
+    let lab = crate::support::lab_config(&["lab1"]);
+    let mut h = crate::support::Harness::start(&lab);
+    let mut app = fleetdeck::app::App::new(&lab, fleetdeck::ui::Theme::monochrome());
+    let journal = fleetdeck::journal::Journal::beside(h.tasks.gate().audit().path());
+    let ours: Vec<_> = journal
+        .pending()
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.service == s.name)
+        .collect();
+    assert_eq!(ours.len(), 1, "the killed deploy is in the journal");
+    app.set_unfinished(ours);
+    let said = app.view.message.clone().unwrap_or_default();
+    assert!(
+        said.starts_with("UNFINISHED deploy of lab1/")
+            && said.contains("press d to finish it, b to undo it"),
+        "{said}"
+    );
+    let kept = format!("{}--r1", s.name);
+    h.wait_for_with(
+        "the kept revision listed",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| crate::support::find(f, "lab1", &kept).is_some(),
+    )
+    .await;
+    // The service has no row of its own now: its kept revision's row stands for it.
+    let key = |app: &mut fleetdeck::app::App, c: char| {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    };
+    key(&mut app, '2');
+    key(&mut app, '/');
+    for c in format!("name:{kept}").chars() {
+        key(&mut app, c);
+    }
+    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    key(&mut app, 'b');
+    let plan = app
+        .view
+        .plan
+        .as_ref()
+        .map(|p| p.lines())
+        .unwrap_or_default();
+    assert!(
+        plan.first()
+            .is_some_and(|l| l.starts_with("unfinished: deploy of lab1/"))
+            && plan.iter().any(|l| l.contains("undo     revision 1")),
+        "{plan:?} {:?}",
+        app.view.message
+    );
+    key(&mut app, 'y');
+    let batch = match app.commands.pop() {
+        Some(fleetdeck::app::Command::Recover { entry, how }) => {
+            assert_eq!(how, fleetdeck::journal::Recovery::Undo);
+            h.tasks.submit_recover(*entry, how)
+        }
+        other => panic!("expected a recovery, got {other:?}"),
+    };
+    h.wait_for_with(
+        "the undo done",
+        Duration::from_secs(40),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            f.actions
+                .get(batch)
+                .and_then(|b| b.note.as_deref())
+                .is_some_and(|n| n.starts_with("undone:") || n.contains("FAILED"))
+        },
+    )
+    .await;
+    assert_eq!(inspect(&s.lab, "lab1", &s.name, "{{.Id}}"), old_id);
+    assert_eq!(service_state(&s), (s.v1.clone(), "running".to_string()));
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
+    assert!(journal.find("lab1", &s.name).unwrap().is_none());
 }
