@@ -217,7 +217,12 @@ impl LogBuffer {
         }
         let mut excess = self.lines.len().saturating_sub(self.capacity);
         let mut kept: usize = self.bytes
-            - self.lines.iter().take(excess).map(|l| l.text.len()).sum::<usize>();
+            - self
+                .lines
+                .iter()
+                .take(excess)
+                .map(|l| l.text.len())
+                .sum::<usize>();
         while kept > self.max_bytes && excess + 1 < self.lines.len() {
             kept -= self.lines.get(excess).map_or(0, |l| l.text.len());
             excess += 1;
@@ -464,7 +469,10 @@ mod tests {
         assert_eq!(lines.len(), 2);
         for ((at, text), secs) in lines.iter().zip([1, 2]) {
             assert_eq!(text.len(), 40_000);
-            assert!(text.chars().all(|c| c == 'A'), "a time prefix inside the line");
+            assert!(
+                text.chars().all(|c| c == 'A'),
+                "a time prefix inside the line"
+            );
             // The line's time is its first part's.
             assert_eq!(at.unwrap().timestamp_subsec_nanos(), 0);
             assert_eq!(at.unwrap().timestamp() % 60, secs);
@@ -478,7 +486,10 @@ mod tests {
         let (at, text) = &j.push(b"2026-11-26T17:00:00.5Z hello\n", 100)[0];
         assert_eq!(text, "hello");
         assert!(at.is_some());
-        assert_eq!(j.push(b"no prefix\n", 100), [(None, "no prefix".to_string())]);
+        assert_eq!(
+            j.push(b"no prefix\n", 100),
+            [(None, "no prefix".to_string())]
+        );
         assert_eq!(j.push(b"hel", 100), []);
         assert_eq!(
             j.push(b"lo\nwor", 100),
@@ -497,7 +508,11 @@ mod tests {
         for frame in docker_frames(3, 'é', 100_000) {
             lines.extend(j.push(&frame, 60_001));
         }
-        assert_eq!(lines.len(), 4, "200 KB at a 60 KB cap: three cut lines and the rest");
+        assert_eq!(
+            lines.len(),
+            4,
+            "200 KB at a 60 KB cap: three cut lines and the rest"
+        );
         for (_, text) in &lines[..3] {
             assert!(text.ends_with(CUT_MARKER));
             assert!(text.len() <= 60_001 + CUT_MARKER.len());
@@ -506,7 +521,11 @@ mod tests {
             .iter()
             .map(|(_, t)| t.trim_end_matches(CUT_MARKER))
             .collect();
-        assert_eq!(joined.chars().count(), 100_000, "nothing lost, nothing added");
+        assert_eq!(
+            joined.chars().count(),
+            100_000,
+            "nothing lost, nothing added"
+        );
         assert!(joined.chars().all(|c| c == 'é'));
         assert!(lines.iter().all(|(at, _)| at == &lines[0].0));
     }
