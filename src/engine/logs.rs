@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Backoff, EngineError, connect, deadline};
+use super::{Backoff, EngineError, connect, deadline, wait_to_retry};
 use crate::config::{EndpointSpec, EngineSettings};
 use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine};
 use crate::model::{EndpointId, Msg, MsgKind};
@@ -67,7 +67,7 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
                 {
                     return;
                 }
-                tokio::time::sleep(backoff.next_delay()).await;
+                wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -111,7 +111,7 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
                 }
             }
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
     }
 }
 
