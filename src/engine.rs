@@ -1,7 +1,8 @@
 //! Talking to Docker daemons. One task per endpoint connects, negotiates the API version, syncs,
 //! follows the event stream and resyncs periodically, and reports everything as owned
 //! [`Msg`]s into one bounded channel. It never gives up on an endpoint: failures become
-//! `Down` messages and a capped exponential backoff. Knows nothing of terminals or ratatui.
+//! `Down` messages and a capped exponential backoff, cut short by a cheap `/_ping` every 2 s
+//! once the daemon answers again. Knows nothing of terminals or ratatui.
 //!
 //! Every state-changing request goes through [`gate::Gate`] (read-only refusal, audit log);
 //! nothing else in the crate may call a state-changing Docker method.
@@ -41,6 +42,8 @@ const EVENT_BATCH: usize = 256;
 /// A session that stayed up this long resets the backoff.
 const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 const BACKOFF_START: Duration = Duration::from_millis(500);
+/// While an endpoint is down, how often a cheap probe asks whether its daemon answers again.
+const PROBE_EVERY: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -832,9 +835,33 @@ pub async fn run_endpoint(
         {
             return;
         }
-        tokio::time::sleep(retry_in).await;
+        wait_to_retry(&spec, &settings, retry_in).await;
         attempt = attempt.saturating_add(1);
     }
+}
+
+/// Waits out a backoff `delay` before the next try, cut short once the daemon answers again.
+///
+/// The backoff spares a daemon that is down the full session setup (negotiate, list, inspect
+/// everything, subscribe), but at its cap it also meant up to 30 s before a daemon that was
+/// back showed up. So every [`PROBE_EVERY`] a `/_ping` (one connect and one tiny request on
+/// the endpoint's pooled client; a refused connect when the daemon is still down) asks whether
+/// it answers, and the first answer ends the wait.
+pub(crate) async fn wait_to_retry(spec: &EndpointSpec, settings: &EngineSettings, delay: Duration) {
+    let until = tokio::time::Instant::now() + delay;
+    let raw = transport::raw(spec, settings.request_timeout.as_secs().max(1));
+    loop {
+        let next = tokio::time::Instant::now() + PROBE_EVERY;
+        let Ok(raw) = &raw else { break };
+        if next >= until {
+            break;
+        }
+        tokio::time::sleep_until(next).await;
+        if let Ok(Ok((200, _))) = tokio::time::timeout(PROBE_EVERY, raw.get("/_ping")).await {
+            return;
+        }
+    }
+    tokio::time::sleep_until(until).await;
 }
 
 struct Closed;

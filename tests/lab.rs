@@ -11,6 +11,8 @@ mod support;
 mod actions;
 #[path = "lab/audit.rs"]
 mod audit;
+#[path = "lab/busy_socket.rs"]
+mod busy_socket;
 #[path = "lab/chaos.rs"]
 mod chaos;
 #[path = "lab/crash_safe.rs"]

@@ -1291,3 +1291,69 @@ fn empty_view_placeholders_style_only_their_text() {
         );
     }
 }
+
+/// Following with wrap on: the newest line ends on the view's bottom row, nothing blank under
+/// it, whether the line above it fits whole or not, and when the newest alone is taller than
+/// the view.
+#[test]
+fn wrap_and_follow_keep_the_newest_line_on_the_bottom_row() {
+    use fleetdeck::model::logs::{LogBuffer, LogLine, LogSource, LogStream};
+    use fleetdeck::ui::state::LogView;
+    let sources = vec![LogSource {
+        endpoint: 0,
+        container_id: "c1".into(),
+        tag: "us-east-01/web-1".into(),
+    }];
+    let at = |s: i64| Some(now() + TimeDelta::seconds(s));
+    // Words that wrap early: more rows than the line's width suggests.
+    let words = "wrapping-words-of-thirteen ".repeat(60);
+    let cases: [(&str, Vec<String>); 3] = [
+        (
+            "a tall line above a short newest one",
+            vec![
+                "A".repeat(3_000),
+                words.clone(),
+                "the newest line ends here".into(),
+            ],
+        ),
+        (
+            "lines that wrap at word ends",
+            (0..6)
+                .map(|_| words.clone())
+                .chain(["the newest line ends here".into()])
+                .collect(),
+        ),
+        (
+            "a newest line taller than the view",
+            vec![
+                "older".into(),
+                format!("{} the newest line ends here", "B".repeat(5_000)),
+            ],
+        ),
+    ];
+    for (case, texts) in cases {
+        let mut app = app();
+        let mut buffer = LogBuffer::new(sources.clone(), 100);
+        buffer.extend(
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| LogLine::from_raw(0, at(i as i64), LogStream::Stdout, t)),
+        );
+        app.logs = Some(LogView::new(1, buffer));
+        key(&mut app, KeyCode::Char('5'));
+        key(&mut app, KeyCode::Char('w'));
+        assert!(app.logs.as_ref().unwrap().wrap && app.logs.as_ref().unwrap().follow);
+        let buf = render(&mut app, 80, 24);
+        let text = buffer_to_text(&buf);
+        let (x, y) = find_cell(&buf, "ends here");
+        let below: String = (0..buf.area.width)
+            .map(|x| buf[(x, y + 1)].symbol().to_string())
+            .collect();
+        assert!(
+            below.starts_with('└'),
+            "{case}: the row under the newest line is the frame's bottom, not {below:?}:\n{text}"
+        );
+        assert!(x > 0, "{case}");
+    }
+}

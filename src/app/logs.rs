@@ -11,6 +11,9 @@ use crate::model::query::{self, RowKey};
 use crate::ui::View;
 use crate::ui::state::{LogView, SearchInput};
 
+/// Bytes of text a tail keeps at most, whatever `max_lines` says: a line may be up to 1 MiB.
+const TAIL_BYTES: usize = 64 << 20;
+
 impl App {
     /// Opens a tail: of the marked containers if any, else of the selected one (or the detail
     /// panel's), or with `all_shown` of every container the current filter shows.
@@ -76,7 +79,7 @@ impl App {
         });
         self.logs = Some(LogView::new(
             tail,
-            LogBuffer::new(sources, self.log_settings.max_lines),
+            LogBuffer::new(sources, self.log_settings.max_lines).with_max_bytes(TAIL_BYTES),
         ));
         self.view.previous_view = if self.view.view == View::Logs {
             View::Containers

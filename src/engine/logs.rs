@@ -12,17 +12,18 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Backoff, EngineError, connect, deadline};
+use super::{Backoff, EngineError, connect, deadline, wait_to_retry};
 use crate::config::{EndpointSpec, EngineSettings};
-use crate::model::logs::{LineSplitter, LogLine, LogStream, split_timestamp};
+use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine};
 use crate::model::{EndpointId, Msg, MsgKind};
 
 /// Lines per message at most; a burst becomes a few large messages.
 const BATCH_LINES: usize = 512;
 /// How long a partial batch may wait before it is sent anyway.
 const BATCH_WAIT: Duration = Duration::from_millis(50);
-/// A line longer than this is cut (a container printing without newlines cannot grow memory).
-const MAX_LINE: usize = 16 * 1024;
+/// A line longer than this is cut, with a marker (a container printing without newlines cannot
+/// grow memory). Far above Docker's 16 KB partial messages, which are joined back into lines.
+const MAX_LINE: usize = 1 << 20;
 
 /// What to follow: one container, as source `source` of tail `tail`.
 #[derive(Debug, Clone)]
@@ -66,7 +67,7 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
                 {
                     return;
                 }
-                tokio::time::sleep(backoff.next_delay()).await;
+                wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -110,7 +111,7 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
                 }
             }
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
     }
 }
 
@@ -165,7 +166,7 @@ async fn read_stream(
     };
     let resume_after = *last_at;
     let mut stream = docker.logs(&req.container_id, Some(opts));
-    let mut out = StdSplitters::default();
+    let mut out = StdJoiners::default();
     let mut batch: Vec<LogLine> = Vec::new();
     loop {
         let next = if batch.is_empty() {
@@ -192,7 +193,7 @@ async fn read_stream(
             }
             None => {
                 for (kind, rest) in out.flush() {
-                    push_line(&mut batch, req, kind, &rest, resume_after, last_at);
+                    push_line(&mut batch, req, kind, rest, resume_after, last_at);
                 }
                 if !batch.is_empty() && send(tx, req, batch).await.is_err() {
                     return Ok(Ended::Closed);
@@ -200,9 +201,10 @@ async fn read_stream(
                 return Ok(Ended::Eof);
             }
         };
-        let text = String::from_utf8_lossy(&bytes);
-        for line in out.get(kind).push(&text, MAX_LINE) {
-            push_line(&mut batch, req, kind, &line, resume_after, last_at);
+        // One frame is one of Docker's log messages (or a TTY's line): the joiner strips its
+        // time prefix and joins a long line's partial messages.
+        for line in out.get(kind).push(&bytes, MAX_LINE) {
+            push_line(&mut batch, req, kind, line, resume_after, last_at);
         }
         if batch.len() >= BATCH_LINES && send(tx, req, std::mem::take(&mut batch)).await.is_err() {
             return Ok(Ended::Closed);
@@ -214,11 +216,10 @@ fn push_line(
     batch: &mut Vec<LogLine>,
     req: &TailRequest,
     kind: LogStream,
-    raw: &str,
+    (at, text): TimedLine,
     resume_after: Option<DateTime<Utc>>,
     last_at: &mut Option<DateTime<Utc>>,
 ) {
-    let (at, text) = split_timestamp(raw);
     if let (Some(t), Some(after)) = (at, resume_after)
         && t <= after
     {
@@ -227,19 +228,19 @@ fn push_line(
     if at.is_some() {
         *last_at = at;
     }
-    batch.push(LogLine::from_raw(req.source, at, kind, text));
+    batch.push(LogLine::from_raw(req.source, at, kind, &text));
 }
 
-/// One splitter per stream, so interleaved stdout and stderr chunks never mix within a line.
+/// One joiner per stream, so interleaved stdout and stderr messages never mix within a line.
 #[derive(Default)]
-struct StdSplitters {
-    out: LineSplitter,
-    err: LineSplitter,
-    tty: LineSplitter,
+struct StdJoiners {
+    out: LineJoiner,
+    err: LineJoiner,
+    tty: LineJoiner,
 }
 
-impl StdSplitters {
-    fn get(&mut self, kind: LogStream) -> &mut LineSplitter {
+impl StdJoiners {
+    fn get(&mut self, kind: LogStream) -> &mut LineJoiner {
         match kind {
             LogStream::Stderr => &mut self.err,
             LogStream::Tty => &mut self.tty,
@@ -247,7 +248,7 @@ impl StdSplitters {
         }
     }
 
-    fn flush(&mut self) -> Vec<(LogStream, String)> {
+    fn flush(&mut self) -> Vec<(LogStream, TimedLine)> {
         let mut v = Vec::new();
         for (kind, s) in [
             (LogStream::Stdout, &mut self.out),

@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 mod stream;
 
 use super::transport::RawGet;
-use super::{Backoff, EngineError, agreed_api, connect, convert};
+use super::{Backoff, EngineError, agreed_api, connect, convert, wait_to_retry};
 use crate::config::{EndpointSpec, EngineSettings};
 use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
 use crate::model::{EndpointId, Msg, MsgKind};
@@ -107,7 +107,7 @@ pub async fn collect(
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(endpoint = %spec.name, "stats: {e}");
-                tokio::time::sleep(backoff.next_delay()).await;
+                wait_to_retry(&spec, &settings, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -186,7 +186,7 @@ pub async fn collect(
                 return;
             }
         }
-        tokio::time::sleep(backoff.next_delay()).await;
+        wait_to_retry(&spec, &settings, backoff.next_delay()).await;
     }
 }
 

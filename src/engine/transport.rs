@@ -50,12 +50,54 @@ impl tower_service::Service<Uri> for UnixConnector {
     fn call(&mut self, _uri: Uri) -> Self::Future {
         let path = self.path.clone();
         Box::pin(async move {
-            UnixStream::connect(path.as_path())
+            connect_unix(path.as_path())
                 .await
                 .map(TokioIo::new)
                 .map_err(|e| socket_error(&path, e))
         })
     }
+}
+
+/// How long a connect to a busy unix socket is retried before its error counts.
+const BUSY_RETRY_FOR: Duration = Duration::from_millis(1500);
+/// The first and the longest pause between two tries.
+const BUSY_FIRST: Duration = Duration::from_millis(5);
+const BUSY_MAX: Duration = Duration::from_millis(200);
+
+/// Connects to a unix socket, riding out a busy listener. A listener whose backlog is full (a
+/// proxy with a short backlog under a burst, a daemon slow to accept) makes a non-blocking
+/// connect fail at once with EAGAIN, and a signal can interrupt it (EINTR): both are retried
+/// for up to [`BUSY_RETRY_FOR`] with short, jittered, growing pauses, so a burst of clients
+/// does not retry in lockstep. Anything else (no socket, nothing listening, no permission)
+/// fails at once. Every unix connect of the engine goes through here.
+pub(crate) async fn connect_unix(path: &std::path::Path) -> std::io::Result<UnixStream> {
+    use std::io::ErrorKind;
+    let started = tokio::time::Instant::now();
+    let mut pause = BUSY_FIRST;
+    loop {
+        match UnixStream::connect(path).await {
+            Err(e)
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted)
+                    && started.elapsed() + pause <= BUSY_RETRY_FOR =>
+            {
+                tokio::time::sleep(jittered(pause)).await;
+                pause = (pause * 2).min(BUSY_MAX);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Somewhere between half and all of `pause`.
+fn jittered(pause: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    // A fresh random hasher key per call: randomness enough to spread retries, no extra crate.
+    let noise = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let half = pause / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
+    half + Duration::from_nanos(noise % nanos)
 }
 
 /// Says which socket and what is wrong with it, in the words an operator would use.

@@ -140,7 +140,11 @@ pub struct LogBuffer {
     pub sources: Vec<LogSource>,
     lines: VecDeque<LogLine>,
     capacity: usize,
-    /// Lines dropped from the front because of the cap.
+    /// Bytes of text held at most (lines reach 1 MiB, so the line cap alone bounds little).
+    max_bytes: usize,
+    /// Bytes of text held now.
+    bytes: usize,
+    /// Lines dropped from the front because of the caps.
     pub dropped: u64,
     /// Bumped on every change.
     pub revision: u64,
@@ -152,9 +156,17 @@ impl LogBuffer {
             sources,
             lines: VecDeque::with_capacity(capacity.min(4096)),
             capacity: capacity.max(1),
+            max_bytes: usize::MAX,
+            bytes: 0,
             dropped: 0,
             revision: 0,
         }
+    }
+
+    /// Also caps the bytes of text held: the oldest lines go first (the newest always stays).
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes.max(1);
+        self
     }
 
     pub fn capacity(&self) -> usize {
@@ -177,9 +189,9 @@ impl LogBuffer {
         self.lines.iter()
     }
 
-    /// Bytes held by the text of the lines: what the cap bounds.
+    /// Bytes held by the text of the lines: what the byte cap bounds.
     pub fn text_bytes(&self) -> usize {
-        self.lines.iter().map(|l| l.text.len()).sum()
+        self.bytes
     }
 
     /// Adds lines, keeping timestamp order across sources (lines without a timestamp go last),
@@ -200,11 +212,25 @@ impl LogBuffer {
                 }
                 _ => self.lines.len(),
             };
+            self.bytes += line.text.len();
             self.lines.insert(at, line);
         }
-        let excess = self.lines.len().saturating_sub(self.capacity);
+        let mut excess = self.lines.len().saturating_sub(self.capacity);
+        let mut kept: usize = self.bytes
+            - self
+                .lines
+                .iter()
+                .take(excess)
+                .map(|l| l.text.len())
+                .sum::<usize>();
+        while kept > self.max_bytes && excess + 1 < self.lines.len() {
+            kept -= self.lines.get(excess).map_or(0, |l| l.text.len());
+            excess += 1;
+        }
         if excess > 0 {
-            self.lines.drain(..excess);
+            for l in self.lines.drain(..excess) {
+                self.bytes -= l.text.len();
+            }
             self.dropped += excess as u64;
         }
         self.revision += 1;
@@ -243,38 +269,97 @@ impl LogBuffer {
     }
 }
 
-/// Reassembles lines from stream chunks: Docker frames do not respect line ends.
+/// One reassembled line and the time Docker gave its first part.
+pub type TimedLine = (Option<DateTime<Utc>>, String);
+
+/// Reassembles Docker's log messages into lines.
+///
+/// Docker cuts a line over 16 KB into partial messages; with `timestamps=true` each one gets its
+/// own time prefix and only the last ends with `\n`. Joined as plain text, the prefixes end up
+/// inside the line (`…AAAA2026-12-02T03:02:36.764166095Z AAAA…`). Here a message that continues
+/// an unfinished line loses its prefix, and the line keeps the time of its first part.
+///
+/// A line longer than `max` bytes is cut there, says so with [`CUT_MARKER`], and goes on as a
+/// new line: a container printing without newlines cannot grow memory without limit.
 #[derive(Debug, Default, Clone)]
-pub struct LineSplitter {
-    partial: String,
+pub struct LineJoiner {
+    /// The unfinished line and its time.
+    partial: Option<(Option<DateTime<Utc>>, Vec<u8>)>,
 }
 
-impl LineSplitter {
-    /// Returns the complete lines in `chunk`; a trailing partial line waits for the next chunk.
-    /// A partial line longer than `max` is cut, so a container without newlines cannot grow it.
-    pub fn push(&mut self, chunk: &str, max: usize) -> Vec<String> {
-        self.partial.push_str(chunk);
+/// Ends a line cut at the length cap; the rest follows as the next line.
+pub const CUT_MARKER: &str = " [… line cut here, continued on the next line]";
+
+impl LineJoiner {
+    /// One message of the stream in (a frame, with its time prefix if Docker added one); the
+    /// lines it completes out. Bytes after the last `\n` wait for the next message. Works on
+    /// bytes: Docker cuts partial messages by length, through the middle of a character.
+    pub fn push(&mut self, message: &[u8], max: usize) -> Vec<TimedLine> {
+        let max = max.max(4);
+        let (at, mut rest) = split_timestamp_bytes(message);
+        // A continuation's own time is dropped: the line keeps its first part's.
+        let at = if self.partial.is_some() { None } else { at };
         let mut out = Vec::new();
-        while let Some(i) = self.partial.find('\n') {
-            let rest = self.partial.split_off(i + 1);
-            let mut line = std::mem::replace(&mut self.partial, rest);
-            line.pop();
-            out.push(line);
-        }
-        while self.partial.len() > max.max(4) {
-            let mut cut = max.max(4);
-            while !self.partial.is_char_boundary(cut) {
-                cut -= 1;
+        loop {
+            let (mut piece, ended) = match rest.iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    let piece = &rest[..i];
+                    rest = &rest[i + 1..];
+                    (piece, true)
+                }
+                None => (std::mem::take(&mut rest), false),
+            };
+            let (line_at, line) = self.partial.get_or_insert_with(|| (at, Vec::new()));
+            while line.len() + piece.len() > max {
+                let mut cut = max.saturating_sub(line.len()).min(piece.len());
+                // Not inside a character (UTF-8 continuation bytes are 0b10xxxxxx).
+                while cut > 0 && piece.get(cut).is_some_and(|b| b & 0xc0 == 0x80) {
+                    cut -= 1;
+                }
+                line.extend_from_slice(&piece[..cut]);
+                piece = &piece[cut..];
+                let mut full = lossy(std::mem::take(line));
+                full.push_str(CUT_MARKER);
+                out.push((*line_at, full));
             }
-            let rest = self.partial.split_off(cut);
-            out.push(std::mem::replace(&mut self.partial, rest));
+            line.extend_from_slice(piece);
+            if !ended {
+                break;
+            }
+            if let Some((at, line)) = self.partial.take() {
+                out.push((at, lossy(line)));
+            }
+            if rest.is_empty() {
+                break;
+            }
         }
         out
     }
 
-    pub fn flush(&mut self) -> Option<String> {
-        (!self.partial.is_empty()).then(|| std::mem::take(&mut self.partial))
+    /// The unfinished line, when the stream ends.
+    pub fn flush(&mut self) -> Option<TimedLine> {
+        self.partial
+            .take()
+            .filter(|(_, line)| !line.is_empty())
+            .map(|(at, line)| (at, lossy(line)))
     }
+}
+
+fn lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`split_timestamp`] on raw bytes: the prefix is ASCII, the rest may be anything.
+fn split_timestamp_bytes(message: &[u8]) -> (Option<DateTime<Utc>>, &[u8]) {
+    // "2026-11-26T17:00:00.123456789Z " is 31 bytes; a zone offset makes it longer.
+    let head = &message[..message.len().min(40)];
+    if let Some(space) = head.iter().position(|b| *b == b' ')
+        && let Ok(ts) = std::str::from_utf8(&head[..space])
+        && let Ok(t) = DateTime::parse_from_rfc3339(ts)
+    {
+        return (Some(t.with_timezone(&Utc)), &message[space + 1..]);
+    }
+    (None, message)
 }
 
 #[cfg(test)]
@@ -315,6 +400,19 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_cap_drops_the_oldest_lines_but_never_the_newest() {
+        let mut b = LogBuffer::new(vec![], 1000).with_max_bytes(100_000);
+        for i in 0..10 {
+            b.extend([line(0, i, "x".repeat(40_000).as_str())]);
+        }
+        assert_eq!((b.len(), b.dropped, b.text_bytes()), (2, 8, 80_000));
+        b.extend([line(0, 10, "y".repeat(300_000).as_str())]);
+        assert_eq!((b.len(), b.dropped, b.text_bytes()), (1, 10, 300_000));
+        b.extend([line(0, 11, "z")]);
+        assert_eq!((b.len(), b.text_bytes()), (1, 1));
+    }
+
+    #[test]
     fn timestamps_are_split_from_docker_lines() {
         let (t, rest) = split_timestamp("2026-11-26T17:00:00.123456789Z hello world");
         assert_eq!(rest, "hello world");
@@ -339,14 +437,97 @@ mod tests {
         assert_eq!(b.matches(&plain), [1, 3]);
     }
 
+    /// Docker's frames for one line of `len` bytes of `fill` at second `secs`: 16 KB partial
+    /// messages, each with its own time prefix, the last ending with a newline.
+    fn docker_frames(secs: u32, fill: char, len: usize) -> Vec<Vec<u8>> {
+        let text: String = std::iter::repeat_n(fill, len).collect();
+        let parts: Vec<&[u8]> = text.as_bytes().chunks(16 * 1024).collect();
+        let last = parts.len() - 1;
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut frame = format!("2026-12-02T03:02:{secs:02}.{i:09}Z ").into_bytes();
+                frame.extend_from_slice(p);
+                if i == last {
+                    frame.push(b'\n');
+                }
+                frame
+            })
+            .collect()
+    }
+
     #[test]
-    fn lines_are_reassembled_across_chunks_and_bounded() {
-        let mut s = LineSplitter::default();
-        assert_eq!(s.push("hel", 100), Vec::<String>::new());
-        assert_eq!(s.push("lo\nwor", 100), ["hello"]);
-        assert_eq!(s.push("ld\n\n", 100), ["world", ""]);
-        assert_eq!(s.push(&"y".repeat(250), 100).len(), 2);
-        assert_eq!(s.flush().unwrap().len(), 50);
+    fn partial_messages_are_joined_without_their_time_prefixes() {
+        let mut j = LineJoiner::default();
+        let mut lines = Vec::new();
+        for secs in [1, 2] {
+            for frame in docker_frames(secs, 'A', 40_000) {
+                lines.extend(j.push(&frame, 1 << 20));
+            }
+        }
+        assert_eq!(lines.len(), 2);
+        for ((at, text), secs) in lines.iter().zip([1, 2]) {
+            assert_eq!(text.len(), 40_000);
+            assert!(
+                text.chars().all(|c| c == 'A'),
+                "a time prefix inside the line"
+            );
+            // The line's time is its first part's.
+            assert_eq!(at.unwrap().timestamp_subsec_nanos(), 0);
+            assert_eq!(at.unwrap().timestamp() % 60, secs);
+        }
+        assert_eq!(j.flush(), None);
+    }
+
+    #[test]
+    fn short_messages_and_messages_without_prefix_pass_through() {
+        let mut j = LineJoiner::default();
+        let (at, text) = &j.push(b"2026-11-26T17:00:00.5Z hello\n", 100)[0];
+        assert_eq!(text, "hello");
+        assert!(at.is_some());
+        assert_eq!(
+            j.push(b"no prefix\n", 100),
+            [(None, "no prefix".to_string())]
+        );
+        assert_eq!(j.push(b"hel", 100), []);
+        assert_eq!(
+            j.push(b"lo\nwor", 100),
+            [(None, "hello".to_string())],
+            "without prefixes, plain text is joined as it comes"
+        );
+        assert_eq!(j.flush(), Some((None, "wor".to_string())));
+        assert_eq!(j.flush(), None);
+    }
+
+    #[test]
+    fn an_endless_line_is_cut_at_the_cap_and_says_so() {
+        let mut j = LineJoiner::default();
+        let mut lines = Vec::new();
+        // 100,000 two-byte characters, cut by Docker through characters.
+        for frame in docker_frames(3, 'é', 100_000) {
+            lines.extend(j.push(&frame, 60_001));
+        }
+        assert_eq!(
+            lines.len(),
+            4,
+            "200 KB at a 60 KB cap: three cut lines and the rest"
+        );
+        for (_, text) in &lines[..3] {
+            assert!(text.ends_with(CUT_MARKER));
+            assert!(text.len() <= 60_001 + CUT_MARKER.len());
+        }
+        let joined: String = lines
+            .iter()
+            .map(|(_, t)| t.trim_end_matches(CUT_MARKER))
+            .collect();
+        assert_eq!(
+            joined.chars().count(),
+            100_000,
+            "nothing lost, nothing added"
+        );
+        assert!(joined.chars().all(|c| c == 'é'));
+        assert!(lines.iter().all(|(at, _)| at == &lines[0].0));
     }
 
     #[test]

@@ -123,7 +123,6 @@ impl Widget for LogsView<'_, '_> {
         let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
 
         let height = usize::from(inner.height);
-        let width = usize::from(inner.width.max(1));
         let merged = b.sources.len() > 1;
         let build = |idx: usize| -> Line<'_> {
             let Some(line) = b.get(idx) else {
@@ -159,26 +158,35 @@ impl Widget for LogsView<'_, '_> {
             ));
             Line::from(spans)
         };
-        // Rows a line takes when wrapping: what decides how many lines fit.
+        // Rows a line takes: what decides how many lines fit. Counted by the same word wrapper
+        // that draws them (a guess from the line's width comes out short when words wrap early).
         let rows_of = |line: &Line<'_>| -> usize {
             if view.wrap {
-                line.width().max(1).div_ceil(width)
+                Paragraph::new(line.clone())
+                    .wrap(Wrap { trim: false })
+                    .line_count(inner.width.max(1))
+                    .max(1)
             } else {
                 1
             }
         };
         let mut lines: Vec<Line<'_>> = Vec::new();
+        // Wrapped rows hidden above the view.
+        let mut scroll = 0;
         if view.follow {
             let mut used = 0;
             for &idx in shown.iter().rev() {
-                let line = build(idx);
-                used += rows_of(&line);
-                if used > height && !lines.is_empty() {
+                if used >= height {
                     break;
                 }
+                let line = build(idx);
+                used += rows_of(&line);
                 lines.push(line);
             }
             lines.reverse();
+            // The oldest line shown may not fit whole: its first rows go above the view, so the
+            // newest line ends on the bottom row with nothing blank under it.
+            scroll = used.saturating_sub(height);
         } else {
             let mut used = 0;
             for &idx in shown.iter().skip(view.top) {
@@ -190,7 +198,7 @@ impl Widget for LogsView<'_, '_> {
                 }
             }
         }
-        let mut p = Paragraph::new(lines);
+        let mut p = Paragraph::new(lines).scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
         if view.wrap {
             p = p.wrap(Wrap { trim: false });
         }

@@ -421,3 +421,67 @@ async fn a_merged_tail_across_two_endpoints_interleaves_by_timestamp() {
     docker(&config, "lab1", &["rm", "-f", &a]);
     docker(&config, "lab2", &["rm", "-f", &b]);
 }
+
+/// Docker cuts a line over 16 KB into partial messages, each with its own time prefix: joined as
+/// plain text the prefixes landed inside the line (`…AAAA2026-12-02T03:02:36.764166095Z AAAA…`).
+#[test]
+fn lines_over_16_kb_come_out_whole_without_time_prefixes_inside() {
+    let config = lab_config(&["lab1"]);
+    let mut cleanup = crate::support::RemoveOnDrop::new(&config, "lab1");
+    let name = cleanup.add(unique("long-lines"));
+    docker(
+        &config,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 100 ]; do head -c 40000 /dev/zero | tr '\\0' A; echo; \
+             i=$((i+1)); done",
+        ],
+    );
+    // The container exits once it has printed everything: its log is then complete.
+    assert_eq!(docker(&config, "lab1", &["wait", &name]), "0");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::support::write_config(
+        dir.path(),
+        &[("lab1", &crate::support::lab_url(&config, "lab1"), "lab")],
+    );
+    let target = format!("lab1/{name}");
+    // Docker's tail counts its 16 KB parts, not lines: ask for all of them.
+    for extra in [&[][..], &["--timestamps"][..]] {
+        let mut args = vec!["logs", target.as_str(), "--tail", "1000"];
+        args.extend_from_slice(extra);
+        let out = crate::support::fleetdeck(&path, &dir.path().join("audit.jsonl"), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            crate::support::output_text(&out)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 100, "{extra:?}: one line per line printed");
+        for (i, line) in lines.iter().enumerate() {
+            // With --timestamps, one time before the line, none inside it.
+            let body = match extra {
+                [] => *line,
+                _ => {
+                    let (stamp, body) = line.split_once(' ').unwrap();
+                    assert!(stamp.ends_with('Z') && stamp.len() == 24, "{stamp}");
+                    body
+                }
+            };
+            let stray: String = body.chars().filter(|c| *c != 'A').take(80).collect();
+            assert!(
+                body.len() == 40_000 && stray.is_empty(),
+                "{extra:?} line {i}: {} bytes, not only A: {stray:?}",
+                body.len()
+            );
+        }
+    }
+}

@@ -204,7 +204,7 @@ impl Stream {
         );
         let (head, rest, socket) = match url {
             DockerUrl::Unix(p) => {
-                let mut s = tokio::net::UnixStream::connect(p).await?;
+                let mut s = crate::engine::transport::connect_unix(p).await?;
                 s.write_all(request.as_bytes()).await?;
                 let (head, rest) = read_head(&mut s).await?;
                 (head, rest, Socket::Unix(s.into_std()?))
