@@ -275,6 +275,14 @@ impl<'a> Steps<'a> {
         }
     }
 
+    /// A rollback that a signal caused is the operator's interruption, not a failure.
+    fn settle(&self, result: DeployResult) -> DeployResult {
+        match (result, self.interrupted()) {
+            (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
+            (other, _) => other,
+        }
+    }
+
     /// Closes the operation: its audit record completed with the result, and its journal
     /// record removed unless the result leaves it unfinished.
     async fn end(&self, result: &DeployResult) {
@@ -538,12 +546,7 @@ pub async fn deploy(
     if let Err(reason) = steps.begin(deploy_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }
-    let result = deploy_steps(&steps, plan).await;
-    // A rollback that a signal caused is the operator's interruption, not a failure.
-    let result = match (result, steps.interrupted()) {
-        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
-        (other, _) => other,
-    };
+    let result = steps.settle(deploy_steps(&steps, plan).await);
     steps.end(&result).await;
     result
 }
@@ -597,10 +600,12 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
     let old = match &plan.kind {
         DeployKind::New => None,
         DeployKind::Update {
-            old_id, old_state, ..
+            old_id,
+            old_state,
+            old_revision,
+            ..
         } => {
-            let from = deploy_entry(gate, plan).from;
-            let kept = from.map(|f| f.kept_name).unwrap_or_default();
+            let kept = kept_name(&plan.name, *old_revision);
             steps.failpoint("deploy:before-rename").await;
             if let Some(why) = steps.interrupted() {
                 return untouched(why);
@@ -918,11 +923,7 @@ pub async fn rollback(
     if let Err(reason) = steps.begin(rollback_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }
-    let result = rollback_steps(&steps, plan).await;
-    let result = match (result, steps.interrupted()) {
-        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
-        (other, _) => other,
-    };
+    let result = steps.settle(rollback_steps(&steps, plan).await);
     steps.end(&result).await;
     result
 }
@@ -1251,10 +1252,7 @@ pub async fn recover(
             },
         ),
     };
-    let result = match (result, steps.interrupted()) {
-        (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
-        (other, _) => other,
-    };
+    let result = steps.settle(result);
     // The interrupted operation's own record gets its end, naming what ended it.
     if !matches!(
         result,

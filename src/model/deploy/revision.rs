@@ -90,24 +90,27 @@ pub fn kept_revisions(ep: &Endpoint, service: &str) -> Vec<KeptRevision> {
                 && c.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
                 && !is_running(c.state)
         })
-        .filter_map(|c| {
-            Some(KeptRevision {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                revision: revision_of(c)?,
-                image: c
-                    .labels
-                    .get(LABEL_IMAGE)
-                    .cloned()
-                    .unwrap_or_else(|| c.image.clone()),
-                at: c.labels.get(LABEL_TIME).cloned(),
-                by: c.labels.get(LABEL_BY).cloned(),
-                running: is_running(c.state),
-            })
-        })
+        .filter_map(set_aside)
         .collect();
     out.sort_by_key(|k| std::cmp::Reverse(k.revision));
     out
+}
+
+/// A container labelled as a revision of a service, as a revision to go back to.
+fn set_aside(c: &Container) -> Option<KeptRevision> {
+    Some(KeptRevision {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        revision: revision_of(c)?,
+        image: c
+            .labels
+            .get(LABEL_IMAGE)
+            .cloned()
+            .unwrap_or_else(|| c.image.clone()),
+        at: c.labels.get(LABEL_TIME).cloned(),
+        by: c.labels.get(LABEL_BY).cloned(),
+        running: is_running(c.state),
+    })
 }
 
 fn is_running(state: ContainerState) -> bool {
@@ -245,21 +248,7 @@ fn newest_set_aside(ep: &Endpoint, service: &str) -> Option<KeptRevision> {
                 && c.labels.get(LABEL_SERVICE).map(String::as_str) == Some(service)
                 && c.state != ContainerState::Removing
         })
-        .filter_map(|c| {
-            Some(KeptRevision {
-                id: c.id.clone(),
-                name: c.name.clone(),
-                revision: revision_of(c)?,
-                image: c
-                    .labels
-                    .get(LABEL_IMAGE)
-                    .cloned()
-                    .unwrap_or_else(|| c.image.clone()),
-                at: c.labels.get(LABEL_TIME).cloned(),
-                by: c.labels.get(LABEL_BY).cloned(),
-                running: is_running(c.state),
-            })
-        })
+        .filter_map(set_aside)
         .max_by_key(|k| k.revision)
 }
 
