@@ -192,13 +192,18 @@ impl<'a> Steps<'a> {
         self.interrupt.reason()
     }
 
-    /// Holds here when `FLEETDECK_FAILPOINT` names this point, until interrupted.
+    /// Holds here when `FLEETDECK_FAILPOINT` names this point: until interrupted, or, when
+    /// reached already interrupted (a point on the way back), until killed — so a test can
+    /// put its second Ctrl-C in the middle of the reversal.
     async fn failpoint(&self, name: &str) {
         if failpoint_wanted() == Some(name) {
             eprintln!(
                 "fleetdeck: failpoint {name} reached (pid {})",
                 std::process::id()
             );
+            if self.interrupted().is_some() {
+                std::future::pending::<()>().await;
+            }
             self.interrupt.wait().await;
         }
     }

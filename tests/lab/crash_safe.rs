@@ -397,3 +397,150 @@ async fn the_dashboard_shows_an_unfinished_deploy_and_b_on_its_service_undoes_it
     assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
     assert!(journal.find("lab1", &s.name).unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_and_the_journal_lets_rollback_finish_the_reversal() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("crash-twice");
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
+    let slow = write_spec(
+        s.dir.path(),
+        "slow.toml",
+        &format!(
+            "name = \"{}\"\nimage = \"{}\"\ncommand = \"{QUICK_STOP}\"\nnetwork = \"fleetnet\"\n\
+             ip = \"auto\"\nwait_s = 60\n\n[healthcheck]\ncommand = \"sleep 30\"\ninterval_s = 40\n",
+            s.name, s.v2
+        ),
+    );
+    // Both streams, line by line, into one channel.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .arg("--config")
+        .arg(&s.config)
+        .args(["deploy", slow.to_str().unwrap(), "--to", "lab1", "--yes"])
+        .env("FLEETDECK_AUDIT", &s.audit)
+        .env("XDG_STATE_HOME", s.audit.parent().unwrap())
+        .env("FLEETDECK_FAILPOINT", "deploy:before-restore")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx2.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_for = |what: &str| loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("no \"{what}\" ({e}): {seen:#?}"));
+        let found = line.contains(what);
+        seen.push(line);
+        if found {
+            break;
+        }
+    };
+    // The first Ctrl-C while it waits for the new revision; the second while it puts the old
+    // one back (held there, with the new one still under the name).
+    wait_for("waiting up to");
+    signal(&child, libc::SIGINT);
+    wait_for("failpoint deploy:before-restore reached");
+    signal(&child, libc::SIGINT);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    wait_for("exiting now");
+    assert_eq!(journal_files(&s).len(), 1, "the journal keeps it");
+    assert_eq!(
+        inspect(&s.lab, "lab1", &s.name, "{{.Config.Image}}"),
+        s.v2,
+        "cut short with the new revision still under the name"
+    );
+
+    let out = s.run(&["rollback", &format!("lab1/{}", s.name), "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(service_state(&s), (s.v1.clone(), "running".to_string()));
+    assert_eq!(fleetnet_ip(&s.lab, "lab1", &s.name), ip);
+    assert!(journal_files(&s).is_empty());
+    let last = deploy_results(&s).pop().expect("a deploy result line");
+    assert_eq!(last.phase, Phase::Interrupted, "{last:?}");
+    assert!(
+        last.error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("undone later"),
+        "{last:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_services_kept_revision_on_its_address_is_not_an_ip_conflict_in_triage() {
+    use fleetdeck::model::triage::{Problem, triage};
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("crash-triage");
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    s.deploy_ok(&s.v2, QUICK_STOP);
+    let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
+    let kept = format!("{}--r1", s.name);
+    // The kept revision claims the live one's address, as the daemon itself reports it.
+    assert_eq!(
+        inspect(
+            &s.lab,
+            "lab1",
+            &kept,
+            "{{with index .NetworkSettings.Networks \"fleetnet\"}}{{with .IPAMConfig}}{{.IPv4Address}}{{end}}{{end}}"
+        ),
+        ip
+    );
+    let config = fleetdeck::config::parse_file(&s.config).unwrap();
+    let mut fleet = fleetdeck::model::Fleet::new(config.endpoints.iter().cloned());
+    for msg in fleetdeck::engine::sync_all_once(&config).await {
+        fleet.apply(msg);
+    }
+    assert!(fleet.endpoints.iter().all(|e| e.synced));
+    let about_ours: Vec<String> = triage(&fleet, chrono::Utc::now())
+        .into_iter()
+        .filter(|t| t.problem == Problem::IpConflict && t.detail.contains(&s.name))
+        .map(|t| t.detail)
+        .collect();
+    assert!(about_ours.is_empty(), "{about_ours:?}");
+
+    // A container of another service holding the same address is still a conflict.
+    let mut cleanup = crate::support::RemoveOnDrop::new(&s.lab, "lab1");
+    let intruder = cleanup.add(format!("{}-other", s.name));
+    crate::support::docker(
+        &s.lab,
+        "lab1",
+        &[
+            "create",
+            "--name",
+            &intruder,
+            "--network",
+            "fleetnet",
+            "--ip",
+            &ip,
+            "busybox:local",
+            "true",
+        ],
+    );
+    let mut fleet = fleetdeck::model::Fleet::new(config.endpoints.iter().cloned());
+    for msg in fleetdeck::engine::sync_all_once(&config).await {
+        fleet.apply(msg);
+    }
+    let conflicts: Vec<String> = triage(&fleet, chrono::Utc::now())
+        .into_iter()
+        .filter(|t| t.problem == Problem::IpConflict && t.detail.contains(&intruder))
+        .map(|t| t.detail)
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+}
