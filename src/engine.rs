@@ -252,6 +252,12 @@ impl FleetTasks {
     }
 
     /// The gate actions go through (to ask whether an endpoint is read-only, say).
+    /// Puts another gate in front of this fleet's writes (one with its audit log, and so its
+    /// journal, somewhere else). Writes already submitted keep the gate they started with.
+    pub fn replace_gate(&mut self, gate: gate::Gate) {
+        self.gate = std::sync::Arc::new(gate);
+    }
+
     pub fn gate(&self) -> &std::sync::Arc<gate::Gate> {
         &self.gate
     }
@@ -846,10 +852,18 @@ pub async fn run_endpoint(
 /// everything, subscribe), but at its cap it also meant up to 30 s before a daemon that was
 /// back showed up. So every [`PROBE_EVERY`] a `/_ping` (one connect and one tiny request on
 /// the endpoint's pooled client; a refused connect when the daemon is still down) asks whether
-/// it answers, and the first answer ends the wait.
+/// it answers, and the first answer after one that failed ends the wait. A daemon that
+/// answers its ping all along (and fails the session for another reason: an overloaded list,
+/// a proxy cutting the event stream) gets the whole backoff, not a session every 2 s.
 pub(crate) async fn wait_to_retry(spec: &EndpointSpec, settings: &EngineSettings, delay: Duration) {
     let until = tokio::time::Instant::now() + delay;
     let raw = transport::raw(spec, settings.request_timeout.as_secs().max(1));
+    // Asked at once too, so a daemon that was down when the session failed and is back
+    // before the first probe is not mistaken for one that answered all along.
+    let mut was_down = match &raw {
+        Ok(raw) => !answers(raw).await,
+        Err(_) => true,
+    };
     loop {
         let next = tokio::time::Instant::now() + PROBE_EVERY;
         let Ok(raw) = &raw else { break };
@@ -857,11 +871,21 @@ pub(crate) async fn wait_to_retry(spec: &EndpointSpec, settings: &EngineSettings
             break;
         }
         tokio::time::sleep_until(next).await;
-        if let Ok(Ok((200, _))) = tokio::time::timeout(PROBE_EVERY, raw.get("/_ping")).await {
-            return;
+        match answers(raw).await {
+            true if was_down => return,
+            true => {}
+            false => was_down = true,
         }
     }
     tokio::time::sleep_until(until).await;
+}
+
+/// Whether the daemon answers a `/_ping` within [`PROBE_EVERY`].
+async fn answers(raw: &transport::RawGet) -> bool {
+    matches!(
+        tokio::time::timeout(PROBE_EVERY, raw.get("/_ping")).await,
+        Ok(Ok((200, _)))
+    )
 }
 
 struct Closed;

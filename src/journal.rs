@@ -166,6 +166,14 @@ pub struct Journal {
     dir: PathBuf,
 }
 
+/// Held for the life of an operation on one service: no other fleetdeck process can take it
+/// (`flock`), and the kernel lets go of it when the holder dies, however it dies. So a record
+/// whose lock is free was cut short; one whose lock is held is under way.
+#[derive(Debug)]
+pub struct JournalLock {
+    _file: std::fs::File,
+}
+
 /// Why a journal record could not be begun.
 #[derive(Debug)]
 pub enum BeginError {
@@ -217,6 +225,38 @@ impl Journal {
     pub fn path_of(&self, endpoint: &str, service: &str) -> PathBuf {
         self.dir
             .join(format!("{}--{}.json", escape(endpoint), escape(service)))
+    }
+
+    /// Takes the lock of a service's operations; `None` when another process holds it.
+    pub fn lock(&self, endpoint: &str, service: &str) -> std::io::Result<Option<JournalLock>> {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self
+            .dir
+            .join(format!(".{}--{}.lock", escape(endpoint), escape(service)));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        // SAFETY: flock(2) on a descriptor this function owns; no memory is shared.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Some(JournalLock { _file: file }));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+
+    /// Whether a process is working on the service now (its lock is held).
+    pub fn under_way(&self, endpoint: &str, service: &str) -> bool {
+        matches!(self.lock(endpoint, service), Ok(None))
     }
 
     /// Writes a new record; refused when one for the same endpoint and service exists.
@@ -404,6 +444,21 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn one_process_holds_a_services_lock_until_it_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::at(dir.path());
+        // flock locks belong to the open file: a second open in this process contends too.
+        let held = j.lock("lab1", "cart").unwrap().expect("free at first");
+        assert!(j.lock("lab1", "cart").unwrap().is_none());
+        assert!(j.under_way("lab1", "cart"));
+        assert!(!j.under_way("lab1", "other"));
+        drop(held);
+        assert!(!j.under_way("lab1", "cart"));
+        // The lock file is no record.
+        assert!(j.pending().is_empty());
     }
 
     #[test]

@@ -498,11 +498,13 @@ async fn run_dashboard(
     let who = tasks.gate().audit().identity();
     app.deploy.who = format!("{}@{}", who.user, who.host);
     // A deploy or rollback a kill cut short: said at once, finished or undone from its row.
+    let journal = fleetdeck::journal::Journal::beside(tasks.gate().audit().path());
     app.set_unfinished(
-        fleetdeck::journal::Journal::beside(tasks.gate().audit().path())
+        journal
             .pending()
             .into_iter()
             .filter_map(Result::ok)
+            .filter(|e| !journal.under_way(&e.endpoint, &e.service))
             .collect(),
     );
     if wall {

@@ -24,7 +24,7 @@ use super::deadline;
 use super::gate::{Gate, Readiness, readiness};
 use crate::audit::{Attempt, Phase};
 pub use crate::journal::Recovery;
-use crate::journal::{FromRevision, Journal, JournalEntry, Operation, ToRevision};
+use crate::journal::{FromRevision, Journal, JournalEntry, JournalLock, Operation, ToRevision};
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionRequest, ActionResult};
 use crate::model::deploy::revision::{LABEL_REVISION, LABEL_SERVICE, RollbackPlan, kept_name};
@@ -161,6 +161,8 @@ struct Steps<'a> {
     journal: Option<(Journal, Mutex<JournalEntry>)>,
     /// The operation's own audit record, completed by [`Steps::end`].
     attempt: Option<Attempt>,
+    /// Held while it runs: no other fleetdeck works on the same service meanwhile.
+    lock: Option<JournalLock>,
 }
 
 impl<'a> Steps<'a> {
@@ -180,6 +182,30 @@ impl<'a> Steps<'a> {
             operation: None,
             journal: None,
             attempt: None,
+            lock: None,
+        }
+    }
+
+    /// Takes the service's lock, or says who has it.
+    fn take_lock(
+        &mut self,
+        journal: &Journal,
+        endpoint: &str,
+        service: &str,
+    ) -> Result<(), String> {
+        match journal.lock(endpoint, service) {
+            Ok(Some(lock)) => {
+                self.lock = Some(lock);
+                Ok(())
+            }
+            Ok(None) => Err(format!(
+                "a deploy or rollback of {endpoint}/{service} is under way in another fleetdeck \
+                 process; nothing was changed"
+            )),
+            Err(e) => Err(format!(
+                "cannot lock {endpoint}/{service} in the journal {}: {e}; nothing was changed",
+                journal.dir().display()
+            )),
         }
     }
 
@@ -220,6 +246,7 @@ impl<'a> Steps<'a> {
             return Ok(());
         }
         let journal = Journal::beside(self.gate.audit().path());
+        self.take_lock(&journal, &entry.endpoint, &entry.service)?;
         let subject = self
             .gate
             .subject(self.endpoint, "", &entry.service, entry.op.verb(), params);
@@ -291,12 +318,8 @@ impl<'a> Steps<'a> {
     /// Closes the operation: its audit record completed with the result, and its journal
     /// record removed unless the result leaves it unfinished.
     async fn end(&self, result: &DeployResult) {
-        if let Some(attempt) = &self.attempt {
-            let (phase, error) = result.audit_result();
-            if let Err(e) = self.gate.audit().finished_as(attempt, phase, error).await {
-                self.say(format!("warning: cannot write the audit log: {e}"));
-            }
-        }
+        // The journal first: a kill between the two then leaves "started, no result" in the
+        // audit log, the cautious reading, never a finished operation still in the journal.
         let unfinished = matches!(
             result,
             DeployResult::Failed {
@@ -318,6 +341,12 @@ impl<'a> Steps<'a> {
                     "warning: cannot remove the journal record {}: {e}",
                     journal.path_of(&endpoint, &service).display()
                 ));
+            }
+        }
+        if let Some(attempt) = &self.attempt {
+            let (phase, error) = result.audit_result();
+            if let Err(e) = self.gate.audit().finished_as(attempt, phase, error).await {
+                self.say(format!("warning: cannot write the audit log: {e}"));
             }
         }
     }
@@ -647,16 +676,21 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
                 } else {
                     format!("it runs on, still named {kept}: `fleetdeck rollback` puts it back")
                 };
-                return match steps.interrupted() {
-                    Some(why) => DeployResult::Interrupted {
+                let why = steps.interrupted();
+                return match (why, back.is_ok()) {
+                    (Some(why), true) => DeployResult::Interrupted {
                         reason: format!("{why} after renaming the running revision; {state}"),
                     },
-                    None => DeployResult::Failed {
+                    // Not put back: the journal must stay, whatever stopped it.
+                    (why, back_ok) => DeployResult::Failed {
                         reason: format!(
-                            "stopping the running revision {}; {state}",
-                            stopped.text()
+                            "{}; {state}",
+                            why.unwrap_or_else(|| format!(
+                                "stopping the running revision {}",
+                                stopped.text()
+                            ))
                         ),
-                        unfinished: !back.is_ok(),
+                        unfinished: !back_ok,
                     },
                 };
             }
@@ -686,9 +720,11 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
             }
             ActionResult::Failed(e) => return Err((None, None, format!("create failed: {e}"))),
         }
+        // Created but not found: it exists all the same, so it is named by its name (the
+        // daemon takes either) for whatever comes next to remove it.
         let id = steps.id_of(&plan.name).await.map_err(|e| {
             (
-                None,
+                Some(plan.name.clone()),
                 None,
                 format!("the new container cannot be found: {e}"),
             )
@@ -983,13 +1019,21 @@ async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult 
             } else {
                 format!("it runs on, still named {current_kept}: `fleetdeck rollback` puts it back")
             };
-            return match steps.interrupted() {
-                Some(why) => DeployResult::Interrupted {
+            let why = steps.interrupted();
+            return match (why, back.is_ok()) {
+                (Some(why), true) => DeployResult::Interrupted {
                     reason: format!("{why} after renaming the current revision; {state}"),
                 },
-                None => DeployResult::Failed {
-                    reason: format!("stopping the current revision {}; {state}", r.text()),
-                    unfinished: !back.is_ok(),
+                // Not put back: the journal must stay, whatever stopped it.
+                (why, back_ok) => DeployResult::Failed {
+                    reason: format!(
+                        "{}; {state}",
+                        why.unwrap_or_else(|| format!(
+                            "stopping the current revision {}",
+                            r.text()
+                        ))
+                    ),
+                    unfinished: !back_ok,
                 },
             };
         }
@@ -1185,21 +1229,6 @@ pub async fn recover(
         };
     }
     let identity = gate.audit().identity();
-    if entry.pid != identity.pid
-        && entry.by.ends_with(&format!("@{}", identity.host))
-        && std::fs::read_to_string(format!("/proc/{}/comm", entry.pid))
-            .is_ok_and(|comm| comm.trim() == "fleetdeck")
-    {
-        return DeployResult::Refused {
-            reason: format!(
-                "the {} of {}/{} is still under way in fleetdeck pid {}; nothing was changed",
-                entry.op.verb(),
-                entry.endpoint,
-                entry.service,
-                entry.pid
-            ),
-        };
-    }
     let mut steps = Steps::new(
         gate,
         endpoint,
@@ -1207,6 +1236,26 @@ pub async fn recover(
         progress,
         interrupt,
     );
+    let journal = Journal::beside(gate.audit().path());
+    if let Err(reason) = steps.take_lock(&journal, &entry.endpoint, &entry.service) {
+        return DeployResult::Refused { reason };
+    }
+    // Read again under the lock: another process may have finished it meanwhile.
+    let entry = match journal.find(&entry.endpoint, &entry.service) {
+        Ok(Some(now)) if now.id == entry.id => now,
+        Ok(_) => {
+            return DeployResult::Refused {
+                reason: format!(
+                    "the {} of {}/{} was ended meanwhile by another fleetdeck process; nothing \
+                     was changed",
+                    entry.op.verb(),
+                    entry.endpoint,
+                    entry.service
+                ),
+            };
+        }
+        Err(reason) => return DeployResult::Refused { reason },
+    };
     let verb = match how {
         Recovery::Finish => "resume",
         Recovery::Undo => "undo",
@@ -1231,10 +1280,7 @@ pub async fn recover(
     };
     steps.operation = Some(attempt.id.clone());
     steps.attempt = Some(attempt);
-    steps.journal = Some((
-        Journal::beside(gate.audit().path()),
-        Mutex::new(entry.clone()),
-    ));
+    steps.journal = Some((journal, Mutex::new(entry.clone())));
     steps.say(format!(
         "{} the interrupted {}",
         match how {
@@ -1258,6 +1304,7 @@ pub async fn recover(
         ),
     };
     let result = steps.settle(result);
+    steps.end(&result).await;
     // The interrupted operation's own record gets its end, naming what ended it.
     if !matches!(
         result,
@@ -1295,7 +1342,6 @@ pub async fn recover(
             steps.say(format!("warning: cannot write the audit log: {e}"));
         }
     }
-    steps.end(&result).await;
     result
 }
 

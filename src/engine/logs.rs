@@ -19,6 +19,9 @@ use crate::model::{EndpointId, Msg, MsgKind};
 
 /// Lines per message at most; a burst becomes a few large messages.
 const BATCH_LINES: usize = 512;
+/// Bytes of text per message at most, whatever the line count: with lines up to [`MAX_LINE`],
+/// 512 of them could be half a gigabyte in one message.
+const BATCH_BYTES: usize = 1 << 20;
 /// How long a partial batch may wait before it is sent anyway.
 const BATCH_WAIT: Duration = Duration::from_millis(50);
 /// A line longer than this is cut, with a marker (a container printing without newlines cannot
@@ -168,6 +171,7 @@ async fn read_stream(
     let mut stream = docker.logs(&req.container_id, Some(opts));
     let mut out = StdJoiners::default();
     let mut batch: Vec<LogLine> = Vec::new();
+    let mut batch_bytes = 0usize;
     loop {
         let next = if batch.is_empty() {
             stream.next().await
@@ -175,6 +179,7 @@ async fn read_stream(
             match tokio::time::timeout(BATCH_WAIT, stream.next()).await {
                 Ok(item) => item,
                 Err(_) => {
+                    batch_bytes = 0;
                     if send(tx, req, std::mem::take(&mut batch)).await.is_err() {
                         return Ok(Ended::Closed);
                     }
@@ -204,10 +209,14 @@ async fn read_stream(
         // One frame is one of Docker's log messages (or a TTY's line): the joiner strips its
         // time prefix and joins a long line's partial messages.
         for line in out.get(kind).push(&bytes, MAX_LINE) {
+            batch_bytes += line.1.len();
             push_line(&mut batch, req, kind, line, resume_after, last_at);
         }
-        if batch.len() >= BATCH_LINES && send(tx, req, std::mem::take(&mut batch)).await.is_err() {
-            return Ok(Ended::Closed);
+        if batch.len() >= BATCH_LINES || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
+            if send(tx, req, std::mem::take(&mut batch)).await.is_err() {
+                return Ok(Ended::Closed);
+            }
         }
     }
 }

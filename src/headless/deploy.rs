@@ -25,6 +25,7 @@ use crate::engine::gate::Gate;
 use crate::journal::{Journal, JournalEntry};
 use crate::model::deploy::revision::rollback_plan;
 use crate::model::deploy::{DeployTarget, Deployer, plan};
+use crate::model::text::sanitize;
 use crate::model::{Fleet, Link};
 
 /// Progress lines waiting to be printed; the printer drains them as they come, so only a
@@ -87,29 +88,34 @@ pub(super) fn interrupt_on_signals(
             };
             seen += 1;
             if seen == 1 {
+                // Raised first: a terminal gone with its SSH session (SIGHUP) fails the
+                // message below, and that must not keep the write from reversing.
+                raiser.raise(name);
                 let then = if journaled {
                     "putting back what it changed"
                 } else {
                     "finishing the one under way"
                 };
-                eprintln!(
+                let _ = writeln!(
+                    std::io::stderr(),
                     "fleetdeck: {name}: starting no new step of the {what}, {then}; send it \
                      again to exit at once"
                 );
-                raiser.raise(name);
             } else {
-                if journaled {
-                    eprintln!(
+                let _ = if journaled {
+                    writeln!(
+                        std::io::stderr(),
                         "fleetdeck: {name} again: exiting now; the journal keeps the unfinished \
                          {what}: `fleetdeck deploy --resume` finishes it, `fleetdeck rollback` \
                          undoes it"
-                    );
+                    )
                 } else {
-                    eprintln!(
+                    writeln!(
+                        std::io::stderr(),
                         "fleetdeck: {name} again: exiting now; `fleetdeck audit` shows what the \
                          {what} did"
-                    );
-                }
+                    )
+                };
                 std::process::exit(130);
             }
         }
@@ -128,23 +134,35 @@ where
     F: std::future::Future<Output = T>,
 {
     tokio::pin!(work);
+    // A write that fails (stdout piped into `head`, a terminal gone with its SSH session)
+    // stops the printing, never the work: dropping a deploy between two steps would leave it
+    // half-done. The error is returned once the work has ended.
+    let mut failed: Option<std::io::Error> = None;
+    let mut print = |line: &str, failed: &mut Option<std::io::Error>| {
+        if failed.is_none()
+            && let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush())
+        {
+            *failed = Some(e);
+        }
+    };
     let result = loop {
         tokio::select! {
             r = &mut work => break r,
-            Some(line) = rx.recv() => {
-                writeln!(out, "{line}")?;
-                out.flush()?;
-            }
+            Some(line) = rx.recv() => print(&line, &mut failed),
         }
     };
     while let Ok(line) = rx.try_recv() {
-        writeln!(out, "{line}")?;
+        print(&line, &mut failed);
     }
-    Ok(result)
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(result),
+    }
 }
 
 fn report(
     result: &DeployResult,
+    target: &str,
     done: String,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -165,7 +183,8 @@ fn report(
             if *unfinished {
                 writeln!(
                     err,
-                    "fleetdeck: it is left unfinished in the journal: `fleetdeck deploy --resume                      ENDPOINT/NAME` finishes it, `fleetdeck rollback ENDPOINT/NAME` undoes it"
+                    "fleetdeck: it is left unfinished in the journal: `fleetdeck deploy --resume {target}` \
+                     finishes it, `fleetdeck rollback {target}` undoes it"
                 )?;
             }
             Ok(EXIT_FAILED)
@@ -222,7 +241,18 @@ pub async fn deploy(
     let journal = Journal::beside(gate.audit().path());
     for pending in journal.pending().into_iter().flatten() {
         if pending.service == spec.name {
-            tell_pending(&pending, err)?;
+            if journal.under_way(&pending.endpoint, &pending.service) {
+                writeln!(
+                    err,
+                    "fleetdeck: a {} of {}/{} is under way in another fleetdeck process; nothing \
+                     was done",
+                    pending.op.verb(),
+                    sanitize(&pending.endpoint),
+                    sanitize(&pending.service)
+                )?;
+            } else {
+                tell_pending(&pending, &journal, err)?;
+            }
             return Ok(EXIT_FAILED);
         }
     }
@@ -276,7 +306,8 @@ pub async fn deploy(
         plan.image,
         plan.ip.map(|ip| format!(" at {ip}")).unwrap_or_default()
     );
-    report(&result, done, out, err)
+    let target = format!("{}/{}", plan.endpoint_name, plan.name);
+    report(&result, &target, done, out, err)
 }
 
 /// `fleetdeck rollback ENDPOINT/NAME`.
@@ -339,22 +370,31 @@ pub async fn rollback(
         "rolled back: {}/{} is revision {} ({}) again",
         plan.endpoint_name, plan.service, plan.target.revision, plan.target.image
     );
-    report(&result, done, out, err)
+    report(&result, target, done, out, err)
 }
 
-/// Says that an unfinished operation holds the service, and the two ways out.
-fn tell_pending(entry: &JournalEntry, err: &mut dyn Write) -> std::io::Result<()> {
-    let target = format!("{}/{}", entry.endpoint, entry.service);
+/// Says that an unfinished operation holds the service, and the ways out.
+fn tell_pending(
+    entry: &JournalEntry,
+    journal: &Journal,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let target = sanitize(&format!("{}/{}", entry.endpoint, entry.service)).into_owned();
     writeln!(
         err,
-        "fleetdeck: {}: an unfinished {}",
-        crate::model::text::sanitize(&target),
-        crate::model::text::sanitize(&entry.describe())
+        "fleetdeck: {target}: an unfinished {}",
+        sanitize(&entry.describe())
     )?;
     writeln!(
         err,
         "fleetdeck: finish it with `fleetdeck deploy --resume {target}`, or undo it with \
          `fleetdeck rollback {target}`; nothing was done"
+    )?;
+    writeln!(
+        err,
+        "fleetdeck: (if neither can, because its containers were changed by hand, check the \
+         service and delete {})",
+        journal.path_of(&entry.endpoint, &entry.service).display()
     )
 }
 
@@ -452,5 +492,5 @@ async fn recover_entry(
             None => format!("undone: {target} is removed, as before the deploy"),
         },
     };
-    report(&result, done, out, err)
+    report(&result, &target, done, out, err)
 }

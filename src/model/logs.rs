@@ -316,6 +316,11 @@ impl LineJoiner {
                 while cut > 0 && piece.get(cut).is_some_and(|b| b & 0xc0 == 0x80) {
                     cut -= 1;
                 }
+                // Nothing but continuation bytes (not text at all): cut anyway, or nothing
+                // would ever be taken and this would loop for good.
+                if cut == 0 && line.is_empty() {
+                    cut = max.min(piece.len());
+                }
                 line.extend_from_slice(&piece[..cut]);
                 piece = &piece[cut..];
                 let mut full = lossy(std::mem::take(line));
@@ -364,6 +369,22 @@ fn split_timestamp_bytes(message: &[u8]) -> (Option<DateTime<Utc>>, &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bytes_that_are_no_text_are_cut_too_and_never_hang_the_joiner() {
+        // A TTY container writing 3 MB of 0x80 bytes with no line end: one bollard item.
+        let mut j = LineJoiner::default();
+        let junk = vec![0x80u8; 3_000_000];
+        let lines = j.push(&junk, 1 << 20);
+        assert_eq!(lines.len(), 2, "two full lines cut, the rest waits");
+        let tail = j.flush().expect("the rest");
+        let total: usize = lines
+            .iter()
+            .map(|(_, l)| l.trim_end_matches(CUT_MARKER).chars().count())
+            .sum::<usize>()
+            + tail.1.chars().count();
+        assert_eq!(total, 3_000_000, "every byte shown once, as a stand-in");
+    }
+
     use super::*;
 
     fn line(source: usize, secs: i64, text: &str) -> LogLine {

@@ -26,15 +26,9 @@ const UPDATE_STEPS: [&str; 4] = [
 
 /// A `fleetdeck deploy` held at `failpoint`, once it says it got there.
 fn deploy_held_at(s: &Service, spec: &std::path::Path, failpoint: &str) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
-    cmd.env("FLEETDECK_AUDIT", &s.audit)
-        .env("XDG_STATE_HOME", s.audit.parent().unwrap());
-    held_at(cmd, s, spec, failpoint)
-}
-
-/// `cmd` (the binary, its state dir set or not) deploying `spec`, held at `failpoint`.
-fn held_at(mut cmd: Command, s: &Service, spec: &std::path::Path, failpoint: &str) -> Child {
-    let mut child = cmd
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .env("FLEETDECK_AUDIT", &s.audit)
+        .env("XDG_STATE_HOME", s.audit.parent().unwrap())
         .arg("--config")
         .arg(&s.config)
         .args(["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"])
@@ -86,6 +80,8 @@ fn journal_files(s: &Service) -> Vec<String> {
         .map(|d| {
             d.filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                // Records only, not the services' lock files.
+                .filter(|n| n.ends_with(".json"))
                 .collect()
         })
         .unwrap_or_default()
@@ -308,18 +304,19 @@ async fn the_dashboard_shows_an_unfinished_deploy_and_b_on_its_service_undoes_it
     s.deploy_ok(&s.v1, QUICK_STOP);
     let ip = fleetnet_ip(&s.lab, "lab1", &s.name);
     let old_id = inspect(&s.lab, "lab1", &s.name, "{{.Id}}");
-    // Killed with the old revision renamed aside and stopped, in the default state dir (the
-    // one the dashboard's own gate uses here).
+    // Killed with the old revision renamed aside and stopped.
     let spec = s.spec(&s.v2, QUICK_STOP);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
-    cmd.env_remove("FLEETDECK_AUDIT")
-        .env_remove("XDG_STATE_HOME");
-    let mut child = held_at(cmd, &s, &spec, "deploy:before-create");
+    let mut child = deploy_held_at(&s, &spec, "deploy:before-create");
     signal(&child, libc::SIGKILL);
     let _ = child.wait();
 
     let lab = crate::support::lab_config(&["lab1"]);
     let mut h = crate::support::Harness::start(&lab);
+    // The dashboard's gate with the same state dir as the killed deploy.
+    h.tasks.replace_gate(fleetdeck::engine::gate::Gate::new(
+        &lab,
+        fleetdeck::audit::AuditLog::at(&s.audit),
+    ));
     let mut app = fleetdeck::app::App::new(&lab, fleetdeck::ui::Theme::monochrome());
     let journal = fleetdeck::journal::Journal::beside(h.tasks.gate().audit().path());
     let ours: Vec<_> = journal
@@ -543,4 +540,33 @@ async fn a_services_kept_revision_on_its_address_is_not_an_ip_conflict_in_triage
         .map(|t| t.detail)
         .collect();
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_second_fleetdeck_touches_a_service_while_a_deploy_of_it_is_under_way() {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("crash-busy");
+    s.deploy_ok(&s.v1, QUICK_STOP);
+    let spec = s.spec(&s.v2, QUICK_STOP);
+    let child = deploy_held_at(&s, &spec, "deploy:before-create");
+    let target = format!("lab1/{}", s.name);
+    // Alive and held: its journal record is there, but it is no unfinished one to take over.
+    for args in [
+        vec!["rollback", target.as_str(), "--yes"],
+        vec!["deploy", "--resume", target.as_str(), "--yes"],
+        vec!["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"],
+    ] {
+        let out = s.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            text(&out).contains("under way in another fleetdeck process"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(service_state(&s), (s.v1.clone(), "running".to_string()));
+    assert!(journal_files(&s).is_empty());
 }
