@@ -775,13 +775,20 @@ impl App {
         }
         let keys = self.row_keys();
         let v = &mut self.view;
-        if let Some(key) = &v.selected_key
-            && let Some(i) = keys.iter().position(|k| k == key)
-        {
-            v.selected = i;
+        // The selection follows a container only once the operator has put it on one: at
+        // start, as endpoints finish their first sync and rows arrive above, it stays on the
+        // first row instead of riding down the list with whatever row it first landed on.
+        if let Some(key) = &v.selected_key {
+            match keys.iter().position(|k| k == key) {
+                Some(i) => v.selected = i,
+                // Gone: the selection stays at its place, on the row now there.
+                None => {
+                    v.selected = v.selected.min(keys.len().saturating_sub(1));
+                    v.selected_key = keys.get(v.selected).cloned();
+                }
+            }
         }
         v.selected = v.selected.min(keys.len().saturating_sub(1));
-        v.selected_key = keys.get(v.selected).cloned();
         let page = self.page();
         self.view.offset = visible_offset(self.view.offset, self.view.selected, page);
         let end = (self.view.offset + page).min(keys.len());

@@ -1357,3 +1357,60 @@ fn wrap_and_follow_keep_the_newest_line_on_the_bottom_row() {
         assert!(x > 0, "{case}");
     }
 }
+
+#[test]
+fn the_selection_stays_on_the_first_row_while_endpoints_sync_until_the_operator_moves() {
+    let mut app = App::new(&config(), Theme::dark());
+    app.now = now();
+    key(&mut app, KeyCode::Char('2'));
+    let sync = |app: &mut App, endpoint: usize, names: &[&str]| {
+        let containers = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                // The id follows the name, as a container's does across syncs.
+                container(
+                    &format!("e{endpoint}{}", n.replace('-', "")),
+                    n,
+                    ContainerState::Running,
+                    &format!("10.0.{endpoint}.{i}"),
+                )
+            })
+            .collect();
+        app.apply(Msg {
+            endpoint,
+            at: now(),
+            kind: MsgKind::Synced(Box::new(SyncData {
+                info: info(),
+                containers,
+                ..SyncData::default()
+            })),
+        });
+    };
+    let first_row = |app: &mut App| {
+        let buf = render(app, 100, 20);
+        let (_, y) = find_cell(&buf, "ENDPOINT");
+        let row: String = (0..100).map(|x| buf[(x, y + 1)].symbol().to_string()).collect();
+        (app.view.selected, row)
+    };
+    // Endpoints answer in an order that puts later rows first (sorted by endpoint: eu-west-01
+    // sorts before us-east-0x), each sync inserting rows above the selected one.
+    sync(&mut app, 1, &["b-1", "b-2", "b-3"]);
+    first_row(&mut app);
+    sync(&mut app, 2, &["c-1", "c-2"]);
+    first_row(&mut app);
+    sync(&mut app, 0, &["a-1", "a-2"]);
+    let (selected, row) = first_row(&mut app);
+    assert_eq!(selected, 0, "still on the first row");
+    assert!(row.contains("eu-west-01") && row.contains("c-1"), "{row}");
+
+    // Once the operator moves, the selection follows its container as rows arrive above it.
+    key(&mut app, KeyCode::Char('j'));
+    let (selected, _) = first_row(&mut app);
+    assert_eq!(selected, 1);
+    let chosen = app.view.selected_key.clone().expect("a chosen row");
+    sync(&mut app, 2, &["c-0", "c-1", "c-2"]);
+    first_row(&mut app);
+    assert_eq!(app.view.selected, 2, "the chosen container moved down one row");
+    assert_eq!(app.view.selected_key, Some(chosen));
+}
