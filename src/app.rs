@@ -854,6 +854,28 @@ impl App {
                 .collect();
             footer.retain(|h| !actions.contains(&h.action));
         }
+        // Tab on a confirmation only changes a kill's signal or an rm's volumes: on any other
+        // (a deploy, a rollback, a restart) it is not offered.
+        let tab_applies = self.view.plan.is_none()
+            && self.view.confirm.as_ref().is_some_and(|c| {
+                matches!(
+                    c.action,
+                    crate::model::actions::Action::Kill { .. }
+                        | crate::model::actions::Action::Remove { .. }
+                )
+            });
+        if self.scope() == Scope::Confirm && !tab_applies {
+            // Neither its kill/rm meaning nor the global "next view": a confirmation holds
+            // the view where it is.
+            let tab: Vec<&str> = self
+                .keymap
+                .bindings()
+                .iter()
+                .filter(|b| b.action == Action::NextView)
+                .map(|b| b.help)
+                .collect();
+            footer.retain(|h| !tab.contains(&h.action.as_str()));
+        }
         // The whole keymap when two columns of it fit, else this view's keys and the global ones.
         let lines: usize = self.help.iter().map(|s| s.hints.len() + 1).sum();
         let room = usize::from(frame.area().height.saturating_sub(6)) * 2;

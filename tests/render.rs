@@ -842,6 +842,8 @@ fn destructive_keys_ask_first_naming_containers_and_endpoints() {
         text.contains("restart 2 containers on 2 endpoints"),
         "{text}"
     );
+    // Tab does something on a kill or an rm confirmation only: not offered here.
+    assert!(!text.contains("next signal"), "{text}");
     assert!(
         text.contains("us-east-01/web-1 (running)") && text.contains("us-east-02/web-2 (running)"),
         "{text}"
@@ -860,6 +862,10 @@ fn destructive_keys_ask_first_naming_containers_and_endpoints() {
     // Kill offers a signal choice; n cancels and nothing is sent.
     let sent = app.commands.len();
     key(&mut app, KeyCode::Char('K'));
+    assert!(
+        buffer_to_text(&render(&mut app, 100, 30)).contains("Tab kill: next signal"),
+        "a kill offers its signals"
+    );
     key(&mut app, KeyCode::Tab);
     let text = buffer_to_text(&render(&mut app, 100, 30));
     assert!(text.contains("SIGTERM"), "{text}");
@@ -1245,6 +1251,10 @@ fn the_rollback_key_plans_the_swap_to_the_kept_revision() {
         text.contains("roll back us-east-02/cart from revision 2 (shop/cart:2) to revision 1"),
         "{text}"
     );
+    assert!(
+        !text.contains("next signal"),
+        "no kill/rm hint on a plan: {text}"
+    );
     key(&mut app, KeyCode::Char('n'));
     assert!(app.commands.is_empty() && app.view.plan.is_none());
     // A container without kept revisions says so instead.
@@ -1390,7 +1400,9 @@ fn the_selection_stays_on_the_first_row_while_endpoints_sync_until_the_operator_
     let first_row = |app: &mut App| {
         let buf = render(app, 100, 20);
         let (_, y) = find_cell(&buf, "ENDPOINT");
-        let row: String = (0..100).map(|x| buf[(x, y + 1)].symbol().to_string()).collect();
+        let row: String = (0..100)
+            .map(|x| buf[(x, y + 1)].symbol().to_string())
+            .collect();
         (app.view.selected, row)
     };
     // Endpoints answer in an order that puts later rows first (sorted by endpoint: eu-west-01
@@ -1411,6 +1423,9 @@ fn the_selection_stays_on_the_first_row_while_endpoints_sync_until_the_operator_
     let chosen = app.view.selected_key.clone().expect("a chosen row");
     sync(&mut app, 2, &["c-0", "c-1", "c-2"]);
     first_row(&mut app);
-    assert_eq!(app.view.selected, 2, "the chosen container moved down one row");
+    assert_eq!(
+        app.view.selected, 2,
+        "the chosen container moved down one row"
+    );
     assert_eq!(app.view.selected_key, Some(chosen));
 }
