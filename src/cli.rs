@@ -167,6 +167,11 @@ pub enum Command {
         /// Where: one endpoint, or @CLUSTER to place by the spec's labels, then least loaded
         #[arg(long, value_name = "ENDPOINT|@CLUSTER")]
         to: Option<String>,
+        /// Go ahead though the update drops settings the running container has and the spec
+        /// does not (mounts, env, ports, …: the plan names them); without it such an update
+        /// is refused
+        #[arg(long)]
+        accept_loss: bool,
         /// Do not ask for confirmation (needed when stdin is not a terminal)
         #[arg(long, short = 'y')]
         yes: bool,

@@ -179,6 +179,7 @@ fn main() -> ExitCode {
                 spec,
                 resume,
                 to,
+                accept_loss,
                 yes,
                 deploy_dir,
             }) => {
@@ -186,6 +187,7 @@ fn main() -> ExitCode {
                 let args = headless::deploy::DeployArgs {
                     spec: spec.clone(),
                     resume: resume.clone(),
+                    accept_loss: *accept_loss,
                     to: to.clone(),
                     yes: *yes,
                     deploy_dir: deploy_dir.clone(),

@@ -14,6 +14,8 @@
 //! A kill leaves the journal record, and [`recover`] finishes or undoes it from whatever
 //! state the daemon is in: it looks at the containers, never trusts the step marks alone.
 
+mod carry;
+
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -489,6 +491,42 @@ fn refused_or_failed(result: &ActionResult, what: &str) -> Option<DeployResult> 
     }
 }
 
+/// What an update would drop of the running revision: its settings as the daemon reports
+/// them (less its image's), against the container the plan creates. Empty for a new service.
+pub async fn losses(gate: &Gate, plan: &DeployPlan) -> Result<Vec<String>, String> {
+    let DeployKind::Update { old_id, .. } = &plan.kind else {
+        return Ok(Vec::new());
+    };
+    let docker = gate
+        .reader(plan.endpoint)
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", plan.endpoint_name))?;
+    let c = deadline(
+        Duration::from_secs(10),
+        docker.inspect_container(old_id, None::<InspectContainerOptions>),
+    )
+    .await
+    .map_err(|e| format!("inspecting the running revision: {e}"))?;
+    // The image may be gone (removed after the container was made): then its defaults count
+    // as the container's own, the cautious side.
+    let image = match c.image.as_deref() {
+        Some(id) => deadline(Duration::from_secs(10), docker.inspect_image(id))
+            .await
+            .ok(),
+        None => None,
+    };
+    let ours = c
+        .config
+        .as_ref()
+        .and_then(|c| c.labels.as_ref())
+        .is_some_and(crate::model::deploy::carry::deployed_by_fleetdeck);
+    Ok(crate::model::deploy::carry::dropped(
+        &carry::old_settings(&c, image.as_ref()),
+        &plan.create,
+        ours,
+    ))
+}
+
 /// The journal record of a deploy plan, before its first step.
 fn deploy_entry(gate: &Gate, plan: &DeployPlan) -> JournalEntry {
     let identity = gate.audit().identity();
@@ -577,6 +615,28 @@ pub async fn deploy(
         },
         "ip": plan.ip.map(|ip| ip.to_string()),
     });
+    // Nothing of the running revision is dropped unless the operator said so.
+    if !plan.accept_loss {
+        match losses(gate, plan).await {
+            Ok(dropped) if dropped.is_empty() => {}
+            Ok(dropped) => {
+                return DeployResult::Refused {
+                    reason: format!(
+                        "the update would drop what the running {} has: {}; nothing was \
+                         changed (put them in the spec, or accept the loss: deploy \
+                         --accept-loss)",
+                        plan.name,
+                        dropped.join(", ")
+                    ),
+                };
+            }
+            Err(e) => {
+                return DeployResult::failed(format!(
+                    "cannot read the running revision ({e}); nothing was changed"
+                ));
+            }
+        }
+    }
     if let Err(reason) = steps.begin(deploy_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }

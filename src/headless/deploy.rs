@@ -38,6 +38,8 @@ pub struct DeployArgs {
     pub spec: Option<String>,
     /// `--resume ENDPOINT/NAME`: finish the deploy or rollback the journal holds for it.
     pub resume: Option<String>,
+    /// `--accept-loss`: go ahead though the update drops settings of the running revision.
+    pub accept_loss: bool,
     pub to: Option<String>,
     pub yes: bool,
     /// Overrides `[deploy] dir`.
@@ -262,7 +264,7 @@ pub async fn deploy(
         who: format!("{}@{}", identity.user, identity.host),
         at: chrono::Utc::now(),
     };
-    let plan = match plan(
+    let mut plan = match plan(
         &spec,
         &fleet,
         to.as_ref(),
@@ -280,6 +282,46 @@ pub async fn deploy(
     };
     for line in plan.lines() {
         writeln!(out, "{line}")?;
+    }
+    // What the update would drop of the running revision, read from the daemon: named, and
+    // refused unless accepted.
+    let dropped = match engine::deploy::losses(gate, &plan).await {
+        Ok(d) => d,
+        Err(e) => {
+            writeln!(
+                err,
+                "fleetdeck: cannot read the running revision: {e}; nothing was done"
+            )?;
+            return Ok(EXIT_FAILED);
+        }
+    };
+    if !dropped.is_empty() {
+        writeln!(
+            out,
+            "{}{}",
+            crate::model::deploy::carry::loss_line(&dropped),
+            if args.accept_loss {
+                " (accepted: --accept-loss)"
+            } else {
+                ""
+            }
+        )?;
+        if !args.accept_loss {
+            writeln!(
+                err,
+                "fleetdeck: {}: the update would drop what the running {} has: {}",
+                path.display(),
+                plan.name,
+                dropped.join(", ")
+            )?;
+            writeln!(
+                err,
+                "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
+                 was done"
+            )?;
+            return Ok(EXIT_CONFIG);
+        }
+        plan.accept_loss = true;
     }
     out.flush()?;
     if let Some(code) = confirmed(true, args.yes, confirm, err) {

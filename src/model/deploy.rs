@@ -4,6 +4,7 @@
 //! history kept in container labels ([`revision`]). Pure: the engine carries plans out through
 //! its gate; the headless commands and the TUI form only call what is here.
 
+pub mod carry;
 pub mod form;
 pub mod placement;
 pub mod revision;
@@ -364,6 +365,9 @@ pub struct DeployPlan {
     /// Kept revisions removed once the new one runs, (id, name), beyond the number kept.
     pub prune: Vec<(String, String)>,
     pub wait_s: u64,
+    /// The operator accepted that the update drops settings of the running revision that
+    /// the new container will not have (`--accept-loss`); without it such an update refuses.
+    pub accept_loss: bool,
 }
 
 impl DeployPlan {
@@ -542,6 +546,7 @@ pub fn plan(
         create,
         prune,
         wait_s: spec.wait_s,
+        accept_loss: false,
     })
 }
 

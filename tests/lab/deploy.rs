@@ -634,3 +634,135 @@ async fn a_failed_pull_is_a_clear_error_and_changes_nothing() {
         "the running revision was not touched"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_update_that_would_drop_settings_of_a_container_fleetdeck_did_not_create_is_refused_naming_them()
+ {
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-loss");
+    let (lab, name) = (&s.lab, &s.name);
+    let bind_dir = s.dir.path().join("host");
+    std::fs::create_dir_all(&bind_dir).unwrap();
+    let volume = format!("{name}-data");
+    docker(
+        lab,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "-e",
+            "MODE=prod",
+            "-e",
+            "DB_PASSWORD=hunter2",
+            "-p",
+            "127.0.0.1:18089:80",
+            "-v",
+            &format!("{volume}:/data"),
+            "-v",
+            &format!("{}:/host", bind_dir.display()),
+            "--restart",
+            "always",
+            "--health-cmd",
+            "true",
+            "--memory",
+            "64m",
+            "--cpus",
+            "0.5",
+            "--user",
+            "1000",
+            "--cap-add",
+            "NET_ADMIN",
+            "--log-opt",
+            "max-size=1m",
+            &s.v1,
+            "sh",
+            "-c",
+            QUICK_STOP,
+        ],
+    );
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
+    let spec = s.spec(&s.v2, QUICK_STOP);
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let report = text(&out);
+    for dropped in [
+        "env MODE",
+        "env DB_PASSWORD",
+        "port 127.0.0.1:18089:80/tcp",
+        &format!("bind {volume}:/data"),
+        &format!("bind {}:/host", bind_dir.display()),
+        "restart policy always",
+        "healthcheck CMD-SHELL true",
+        "memory limit 67108864 bytes",
+        "cpu limit 0.50",
+        "user 1000",
+        "cap_add CAP_NET_ADMIN",
+        "log driver json-file max-size=1m",
+        "network bridge",
+    ] {
+        assert!(report.contains(dropped), "{dropped} not named:\n{report}");
+    }
+    assert!(
+        !report.contains("hunter2"),
+        "an env value was shown:\n{report}"
+    );
+    assert!(report.contains("--accept-loss"), "{report}");
+    // Untouched: same container, same name, still running.
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+    assert_eq!(inspect(lab, "lab1", name, "{{.State.Status}}"), "running");
+
+    // The dashboard's way in, a plan without the operator's acceptance: refused by the engine.
+    let config = fleetdeck::config::parse_file(&s.config).unwrap();
+    let mut fleet = fleetdeck::model::Fleet::new(config.endpoints.iter().cloned());
+    for msg in fleetdeck::engine::sync_all_once(&config).await {
+        fleet.apply(msg);
+    }
+    let spec_model = fleetdeck::config::deploy::load_spec(&spec, 20).unwrap();
+    let plan = fleetdeck::model::deploy::plan(
+        &spec_model,
+        &fleet,
+        Some(&fleetdeck::model::deploy::placement::DeployTarget::parse("lab1").unwrap()),
+        2,
+        &fleetdeck::model::deploy::Deployer {
+            who: "test@lab".into(),
+            at: chrono::Utc::now(),
+        },
+    )
+    .unwrap();
+    let gate =
+        fleetdeck::engine::gate::Gate::new(&config, fleetdeck::audit::AuditLog::at(&s.audit));
+    let result = fleetdeck::engine::deploy::deploy(
+        &gate,
+        &plan,
+        &|_| {},
+        &fleetdeck::engine::deploy::Interrupt::never(),
+    )
+    .await;
+    match result {
+        fleetdeck::engine::deploy::DeployResult::Refused { reason } => {
+            assert!(reason.contains("cap_add CAP_NET_ADMIN"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(inspect(lab, "lab1", name, "{{.Id}}"), old_id);
+
+    // Accepted: it goes ahead, and says what it dropped.
+    let out = s.run(&[
+        "deploy",
+        spec.to_str().unwrap(),
+        "--to",
+        "lab1",
+        "--yes",
+        "--accept-loss",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("(accepted: --accept-loss)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v2);
+    let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);
+}

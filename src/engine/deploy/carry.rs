@@ -1,0 +1,272 @@
+//! The running revision's own settings, read from the daemon for [`crate::model::deploy::carry`]:
+//! its inspect, less what its image provides (an image's env, command, user, labels or
+//! healthcheck are the new image's business, not a setting to carry over).
+
+use std::collections::HashMap;
+
+use bollard::models::{ContainerInspectResponse, ImageInspect};
+
+use crate::model::deploy::carry::OldSetting;
+
+/// Docker's default size of /dev/shm.
+const DEFAULT_SHM: i64 = 64 * 1024 * 1024;
+
+/// Every setting the container's operator gave it, in a fixed order.
+pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) -> Vec<OldSetting> {
+    let mut out = Vec::new();
+    let image_config = image.and_then(|i| i.config.as_ref());
+    let config = c.config.as_ref();
+    let host = c.host_config.as_ref();
+    let mut other = |what: String| out.push(OldSetting::Other(what));
+
+    // Set by the operator when it differs from what the image says.
+    let differs = |mine: Option<&Vec<String>>, image: Option<&Vec<String>>| {
+        mine.is_some_and(|m| !m.is_empty()) && mine != image
+    };
+    if let Some(config) = config {
+        let user = config.user.as_deref().unwrap_or_default();
+        if !user.is_empty() && Some(user) != image_config.and_then(|i| i.user.as_deref()) {
+            other(format!("user {user}"));
+        }
+        let dir = config.working_dir.as_deref().unwrap_or_default();
+        if !dir.is_empty() && Some(dir) != image_config.and_then(|i| i.working_dir.as_deref()) {
+            other(format!("working dir {dir}"));
+        }
+        if differs(
+            config.entrypoint.as_ref(),
+            image_config.and_then(|i| i.entrypoint.as_ref()),
+        ) {
+            other(format!(
+                "entrypoint {}",
+                config.entrypoint.as_deref().unwrap_or_default().join(" ")
+            ));
+        }
+        // The default hostname is the container's short id.
+        let hostname = config.hostname.as_deref().unwrap_or_default();
+        let short =
+            c.id.as_deref()
+                .unwrap_or_default()
+                .get(..12)
+                .unwrap_or_default();
+        if !hostname.is_empty() && hostname != short {
+            other(format!("hostname {hostname}"));
+        }
+        if config.domainname.as_deref().is_some_and(|d| !d.is_empty()) {
+            other(format!(
+                "domain name {}",
+                config.domainname.as_deref().unwrap_or_default()
+            ));
+        }
+        if config.tty == Some(true) {
+            other("tty (-t)".into());
+        }
+        if config.open_stdin == Some(true) {
+            other("open stdin (-i)".into());
+        }
+        if let Some(sig) = config.stop_signal.as_deref().filter(|s| !s.is_empty())
+            && Some(sig) != image_config.and_then(|i| i.stop_signal.as_deref())
+        {
+            other(format!("stop signal {sig}"));
+        }
+        if let Some(t) = config.stop_timeout {
+            other(format!("stop timeout {t} s"));
+        }
+    }
+    if let Some(host) = host {
+        for b in host.binds.iter().flatten() {
+            other(format!("bind {b}"));
+        }
+        for m in host.mounts.iter().flatten() {
+            other(format!(
+                "mount {} {}:{}",
+                m.typ.map(|t| t.to_string()).unwrap_or_default(),
+                m.source.as_deref().unwrap_or_default(),
+                m.target.as_deref().unwrap_or_default()
+            ));
+        }
+        for v in host.volumes_from.iter().flatten() {
+            other(format!("volumes from {v}"));
+        }
+        for (path, opts) in host.tmpfs.iter().flatten() {
+            other(format!("tmpfs {path} {opts}"));
+        }
+        let lists: [(&str, &Option<Vec<String>>); 8] = [
+            ("cap_add", &host.cap_add),
+            ("cap_drop", &host.cap_drop),
+            ("dns", &host.dns),
+            ("dns search", &host.dns_search),
+            ("dns option", &host.dns_options),
+            ("extra host", &host.extra_hosts),
+            ("security option", &host.security_opt),
+            ("group", &host.group_add),
+        ];
+        for (what, list) in lists {
+            for v in list.iter().flatten() {
+                other(format!("{what} {v}"));
+            }
+        }
+        for d in host.devices.iter().flatten() {
+            other(format!(
+                "device {}:{}",
+                d.path_on_host.as_deref().unwrap_or_default(),
+                d.path_in_container.as_deref().unwrap_or_default()
+            ));
+        }
+        for (k, v) in host.sysctls.iter().flatten() {
+            other(format!("sysctl {k}={v}"));
+        }
+        for u in host.ulimits.iter().flatten() {
+            other(format!("ulimit {}", u.name.as_deref().unwrap_or_default()));
+        }
+        let flags = [
+            ("privileged", host.privileged),
+            ("init", host.init),
+            ("read-only root filesystem", host.readonly_rootfs),
+            ("auto remove", host.auto_remove),
+            ("publish all ports", host.publish_all_ports),
+        ];
+        for (what, on) in flags {
+            if on == Some(true) {
+                other(what.to_string());
+            }
+        }
+        let numbers = [
+            ("cpu shares", host.cpu_shares),
+            ("cpu quota", host.cpu_quota),
+            ("cpu period", host.cpu_period),
+            ("pids limit", host.pids_limit.filter(|p| *p > 0)),
+            ("memory reservation", host.memory_reservation),
+            ("oom score adjustment", host.oom_score_adj),
+            ("shm size", host.shm_size.filter(|s| *s != DEFAULT_SHM)),
+        ];
+        for (what, n) in numbers {
+            if let Some(n) = n.filter(|n| *n != 0) {
+                other(format!("{what} {n}"));
+            }
+        }
+        if let Some(cpus) = host.cpuset_cpus.as_deref().filter(|s| !s.is_empty()) {
+            other(format!("cpuset {cpus}"));
+        }
+        let modes = [
+            ("pid mode", host.pid_mode.as_deref(), &["", "private"][..]),
+            (
+                "ipc mode",
+                host.ipc_mode.as_deref(),
+                &["", "private", "shareable"][..],
+            ),
+            ("uts mode", host.uts_mode.as_deref(), &[""][..]),
+            ("userns mode", host.userns_mode.as_deref(), &[""][..]),
+        ];
+        for (what, mode, defaults) in modes {
+            if let Some(m) = mode.filter(|m| !defaults.contains(m)) {
+                other(format!("{what} {m}"));
+            }
+        }
+        if let Some(mode) = host.network_mode.as_deref()
+            && (mode == "host" || mode == "none" || mode.starts_with("container:"))
+        {
+            other(format!("network mode {mode}"));
+        }
+        if let Some(log) = &host.log_config
+            && log.config.as_ref().is_some_and(|c| !c.is_empty())
+        {
+            let mut opts: Vec<String> = log
+                .config
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            opts.sort();
+            other(format!(
+                "log driver {} {}",
+                log.typ.as_deref().unwrap_or_default(),
+                opts.join(",")
+            ));
+        }
+    }
+
+    // What a deploy can set: the model decides whether the new container keeps it.
+    if let Some(config) = config {
+        let image_env: Vec<&String> = image_config
+            .and_then(|i| i.env.as_ref())
+            .map(|e| e.iter().collect())
+            .unwrap_or_default();
+        for e in config.env.iter().flatten() {
+            if !image_env.contains(&e) {
+                let key = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+                out.push(OldSetting::Env { key: key.into() });
+            }
+        }
+        if differs(
+            config.cmd.as_ref(),
+            image_config.and_then(|i| i.cmd.as_ref()),
+        ) {
+            out.push(OldSetting::Command(config.cmd.clone().unwrap_or_default()));
+        }
+        let image_labels: HashMap<String, String> = image_config
+            .and_then(|i| i.labels.clone())
+            .unwrap_or_default();
+        let mut labels: Vec<&String> = config
+            .labels
+            .iter()
+            .flatten()
+            .filter(|(k, v)| image_labels.get(*k) != Some(v) && !k.starts_with("fleetdeck.deploy."))
+            .map(|(k, _)| k)
+            .collect();
+        labels.sort();
+        for key in labels {
+            out.push(OldSetting::Label { key: key.clone() });
+        }
+        if let Some(test) = config.healthcheck.as_ref().and_then(|h| h.test.as_ref())
+            && test.first().is_some_and(|t| t != "NONE")
+            && config.healthcheck != image_config.and_then(|i| i.healthcheck.clone())
+        {
+            out.push(OldSetting::Healthcheck(test.join(" ")));
+        }
+    }
+    if let Some(host) = host {
+        let mut ports: Vec<OldSetting> = host
+            .port_bindings
+            .iter()
+            .flatten()
+            .flat_map(|(spec, bindings)| {
+                let (port, proto) = spec.split_once('/').unwrap_or((spec.as_str(), "tcp"));
+                let port: u16 = port.parse().unwrap_or_default();
+                bindings.iter().flatten().map(move |b| OldSetting::Port {
+                    container_port: port,
+                    proto: proto.to_string(),
+                    host_ip: b.host_ip.clone().filter(|ip| !ip.is_empty()),
+                    host_port: b.host_port.as_deref().and_then(|p| p.parse().ok()),
+                })
+            })
+            .collect();
+        ports.sort_by_key(|p| p.describe());
+        out.extend(ports);
+        if let Some(name) = host
+            .restart_policy
+            .as_ref()
+            .and_then(|r| r.name)
+            .map(|n| n.to_string())
+            .filter(|n| !n.is_empty() && n != "no")
+        {
+            out.push(OldSetting::Restart(name));
+        }
+        if let Some(m) = host.memory.filter(|m| *m > 0) {
+            out.push(OldSetting::MemoryBytes(m));
+        }
+        if let Some(n) = host.nano_cpus.filter(|n| *n > 0) {
+            out.push(OldSetting::NanoCpus(n));
+        }
+    }
+    let mut networks: Vec<&String> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .map(|n| n.keys().collect())
+        .unwrap_or_default();
+    networks.sort();
+    for n in networks {
+        out.push(OldSetting::Network(n.clone()));
+    }
+    out
+}
