@@ -353,6 +353,48 @@ impl<'a> Steps<'a> {
         }
     }
 
+    /// A revision renamed aside that could not be stopped, or was interrupted first: its name
+    /// back, and what that leaves (`which` says "running" or "current").
+    async fn put_name_back(
+        &self,
+        id: &str,
+        kept: &str,
+        name: &str,
+        which: &str,
+        stopped: &ActionResult,
+    ) -> DeployResult {
+        let back = self
+            .act(
+                id,
+                kept,
+                Action::Rename {
+                    to: name.to_string(),
+                },
+            )
+            .await;
+        let state = if back.is_ok() {
+            format!("it runs on as {name}")
+        } else {
+            format!("it runs on, still named {kept}: `fleetdeck rollback` puts it back")
+        };
+        match (self.interrupted(), back.is_ok()) {
+            (Some(why), true) => DeployResult::Interrupted {
+                reason: format!("{why} after renaming the {which} revision; {state}"),
+            },
+            // Not put back: the journal must stay, whatever stopped it.
+            (why, back_ok) => DeployResult::Failed {
+                reason: format!(
+                    "{}; {state}",
+                    why.unwrap_or_else(|| format!(
+                        "stopping the {which} revision {}",
+                        stopped.text()
+                    ))
+                ),
+                unfinished: !back_ok,
+            },
+        }
+    }
+
     /// One change through the gate; its outcome told as a line.
     async fn act(&self, container_id: &str, container: &str, action: Action) -> ActionResult {
         let req = ActionRequest {
@@ -722,37 +764,9 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
                 None => ActionResult::Succeeded,
             };
             if !stopped.is_ok() {
-                let back = steps
-                    .act(
-                        old_id,
-                        &kept,
-                        Action::Rename {
-                            to: plan.name.clone(),
-                        },
-                    )
+                return steps
+                    .put_name_back(old_id, &kept, &plan.name, "running", &stopped)
                     .await;
-                let state = if back.is_ok() {
-                    format!("it runs on as {}", plan.name)
-                } else {
-                    format!("it runs on, still named {kept}: `fleetdeck rollback` puts it back")
-                };
-                let why = steps.interrupted();
-                return match (why, back.is_ok()) {
-                    (Some(why), true) => DeployResult::Interrupted {
-                        reason: format!("{why} after renaming the running revision; {state}"),
-                    },
-                    // Not put back: the journal must stay, whatever stopped it.
-                    (why, back_ok) => DeployResult::Failed {
-                        reason: format!(
-                            "{}; {state}",
-                            why.unwrap_or_else(|| format!(
-                                "stopping the running revision {}",
-                                stopped.text()
-                            ))
-                        ),
-                        unfinished: !back_ok,
-                    },
-                };
             }
             Some((old_id.clone(), kept, was_running))
         }
@@ -1065,37 +1079,9 @@ async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult 
             None => ActionResult::Succeeded,
         };
         if !r.is_ok() {
-            let back = steps
-                .act(
-                    &c.id,
-                    current_kept,
-                    Action::Rename {
-                        to: plan.service.clone(),
-                    },
-                )
+            return steps
+                .put_name_back(&c.id, current_kept, &plan.service, "current", &r)
                 .await;
-            let state = if back.is_ok() {
-                "it runs on".to_string()
-            } else {
-                format!("it runs on, still named {current_kept}: `fleetdeck rollback` puts it back")
-            };
-            let why = steps.interrupted();
-            return match (why, back.is_ok()) {
-                (Some(why), true) => DeployResult::Interrupted {
-                    reason: format!("{why} after renaming the current revision; {state}"),
-                },
-                // Not put back: the journal must stay, whatever stopped it.
-                (why, back_ok) => DeployResult::Failed {
-                    reason: format!(
-                        "{}; {state}",
-                        why.unwrap_or_else(|| format!(
-                            "stopping the current revision {}",
-                            r.text()
-                        ))
-                    ),
-                    unfinished: !back_ok,
-                },
-            };
         }
     }
     steps.failpoint("rollback:before-swap").await;
