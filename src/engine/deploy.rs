@@ -242,8 +242,12 @@ impl<'a> Steps<'a> {
     async fn begin(
         &mut self,
         entry: JournalEntry,
-        params: serde_json::Value,
+        mut params: serde_json::Value,
     ) -> Result<(), String> {
+        // Absent is clearer than null in the audit log ("from_revision" of a new service).
+        if let Some(o) = params.as_object_mut() {
+            o.retain(|_, v| !v.is_null());
+        }
         if self.gate.is_read_only(self.endpoint) {
             return Ok(());
         }
@@ -656,6 +660,7 @@ pub async fn deploy(
             DeployKind::Update { old_revision, .. } => Some(*old_revision),
         },
         "ip": plan.ip.map(|ip| ip.to_string()),
+        "accepted_loss": plan.accept_loss.then_some(true),
     });
     // Nothing of the running revision is dropped unless the operator said so.
     if !plan.accept_loss {
