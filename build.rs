@@ -1,5 +1,5 @@
 //! Link-time settings for the release build of the `fleetdeck` binary. Both are memory savings
-//! (BENCHMARKS.md, session 4) and both are left out wherever they could fail: debug builds
+//! (BENCHMARKS.md, "Build settings and resident code") and both are left out wherever they could fail: debug builds
 //! (tests) get neither.
 
 use std::path::Path;

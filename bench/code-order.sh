@@ -6,7 +6,7 @@
 # 12 MB of code, of which a dashboard session runs about 2.7 MB, spread everywhere: 8 MB of
 # it ended up resident. build.rs hands this list to the linker (lld's
 # --symbol-ordering-file), which places those functions together, so the blocks mapped are
-# mostly code that runs (BENCHMARKS.md, session 4).
+# mostly code that runs (BENCHMARKS.md, "Build settings and resident code").
 #
 # How: the release binary runs under valgrind's callgrind (which records every function
 # executed) in a 200x50 tmux pane against the lab, twice:

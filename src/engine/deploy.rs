@@ -537,9 +537,11 @@ fn refused_or_failed(result: &ActionResult, what: &str) -> Option<DeployResult> 
     }
 }
 
-/// What an update would drop of the running revision: its settings as the daemon reports
-/// them (less its image's), against the container the plan creates. Empty for a new service.
-pub async fn losses(gate: &Gate, plan: &DeployPlan) -> Result<Vec<String>, String> {
+/// Reads the running revision an update replaces. A container fleetdeck did not create has
+/// its own settings carried into the plan's new container (`plan.create.base`); a service
+/// fleetdeck deployed is its spec. Returns what the update would still drop (empty for a new
+/// service): named in the plan, refused unless the operator accepts it.
+pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String>, String> {
     let DeployKind::Update { old_id, .. } = &plan.kind else {
         return Ok(Vec::new());
     };
@@ -566,6 +568,12 @@ pub async fn losses(gate: &Gate, plan: &DeployPlan) -> Result<Vec<String>, Strin
         .as_ref()
         .and_then(|c| c.labels.as_ref())
         .is_some_and(crate::model::deploy::carry::deployed_by_fleetdeck);
+    if !ours {
+        plan.create.base = Some(
+            carry::base_of(&c, image.as_ref())
+                .map_err(|e| format!("cannot carry over the running revision's settings: {e}"))?,
+        );
+    }
     Ok(crate::model::deploy::carry::dropped(
         &carry::old_settings(&c, image.as_ref()),
         &plan.create,
@@ -662,10 +670,12 @@ pub async fn deploy(
         "ip": plan.ip.map(|ip| ip.to_string()),
         "accepted_loss": plan.accept_loss.then_some(true),
     });
-    // Nothing of the running revision is dropped unless the operator said so.
-    if !plan.accept_loss {
-        match losses(gate, plan).await {
-            Ok(dropped) if dropped.is_empty() => {}
+    // The running revision's settings carried over (once: the command line may have done it
+    // to show the plan), and nothing of it dropped unless the operator said so.
+    let mut plan = plan.clone();
+    if plan.create.base.is_none() {
+        match carry_over(gate, &mut plan).await {
+            Ok(dropped) if dropped.is_empty() || plan.accept_loss => {}
             Ok(dropped) => {
                 return DeployResult::Refused {
                     reason: format!(
@@ -684,6 +694,7 @@ pub async fn deploy(
             }
         }
     }
+    let plan = &plan;
     if let Err(reason) = steps.begin(deploy_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }

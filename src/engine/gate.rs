@@ -725,12 +725,12 @@ async fn send(
                 name: Some(spec.name.clone()),
                 platform: String::new(),
             };
-            deadline(
-                limit,
-                docker.create_container(Some(opts), create_body(spec)),
-            )
-            .await
-            .map(|_| ())
+            match create_body(spec) {
+                Ok(body) => deadline(limit, docker.create_container(Some(opts), body))
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(EngineError::Docker(e)),
+            }
         }
         Action::Rename { to } => {
             let opts = RenameContainerOptions { name: to.clone() };
@@ -811,7 +811,80 @@ fn pull_line(info: &bollard::models::CreateImageInfo) -> String {
 
 /// A deploy's container as Docker's create request: fixed address on its network, ports,
 /// restart policy, healthcheck, limits, labels.
-fn create_body(spec: &crate::model::deploy::CreateSpec) -> bollard::models::ContainerCreateBody {
+/// The body of a create: the spec's fields, laid over the carried settings of the revision it
+/// replaces when there are some (what the spec does not set stays as it was).
+fn create_body(
+    spec: &crate::model::deploy::CreateSpec,
+) -> Result<bollard::models::ContainerCreateBody, String> {
+    let mine = spec_body(spec);
+    let Some(base) = &spec.base else {
+        return Ok(mine);
+    };
+    let mut body: bollard::models::ContainerCreateBody =
+        serde_json::from_value(base.config.clone())
+            .map_err(|e| format!("the carried config does not read back: {e}"))?;
+    let mut host: bollard::models::HostConfig = serde_json::from_value(base.host_config.clone())
+        .map_err(|e| format!("the carried host config does not read back: {e}"))?;
+    body.image = mine.image;
+    if mine.cmd.is_some() {
+        body.cmd = mine.cmd;
+    }
+    // Env: the spec's keys win, the rest stays.
+    if let Some(env) = mine.env {
+        let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
+        let set: Vec<String> = env.iter().map(|e| key(e)).collect();
+        let mut merged: Vec<String> = body
+            .env
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| !set.contains(&key(e)))
+            .collect();
+        merged.extend(env);
+        body.env = Some(merged);
+    }
+    let mut labels = body.labels.take().unwrap_or_default();
+    labels.extend(mine.labels.unwrap_or_default());
+    body.labels = Some(labels);
+    if let Some(exposed) = mine.exposed_ports {
+        let mut all = body.exposed_ports.take().unwrap_or_default();
+        for p in exposed {
+            if !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        body.exposed_ports = Some(all);
+    }
+    if mine.healthcheck.is_some() {
+        body.healthcheck = mine.healthcheck;
+    }
+    if let Some(h) = mine.host_config {
+        host.network_mode = h.network_mode;
+        if let Some(bindings) = h.port_bindings {
+            host.port_bindings
+                .get_or_insert_with(Default::default)
+                .extend(bindings);
+        }
+        // "no" is what a spec without `restart` says: the running one's policy stays.
+        if h.restart_policy.as_ref().and_then(|r| r.name)
+            != Some(bollard::models::RestartPolicyNameEnum::NO)
+        {
+            host.restart_policy = h.restart_policy;
+        }
+        if h.nano_cpus.is_some() {
+            host.nano_cpus = h.nano_cpus;
+        }
+        if h.memory.is_some() {
+            host.memory = h.memory;
+        }
+    }
+    body.host_config = Some(host);
+    body.networking_config = mine.networking_config;
+    Ok(body)
+}
+
+/// The body of a create from the spec alone.
+fn spec_body(spec: &crate::model::deploy::CreateSpec) -> bollard::models::ContainerCreateBody {
     use crate::model::deploy::RestartPolicy as Policy;
     use bollard::models::{
         ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,

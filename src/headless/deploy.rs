@@ -285,7 +285,7 @@ pub async fn deploy(
     }
     // What the update would drop of the running revision, read from the daemon: named, and
     // refused unless accepted.
-    let dropped = match engine::deploy::losses(gate, &plan).await {
+    let dropped = match engine::deploy::carry_over(gate, &mut plan).await {
         Ok(d) => d,
         Err(e) => {
             writeln!(
@@ -295,6 +295,13 @@ pub async fn deploy(
             return Ok(EXIT_FAILED);
         }
     };
+    if plan.create.base.is_some() {
+        writeln!(
+            out,
+            "  carries  every setting of the running container the spec does not set (env, \
+             mounts, ports, limits, …: it was not deployed by fleetdeck)"
+        )?;
+    }
     if !dropped.is_empty() {
         writeln!(
             out,

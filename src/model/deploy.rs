@@ -342,6 +342,19 @@ pub struct CreateSpec {
     pub healthcheck: Option<Healthcheck>,
     pub nano_cpus: Option<i64>,
     pub memory_bytes: Option<i64>,
+    /// An update of a container fleetdeck did not create: its own settings, carried into the
+    /// new one under the fields above. Filled by the engine when the update starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseConfig>,
+}
+
+/// The running revision's own settings as Docker writes them (its `Config` and `HostConfig`,
+/// less what its image provides), to create the next revision from: the spec's fields are
+/// laid over them, nothing else of them is dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseConfig {
+    pub config: serde_json::Value,
+    pub host_config: serde_json::Value,
 }
 
 /// Everything decided before acting: shown to the operator, then carried out by the engine.
@@ -530,6 +543,7 @@ pub fn plan(
         healthcheck: spec.healthcheck.clone(),
         nano_cpus: spec.nano_cpus,
         memory_bytes: spec.memory_bytes,
+        base: None,
     };
     Ok(DeployPlan {
         endpoint,

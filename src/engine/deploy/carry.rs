@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use bollard::models::{ContainerInspectResponse, ImageInspect};
 
+use crate::model::deploy::BaseConfig;
 use crate::model::deploy::carry::OldSetting;
 
 /// Docker's default size of /dev/shm.
@@ -269,4 +270,75 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
         out.push(OldSetting::Network(n.clone()));
     }
     out
+}
+
+/// The running revision's own settings to create the next one from (an update of a container
+/// fleetdeck did not create): its `Config` and `HostConfig` as Docker reports them, less what
+/// its image provides (the new image brings its own) and less what the spec always decides
+/// (image, network, fleetdeck's revision labels). `Err` when they cannot be written back.
+pub fn base_of(
+    c: &ContainerInspectResponse,
+    image: Option<&ImageInspect>,
+) -> Result<BaseConfig, String> {
+    let img = image.and_then(|i| i.config.as_ref());
+    let mut config = c.config.clone().unwrap_or_default();
+    config.image = None;
+    let short =
+        c.id.as_deref()
+            .unwrap_or_default()
+            .get(..12)
+            .unwrap_or_default();
+    if config.hostname.as_deref() == Some(short) {
+        config.hostname = None;
+    }
+    if let (Some(env), Some(image_env)) = (config.env.as_mut(), img.and_then(|i| i.env.as_ref())) {
+        env.retain(|e| !image_env.contains(e));
+    }
+    if config.cmd.as_ref() == img.and_then(|i| i.cmd.as_ref()) {
+        config.cmd = None;
+    }
+    if config.entrypoint.as_ref() == img.and_then(|i| i.entrypoint.as_ref()) {
+        config.entrypoint = None;
+    }
+    if config.user.as_deref().unwrap_or_default()
+        == img.and_then(|i| i.user.as_deref()).unwrap_or_default()
+    {
+        config.user = None;
+    }
+    if config.working_dir.as_deref().unwrap_or_default()
+        == img
+            .and_then(|i| i.working_dir.as_deref())
+            .unwrap_or_default()
+    {
+        config.working_dir = None;
+    }
+    if config.stop_signal.as_deref() == img.and_then(|i| i.stop_signal.as_deref()) {
+        config.stop_signal = None;
+    }
+    if config.healthcheck == img.and_then(|i| i.healthcheck.clone()) {
+        config.healthcheck = None;
+    }
+    if let Some(exposed) = config.exposed_ports.as_mut() {
+        let from_image = img
+            .and_then(|i| i.exposed_ports.clone())
+            .unwrap_or_default();
+        exposed.retain(|p| !from_image.contains(p));
+    }
+    if let Some(volumes) = config.volumes.as_mut() {
+        let from_image = img.and_then(|i| i.volumes.clone()).unwrap_or_default();
+        volumes.retain(|v| !from_image.contains(v));
+    }
+    if let Some(labels) = config.labels.as_mut() {
+        let from_image: HashMap<String, String> =
+            img.and_then(|i| i.labels.clone()).unwrap_or_default();
+        labels.retain(|k, v| from_image.get(k) != Some(v) && !k.starts_with("fleetdeck.deploy."));
+    }
+    config.on_build = None;
+    let mut host = c.host_config.clone().unwrap_or_default();
+    // Which network it joins is the spec's to say.
+    host.network_mode = None;
+    Ok(BaseConfig {
+        config: serde_json::to_value(&config).map_err(|e| format!("its config: {e}"))?,
+        host_config: serde_json::to_value(&host).map_err(|e| format!("its host config: {e}"))?,
+    })
 }

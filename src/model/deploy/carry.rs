@@ -69,8 +69,11 @@ impl OldSetting {
     }
 
     /// Whether the new container has this setting (the same, or the operator's new value of
-    /// it where the spec sets one).
+    /// it where the spec sets one). A carried base keeps everything but other networks.
     fn kept_by(&self, new: &CreateSpec) -> bool {
+        if new.base.is_some() && !matches!(self, Self::Network(_)) {
+            return true;
+        }
         match self {
             Self::Env { key, .. } => new
                 .env
@@ -146,6 +149,7 @@ mod tests {
             healthcheck: None,
             nano_cpus: None,
             memory_bytes: None,
+            base: None,
         }
     }
 
@@ -227,6 +231,16 @@ mod tests {
                 "cap_add NET_ADMIN"
             ]
         );
+    }
+
+    #[test]
+    fn a_carried_base_keeps_everything_but_other_networks() {
+        let mut new = create();
+        new.base = Some(crate::model::deploy::BaseConfig {
+            config: serde_json::json!({}),
+            host_config: serde_json::json!({}),
+        });
+        assert_eq!(dropped(&old(), &new, false), ["network backend"]);
     }
 
     #[test]
