@@ -860,3 +860,97 @@ async fn an_update_that_would_drop_a_setting_is_refused_naming_it_unless_accepte
     let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
     let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setting() {
+    use crossterm::event::KeyCode;
+    let _fleetnet = FLEETNET.lock().await;
+    let s = Service::new("dep-carry-tui");
+    let (lab, name) = (&s.lab, &s.name);
+    let bind_dir = s.dir.path().join("host");
+    std::fs::create_dir_all(&bind_dir).unwrap();
+    let volume = format!("{name}-data");
+    run_by_hand(&s, &s.v1, &volume, &bind_dir);
+    let before: Vec<serde_json::Value> = ["Config", "HostConfig", "Mounts"]
+        .iter()
+        .map(|w| section(lab, name, w))
+        .collect();
+    let old_id = inspect(lab, "lab1", name, "{{.Id}}");
+
+    let lab1 = lab_config(&["lab1"]);
+    let mut h = crate::support::Harness::start(&lab1);
+    h.tasks.replace_gate(fleetdeck::engine::gate::Gate::new(
+        &lab1,
+        fleetdeck::audit::AuditLog::at(&s.audit),
+    ));
+    let mut app = fleetdeck::app::App::new(&lab1, fleetdeck::ui::Theme::monochrome());
+    press(&mut app, KeyCode::Char('2'));
+    press(&mut app, KeyCode::Char('/'));
+    type_keys(&mut app, &format!("name:{name}"));
+    press(&mut app, KeyCode::Enter);
+    h.wait_for_with(
+        "the container listed with its detail",
+        Duration::from_secs(20),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            crate::support::find(f, "lab1", name).is_some_and(|c| {
+                c.state == fleetdeck::model::ContainerState::Running && !c.detail.command.is_empty()
+            })
+        },
+    )
+    .await;
+    // d on it, the form as it comes (same image), Enter for the plan, y.
+    press(&mut app, KeyCode::Char('d'));
+    press(&mut app, KeyCode::Enter);
+    assert!(
+        app.view.plan.is_some(),
+        "{:?} {:?}",
+        app.view.deploy_form.as_ref().map(|f| &f.problems),
+        app.view.message
+    );
+    press(&mut app, KeyCode::Char('y'));
+    let batch = submit(&mut app, &mut h.tasks);
+    h.wait_for_with(
+        "the update done",
+        Duration::from_secs(60),
+        |m| {
+            app.apply(m.clone());
+        },
+        |f| {
+            f.actions
+                .get(batch)
+                .and_then(|b| b.note.as_deref())
+                .is_some_and(|n| {
+                    n.starts_with("deployed:") || n.contains("FAILED") || n.contains("refused")
+                })
+        },
+    )
+    .await;
+    let note = h
+        .fleet
+        .actions
+        .get(batch)
+        .and_then(|b| b.note.clone())
+        .unwrap_or_default();
+    assert!(note.starts_with("deployed:"), "{note}");
+    assert_ne!(
+        inspect(lab, "lab1", name, "{{.Id}}"),
+        old_id,
+        "a new container"
+    );
+    let after: Vec<serde_json::Value> = ["Config", "HostConfig", "Mounts"]
+        .iter()
+        .map(|w| section(lab, name, w))
+        .collect();
+    for (what, (b, a)) in ["Config", "HostConfig", "Mounts"]
+        .iter()
+        .zip(before.iter().zip(&after))
+    {
+        assert_eq!(b, a, "{what} changed:\nbefore {b}\nafter  {a}");
+    }
+    let _ = docker_raw(lab, "lab1", &["rm", "-f", &format!("{name}--r0")]);
+    let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
+    let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);
+}
