@@ -876,11 +876,9 @@ impl App {
                 .collect();
             footer.retain(|h| !tab.contains(&h.action.as_str()));
         }
-        // The whole keymap when two columns of it fit, else this view's keys and the global ones.
-        let lines: usize = self.help.iter().map(|s| s.hints.len() + 1).sum();
-        let room = usize::from(frame.area().height.saturating_sub(6)) * 2;
+        // The whole keymap when it fits whole, else this place's keys and the global ones.
         let focused;
-        let help: &[HelpSection] = if lines <= room {
+        let help: &[HelpSection] = if crate::ui::help::fits(&self.help, frame.area()) {
             &self.help
         } else {
             focused = self.keymap.help_for(self.scope());

@@ -84,6 +84,10 @@ impl Widget for &Screen<'_> {
             _ => body,
         };
         self.render_body(body, buf);
+        // Help is modal: it may cover the header and footer, and needs their rows at 80x24.
+        if self.state.help && self.state.wall.is_none() {
+            help::HelpOverlay { screen: self }.render(area, buf);
+        }
     }
 }
 
@@ -163,9 +167,6 @@ impl Screen<'_> {
         }
         if let Some(work) = &self.state.plan {
             deploy::PlanDialog { screen: self, work }.render(body, buf);
-        }
-        if self.state.help {
-            help::HelpOverlay { screen: self }.render(body, buf);
         }
     }
 }

@@ -1429,3 +1429,124 @@ fn the_selection_stays_on_the_first_row_while_endpoints_sync_until_the_operator_
     );
     assert_eq!(app.view.selected_key, Some(chosen));
 }
+
+/// The help overlay's box in a rendered screen: its left and right border columns and the rows
+/// between its top and bottom borders.
+fn help_box(buf: &Buffer) -> (u16, u16, std::ops::Range<u16>) {
+    let text = buffer_to_text(buf);
+    let lines: Vec<&str> = text.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("keys · any key closes"))
+        .expect("the help overlay is open") as u16;
+    let row = |y: u16| -> Vec<String> {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let cells = row(top);
+    let joined: String = cells.concat();
+    let title = joined[..joined.find("keys · any key closes").unwrap()]
+        .chars()
+        .count();
+    let left = cells[..title].iter().rposition(|c| c == "┌").unwrap() as u16;
+    let right = (title + cells[title..].iter().position(|c| c == "┐").unwrap()) as u16;
+    let bottom = (top + 1..buf.area.height)
+        .find(|&y| buf[(left, y)].symbol() == "└")
+        .unwrap();
+    (left, right, top + 1..bottom)
+}
+
+/// Whether `key` and then all of `action` are on these rows: the action may wrap onto the
+/// following rows, starting at the same column, but no part of it may be missing.
+fn hint_is_whole(rows: &[String], key: &str, action: &str) -> bool {
+    let at = regex::Regex::new(&format!(r"(^|\s){} +", regex::escape(key))).unwrap();
+    let rows: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
+    // The text of `row` from column `col` up to a gap of two blanks or the end.
+    let segment = |row: &[char], col: usize| -> String {
+        let rest: String = row.get(col..).unwrap_or_default().iter().collect();
+        rest.split("  ").next().unwrap_or_default().trim().to_string()
+    };
+    for (y, row) in rows.iter().enumerate() {
+        let text: String = row.iter().collect();
+        for m in at.find_iter(&text) {
+            let col = text[..m.end()].chars().count();
+            let mut got = segment(row, col);
+            let mut next = y + 1;
+            while got != action && action.starts_with(&format!("{got} ")) && next < rows.len() {
+                let continued = &rows[next];
+                if col == 0 || continued.get(col - 1) != Some(&' ') {
+                    break;
+                }
+                got = format!("{got} {}", segment(continued, col));
+                next += 1;
+            }
+            if got == action {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
+    use fleetdeck::app::Scope;
+    use fleetdeck::ui::View;
+    // The keys that reach each place, and the scope whose help `?` shows there.
+    let places: [(fn() -> App, &[KeyCode], Scope); 10] = [
+        (app, &[KeyCode::Char('1')], Scope::Clusters),
+        (app, &[KeyCode::Char('2')], Scope::Containers),
+        (app, &[KeyCode::Char('2'), KeyCode::Enter], Scope::Detail),
+        (app, &[KeyCode::Char('3')], Scope::Events),
+        (app, &[KeyCode::Char('4')], Scope::Triage),
+        (app, &[KeyCode::Char('2'), KeyCode::Char('l')], Scope::Logs),
+        (pools_app, &[KeyCode::Char('6')], Scope::Pools),
+        (pools_app, &[KeyCode::Char('6'), KeyCode::Enter], Scope::PoolDetail),
+        (stats_app, &[KeyCode::Char('7')], Scope::Stats),
+        (stats_app, &[KeyCode::Char('7'), KeyCode::Enter], Scope::StatsDetail),
+    ];
+    for (build, keys, scope) in places {
+        let mut app = build();
+        for &k in keys {
+            key(&mut app, k);
+        }
+        let overlay = match app.view.view {
+            View::Pools => app.view.pool_detail.is_some(),
+            View::Stats => app.view.stats_detail.is_some(),
+            _ => app.view.detail.is_some(),
+        };
+        assert_eq!(
+            fleetdeck::app::keymap::scope_of(app.view.view, overlay),
+            scope,
+            "{keys:?} reach {scope:?}"
+        );
+        key(&mut app, KeyCode::Char('?'));
+        let buf = render(&mut app, 80, 24);
+        let (left, right, rows) = help_box(&buf);
+        // Only what is inside the borders counts: a hint cut by the right border is unreadable.
+        let inside: Vec<String> = rows
+            .map(|y| {
+                (left + 1..right)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect();
+        let screen = buffer_to_text(&buf);
+        for section in app.keymap.help_for(scope) {
+            assert!(
+                inside.iter().any(|l| l.contains(&section.title)),
+                "{scope:?}: title {} not in the help box:\n{screen}",
+                section.title
+            );
+            for hint in section.hints {
+                assert!(
+                    hint_is_whole(&inside, &hint.key, &hint.action),
+                    "{scope:?}: \"{} {}\" not whole in the help box:\n{screen}",
+                    hint.key,
+                    hint.action
+                );
+            }
+        }
+    }
+}
