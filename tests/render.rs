@@ -1550,3 +1550,63 @@ fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
         }
     }
 }
+
+/// The CPU and MEM cells of an endpoint's row in the clusters view.
+fn cpu_mem_of(text: &str, endpoint: &str) -> (String, String) {
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!(" {endpoint} ")))
+        .unwrap_or_else(|| panic!("{endpoint} listed:\n{text}"));
+    let cells: Vec<&str> = line.trim_matches('│').split_whitespace().collect();
+    (cells[10].to_string(), cells[11].to_string())
+}
+
+#[test]
+fn clusters_view_shows_a_host_figure_once_any_container_has_a_rate_and_0_only_when_known() {
+    use fleetdeck::model::stats::{CpuCounters, RawStats};
+    let mut app = app();
+    // us-east-01: a rate for one of its two running containers (a full core of 8).
+    for i in 0..2_u64 {
+        let raw = RawStats {
+            read: now() + TimeDelta::seconds(i as i64 * 2),
+            cpu: CpuCounters {
+                total_usage: i * 2_000_000_000,
+                system_usage: i * 16_000_000_000,
+                online_cpus: 8,
+                percpu_count: 8,
+            },
+            mem_usage: 4 << 30,
+            mem_limit: 32 << 30,
+            ..RawStats::default()
+        };
+        app.apply(Msg {
+            endpoint: 0,
+            at: now(),
+            kind: MsgKind::Stats {
+                interval: Duration::from_secs(2),
+                samples: vec![(format!("c1{}", "0".repeat(62)), raw)],
+            },
+        });
+    }
+    // eu-west-01: back up, with nothing running.
+    let mut stopped = container("c7", "batch-1", ContainerState::Exited, "10.8.0.21");
+    stopped.exit_code = Some(0);
+    app.apply(Msg {
+        endpoint: 2,
+        at: now(),
+        kind: MsgKind::Synced(Box::new(SyncData {
+            info: info(),
+            containers: vec![stopped],
+            latency: Some(Duration::from_millis(5)),
+            ..SyncData::default()
+        })),
+    });
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    let (cpu, mem) = cpu_mem_of(&text, "us-east-01");
+    assert_eq!((cpu.as_str(), mem.as_str()), ("12%", "12%"), "{text}");
+    // Running containers, no rate yet: unknown, not zero.
+    assert_eq!(cpu_mem_of(&text, "us-east-02"), ("-".into(), "-".into()), "{text}");
+    // Up and running nothing: its containers use nothing, and that is known.
+    assert_eq!(cpu_mem_of(&text, "eu-west-01"), ("0%".into(), "0%".into()), "{text}");
+    assert!(text.contains("prod-eu · 1/1 up") && text.contains("cpu 0% mem 0%"), "{text}");
+}
