@@ -397,6 +397,7 @@ impl App {
             Action::OpenLogs => self.open_logs(false),
             Action::OpenLogsFiltered => self.open_logs(true),
             Action::Mark => self.toggle_mark(),
+            Action::MarkAll => self.mark_all(),
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev

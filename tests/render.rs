@@ -1610,3 +1610,49 @@ fn clusters_view_shows_a_host_figure_once_any_container_has_a_rate_and_0_only_wh
     assert_eq!(cpu_mem_of(&text, "eu-west-01"), ("0%".into(), "0%".into()), "{text}");
     assert!(text.contains("prod-eu · 1/1 up") && text.contains("cpu 0% mem 0%"), "{text}");
 }
+
+#[test]
+fn star_marks_every_row_the_filter_shows_and_actions_take_them_all() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    // A mark made before filtering does not survive `*`: it would act on a row not shown.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.view.marked.len(), 1);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('*'));
+    let mut marked: Vec<String> = app
+        .view
+        .marked
+        .iter()
+        .map(|k| app.fleet.endpoints[k.endpoint].containers[&k.id].name.clone())
+        .collect();
+    marked.sort();
+    assert_eq!(marked, ["web-1", "web-2", "web-eu-1"]);
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("· 3 marked"), "{text}");
+    for name in ["* web-1", "* web-2", "* web-eu-1"] {
+        assert!(text.contains(name), "{name} shown marked:\n{text}");
+    }
+    // `r` confirms with the count and the names, whatever row is selected.
+    key(&mut app, KeyCode::Char('r'));
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("restart 3 containers"), "{text}");
+    for name in [
+        "us-east-01/web-1",
+        "us-east-02/web-2",
+        "eu-west-01/web-eu-1",
+    ] {
+        assert!(text.contains(name), "{name} in the confirmation:\n{text}");
+    }
+    key(&mut app, KeyCode::Char('n'));
+    // A second `*` clears the marks.
+    key(&mut app, KeyCode::Char('*'));
+    assert!(app.view.marked.is_empty());
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(!text.contains("marked") && !text.contains("* web"), "{text}");
+}

@@ -188,7 +188,8 @@ pub struct ViewState {
     pub event_offset: usize,
     pub triage_selected: usize,
     pub triage_offset: usize,
-    /// Containers marked for a merged log tail.
+    /// Containers marked (Space, or `*` for all shown): a merged log tail or an action takes
+    /// them all.
     pub marked: Vec<RowKey>,
     pub search_input: Option<SearchInput>,
     /// Where Esc in the log view goes back to.
