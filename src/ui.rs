@@ -18,6 +18,7 @@ pub mod events;
 pub mod help;
 pub mod logs;
 pub mod pools;
+pub mod processes;
 pub mod quiet;
 pub mod shell;
 pub mod state;
@@ -154,6 +155,13 @@ impl Screen<'_> {
                 container: ep.containers.get(&key.id),
             };
             panel.render(body, buf);
+        }
+        if let Some(p) = &self.state.processes {
+            processes::ProcessesOverlay {
+                screen: self,
+                processes: p,
+            }
+            .render(body, buf);
         }
         if let Some(c) = &self.state.confirm {
             confirm::ConfirmDialog {

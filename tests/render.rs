@@ -1465,7 +1465,11 @@ fn hint_is_whole(rows: &[String], key: &str, action: &str) -> bool {
     // The text of `row` from column `col` up to a gap of two blanks or the end.
     let segment = |row: &[char], col: usize| -> String {
         let rest: String = row.get(col..).unwrap_or_default().iter().collect();
-        rest.split("  ").next().unwrap_or_default().trim().to_string()
+        rest.split("  ")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
     };
     for (y, row) in rows.iter().enumerate() {
         let text: String = row.iter().collect();
@@ -1502,9 +1506,17 @@ fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
         (app, &[KeyCode::Char('4')], Scope::Triage),
         (app, &[KeyCode::Char('2'), KeyCode::Char('l')], Scope::Logs),
         (pools_app, &[KeyCode::Char('6')], Scope::Pools),
-        (pools_app, &[KeyCode::Char('6'), KeyCode::Enter], Scope::PoolDetail),
+        (
+            pools_app,
+            &[KeyCode::Char('6'), KeyCode::Enter],
+            Scope::PoolDetail,
+        ),
         (stats_app, &[KeyCode::Char('7')], Scope::Stats),
-        (stats_app, &[KeyCode::Char('7'), KeyCode::Enter], Scope::StatsDetail),
+        (
+            stats_app,
+            &[KeyCode::Char('7'), KeyCode::Enter],
+            Scope::StatsDetail,
+        ),
     ];
     for (build, keys, scope) in places {
         let mut app = build();
@@ -1605,10 +1617,21 @@ fn clusters_view_shows_a_host_figure_once_any_container_has_a_rate_and_0_only_wh
     let (cpu, mem) = cpu_mem_of(&text, "us-east-01");
     assert_eq!((cpu.as_str(), mem.as_str()), ("12%", "12%"), "{text}");
     // Running containers, no rate yet: unknown, not zero.
-    assert_eq!(cpu_mem_of(&text, "us-east-02"), ("-".into(), "-".into()), "{text}");
+    assert_eq!(
+        cpu_mem_of(&text, "us-east-02"),
+        ("-".into(), "-".into()),
+        "{text}"
+    );
     // Up and running nothing: its containers use nothing, and that is known.
-    assert_eq!(cpu_mem_of(&text, "eu-west-01"), ("0%".into(), "0%".into()), "{text}");
-    assert!(text.contains("prod-eu · 1/1 up") && text.contains("cpu 0% mem 0%"), "{text}");
+    assert_eq!(
+        cpu_mem_of(&text, "eu-west-01"),
+        ("0%".into(), "0%".into()),
+        "{text}"
+    );
+    assert!(
+        text.contains("prod-eu · 1/1 up") && text.contains("cpu 0% mem 0%"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1629,7 +1652,11 @@ fn star_marks_every_row_the_filter_shows_and_actions_take_them_all() {
         .view
         .marked
         .iter()
-        .map(|k| app.fleet.endpoints[k.endpoint].containers[&k.id].name.clone())
+        .map(|k| {
+            app.fleet.endpoints[k.endpoint].containers[&k.id]
+                .name
+                .clone()
+        })
         .collect();
     marked.sort();
     assert_eq!(marked, ["web-1", "web-2", "web-eu-1"]);
@@ -1654,5 +1681,75 @@ fn star_marks_every_row_the_filter_shows_and_actions_take_them_all() {
     key(&mut app, KeyCode::Char('*'));
     assert!(app.view.marked.is_empty());
     let text = buffer_to_text(&render(&mut app, 100, 30));
-    assert!(!text.contains("marked") && !text.contains("* web"), "{text}");
+    assert!(
+        !text.contains("marked") && !text.contains("* web"),
+        "{text}"
+    );
+}
+
+#[test]
+fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
+    use fleetdeck::app::Command;
+    use fleetdeck::model::top::ProcessTable;
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
+    key(&mut app, KeyCode::Char('t'));
+    let watch = app.view.processes.as_ref().expect("overlay open").watch;
+    let web1 = format!("c1{}", "0".repeat(62));
+    assert!(app.commands.contains(&Command::OpenTop {
+        watch,
+        endpoint: 0,
+        container_id: web1.clone(),
+    }));
+    let waiting = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(waiting.contains("asking the daemon"), "{waiting}");
+    let row = |pid: &str, cmd: &str| {
+        ["root", pid, "1", "0", "12:00", "?", "00:00:03", cmd]
+            .map(String::from)
+            .to_vec()
+    };
+    let table = ProcessTable::new(
+        ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+            .map(String::from)
+            .to_vec(),
+        vec![
+            row("4242", "/app/start.sh --port=8080"),
+            row("4250", "sh -c \u{1b}[2J\u{1b}]0;pwned\u{7} sleep 4242"),
+        ],
+    );
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Processes {
+            watch,
+            container_id: web1,
+            table: Ok(table),
+        },
+    });
+    let buf = render(&mut app, 80, 24);
+    snap!("processes_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("processes · web-1 on us-east-01 · 2"),
+        "{text}"
+    );
+    assert!(text.contains("UID") && text.contains("CMD"), "{text}");
+    assert!(text.contains("/app/start.sh --port=8080"), "{text}");
+    assert!(
+        text.contains("sh -c ␛[2J␛]0;pwned␇ sleep 4242"),
+        "escape sequences shown inert:\n{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+    // Keys other than Esc, quit and help do nothing while it is open.
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.processes.is_none());
+    assert!(app.commands.contains(&Command::CloseTop { watch }));
 }

@@ -193,7 +193,11 @@ fn blocks(sections: &[HelpSection], width: usize) -> Vec<Vec<HelpLine>> {
                 .into_iter()
                 .enumerate()
                 .map(|(i, action)| HelpLine::Hint {
-                    key: if i == 0 { hint.key.clone() } else { String::new() },
+                    key: if i == 0 {
+                        hint.key.clone()
+                    } else {
+                        String::new()
+                    },
                     key_width: kw,
                     action,
                 })
