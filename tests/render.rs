@@ -1498,7 +1498,9 @@ fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
     use fleetdeck::app::Scope;
     use fleetdeck::ui::View;
     // The keys that reach each place, and the scope whose help `?` shows there.
-    let places: [(fn() -> App, &[KeyCode], Scope); 10] = [
+    /// How to build the app, the keys that reach a place, and the scope `?` shows there.
+    type Place = (fn() -> App, &'static [KeyCode], Scope);
+    let places: [Place; 10] = [
         (app, &[KeyCode::Char('1')], Scope::Clusters),
         (app, &[KeyCode::Char('2')], Scope::Containers),
         (app, &[KeyCode::Char('2'), KeyCode::Enter], Scope::Detail),
