@@ -10,6 +10,7 @@ pub mod input;
 pub mod keymap;
 mod logs;
 mod pools;
+mod processes;
 pub mod shell;
 mod stats;
 
@@ -51,6 +52,8 @@ pub struct App {
     /// The open log tail.
     pub logs: Option<crate::ui::state::LogView>,
     next_tail: u64,
+    /// Id of the next processes overlay's poller.
+    next_watch: u64,
     log_settings: crate::config::LogSettings,
     /// Work for the engine or the file system, carried out by the loop (keeps `App` pure).
     pub commands: Vec<Command>,
@@ -82,6 +85,15 @@ pub enum Command {
     },
     CloseTail {
         tail: u64,
+    },
+    /// `docker top` of a container every 2 s, answered as `MsgKind::Processes` under `watch`.
+    OpenTop {
+        watch: u64,
+        endpoint: crate::model::EndpointId,
+        container_id: String,
+    },
+    CloseTop {
+        watch: u64,
     },
     /// Actions for the engine's gate, each answered by `MsgKind::ActionDone`.
     Actions {
@@ -155,6 +167,7 @@ impl App {
             help,
             logs: None,
             next_tail: 1,
+            next_watch: 1,
             log_settings: config.logs.clone(),
             commands: Vec::new(),
             on_screen: Vec::new(),
@@ -240,6 +253,14 @@ impl App {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
             return self.apply_log_lines(tail, lines);
         }
+        if let crate::model::MsgKind::Processes {
+            watch,
+            container_id,
+            table,
+        } = msg.kind
+        {
+            return self.apply_processes(watch, &container_id, table);
+        }
         if matches!(
             msg.kind,
             crate::model::MsgKind::ShellStarted { .. }
@@ -265,6 +286,9 @@ impl App {
     fn scope(&self) -> Scope {
         if self.view.confirm.is_some() || self.view.plan.is_some() {
             return Scope::Confirm;
+        }
+        if self.view.processes.is_some() {
+            return Scope::Processes;
         }
         let overlay = match self.view.view {
             View::Pools => self.view.pool_detail.is_some(),
@@ -353,6 +377,10 @@ impl App {
             self.confirm_action(action);
             return;
         }
+        if self.view.processes.is_some() {
+            self.processes_action(action);
+            return;
+        }
         if self.shell_action(action) {
             return;
         }
@@ -397,6 +425,8 @@ impl App {
             Action::OpenLogs => self.open_logs(false),
             Action::OpenLogsFiltered => self.open_logs(true),
             Action::Mark => self.toggle_mark(),
+            Action::MarkAll => self.mark_all(),
+            Action::Processes => self.open_processes(),
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev
@@ -864,7 +894,7 @@ impl App {
                         | crate::model::actions::Action::Remove { .. }
                 )
             });
-        if self.scope() == Scope::Confirm && !tab_applies {
+        if (self.scope() == Scope::Confirm && !tab_applies) || self.scope() == Scope::Processes {
             // Neither its kill/rm meaning nor the global "next view": a confirmation holds
             // the view where it is.
             let tab: Vec<&str> = self
@@ -876,11 +906,9 @@ impl App {
                 .collect();
             footer.retain(|h| !tab.contains(&h.action.as_str()));
         }
-        // The whole keymap when two columns of it fit, else this view's keys and the global ones.
-        let lines: usize = self.help.iter().map(|s| s.hints.len() + 1).sum();
-        let room = usize::from(frame.area().height.saturating_sub(6)) * 2;
+        // The whole keymap when it fits whole, else this place's keys and the global ones.
         let focused;
-        let help: &[HelpSection] = if lines <= room {
+        let help: &[HelpSection] = if crate::ui::help::fits(&self.help, frame.area()) {
             &self.help
         } else {
             focused = self.keymap.help_for(self.scope());
@@ -1076,6 +1104,19 @@ impl<'a> Effects<'a> {
                     }
                     None => app.view.message = Some("recovery needs the engine".into()),
                 },
+                Command::OpenTop {
+                    watch,
+                    endpoint,
+                    container_id,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_top(watch, endpoint, container_id),
+                    None => app.view.message = Some("processes need the engine".into()),
+                },
+                Command::CloseTop { watch } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_top(watch);
+                    }
+                }
                 Command::CloseTail { tail } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {
                         tasks.close_tail(tail);

@@ -15,6 +15,7 @@ pub mod shell;
 pub mod stats;
 pub mod swarm;
 pub mod targets;
+pub mod top;
 mod transport;
 
 use std::collections::{HashMap, HashSet};
@@ -220,6 +221,8 @@ async fn list_images(
 pub struct FleetTasks {
     endpoints: JoinSet<()>,
     tails: std::collections::HashMap<u64, Vec<tokio::task::JoinHandle<()>>>,
+    /// Open processes overlays' `docker top` pollers, by watch id.
+    tops: HashMap<u64, tokio::task::JoinHandle<()>>,
     specs: Vec<EndpointSpec>,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
@@ -517,6 +520,36 @@ impl FleetTasks {
         self.tails.insert(tail, handles);
     }
 
+    /// Starts asking `docker top` of a container every [`crate::model::top::REFRESH`]; each
+    /// answer arrives as `MsgKind::Processes` under `watch`, until [`Self::close_top`].
+    pub fn open_top(&mut self, watch: u64, endpoint: EndpointId, container_id: String) {
+        let Some(spec) = self.specs.get(endpoint) else {
+            return;
+        };
+        let _runtime = self.runtime.enter();
+        let req = top::TopRequest {
+            watch,
+            endpoint,
+            spec: spec.clone(),
+            container_id,
+        };
+        let task = tokio::spawn(top::watch(
+            req,
+            self.settings.clone(),
+            crate::model::top::REFRESH,
+            self.tx.clone(),
+        ));
+        if let Some(old) = self.tops.insert(watch, task) {
+            old.abort();
+        }
+    }
+
+    pub fn close_top(&mut self, watch: u64) {
+        if let Some(task) = self.tops.remove(&watch) {
+            task.abort();
+        }
+    }
+
     pub fn close_tail(&mut self, tail: u64) {
         for h in self.tails.remove(&tail).unwrap_or_default() {
             h.abort();
@@ -664,6 +697,9 @@ impl Drop for FleetTasks {
                 h.abort();
             }
         }
+        for (_, task) in self.tops.drain() {
+            task.abort();
+        }
     }
 }
 
@@ -712,6 +748,7 @@ pub fn spawn_fleet_on(
         FleetTasks {
             endpoints: set,
             tails: std::collections::HashMap::new(),
+            tops: HashMap::new(),
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
             tx,

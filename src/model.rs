@@ -13,6 +13,7 @@ pub mod query;
 pub mod shell;
 pub mod stats;
 pub mod text;
+pub mod top;
 pub mod triage;
 
 use std::time::Duration;
@@ -60,6 +61,12 @@ pub enum MsgKind {
     Latency(Duration),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
+    /// `docker top` of a container for the processes overlay `watch` (or why it failed).
+    Processes {
+        watch: u64,
+        container_id: String,
+        table: Result<top::ProcessTable, String>,
+    },
     /// Stats readings of running containers, taken every `interval`.
     Stats {
         interval: Duration,
@@ -267,6 +274,7 @@ impl Fleet {
             // Log lines belong to the tail that asked for them, not to the fleet; shell
             // output to its pane (the app routes both).
             MsgKind::Log { .. }
+            | MsgKind::Processes { .. }
             | MsgKind::ShellStarted { .. }
             | MsgKind::ShellOutput { .. }
             | MsgKind::ShellEnded { .. } => false,

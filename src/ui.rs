@@ -18,6 +18,7 @@ pub mod events;
 pub mod help;
 pub mod logs;
 pub mod pools;
+pub mod processes;
 pub mod quiet;
 pub mod shell;
 pub mod state;
@@ -84,6 +85,10 @@ impl Widget for &Screen<'_> {
             _ => body,
         };
         self.render_body(body, buf);
+        // Help is modal: it may cover the header and footer, and needs their rows at 80x24.
+        if self.state.help && self.state.wall.is_none() {
+            help::HelpOverlay { screen: self }.render(area, buf);
+        }
     }
 }
 
@@ -151,6 +156,13 @@ impl Screen<'_> {
             };
             panel.render(body, buf);
         }
+        if let Some(p) = &self.state.processes {
+            processes::ProcessesOverlay {
+                screen: self,
+                processes: p,
+            }
+            .render(body, buf);
+        }
         if let Some(c) = &self.state.confirm {
             confirm::ConfirmDialog {
                 screen: self,
@@ -163,9 +175,6 @@ impl Screen<'_> {
         }
         if let Some(work) = &self.state.plan {
             deploy::PlanDialog { screen: self, work }.render(body, buf);
-        }
-        if self.state.help {
-            help::HelpOverlay { screen: self }.render(body, buf);
         }
     }
 }

@@ -41,3 +41,5 @@ mod shell;
 mod stats;
 #[path = "lab/swarm.rs"]
 mod swarm;
+#[path = "lab/top.rs"]
+mod top;

@@ -1429,3 +1429,329 @@ fn the_selection_stays_on_the_first_row_while_endpoints_sync_until_the_operator_
     );
     assert_eq!(app.view.selected_key, Some(chosen));
 }
+
+/// The help overlay's box in a rendered screen: its left and right border columns and the rows
+/// between its top and bottom borders.
+fn help_box(buf: &Buffer) -> (u16, u16, std::ops::Range<u16>) {
+    let text = buffer_to_text(buf);
+    let lines: Vec<&str> = text.lines().collect();
+    let top = lines
+        .iter()
+        .position(|l| l.contains("keys · any key closes"))
+        .expect("the help overlay is open") as u16;
+    let row = |y: u16| -> Vec<String> {
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect()
+    };
+    let cells = row(top);
+    let joined: String = cells.concat();
+    let title = joined[..joined.find("keys · any key closes").unwrap()]
+        .chars()
+        .count();
+    let left = cells[..title].iter().rposition(|c| c == "┌").unwrap() as u16;
+    let right = (title + cells[title..].iter().position(|c| c == "┐").unwrap()) as u16;
+    let bottom = (top + 1..buf.area.height)
+        .find(|&y| buf[(left, y)].symbol() == "└")
+        .unwrap();
+    (left, right, top + 1..bottom)
+}
+
+/// Whether `key` and then all of `action` are on these rows: the action may wrap onto the
+/// following rows, starting at the same column, but no part of it may be missing.
+fn hint_is_whole(rows: &[String], key: &str, action: &str) -> bool {
+    let at = regex::Regex::new(&format!(r"(^|\s){} +", regex::escape(key))).unwrap();
+    let rows: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
+    // The text of `row` from column `col` up to a gap of two blanks or the end.
+    let segment = |row: &[char], col: usize| -> String {
+        let rest: String = row.get(col..).unwrap_or_default().iter().collect();
+        rest.split("  ")
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    for (y, row) in rows.iter().enumerate() {
+        let text: String = row.iter().collect();
+        for m in at.find_iter(&text) {
+            let col = text[..m.end()].chars().count();
+            let mut got = segment(row, col);
+            let mut next = y + 1;
+            while got != action && action.starts_with(&format!("{got} ")) && next < rows.len() {
+                let continued = &rows[next];
+                if col == 0 || continued.get(col - 1) != Some(&' ') {
+                    break;
+                }
+                got = format!("{got} {}", segment(continued, col));
+                next += 1;
+            }
+            if got == action {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
+    use fleetdeck::app::Scope;
+    use fleetdeck::ui::View;
+    // The keys that reach each place, and the scope whose help `?` shows there.
+    /// How to build the app, the keys that reach a place, and the scope `?` shows there.
+    type Place = (fn() -> App, &'static [KeyCode], Scope);
+    let places: [Place; 10] = [
+        (app, &[KeyCode::Char('1')], Scope::Clusters),
+        (app, &[KeyCode::Char('2')], Scope::Containers),
+        (app, &[KeyCode::Char('2'), KeyCode::Enter], Scope::Detail),
+        (app, &[KeyCode::Char('3')], Scope::Events),
+        (app, &[KeyCode::Char('4')], Scope::Triage),
+        (app, &[KeyCode::Char('2'), KeyCode::Char('l')], Scope::Logs),
+        (pools_app, &[KeyCode::Char('6')], Scope::Pools),
+        (
+            pools_app,
+            &[KeyCode::Char('6'), KeyCode::Enter],
+            Scope::PoolDetail,
+        ),
+        (stats_app, &[KeyCode::Char('7')], Scope::Stats),
+        (
+            stats_app,
+            &[KeyCode::Char('7'), KeyCode::Enter],
+            Scope::StatsDetail,
+        ),
+    ];
+    for (build, keys, scope) in places {
+        let mut app = build();
+        for &k in keys {
+            key(&mut app, k);
+        }
+        let overlay = match app.view.view {
+            View::Pools => app.view.pool_detail.is_some(),
+            View::Stats => app.view.stats_detail.is_some(),
+            _ => app.view.detail.is_some(),
+        };
+        assert_eq!(
+            fleetdeck::app::keymap::scope_of(app.view.view, overlay),
+            scope,
+            "{keys:?} reach {scope:?}"
+        );
+        key(&mut app, KeyCode::Char('?'));
+        let buf = render(&mut app, 80, 24);
+        let (left, right, rows) = help_box(&buf);
+        // Only what is inside the borders counts: a hint cut by the right border is unreadable.
+        let inside: Vec<String> = rows
+            .map(|y| {
+                (left + 1..right)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect();
+        let screen = buffer_to_text(&buf);
+        for section in app.keymap.help_for(scope) {
+            assert!(
+                inside.iter().any(|l| l.contains(&section.title)),
+                "{scope:?}: title {} not in the help box:\n{screen}",
+                section.title
+            );
+            for hint in section.hints {
+                assert!(
+                    hint_is_whole(&inside, &hint.key, &hint.action),
+                    "{scope:?}: \"{} {}\" not whole in the help box:\n{screen}",
+                    hint.key,
+                    hint.action
+                );
+            }
+        }
+    }
+}
+
+/// The CPU and MEM cells of an endpoint's row in the clusters view.
+fn cpu_mem_of(text: &str, endpoint: &str) -> (String, String) {
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!(" {endpoint} ")))
+        .unwrap_or_else(|| panic!("{endpoint} listed:\n{text}"));
+    let cells: Vec<&str> = line.trim_matches('│').split_whitespace().collect();
+    (cells[10].to_string(), cells[11].to_string())
+}
+
+#[test]
+fn clusters_view_shows_a_host_figure_once_any_container_has_a_rate_and_0_only_when_known() {
+    use fleetdeck::model::stats::{CpuCounters, RawStats};
+    let mut app = app();
+    // us-east-01: a rate for one of its two running containers (a full core of 8).
+    for i in 0..2_u64 {
+        let raw = RawStats {
+            read: now() + TimeDelta::seconds(i as i64 * 2),
+            cpu: CpuCounters {
+                total_usage: i * 2_000_000_000,
+                system_usage: i * 16_000_000_000,
+                online_cpus: 8,
+                percpu_count: 8,
+            },
+            mem_usage: 4 << 30,
+            mem_limit: 32 << 30,
+            ..RawStats::default()
+        };
+        app.apply(Msg {
+            endpoint: 0,
+            at: now(),
+            kind: MsgKind::Stats {
+                interval: Duration::from_secs(2),
+                samples: vec![(format!("c1{}", "0".repeat(62)), raw)],
+            },
+        });
+    }
+    // eu-west-01: back up, with nothing running.
+    let mut stopped = container("c7", "batch-1", ContainerState::Exited, "10.8.0.21");
+    stopped.exit_code = Some(0);
+    app.apply(Msg {
+        endpoint: 2,
+        at: now(),
+        kind: MsgKind::Synced(Box::new(SyncData {
+            info: info(),
+            containers: vec![stopped],
+            latency: Some(Duration::from_millis(5)),
+            ..SyncData::default()
+        })),
+    });
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    let (cpu, mem) = cpu_mem_of(&text, "us-east-01");
+    assert_eq!((cpu.as_str(), mem.as_str()), ("12%", "12%"), "{text}");
+    // Running containers, no rate yet: unknown, not zero.
+    assert_eq!(
+        cpu_mem_of(&text, "us-east-02"),
+        ("-".into(), "-".into()),
+        "{text}"
+    );
+    // Up and running nothing: its containers use nothing, and that is known.
+    assert_eq!(
+        cpu_mem_of(&text, "eu-west-01"),
+        ("0%".into(), "0%".into()),
+        "{text}"
+    );
+    assert!(
+        text.contains("prod-eu · 1/1 up") && text.contains("cpu 0% mem 0%"),
+        "{text}"
+    );
+}
+
+#[test]
+fn star_marks_every_row_the_filter_shows_and_actions_take_them_all() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    // A mark made before filtering does not survive `*`: it would act on a row not shown.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.view.marked.len(), 1);
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('*'));
+    let mut marked: Vec<String> = app
+        .view
+        .marked
+        .iter()
+        .map(|k| {
+            app.fleet.endpoints[k.endpoint].containers[&k.id]
+                .name
+                .clone()
+        })
+        .collect();
+    marked.sort();
+    assert_eq!(marked, ["web-1", "web-2", "web-eu-1"]);
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("· 3 marked"), "{text}");
+    for name in ["* web-1", "* web-2", "* web-eu-1"] {
+        assert!(text.contains(name), "{name} shown marked:\n{text}");
+    }
+    // `r` confirms with the count and the names, whatever row is selected.
+    key(&mut app, KeyCode::Char('r'));
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(text.contains("restart 3 containers"), "{text}");
+    for name in [
+        "us-east-01/web-1",
+        "us-east-02/web-2",
+        "eu-west-01/web-eu-1",
+    ] {
+        assert!(text.contains(name), "{name} in the confirmation:\n{text}");
+    }
+    key(&mut app, KeyCode::Char('n'));
+    // A second `*` clears the marks.
+    key(&mut app, KeyCode::Char('*'));
+    assert!(app.view.marked.is_empty());
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(
+        !text.contains("marked") && !text.contains("* web"),
+        "{text}"
+    );
+}
+
+#[test]
+fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
+    use fleetdeck::app::Command;
+    use fleetdeck::model::top::ProcessTable;
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
+    key(&mut app, KeyCode::Char('t'));
+    let watch = app.view.processes.as_ref().expect("overlay open").watch;
+    let web1 = format!("c1{}", "0".repeat(62));
+    assert!(app.commands.contains(&Command::OpenTop {
+        watch,
+        endpoint: 0,
+        container_id: web1.clone(),
+    }));
+    let waiting = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(waiting.contains("asking the daemon"), "{waiting}");
+    let row = |pid: &str, cmd: &str| {
+        ["root", pid, "1", "0", "12:00", "?", "00:00:03", cmd]
+            .map(String::from)
+            .to_vec()
+    };
+    let table = ProcessTable::new(
+        ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+            .map(String::from)
+            .to_vec(),
+        vec![
+            row("4242", "/app/start.sh --port=8080"),
+            row("4250", "sh -c \u{1b}[2J\u{1b}]0;pwned\u{7} sleep 4242"),
+        ],
+    );
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Processes {
+            watch,
+            container_id: web1,
+            table: Ok(table),
+        },
+    });
+    let buf = render(&mut app, 80, 24);
+    snap!("processes_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("processes · web-1 on us-east-01 · 2"),
+        "{text}"
+    );
+    assert!(text.contains("UID") && text.contains("CMD"), "{text}");
+    assert!(text.contains("/app/start.sh --port=8080"), "{text}");
+    assert!(
+        text.contains("sh -c ␛[2J␛]0;pwned␇ sleep 4242"),
+        "escape sequences shown inert:\n{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+    // Keys other than Esc, quit and help do nothing while it is open.
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.processes.is_none());
+    assert!(app.commands.contains(&Command::CloseTop { watch }));
+}

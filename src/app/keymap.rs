@@ -21,6 +21,10 @@ pub enum Action {
     OpenLogs,
     OpenLogsFiltered,
     Mark,
+    /// `docker top` of the selected container, in an overlay refreshed every 2 s.
+    Processes,
+    /// Marks every row the filter shows, or clears the marks when they are exactly those.
+    MarkAll,
     SearchNext,
     SearchPrev,
     ToggleMatchOnly,
@@ -89,6 +93,8 @@ impl Action {
             Action::OpenLogs => "logs",
             Action::OpenLogsFiltered => "logs-all-shown",
             Action::Mark => "mark",
+            Action::MarkAll => "mark-all",
+            Action::Processes => "processes",
             Action::SearchNext => "next-match",
             Action::SearchPrev => "previous-match",
             Action::ToggleMatchOnly => "only-matches",
@@ -147,13 +153,15 @@ pub enum Scope {
     Stats,
     StatsDetail,
     Detail,
+    /// The processes overlay (`t`).
+    Processes,
     Confirm,
     /// The shell pane's keys: they work in every view (after the view's own bindings).
     Shell,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 14] = [
         Scope::Global,
         Scope::Shell,
         Scope::Clusters,
@@ -166,6 +174,7 @@ impl Scope {
         Scope::Stats,
         Scope::StatsDetail,
         Scope::Detail,
+        Scope::Processes,
         Scope::Confirm,
     ];
 
@@ -183,6 +192,7 @@ impl Scope {
             Scope::Stats => "stats",
             Scope::StatsDetail => "stats-detail",
             Scope::Detail => "detail",
+            Scope::Processes => "processes",
             Scope::Confirm => "confirm",
             Scope::Shell => "shell",
         }
@@ -201,6 +211,7 @@ impl Scope {
             Scope::Stats => "Stats view",
             Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
+            Scope::Processes => "Processes",
             Scope::Confirm => "Confirmation",
             Scope::Shell => "Shell pane (any view)",
         }
@@ -509,6 +520,13 @@ impl Default for Keymap {
                     "mark for merged logs",
                     false,
                 ),
+                b(
+                    &[Key::ch('*')],
+                    MarkAll,
+                    Containers,
+                    "mark all shown / clear marks",
+                    false,
+                ),
                 b(&[Key::ch('l')], OpenLogs, Detail, "logs", true),
                 b(&[Key::ch('u')], ActStart, Containers, "start", false),
                 b(&[Key::ch('x')], ActStop, Containers, "stop", false),
@@ -630,6 +648,27 @@ impl Default for Keymap {
                     ToggleEnvMask,
                     Detail,
                     "show/mask env",
+                    true,
+                ),
+                b(
+                    &[Key::ch('t')],
+                    Action::Processes,
+                    Containers,
+                    "processes (top)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('t')],
+                    Action::Processes,
+                    Detail,
+                    "processes (top)",
+                    false,
+                ),
+                b(
+                    &[Key::plain(K::Esc)],
+                    Close,
+                    Scope::Processes,
+                    "close",
                     true,
                 ),
                 b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
@@ -929,6 +968,8 @@ mod tests {
             OpenLogs,
             OpenLogsFiltered,
             Mark,
+            MarkAll,
+            Processes,
             SearchNext,
             SearchPrev,
             ToggleMatchOnly,

@@ -104,6 +104,25 @@ impl App {
         self.move_by(1);
     }
 
+    /// `*`: marks exactly the rows the filter shows (marks on hidden rows are dropped, so an
+    /// action cannot reach a container the operator no longer sees), or, pressed again while
+    /// those are the marks, clears them.
+    pub(super) fn mark_all(&mut self) {
+        let rows = self.row_keys();
+        let same = rows.len() == self.view.marked.len()
+            && rows.iter().all(|k| self.view.marked.contains(k));
+        if same || rows.is_empty() {
+            self.view.marked.clear();
+            self.view.message = Some("marks cleared".into());
+        } else {
+            self.view.message = Some(format!(
+                "{} marked: actions and l act on them (* again clears)",
+                rows.len()
+            ));
+            self.view.marked = rows;
+        }
+    }
+
     /// Lines for a tail: kept only if it is the open one (a closed tail's last lines are dropped).
     pub(super) fn apply_log_lines(&mut self, tail: u64, lines: Vec<LogLine>) -> bool {
         match self.logs.as_mut() {

@@ -15,7 +15,7 @@
 //! from the endpoint's session (its event stream), so collection starts and stops with the
 //! containers. A slow daemon only delays its own samples.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,8 +65,14 @@ pub type Focus = Option<Arc<HashSet<String>>>;
 /// view or a wall needs the totals, not every container's last second.
 pub const OFFSCREEN_EVERY: u64 = 5;
 
-/// Whether a container is sampled in round `round`.
-pub fn due(id: &str, focus: &Focus, round: u64) -> bool {
+/// Whether a container is sampled in round `round`. `readings`: how many of its readings this
+/// collector has sent so far. A rate needs two, so a container with fewer is sampled every
+/// round whatever the screen shows: otherwise an off-screen one waits up to two cycles (20 s
+/// at 2 s) for its first figure, and a clusters view or a wall shows its host as "-" meanwhile.
+pub fn due(id: &str, focus: &Focus, round: u64, readings: u8) -> bool {
+    if readings < 2 {
+        return true;
+    }
     match focus {
         None => true,
         Some(on_screen) => on_screen.contains(id) || slice(id) == round % OFFSCREEN_EVERY,
@@ -92,6 +98,9 @@ pub async fn collect(
     tx: mpsc::Sender<Msg>,
 ) {
     let mut round = 0u64;
+    // Readings sent per container, counted up to 2 (see `due`); the model keeps its baselines
+    // across reconnections, so this does too.
+    let mut readings: HashMap<String, u8> = HashMap::new();
     let mut backoff = Backoff::new(settings.backoff_max);
     loop {
         // Nothing to do until the session has seen a running container.
@@ -143,9 +152,11 @@ pub async fn collect(
                 let running = running.borrow();
                 let on_screen = |id: &String| focus.as_ref().is_none_or(|f| f.contains(id));
                 let wanted = streams.choose(&running, on_screen, round);
+                readings.retain(|id, _| running.contains(id));
+                let count = |id: &String| readings.get(id).copied().unwrap_or(0);
                 let polled = running
                     .iter()
-                    .filter(|id| !wanted.contains(*id) && due(id, &focus, round))
+                    .filter(|id| !wanted.contains(*id) && due(id, &focus, round, count(id)))
                     .cloned()
                     .collect();
                 (wanted.into_iter().collect(), polled)
@@ -162,6 +173,10 @@ pub async fn collect(
             }
             stream_failures += streams.take(&mut ok, round);
             let ok = ok.into_vec();
+            for (cid, _) in &ok {
+                let n = readings.entry(cid.clone()).or_insert(0);
+                *n = n.saturating_add(1).min(2);
+            }
             let polls_dead = failed == polled.len();
             let streams_dead = streams.is_empty();
             if ok.is_empty() && (failed + stream_failures) > 0 && polls_dead && streams_dead {
@@ -853,7 +868,7 @@ mod tests {
         let mut per_round = Vec::new();
         let mut times = std::collections::HashMap::new();
         for round in 0..OFFSCREEN_EVERY {
-            let due_now: Vec<_> = ids.iter().filter(|id| due(id, &focus, round)).collect();
+            let due_now: Vec<_> = ids.iter().filter(|id| due(id, &focus, round, 2)).collect();
             per_round.push(due_now.len());
             for id in due_now {
                 *times.entry(id.clone()).or_insert(0u64) += 1;
@@ -869,6 +884,29 @@ mod tests {
             "{per_round:?}"
         );
         // No focus known: everything, every round.
-        assert!(ids.iter().all(|id| due(id, &None, 3)));
+        assert!(ids.iter().all(|id| due(id, &None, 3, 2)));
+    }
+
+    #[test]
+    fn a_container_off_screen_is_read_two_rounds_running_so_its_host_has_a_rate_at_once() {
+        let ids: Vec<String> = (0..50).map(|i| format!("{i:064x}")).collect();
+        let nothing_on_screen: Focus = Some(Arc::new(HashSet::new()));
+        let mut readings = std::collections::HashMap::new();
+        for round in 1..=2 {
+            for id in &ids {
+                let n: &mut u8 = readings.entry(id.clone()).or_default();
+                if due(id, &nothing_on_screen, round, *n) {
+                    *n += 1;
+                }
+            }
+        }
+        // Two readings each after two rounds: every container has a rate, every host a figure.
+        assert!(readings.values().all(|&n| n == 2), "{readings:?}");
+        // Then the off-screen cycle: a fifth of them a round.
+        let later = ids
+            .iter()
+            .filter(|id| due(id, &nothing_on_screen, 3, 2))
+            .count();
+        assert!(later < ids.len() / 2, "{later} of {} due", ids.len());
     }
 }

@@ -83,9 +83,22 @@ fn usage_of(fleet: &crate::model::Fleet, endpoint: usize) -> crate::model::stats
         .endpoint_usage(endpoint, host_of(&fleet.endpoints[endpoint]))
 }
 
-/// An aggregate only once something was sampled: "0%" before the first sample would lie.
-fn sampled(a: crate::model::stats::Aggregate) -> Option<crate::model::stats::Aggregate> {
-    (a.containers > 0).then_some(a)
+/// An endpoint's usage when it is known: once any of its containers has a rate, or when it is
+/// up with nothing running (its containers use nothing). `None` before that: "0%" before the
+/// first rate would lie.
+fn known_usage(
+    fleet: &crate::model::Fleet,
+    endpoint: usize,
+) -> Option<crate::model::stats::Aggregate> {
+    let usage = usage_of(fleet, endpoint);
+    let ep = fleet.endpoints.get(endpoint)?;
+    let idle = ep.is_up()
+        && ep.synced
+        && ep
+            .containers
+            .values()
+            .all(|c| c.state != crate::model::ContainerState::Running);
+    (usage.containers > 0 || idle).then_some(usage)
 }
 
 /// "42%" coloured by how busy, or "-" before any sample.
@@ -204,16 +217,15 @@ impl Widget for ClustersView<'_, '_> {
                 up += usize::from(ep.is_up());
             }
             let ip_conflicts = conflicts_in(cluster);
-            let usage = fleet.stats.cluster_usage(
-                fleet
-                    .endpoints
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, e)| e.cluster() == *cluster)
-                    .map(|(i, e)| (i, host_of(e))),
-            );
+            // The hosts whose usage is known; none known, no figure.
+            let known: Vec<_> = (0..fleet.endpoints.len())
+                .filter(|&i| fleet.endpoints[i].cluster() == *cluster)
+                .filter_map(|i| known_usage(fleet, i))
+                .collect();
+            let usage = (!known.is_empty())
+                .then(|| known.into_iter().sum::<crate::model::stats::Aggregate>());
             let mut summary = cluster_summary(cluster, up, total, counts, ip_conflicts);
-            if let Some(usage) = sampled(usage)
+            if let Some(usage) = usage
                 && let (Some(cpu), Some(mem)) = (usage.cpu_of_host(), usage.mem_of_host())
             {
                 summary.push_str(&format!(
@@ -296,8 +308,8 @@ impl Widget for ClustersView<'_, '_> {
                         count_cell(c.exited, t.container_exited, t),
                         count_cell(c.restarting, t.container_restarting, t),
                         count_cell(c.unhealthy, t.container_unhealthy, t),
-                        pct_cell(sampled(usage_of(fleet, i)).and_then(|u| u.cpu_of_host()), t),
-                        pct_cell(sampled(usage_of(fleet, i)).and_then(|u| u.mem_of_host()), t),
+                        pct_cell(known_usage(fleet, i).and_then(|u| u.cpu_of_host()), t),
+                        pct_cell(known_usage(fleet, i).and_then(|u| u.mem_of_host()), t),
                         Cell::from(detail).style(detail_style),
                     ]);
                     if i == selected {

@@ -190,6 +190,9 @@ impl Widget for ContainersView<'_, '_> {
         if !st.filter.is_empty() {
             title.push_str(&format!("· filter {} ", st.filter.as_str()));
         }
+        if !st.marked.is_empty() {
+            title.push_str(&format!("· {} marked ", st.marked.len()));
+        }
         let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
 
         if rows.is_empty() {
@@ -295,6 +298,10 @@ impl Widget for ContainersView<'_, '_> {
                         let mut text = cell_text(*col, ep, c, s.now, sample, health_shown);
                         if stale && *col == Column::Status {
                             text = format!("stale {text}");
+                        }
+                        // `*` cannot start a container name, so it cannot be mistaken for one.
+                        if *col == Column::Name && st.marked.contains(&row.key()) {
+                            text = format!("* {text}");
                         }
                         let style = if stale {
                             t.stale

@@ -188,7 +188,8 @@ pub struct ViewState {
     pub event_offset: usize,
     pub triage_selected: usize,
     pub triage_offset: usize,
-    /// Containers marked for a merged log tail.
+    /// Containers marked (Space, or `*` for all shown): a merged log tail or an action takes
+    /// them all.
     pub marked: Vec<RowKey>,
     pub search_input: Option<SearchInput>,
     /// Where Esc in the log view goes back to.
@@ -218,6 +219,8 @@ pub struct ViewState {
     pub detail: Option<RowKey>,
     pub detail_scroll: u16,
     pub mask_env: bool,
+    /// The processes overlay (`t`), while it is open.
+    pub processes: Option<ProcessesView>,
     pub help: bool,
     /// A one-line message for the footer (refused key, bad filter…).
     pub message: Option<String>,
@@ -261,8 +264,21 @@ impl Default for ViewState {
             detail: None,
             detail_scroll: 0,
             mask_env: true,
+            processes: None,
             help: false,
             message: None,
         }
     }
+}
+
+/// The processes overlay: whose `docker top` it shows and the latest answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessesView {
+    /// The engine's poller for this overlay; answers for another (an older overlay) are dropped.
+    pub watch: u64,
+    pub key: RowKey,
+    pub container: String,
+    pub endpoint: String,
+    /// `None` until the first answer.
+    pub table: Option<Result<crate::model::top::ProcessTable, String>>,
 }
