@@ -7,6 +7,7 @@ mod actions;
 pub mod command;
 mod deploy;
 pub mod input;
+mod inspect;
 pub mod keymap;
 mod logs;
 mod pools;
@@ -54,6 +55,8 @@ pub struct App {
     next_tail: u64,
     /// Id of the next processes overlay's poller.
     next_watch: u64,
+    /// Id of the next inspect overlay's request.
+    next_inspect: u64,
     log_settings: crate::config::LogSettings,
     /// Work for the engine or the file system, carried out by the loop (keeps `App` pure).
     pub commands: Vec<Command>,
@@ -94,6 +97,15 @@ pub enum Command {
     },
     CloseTop {
         watch: u64,
+    },
+    /// `docker inspect` of a container, once, answered as `MsgKind::Inspect` under `request`.
+    OpenInspect {
+        request: u64,
+        endpoint: crate::model::EndpointId,
+        container_id: String,
+    },
+    CloseInspect {
+        request: u64,
     },
     /// Actions for the engine's gate, each answered by `MsgKind::ActionDone`.
     Actions {
@@ -168,6 +180,7 @@ impl App {
             logs: None,
             next_tail: 1,
             next_watch: 1,
+            next_inspect: 1,
             log_settings: config.logs.clone(),
             commands: Vec::new(),
             on_screen: Vec::new(),
@@ -261,6 +274,14 @@ impl App {
         {
             return self.apply_processes(watch, &container_id, table);
         }
+        if let crate::model::MsgKind::Inspect {
+            request,
+            container_id,
+            doc,
+        } = msg.kind
+        {
+            return self.apply_inspect(request, &container_id, doc);
+        }
         if matches!(
             msg.kind,
             crate::model::MsgKind::ShellStarted { .. }
@@ -289,6 +310,9 @@ impl App {
         }
         if self.view.processes.is_some() {
             return Scope::Processes;
+        }
+        if self.view.inspect.is_some() {
+            return Scope::Inspect;
         }
         let overlay = match self.view.view {
             View::Pools => self.view.pool_detail.is_some(),
@@ -381,6 +405,10 @@ impl App {
             self.processes_action(action);
             return;
         }
+        if self.view.inspect.is_some() {
+            self.inspect_action(action);
+            return;
+        }
         if self.shell_action(action) {
             return;
         }
@@ -427,6 +455,7 @@ impl App {
             Action::Mark => self.toggle_mark(),
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
+            Action::Inspect => self.open_inspect(),
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev
@@ -894,7 +923,9 @@ impl App {
                         | crate::model::actions::Action::Remove { .. }
                 )
             });
-        if (self.scope() == Scope::Confirm && !tab_applies) || self.scope() == Scope::Processes {
+        if (self.scope() == Scope::Confirm && !tab_applies)
+            || matches!(self.scope(), Scope::Processes | Scope::Inspect)
+        {
             // Neither its kill/rm meaning nor the global "next view": a confirmation holds
             // the view where it is.
             let tab: Vec<&str> = self
@@ -1112,6 +1143,19 @@ impl<'a> Effects<'a> {
                     Some(tasks) => tasks.open_top(watch, endpoint, container_id),
                     None => app.view.message = Some("processes need the engine".into()),
                 },
+                Command::OpenInspect {
+                    request,
+                    endpoint,
+                    container_id,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_inspect(request, endpoint, container_id),
+                    None => app.view.message = Some("inspect needs the engine".into()),
+                },
+                Command::CloseInspect { request } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_inspect(request);
+                    }
+                }
                 Command::CloseTop { watch } => {
                     if let Some(tasks) = self.tasks.as_deref_mut() {
                         tasks.close_top(watch);

@@ -10,6 +10,7 @@
 mod convert;
 pub mod deploy;
 pub mod gate;
+pub mod inspect;
 pub mod logs;
 pub mod shell;
 pub mod stats;
@@ -223,6 +224,8 @@ pub struct FleetTasks {
     tails: std::collections::HashMap<u64, Vec<tokio::task::JoinHandle<()>>>,
     /// Open processes overlays' `docker top` pollers, by watch id.
     tops: HashMap<u64, tokio::task::JoinHandle<()>>,
+    /// The open inspect overlay's one-shot `docker inspect`, by request id.
+    inspects: HashMap<u64, tokio::task::JoinHandle<()>>,
     specs: Vec<EndpointSpec>,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
@@ -544,6 +547,35 @@ impl FleetTasks {
         }
     }
 
+    /// Asks `docker inspect` of a container once; the answer arrives as `MsgKind::Inspect`
+    /// under `request`.
+    pub fn open_inspect(&mut self, request: u64, endpoint: EndpointId, container_id: String) {
+        let Some(spec) = self.specs.get(endpoint) else {
+            return;
+        };
+        let _runtime = self.runtime.enter();
+        let req = inspect::InspectRequest {
+            request,
+            endpoint,
+            spec: spec.clone(),
+            container_id,
+        };
+        // Finished requests are forgotten here, so the map holds at most the open one or two.
+        self.inspects.retain(|_, task| !task.is_finished());
+        let task = tokio::spawn(inspect::inspect_once(
+            req,
+            self.settings.clone(),
+            self.tx.clone(),
+        ));
+        self.inspects.insert(request, task);
+    }
+
+    pub fn close_inspect(&mut self, request: u64) {
+        if let Some(task) = self.inspects.remove(&request) {
+            task.abort();
+        }
+    }
+
     pub fn close_top(&mut self, watch: u64) {
         if let Some(task) = self.tops.remove(&watch) {
             task.abort();
@@ -697,7 +729,7 @@ impl Drop for FleetTasks {
                 h.abort();
             }
         }
-        for (_, task) in self.tops.drain() {
+        for (_, task) in self.tops.drain().chain(self.inspects.drain()) {
             task.abort();
         }
     }
@@ -749,6 +781,7 @@ pub fn spawn_fleet_on(
             endpoints: set,
             tails: std::collections::HashMap::new(),
             tops: HashMap::new(),
+            inspects: HashMap::new(),
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
             tx,

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod endpoint;
 pub mod events;
 pub mod filter;
+pub mod inspect;
 pub mod ipam;
 pub mod logs;
 pub mod query;
@@ -61,6 +62,12 @@ pub enum MsgKind {
     Latency(Duration),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
+    /// `docker inspect` of a container for the inspect overlay `request` (or why it failed).
+    Inspect {
+        request: u64,
+        container_id: String,
+        doc: Result<Box<inspect::InspectDoc>, String>,
+    },
     /// `docker top` of a container for the processes overlay `watch` (or why it failed).
     Processes {
         watch: u64,
@@ -275,6 +282,7 @@ impl Fleet {
             // output to its pane (the app routes both).
             MsgKind::Log { .. }
             | MsgKind::Processes { .. }
+            | MsgKind::Inspect { .. }
             | MsgKind::ShellStarted { .. }
             | MsgKind::ShellOutput { .. }
             | MsgKind::ShellEnded { .. } => false,

@@ -16,6 +16,7 @@ pub mod deploy;
 pub mod detail;
 pub mod events;
 pub mod help;
+pub mod inspect;
 pub mod logs;
 pub mod pools;
 pub mod processes;
@@ -155,6 +156,13 @@ impl Screen<'_> {
                 container: ep.containers.get(&key.id),
             };
             panel.render(body, buf);
+        }
+        if let Some(i) = &self.state.inspect {
+            inspect::InspectOverlay {
+                screen: self,
+                inspect: i,
+            }
+            .render(body, buf);
         }
         if let Some(p) = &self.state.processes {
             processes::ProcessesOverlay {

@@ -1755,3 +1755,136 @@ fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
     assert!(app.view.processes.is_none());
     assert!(app.commands.contains(&Command::CloseTop { watch }));
 }
+
+#[test]
+fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
+    use fleetdeck::app::Command;
+    use fleetdeck::model::inspect::InspectDoc;
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
+    key(&mut app, KeyCode::Char('i'));
+    let request = app.view.inspect.as_ref().expect("overlay open").request;
+    let web1 = format!("c1{}", "0".repeat(62));
+    assert!(app.commands.contains(&Command::OpenInspect {
+        request,
+        endpoint: 0,
+        container_id: web1.clone(),
+    }));
+    let waiting = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(waiting.contains("asking the daemon"), "{waiting}");
+    // Sixty filler keys put "zz-deep" far below the first screen.
+    let mut filler = serde_json::Map::new();
+    for n in 0..60 {
+        filler.insert(format!("k{n:02}"), serde_json::json!(n));
+    }
+    filler.insert("zz-deep".into(), serde_json::json!("found me"));
+    let doc = InspectDoc::new(serde_json::json!({
+        "Id": web1,
+        "Config": {
+            "Env": ["DB_PASSWORD=hunter2", "PATH=/usr/bin"],
+            "Labels": {"team": "x\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe"},
+        },
+        "Filler": filler,
+    }));
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Inspect {
+            request,
+            container_id: web1.clone(),
+            doc: Ok(Box::new(doc)),
+        },
+    });
+    let buf = render(&mut app, 80, 24);
+    snap!("inspect_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("inspect · web-1 on us-east-01"), "{text}");
+    assert!(text.contains(&format!("\"Id\": \"{web1}\"")), "{text}");
+    assert!(text.contains("\"DB_PASSWORD=••••\""), "{text}");
+    assert!(text.contains("\"PATH=••••\""), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("/usr/bin"),
+        "{text}"
+    );
+    // The hostile label is drawn as inert text: no ESC, BEL or C1 CSI reaches a cell.
+    // serde_json escapes C0 controls; the C1 CSI and the bidi override are replaced by `�`.
+    assert!(
+        text.contains(r#""team": "x\u001b]0;pwned\u0007\u001b[2J�31m�gnp.exe""#),
+        "{text}"
+    );
+    assert!(
+        !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+        "escape sequences reached the screen:\n{text}"
+    );
+    // M shows the values, M again masks them.
+    key(&mut app, KeyCode::Char('M'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("\"DB_PASSWORD=hunter2\""), "{text}");
+    key(&mut app, KeyCode::Char('M'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("hunter2"), "{text}");
+    // `/` searches: the overlay jumps to the match, far below the first screen.
+    assert!(!text.contains("found me"), "{text}");
+    key(&mut app, KeyCode::Char('/'));
+    for c in "FOUND".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 80, 24);
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("\"zz-deep\": \"found me\""), "{text}");
+    let (x, y) = find_cell(&buf, "\"zz-deep\"");
+    assert_eq!(
+        buf[(x, y)].bg,
+        Theme::dark().search_current.bg.unwrap(),
+        "{text}"
+    );
+    // n goes on to the next match; the env values are not searched while masked.
+    key(&mut app, KeyCode::Char('/'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    for c in "hunter2".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.inspect.as_ref().unwrap().current_match, None);
+    key(&mut app, KeyCode::Char('/'));
+    for _ in 0.."hunter2".len() {
+        key(&mut app, KeyCode::Backspace);
+    }
+    for c in "\"k0".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('n'));
+    let first = app.view.inspect.as_ref().unwrap().current_match;
+    key(&mut app, KeyCode::Char('n'));
+    let second = app.view.inspect.as_ref().unwrap().current_match;
+    assert!(first.is_some() && second > first, "{first:?} {second:?}");
+    // G and g scroll to the ends; keys of the view under it do nothing.
+    key(&mut app, KeyCode::Char('G'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("\"k59\": 59") && !text.contains("\"Id\": "),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('g'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("\"Id\": ") && !text.contains("\"k59\""),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.inspect.is_none());
+    assert!(app.commands.contains(&Command::CloseInspect { request }));
+}

@@ -23,6 +23,8 @@ pub enum Action {
     Mark,
     /// `docker top` of the selected container, in an overlay refreshed every 2 s.
     Processes,
+    /// `docker inspect` of the selected container, in a scrollable, searchable overlay.
+    Inspect,
     /// Marks every row the filter shows, or clears the marks when they are exactly those.
     MarkAll,
     SearchNext,
@@ -95,6 +97,7 @@ impl Action {
             Action::Mark => "mark",
             Action::MarkAll => "mark-all",
             Action::Processes => "processes",
+            Action::Inspect => "inspect",
             Action::SearchNext => "next-match",
             Action::SearchPrev => "previous-match",
             Action::ToggleMatchOnly => "only-matches",
@@ -155,13 +158,15 @@ pub enum Scope {
     Detail,
     /// The processes overlay (`t`).
     Processes,
+    /// The inspect overlay (`i`).
+    Inspect,
     Confirm,
     /// The shell pane's keys: they work in every view (after the view's own bindings).
     Shell,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 14] = [
+    pub const ALL: [Scope; 15] = [
         Scope::Global,
         Scope::Shell,
         Scope::Clusters,
@@ -175,6 +180,7 @@ impl Scope {
         Scope::StatsDetail,
         Scope::Detail,
         Scope::Processes,
+        Scope::Inspect,
         Scope::Confirm,
     ];
 
@@ -193,6 +199,7 @@ impl Scope {
             Scope::StatsDetail => "stats-detail",
             Scope::Detail => "detail",
             Scope::Processes => "processes",
+            Scope::Inspect => "inspect",
             Scope::Confirm => "confirm",
             Scope::Shell => "shell",
         }
@@ -212,6 +219,7 @@ impl Scope {
             Scope::StatsDetail => "Stats charts",
             Scope::Detail => "Detail panel",
             Scope::Processes => "Processes",
+            Scope::Inspect => "Inspect",
             Scope::Confirm => "Confirmation",
             Scope::Shell => "Shell pane (any view)",
         }
@@ -671,6 +679,36 @@ impl Default for Keymap {
                     "close",
                     true,
                 ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Containers,
+                    "inspect (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Detail,
+                    "inspect (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('M')],
+                    ToggleEnvMask,
+                    Scope::Inspect,
+                    "show/mask env",
+                    true,
+                ),
+                b(&[Key::ch('/')], Filter, Scope::Inspect, "search", true),
+                b(
+                    &[Key::ch('n')],
+                    SearchNext,
+                    Scope::Inspect,
+                    "next match",
+                    true,
+                ),
+                b(&[Key::plain(K::Esc)], Close, Scope::Inspect, "close", true),
                 b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
                 b(&[Key::ch('e')], Exec, Detail, "exec shell", false),
                 b(
@@ -970,6 +1008,7 @@ mod tests {
             Mark,
             MarkAll,
             Processes,
+            Inspect,
             SearchNext,
             SearchPrev,
             ToggleMatchOnly,

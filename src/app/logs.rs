@@ -220,6 +220,10 @@ impl App {
     }
 
     pub(super) fn edit_search(&mut self, key: KeyEvent) {
+        if self.view.inspect.is_some() {
+            self.edit_inspect_search(key);
+            return;
+        }
         let Some(input) = self.view.search_input.as_mut() else {
             return;
         };

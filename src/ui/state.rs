@@ -221,6 +221,8 @@ pub struct ViewState {
     pub mask_env: bool,
     /// The processes overlay (`t`), while it is open.
     pub processes: Option<ProcessesView>,
+    /// The inspect overlay (`i`), while it is open.
+    pub inspect: Option<InspectView>,
     pub help: bool,
     /// A one-line message for the footer (refused key, bad filter…).
     pub message: Option<String>,
@@ -265,6 +267,7 @@ impl Default for ViewState {
             detail_scroll: 0,
             mask_env: true,
             processes: None,
+            inspect: None,
             help: false,
             message: None,
         }
@@ -281,4 +284,24 @@ pub struct ProcessesView {
     pub endpoint: String,
     /// `None` until the first answer.
     pub table: Option<Result<crate::model::top::ProcessTable, String>>,
+}
+
+/// The inspect overlay: whose `docker inspect` it shows, where it is scrolled and searched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InspectView {
+    /// The engine's request for this overlay; an answer for another (an older overlay) is dropped.
+    pub request: u64,
+    pub key: RowKey,
+    pub container: String,
+    pub endpoint: String,
+    /// `None` until the answer.
+    pub doc: Option<Result<Box<crate::model::inspect::InspectDoc>, String>>,
+    /// First line shown.
+    pub top: usize,
+    /// `Config.Env` values shown (`M`); masked by default.
+    pub show_env: bool,
+    /// The last search (`/`): its text and whether it is a regex.
+    pub search: Option<(String, bool)>,
+    /// The line the last jump landed on.
+    pub current_match: Option<usize>,
 }

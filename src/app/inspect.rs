@@ -1,0 +1,187 @@
+//! The app's side of the inspect overlay (`i`): which container, the engine's one-shot request,
+//! and the overlay's keys (scroll, `M` env values, `/` and `n` search).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{Action, App, Command};
+use crate::model::inspect::InspectDoc;
+use crate::model::logs::Search;
+use crate::ui::state::{InspectView, SearchInput};
+
+impl App {
+    /// `i`: the open detail panel's container, else the selected row's.
+    pub(super) fn open_inspect(&mut self) {
+        let key = match &self.view.detail {
+            Some(key) => Some(key.clone()),
+            None => self.row_keys().get(self.view.selected).cloned(),
+        };
+        let Some(key) = key else {
+            self.view.message = Some("no container selected".into());
+            return;
+        };
+        let Some(ep) = self.fleet.endpoints.get(key.endpoint) else {
+            return;
+        };
+        let Some(c) = ep.containers.get(&key.id) else {
+            return;
+        };
+        let request = self.next_inspect;
+        self.next_inspect += 1;
+        self.commands.push(Command::OpenInspect {
+            request,
+            endpoint: key.endpoint,
+            container_id: key.id.clone(),
+        });
+        self.view.inspect = Some(InspectView {
+            request,
+            container: c.name.clone(),
+            endpoint: ep.name().to_string(),
+            key,
+            doc: None,
+            top: 0,
+            show_env: false,
+            search: None,
+            current_match: None,
+        });
+    }
+
+    /// Lines the overlay shows at once: the body less the overlay's borders.
+    fn inspect_page(&self) -> usize {
+        usize::from(self.height.saturating_sub(4)).max(1)
+    }
+
+    /// Keys while the overlay is open: scroll, env, search, Esc; quit and help still work.
+    pub(super) fn inspect_action(&mut self, action: Action) {
+        let page = self.inspect_page();
+        let Some(view) = self.view.inspect.as_mut() else {
+            return;
+        };
+        let len = match &view.doc {
+            Some(Ok(doc)) => doc.len(),
+            _ => 0,
+        };
+        let last_top = len.saturating_sub(page);
+        let scroll = |view: &mut InspectView, delta: isize| {
+            view.top = view.top.saturating_add_signed(delta).min(last_top);
+        };
+        match action {
+            Action::Close => {
+                if let Some(v) = self.view.inspect.take() {
+                    self.commands
+                        .push(Command::CloseInspect { request: v.request });
+                }
+            }
+            Action::Down => scroll(view, 1),
+            Action::Up => scroll(view, -1),
+            Action::PageDown => scroll(view, page as isize),
+            Action::PageUp => scroll(view, -(page as isize)),
+            Action::Top => view.top = 0,
+            Action::Bottom => view.top = last_top,
+            Action::ToggleEnvMask => view.show_env = !view.show_env,
+            Action::Filter => {
+                let (text, regex) = view.search.clone().unwrap_or_default();
+                self.view.search_input = Some(SearchInput {
+                    text,
+                    regex,
+                    error: None,
+                });
+            }
+            Action::SearchNext => {
+                if view.search.is_some() {
+                    if !jump_to_next_match(view, page) {
+                        self.view.message = Some("no match".into());
+                    }
+                } else {
+                    self.view.message = Some("search first (/), then n finds the next".into());
+                }
+            }
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.view.help = true,
+            _ => {}
+        }
+    }
+
+    /// The `/` line while the overlay is open: Enter searches from the top line shown.
+    pub(super) fn edit_inspect_search(&mut self, key: KeyEvent) {
+        let page = self.inspect_page();
+        let Some(input) = self.view.search_input.as_mut() else {
+            return;
+        };
+        match key.code {
+            KeyCode::Esc => self.view.search_input = None,
+            KeyCode::Tab => input.regex = !input.regex,
+            KeyCode::Enter => {
+                let (text, regex) = (input.text.clone(), input.regex);
+                if let Err(e) = Search::new(&text, regex) {
+                    input.error = Some(e);
+                    return;
+                }
+                self.view.search_input = None;
+                let Some(view) = self.view.inspect.as_mut() else {
+                    return;
+                };
+                if text.is_empty() {
+                    view.search = None;
+                    view.current_match = None;
+                    return;
+                }
+                view.search = Some((text, regex));
+                // The first match from the top line shown (that line included).
+                view.current_match = view.top.checked_sub(1);
+                if !jump_to_next_match(view, page) {
+                    self.view.message = Some("no match".into());
+                }
+                return;
+            }
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.clear()
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                input.text.push(c)
+            }
+            _ => {}
+        }
+        if let Some(input) = self.view.search_input.as_mut() {
+            input.error = if input.regex {
+                Search::new(&input.text, true).err()
+            } else {
+                None
+            };
+        }
+    }
+
+    pub(super) fn apply_inspect(
+        &mut self,
+        request: u64,
+        container_id: &str,
+        doc: Result<Box<InspectDoc>, String>,
+    ) -> bool {
+        match self.view.inspect.as_mut() {
+            Some(v) if v.request == request && v.key.id == container_id => {
+                v.doc = Some(doc);
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Moves to the next line (after the current match) holding the search, as shown, and scrolls
+/// it to the top of the overlay (or as near as the end of the document allows).
+/// False when no line matches.
+fn jump_to_next_match(view: &mut InspectView, page: usize) -> bool {
+    let (Some(Ok(doc)), Some((text, regex))) = (&view.doc, &view.search) else {
+        return false;
+    };
+    let Ok(search) = Search::new(text, *regex) else {
+        return false;
+    };
+    view.current_match = doc.next_match(&search, view.current_match, view.show_env);
+    if let Some(m) = view.current_match {
+        view.top = m.min(doc.len().saturating_sub(page));
+    }
+    view.current_match.is_some()
+}
