@@ -25,6 +25,8 @@ mod events;
 mod fleet_sync;
 #[path = "lab/headless_cli.rs"]
 mod headless_cli;
+#[path = "lab/inspect.rs"]
+mod inspect;
 #[path = "lab/logs.rs"]
 mod logs;
 #[path = "lab/partition.rs"]
