@@ -705,6 +705,12 @@ fn section(lab: &Config, name: &str, what: &str) -> serde_json::Value {
     {
         labels.retain(|k, _| !k.starts_with("fleetdeck.deploy."));
     }
+    // The daemon lists mounts in no particular order: order is no setting.
+    if what == "Mounts"
+        && let Some(mounts) = v.as_array_mut()
+    {
+        mounts.sort_by_key(|m| m["Destination"].as_str().unwrap_or_default().to_string());
+    }
     v
 }
 
