@@ -200,13 +200,17 @@ impl App {
         }
     }
 
-    /// Whether the container an action key would act on sits on a read-only endpoint.
-    fn selection_is_read_only(&self) -> bool {
-        let key = self
-            .view
+    /// The container a key acts on: the open detail panel's, else the selected row's.
+    fn target_key(&self) -> Option<RowKey> {
+        self.view
             .detail
             .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+            .or_else(|| self.row_keys().get(self.view.selected).cloned())
+    }
+
+    /// Whether the container an action key would act on sits on a read-only endpoint.
+    fn selection_is_read_only(&self) -> bool {
+        let key = self.target_key();
         match key {
             Some(k) => self
                 .fleet

@@ -29,11 +29,7 @@ impl App {
     /// The form's starting values: the selected container's service (to update it), else a
     /// blank form aimed at the selected endpoint.
     fn form_defaults(&self) -> FormFields {
-        let key = self
-            .view
-            .detail
-            .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        let key = self.target_key();
         let selected = match self.view.view {
             View::Containers => key.and_then(|k| {
                 let ep = self.fleet.endpoints.get(k.endpoint)?;
@@ -98,11 +94,7 @@ impl App {
     /// The selected container's unfinished operation, if the journal holds one: the record
     /// whose service is the container's (by label, or by name).
     fn unfinished_of_selected(&self) -> Option<&JournalEntry> {
-        let key = self
-            .view
-            .detail
-            .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned())?;
+        let key = self.target_key()?;
         let ep = self.fleet.endpoints.get(key.endpoint)?;
         let c = ep.containers.get(&key.id)?;
         let service = c
@@ -209,11 +201,7 @@ impl App {
         if self.plan_recovery(Recovery::Undo) {
             return;
         }
-        let key = self
-            .view
-            .detail
-            .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        let key = self.target_key();
         let Some((ep, c)) = key.and_then(|k| {
             let ep = self.fleet.endpoints.get(k.endpoint)?;
             Some((ep, ep.containers.get(&k.id)?))

@@ -11,10 +11,7 @@ use crate::ui::state::{InspectView, SearchInput};
 impl App {
     /// `i`: the open detail panel's container, else the selected row's.
     pub(super) fn open_inspect(&mut self) {
-        let key = match &self.view.detail {
-            Some(key) => Some(key.clone()),
-            None => self.row_keys().get(self.view.selected).cloned(),
-        };
+        let key = self.target_key();
         let Some(key) = key else {
             self.view.message = Some("no container selected".into());
             return;

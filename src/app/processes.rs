@@ -8,10 +8,7 @@ use crate::ui::state::ProcessesView;
 impl App {
     /// `t`: the open detail panel's container, else the selected row's.
     pub(super) fn open_processes(&mut self) {
-        let key = match &self.view.detail {
-            Some(key) => Some(key.clone()),
-            None => self.row_keys().get(self.view.selected).cloned(),
-        };
+        let key = self.target_key();
         let Some(key) = key else {
             self.view.message = Some("no container selected".into());
             return;

@@ -31,11 +31,7 @@ impl App {
 
     /// `e`: a shell in the selected container (or the detail panel's).
     pub(super) fn open_exec(&mut self) {
-        let key = self
-            .view
-            .detail
-            .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned());
+        let key = self.target_key();
         let Some(key) = key else {
             self.view.message = Some("no container selected".into());
             return;
@@ -80,11 +76,7 @@ impl App {
         let endpoint = if self.view.view == View::Clusters {
             Some(self.view.selected_endpoint)
         } else {
-            self.view
-                .detail
-                .clone()
-                .or_else(|| self.row_keys().get(self.view.selected).cloned())
-                .map(|k| k.endpoint)
+            self.target_key().map(|k| k.endpoint)
         };
         let Some(ep) = endpoint.and_then(|e| self.fleet.endpoints.get(e)) else {
             self.view.message = Some("select an endpoint (clusters view) or a container".into());
