@@ -353,6 +353,47 @@ pub fn centered(area: Rect, percent_x: u16, max_width: u16, height: u16) -> Rect
     }
 }
 
+/// An overlay that waits on one answer from a daemon (`docker top`, `docker inspect`): a
+/// framed box titled `title` over whatever is under it, saying it is asking until the answer
+/// comes, and `failed` with the reason when it failed. The box's inside and the answer, when
+/// there is one to draw.
+pub(crate) fn answer_box<'a, T>(
+    theme: &Theme,
+    rect: Rect,
+    buf: &mut Buffer,
+    title: &str,
+    failed: &str,
+    answer: &'a Option<Result<T, String>>,
+) -> Option<(Rect, &'a T)> {
+    use ratatui::widgets::{Block, Borders, Clear, Wrap};
+    Clear.render(rect, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(Span::styled(
+            crate::model::text::sanitize(title).into_owned(),
+            theme.title,
+        ));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    match answer {
+        None => {
+            Paragraph::new(Span::styled("asking the daemon…", theme.dim)).render(inner, buf);
+            None
+        }
+        Some(Err(e)) => {
+            Paragraph::new(Span::styled(
+                format!("{failed}: {}", crate::model::text::sanitize(e)),
+                theme.error,
+            ))
+            .wrap(Wrap { trim: false })
+            .render(inner, buf);
+            None
+        }
+        Some(Ok(value)) => Some((inner, value)),
+    }
+}
+
 /// Human byte sizes: 512B, 1.5K, 3.2M, 7.8G.
 pub fn human_bytes(n: i64) -> String {
     let n = n.max(0) as f64;

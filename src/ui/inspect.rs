@@ -16,12 +16,10 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
 use super::state::InspectView;
 use super::{Screen, unicode_width};
-use crate::model::text::sanitize;
 
 pub struct InspectOverlay<'a, 'b> {
     pub screen: &'a Screen<'b>,
@@ -35,7 +33,6 @@ impl Widget for InspectOverlay<'_, '_> {
         // A narrow terminal gives the JSON every column: a 64-digit id line needs 75.
         let percent = if area.width < 120 { 100 } else { 96 };
         let rect = super::centered(area, percent, 200, area.height);
-        Clear.render(rect, buf);
         let env = if v.show_env {
             "env shown"
         } else {
@@ -55,27 +52,10 @@ impl Widget for InspectOverlay<'_, '_> {
             " inspect · {} on {} · {env}{place} · Esc closes ",
             v.container, v.endpoint
         );
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(sanitize(&title).into_owned(), t.title));
-        let inner = block.inner(rect);
-        block.render(rect, buf);
-        let doc = match &v.doc {
-            None => {
-                Paragraph::new(Span::styled("asking the daemon…", t.dim)).render(inner, buf);
-                return;
-            }
-            Some(Err(e)) => {
-                Paragraph::new(Span::styled(
-                    format!("docker inspect failed: {}", sanitize(e)),
-                    t.error,
-                ))
-                .wrap(Wrap { trim: false })
-                .render(inner, buf);
-                return;
-            }
-            Some(Ok(doc)) => doc,
+        let Some((inner, doc)) =
+            super::answer_box(t, rect, buf, &title, "docker inspect failed", &v.doc)
+        else {
+            return;
         };
         let width = usize::from(inner.width);
         for row in 0..inner.height {

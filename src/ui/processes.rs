@@ -13,12 +13,10 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::widgets::Widget;
 
 use super::state::ProcessesView;
 use super::{Screen, unicode_width};
-use crate::model::text::sanitize;
 
 pub struct ProcessesOverlay<'a, 'b> {
     pub screen: &'a Screen<'b>,
@@ -44,28 +42,10 @@ impl Widget for ProcessesOverlay<'_, '_> {
             _ => 1,
         };
         let rect = super::centered(area, 96, 160, rows as u16 + 2);
-        Clear.render(rect, buf);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(t.border_focused)
-            .title(Span::styled(sanitize(&title).into_owned(), t.title));
-        let inner = block.inner(rect);
-        block.render(rect, buf);
-        let table = match &p.table {
-            None => {
-                Paragraph::new(Span::styled("asking the daemon…", t.dim)).render(inner, buf);
-                return;
-            }
-            Some(Err(e)) => {
-                Paragraph::new(Span::styled(
-                    format!("docker top failed: {}", sanitize(e)),
-                    t.error,
-                ))
-                .wrap(Wrap { trim: false })
-                .render(inner, buf);
-                return;
-            }
-            Some(Ok(table)) => table,
+        let Some((inner, table)) =
+            super::answer_box(t, rect, buf, &title, "docker top failed", &p.table)
+        else {
+            return;
         };
         let columns = table.titles.len();
         let mut widths: Vec<usize> = table.titles.iter().map(|s| unicode_width(s)).collect();
