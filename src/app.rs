@@ -115,6 +115,11 @@ pub enum Command {
     RollingRestart {
         requests: Vec<crate::model::actions::ActionRequest>,
     },
+    /// Read a deploy plan against the running revision it replaces; answered as
+    /// `MsgKind::DeployReviewed`.
+    ReviewDeploy {
+        plan: Box<crate::model::deploy::DeployPlan>,
+    },
     /// A confirmed deploy plan, carried out by the engine through the gate.
     Deploy {
         plan: Box<crate::model::deploy::DeployPlan>,
@@ -285,6 +290,9 @@ impl App {
         } = msg.kind
         {
             return self.apply_inspect(request, &container_id, doc);
+        }
+        if let crate::model::MsgKind::DeployReviewed(plan) = msg.kind {
+            return self.apply_review(plan);
         }
         if matches!(
             msg.kind,
@@ -1121,6 +1129,10 @@ impl<'a> Effects<'a> {
                         tasks.close_shell(shell);
                     }
                 }
+                Command::ReviewDeploy { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.review_deploy(*plan),
+                    None => app.view.message = Some("deploys need the engine".into()),
+                },
                 Command::Deploy { plan } => match self.tasks.as_deref_mut() {
                     Some(tasks) => {
                         tasks.submit_deploy(*plan);

@@ -406,6 +406,23 @@ impl FleetTasks {
         batch
     }
 
+    /// Reads `plan` against the running revision it replaces ([`deploy::carry_over`]) and
+    /// answers with the plan as read, for the operator to see before saying yes.
+    pub fn review_deploy(&mut self, plan: crate::model::deploy::DeployPlan) {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        self.actions.spawn(async move {
+            let mut plan = plan;
+            if let Err(e) = deploy::carry_over(&gate, &mut plan).await {
+                plan.review = crate::model::deploy::carry::Review::Failed(e);
+                plan.create.base = None;
+            }
+            let endpoint = plan.endpoint;
+            let _ = send(&tx, endpoint, MsgKind::DeployReviewed(Box::new(plan))).await;
+        });
+    }
+
     /// [`FleetTasks::submit_deploy`] for a rollback plan.
     pub fn submit_rollback(&mut self, plan: crate::model::deploy::revision::RollbackPlan) -> u64 {
         // Engine tasks run on the engine's runtime, whichever thread asks.

@@ -68,6 +68,9 @@ pub enum MsgKind {
         container_id: String,
         doc: Result<Box<inspect::InspectDoc>, String>,
     },
+    /// A deploy plan read against the running revision it replaces (its changes field by
+    /// field, what it would drop), for the plan the dashboard shows.
+    DeployReviewed(Box<deploy::DeployPlan>),
     /// `docker top` of a container for the processes overlay `watch` (or why it failed).
     Processes {
         watch: u64,
@@ -283,6 +286,7 @@ impl Fleet {
             MsgKind::Log { .. }
             | MsgKind::Processes { .. }
             | MsgKind::Inspect { .. }
+            | MsgKind::DeployReviewed(_)
             | MsgKind::ShellStarted { .. }
             | MsgKind::ShellOutput { .. }
             | MsgKind::ShellEnded { .. } => false,

@@ -1198,7 +1198,36 @@ fn the_deploy_form_checks_as_you_type_and_shows_the_plan_before_anything_is_sent
         text.contains("ip       192.168.2.20 (auto: kept from the running web-1)"),
         "{text}"
     );
-    assert!(app.commands.is_empty(), "nothing is sent before y");
+    // Nothing is sent before y: only the running revision is read, for the plan's changes.
+    let asked = std::mem::take(&mut app.commands);
+    let Some(fleetdeck::app::Command::ReviewDeploy { plan: mut reviewed }) =
+        asked.into_iter().next()
+    else {
+        panic!("expected the plan to be read against the running revision first");
+    };
+    assert!(
+        text.contains("changes  reading the running revision's settings…"),
+        "{text}"
+    );
+    // The engine's answer takes the plan's place: every change, env values masked.
+    reviewed.review = fleetdeck::model::deploy::carry::Review::Read {
+        changes: vec![
+            "~ Env TOKEN (value changed)".into(),
+            "~ Image nginx:1.25 → nginx:1.27".into(),
+        ],
+        drops: vec![],
+    };
+    app.apply(Msg {
+        endpoint: reviewed.endpoint,
+        at: chrono::Utc::now(),
+        kind: fleetdeck::model::MsgKind::DeployReviewed(reviewed),
+    });
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(
+        text.contains("changes  ~ Env TOKEN (value changed)"),
+        "{text}"
+    );
+    assert!(text.contains("~ Image nginx:1.25 → nginx:1.27"), "{text}");
     key(&mut app, KeyCode::Char('y'));
     match app.commands.last() {
         Some(fleetdeck::app::Command::Deploy { plan }) => {

@@ -7,9 +7,10 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, App, Command};
 use crate::journal::{JournalEntry, Recovery};
+use crate::model::deploy::carry::Review;
 use crate::model::deploy::form::{FIELDS, FormFields, check_form};
 use crate::model::deploy::revision::{LABEL_SERVICE, rollback_plan};
-use crate::model::deploy::{Deployer, revision};
+use crate::model::deploy::{DeployPlan, Deployer, revision};
 use crate::ui::View;
 use crate::ui::deploy::{DeployForm, PlannedWork};
 
@@ -43,12 +44,20 @@ impl App {
                     [sh, flag, script] if sh == "sh" && flag == "-c" => script.clone(),
                     other => other.join(" "),
                 };
-                let network = c
-                    .networks
-                    .iter()
-                    .map(|n| n.network.clone())
-                    .find(|n| n != "bridge")
-                    .unwrap_or_default();
+                // The network it joined first (its others are carried over by the update);
+                // the default bridge is the form's empty network.
+                let network = match c.detail.network_mode.as_str() {
+                    "" => c
+                        .networks
+                        .iter()
+                        .map(|n| n.network.clone())
+                        .find(|n| n != "bridge")
+                        .unwrap_or_default(),
+                    // No network of its own: the update keeps that mode.
+                    "default" | "bridge" | "host" | "none" => String::new(),
+                    mode if mode.starts_with("container:") => String::new(),
+                    mode => mode.to_string(),
+                };
                 FormFields {
                     name: c
                         .labels
@@ -169,6 +178,13 @@ impl App {
                 self.check_deploy_form(&mut form);
                 match form.plan.clone() {
                     Some(plan) => {
+                        // An update: the engine reads the running revision, and the plan
+                        // shows every change once it answers.
+                        if plan.review == Review::Pending {
+                            self.commands.push(Command::ReviewDeploy {
+                                plan: Box::new(plan.clone()),
+                            });
+                        }
                         self.view.plan = Some(PlannedWork::Deploy(Box::new(plan)));
                         return;
                     }
@@ -228,6 +244,22 @@ impl App {
             Ok(plan) => self.view.plan = Some(PlannedWork::Rollback(Box::new(plan))),
             Err(e) => self.view.message = Some(e),
         }
+    }
+
+    /// The engine's reading of the plan on screen: it takes the plan's place (an answer for
+    /// another plan, one closed or replaced meanwhile, is dropped). Redraws when taken.
+    pub(super) fn apply_review(&mut self, reviewed: Box<DeployPlan>) -> bool {
+        let Some(PlannedWork::Deploy(shown)) = &self.view.plan else {
+            return false;
+        };
+        let same = shown.endpoint == reviewed.endpoint
+            && shown.name == reviewed.name
+            && shown.revision == reviewed.revision
+            && shown.review == Review::Pending;
+        if same {
+            self.view.plan = Some(PlannedWork::Deploy(reviewed));
+        }
+        same
     }
 
     /// y or n on a deploy or rollback plan.

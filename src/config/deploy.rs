@@ -9,9 +9,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, deserialize_toml, line_of};
+use crate::model::deploy::run::{
+    check_capability, check_dir, check_extra_host, check_hostname, check_signal, check_volume,
+};
 use crate::model::deploy::{
-    DeploySpec, Healthcheck, IpChoice, Placement, RestartPolicy, check_image, check_name, parse_ip,
-    parse_memory, parse_port,
+    DeploySpec, ExtraNetwork, Healthcheck, IpChoice, LogOptions, Placement, RestartPolicy,
+    RunOptions, check_image, check_name, parse_ip, parse_memory, parse_port,
 };
 
 #[derive(Debug, Deserialize)]
@@ -30,10 +33,29 @@ struct RawSpec {
     ports: Vec<Spanned<String>>,
     network: Option<Spanned<String>>,
     ip: Option<Spanned<String>>,
+    #[serde(default)]
+    networks: Vec<RawNetwork>,
     restart: Option<Spanned<String>>,
     healthcheck: Option<RawHealthcheck>,
     #[serde(default)]
     resources: RawResources,
+    #[serde(default)]
+    volumes: Vec<Spanned<String>>,
+    user: Option<Spanned<String>>,
+    working_dir: Option<Spanned<String>>,
+    entrypoint: Option<Spanned<RawCommand>>,
+    hostname: Option<Spanned<String>>,
+    #[serde(default)]
+    extra_hosts: Vec<Spanned<String>>,
+    #[serde(default)]
+    dns: Vec<Spanned<String>>,
+    #[serde(default)]
+    cap_add: Vec<Spanned<String>>,
+    #[serde(default)]
+    cap_drop: Vec<Spanned<String>>,
+    log: Option<RawLog>,
+    stop_signal: Option<Spanned<String>>,
+    stop_timeout_s: Option<Spanned<i64>>,
     #[serde(default)]
     placement: RawPlacement,
     wait_s: Option<Spanned<u64>>,
@@ -45,6 +67,25 @@ struct RawSpec {
 enum RawCommand {
     Shell(String),
     Argv(Vec<String>),
+}
+
+/// `[[networks]]`: a further network, its address (`ip`, as for the first) and aliases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    name: Spanned<String>,
+    ip: Option<Spanned<String>>,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+/// `[log]`: Docker's log driver and its options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    driver: Spanned<String>,
+    #[serde(default)]
+    options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,6 +156,39 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
         }
         Some((_, RawCommand::Argv(v))) => v.clone(),
     };
+
+    let mut networks = Vec::new();
+    for (i, n) in raw.networks.iter().enumerate() {
+        let at = n.name.span().start;
+        let key = format!("networks[{i}]");
+        if n.name.get_ref().trim().is_empty() {
+            return Err(invalid(
+                at,
+                &format!("{key}.name"),
+                "empty; the network's name".into(),
+            ));
+        }
+        let ip = match &n.ip {
+            None => IpChoice::Dynamic,
+            Some(ip) => parse_ip(ip.get_ref())
+                .map_err(|m| invalid(ip.span().start, &format!("{key}.ip"), m))?,
+        };
+        if let Some(a) = n.aliases.iter().find(|a| check_hostname(a).is_err()) {
+            return Err(invalid(
+                at,
+                &format!("{key}.aliases"),
+                format!(
+                    "\"{a}\" is not a name other containers can resolve (letters, digits, - and .)"
+                ),
+            ));
+        }
+        networks.push(ExtraNetwork {
+            name: n.name.get_ref().trim().to_string(),
+            ip,
+            aliases: n.aliases.clone(),
+        });
+    }
+    let run = run_options(&raw, &invalid)?;
 
     let mut env = BTreeMap::new();
     for file in &raw.env_files {
@@ -275,6 +349,115 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
             labels: raw.placement.labels,
         },
         wait_s,
+        networks,
+        run,
+    })
+}
+
+/// The `docker run` options of a spec, each checked.
+fn run_options(
+    raw: &RawSpec,
+    invalid: &dyn Fn(usize, &str, String) -> ConfigError,
+) -> Result<RunOptions, ConfigError> {
+    let each = |list: &[Spanned<String>],
+                key: &str,
+                check: fn(&str) -> Result<(), String>|
+     -> Result<Vec<String>, ConfigError> {
+        list.iter()
+            .map(|v| {
+                check(v.get_ref().trim())
+                    .map(|()| v.get_ref().trim().to_string())
+                    .map_err(|m| invalid(v.span().start, key, m))
+            })
+            .collect()
+    };
+    let one = |v: &Option<Spanned<String>>,
+               key: &str,
+               check: fn(&str) -> Result<(), String>|
+     -> Result<Option<String>, ConfigError> {
+        v.as_ref()
+            .map(|v| {
+                let text = v.get_ref().trim();
+                if text.is_empty() {
+                    return Err(invalid(
+                        v.span().start,
+                        key,
+                        "empty; leave it out for the image's own".into(),
+                    ));
+                }
+                check(text)
+                    .map(|()| text.to_string())
+                    .map_err(|m| invalid(v.span().start, key, m))
+            })
+            .transpose()
+    };
+    let any = |_: &str| Ok(());
+    let ip = |t: &str| {
+        t.parse::<std::net::IpAddr>()
+            .map(|_| ())
+            .map_err(|_| format!("\"{t}\" is not an IP address like 10.0.0.53"))
+    };
+    let entrypoint = match raw
+        .entrypoint
+        .as_ref()
+        .map(|c| (c.span().start, c.get_ref()))
+    {
+        None => None,
+        Some((at, RawCommand::Shell(s))) if s.trim().is_empty() => {
+            return Err(invalid(
+                at,
+                "entrypoint",
+                "empty; leave it out for the image's own".into(),
+            ));
+        }
+        Some((_, RawCommand::Shell(s))) => Some(vec![s.clone()]),
+        Some((at, RawCommand::Argv(v))) if v.is_empty() => {
+            return Err(invalid(
+                at,
+                "entrypoint",
+                "empty; leave it out for the image's own".into(),
+            ));
+        }
+        Some((_, RawCommand::Argv(v))) => Some(v.clone()),
+    };
+    let log = match &raw.log {
+        None => None,
+        Some(l) if l.driver.get_ref().trim().is_empty() => {
+            return Err(invalid(
+                l.driver.span().start,
+                "log.driver",
+                "empty; a log driver such as json-file, local, syslog or none".into(),
+            ));
+        }
+        Some(l) => Some(LogOptions {
+            driver: l.driver.get_ref().trim().to_string(),
+            options: l.options.clone(),
+        }),
+    };
+    let stop_timeout_s = match &raw.stop_timeout_s {
+        None => None,
+        Some(t) if (0..=3600).contains(t.get_ref()) => Some(*t.get_ref()),
+        Some(t) => {
+            return Err(invalid(
+                t.span().start,
+                "stop_timeout_s",
+                format!("{} is out of range; valid values: 0 to 3600", t.get_ref()),
+            ));
+        }
+    };
+    Ok(RunOptions {
+        volumes: each(&raw.volumes, "volumes", check_volume)?,
+        user: one(&raw.user, "user", any)?,
+        working_dir: one(&raw.working_dir, "working_dir", check_dir)?,
+        entrypoint,
+        hostname: one(&raw.hostname, "hostname", check_hostname)?,
+        extra_hosts: each(&raw.extra_hosts, "extra_hosts", check_extra_host)?,
+        dns: each(&raw.dns, "dns", ip)?,
+        cap_add: each(&raw.cap_add, "cap_add", check_capability)?,
+        cap_drop: each(&raw.cap_drop, "cap_drop", check_capability)?,
+        log,
+        stop_signal: one(&raw.stop_signal, "stop_signal", check_signal)?,
+        stop_timeout_s,
     })
 }
 
@@ -371,7 +554,9 @@ labels = { subnet = "192.168.2.0/24" }
         assert_eq!(
             parse("name = \"cart\"\nimage = \"busybox\"\nnetwrk = \"x\"\n").unwrap_err(),
             "deploy/cart.toml:3: unknown key \"netwrk\"; valid keys: name, image, command, env, \
-             env_files, labels, ports, network, ip, restart, healthcheck, resources, placement, wait_s"
+             env_files, labels, ports, network, ip, networks, restart, healthcheck, resources, \
+             volumes, user, working_dir, entrypoint, hostname, extra_hosts, dns, cap_add, \
+             cap_drop, log, stop_signal, stop_timeout_s, placement, wait_s"
         );
         assert_eq!(
             parse("image = \"busybox\"\n").unwrap_err(),
@@ -381,6 +566,88 @@ labels = { subnet = "192.168.2.0/24" }
             parse("name = \"cart\"\nimage = \"busybox\"\n[placement]\nlabels = 3\n").unwrap_err(),
             "deploy/cart.toml:4: placement.labels: expected a map, found integer 3"
         );
+    }
+
+    #[test]
+    fn the_docker_run_keys_parse() {
+        let s = parse(
+            r#"
+name = "cart"
+image = "busybox"
+network = "fleetnet"
+volumes = ["cart-data:/data", "/srv/cart:/etc/cart:ro"]
+user = "1000:1000"
+working_dir = "/app"
+entrypoint = ["/bin/sh", "-c"]
+hostname = "cart-1"
+extra_hosts = ["db.internal:10.0.0.5"]
+dns = ["10.0.0.53"]
+cap_add = ["NET_ADMIN"]
+cap_drop = ["MKNOD"]
+stop_signal = "SIGQUIT"
+stop_timeout_s = 30
+
+[[networks]]
+name = "backend"
+ip = "10.1.0.5"
+aliases = ["cart-backend"]
+
+[[networks]]
+name = "metrics"
+
+[log]
+driver = "json-file"
+options = { max-size = "10m" }
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.run.volumes, ["cart-data:/data", "/srv/cart:/etc/cart:ro"]);
+        assert_eq!(s.run.user.as_deref(), Some("1000:1000"));
+        assert_eq!(
+            s.run.entrypoint.as_deref(),
+            Some(&["/bin/sh".to_string(), "-c".into()][..])
+        );
+        assert_eq!(s.run.cap_add, ["NET_ADMIN"]);
+        assert_eq!(s.run.stop_timeout_s, Some(30));
+        assert_eq!(s.run.log.as_ref().unwrap().options["max-size"], "10m");
+        assert_eq!(s.networks.len(), 2);
+        assert_eq!(
+            s.networks[0].ip,
+            IpChoice::Fixed("10.1.0.5".parse().unwrap())
+        );
+        assert_eq!(s.networks[0].aliases, ["cart-backend"]);
+        assert_eq!(s.networks[1].ip, IpChoice::Dynamic);
+    }
+
+    #[test]
+    fn bad_docker_run_keys_name_the_key() {
+        let bad = |body: &str| {
+            parse(&format!("name = \"cart\"\nimage = \"busybox\"\n{body}")).unwrap_err()
+        };
+        assert_eq!(
+            bad("volumes = [\"data\"]\n"),
+            "deploy/cart.toml:3: volumes: \"data\" is not a volume; expected SOURCE:TARGET[:ro|:rw] \
+             where SOURCE is a volume name or an absolute host path and TARGET an absolute path, \
+             e.g. data:/data or /srv/cart:/etc/cart:ro"
+        );
+        assert_eq!(
+            bad("cap_add = [\"net_admin\"]\n"),
+            "deploy/cart.toml:3: cap_add: \"net_admin\" is not a capability name like NET_ADMIN \
+             or SYS_PTRACE (upper case)"
+        );
+        assert_eq!(
+            bad("[[networks]]\nname = \"b\"\nip = \"nope\"\n"),
+            "deploy/cart.toml:5: networks[0].ip: \"nope\" is neither \"auto\" nor an IPv4 address \
+             like 192.168.2.30"
+        );
+        assert_eq!(
+            bad("stop_timeout_s = 9999\n"),
+            "deploy/cart.toml:3: stop_timeout_s: 9999 is out of range; valid values: 0 to 3600"
+        );
+        assert!(
+            bad("working_dir = \"app\"\n").contains("working_dir: \"app\" is not an absolute path")
+        );
+        assert!(bad("[log]\nopts = 1\n").contains("unknown key \"opts\""));
     }
 
     #[test]

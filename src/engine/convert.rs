@@ -145,6 +145,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
         })
         .collect();
 
+    let network_mode = clean(host.network_mode.clone());
     let restart_policy = host
         .restart_policy
         .map(|p| {
@@ -201,6 +202,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
             env,
             mounts,
             restart_policy,
+            network_mode,
             hostname: clean(config.hostname),
             user: clean(config.user),
             working_dir: clean(config.working_dir),

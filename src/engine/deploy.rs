@@ -418,6 +418,10 @@ impl<'a> Steps<'a> {
             Action::Rename { to } => format!("rename {container} to {to}"),
             Action::Create { spec } => format!("create {container} from {}", spec.image),
             Action::Pull { image } => format!("pull {image}"),
+            Action::Connect { network, ipv4, .. } => match ipv4 {
+                Some(ip) => format!("connect {container} to {network} as {ip}"),
+                None => format!("connect {container} to {network}"),
+            },
             other => format!("{} {container}", other.describe()),
         };
         self.say(format!("{what}: {}", o.result.text()));
@@ -537,21 +541,29 @@ fn refused_or_failed(result: &ActionResult, what: &str) -> Option<DeployResult> 
     }
 }
 
-/// Reads the running revision an update replaces. A container fleetdeck did not create has
-/// its own settings carried into the plan's new container (`plan.create.base`); a service
-/// fleetdeck deployed is its spec. Returns what the update would still drop (empty for a new
-/// service): named in the plan, refused unless the operator accepts it.
+/// Reads the running revision an update replaces and readies the plan against it: its whole
+/// configuration becomes the new container's base (so nothing the spec or form does not set
+/// is lost), its other networks are joined again (unless a spec file that describes the
+/// whole service says otherwise), and the plan's review lists every change, field by field,
+/// and anything that would still be dropped, which is also returned. A new service: nothing.
 pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String>, String> {
-    let DeployKind::Update { old_id, .. } = &plan.kind else {
+    use crate::model::deploy::NetworkAttach;
+    use crate::model::deploy::carry::{Review, SettingsView, deployed_by_fleetdeck, dropped};
+    let DeployKind::Update {
+        old_id, old_image, ..
+    } = &plan.kind
+    else {
+        plan.review = Review::NotNeeded;
         return Ok(Vec::new());
     };
+    let (old_id, old_image) = (old_id.clone(), old_image.clone());
     let docker = gate
         .reader(plan.endpoint)
         .await
         .map_err(|e| format!("cannot reach {}: {e}", plan.endpoint_name))?;
     let c = deadline(
         Duration::from_secs(10),
-        docker.inspect_container(old_id, None::<InspectContainerOptions>),
+        docker.inspect_container(&old_id, None::<InspectContainerOptions>),
     )
     .await
     .map_err(|e| format!("inspecting the running revision: {e}"))?;
@@ -567,18 +579,89 @@ pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String
         .config
         .as_ref()
         .and_then(|c| c.labels.as_ref())
-        .is_some_and(crate::model::deploy::carry::deployed_by_fleetdeck);
+        .is_some_and(deployed_by_fleetdeck);
     if !ours {
-        plan.create.base = Some(
-            carry::base_of(&c, image.as_ref())
-                .map_err(|e| format!("cannot carry over the running revision's settings: {e}"))?,
-        );
+        // Its settings did not come from a spec: only what the spec sets changes.
+        plan.create.complete = false;
     }
-    Ok(crate::model::deploy::carry::dropped(
-        &carry::old_settings(&c, image.as_ref()),
-        &plan.create,
-        ours,
-    ))
+    let base = carry::base_of(&c, image.as_ref())
+        .map_err(|e| format!("cannot carry over the running revision's settings: {e}"))?;
+    plan.create.base = Some(base.clone());
+    let old_networks = carry::networks_of(&c);
+    let old_primary = carry::primary_network(&c);
+    if !plan.create.complete {
+        let primary = plan
+            .create
+            .network
+            .clone()
+            .unwrap_or_else(|| "bridge".into());
+        for (name, ip, aliases) in &old_networks {
+            let joined = *name == primary
+                || Some(name) == old_primary.as_ref()
+                || plan.create.networks.iter().any(|a| &a.name == name);
+            if !joined && name != "host" && name != "none" {
+                plan.create.networks.push(NetworkAttach {
+                    name: name.clone(),
+                    ipv4: ip.clone(),
+                    aliases: aliases.clone(),
+                });
+            }
+        }
+    }
+    // The first network is the spec's to choose: the one it replaces is a change, not a loss.
+    let old_settings: Vec<_> = carry::old_settings(&c, image.as_ref())
+        .into_iter()
+        .filter(|s| {
+            !matches!(s, crate::model::deploy::carry::OldSetting::Network(n)
+                if Some(n) == old_primary.as_ref())
+        })
+        .collect();
+    let drops = dropped(&old_settings, &plan.create, ours);
+    let shown =
+        |nets: &[(String, Option<String>, Vec<String>)]| -> Vec<(String, String, Vec<String>)> {
+            nets.iter()
+                .map(|(n, ip, a)| {
+                    (
+                        n.clone(),
+                        ip.clone().unwrap_or_else(|| "dynamic".into()),
+                        a.clone(),
+                    )
+                })
+                .collect()
+        };
+    let old_view = SettingsView::new(
+        &old_image,
+        &base.config,
+        &base.host_config,
+        &shown(&old_networks),
+    );
+    let body = super::gate::create_body(&plan.create)?;
+    let mut new_config =
+        serde_json::to_value(&body).map_err(|e| format!("the new container's config: {e}"))?;
+    let new_host = new_config
+        .as_object_mut()
+        .and_then(|o| o.remove("HostConfig"))
+        .unwrap_or_default();
+    let mut new_networks = vec![(
+        plan.create
+            .network
+            .clone()
+            .unwrap_or_else(|| "bridge".into()),
+        plan.create.ipv4.clone(),
+        Vec::new(),
+    )];
+    new_networks.extend(
+        plan.create
+            .networks
+            .iter()
+            .map(|a| (a.name.clone(), a.ipv4.clone(), a.aliases.clone())),
+    );
+    let new_view = SettingsView::new(&plan.image, &new_config, &new_host, &shown(&new_networks));
+    plan.review = Review::Read {
+        changes: old_view.changes_to(&new_view),
+        drops: drops.clone(),
+    };
+    Ok(drops)
 }
 
 /// The journal record of a deploy plan, before its first step.
@@ -610,6 +693,12 @@ fn deploy_entry(gate: &Gate, plan: &DeployPlan) -> JournalEntry {
         }
     }
     planned.push(format!("create {} from {}", plan.name, plan.image));
+    planned.extend(
+        plan.create
+            .networks
+            .iter()
+            .map(|n| format!("connect {} to {}", plan.name, n.describe())),
+    );
     planned.push(format!("start {}", plan.name));
     planned.extend(plan.prune.iter().map(|(_, n)| format!("remove {n}")));
     JournalEntry {
@@ -633,6 +722,15 @@ fn deploy_entry(gate: &Gate, plan: &DeployPlan) -> JournalEntry {
         create: Some(plan.create.clone()),
         prune: plan.prune.clone(),
         wait_s: plan.wait_s,
+    }
+}
+
+/// The gate's action joining a created container to one of its further networks.
+fn connect(net: &crate::model::deploy::NetworkAttach) -> Action {
+    Action::Connect {
+        network: net.name.clone(),
+        ipv4: net.ipv4.clone(),
+        aliases: net.aliases.clone(),
     }
 }
 
@@ -673,6 +771,17 @@ pub async fn deploy(
     // The running revision's settings carried over (once: the command line may have done it
     // to show the plan), and nothing of it dropped unless the operator said so.
     let mut plan = plan.clone();
+    let drops = plan.review.drops();
+    if plan.create.base.is_some() && !drops.is_empty() && !plan.accept_loss {
+        return DeployResult::Refused {
+            reason: format!(
+                "the update would drop what the running {} has: {}; nothing was changed (put \
+                 them in the spec, or accept the loss: deploy --accept-loss)",
+                plan.name,
+                drops.join(", ")
+            ),
+        };
+    }
     if plan.create.base.is_none() {
         match carry_over(gate, &mut plan).await {
             Ok(dropped) if dropped.is_empty() || plan.accept_loss => {}
@@ -820,6 +929,21 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
             )
         })?;
         steps.learn_new_id(&id);
+        // Its further networks, before it starts: one create takes one network.
+        for net in &plan.create.networks {
+            steps.failpoint("deploy:before-connect").await;
+            if let Some(why) = steps.interrupted() {
+                return Err((Some(id), None, why));
+            }
+            let r = steps.act(&id, &plan.name, connect(net)).await;
+            if !r.is_ok() {
+                return Err((
+                    Some(id),
+                    None,
+                    format!("joining network {}: {}", net.name, r.text()),
+                ));
+            }
+        }
         steps.failpoint("deploy:before-start").await;
         if let Some(why) = steps.interrupted() {
             return Err((Some(id), None, why));
@@ -1215,6 +1339,8 @@ struct Seen {
     running: bool,
     service: Option<String>,
     revision: Option<u32>,
+    /// The networks it is on.
+    networks: Vec<String>,
 }
 
 impl Steps<'_> {
@@ -1252,6 +1378,10 @@ impl Steps<'_> {
             revision: labels
                 .and_then(|l| l.get(LABEL_REVISION))
                 .and_then(|r| r.parse().ok()),
+            networks: carry::networks_of(&c)
+                .into_iter()
+                .map(|(n, _, _)| n)
+                .collect(),
         }))
     }
 
@@ -1484,10 +1614,17 @@ async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult 
         }
     };
     steps.learn_new_id(&new.id);
-    if !new.running
-        && let Err(e) = steps.must(&new.id, name, Action::Start).await
-    {
-        return recovered_or_not(steps, entry, e).await;
+    if !new.running {
+        // Created, perhaps cut short before it joined all its networks.
+        let wanted = entry.create.as_ref().map_or(&[][..], |c| &c.networks[..]);
+        for net in wanted.iter().filter(|n| !new.networks.contains(&n.name)) {
+            if let Err(e) = steps.must(&new.id, name, connect(net)).await {
+                return recovered_or_not(steps, entry, e).await;
+            }
+        }
+        if let Err(e) = steps.must(&new.id, name, Action::Start).await {
+            return recovered_or_not(steps, entry, e).await;
+        }
     }
     match steps.wait_up(&new.id, name, limit, true).await {
         Ok(after) => {

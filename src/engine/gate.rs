@@ -36,6 +36,9 @@ use crate::config::{AccessOverride, Config, EndpointSpec, EngineSettings};
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
+mod create;
+pub use create::create_body;
+
 /// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:
 /// a fleet-wide restart should not hit one small daemon with fifty stops at once.
 pub const DEFAULT_PER_ENDPOINT: usize = 4;
@@ -736,6 +739,14 @@ async fn send(
             let opts = RenameContainerOptions { name: to.clone() };
             deadline(limit, docker.rename_container(id, opts)).await
         }
+        Action::Connect {
+            network,
+            ipv4,
+            aliases,
+        } => {
+            let request = create::connect_request(id, ipv4.as_deref(), aliases);
+            deadline(limit, docker.connect_network(network, request)).await
+        }
         Action::ServiceUpdate { .. } | Action::ServiceRollback => {
             // Swarm wants the spec and the version it was read at (a GET), then the update.
             match deadline(
@@ -806,161 +817,6 @@ fn pull_line(info: &bollard::models::CreateImageInfo) -> String {
         (_, true) => String::new(),
         (true, false) => status,
         (false, false) => format!("{id}: {status}{amount}"),
-    }
-}
-
-/// A deploy's container as Docker's create request: fixed address on its network, ports,
-/// restart policy, healthcheck, limits, labels.
-/// The body of a create: the spec's fields, laid over the carried settings of the revision it
-/// replaces when there are some (what the spec does not set stays as it was).
-fn create_body(
-    spec: &crate::model::deploy::CreateSpec,
-) -> Result<bollard::models::ContainerCreateBody, String> {
-    let mine = spec_body(spec);
-    let Some(base) = &spec.base else {
-        return Ok(mine);
-    };
-    let mut body: bollard::models::ContainerCreateBody =
-        serde_json::from_value(base.config.clone())
-            .map_err(|e| format!("the carried config does not read back: {e}"))?;
-    let mut host: bollard::models::HostConfig = serde_json::from_value(base.host_config.clone())
-        .map_err(|e| format!("the carried host config does not read back: {e}"))?;
-    body.image = mine.image;
-    if mine.cmd.is_some() {
-        body.cmd = mine.cmd;
-    }
-    // Env: the spec's keys win, the rest stays.
-    if let Some(env) = mine.env {
-        let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
-        let set: Vec<String> = env.iter().map(|e| key(e)).collect();
-        let mut merged: Vec<String> = body
-            .env
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| !set.contains(&key(e)))
-            .collect();
-        merged.extend(env);
-        body.env = Some(merged);
-    }
-    let mut labels = body.labels.take().unwrap_or_default();
-    labels.extend(mine.labels.unwrap_or_default());
-    body.labels = Some(labels);
-    if let Some(exposed) = mine.exposed_ports {
-        let mut all = body.exposed_ports.take().unwrap_or_default();
-        for p in exposed {
-            if !all.contains(&p) {
-                all.push(p);
-            }
-        }
-        body.exposed_ports = Some(all);
-    }
-    if mine.healthcheck.is_some() {
-        body.healthcheck = mine.healthcheck;
-    }
-    if let Some(h) = mine.host_config {
-        host.network_mode = h.network_mode;
-        if let Some(bindings) = h.port_bindings {
-            host.port_bindings
-                .get_or_insert_with(Default::default)
-                .extend(bindings);
-        }
-        // "no" is what a spec without `restart` says: the running one's policy stays.
-        if h.restart_policy.as_ref().and_then(|r| r.name)
-            != Some(bollard::models::RestartPolicyNameEnum::NO)
-        {
-            host.restart_policy = h.restart_policy;
-        }
-        if h.nano_cpus.is_some() {
-            host.nano_cpus = h.nano_cpus;
-        }
-        if h.memory.is_some() {
-            host.memory = h.memory;
-        }
-    }
-    body.host_config = Some(host);
-    body.networking_config = mine.networking_config;
-    Ok(body)
-}
-
-/// The body of a create from the spec alone.
-fn spec_body(spec: &crate::model::deploy::CreateSpec) -> bollard::models::ContainerCreateBody {
-    use crate::model::deploy::RestartPolicy as Policy;
-    use bollard::models::{
-        ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HealthConfig, HostConfig,
-        NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-    };
-    let secs = |s: u64| i64::try_from(s.saturating_mul(1_000_000_000)).unwrap_or(i64::MAX);
-    let mut exposed = Vec::new();
-    let mut bindings: std::collections::HashMap<String, Option<Vec<PortBinding>>> =
-        std::collections::HashMap::new();
-    for p in &spec.ports {
-        let key = format!("{}/{}", p.container_port, p.proto);
-        exposed.push(key.clone());
-        if let Some(host_port) = p.host_port {
-            bindings
-                .entry(key)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(PortBinding {
-                    host_ip: p.host_ip.clone(),
-                    host_port: Some(host_port.to_string()),
-                });
-        }
-    }
-    let restart = RestartPolicy {
-        name: Some(match spec.restart {
-            Policy::No => RestartPolicyNameEnum::NO,
-            Policy::Always => RestartPolicyNameEnum::ALWAYS,
-            Policy::UnlessStopped => RestartPolicyNameEnum::UNLESS_STOPPED,
-            Policy::OnFailure { .. } => RestartPolicyNameEnum::ON_FAILURE,
-        }),
-        maximum_retry_count: match spec.restart {
-            Policy::OnFailure {
-                max_retries: Some(n),
-            } => Some(i64::from(n)),
-            _ => None,
-        },
-    };
-    let networking_config = spec.network.as_ref().map(|net| NetworkingConfig {
-        endpoints_config: Some(
-            [(
-                net.clone(),
-                EndpointSettings {
-                    ipam_config: spec.ipv4.as_ref().map(|ip| EndpointIpamConfig {
-                        ipv4_address: Some(ip.clone()),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-            )]
-            .into(),
-        ),
-    });
-    ContainerCreateBody {
-        image: Some(spec.image.clone()),
-        cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
-        env: (!spec.env.is_empty()).then(|| spec.env.clone()),
-        labels: Some(spec.labels.clone().into_iter().collect()),
-        exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        healthcheck: spec.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(vec!["CMD-SHELL".into(), h.command.clone()]),
-            interval: Some(secs(h.interval_s)),
-            timeout: Some(secs(h.timeout_s)),
-            retries: Some(i64::from(h.retries)),
-            start_period: Some(secs(h.start_period_s)),
-            start_interval: None,
-        }),
-        host_config: Some(HostConfig {
-            network_mode: spec.network.clone(),
-            port_bindings: (!bindings.is_empty()).then_some(bindings),
-            restart_policy: Some(restart),
-            nano_cpus: spec.nano_cpus,
-            memory: spec.memory_bytes,
-            ..Default::default()
-        }),
-        networking_config,
-        ..Default::default()
     }
 }
 

@@ -280,11 +280,8 @@ pub async fn deploy(
             return Ok(EXIT_CONFIG);
         }
     };
-    for line in plan.lines() {
-        writeln!(out, "{line}")?;
-    }
-    // What the update would drop of the running revision, read from the daemon: named, and
-    // refused unless accepted.
+    // The running revision, read from the daemon: every change field by field, and what the
+    // update would drop, named and refused unless accepted.
     let dropped = match engine::deploy::carry_over(gate, &mut plan).await {
         Ok(d) => d,
         Err(e) => {
@@ -295,40 +292,24 @@ pub async fn deploy(
             return Ok(EXIT_FAILED);
         }
     };
-    if plan.create.base.is_some() {
-        writeln!(
-            out,
-            "  carries  every setting of the running container the spec does not set (env, \
-             mounts, ports, limits, …: it was not deployed by fleetdeck)"
-        )?;
+    plan.accept_loss = !dropped.is_empty() && args.accept_loss;
+    for line in plan.lines() {
+        writeln!(out, "{line}")?;
     }
-    if !dropped.is_empty() {
+    if !dropped.is_empty() && !args.accept_loss {
         writeln!(
-            out,
-            "{}{}",
-            crate::model::deploy::carry::loss_line(&dropped),
-            if args.accept_loss {
-                " (accepted: --accept-loss)"
-            } else {
-                ""
-            }
+            err,
+            "fleetdeck: {}: the update would drop what the running {} has: {}",
+            path.display(),
+            plan.name,
+            dropped.join(", ")
         )?;
-        if !args.accept_loss {
-            writeln!(
-                err,
-                "fleetdeck: {}: the update would drop what the running {} has: {}",
-                path.display(),
-                plan.name,
-                dropped.join(", ")
-            )?;
-            writeln!(
-                err,
-                "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
-                 was done"
-            )?;
-            return Ok(EXIT_CONFIG);
-        }
-        plan.accept_loss = true;
+        writeln!(
+            err,
+            "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
+             was done"
+        )?;
+        return Ok(EXIT_CONFIG);
     }
     out.flush()?;
     if let Some(code) = confirmed(true, args.yes, confirm, err) {

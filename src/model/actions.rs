@@ -60,6 +60,13 @@ pub enum Action {
     Rename {
         to: String,
     },
+    /// Join a created container to a further network (a deploy's extra networks, between
+    /// create and start), with its fixed address and aliases.
+    Connect {
+        network: String,
+        ipv4: Option<String>,
+        aliases: Vec<String>,
+    },
     /// A Swarm service to a new image (the request's `container_id` is the service id); the
     /// rolling update itself is Swarm's.
     ServiceUpdate {
@@ -85,6 +92,7 @@ impl Action {
             Self::Pull { .. } => "pull",
             Self::Create { .. } => "create",
             Self::Rename { .. } => "rename",
+            Self::Connect { .. } => "network-connect",
             Self::ServiceUpdate { .. } => "service-update",
             Self::ServiceRollback => "service-rollback",
         }
@@ -100,6 +108,7 @@ impl Action {
                 | Self::ExecResize { .. }
                 | Self::Pull { .. }
                 | Self::Create { .. }
+                | Self::Connect { .. }
         )
     }
 
@@ -130,6 +139,11 @@ impl Action {
                 "spec_digest": spec.labels.get(super::deploy::revision::LABEL_DIGEST),
             }),
             Self::Rename { to } => json!({ "to": to }),
+            Self::Connect {
+                network,
+                ipv4,
+                aliases,
+            } => json!({ "network": network, "ip": ipv4, "aliases": aliases }),
             Self::ServiceUpdate { image } => json!({ "image": image }),
             Self::ServiceRollback => json!({}),
         }
@@ -146,6 +160,10 @@ impl Action {
             Self::Pull { image } => format!("pull {image}"),
             Self::Create { spec } => format!("create from {}", spec.image),
             Self::Rename { to } => format!("rename to {to}"),
+            Self::Connect { network, ipv4, .. } => match ipv4 {
+                Some(ip) => format!("connect to {network} as {ip}"),
+                None => format!("connect to {network}"),
+            },
             Self::ServiceUpdate { image } => format!("service update to {image}"),
             Self::Remove { volumes, force } => {
                 let mut extra = Vec::new();

@@ -128,6 +128,9 @@ pub struct ContainerDetail {
     pub env: Vec<(String, String)>,
     pub mounts: Vec<Mount>,
     pub restart_policy: String,
+    /// The network it joined when created (`HostConfig.NetworkMode`: a network's name,
+    /// `default` for the bridge, `host`, `none`, `container:ID`).
+    pub network_mode: String,
     pub hostname: String,
     pub user: String,
     pub working_dir: String,

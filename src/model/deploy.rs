@@ -8,6 +8,7 @@ pub mod carry;
 pub mod form;
 pub mod placement;
 pub mod revision;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -23,6 +24,7 @@ use super::{Endpoint, EndpointId, Fleet};
 
 pub use placement::{DeployTarget, Placement, place};
 pub use revision::{KeptRevision, RevisionInfo};
+pub use run::{ExtraNetwork, LogOptions, NetworkAttach, RunOptions};
 
 /// What a deploy waits for a new container to be running (and healthy) when the spec does not say.
 pub const DEFAULT_WAIT_S: u64 = 60;
@@ -54,6 +56,13 @@ pub struct DeploySpec {
     pub placement: Placement,
     /// Seconds a new container has to be running (and healthy) before it counts as failed.
     pub wait_s: u64,
+    /// Networks joined besides `network`, each with its own address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<ExtraNetwork>,
+    /// Volumes, user, entrypoint, … (left out of the digest's JSON when empty, so a spec
+    /// that sets none keeps the digest it had before these keys existed).
+    #[serde(skip_serializing_if = "RunOptions::is_empty")]
+    pub run: RunOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -342,6 +351,20 @@ pub struct CreateSpec {
     pub healthcheck: Option<Healthcheck>,
     pub nano_cpus: Option<i64>,
     pub memory_bytes: Option<i64>,
+    /// Aliases on `network` (carried over from the running revision).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Joined after the create, before the start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub networks: Vec<NetworkAttach>,
+    #[serde(default, skip_serializing_if = "RunOptions::is_empty")]
+    pub run: RunOptions,
+    /// The spec describes the whole service (a spec file for a service fleetdeck deployed):
+    /// on an update, a key it can express but leaves out is unset, not carried over from the
+    /// running revision. Otherwise (the dashboard form; a container fleetdeck did not
+    /// create) only what it sets changes.
+    #[serde(default)]
+    pub complete: bool,
     /// An update of a container fleetdeck did not create: its own settings, carried into the
     /// new one under the fields above. Filled by the engine when the update starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,6 +404,11 @@ pub struct DeployPlan {
     /// The operator accepted that the update drops settings of the running revision that
     /// the new container will not have (`--accept-loss`); without it such an update refuses.
     pub accept_loss: bool,
+    /// How each of `create.networks` got its address, in the same order.
+    pub network_reasons: Vec<String>,
+    /// What the engine read of the running revision: every change, field by field, and
+    /// what would be lost.
+    pub review: carry::Review,
 }
 
 impl DeployPlan {
@@ -413,6 +441,15 @@ impl DeployPlan {
             Some(ip) => format!("  ip       {ip} ({})", self.ip_reason),
             None => "  ip       dynamic (given by Docker)".to_string(),
         });
+        for (i, n) in self.create.networks.iter().enumerate() {
+            out.push(format!(
+                "  joins    {} ({})",
+                n.describe(),
+                self.network_reasons
+                    .get(i)
+                    .map_or("carried from the running container", String::as_str)
+            ));
+        }
         out.push(format!(
             "  image    {} ({})",
             self.image,
@@ -441,6 +478,7 @@ impl DeployPlan {
                 ""
             }
         ));
+        out.extend(self.review.lines(self.accept_loss));
         out
     }
 }
@@ -493,6 +531,36 @@ pub fn plan(
             (None, String::new())
         }
     };
+    // Further networks, each with its own address.
+    let mut attach = Vec::new();
+    let mut network_reasons = Vec::new();
+    for (i, n) in spec.networks.iter().enumerate() {
+        let key = format!("networks[{i}]");
+        if spec.network.as_deref() == Some(n.name.as_str())
+            || spec.networks[..i].iter().any(|m| m.name == n.name)
+        {
+            problems.push(SpecProblem::new(
+                &key,
+                format!("network {} is joined twice", n.name),
+            ));
+            continue;
+        }
+        match address_on(&report, endpoint, ep, live, &n.name, n.ip, &spec.name, &key) {
+            Ok((ip, reason)) => {
+                attach.push(NetworkAttach {
+                    name: n.name.clone(),
+                    ipv4: ip.map(|ip| ip.to_string()),
+                    aliases: n.aliases.clone(),
+                });
+                network_reasons.push(if reason.is_empty() {
+                    "dynamic (given by Docker)".to_string()
+                } else {
+                    reason
+                });
+            }
+            Err(p) => problems.push(p),
+        }
+    }
     // Ports.
     problems.extend(port_clashes(&spec.ports, ep, replaced));
 
@@ -543,6 +611,10 @@ pub fn plan(
         healthcheck: spec.healthcheck.clone(),
         nano_cpus: spec.nano_cpus,
         memory_bytes: spec.memory_bytes,
+        aliases: Vec::new(),
+        networks: attach,
+        run: spec.run.clone(),
+        complete: true,
         base: None,
     };
     Ok(DeployPlan {
@@ -561,6 +633,12 @@ pub fn plan(
         prune,
         wait_s: spec.wait_s,
         accept_loss: false,
+        network_reasons,
+        review: if live.is_some() {
+            carry::Review::Pending
+        } else {
+            carry::Review::NotNeeded
+        },
     })
 }
 
@@ -601,8 +679,27 @@ fn check_network_and_ip(
             )),
         };
     };
-    check_network(ep, network)?;
-    if spec.ip == IpChoice::Dynamic {
+    address_on(
+        report, endpoint, ep, live, network, spec.ip, &spec.name, "ip",
+    )
+}
+
+/// The address `choice` gives the service on `network` of the host: `key` is the spec key
+/// a problem is tied to.
+#[allow(clippy::too_many_arguments)] // each is one fact of the plan; a struct would only rename them
+fn address_on(
+    report: &IpamReport,
+    endpoint: EndpointId,
+    ep: &Endpoint,
+    live: Option<&super::Container>,
+    network: &str,
+    choice: IpChoice,
+    service: &str,
+    key: &str,
+) -> Result<(Option<IpAddr>, String), SpecProblem> {
+    check_network(ep, network)
+        .map_err(|p| SpecProblem::new(if key == "ip" { "network" } else { key }, p.message))?;
+    if choice == IpChoice::Dynamic {
         return Ok((None, String::new()));
     }
     let pool = report
@@ -610,7 +707,7 @@ fn check_network_and_ip(
         .find(|p| p.subnet.addr().is_ipv4())
         .ok_or_else(|| {
             SpecProblem::new(
-                "ip",
+                key,
                 format!(
                     "network {network} on {} has no IPv4 pool to take an address from",
                     ep.name()
@@ -621,23 +718,21 @@ fn check_network_and_ip(
     let live_ip: Option<IpAddr> = live.and_then(|c| {
         c.networks
             .iter()
-            .find(|n| &n.network == network)
+            .find(|n| n.network == network)
             .and_then(|n| n.static_ipv4.as_deref().or(n.ipv4.as_deref()))
             .and_then(|ip| ip.parse().ok())
     });
-    match spec.ip {
+    match choice {
         IpChoice::Fixed(ip) => {
             if Some(ip) != live_ip {
-                check_address(pool, endpoint, ep.name(), network, ip, &spec.name)?;
+                check_address(pool, endpoint, ep.name(), network, ip, service)
+                    .map_err(|p| SpecProblem::new(key, p.message))?;
             }
             Ok((Some(ip), "fixed".into()))
         }
         IpChoice::Auto => {
             if let Some(ip) = live_ip {
-                return Ok((
-                    Some(ip),
-                    format!("auto: kept from the running {}", spec.name),
-                ));
+                return Ok((Some(ip), format!("auto: kept from the running {service}")));
             }
             let free = pool.next_free(endpoint, 1);
             let range = pool
@@ -657,7 +752,7 @@ fn check_network_and_ip(
                     ),
                 )),
                 None => Err(SpecProblem::new(
-                    "ip",
+                    key,
                     format!(
                         "no free address left in {network}'s range {range} on {}",
                         ep.name()
@@ -945,6 +1040,8 @@ pub(crate) mod fixtures {
             memory_bytes: None,
             placement: Placement::default(),
             wait_s: DEFAULT_WAIT_S,
+            networks: Vec::new(),
+            run: RunOptions::default(),
         }
     }
 

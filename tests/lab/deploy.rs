@@ -635,8 +635,118 @@ async fn a_failed_pull_is_a_clear_error_and_changes_nothing() {
     );
 }
 
-/// A container made the way operators make them by hand, with every common option.
-fn run_by_hand(s: &Service, image: &str, volume: &str, bind_dir: &Path) -> String {
+/// A network of the test's own on lab1, with a fixed address for the container made by
+/// hand; removed when dropped (after the test's containers, which are removed before it).
+struct SecondNetwork {
+    lab: Config,
+    name: String,
+    ip: String,
+}
+
+impl SecondNetwork {
+    fn new(s: &Service, octet: u8) -> Self {
+        let name = format!("{}-net", s.name);
+        // What an earlier run left behind holds the subnet.
+        let label = format!("fleetdeck-test-net={octet}");
+        let old = docker(
+            &s.lab,
+            "lab1",
+            &["network", "ls", "-q", "--filter", &format!("label={label}")],
+        );
+        for id in old.split_whitespace() {
+            let users = docker(
+                &s.lab,
+                "lab1",
+                &["ps", "-aq", "--filter", &format!("network={id}")],
+            );
+            for c in users.split_whitespace() {
+                let _ = docker_raw(&s.lab, "lab1", &["rm", "-f", c]);
+            }
+            let _ = docker_raw(&s.lab, "lab1", &["network", "rm", id]);
+        }
+        docker(
+            &s.lab,
+            "lab1",
+            &[
+                "network",
+                "create",
+                "--label",
+                &label,
+                "--subnet",
+                &format!("10.251.{octet}.0/24"),
+                &name,
+            ],
+        );
+        Self {
+            lab: s.lab.clone(),
+            name,
+            ip: format!("10.251.{octet}.7"),
+        }
+    }
+}
+
+impl Drop for SecondNetwork {
+    fn drop(&mut self) {
+        let _ = docker_raw(&self.lab, "lab1", &["network", "rm", &self.name]);
+    }
+}
+
+/// Each network of a container: its fixed address and the aliases it was given (less the
+/// short id Docker adds), as the CLI reports them.
+fn networks_section(lab: &Config, name: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(&inspect(
+        lab,
+        "lab1",
+        name,
+        "{{json .NetworkSettings.Networks}}",
+    ))
+    .unwrap();
+    let mut out = serde_json::Map::new();
+    for (net, ep) in v.as_object().unwrap() {
+        let mut aliases: Vec<String> = ep["Aliases"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str())
+            .filter(|a| !(a.len() == 12 && a.chars().all(|c| c.is_ascii_hexdigit())) && *a != name)
+            .map(str::to_string)
+            .collect();
+        aliases.sort();
+        let fixed = ep["IPAMConfig"]["IPv4Address"].as_str().unwrap_or_default();
+        let address = if fixed.is_empty() {
+            ""
+        } else {
+            ep["IPAddress"].as_str().unwrap_or_default()
+        };
+        out.insert(
+            net.clone(),
+            serde_json::json!({ "fixed": fixed, "address": address, "aliases": aliases }),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+/// A container made the way operators make them by hand, with every common option, on the
+/// default bridge and on `net` with a fixed address and an alias.
+fn run_by_hand(s: &Service, image: &str, volume: &str, bind_dir: &Path, net: &SecondNetwork) {
+    run_by_hand_on(s, image, volume, bind_dir);
+    docker(
+        &s.lab,
+        "lab1",
+        &[
+            "network",
+            "connect",
+            "--ip",
+            &net.ip,
+            "--alias",
+            "byhand-alias",
+            &net.name,
+            &s.name,
+        ],
+    );
+}
+
+fn run_by_hand_on(s: &Service, image: &str, volume: &str, bind_dir: &Path) -> String {
     docker(
         &s.lab,
         "lab1",
@@ -722,11 +832,18 @@ async fn an_update_of_a_container_made_by_hand_keeps_every_setting_it_had() {
     let bind_dir = s.dir.path().join("host");
     std::fs::create_dir_all(&bind_dir).unwrap();
     let volume = format!("{name}-data");
-    run_by_hand(&s, &s.v1, &volume, &bind_dir);
+    let net = SecondNetwork::new(&s, 1);
+    run_by_hand(&s, &s.v1, &volume, &bind_dir, &net);
     let before: Vec<serde_json::Value> = ["Config", "HostConfig", "Mounts"]
         .iter()
         .map(|w| section(lab, name, w))
         .collect();
+    let networks_before = networks_section(lab, name);
+    assert_eq!(
+        networks_before[&net.name]["fixed"],
+        net.ip.as_str(),
+        "{networks_before}"
+    );
     let old_id = inspect(lab, "lab1", name, "{{.Id}}");
 
     // The same image, the spec naming only the service and its command: nothing to drop.
@@ -740,11 +857,17 @@ async fn an_update_of_a_container_made_by_hand_keeps_every_setting_it_had() {
     );
     let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The plan reads the running revision: the same settings, nothing to change or drop.
     assert!(
-        text(&out).contains("carries  every setting"),
+        text(&out).contains("changes  none: the same settings, a new revision")
+            && text(&out).contains(&format!(
+                "joins    {} ({}, aliases byhand-alias",
+                net.name, net.ip
+            )),
         "{}",
         text(&out)
     );
+    assert!(!text(&out).contains("DROPS"), "{}", text(&out));
     assert_ne!(
         inspect(lab, "lab1", name, "{{.Id}}"),
         old_id,
@@ -760,6 +883,7 @@ async fn an_update_of_a_container_made_by_hand_keeps_every_setting_it_had() {
     {
         assert_eq!(b, a, "{what} changed:\nbefore {b}\nafter  {a}");
     }
+    assert_eq!(networks_section(lab, name), networks_before, "its networks");
     assert_eq!(
         inspect(lab, "lab1", name, "{{.State.Health.Status}}"),
         "healthy"
@@ -774,17 +898,36 @@ async fn an_update_that_would_drop_a_setting_is_refused_naming_it_unless_accepte
     let _fleetnet = FLEETNET.lock().await;
     let s = Service::new("dep-loss");
     let (lab, name) = (&s.lab, &s.name);
-    let bind_dir = s.dir.path().join("host");
-    std::fs::create_dir_all(&bind_dir).unwrap();
-    let volume = format!("{name}-data");
-    run_by_hand(&s, &s.v1, &volume, &bind_dir);
+    // On the host's own network stack: no container network can keep that.
+    docker(
+        lab,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "host",
+            "-e",
+            "DB_PASSWORD=hunter2",
+            "--restart",
+            "always",
+            "--user",
+            "1000",
+            &s.v1,
+            "sh",
+            "-c",
+            QUICK_STOP,
+        ],
+    );
     let old_id = inspect(lab, "lab1", name, "{{.Id}}");
-    // The spec moves it to fleetnet: its place on the default bridge cannot come along.
+    // The spec moves it to fleetnet: its host networking cannot come along.
     let spec = s.spec(&s.v2, QUICK_STOP);
     let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let report = text(&out);
-    assert!(report.contains("DROPS    network bridge"), "{report}");
+    assert!(report.contains("DROPS    network mode host"), "{report}");
     assert!(report.contains("--accept-loss"), "{report}");
     assert!(
         !report.contains("hunter2"),
@@ -822,7 +965,7 @@ async fn an_update_that_would_drop_a_setting_is_refused_naming_it_unless_accepte
     .await;
     match result {
         fleetdeck::engine::deploy::DeployResult::Refused { reason } => {
-            assert!(reason.contains("network bridge"), "{reason}")
+            assert!(reason.contains("network mode host"), "{reason}")
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -864,7 +1007,6 @@ async fn an_update_that_would_drop_a_setting_is_refused_naming_it_unless_accepte
     );
     let _ = docker_raw(lab, "lab1", &["rm", "-f", &format!("{name}--r0")]);
     let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
-    let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -876,11 +1018,13 @@ async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setti
     let bind_dir = s.dir.path().join("host");
     std::fs::create_dir_all(&bind_dir).unwrap();
     let volume = format!("{name}-data");
-    run_by_hand(&s, &s.v1, &volume, &bind_dir);
+    let net = SecondNetwork::new(&s, 2);
+    run_by_hand(&s, &s.v1, &volume, &bind_dir, &net);
     let before: Vec<serde_json::Value> = ["Config", "HostConfig", "Mounts"]
         .iter()
         .map(|w| section(lab, name, w))
         .collect();
+    let networks_before = networks_section(lab, name);
     let old_id = inspect(lab, "lab1", name, "{{.Id}}");
 
     let lab1 = lab_config(&["lab1"]);
@@ -907,7 +1051,8 @@ async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setti
         },
     )
     .await;
-    // d on it, the form as it comes (same image), Enter for the plan, y.
+    // d on it, the form as it comes (same image), Enter for the plan: the engine reads the
+    // running revision and the plan shows what changes (nothing), then y.
     press(&mut app, KeyCode::Char('d'));
     press(&mut app, KeyCode::Enter);
     assert!(
@@ -915,6 +1060,33 @@ async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setti
         "{:?} {:?}",
         app.view.deploy_form.as_ref().map(|f| &f.problems),
         app.view.message
+    );
+    match app.commands.pop() {
+        Some(fleetdeck::app::Command::ReviewDeploy { plan }) => h.tasks.review_deploy(*plan),
+        other => panic!("expected the plan to be read first, got {other:?}"),
+    }
+    let reviewed = std::cell::Cell::new(false);
+    h.wait_for_with(
+        "the plan read against the running revision",
+        Duration::from_secs(20),
+        |m| {
+            if matches!(m.kind, fleetdeck::model::MsgKind::DeployReviewed(_)) {
+                reviewed.set(true);
+            }
+            app.apply(m.clone());
+        },
+        |_| reviewed.get(),
+    )
+    .await;
+    let shown = match &app.view.plan {
+        Some(work) => work.lines().join("\n"),
+        None => String::new(),
+    };
+    assert!(
+        shown.contains("changes  none: the same settings, a new revision")
+            && shown.contains(&format!("joins    {} ({}", net.name, net.ip))
+            && !shown.contains("DROPS"),
+        "{shown}"
     );
     press(&mut app, KeyCode::Char('y'));
     let batch = submit(&mut app, &mut h.tasks);
@@ -956,6 +1128,7 @@ async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setti
     {
         assert_eq!(b, a, "{what} changed:\nbefore {b}\nafter  {a}");
     }
+    assert_eq!(networks_section(lab, name), networks_before, "its networks");
     let _ = docker_raw(lab, "lab1", &["rm", "-f", &format!("{name}--r0")]);
     let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
     let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);

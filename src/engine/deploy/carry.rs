@@ -334,11 +334,61 @@ pub fn base_of(
         labels.retain(|k, v| from_image.get(k) != Some(v) && !k.starts_with("fleetdeck.deploy."));
     }
     config.on_build = None;
-    let mut host = c.host_config.clone().unwrap_or_default();
-    // Which network it joins is the spec's to say.
-    host.network_mode = None;
+    // Which network it joins first is the spec's to say (the create body decides, keeping a
+    // host, none or container: mode when the spec names no network).
+    let host = c.host_config.clone().unwrap_or_default();
     Ok(BaseConfig {
         config: serde_json::to_value(&config).map_err(|e| format!("its config: {e}"))?,
         host_config: serde_json::to_value(&host).map_err(|e| format!("its host config: {e}"))?,
     })
+}
+
+/// Each network the container is on: its name, its fixed address (the one it was given,
+/// not one Docker picked) and the aliases it was given (not the short id Docker adds).
+pub fn networks_of(c: &ContainerInspectResponse) -> Vec<(String, Option<String>, Vec<String>)> {
+    let short =
+        c.id.as_deref()
+            .unwrap_or_default()
+            .get(..12)
+            .unwrap_or_default();
+    let name = c
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .trim_start_matches('/');
+    let mut out: Vec<(String, Option<String>, Vec<String>)> = c
+        .network_settings
+        .as_ref()
+        .and_then(|n| n.networks.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(net, ep)| {
+            let ip = ep
+                .ipam_config
+                .as_ref()
+                .and_then(|i| i.ipv4_address.clone())
+                .filter(|ip| !ip.is_empty());
+            let aliases = ep
+                .aliases
+                .iter()
+                .flatten()
+                .filter(|a| a.as_str() != short && a.as_str() != name)
+                .cloned()
+                .collect();
+            (net.clone(), ip, aliases)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The network the container joined when it was created (`NetworkMode`; `default` is the
+/// bridge), if it is one it is on.
+pub fn primary_network(c: &ContainerInspectResponse) -> Option<String> {
+    let mode = c.host_config.as_ref()?.network_mode.as_deref()?;
+    let name = if mode == "default" { "bridge" } else { mode };
+    networks_of(c)
+        .into_iter()
+        .map(|(n, _, _)| n)
+        .find(|n| n == name)
 }

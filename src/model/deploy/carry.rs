@@ -69,10 +69,21 @@ impl OldSetting {
     }
 
     /// Whether the new container has this setting (the same, or the operator's new value of
-    /// it where the spec sets one). A carried base keeps everything but other networks.
+    /// it where the spec sets one). A carried base keeps everything but the networks, which
+    /// are joined one by one, and a network mode the spec's network replaces.
     fn kept_by(&self, new: &CreateSpec) -> bool {
-        if new.base.is_some() && !matches!(self, Self::Network(_)) {
-            return true;
+        match self {
+            Self::Network(n) => {
+                let mode_kept = new.base.is_some() && new.network.is_none();
+                return new.network.as_deref().unwrap_or("bridge") == n
+                    || new.networks.iter().any(|a| &a.name == n)
+                    || (mode_kept && (n == "host" || n == "none"));
+            }
+            Self::Other(what) if what.starts_with("network mode ") => {
+                return new.base.is_some() && new.network.is_none();
+            }
+            _ if new.base.is_some() => return true,
+            _ => {}
         }
         match self {
             Self::Env { key, .. } => new
@@ -93,8 +104,7 @@ impl OldSetting {
             Self::Healthcheck(_) => new.healthcheck.is_some(),
             Self::MemoryBytes(_) => new.memory_bytes.is_some(),
             Self::NanoCpus(_) => new.nano_cpus.is_some(),
-            // No network in the spec is Docker's default bridge.
-            Self::Network(n) => new.network.as_deref().unwrap_or("bridge") == n,
+            Self::Network(_) => false,
             Self::Label { key, .. } => new.labels.contains_key(key),
             Self::Command(_) => !new.command.is_empty(),
             Self::Other(_) => false,
@@ -123,6 +133,193 @@ pub fn loss_line(dropped: &[String]) -> String {
     format!("  DROPS    {}", dropped.join(", "))
 }
 
+/// What the engine read of the running revision before an update: shown in the plan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Review {
+    /// A new service: nothing runs to compare with.
+    #[default]
+    NotNeeded,
+    /// Not read yet (the dashboard asks the engine; the answer replaces this).
+    Pending,
+    Read {
+        /// Field by field, old → new; env values never shown.
+        changes: Vec<String>,
+        /// What the update would drop (see [`dropped`]).
+        drops: Vec<String>,
+    },
+    /// The running revision could not be read; the deploy reads it again when it starts.
+    Failed(String),
+}
+
+impl Review {
+    /// The plan's lines for it.
+    pub fn lines(&self, loss_accepted: bool) -> Vec<String> {
+        match self {
+            Self::NotNeeded => Vec::new(),
+            Self::Pending => vec!["  changes  reading the running revision's settings…".into()],
+            Self::Failed(e) => vec![format!(
+                "  changes  cannot read the running revision ({e}); the deploy reads it again"
+            )],
+            Self::Read { changes, drops } => {
+                let mut out = Vec::new();
+                match changes.split_first() {
+                    None => out.push("  changes  none: the same settings, a new revision".into()),
+                    Some((first, rest)) => {
+                        out.push(format!("  changes  {first}"));
+                        out.extend(rest.iter().map(|c| format!("           {c}")));
+                    }
+                }
+                if !drops.is_empty() {
+                    out.push(format!(
+                        "{}{}",
+                        loss_line(drops),
+                        if loss_accepted {
+                            " (accepted: --accept-loss)"
+                        } else {
+                            " (refused: put them in the spec, or deploy --accept-loss)"
+                        }
+                    ));
+                }
+                out
+            }
+        }
+    }
+
+    /// The names of what would be dropped, once read.
+    pub fn drops(&self) -> &[String] {
+        match self {
+            Self::Read { drops, .. } => drops,
+            _ => &[],
+        }
+    }
+}
+
+/// A container's settings as one comparable view: Docker's `Config` and `HostConfig` (as its
+/// inspect or a create body writes them), the image, and each network with its address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsView {
+    /// Flattened: `HostConfig.Memory` → `268435456`, `Env CART_MODE` → the value.
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Arrays whose order means something; every other array is compared as a set.
+const ORDERED: [&str; 4] = ["Cmd", "Entrypoint", "Healthcheck.Test", "Shell"];
+
+impl SettingsView {
+    /// `config` and `host_config` as Docker's JSON; `networks`: (name, fixed address or
+    /// "dynamic", aliases).
+    pub fn new(
+        image: &str,
+        config: &serde_json::Value,
+        host_config: &serde_json::Value,
+        networks: &[(String, String, Vec<String>)],
+    ) -> Self {
+        let mut fields = std::collections::BTreeMap::new();
+        fields.insert("Image".to_string(), image.to_string());
+        if let serde_json::Value::Object(o) = config {
+            for (k, v) in o {
+                match (k.as_str(), v) {
+                    // Which image, and where the first network is joined, are said once, below.
+                    ("Image" | "NetworkingConfig" | "HostConfig", _) => {}
+                    ("Env", serde_json::Value::Array(env)) => {
+                        for e in env.iter().filter_map(|e| e.as_str()) {
+                            let (key, value) = e.split_once('=').unwrap_or((e, ""));
+                            fields.insert(format!("Env {key}"), value.to_string());
+                        }
+                    }
+                    _ => flatten(k, v, &mut fields),
+                }
+            }
+        }
+        flatten("HostConfig", host_config, &mut fields);
+        // Whose network it joins first is told by the networks below.
+        fields.remove("HostConfig.NetworkMode");
+        fields.retain(|k, _| !k.starts_with("Labels.fleetdeck.deploy."));
+        for (name, ip, aliases) in networks {
+            let mut v = ip.clone();
+            if !aliases.is_empty() {
+                v.push_str(&format!(", aliases {}", aliases.join(" ")));
+            }
+            fields.insert(format!("network {name}"), v);
+        }
+        Self { fields }
+    }
+
+    /// Every difference, old → new, in the order of the keys; env values are never shown.
+    pub fn changes_to(&self, new: &Self) -> Vec<String> {
+        let keys: std::collections::BTreeSet<&String> =
+            self.fields.keys().chain(new.fields.keys()).collect();
+        let mut out = Vec::new();
+        for key in keys {
+            let (a, b) = (self.fields.get(key), new.fields.get(key));
+            if a == b {
+                continue;
+            }
+            let secret = key.starts_with("Env ");
+            let show = |v: &str| {
+                if secret {
+                    "***".to_string()
+                } else {
+                    crate::model::text::sanitize(v).into_owned()
+                }
+            };
+            let key_shown = crate::model::text::sanitize(key);
+            out.push(match (a, b) {
+                (None, Some(b)) => format!("+ {key_shown} {}", show(b)),
+                (Some(a), None) => format!("- {key_shown} {}", show(a)),
+                (Some(_), Some(_)) if secret => format!("~ {key_shown} (value changed)"),
+                (Some(a), Some(b)) => format!("~ {key_shown} {} → {}", show(a), show(b)),
+                (None, None) => continue,
+            });
+        }
+        out
+    }
+}
+
+/// Writes `value` under `path`: objects by key, arrays as one value (sorted unless their
+/// order means something), nothing for what is empty, zero or false (Docker's "unset").
+fn flatten(
+    path: &str,
+    value: &serde_json::Value,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    use serde_json::Value;
+    match value {
+        Value::Null | Value::Bool(false) => {}
+        Value::Number(n) if n.as_f64() == Some(0.0) => {}
+        Value::String(s) if s.is_empty() => {}
+        Value::Object(o) => {
+            for (k, v) in o {
+                flatten(&format!("{path}.{k}"), v, out);
+            }
+        }
+        Value::Array(a) if a.is_empty() => {}
+        Value::Array(a) => {
+            let mut items: Vec<String> = a
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            let ordered = ORDERED.iter().any(|o| path.ends_with(o));
+            if !ordered {
+                items.sort();
+            }
+            out.insert(
+                path.to_string(),
+                items.join(if ordered { " " } else { ", " }),
+            );
+        }
+        Value::String(s) => {
+            out.insert(path.to_string(), s.clone());
+        }
+        other => {
+            out.insert(path.to_string(), other.to_string());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -149,6 +346,10 @@ mod tests {
             healthcheck: None,
             nano_cpus: None,
             memory_bytes: None,
+            aliases: Vec::new(),
+            networks: Vec::new(),
+            run: Default::default(),
+            complete: false,
             base: None,
         }
     }
@@ -247,5 +448,82 @@ mod tests {
     fn a_fleetdeck_service_is_its_spec_so_only_what_no_spec_expresses_counts() {
         let d = dropped(&old(), &create(), true);
         assert_eq!(d, ["bind /srv/web:/data", "cap_add NET_ADMIN"]);
+    }
+
+    #[test]
+    fn the_settings_view_lists_every_change_and_never_an_env_value() {
+        let old = SettingsView::new(
+            "shop/cart:1",
+            &serde_json::json!({
+                "Env": ["MODE=live", "DB_PASSWORD=hunter2", "GONE=x"],
+                "Cmd": ["sh", "-c", "run"],
+                "Labels": {"team": "shop", "fleetdeck.deploy.revision": "3"},
+                "AttachStdout": false,
+            }),
+            &serde_json::json!({
+                "Memory": 268435456,
+                "Binds": ["/b:/b", "/a:/a"],
+                "RestartPolicy": {"Name": "always", "MaximumRetryCount": 0},
+                "NetworkMode": "fleetnet",
+            }),
+            &[("fleetnet".into(), "192.168.2.30".into(), vec![])],
+        );
+        let same = old.clone();
+        assert!(old.changes_to(&same).is_empty());
+        let new = SettingsView::new(
+            "shop/cart:2",
+            &serde_json::json!({
+                "Env": ["MODE=test", "DB_PASSWORD=hunter3", "NEW=1"],
+                "Cmd": ["sh", "-c", "run"],
+                "Labels": {"team": "shop", "fleetdeck.deploy.revision": "4"},
+            }),
+            &serde_json::json!({
+                "Memory": 536870912,
+                "Binds": ["/a:/a", "/b:/b"],
+                "RestartPolicy": {"Name": "always"},
+            }),
+            &[
+                ("fleetnet".into(), "192.168.2.30".into(), vec![]),
+                ("backend".into(), "dynamic".into(), vec!["cart".into()]),
+            ],
+        );
+        let changes = old.changes_to(&new);
+        assert_eq!(
+            changes,
+            [
+                "~ Env DB_PASSWORD (value changed)",
+                "- Env GONE ***",
+                "~ Env MODE (value changed)",
+                "+ Env NEW ***",
+                "~ HostConfig.Memory 268435456 → 536870912",
+                "~ Image shop/cart:1 → shop/cart:2",
+                "+ network backend dynamic, aliases cart",
+            ]
+        );
+        assert!(!changes.concat().contains("hunter"));
+    }
+
+    #[test]
+    fn a_review_shows_changes_and_drops_in_the_plan() {
+        let r = Review::Read {
+            changes: vec!["~ Image a → b".into(), "+ Env X ***".into()],
+            drops: vec!["network mode host".into()],
+        };
+        assert_eq!(
+            r.lines(false),
+            [
+                "  changes  ~ Image a → b",
+                "           + Env X ***",
+                "  DROPS    network mode host (refused: put them in the spec, or deploy --accept-loss)",
+            ]
+        );
+        assert_eq!(
+            Review::Read {
+                changes: vec![],
+                drops: vec![]
+            }
+            .lines(false),
+            ["  changes  none: the same settings, a new revision"]
+        );
     }
 }

@@ -128,15 +128,20 @@ pub fn check_form(
         memory_bytes: None,
         placement: Placement::default(),
         wait_s,
+        networks: Vec::new(),
+        run: Default::default(),
     };
-    plan(&spec, fleet, Some(&to), keep_revisions, deployer).map_err(|ps| {
+    let mut planned = plan(&spec, fleet, Some(&to), keep_revisions, deployer).map_err(|ps| {
         ps.into_iter()
             .map(|p| SpecProblem {
                 key: field_of(&p.key).to_string(),
                 message: p.message,
             })
-            .collect()
-    })
+            .collect::<Vec<_>>()
+    })?;
+    // The form sets a few fields: on an update, everything else of the running revision stays.
+    planned.create.complete = false;
+    Ok(planned)
 }
 
 #[cfg(test)]
