@@ -72,35 +72,42 @@ async fn a_service_placed_by_engine_labels_lands_on_the_daemon_that_carries_them
     let audit = dir.path().join("audit.jsonl");
     let mut on_lab1 = RemoveOnDrop::new(&lab, "lab1");
     let mut on_lab2 = RemoveOnDrop::new(&lab, "lab2");
+    // Deploys a sleeper named PREFIX-… with the spec's REST, insists it worked; it is removed
+    // from both hosts at the end, wherever it landed.
+    let mut deploy_ok = |prefix: &str, rest: &str| {
+        let name = on_lab1.add(unique(prefix));
+        on_lab2.add(name.clone());
+        let spec = write_spec(
+            dir.path(),
+            &format!("{prefix}.toml"),
+            &format!(
+                "name = \"{name}\"\nimage = \"busybox:local\"\ncommand = \"sleep 600\"\n\
+                 wait_s = 20\n{rest}"
+            ),
+        );
+        let out = fleetdeck(
+            &config,
+            &audit,
+            &["deploy", spec.to_str().unwrap(), "--yes"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        (name, stdout(&out))
+    };
 
     // On the shared pool, a constraint picks lab2 whichever host is less loaded.
-    let west = unique("place-west");
-    on_lab1.add(west.clone());
-    on_lab2.add(west.clone());
-    let spec = write_spec(
-        dir.path(),
-        "west.toml",
-        &format!(
-            "name = \"{west}\"\nimage = \"busybox:local\"\ncommand = \"sleep 600\"\n\
-             network = \"fleetnet\"\nip = \"auto\"\nwait_s = 20\n\n\
-             [placement]\ncluster = \"lab-a\"\nlabels = {{ subnet = \"192.168.2.0/24\" }}\n\
-             constraints = [\"engine.labels.dc == us-west\", \"engine.labels.dc != eu\"]\n"
-        ),
+    let (west, printed) = deploy_ok(
+        "place-west",
+        "network = \"fleetnet\"\nip = \"auto\"\n\n[placement]\ncluster = \"lab-a\"\n\
+         labels = { subnet = \"192.168.2.0/24\" }\n\
+         constraints = [\"engine.labels.dc == us-west\", \"engine.labels.dc != eu\"]\n",
     );
-    let out = fleetdeck(
-        &config,
-        &audit,
-        &["deploy", spec.to_str().unwrap(), "--yes"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        stdout(&out).contains(
+        printed.contains(
             "  host     lab2 (cluster lab-a: subnet=192.168.2.0/24, engine.labels.dc == \
              us-west, engine.labels.dc != eu matches lab2; the only one up; matched by lab2's \
              engine labels)"
         ),
-        "{}",
-        text(&out)
+        "{printed}"
     );
     assert_eq!(inspect(&lab, "lab2", &west, "{{.State.Status}}"), "running");
     let ip: std::net::Ipv4Addr = fleetnet_ip(&lab, "lab2", &west).parse().unwrap();
@@ -114,27 +121,13 @@ async fn a_service_placed_by_engine_labels_lands_on_the_daemon_that_carries_them
     assert!(!exists(&lab, "lab1", &west));
 
     // A labels rule reads the engine's dc (the config says dc = "lab" for both).
-    let east = unique("place-east");
-    on_lab1.add(east.clone());
-    on_lab2.add(east.clone());
-    let spec = write_spec(
-        dir.path(),
-        "east.toml",
-        &format!(
-            "name = \"{east}\"\nimage = \"busybox:local\"\ncommand = \"sleep 600\"\nwait_s = 20\n\n\
-             [placement]\ncluster = \"lab-a\"\nlabels = {{ dc = \"us-east\" }}\n"
-        ),
+    let (east, printed) = deploy_ok(
+        "place-east",
+        "\n[placement]\ncluster = \"lab-a\"\nlabels = { dc = \"us-east\" }\n",
     );
-    let out = fleetdeck(
-        &config,
-        &audit,
-        &["deploy", spec.to_str().unwrap(), "--yes"],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        stdout(&out).contains("matched by lab1's engine labels"),
-        "{}",
-        text(&out)
+        printed.contains("matched by lab1's engine labels"),
+        "{printed}"
     );
     assert_eq!(inspect(&lab, "lab1", &east, "{{.State.Status}}"), "running");
     assert!(!exists(&lab, "lab2", &east));
