@@ -96,8 +96,8 @@ impl Constraint {
             (Some(_), Some(_)) => return Err(bad("both == and !=")),
         };
         let (lhs, value) = (lhs.trim(), rhs.trim());
-        if value.contains("==") {
-            return Err(bad("more than one =="));
+        if value.contains("==") || value.contains("!=") {
+            return Err(bad("more than one == or !="));
         }
         let Some((source, key)) = LabelSource::ALL.iter().find_map(|s| {
             lhs.strip_prefix(s.as_str())
@@ -799,7 +799,8 @@ mod tests {
         for (text, why) in [
             ("engine.labels.dc = eu", "no == or !="),
             ("engine.labels.dc == a != b", "both == and !="),
-            ("engine.labels.dc == a == b", "more than one =="),
+            ("engine.labels.dc == a == b", "more than one == or !="),
+            ("engine.labels.dc != a != b", "more than one == or !="),
             (
                 "engine.label.dc == eu",
                 "\"engine.label.dc\" is none of engine.labels.KEY, node.labels.KEY, config.labels.KEY",
