@@ -31,6 +31,9 @@
 # fleetdeck.toml: lab1 unix + lab2 tcp in cluster lab-a (both subnet
 # 192.168.2.0/24), lab3 tcp in lab-b (192.168.3.0/24), lab4.. unix in "chaos"
 # (192.168.I.0/24). lab4 is the one the tests kill and restart.
+# Engine labels (docker info): lab=labI, subnet=<the fleetnet subnet above>,
+# dc=us-east (lab1) / us-west (lab2) / eu (lab3) / lab (others); config labels
+# say dc=lab everywhere. lab5's Swarm node has node labels dc=swarm-east, tier=edge.
 #
 # Seed fixture (image busybox:local, every object labelled fleetdeck.lab=seed):
 #   network fleetnet (lab1: ip-range .0/26 gw .14, lab2: .64/26 gw .65, both on
@@ -337,14 +340,28 @@ dockerd_args() {
     --exec-opt native.cgroupdriver=cgroupfs
     --cgroup-parent "$(netns "$i")"
     --label "lab=lab$i"
-    --storage-driver "$driver"
   )
+  engine_labels "$i"
+  DOCKERD_ARGS+=(--storage-driver "$driver")
   # live-restore: after `stop` (SIGKILL of dockerd + containerd) the shims and
   # containers keep running, and `start` re-attaches to them, so the daemon
   # comes back with its containers in the state they were in. Without it the
   # restarted daemon first stops every container it finds still running.
   (( LIVE_RESTORE )) && DOCKERD_ARGS+=(--live-restore)
   return 0
+}
+
+# Engine labels (`docker info` Labels) besides lab=labI, for placement by the
+# daemons' own labels: subnet= the daemon's fleetnet subnet (lab1 and lab2
+# share 192.168.2.0/24, one pool), dc= differs between the two so a
+# constraint can pick one of them. fleetdeck.toml's config labels say dc=lab
+# for everyone, so a test can tell which source matched.
+engine_labels() {
+  local i=$1 dc
+  case $i in 1) dc=us-east ;; 2) dc=us-west ;; 3) dc=eu ;; *) dc=lab ;; esac
+  local subnet=192.168.$i.0/24
+  (( i <= 2 )) && subnet=192.168.2.0/24
+  DOCKERD_ARGS+=(--label "subnet=$subnet" --label "dc=$dc")
 }
 
 # Start daemon $1 in the background; returns at once (see wait_ready).
@@ -932,6 +949,10 @@ cmd_swarm() {
   if [[ $state != active ]]; then
     dk "$i" swarm init --advertise-addr "10.203.$i.2" >/dev/null || die "lab$i: swarm init failed"
   fi
+  # Node labels (Spec.Labels, kept in the swarm's own state; idempotent), for
+  # node.labels.K placement constraints.
+  dk "$i" node update --label-add dc=swarm-east --label-add tier=edge \
+      "$(dk "$i" info --format '{{.Swarm.NodeID}}')" >/dev/null || die "lab$i: node labels failed"
   log "lab$i: swarm manager up (unix://$(sock "$i"), $(tcp_url "$i"))"
 }
 

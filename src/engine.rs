@@ -34,7 +34,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{Config, EndpointSpec, EngineSettings};
-use crate::model::{Container, EndpointId, Msg, MsgKind, SyncData};
+use crate::model::{Container, DaemonInfo, EndpointId, Msg, MsgKind, SyncData};
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
 /// quickly, few enough not to flood a small daemon.
@@ -135,11 +135,7 @@ pub async fn full_sync(
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
-    let started = Instant::now();
-    let version = deadline(t, docker.version()).await?;
-    let latency = started.elapsed();
-    let info = deadline(t, docker.info()).await?;
-    let daemon_time = info.system_time.clone();
+    let (info, latency, daemon_time) = read_info(docker, t).await?;
     let summaries = deadline(
         t,
         docker.list_containers(Some(ListContainersOptions {
@@ -162,7 +158,7 @@ pub async fn full_sync(
     let images = list_images(docker, t).await?;
     Ok((
         SyncData {
-            info: convert::daemon_info(info, version, agreed_api(docker)),
+            info,
             containers,
             networks,
             images,
@@ -170,6 +166,25 @@ pub async fn full_sync(
         },
         daemon_time,
     ))
+}
+
+/// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
+/// when it is a manager; also the round trip of the first request and the daemon's clock.
+async fn read_info(
+    docker: &Docker,
+    t: Duration,
+) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
+    let started = Instant::now();
+    let version = deadline(t, docker.version()).await?;
+    let latency = started.elapsed();
+    let info = deadline(t, docker.info()).await?;
+    let daemon_time = info.system_time.clone();
+    let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
+    let mut out = convert::daemon_info(info, version, agreed_api(docker));
+    if manager {
+        out.swarm_nodes = swarm::nodes(docker, t).await;
+    }
+    Ok((out, latency, daemon_time))
 }
 
 /// `None` when the container vanished between list and inspect.
@@ -1036,6 +1051,7 @@ async fn session(
     for c in &sync.containers {
         known.seen(c);
     }
+    let mut info = sync.info.clone();
     emit!(tx, id, MsgKind::Synced(Box::new(sync)));
     let mut events = docker.events(Some(EventsOptions {
         since: Some(since),
@@ -1093,6 +1109,12 @@ async fn session(
             _ = resync.tick() => {
                 if resync_containers(&docker, id, settings, tx, &mut known).await?.is_none() {
                     return Ok(());
+                }
+                // Engine labels reload with the daemon's config, node labels change any time.
+                let (now, _, _) = read_info(&docker, settings.request_timeout).await?;
+                if now != info {
+                    info = now.clone();
+                    emit!(tx, id, MsgKind::Info(Box::new(now)));
                 }
             }
             _ = ping.tick() => {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use container::{Container, ContainerState, Health};
-pub use endpoint::{DaemonInfo, Endpoint, ImageInfo, Link, NetworkInfo, StateCounts};
+pub use endpoint::{DaemonInfo, Endpoint, ImageInfo, Link, NetworkInfo, StateCounts, SwarmNode};
 
 use crate::config::EndpointSpec;
 
@@ -59,6 +59,9 @@ pub enum MsgKind {
     },
     Networks(Vec<NetworkInfo>),
     Images(Vec<ImageInfo>),
+    /// `docker info` read again at a resync (engine and Swarm node labels change while
+    /// connected); sent only when it differs from what the model has.
+    Info(Box<DaemonInfo>),
     Latency(Duration),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
@@ -230,6 +233,24 @@ impl Fleet {
         self.endpoints
             .iter()
             .filter(move |e| e.cluster() == cluster)
+    }
+
+    /// The Swarm node labels of `ep`'s daemon, when it is a Swarm node and some manager in the
+    /// fleet (itself, often) has listed its node. `None`: not a node, or its labels unknown.
+    pub fn node_labels(
+        &self,
+        ep: &Endpoint,
+    ) -> Option<&std::collections::BTreeMap<String, String>> {
+        let node_id = ep.info.as_ref().map(|i| i.node_id.as_str())?;
+        if node_id.is_empty() {
+            return None;
+        }
+        self.endpoints
+            .iter()
+            .filter_map(|e| e.info.as_ref())
+            .flat_map(|i| &i.swarm_nodes)
+            .find(|n| n.id == node_id)
+            .map(|n| &n.labels)
     }
 
     pub fn endpoint_by_name(&self, name: &str) -> Option<(EndpointId, &Endpoint)> {
@@ -441,6 +462,12 @@ impl Fleet {
                 ep.images = images;
                 changed
             }
+            MsgKind::Info(info) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.info.as_ref() != Some(&*info);
+                ep.info = Some(*info);
+                changed
+            }
             MsgKind::Latency(rtt) => {
                 ep.last_contact = Some(msg.at);
                 // Only a visible change in the shown figure is worth a redraw.
@@ -582,6 +609,23 @@ mod tests {
         assert_eq!(
             f.actions.latest().unwrap().status_line(),
             "restart 2/2: 1 ok, 1 refused (b/db: refused: endpoint b is read-only)"
+        );
+    }
+
+    #[test]
+    fn info_read_again_replaces_the_labels_and_redraws_only_when_they_changed() {
+        let mut f = fleet();
+        let mut info = DaemonInfo {
+            labels: [("dc".to_string(), "us-east".to_string())].into(),
+            ..DaemonInfo::default()
+        };
+        assert!(f.apply(msg(0, MsgKind::Info(Box::new(info.clone())))));
+        assert!(!f.apply(msg(0, MsgKind::Info(Box::new(info.clone())))));
+        info.labels.insert("dc".into(), "us-west".into());
+        assert!(f.apply(msg(0, MsgKind::Info(Box::new(info)))));
+        assert_eq!(
+            f.endpoints[0].engine_labels().map(|l| l["dc"].as_str()),
+            Some("us-west")
         );
     }
 

@@ -31,6 +31,8 @@ mod inspect;
 mod logs;
 #[path = "lab/partition.rs"]
 mod partition;
+#[path = "lab/placement.rs"]
+mod placement;
 #[path = "lab/pools.rs"]
 mod pools;
 #[path = "lab/read_only.rs"]

@@ -127,12 +127,24 @@ fn app() -> App {
             "10.8.0.20",
         )],
     ];
+    // The daemons' own labels (`dockerd --label`), shown in the clusters view and the detail.
+    let engine_labels = [
+        [("dc", "us-east"), ("subnet", "192.168.2.0/24")],
+        [("dc", "us-east"), ("subnet", "192.168.2.0/24")],
+        [("dc", "eu-west"), ("subnet", "10.8.0.0/24")],
+    ];
     for (i, containers) in data.into_iter().enumerate() {
         app.apply(Msg {
             endpoint: i,
             at: now() - TimeDelta::minutes(10),
             kind: MsgKind::Synced(Box::new(SyncData {
-                info: info(),
+                info: DaemonInfo {
+                    labels: engine_labels[i]
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..info()
+                },
                 containers,
                 latency: Some(Duration::from_millis(3 + i as u64)),
                 ..SyncData::default()
@@ -222,6 +234,53 @@ fn clusters_view_at_80x24_and_200x50() {
     let mut app = app();
     snap!("clusters_80x24", render(&mut app, 80, 24));
     snap!("clusters_200x50", render(&mut app, 200, 50));
+}
+
+#[test]
+fn the_selected_endpoints_engine_and_node_labels_follow_the_selection_at_80x24() {
+    let mut app = app();
+    // us-east-02 manages a swarm whose node list gives us-east-01's node labels.
+    let mut manager = info();
+    manager.labels = BTreeMap::from([("dc".into(), "us-east".into())]);
+    manager.swarm_nodes = vec![fleetdeck::model::SwarmNode {
+        id: "n1".into(),
+        hostname: "host".into(),
+        labels: BTreeMap::from([("tier".into(), "edge".into())]),
+    }];
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Info(Box::new(manager)),
+    });
+    let mut worker = app.fleet.endpoints[0].info.clone().unwrap();
+    worker.node_id = "n1".into();
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Info(Box::new(worker)),
+    });
+    let lines = |app: &mut App| {
+        buffer_to_text(&render(app, 80, 24))
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let border = |app: &mut App, text: &str| {
+        let line = lines(app)[5].clone();
+        assert!(
+            line.starts_with(&format!("└ {text} ─")) && line.ends_with("─┘"),
+            "{line}"
+        );
+    };
+    border(
+        &mut app,
+        "us-east-01 labels: dc=us-east subnet=192.168.2.0/24 · node tier=edge",
+    );
+    let buf = render(&mut app, 80, 24);
+    let (x, y) = find_cell(&buf, "us-east-01 labels");
+    assert_eq!(buf[(x, y)].fg, Theme::dark().dim.fg.unwrap());
+    key(&mut app, KeyCode::Char('j'));
+    border(&mut app, "us-east-02 labels: dc=us-east");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, deserialize_toml, line_of};
+use crate::model::deploy::placement::Constraint;
 use crate::model::deploy::run::{
     check_capability, check_dir, check_extra_host, check_hostname, check_signal, check_volume,
 };
@@ -112,6 +113,8 @@ struct RawPlacement {
     cluster: Option<String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    #[serde(default)]
+    constraints: Vec<Spanned<String>>,
 }
 
 /// The spec file for `SPEC`: the path itself when it is a file, else `DIR/SPEC.toml`.
@@ -330,6 +333,13 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
             ));
         }
     };
+    let mut constraints = Vec::new();
+    for (i, c) in raw.placement.constraints.iter().enumerate() {
+        constraints.push(
+            Constraint::parse(c.get_ref())
+                .map_err(|m| invalid(c.span().start, &format!("placement.constraints[{i}]"), m))?,
+        );
+    }
     Ok(DeploySpec {
         name: raw.name.into_inner(),
         image: raw.image.into_inner(),
@@ -347,6 +357,7 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
             endpoint: raw.placement.endpoint,
             cluster: raw.placement.cluster,
             labels: raw.placement.labels,
+            constraints,
         },
         wait_s,
         networks,
@@ -502,6 +513,7 @@ memory = "256m"
 [placement]
 cluster = "lab-a"
 labels = { subnet = "192.168.2.0/24" }
+constraints = ["engine.labels.dc != eu", "node.labels.tier == edge"]
 "#,
         )
         .unwrap();
@@ -521,6 +533,16 @@ labels = { subnet = "192.168.2.0/24" }
         assert_eq!(s.nano_cpus, Some(500_000_000));
         assert_eq!(s.memory_bytes, Some(256 << 20));
         assert_eq!(s.placement.cluster.as_deref(), Some("lab-a"));
+        let constraints: Vec<String> = s
+            .placement
+            .constraints
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            constraints,
+            ["engine.labels.dc != eu", "node.labels.tier == edge"]
+        );
         assert_eq!(s.wait_s, 30);
     }
 
@@ -648,6 +670,27 @@ options = { max-size = "10m" }
             bad("working_dir = \"app\"\n").contains("working_dir: \"app\" is not an absolute path")
         );
         assert!(bad("[log]\nopts = 1\n").contains("unknown key \"opts\""));
+    }
+
+    #[test]
+    fn a_bad_constraint_names_the_file_line_index_and_the_valid_forms() {
+        assert_eq!(
+            parse(
+                "name = \"cart\"\nimage = \"busybox\"\n[placement]\ncluster = \"lab-a\"\n\
+                 constraints = [\n  \"engine.labels.dc != eu\",\n  \"engine.label.dc == us\",\n]\n"
+            )
+            .unwrap_err(),
+            "deploy/cart.toml:7: placement.constraints[1]: \"engine.label.dc == us\" is not a \
+             constraint (\"engine.label.dc\" is none of engine.labels.KEY, node.labels.KEY, \
+             config.labels.KEY); valid forms: engine.labels.KEY == VALUE, engine.labels.KEY != \
+             VALUE, node.labels.KEY == VALUE, node.labels.KEY != VALUE, config.labels.KEY == \
+             VALUE, config.labels.KEY != VALUE"
+        );
+        assert_eq!(
+            parse("name = \"cart\"\nimage = \"busybox\"\n[placement]\nconstraints = \"dc\"\n")
+                .unwrap_err(),
+            "deploy/cart.toml:4: placement.constraints: expected a sequence, found string \"dc\""
+        );
     }
 
     #[test]

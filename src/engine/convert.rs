@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, SystemInfo,
-    SystemVersion,
+    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node,
+    SystemInfo, SystemVersion,
 };
 use chrono::{DateTime, Utc};
 
@@ -14,7 +14,9 @@ use crate::model::container::{ContainerDetail, Mount, NetAttachment, PortBinding
 use crate::model::endpoint::IpamPool;
 use crate::model::events::{FleetEvent, Severity};
 use crate::model::text::sanitize_owned;
-use crate::model::{Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo};
+use crate::model::{
+    Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo, SwarmNode,
+};
 
 fn clean(s: Option<String>) -> String {
     sanitize_owned(s.unwrap_or_default())
@@ -231,6 +233,7 @@ pub fn daemon_info(info: SystemInfo, version: SystemVersion, agreed_api: String)
             }
         })
         .unwrap_or_else(|| "inactive".into());
+    let node_id = clean(info.swarm.as_ref().and_then(|s| s.node_id.clone()));
     DaemonInfo {
         hostname: clean(info.name),
         engine_version: clean(version.version.or(info.server_version)),
@@ -243,6 +246,29 @@ pub fn daemon_info(info: SystemInfo, version: SystemVersion, agreed_api: String)
         memory_bytes: info.mem_total.unwrap_or(0),
         swarm,
         storage_driver: clean(info.driver),
+        labels: engine_labels(info.labels.unwrap_or_default()),
+        node_id,
+        swarm_nodes: Vec::new(),
+    }
+}
+
+/// `docker info` lists engine labels as "k=v" strings; the daemon refuses one without "=",
+/// but an old one may have it: then it is a key with an empty value. A repeated key: the last
+/// one counts, as in a label map.
+fn engine_labels(raw: Vec<String>) -> BTreeMap<String, String> {
+    raw.into_iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (sanitize_owned(k.to_string()), sanitize_owned(v.to_string())),
+            None => (sanitize_owned(l), String::new()),
+        })
+        .collect()
+}
+
+pub fn swarm_node(n: Node) -> SwarmNode {
+    SwarmNode {
+        id: clean(n.id),
+        hostname: clean(n.description.and_then(|d| d.hostname)),
+        labels: clean_map(n.spec.and_then(|s| s.labels)),
     }
 }
 
@@ -398,5 +424,54 @@ mod tests {
         assert_eq!(c.name, "evil␛]0;pwned␇");
         assert_eq!(c.labels.get("k␛[2J").map(String::as_str), Some("v␛[31m"));
         assert_eq!(c.detail.env[0].1, "␛[2Jx");
+    }
+
+    #[test]
+    fn engine_and_node_labels_are_split_and_sanitised() {
+        let info = SystemInfo {
+            labels: Some(vec![
+                "subnet=192.168.2.0/24".into(),
+                "dc=us-east".into(),
+                "note=a=b".into(),
+                "bare".into(),
+                "evil\x1b]0;x\x07=v\x1b[2J".into(),
+            ]),
+            swarm: Some(bollard::models::SwarmInfo {
+                node_id: Some("n1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let d = daemon_info(info, SystemVersion::default(), "1.41".into());
+        let labels: Vec<(&str, &str)> = d
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("bare", ""),
+                ("dc", "us-east"),
+                ("evil␛]0;x␇", "v␛[2J"),
+                ("note", "a=b"),
+                ("subnet", "192.168.2.0/24"),
+            ]
+        );
+        assert_eq!(d.node_id, "n1");
+        let node = swarm_node(Node {
+            id: Some("n1".into()),
+            description: Some(bollard::models::NodeDescription {
+                hostname: Some("vm\x1b[2J".into()),
+                ..Default::default()
+            }),
+            spec: Some(bollard::models::NodeSpec {
+                labels: Some(HashMap::from([("tier".into(), "edge\x07".into())])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(node.hostname, "vm␛[2J");
+        assert_eq!(node.labels["tier"], "edge␇");
     }
 }

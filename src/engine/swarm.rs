@@ -6,13 +6,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{InspectServiceOptions, ListServicesOptions, ListTasksOptions};
+use bollard::Docker;
+use bollard::query_parameters::{
+    InspectServiceOptions, ListNodesOptions, ListServicesOptions, ListTasksOptions,
+};
 
-use super::deadline;
 use super::gate::Gate;
-use crate::model::EndpointId;
+use super::{convert, deadline};
 use crate::model::actions::{Action, ActionRequest, ActionResult};
 use crate::model::text::sanitize;
+use crate::model::{EndpointId, SwarmNode};
 
 /// A service as the list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +95,23 @@ fn row(s: bollard::models::Service) -> ServiceRow {
         mode,
         update_state,
         update_message,
+    }
+}
+
+/// Every node of the swarm a manager runs, with its labels, for placement's `node.labels`.
+/// Best effort: a manager that cannot list (no quorum, say) still answers everything else, so
+/// it is not down; its nodes' labels are then unknown until the next look.
+pub(super) async fn nodes(docker: &Docker, limit: Duration) -> Vec<SwarmNode> {
+    match deadline(limit, docker.list_nodes(None::<ListNodesOptions>)).await {
+        Ok(nodes) => {
+            let mut nodes: Vec<SwarmNode> = nodes.into_iter().map(convert::swarm_node).collect();
+            nodes.sort_by(|a, b| a.hostname.cmp(&b.hostname).then(a.id.cmp(&b.id)));
+            nodes
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "listing Swarm nodes failed");
+            Vec::new()
+        }
     }
 }
 

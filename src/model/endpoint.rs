@@ -33,6 +33,22 @@ pub struct DaemonInfo {
     /// "inactive", "active (manager)", "active (worker)", …
     pub swarm: String,
     pub storage_driver: String,
+    /// The daemon's own labels (`dockerd --label k=v`, daemon.json `labels`), as `docker info`
+    /// lists them. Placement matches them before the config's labels.
+    pub labels: BTreeMap<String, String>,
+    /// This daemon's Swarm node ID; empty when it is not in a swarm.
+    pub node_id: String,
+    /// On a Swarm manager: every node of the swarm and its labels. Empty elsewhere.
+    pub swarm_nodes: Vec<SwarmNode>,
+}
+
+/// A Swarm node as a manager lists it: who it is and the labels placement can match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SwarmNode {
+    pub id: String,
+    pub hostname: String,
+    /// The node's labels (`docker node update --label-add`), not its engine's.
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -125,6 +141,11 @@ impl Endpoint {
 
     pub fn cluster(&self) -> &str {
         &self.spec.cluster
+    }
+
+    /// The daemon's engine labels, once it has said them.
+    pub fn engine_labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.info.as_ref().map(|i| &i.labels)
     }
 
     /// The engine's gate refuses every state-changing request to this endpoint; the UI hides

@@ -5,8 +5,12 @@
 //! │ STATE   ENDPOINT  ENGINE    API   RTT   RUN EXIT RST UNH  INFO                    │
 //! │ ● up    lab1      20.10.24  1.41  1ms     5    2   0   1  Debian 12 · 2 CPU · 23G │
 //! │ ✖ down  lab2      20.10.24  1.41  -       5    2   0   1  down 1m (last 17:31:02)… │
-//! └─────────────────────────────────────────────────────────────────────────────────┘
+//! └ lab1 labels: dc=us-east subnet=192.168.2.0/24 · node tier=edge ─────────────────┘
 //! ```
+//!
+//! The selected endpoint's engine labels (and its Swarm node's) sit in the bottom border of
+//! its cluster, where they fit at 80 columns (not on a wall, where nothing is selected); wider
+//! screens show every endpoint's at the end of its INFO.
 
 use chrono::{DateTime, Local, Utc};
 use ratatui::buffer::Buffer;
@@ -18,7 +22,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
 use super::{Screen, Theme, human_bytes};
 use crate::model::container::human_duration;
 use crate::model::stats::HostCapacity;
-use crate::model::{Endpoint, Link, StateCounts};
+use crate::model::{Endpoint, Fleet, Link, StateCounts};
 
 pub struct ClustersView<'a, 'b> {
     pub screen: &'a Screen<'b>,
@@ -55,6 +59,25 @@ pub fn down_text(ep: &Endpoint, now: DateTime<Utc>) -> String {
         && !retry_in.is_zero()
     {
         parts.push(format!("retry {}s", retry_in.as_secs().max(1)));
+    }
+    parts.join(" · ")
+}
+
+/// An endpoint's engine labels, then its Swarm node's: "dc=us-east subnet=… · node tier=edge".
+/// Empty when it has neither. (Daemon text, sanitised when it entered the model.)
+pub fn labels_line(fleet: &Fleet, ep: &Endpoint) -> String {
+    let pairs = |m: &std::collections::BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut parts = Vec::new();
+    if let Some(engine) = ep.engine_labels().filter(|l| !l.is_empty()) {
+        parts.push(pairs(engine));
+    }
+    if let Some(node) = fleet.node_labels(ep).filter(|l| !l.is_empty()) {
+        parts.push(format!("node {}", pairs(node)));
     }
     parts.join(" · ")
 }
@@ -235,13 +258,26 @@ impl Widget for ClustersView<'_, '_> {
                 ));
             }
             let any_down = up < total || ip_conflicts > 0;
-            let block = Block::default()
+            let mut block = Block::default()
                 .borders(Borders::ALL)
                 .border_style(t.cluster_frame(cluster, *cluster == selected_cluster))
                 .title(Span::styled(
                     summary,
                     if any_down { t.endpoint_down } else { t.title },
                 ));
+            // Not on a wall: nobody selects there, so "whose labels?" would have no answer.
+            if let Some(ep) = fleet.endpoints.get(selected)
+                && ep.cluster() == *cluster
+                && s.state.wall.is_none()
+            {
+                let labels = labels_line(fleet, ep);
+                if !labels.is_empty() {
+                    block = block.title_bottom(Span::styled(
+                        format!(" {} labels: {labels} ", ep.name()),
+                        t.dim,
+                    ));
+                }
+            }
 
             let header = Row::new(
                 [
@@ -262,12 +298,14 @@ impl Widget for ClustersView<'_, '_> {
                     let text_style = if ep.is_stale() { t.stale } else { t.base };
                     let detail = if ep.is_up() {
                         info.map(|i| {
+                            let labels = labels_line(fleet, ep);
                             format!(
-                                "{} · {} CPU · {} · swarm {}",
+                                "{} · {} CPU · {} · swarm {}{}{labels}",
                                 i.os,
                                 i.cpus,
                                 human_bytes(i.memory_bytes),
-                                i.swarm
+                                i.swarm,
+                                if labels.is_empty() { "" } else { " · " },
                             )
                         })
                         .unwrap_or_default()

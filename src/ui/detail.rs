@@ -67,6 +67,11 @@ impl DetailPanel<'_, '_> {
             format!("{} (cluster {})", ep.name(), ep.cluster()),
             t.base,
         ));
+        // The host's own labels (and its Swarm node's): what placement matches.
+        let host_labels = super::clusters::labels_line(s.fleet, ep);
+        if !host_labels.is_empty() {
+            lines.push(kv("engine labels", host_labels, t.dim));
+        }
         if ep.is_stale() {
             lines.push(kv(
                 "",
