@@ -22,8 +22,9 @@ use ratatui::widgets::Widget;
 use crate::app::keymap::{Keymap, scope_of};
 use crate::config::Config;
 use crate::engine;
+use crate::model::View;
 use crate::model::{Fleet, Link};
-use crate::ui::{Screen, Theme, View, ViewState, buffer_to_text};
+use crate::ui::{Screen, Theme, ViewState, buffer_to_text};
 
 /// Exit code when every endpoint answered.
 pub const EXIT_OK: i32 = 0;

@@ -34,8 +34,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::model::Fleet;
-pub use state::{View, ViewState};
+use crate::model::{Fleet, View};
+pub use state::ViewState;
 pub use theme::Theme;
 
 /// A key and what it does, as shown in the footer and the help overlay.

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use fleetdeck::config::{self, DockerUrl};
+use fleetdeck::config;
+use fleetdeck::model::DockerUrl;
 
 fn error_of(fixture: &str) -> String {
     let path = format!("tests/fixtures/config/{fixture}");
@@ -307,6 +308,6 @@ fn control_characters_in_names_and_urls_are_refused_and_shown_escaped() {
         err("[[endpoint]]\nname = \"lab\"\nurl = \"tcp://h:1\"\ncluster = \"prod\\u202e\"\n"),
         "f.toml:4: endpoint[0].cluster: \"prod\\u{202e}\" contains control characters; a cluster name must be printable text"
     );
-    let e = fleetdeck::config::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
+    let e = fleetdeck::model::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
     assert!(!e.contains('\u{1b}'), "{e}");
 }

@@ -32,8 +32,9 @@ use tokio::sync::OnceCell;
 use super::deploy::Interrupt;
 use super::{EngineError, connect, deadline};
 use crate::audit::{AuditLog, AuditSubject};
-use crate::config::{AccessOverride, Config, EndpointSpec, EngineSettings};
+use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
+use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
 /// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:

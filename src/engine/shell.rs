@@ -16,9 +16,9 @@ use tokio::sync::mpsc;
 
 use super::gate::Gate;
 use super::{deadline, send};
-use crate::config::{DockerUrl, EndpointSpec};
 use crate::model::actions::{Action, ActionRequest};
 use crate::model::shell::{ShellId, ShellState};
+use crate::model::{DockerUrl, EndpointSpec};
 use crate::model::{EndpointId, MsgKind};
 
 /// Keystrokes and pastes queued for one shell before the UI is told it is not keeping up.

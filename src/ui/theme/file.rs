@@ -22,7 +22,8 @@ use toml::Spanned;
 
 use super::colour::{COLOUR_NAMES, RawColour, RawColourVisitor, parse_colour};
 use super::{BUILTIN_THEMES, STYLE_KEYS, StyleKey, Theme};
-use crate::config::{ConfigError, DEFAULT_CLUSTER, deserialize_toml, line_of};
+use crate::config::{ConfigError, deserialize_toml, line_of};
+use crate::model::DEFAULT_CLUSTER;
 
 /// How many `extends` a theme may go through; deeper means the shipped files extend in a circle.
 const MAX_EXTENDS: usize = 3;
