@@ -7,6 +7,7 @@ pub mod deploy;
 mod error;
 pub mod influx;
 mod raw;
+pub mod theme;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use error::ConfigError;
 pub(crate) use error::{deserialize_toml, line_of};
 pub use influx::{InfluxSettings, InfluxToken};
 use raw::{RawConfig, RawEndpoint};
+use theme::ThemeSpec;
 
 use crate::model::View;
 use crate::model::events::RestartLoopRule;
@@ -59,7 +61,7 @@ pub struct UiSettings {
     pub mask_env: bool,
     /// `[ui] theme` and `[ui] cluster_border`, resolved; `NO_COLOR` is applied later, by the
     /// terminal front end.
-    pub theme: crate::ui::Theme,
+    pub theme: ThemeSpec,
     /// The view the dashboard opens on (`[ui] view`, `--view`), one of [`View::OPENABLE`].
     pub view: View,
 }
@@ -69,7 +71,7 @@ impl Default for UiSettings {
         Self {
             fps: 20,
             mask_env: true,
-            theme: crate::ui::Theme::dark(),
+            theme: ThemeSpec::default(),
             view: View::Clusters,
         }
     }
@@ -575,7 +577,7 @@ pub fn parse_str_with_env(
             .map_err(|message| invalid(view.span().start, "ui.view".into(), message))?;
     }
     let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
-    ui.theme = crate::ui::theme::file::from_config(
+    ui.theme = theme::from_config(
         raw.ui.theme.as_ref(),
         &raw.ui.cluster_border,
         &clusters,

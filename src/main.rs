@@ -483,7 +483,7 @@ async fn run_dashboard(
         engine::EngineThread::start().map_err(|e| eyre!("cannot start the engine thread: {e}"))?;
     let (rx, mut tasks) = engine::spawn_fleet_on(config, CHANNEL_CAPACITY, engine_thread.handle());
     // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
-    let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
+    let mut app = App::new(config, ui::Theme::from(&config.ui.theme).unless_no_color());
     app.set_keymap(keymap);
     let who = tasks.gate().audit().identity();
     app.deploy.who = format!("{}@{}", who.user, who.host);

@@ -34,9 +34,35 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
+use crate::config::theme::ThemeSpec;
 use crate::model::{Fleet, View};
 pub use state::ViewState;
 pub use theme::Theme;
+
+/// The styles a theme file or the config describes: the dark theme with their changes. Here
+/// rather than in `theme`, which imports nothing from the crate.
+impl From<&ThemeSpec> for Theme {
+    fn from(spec: &ThemeSpec) -> Self {
+        let mut theme = Theme::dark();
+        for (name, style) in &spec.styles {
+            // Every config key has a field: tests/themes.rs checks the two tables agree.
+            if let Some(key) = theme::StyleKey::find(name) {
+                *(key.get_mut)(&mut theme) = *style;
+            }
+        }
+        if let Some(tags) = &spec.source_tags {
+            theme.source_tags = tags.clone();
+        }
+        if let Some(log_colors) = spec.log_colors {
+            theme.log_colors = log_colors;
+        }
+        if let Some(ansi) = spec.ansi {
+            theme.ansi = ansi;
+        }
+        theme.cluster_borders.extend(spec.cluster_borders.clone());
+        theme
+    }
+}
 
 /// A key and what it does, as shown in the footer and the help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]

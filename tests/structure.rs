@@ -28,16 +28,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
 /// Edges still tolerated, with the reason. Each one listed must still exist (so a fixed one
 /// is struck off here), and none may start in `model`.
 const KNOWN_EXCEPTIONS: &[(&str, &str, &str)] = &[
-    (
-        "config",
-        "ui",
-        "issue 17: theme files still parse in ui::theme",
-    ),
-    (
-        "ui",
-        "config",
-        "issue 17: ui::theme reads ConfigError and the theme file types",
-    ),
     ("headless", "app", "issue 17: the keymap still lives in app"),
     (
         "engine::gate",
@@ -616,10 +606,7 @@ fn the_theme_imports_nothing_from_the_crate() {
         .map(|r| format!("  {}:{} -> {}", r.file, r.line, r.path.join("::")))
         .collect();
     assert!(
-        out.is_empty()
-            || KNOWN_EXCEPTIONS
-                .iter()
-                .any(|(f, t, _)| (*f, *t) == ("ui", "config")),
+        out.is_empty(),
         "ui::theme imports from the crate:\n{}",
         out.join("\n")
     );
