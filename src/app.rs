@@ -8,7 +8,6 @@ pub mod command;
 mod deploy;
 pub mod input;
 mod inspect;
-pub mod keymap;
 mod logs;
 mod pools;
 mod processes;
@@ -25,6 +24,8 @@ use ratatui::{Frame, Terminal, backend::Backend};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::keymap;
+pub use crate::keymap::{Action, Keymap, Scope};
 use crate::model::View;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
@@ -35,7 +36,6 @@ use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
 use crate::ui::{HelpSection, Screen, Theme, ViewState};
 pub use deploy::DeployContext;
-pub use keymap::{Action, Keymap, Scope};
 
 /// Engine messages applied per loop turn before input is looked at again.
 const MSG_BATCH: usize = 512;

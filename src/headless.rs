@@ -19,9 +19,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use crate::app::keymap::{Keymap, scope_of};
 use crate::config::Config;
 use crate::engine;
+use crate::keymap::{Keymap, scope_of};
 use crate::model::View;
 use crate::model::{Fleet, Link};
 use crate::ui::{Screen, Theme, ViewState, buffer_to_text};

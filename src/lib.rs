@@ -13,6 +13,8 @@
 //!   deploy specs, placement, plans and revision history in [`model::deploy`]).
 //! - [`ui`]: widgets that draw the model with the theme; used by the TUI and by `snapshot`.
 //! - [`app`]: the interactive loop: owns the model, maps keys to actions, redraws on change.
+//! - [`keymap`]: the one table from keys to actions, which also writes the footer hints and the
+//!   `?` help; outside the app loop so that `snapshot` draws the same footer without it.
 //! - [`headless`]: `check` and `snapshot`, for scripts, cron and tests.
 //! - [`export`]: container and endpoint stats to InfluxDB v2, batched from a bounded queue by a
 //!   background task the UI never waits on.
@@ -30,5 +32,6 @@ pub mod engine;
 pub mod export;
 pub mod headless;
 pub mod journal;
+pub mod keymap;
 pub mod model;
 pub mod ui;

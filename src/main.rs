@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     };
     // Rebindings are checked now: a clash is a config error, not a surprise in the dashboard.
     let config_path = config.file.clone().unwrap_or_else(|| "config".into());
-    let keymap = match fleetdeck::app::Keymap::with_overrides(&config.keys, &config_path) {
+    let keymap = match fleetdeck::keymap::Keymap::with_overrides(&config.keys, &config_path) {
         Ok(k) => k,
         Err(e) => return config_error(&e),
     };
@@ -477,7 +477,7 @@ impl Drop for TerminalGuard {
 async fn run_dashboard(
     config: &config::Config,
     wall: bool,
-    keymap: fleetdeck::app::Keymap,
+    keymap: fleetdeck::keymap::Keymap,
 ) -> color_eyre::Result<()> {
     let engine_thread =
         engine::EngineThread::start().map_err(|e| eyre!("cannot start the engine thread: {e}"))?;

@@ -225,7 +225,7 @@ fn a_key_bound_twice_names_both_actions_and_stops_before_the_terminal() {
 fn the_example_keys_are_valid_rebindings() {
     let c = config::parse_file(Path::new("config.example.toml")).unwrap();
     assert!(!c.keys.is_empty(), "the example documents [keys]");
-    fleetdeck::app::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
+    fleetdeck::keymap::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
 }
 
 #[test]

@@ -1531,7 +1531,7 @@ fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
             _ => app.view.detail.is_some(),
         };
         assert_eq!(
-            fleetdeck::app::keymap::scope_of(app.view.view, overlay),
+            fleetdeck::keymap::scope_of(app.view.view, overlay),
             scope,
             "{keys:?} reach {scope:?}"
         );
