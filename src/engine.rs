@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod gate;
 pub mod inspect;
 pub mod logs;
+pub mod pty;
 pub mod shell;
 pub mod stats;
 pub mod swarm;

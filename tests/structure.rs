@@ -30,16 +30,6 @@ const FORBIDDEN: &[(&str, &str)] = &[
 const KNOWN_EXCEPTIONS: &[(&str, &str, &str)] = &[
     (
         "engine::gate",
-        "engine::shell",
-        "issue 17: the pty helpers live in shell",
-    ),
-    (
-        "engine::shell",
-        "engine::gate",
-        "issue 17: the pty helpers live in shell",
-    ),
-    (
-        "engine::gate",
         "engine::deploy",
         "issue 17: not untangled yet",
     ),
