@@ -9,6 +9,7 @@ pub mod actions;
 pub mod audit;
 pub mod deploy;
 pub mod printable;
+mod signals;
 pub mod swarm;
 
 use std::io::Write;

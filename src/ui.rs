@@ -379,6 +379,38 @@ pub fn centered(area: Rect, percent_x: u16, max_width: u16, height: u16) -> Rect
     }
 }
 
+/// A y/n dialog in the error frame (a confirmation, a deploy plan): `lines`, then the answer line, centred; `extra_height`
+/// rows are kept for lines that wrap.
+pub fn yes_no_dialog(
+    t: &Theme,
+    title: &str,
+    mut lines: Vec<Line<'_>>,
+    (yes, no): (&str, &str),
+    (width_pct, extra_height): (u16, u16),
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    lines.push(Line::from(vec![
+        Span::styled(" y", t.key),
+        Span::styled(yes.to_string(), t.hint),
+        Span::styled("n", t.key),
+        Span::styled(no.to_string(), t.hint),
+    ]));
+    let height = (lines.len() as u16 + 2 + extra_height).min(area.height);
+    let rect = centered(area, width_pct, 100, height);
+    use ratatui::widgets::{Block, Borders, Clear, Wrap};
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.error)
+                .title(Span::styled(format!(" {title} "), t.error)),
+        )
+        .render(rect, buf);
+}
+
 /// An overlay that waits on one answer from a daemon (`docker top`, `docker inspect`): a
 /// framed box titled `title` over whatever is under it, saying it is asking until the answer
 /// comes, and `failed` with the reason when it failed. The box's inside and the answer, when

@@ -28,27 +28,29 @@ const FORBIDDEN: &[(&str, &str)] = &[
 /// Edges still tolerated, with the reason. Each one listed must still exist (so a fixed one
 /// is struck off here), and none may start in `model`.
 const KNOWN_EXCEPTIONS: &[(&str, &str, &str)] = &[
+    // engine::deploy carries out plans through the gate; the gate names deploy only for
+    // `Interrupt`, the Ctrl-C flag a rolling restart shares with a deploy. Fix: move
+    // `Interrupt` to a module of its own; left while the deploy work is edited in both files.
     (
         "engine::gate",
         "engine::deploy",
-        "issue 17: not untangled yet",
+        "Interrupt lives in engine::deploy",
     ),
-    (
-        "headless::actions",
-        "headless::deploy",
-        "issue 17: not untangled yet",
-    ),
+    // model::deploy's tests check an Action::Create's audit parameters, while actions names
+    // deploy's CreateSpec and the revision labels (LABEL_REVISION, LABEL_DIGEST). Fix: move
+    // the label constants to a module of their own; left while model/deploy* is edited.
     (
         "model::actions",
         "model::deploy",
-        "issue 17: not untangled yet",
+        "CreateSpec and the revision labels live in model::deploy",
     ),
+    // model::deploy plans placements with ipam's pools; ipam names deploy only for
+    // LABEL_SERVICE (a container made by a deploy). Same fix as above.
     (
         "model::ipam",
         "model::deploy",
-        "issue 17: not untangled yet",
+        "LABEL_SERVICE lives in model::deploy::revision",
     ),
-    ("ui::confirm", "ui::state", "issue 17: not untangled yet"),
 ];
 
 /// One reference from a file to a module path of the crate.
