@@ -8,7 +8,6 @@ pub mod command;
 mod deploy;
 pub mod input;
 mod inspect;
-pub mod keymap;
 mod logs;
 mod pools;
 mod processes;
@@ -25,6 +24,9 @@ use ratatui::{Frame, Terminal, backend::Backend};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::keymap;
+pub use crate::keymap::{Action, Keymap, Scope};
+use crate::model::View;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
 use crate::model::query::{self, RowKey};
@@ -32,9 +34,8 @@ use crate::model::triage;
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
-use crate::ui::{HelpSection, Screen, Theme, View, ViewState};
+use crate::ui::{HelpSection, Screen, Theme, ViewState};
 pub use deploy::DeployContext;
-pub use keymap::{Action, Keymap, Scope};
 
 /// Engine messages applied per loop turn before input is looked at again.
 const MSG_BATCH: usize = 512;
@@ -172,7 +173,7 @@ impl App {
                 .with_stats_window(config.stats.window),
             view: ViewState {
                 mask_env: config.ui.mask_env,
-                view: View::parse(&config.ui.view).unwrap_or(View::Clusters),
+                view: config.ui.view,
                 ..ViewState::default()
             },
             theme,
@@ -234,11 +235,7 @@ impl App {
 
     /// Turns this app into a wall display: views rotate, only the quit key does anything.
     pub fn enable_wall(&mut self, settings: &crate::config::WallSettings) {
-        let views: Vec<View> = settings
-            .views
-            .iter()
-            .filter_map(|v| View::parse(v))
-            .collect();
+        let views = settings.views.clone();
         let first = views.first().copied().unwrap_or(View::Clusters);
         let rotate =
             chrono::TimeDelta::from_std(settings.rotate).unwrap_or(chrono::TimeDelta::seconds(15));

@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{AccessOverride, Sources};
+use crate::model::View;
 use crate::model::actions::{Action, parse_signal};
 
 #[derive(Debug, Parser)]
@@ -29,8 +32,8 @@ pub struct Cli {
     pub wall: bool,
 
     /// Open on this view (overrides [ui] view)
-    #[arg(long, value_name = "VIEW", value_parser = clap::builder::PossibleValuesParser::new(crate::config::WALL_VIEWS))]
-    pub view: Option<String>,
+    #[arg(long, value_name = "VIEW", value_parser = ViewParser)]
+    pub view: Option<View>,
 
     /// Redraw at most this many times a second (overrides [ui] fps)
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=60))]
@@ -56,6 +59,50 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// `--view` and `snapshot --view` take the views a dashboard can open on.
+impl ValueEnum for View {
+    fn value_variants<'a>() -> &'a [Self] {
+        &View::OPENABLE
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        View::OPENABLE
+            .contains(self)
+            .then(|| PossibleValue::new(self.name()))
+    }
+}
+
+/// Parses a view with [`View::parse_openable`], so an unknown name gets the config's wording.
+/// The message is sanitised here: clap strips escape sequences from what it prints, which
+/// would hide what the operator actually typed; fleetdeck shows them as visible symbols.
+#[derive(Clone)]
+struct ViewParser;
+
+impl TypedValueParser for ViewParser {
+    type Value = View;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<View, clap::Error> {
+        View::parse_openable(&value.to_string_lossy()).map_err(|message| {
+            let arg = arg.map_or_else(|| "--view".to_string(), ToString::to_string);
+            let message = crate::model::text::sanitize(&message);
+            clap::Error::raw(ErrorKind::InvalidValue, format!("{arg}: {message}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            View::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        ))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the config and try every endpoint; exit 0 if all are up, 1 if any is down,
@@ -63,9 +110,9 @@ pub enum Command {
     Check,
     /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
     Snapshot {
-        /// clusters, containers, events, triage, ippool or stats
-        #[arg(long, default_value = "clusters")]
-        view: String,
+        /// The view to print
+        #[arg(long, default_value = "clusters", value_parser = ViewParser)]
+        view: View,
         #[arg(long, default_value_t = 120)]
         width: u16,
         #[arg(long, default_value_t = 40)]

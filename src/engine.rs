@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod gate;
 pub mod inspect;
 pub mod logs;
+pub mod pty;
 pub mod shell;
 pub mod stats;
 pub mod swarm;
@@ -33,7 +34,8 @@ use futures::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Config, EndpointSpec, EngineSettings};
+use crate::config::{Config, EngineSettings};
+use crate::model::EndpointSpec;
 use crate::model::{Container, DaemonInfo, EndpointId, Msg, MsgKind, SyncData};
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
@@ -524,7 +526,7 @@ impl FleetTasks {
             };
             let streams = per_endpoint.entry(src.endpoint).or_default();
             *streams += 1;
-            let over_ssh_cap = matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
+            let over_ssh_cap = matches!(spec.url, crate::model::DockerUrl::Ssh { .. })
                 && *streams > transport::ssh::MAX_TAIL_STREAMS;
             let req = logs::TailRequest {
                 tail,

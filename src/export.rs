@@ -722,7 +722,7 @@ mod tests {
 
     #[test]
     fn fleet_points_name_the_container_and_skip_endpoints_that_are_down() {
-        use crate::config::EndpointSpec;
+        use crate::model::EndpointSpec;
         use crate::model::container::fixtures::container;
         use crate::model::stats::RawStats;
         use crate::model::{ContainerState, DaemonInfo, Link};

@@ -9,6 +9,7 @@ pub mod actions;
 pub mod audit;
 pub mod deploy;
 pub mod printable;
+mod signals;
 pub mod swarm;
 
 use std::io::Write;
@@ -19,11 +20,12 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 
-use crate::app::keymap::{Keymap, scope_of};
 use crate::config::Config;
 use crate::engine;
+use crate::keymap::{Keymap, scope_of};
+use crate::model::View;
 use crate::model::{Fleet, Link};
-use crate::ui::{Screen, Theme, View, ViewState, buffer_to_text};
+use crate::ui::{Screen, Theme, ViewState, buffer_to_text};
 
 /// Exit code when every endpoint answered.
 pub const EXIT_OK: i32 = 0;

@@ -15,6 +15,7 @@ use fleetdeck::config::{self, ConfigError};
 use fleetdeck::engine::gate::Gate;
 use fleetdeck::headless::printable::Printable;
 use fleetdeck::headless::{self, EXIT_CONFIG};
+use fleetdeck::model::View;
 use fleetdeck::{engine, ui};
 
 /// Bounded on purpose: a stalled UI applies backpressure to the engine tasks instead of
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
     };
     // Rebindings are checked now: a clash is a config error, not a surprise in the dashboard.
     let config_path = config.file.clone().unwrap_or_else(|| "config".into());
-    let keymap = match fleetdeck::app::Keymap::with_overrides(&config.keys, &config_path) {
+    let keymap = match fleetdeck::keymap::Keymap::with_overrides(&config.keys, &config_path) {
         Ok(k) => k,
         Err(e) => return config_error(&e),
     };
@@ -79,8 +80,8 @@ fn main() -> ExitCode {
     if let Some(fps) = cli.fps {
         config.ui.fps = fps;
     }
-    if let Some(view) = &cli.view {
-        config.ui.view = view.clone();
+    if let Some(view) = cli.view {
+        config.ui.view = view;
     }
     let _log_guard = init_logging(&log_dir);
 
@@ -110,7 +111,7 @@ fn main() -> ExitCode {
                 view,
                 width,
                 height,
-            }) => snapshot(&config, view, *width, *height).await,
+            }) => snapshot(&config, *view, *width, *height).await,
             Some(Command::Export) => export_headless(&config).await,
             Some(Command::Logs {
                 targets,
@@ -416,23 +417,10 @@ const SNAPSHOT_MIN: (u16, u16) = (20, 5);
 
 async fn snapshot(
     config: &config::Config,
-    view: &str,
+    view: View,
     width: u16,
     height: u16,
 ) -> color_eyre::Result<i32> {
-    // A log view has nothing to show until a tail is opened interactively.
-    let Some(view) = ui::View::parse(view).filter(|v| *v != ui::View::Logs) else {
-        let valid: Vec<&str> = ui::View::ALL
-            .iter()
-            .filter(|v| **v != ui::View::Logs)
-            .map(|v| v.name())
-            .collect();
-        say(format!(
-            "unknown view \"{view}\"; valid views: {}",
-            valid.join(", ")
-        ));
-        return Ok(EXIT_CONFIG);
-    };
     if width < SNAPSHOT_MIN.0 || height < SNAPSHOT_MIN.1 {
         say(format!(
             "snapshot --width {width} --height {height} is too small; the smallest is --width {} --height {}",
@@ -489,13 +477,13 @@ impl Drop for TerminalGuard {
 async fn run_dashboard(
     config: &config::Config,
     wall: bool,
-    keymap: fleetdeck::app::Keymap,
+    keymap: fleetdeck::keymap::Keymap,
 ) -> color_eyre::Result<()> {
     let engine_thread =
         engine::EngineThread::start().map_err(|e| eyre!("cannot start the engine thread: {e}"))?;
     let (rx, mut tasks) = engine::spawn_fleet_on(config, CHANNEL_CAPACITY, engine_thread.handle());
     // The configured theme ([ui] theme, dark by default); NO_COLOR overrides it.
-    let mut app = App::new(config, config.ui.theme.clone().unless_no_color());
+    let mut app = App::new(config, ui::Theme::from(&config.ui.theme).unless_no_color());
     app.set_keymap(keymap);
     let who = tasks.gate().audit().identity();
     app.deploy.who = format!("{}@{}", who.user, who.host);

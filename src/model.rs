@@ -12,10 +12,12 @@ pub mod ipam;
 pub mod logs;
 pub mod query;
 pub mod shell;
+pub mod spec;
 pub mod stats;
 pub mod text;
 pub mod top;
 pub mod triage;
+pub mod view;
 
 use std::time::Duration;
 
@@ -23,8 +25,8 @@ use chrono::{DateTime, Utc};
 
 pub use container::{Container, ContainerState, Health};
 pub use endpoint::{DaemonInfo, Endpoint, ImageInfo, Link, NetworkInfo, StateCounts, SwarmNode};
-
-use crate::config::EndpointSpec;
+pub use spec::{DEFAULT_CLUSTER, DockerUrl, EndpointSpec, TlsFiles};
+pub use view::View;
 
 /// Index of an endpoint in [`Fleet::endpoints`]; stable for the life of the process.
 pub type EndpointId = usize;

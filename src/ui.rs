@@ -34,9 +34,35 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::model::Fleet;
-pub use state::{View, ViewState};
+use crate::config::theme::ThemeSpec;
+use crate::model::{Fleet, View};
+pub use state::ViewState;
 pub use theme::Theme;
+
+/// The styles a theme file or the config describes: the dark theme with their changes. Here
+/// rather than in `theme`, which imports nothing from the crate.
+impl From<&ThemeSpec> for Theme {
+    fn from(spec: &ThemeSpec) -> Self {
+        let mut theme = Theme::dark();
+        for (name, style) in &spec.styles {
+            // Every config key has a field: tests/themes.rs checks the two tables agree.
+            if let Some(key) = theme::StyleKey::find(name) {
+                *(key.get_mut)(&mut theme) = *style;
+            }
+        }
+        if let Some(tags) = &spec.source_tags {
+            theme.source_tags = tags.clone();
+        }
+        if let Some(log_colors) = spec.log_colors {
+            theme.log_colors = log_colors;
+        }
+        if let Some(ansi) = spec.ansi {
+            theme.ansi = ansi;
+        }
+        theme.cluster_borders.extend(spec.cluster_borders.clone());
+        theme
+    }
+}
 
 /// A key and what it does, as shown in the footer and the help overlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -351,6 +377,38 @@ pub fn centered(area: Rect, percent_x: u16, max_width: u16, height: u16) -> Rect
         width,
         height,
     }
+}
+
+/// A y/n dialog in the error frame (a confirmation, a deploy plan): `lines`, then the answer line, centred; `extra_height`
+/// rows are kept for lines that wrap.
+pub fn yes_no_dialog(
+    t: &Theme,
+    title: &str,
+    mut lines: Vec<Line<'_>>,
+    (yes, no): (&str, &str),
+    (width_pct, extra_height): (u16, u16),
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    lines.push(Line::from(vec![
+        Span::styled(" y", t.key),
+        Span::styled(yes.to_string(), t.hint),
+        Span::styled("n", t.key),
+        Span::styled(no.to_string(), t.hint),
+    ]));
+    let height = (lines.len() as u16 + 2 + extra_height).min(area.height);
+    let rect = centered(area, width_pct, 100, height);
+    use ratatui::widgets::{Block, Borders, Clear, Wrap};
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.error)
+                .title(Span::styled(format!(" {title} "), t.error)),
+        )
+        .render(rect, buf);
 }
 
 /// An overlay that waits on one answer from a daemon (`docker top`, `docker inspect`): a

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use fleetdeck::config::{self, DockerUrl};
+use fleetdeck::config;
+use fleetdeck::model::DockerUrl;
 
 fn error_of(fixture: &str) -> String {
     let path = format!("tests/fixtures/config/{fixture}");
@@ -224,7 +225,7 @@ fn a_key_bound_twice_names_both_actions_and_stops_before_the_terminal() {
 fn the_example_keys_are_valid_rebindings() {
     let c = config::parse_file(Path::new("config.example.toml")).unwrap();
     assert!(!c.keys.is_empty(), "the example documents [keys]");
-    fleetdeck::app::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
+    fleetdeck::keymap::Keymap::with_overrides(&c.keys, Path::new("config.example.toml")).unwrap();
 }
 
 #[test]
@@ -307,6 +308,6 @@ fn control_characters_in_names_and_urls_are_refused_and_shown_escaped() {
         err("[[endpoint]]\nname = \"lab\"\nurl = \"tcp://h:1\"\ncluster = \"prod\\u202e\"\n"),
         "f.toml:4: endpoint[0].cluster: \"prod\\u{202e}\" contains control characters; a cluster name must be printable text"
     );
-    let e = fleetdeck::config::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
+    let e = fleetdeck::model::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
     assert!(!e.contains('\u{1b}'), "{e}");
 }

@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use fleetdeck::app::keymap::{KeyOverride, Keymap};
 use fleetdeck::config;
+use fleetdeck::keymap::{KeyOverride, Keymap};
 
 const KEYS_MD: &str = "docs/keys.md";
 const BEGIN: &str = "<!-- keys:begin -->";

@@ -502,7 +502,7 @@ fn events_view_merges_endpoints_and_colours_by_severity() {
     let text = buffer_to_text(&render(&mut app, 120, 30));
     assert!(text.contains("paused"), "{text}");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.view, fleetdeck::model::View::Containers);
     let detail = app.view.detail.clone().expect("detail opened");
     assert_eq!(
         app.fleet.endpoints[detail.endpoint].containers[&detail.id].name,
@@ -796,7 +796,7 @@ fn the_wall_rotates_its_views_and_raises_a_banner_while_something_is_wrong() {
             "the wall rotates"
         );
     }
-    use fleetdeck::ui::View;
+    use fleetdeck::model::View;
     assert_eq!(
         seen,
         [View::Clusters, View::Triage, View::Pools, View::Events]
@@ -858,7 +858,7 @@ fn the_command_line_jumps_to_a_view_with_a_scope_and_completes_names() {
     let text = buffer_to_text(&render(&mut app, 80, 24));
     assert!(text.contains(":containers @prod-us"), "completed:\n{text}");
     key(&mut app, KeyCode::Enter);
-    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.view, fleetdeck::model::View::Containers);
     assert_eq!(app.view.filter.as_str(), "cluster:prod-us");
     let text = buffer_to_text(&render(&mut app, 120, 30));
     assert!(
@@ -983,7 +983,7 @@ fn read_only_endpoints_wear_a_lock_and_refuse_action_keys_with_a_reason() {
 /// app tells it which containers those are, from the frame it just laid out.
 #[test]
 fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
-    use fleetdeck::ui::state::View;
+    use fleetdeck::model::View;
     let mut app = app();
     let count = |focus: &[fleetdeck::engine::stats::Focus]| -> usize {
         focus
@@ -1363,7 +1363,7 @@ fn the_rollback_key_plans_the_swap_to_the_kept_revision() {
 /// over SSH instead of 5 KB).
 #[test]
 fn empty_view_placeholders_style_only_their_text() {
-    use fleetdeck::ui::state::View;
+    use fleetdeck::model::View;
     let blank = ratatui::buffer::Cell::default().style();
     let mut app = App::new(&config(), Theme::dark());
     app.now = now();
@@ -1584,7 +1584,7 @@ fn hint_is_whole(rows: &[String], key: &str, action: &str) -> bool {
 #[test]
 fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
     use fleetdeck::app::Scope;
-    use fleetdeck::ui::View;
+    use fleetdeck::model::View;
     // The keys that reach each place, and the scope whose help `?` shows there.
     /// How to build the app, the keys that reach a place, and the scope `?` shows there.
     type Place = (fn() -> App, &'static [KeyCode], Scope);
@@ -1619,7 +1619,7 @@ fn help_at_80x24_shows_every_hint_of_every_scope_whole_inside_its_box() {
             _ => app.view.detail.is_some(),
         };
         assert_eq!(
-            fleetdeck::app::keymap::scope_of(app.view.view, overlay),
+            fleetdeck::keymap::scope_of(app.view.view, overlay),
             scope,
             "{keys:?} reach {scope:?}"
         );
@@ -1838,7 +1838,7 @@ fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
     assert!(!text.contains('\u{1b}'), "{text}");
     // Keys other than Esc, quit and help do nothing while it is open.
     key(&mut app, KeyCode::Char('3'));
-    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.view, fleetdeck::model::View::Containers);
     key(&mut app, KeyCode::Esc);
     assert!(app.view.processes.is_none());
     assert!(app.commands.contains(&Command::CloseTop { watch }));
@@ -1971,7 +1971,7 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
         "{text}"
     );
     key(&mut app, KeyCode::Char('3'));
-    assert_eq!(app.view.view, fleetdeck::ui::View::Containers);
+    assert_eq!(app.view.view, fleetdeck::model::View::Containers);
     key(&mut app, KeyCode::Esc);
     assert!(app.view.inspect.is_none());
     assert!(app.commands.contains(&Command::CloseInspect { request }));

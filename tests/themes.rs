@@ -12,13 +12,14 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::App;
+use fleetdeck::config::theme::{BUILTIN_THEMES, THEME_KEYS};
 use fleetdeck::config::{self, Config};
 use fleetdeck::model::container::NetAttachment;
 use fleetdeck::model::logs::{LogBuffer, LogLine, LogSource, LogStream};
 use fleetdeck::model::stats::{CpuCounters, RawStats};
 use fleetdeck::model::{Container, ContainerState, DaemonInfo, Health, Msg, MsgKind, SyncData};
 use fleetdeck::ui::state::LogView;
-use fleetdeck::ui::theme::{BUILTIN_THEMES, STYLE_KEYS, parse_theme_file};
+use fleetdeck::ui::theme::STYLE_KEYS;
 use fleetdeck::ui::{Theme, buffer_to_text};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -231,7 +232,22 @@ fn shipped_theme_files() -> Vec<(String, std::path::PathBuf)> {
 }
 
 fn shipped(name: &str) -> Theme {
-    Theme::builtin(name).expect("a built-in theme").unwrap()
+    Theme::from(
+        &config::theme::builtin(name)
+            .expect("a built-in theme")
+            .unwrap(),
+    )
+}
+
+/// A theme file as the UI draws it.
+fn parse_theme_file(path: &Path) -> Result<Theme, config::ConfigError> {
+    config::theme::parse_theme_file(path).map(|spec| Theme::from(&spec))
+}
+
+#[test]
+fn the_config_knows_every_theme_key_the_ui_has_and_no_other() {
+    let ui: Vec<&str> = STYLE_KEYS.iter().map(|k| k.name).collect();
+    assert_eq!(THEME_KEYS.to_vec(), ui);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,7 +313,7 @@ fn the_dark_file_is_the_built_in_default() {
     assert_eq!(file, Theme::dark());
     assert_eq!(shipped("dark"), Theme::dark());
     assert_eq!(
-        config::parse_str("", Path::new("c.toml")).unwrap().ui.theme,
+        Theme::from(&config::parse_str("", Path::new("c.toml")).unwrap().ui.theme),
         Theme::dark(),
         "no [ui] theme means dark"
     );
@@ -501,7 +517,7 @@ fn the_16_colour_theme_fits_a_bare_linux_console() {
 #[test]
 fn the_config_picks_a_theme_file_and_colours_each_clusters_frame() {
     let config = render_config();
-    let theme = &config.ui.theme;
+    let theme = &Theme::from(&config.ui.theme);
     assert_eq!(
         theme.pool_conflict,
         Style::new()
@@ -537,14 +553,15 @@ fn the_config_picks_a_theme_file_and_colours_each_clusters_frame() {
 #[test]
 fn the_example_config_names_its_theme_and_a_prod_frame() {
     let c = config::parse_file(Path::new("config.example.toml")).unwrap();
+    let theme = Theme::from(&c.ui.theme);
     assert_eq!(
-        c.ui.theme.cluster_border("prod-us"),
+        theme.cluster_border("prod-us"),
         Some(Style::new().fg(Color::Red))
     );
     assert_eq!(
         Theme {
             cluster_borders: BTreeMap::new(),
-            ..c.ui.theme
+            ..theme
         },
         Theme::dark()
     );
@@ -552,13 +569,35 @@ fn the_example_config_names_its_theme_and_a_prod_frame() {
 
 #[test]
 fn no_color_wins_over_the_configured_theme() {
-    let theme = render_config().ui.theme.monochrome_if(true);
+    let theme = Theme::from(&render_config().ui.theme).monochrome_if(true);
     assert_eq!(theme.header, Theme::monochrome().header);
     assert_eq!(theme.pool_conflict, Theme::monochrome().pool_conflict);
     assert_eq!(
         theme.cluster_border("prod-eu"),
         Some(Style::new().add_modifier(Modifier::BOLD)),
         "the frame keeps its bold, not its colour"
+    );
+}
+
+#[test]
+fn no_color_replaces_any_theme_but_keeps_cluster_frame_modifiers() {
+    let mut t = shipped("light");
+    t.cluster_borders.insert(
+        "prod-us".into(),
+        Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+    );
+    assert_eq!(t.clone().monochrome_if(false), t);
+    let mono = t.monochrome_if(true);
+    assert_eq!(
+        mono.cluster_border("prod-us"),
+        Some(Style::new().add_modifier(Modifier::BOLD))
+    );
+    assert_eq!(
+        Theme {
+            cluster_borders: BTreeMap::new(),
+            ..mono
+        },
+        Theme::monochrome()
     );
 }
 

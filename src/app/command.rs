@@ -1,8 +1,8 @@
 //! The `:` command line: jump to a view with a scope, e.g. `:containers @prod-us`,
 //! `:events @us-east-01`, `:ippool 192.168.2.0/24`. Pure parsing and completion over the fleet.
 
+use crate::model::View;
 use crate::model::{EndpointId, Fleet};
-use crate::ui::View;
 
 /// Where a command goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,7 +112,7 @@ pub fn complete(text: &str, fleet: &Fleet) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
 
     fn fleet() -> Fleet {
         let mut specs = Vec::new();

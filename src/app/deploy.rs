@@ -7,11 +7,11 @@ use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{Action, App, Command};
 use crate::journal::{JournalEntry, Recovery};
+use crate::model::View;
 use crate::model::deploy::carry::Review;
 use crate::model::deploy::form::{FIELDS, FormFields, check_form};
 use crate::model::deploy::revision::{LABEL_SERVICE, rollback_plan};
 use crate::model::deploy::{DeployPlan, Deployer, revision};
-use crate::ui::View;
 use crate::ui::deploy::{DeployForm, PlannedWork};
 
 /// What `[deploy]` says, and who deploys, for the plans the form makes.

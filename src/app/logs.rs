@@ -6,9 +6,9 @@ use chrono::Utc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Action, App, Command};
+use crate::model::View;
 use crate::model::logs::{LogBuffer, LogLine, LogSource, Search};
 use crate::model::query::{self, RowKey};
-use crate::ui::View;
 use crate::ui::state::{LogView, SearchInput};
 
 /// Bytes of text a tail keeps at most, whatever `max_lines` says: a line may be up to 1 MiB.

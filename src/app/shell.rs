@@ -7,10 +7,10 @@ use ratatui::layout::Rect;
 
 use super::{Action, App, Command};
 use crate::engine::shell::{ShellInput, exec_command, host_argv};
+use crate::model::View;
 use crate::model::actions::{Action as Act, ActionRequest};
 use crate::model::shell::{Emulator, ShellState, ShellTarget};
 use crate::model::{ContainerState, MsgKind};
-use crate::ui::View;
 
 /// Pane height steps for the grow and shrink keys, in percent of the body.
 const PANE_STEP: u16 = 10;

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{ConfigError, EndpointSpec, TlsFiles};
+use super::ConfigError;
+use crate::model::{EndpointSpec, TlsFiles};
 
 const DEFAULT_SOCKET: &str = "unix:///var/run/docker.sock";
 

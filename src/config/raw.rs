@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::ui::theme::file::RawStyleValue;
+use super::theme::RawStyleValue;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

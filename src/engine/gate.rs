@@ -32,8 +32,9 @@ use tokio::sync::OnceCell;
 use super::deploy::Interrupt;
 use super::{EngineError, connect, deadline};
 use crate::audit::{AuditLog, AuditSubject};
-use crate::config::{AccessOverride, Config, EndpointSpec, EngineSettings};
+use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
+use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
 mod create;
@@ -193,7 +194,7 @@ impl Gate {
         argv: Vec<String>,
         rows: u16,
         cols: u16,
-    ) -> Result<super::shell::HostPty, String> {
+    ) -> Result<super::pty::HostPty, String> {
         let Some(spec) = self.specs.get(endpoint) else {
             return Err(format!("no endpoint #{endpoint}"));
         };
@@ -217,7 +218,7 @@ impl Gate {
                 self.audit.path().display()
             )
         })?;
-        let result = super::shell::spawn_pty(&argv, rows, cols);
+        let result = super::pty::spawn_pty(&argv, rows, cols);
         let recorded = result.as_ref().map(|_| ()).map_err(Clone::clone);
         if let Err(e) = self.audit.finished(&attempt, recorded).await {
             tracing::warn!(attempt = %attempt.id, error = %e, "audit log: cannot record the result");

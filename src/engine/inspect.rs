@@ -6,7 +6,8 @@ use bollard::query_parameters::InspectContainerOptions;
 use tokio::sync::mpsc;
 
 use super::{connect, deadline, send};
-use crate::config::{EndpointSpec, EngineSettings};
+use crate::config::EngineSettings;
+use crate::model::EndpointSpec;
 use crate::model::inspect::InspectDoc;
 use crate::model::{EndpointId, MsgKind};
 

@@ -13,7 +13,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::{Backoff, EngineError, connect, deadline, wait_to_retry};
-use crate::config::{EndpointSpec, EngineSettings};
+use crate::config::EngineSettings;
+use crate::model::EndpointSpec;
 use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine};
 use crate::model::{EndpointId, Msg, MsgKind};
 

@@ -31,7 +31,8 @@ mod stream;
 
 use super::transport::RawGet;
 use super::{Backoff, EngineError, agreed_api, connect, convert, wait_to_retry};
-use crate::config::{EndpointSpec, EngineSettings};
+use crate::config::EngineSettings;
+use crate::model::EndpointSpec;
 use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
 use crate::model::{EndpointId, Msg, MsgKind};
 
@@ -47,7 +48,7 @@ const SSH_CONCURRENCY: usize = super::transport::ssh::MAX_STATS_IN_FLIGHT;
 
 fn concurrency_for(spec: &EndpointSpec) -> usize {
     match spec.url {
-        crate::config::DockerUrl::Ssh { .. } => SSH_CONCURRENCY,
+        crate::model::DockerUrl::Ssh { .. } => SSH_CONCURRENCY,
         _ => CONCURRENCY,
     }
 }
@@ -222,7 +223,7 @@ fn streams_for(spec: &EndpointSpec, interval: Duration) -> bool {
     // off the reactor on plain sockets only (see [`stream`]): TLS endpoints poll.
     interval <= STREAM_AT_OR_BELOW
         && spec.tls.is_none()
-        && !matches!(spec.url, crate::config::DockerUrl::Ssh { .. })
+        && !matches!(spec.url, crate::model::DockerUrl::Ssh { .. })
 }
 
 /// One round's readings, the newest per container: a stream's queued reading and a poll of
@@ -263,7 +264,7 @@ enum StreamNews {
 /// head); an open one is read by the collector once a round, without waiting (see
 /// [`stream`]).
 struct Streams {
-    url: crate::config::DockerUrl,
+    url: crate::model::DockerUrl,
     api: String,
     cap: usize,
     timeout: Duration,
@@ -285,7 +286,7 @@ enum StreamState {
 }
 
 impl Streams {
-    fn new(url: crate::config::DockerUrl, api: String, cap: usize, timeout: Duration) -> Self {
+    fn new(url: crate::model::DockerUrl, api: String, cap: usize, timeout: Duration) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         Self {
             url,
@@ -797,7 +798,7 @@ mod tests {
     #[test]
     fn a_container_off_screen_keeps_its_stream_for_a_while_then_is_polled() {
         let mut streams = Streams::new(
-            crate::config::DockerUrl::Unix("/nonexistent".into()),
+            crate::model::DockerUrl::Unix("/nonexistent".into()),
             "1.41".into(),
             MAX_STREAMS,
             Duration::from_secs(1),
@@ -833,7 +834,7 @@ mod tests {
         );
         // Polling-only endpoints never stream.
         let mut none = Streams::new(
-            crate::config::DockerUrl::Unix("/nonexistent".into()),
+            crate::model::DockerUrl::Unix("/nonexistent".into()),
             "1.41".into(),
             0,
             Duration::from_secs(1),

@@ -9,7 +9,8 @@ use bollard::Docker;
 use tokio::sync::mpsc;
 
 use super::{connect, deadline, send};
-use crate::config::{EndpointSpec, EngineSettings};
+use crate::config::EngineSettings;
+use crate::model::EndpointSpec;
 use crate::model::top::ProcessTable;
 use crate::model::{EndpointId, MsgKind};
 

@@ -15,14 +15,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::model::{DockerUrl, EndpointSpec};
 use bollard::{BollardRequest, ClientVersion, Docker};
 use hyper::Uri;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::UnixStream;
-
-use crate::config::{DockerUrl, EndpointSpec};
 
 pub mod ssh;
 pub mod tls;

@@ -218,7 +218,7 @@ pub async fn rolling(
     let mut write_error = None;
     // Ctrl-C once: the batch under way finishes, no other starts; twice: exit at once.
     let (interrupt, listener) =
-        super::deploy::interrupt_on_signals("rolling restart".into(), false);
+        super::signals::interrupt_on_signals("rolling restart".into(), false);
     let outcome = gate
         .rolling_restart_until(reqs, args.opts, &interrupt, |step| {
             let line = match step {

@@ -16,11 +16,12 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use super::actions::{Confirm, EXIT_FAILED, confirmed};
+use super::signals::interrupt_on_signals;
 use super::{EXIT_CONFIG, EXIT_OK};
 use crate::config::Config;
 use crate::config::deploy::{find_spec, load_spec};
 use crate::engine;
-use crate::engine::deploy::{DeployResult, Interrupt, Recovery};
+use crate::engine::deploy::{DeployResult, Recovery};
 use crate::engine::gate::Gate;
 use crate::journal::{Journal, JournalEntry};
 use crate::model::deploy::revision::rollback_plan;
@@ -58,71 +59,6 @@ async fn synced_fleet(config: &Config, err: &mut dyn Write) -> Fleet {
         }
     }
     fleet
-}
-
-/// Listens for Ctrl-C, SIGTERM and SIGHUP while a write runs: the first raises the returned
-/// [`Interrupt`] (the write then reverses its current step and ends), the second exits at
-/// once with 130; the journal then holds what is unfinished. Dropping the guard stops
-/// listening.
-pub(super) fn interrupt_on_signals(
-    what: String,
-    journaled: bool,
-) -> (Interrupt, tokio::task::JoinHandle<()>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (raiser, interrupt) = Interrupt::new();
-    // Installed here, before the write begins, not when the task first runs.
-    let streams = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    );
-    let listener = tokio::spawn(async move {
-        let (Ok(mut int), Ok(mut term), Ok(mut hup)) = streams else {
-            tracing::warn!("cannot listen for signals: a Ctrl-C ends the write at once");
-            return;
-        };
-        let mut seen = 0;
-        loop {
-            let name = tokio::select! {
-                _ = int.recv() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-                _ = hup.recv() => "SIGHUP",
-            };
-            seen += 1;
-            if seen == 1 {
-                // Raised first: a terminal gone with its SSH session (SIGHUP) fails the
-                // message below, and that must not keep the write from reversing.
-                raiser.raise(name);
-                let then = if journaled {
-                    "putting back what it changed"
-                } else {
-                    "finishing the one under way"
-                };
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "fleetdeck: {name}: starting no new step of the {what}, {then}; send it \
-                     again to exit at once"
-                );
-            } else {
-                let _ = if journaled {
-                    writeln!(
-                        std::io::stderr(),
-                        "fleetdeck: {name} again: exiting now; the journal keeps the unfinished \
-                         {what}: `fleetdeck deploy --resume` finishes it, `fleetdeck rollback` \
-                         undoes it"
-                    )
-                } else {
-                    writeln!(
-                        std::io::stderr(),
-                        "fleetdeck: {name} again: exiting now; `fleetdeck audit` shows what the \
-                         {what} did"
-                    )
-                };
-                std::process::exit(130);
-            }
-        }
-    });
-    (interrupt, listener)
 }
 
 /// Runs `work` (a deploy, a rollback, a service update), printing the progress lines it

@@ -890,7 +890,7 @@ pub(crate) mod fixtures {
     //! A small lab-like fleet: lab1 and lab2 share 192.168.2.0/24 on "fleetnet" with disjoint
     //! ranges, lab3 is in another cluster.
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
     use crate::model::container::fixtures::container;
     use crate::model::container::{NetAttachment, PortBinding};
     use crate::model::endpoint::{DaemonInfo, IpamPool, NetworkInfo};

@@ -175,7 +175,7 @@ fn term_matches(t: &Term, s: &Subject<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
     use crate::model::container::fixtures::container;
     use crate::model::{ContainerState, Health};
 

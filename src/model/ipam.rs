@@ -1272,7 +1272,7 @@ fn label_mismatch(id: EndpointId, ep: &Endpoint, usages: &[PoolUsage]) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
     use crate::model::container::NetAttachment;
     use crate::model::container::fixtures::container;
     use crate::model::{Msg, MsgKind, SyncData};

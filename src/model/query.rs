@@ -236,7 +236,7 @@ fn first_ip(c: &Container) -> Option<std::net::IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
     use crate::model::container::NetAttachment;
     use crate::model::container::fixtures::container;
     use crate::model::{ContainerState, Health, Msg, MsgKind, SyncData};

@@ -145,7 +145,7 @@ pub fn triage(fleet: &Fleet, now: DateTime<Utc>) -> Vec<TriageItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::EndpointSpec;
+    use crate::model::EndpointSpec;
     use crate::model::container::fixtures::container;
     use crate::model::{Msg, MsgKind, SyncData};
     use std::time::Duration;

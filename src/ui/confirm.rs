@@ -13,11 +13,11 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::text::Line;
+use ratatui::widgets::Widget;
 
 use super::state::Confirm;
-use super::{Screen, centered};
+use super::{Screen, yes_no_dialog};
 use crate::model::actions::{Action, plan_headline, plan_line};
 
 pub struct ConfirmDialog<'a, 'b> {
@@ -61,35 +61,4 @@ impl Widget for ConfirmDialog<'_, '_> {
         let no = format!(" no{extra}");
         yes_no_dialog(t, &title, lines, (" yes · ", &no), (80, 0), area, buf);
     }
-}
-
-/// A y/n dialog in the error frame: `lines`, then the answer line, centred; `extra_height`
-/// rows are kept for lines that wrap.
-pub fn yes_no_dialog(
-    t: &crate::ui::Theme,
-    title: &str,
-    mut lines: Vec<Line<'_>>,
-    (yes, no): (&str, &str),
-    (width_pct, extra_height): (u16, u16),
-    area: Rect,
-    buf: &mut Buffer,
-) {
-    lines.push(Line::from(vec![
-        Span::styled(" y", t.key),
-        Span::styled(yes.to_string(), t.hint),
-        Span::styled("n", t.key),
-        Span::styled(no.to_string(), t.hint),
-    ]));
-    let height = (lines.len() as u16 + 2 + extra_height).min(area.height);
-    let rect = centered(area, width_pct, 100, height);
-    Clear.render(rect, buf);
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.error)
-                .title(Span::styled(format!(" {title} "), t.error)),
-        )
-        .render(rect, buf);
 }

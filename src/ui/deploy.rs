@@ -220,7 +220,7 @@ impl Widget for PlanDialog<'_, '_> {
                 }
             })
             .collect();
-        super::confirm::yes_no_dialog(
+        super::yes_no_dialog(
             t,
             title,
             lines,

@@ -1,65 +1,13 @@
 //! What the operator is looking at (view, selection, sort, filter, open panels), as opposed to
 //! what the fleet is. The app loop changes it in response to actions; widgets only read it.
 
-use crate::model::EndpointId;
 use crate::model::events::FleetEvent;
 use crate::model::filter::Filter;
 use crate::model::logs::{LogBuffer, Search};
 use crate::model::query::{GroupBy, RowKey, Sort};
 use crate::model::stats::SortKey;
+use crate::model::{EndpointId, View};
 use crate::ui::pools::{PoolKey, PoolSort};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum View {
-    #[default]
-    Clusters,
-    Containers,
-    Events,
-    Triage,
-    Logs,
-    Pools,
-    Stats,
-}
-
-impl View {
-    pub const ALL: [View; 7] = [
-        View::Clusters,
-        View::Containers,
-        View::Events,
-        View::Triage,
-        View::Logs,
-        View::Pools,
-        View::Stats,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            View::Clusters => "clusters",
-            View::Containers => "containers",
-            View::Events => "events",
-            View::Triage => "triage",
-            View::Logs => "logs",
-            View::Pools => "ippool",
-            View::Stats => "stats",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Clusters => "Clusters",
-            View::Containers => "Containers",
-            View::Events => "Events",
-            View::Triage => "Triage",
-            View::Logs => "Logs",
-            View::Pools => "IP pools",
-            View::Stats => "Stats",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<View> {
-        View::ALL.into_iter().find(|v| v.name() == name)
-    }
-}
 
 /// A selected event, by identity: indices shift as the bounded log evicts old events.
 #[derive(Debug, Clone, PartialEq, Eq)]

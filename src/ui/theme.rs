@@ -1,22 +1,15 @@
 //! Semantic styles. Widgets ask for `theme.container_unhealthy`, never for a colour, so a theme
 //! (or `NO_COLOR`) changes every screen at once.
 //!
-//! Themes come from TOML files (`themes/*.toml`, see [`file`]): the shipped ones are compiled in,
-//! so `cargo install` needs no repository, and a user's file is loaded from a path. Every file key
-//! is one row of [`STYLE_KEYS`], the single table that loading, error messages and tests read.
+//! Themes come from TOML files (`themes/*.toml`), read by `config::theme` into plain values
+//! (a key and a `Style` each) that the UI lays over [`Theme::dark`]; this module imports
+//! nothing else from the crate. Every file key is one row of [`STYLE_KEYS`], which maps it to
+//! its field (the config's table of key names is tested to match it).
 //! `NO_COLOR` wins over any theme: see [`Theme::monochrome_if`].
-
-mod colour;
-pub mod file;
 
 use std::collections::BTreeMap;
 
 use ratatui::style::{Color, Modifier, Style};
-
-pub use colour::parse_colour;
-pub use file::{parse_theme_file, parse_theme_str};
-
-use crate::config::ConfigError;
 
 const ANSI: [Color; 16] = [
     Color::Black,
@@ -230,12 +223,6 @@ impl Theme {
         }
     }
 
-    /// A shipped theme by name (see [`BUILTIN_THEMES`]); `None` for an unknown name. The
-    /// shipped files are compiled in and tested to load, so the error is a bug report.
-    pub fn builtin(name: &str) -> Option<Result<Self, ConfigError>> {
-        file::builtin(name, 0)
-    }
-
     /// The frame style configured for a cluster, if any.
     pub fn cluster_border(&self, cluster: &str) -> Option<Style> {
         self.cluster_borders.get(cluster).copied()
@@ -252,17 +239,6 @@ impl Theme {
         }
     }
 }
-
-/// The themes shipped in `themes/`, compiled into the binary: name and file text.
-pub const BUILTIN_THEMES: [(&str, &str); 4] = [
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
-    (
-        "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
-    ),
-    ("16-colour", include_str!("../../themes/16-colour.toml")),
-];
 
 /// One semantic style of a theme: its key in theme files and the field it sets.
 #[derive(Clone, Copy)]
@@ -479,27 +455,5 @@ mod tests {
         );
         assert_eq!(t.cluster_frame("lab", true), t.border_focused);
         assert_eq!(t.cluster_frame("lab", false), t.border);
-    }
-
-    #[test]
-    fn no_color_replaces_any_theme_but_keeps_cluster_frame_modifiers() {
-        let mut t = Theme::builtin("light").unwrap().unwrap();
-        t.cluster_borders.insert(
-            "prod-us".into(),
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        );
-        assert_eq!(t.clone().monochrome_if(false), t);
-        let mono = t.monochrome_if(true);
-        assert_eq!(
-            mono.cluster_border("prod-us"),
-            Some(Style::new().add_modifier(Modifier::BOLD))
-        );
-        assert_eq!(
-            Theme {
-                cluster_borders: BTreeMap::new(),
-                ..mono
-            },
-            Theme::monochrome()
-        );
     }
 }

@@ -3,15 +3,14 @@
 //! answers a non-blocking connect on a full backlog with EAGAIN at once: a client that takes
 //! that for fatal calls a busy but healthy daemon down.
 
+use fleetdeck::engine;
+use fleetdeck::model::EndpointSpec;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-
-use fleetdeck::config::EndpointSpec;
-use fleetdeck::engine;
 
 use crate::support::lab_config;
 

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::App;
+use fleetdeck::model::View;
 use fleetdeck::model::{ContainerState, Link, Msg, MsgKind};
-use fleetdeck::ui::{Theme, View, buffer_to_text};
+use fleetdeck::ui::{Theme, buffer_to_text};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 

@@ -1,10 +1,9 @@
 //! The merged event stream against real daemons: latency, backfill after a disconnect (exactly
 //! once), restart-loop detection.
 
-use std::time::Duration;
-
-use fleetdeck::config::EndpointSpec;
+use fleetdeck::model::EndpointSpec;
 use fleetdeck::model::Link;
+use std::time::Duration;
 
 use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, unique};
 

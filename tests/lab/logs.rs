@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::{self, App};
+use fleetdeck::model::View;
 use fleetdeck::model::logs::{LogBuffer, LogSource, LogStream};
 use fleetdeck::model::{Msg, MsgKind};
-use fleetdeck::ui::{Theme, View, buffer_to_text};
+use fleetdeck::ui::{Theme, buffer_to_text};
 
 use crate::support::{Harness, TimedKeys, docker, lab_config, unique};
 

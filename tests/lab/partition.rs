@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::{self, App};
-use fleetdeck::config::EndpointSpec;
+use fleetdeck::model::EndpointSpec;
 use fleetdeck::model::Link;
 use fleetdeck::ui::Theme;
 

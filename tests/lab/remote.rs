@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use fleetdeck::config::{Config, EndpointSpec, TlsFiles};
+use fleetdeck::config::Config;
 use fleetdeck::engine;
 use fleetdeck::model::logs::LogSource;
+use fleetdeck::model::{EndpointSpec, TlsFiles};
 use fleetdeck::model::{Link, MsgKind};
 
 use crate::support::{Harness, RemoveOnDrop, docker, lab_config, unique};

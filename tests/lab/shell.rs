@@ -248,7 +248,7 @@ async fn an_exec_pane_has_the_panes_size_colours_signals_and_gives_focus_back() 
     rig.focus_key();
     assert!(!rig.app.shells.focused);
     rig.ch('3');
-    assert_eq!(rig.app.view.view, fleetdeck::ui::View::Events);
+    assert_eq!(rig.app.view.view, fleetdeck::model::View::Events);
     rig.focus_key();
     assert!(rig.app.shells.focused, "and the same key goes back");
 
@@ -469,7 +469,8 @@ async fn a_daemon_going_away_closes_its_exec_pane_with_a_message() {
     let lab = lab_config(&["lab3"]);
     let proxy = Proxy::start("10.203.3.2:2375").await;
     let mut config = lab.clone();
-    config.endpoints[0] = config::EndpointSpec::from_url(Some("via-proxy"), &proxy.url()).unwrap();
+    config.endpoints[0] =
+        fleetdeck::model::EndpointSpec::from_url(Some("via-proxy"), &proxy.url()).unwrap();
     let mut cleanup = RemoveOnDrop::new(&lab, "lab3");
     let name = run_busybox(&lab, "lab3", &mut cleanup, "cut");
     let mut rig = Rig::start(&config, 100, 30).await;

@@ -14,10 +14,9 @@
 use std::io::{self, Read};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-use crate::config::DockerUrl;
+use crate::model::DockerUrl;
 use crate::model::stats::RawStats;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A response head longer than this is not a daemon's.
 const MAX_HEAD: usize = 16 * 1024;

@@ -1,5 +1,6 @@
 //! Theme files: the raw serde layer (unknown keys refused, spans kept) and its resolution into a
-//! [`Theme`], with errors that name the file, the line, the key and what would be valid.
+//! [`ThemeSpec`], plain values that the UI lays over its dark theme, with errors that name the
+//! file, the line, the key and what would be valid.
 //!
 //! ```toml
 //! extends = "dark"        # optional: start from a built-in and change some keys;
@@ -20,9 +21,78 @@ use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::colour::{COLOUR_NAMES, RawColour, RawColourVisitor, parse_colour};
-use super::{BUILTIN_THEMES, STYLE_KEYS, StyleKey, Theme};
-use crate::config::{ConfigError, DEFAULT_CLUSTER, deserialize_toml, line_of};
+mod colour;
+
+pub use colour::parse_colour;
+use colour::{COLOUR_NAMES, RawColour, RawColourVisitor};
+
+use super::{ConfigError, deserialize_toml, line_of};
+use crate::model::DEFAULT_CLUSTER;
+
+/// The themes shipped in `themes/`, compiled into the binary: name and file text.
+pub const BUILTIN_THEMES: [(&str, &str); 4] = [
+    ("dark", include_str!("../../themes/dark.toml")),
+    ("light", include_str!("../../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../../themes/high-contrast.toml"),
+    ),
+    ("16-colour", include_str!("../../themes/16-colour.toml")),
+];
+
+/// Every style key of a theme file, in the order the files and the error messages list them.
+/// The UI maps each to a field of its `Theme` (`ui::theme::STYLE_KEYS`, tested to match).
+pub const THEME_KEYS: [&str; 36] = [
+    "base",
+    "header",
+    "title",
+    "border",
+    "border.focused",
+    "key",
+    "hint",
+    "selection",
+    "group.header",
+    "dim",
+    "error",
+    "status.message",
+    "endpoint.up",
+    "endpoint.down",
+    "endpoint.connecting",
+    "container.running",
+    "container.exited",
+    "container.exited_nonzero",
+    "container.restarting",
+    "container.paused",
+    "container.healthy",
+    "container.unhealthy",
+    "stale",
+    "masked",
+    "event.critical",
+    "event.die_nonzero",
+    "event.warning",
+    "event.endpoint",
+    "pool.ok",
+    "pool.warn",
+    "pool.full",
+    "pool.conflict",
+    "log.stderr",
+    "log.marker",
+    "search.match",
+    "search.current",
+];
+
+/// A theme as the files and the config describe it: the changes to the built-in dark theme,
+/// by key. A key replaces the whole style it names.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThemeSpec {
+    /// By key of [`THEME_KEYS`].
+    pub styles: BTreeMap<&'static str, Style>,
+    pub source_tags: Option<Vec<Style>>,
+    pub log_colors: Option<bool>,
+    pub ansi: Option<[Color; 16]>,
+    /// `[ui] cluster_border` in the config; not part of theme files.
+    pub cluster_borders: BTreeMap<String, Style>,
+}
 
 /// How many `extends` a theme may go through; deeper means the shipped files extend in a circle.
 const MAX_EXTENDS: usize = 3;
@@ -195,7 +265,7 @@ fn builtin_names() -> String {
 }
 
 /// Reads and resolves a theme file.
-pub fn parse_theme_file(path: &Path) -> Result<Theme, ConfigError> {
+pub fn parse_theme_file(path: &Path) -> Result<ThemeSpec, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -204,14 +274,21 @@ pub fn parse_theme_file(path: &Path) -> Result<Theme, ConfigError> {
 }
 
 /// Resolves theme file text; `path` is used in error messages.
-pub fn parse_theme_str(text: &str, path: &Path) -> Result<Theme, ConfigError> {
+pub fn parse_theme_str(text: &str, path: &Path) -> Result<ThemeSpec, ConfigError> {
     parse(text, path, 0)
 }
 
-pub(super) fn builtin(name: &str, depth: usize) -> Option<Result<Theme, ConfigError>> {
-    // The code is the reference for the default; themes/dark.toml is tested to equal it.
+/// A shipped theme by name (see [`BUILTIN_THEMES`]); `None` for an unknown name. The
+/// shipped files are compiled in and tested to load, so the error is a bug report.
+pub fn builtin(name: &str) -> Option<Result<ThemeSpec, ConfigError>> {
+    builtin_at(name, 0)
+}
+
+fn builtin_at(name: &str, depth: usize) -> Option<Result<ThemeSpec, ConfigError>> {
+    // The code is the reference for the default (`ui::Theme::dark`, no changes);
+    // themes/dark.toml is tested to equal it.
     if name == "dark" {
-        return Some(Ok(Theme::dark()));
+        return Some(Ok(ThemeSpec::default()));
     }
     let (name, text) = BUILTIN_THEMES.iter().find(|(n, _)| *n == name)?;
     let path = PathBuf::from(format!("themes/{name}.toml"));
@@ -227,13 +304,13 @@ pub(super) fn builtin(name: &str, depth: usize) -> Option<Result<Theme, ConfigEr
     Some(parse(text, &path, depth))
 }
 
-fn parse(text: &str, path: &Path, depth: usize) -> Result<Theme, ConfigError> {
+fn parse(text: &str, path: &Path, depth: usize) -> Result<ThemeSpec, ConfigError> {
     let src = Source { path, text };
     let raw: RawThemeFile = deserialize_toml(text, path)?;
 
     let mut theme = match &raw.extends {
-        None => Theme::dark(),
-        Some(name) => match builtin(name.get_ref(), depth + 1) {
+        None => ThemeSpec::default(),
+        Some(name) => match builtin_at(name.get_ref(), depth + 1) {
             Some(theme) => theme?,
             None => {
                 return Err(src.invalid(
@@ -253,19 +330,18 @@ fn parse(text: &str, path: &Path, depth: usize) -> Result<Theme, ConfigError> {
     let mut styles: Vec<_> = raw.styles.iter().collect();
     styles.sort_by_key(|(key, _)| key.span().start);
     for (key, value) in &styles {
-        let Some(style_key) = StyleKey::find(key.get_ref()) else {
-            let valid: Vec<&str> = STYLE_KEYS.iter().map(|k| k.name).collect();
+        let Some(style_key) = THEME_KEYS.into_iter().find(|k| *k == key.get_ref()) else {
             return Err(src.syntax(
                 key.span().start,
                 format!(
                     "unknown theme key \"{}\"; valid keys: {}",
                     key.get_ref(),
-                    valid.join(", ")
+                    THEME_KEYS.join(", ")
                 ),
             ));
         };
-        let path = format!("styles.{}", toml_key(style_key.name));
-        *(style_key.get_mut)(&mut theme) = src.style(value, &path)?;
+        let path = format!("styles.{}", toml_key(style_key));
+        theme.styles.insert(style_key, src.style(value, &path)?);
     }
     if let Some(tags) = &raw.source_tags {
         if tags.get_ref().is_empty() {
@@ -275,19 +351,20 @@ fn parse(text: &str, path: &Path, depth: usize) -> Result<Theme, ConfigError> {
                 "needs at least one colour".into(),
             ));
         }
-        theme.source_tags = src
-            .colours(tags, "source_tags")?
-            .into_iter()
-            .map(|c| Style::new().fg(c))
-            .collect();
+        theme.source_tags = Some(
+            src.colours(tags, "source_tags")?
+                .into_iter()
+                .map(|c| Style::new().fg(c))
+                .collect(),
+        );
     }
     if let Some(log_colors) = raw.log_colors {
-        theme.log_colors = log_colors;
+        theme.log_colors = Some(log_colors);
     }
     if let Some(ansi) = &raw.ansi {
         let colours = src.colours(ansi, "ansi")?;
         let names: Vec<&str> = COLOUR_NAMES[..16].iter().map(|(n, _)| *n).collect();
-        theme.ansi = colours.try_into().map_err(|c: Vec<Color>| {
+        let ansi = colours.try_into().map_err(|c: Vec<Color>| {
             src.invalid(
                 ansi.span().start,
                 "ansi",
@@ -298,15 +375,12 @@ fn parse(text: &str, path: &Path, depth: usize) -> Result<Theme, ConfigError> {
                 ),
             )
         })?;
+        theme.ansi = Some(ansi);
     }
 
     if raw.extends.is_none() {
         let given = |name: &str| styles.iter().any(|(k, _)| k.get_ref() == name);
-        let mut missing: Vec<&str> = STYLE_KEYS
-            .iter()
-            .map(|k| k.name)
-            .filter(|name| !given(name))
-            .collect();
+        let mut missing: Vec<&str> = THEME_KEYS.into_iter().filter(|name| !given(name)).collect();
         for (key, present) in OTHER_KEYS.iter().zip([
             raw.source_tags.is_some(),
             raw.log_colors.is_some(),
@@ -337,14 +411,14 @@ pub(crate) fn from_config(
     clusters: &[String],
     text: &str,
     path: &Path,
-) -> Result<Theme, ConfigError> {
+) -> Result<ThemeSpec, ConfigError> {
     let src = Source { path, text };
     let mut resolved = match theme {
-        None => Theme::dark(),
+        None => ThemeSpec::default(),
         Some(name) => {
             let at = name.span().start;
             let name = name.get_ref().trim();
-            match Theme::builtin(name) {
+            match builtin(name) {
                 Some(theme) => theme?,
                 None if name.ends_with(".toml") => {
                     let base_dir = path.parent().unwrap_or(Path::new("."));
@@ -412,9 +486,12 @@ mod tests {
             Path::new("t.toml"),
         )
         .unwrap();
-        assert_eq!(theme.container_unhealthy, Style::new().fg(Color::Magenta));
-        assert_eq!(theme.dim, Style::new().fg(Color::Indexed(244)));
-        assert_eq!(theme.container_running, Theme::dark().container_running);
+        assert_eq!(
+            theme.styles["container.unhealthy"],
+            Style::new().fg(Color::Magenta)
+        );
+        assert_eq!(theme.styles["dim"], Style::new().fg(Color::Indexed(244)));
+        assert!(!theme.styles.contains_key("container.running"));
     }
 
     #[test]
@@ -425,7 +502,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            theme.pool_conflict,
+            theme.styles["pool.conflict"],
             Style::new()
                 .fg(Color::White)
                 .bg(Color::Rgb(0xcc, 0, 0))
