@@ -230,8 +230,9 @@ pub enum Command {
     /// with no container under its name, put the newest kept one back; with an interrupted
     /// deploy or rollback in the journal, undo that
     Rollback {
-        /// ENDPOINT/NAME of the service
-        #[arg(value_name = "ENDPOINT/NAME")]
+        /// ENDPOINT/NAME of the service, or NAME of a service of several replicas (every
+        /// replica goes back; after an interrupted rollout, the replicas it had reached)
+        #[arg(value_name = "ENDPOINT/NAME|NAME")]
         target: String,
         /// Do not ask for confirmation (needed when stdin is not a terminal)
         #[arg(long, short = 'y')]

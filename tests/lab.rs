@@ -39,6 +39,8 @@ mod pools;
 mod read_only;
 #[path = "lab/remote.rs"]
 mod remote;
+#[path = "lab/replicas.rs"]
+mod replicas;
 #[path = "lab/shell.rs"]
 mod shell;
 #[path = "lab/stats.rs"]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::{ConfigError, deserialize_toml, line_of};
-use crate::model::deploy::placement::Constraint;
+use crate::model::deploy::placement::{Constraint, Strategy};
 use crate::model::deploy::run::{
     check_capability, check_dir, check_extra_host, check_hostname, check_signal, check_volume,
 };
@@ -60,6 +60,8 @@ struct RawSpec {
     #[serde(default)]
     placement: RawPlacement,
     wait_s: Option<Spanned<u64>>,
+    replicas: Option<Spanned<u32>>,
+    batch: Option<Spanned<u32>>,
 }
 
 /// `command = ["sh", "-c", "…"]`, or one string run by `sh -c`.
@@ -115,7 +117,11 @@ struct RawPlacement {
     labels: BTreeMap<String, String>,
     #[serde(default)]
     constraints: Vec<Spanned<String>>,
+    strategy: Option<Spanned<String>>,
 }
+
+/// The most replicas a spec may ask for.
+const MAX_REPLICAS: u32 = 100;
 
 /// The spec file for `SPEC`: the path itself when it is a file, else `DIR/SPEC.toml`.
 pub fn find_spec(spec: &str, dir: &Path) -> PathBuf {
@@ -340,6 +346,75 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
                 .map_err(|m| invalid(c.span().start, &format!("placement.constraints[{i}]"), m))?,
         );
     }
+    let strategy = match &raw.placement.strategy {
+        None => Strategy::default(),
+        Some(t) => Strategy::parse(t.get_ref()).ok_or_else(|| {
+            invalid(
+                t.span().start,
+                "placement.strategy",
+                format!(
+                    "\"{}\" is not a strategy; valid values: {}",
+                    t.get_ref(),
+                    Strategy::VALID
+                ),
+            )
+        })?,
+    };
+    let replicas = match &raw.replicas {
+        None => None,
+        Some(r) if (1..=MAX_REPLICAS).contains(r.get_ref()) => Some(*r.get_ref()),
+        Some(r) => {
+            return Err(invalid(
+                r.span().start,
+                "replicas",
+                format!(
+                    "{} is out of range; valid values: 1 to {MAX_REPLICAS}",
+                    r.get_ref()
+                ),
+            ));
+        }
+    };
+    let batch = match (&raw.batch, replicas) {
+        (None, _) => 1,
+        (Some(b), None) => {
+            return Err(invalid(
+                b.span().start,
+                "batch",
+                "only a service of several replicas is rolled over in batches (set replicas)"
+                    .into(),
+            ));
+        }
+        (Some(b), Some(n)) if (1..=n).contains(b.get_ref()) => *b.get_ref(),
+        (Some(b), Some(n)) => {
+            return Err(invalid(
+                b.span().start,
+                "batch",
+                format!(
+                    "{} is out of range; valid values: 1 to {n} (replicas)",
+                    b.get_ref()
+                ),
+            ));
+        }
+    };
+    // One fixed address cannot go to several containers.
+    if replicas.is_some_and(|n| n > 1) {
+        let fixed = |c: &IpChoice| matches!(c, IpChoice::Fixed(_));
+        if fixed(&ip) {
+            let at = raw.ip.as_ref().map_or(0, |i| i.span().start);
+            return Err(invalid(
+                at,
+                "ip",
+                "a fixed address cannot go to several replicas; use ip = \"auto\"".into(),
+            ));
+        }
+        if let Some((i, _)) = networks.iter().enumerate().find(|(_, n)| fixed(&n.ip)) {
+            return Err(invalid(
+                raw.networks[i].name.span().start,
+                &format!("networks[{i}].ip"),
+                "a fixed address cannot go to several replicas; use ip = \"auto\"".into(),
+            ));
+        }
+    }
     Ok(DeploySpec {
         name: raw.name.into_inner(),
         image: raw.image.into_inner(),
@@ -358,10 +433,13 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
             cluster: raw.placement.cluster,
             labels: raw.placement.labels,
             constraints,
+            strategy,
         },
         wait_s,
         networks,
         run,
+        replicas,
+        batch,
     })
 }
 
@@ -578,7 +656,7 @@ constraints = ["engine.labels.dc != eu", "node.labels.tier == edge"]
             "deploy/cart.toml:3: unknown key \"netwrk\"; valid keys: name, image, command, env, \
              env_files, labels, ports, network, ip, networks, restart, healthcheck, resources, \
              volumes, user, working_dir, entrypoint, hostname, extra_hosts, dns, cap_add, \
-             cap_drop, log, stop_signal, stop_timeout_s, placement, wait_s"
+             cap_drop, log, stop_signal, stop_timeout_s, placement, wait_s, replicas, batch"
         );
         assert_eq!(
             parse("image = \"busybox\"\n").unwrap_err(),
@@ -691,6 +769,37 @@ options = { max-size = "10m" }
                 .unwrap_err(),
             "deploy/cart.toml:4: placement.constraints: expected a sequence, found string \"dc\""
         );
+    }
+
+    #[test]
+    fn replicas_batch_and_strategy_are_checked() {
+        let bad = |body: &str| {
+            parse(&format!("name = \"cart\"\nimage = \"busybox\"\n{body}")).unwrap_err()
+        };
+        assert_eq!(
+            bad("replicas = 0\n"),
+            "deploy/cart.toml:3: replicas: 0 is out of range; valid values: 1 to 100"
+        );
+        assert_eq!(
+            bad("replicas = 2\nbatch = 3\n"),
+            "deploy/cart.toml:4: batch: 3 is out of range; valid values: 1 to 2 (replicas)"
+        );
+        assert!(bad("batch = 2\n").contains("batch: only a service of several replicas"));
+        assert_eq!(
+            bad("network = \"n\"\nip = \"10.0.0.5\"\nreplicas = 2\n"),
+            "deploy/cart.toml:4: ip: a fixed address cannot go to several replicas; use ip = \"auto\""
+        );
+        assert_eq!(
+            bad("[placement]\nstrategy = \"random\"\n"),
+            "deploy/cart.toml:4: placement.strategy: \"random\" is not a strategy; valid values: \
+             spread, pack"
+        );
+        let s = parse(
+            "name = \"cart\"\nimage = \"busybox\"\nreplicas = 4\nbatch = 2\n[placement]\nstrategy = \"pack\"\n",
+        )
+        .unwrap();
+        assert_eq!((s.replicas, s.batch), (Some(4), 2));
+        assert_eq!(s.placement.strategy, Strategy::Pack);
     }
 
     #[test]

@@ -15,6 +15,8 @@
 //! state the daemon is in: it looks at the containers, never trusts the step marks alone.
 
 mod carry;
+mod service;
+pub use service::deploy_service;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};

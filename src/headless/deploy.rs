@@ -29,6 +29,8 @@ use crate::model::deploy::{DeployTarget, Deployer, plan};
 use crate::model::text::sanitize;
 use crate::model::{Fleet, Link};
 
+mod replicas;
+
 /// Progress lines waiting to be printed; the printer drains them as they come, so only a
 /// stalled stdout could fill it, and then lines are dropped rather than memory grown.
 const PROGRESS_LINES: usize = 1024;
@@ -175,6 +177,20 @@ pub async fn deploy(
             return Ok(EXIT_CONFIG);
         }
     };
+    if spec.replicas.is_some() {
+        return replicas::deploy_replicated(
+            config,
+            gate,
+            &spec,
+            &path,
+            to.as_ref(),
+            args,
+            confirm,
+            out,
+            err,
+        )
+        .await;
+    }
     // An unfinished operation on this service comes first: the operator decides its fate.
     let journal = Journal::beside(gate.audit().path());
     for pending in journal.pending().into_iter().flatten() {
@@ -286,8 +302,16 @@ pub async fn rollback(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<i32> {
+    // A bare NAME: a service of several replicas, wherever they run.
+    if !target.contains('/') && !target.is_empty() {
+        return replicas::rollback_replicated(config, gate, target, yes, confirm, out, err).await;
+    }
     let Some((endpoint, name)) = endpoint_and_name(target) else {
-        writeln!(err, "fleetdeck: \"{target}\": expected ENDPOINT/NAME")?;
+        writeln!(
+            err,
+            "fleetdeck: \"{target}\": expected ENDPOINT/NAME, or NAME for a service of \
+             several replicas"
+        )?;
         return Ok(EXIT_CONFIG);
     };
     // An interrupted deploy or rollback of this service: rolling back is undoing it.

@@ -7,6 +7,7 @@
 pub mod carry;
 pub mod form;
 pub mod placement;
+pub mod replicas;
 pub mod revision;
 pub mod run;
 
@@ -63,6 +64,17 @@ pub struct DeploySpec {
     /// that sets none keeps the digest it had before these keys existed).
     #[serde(skip_serializing_if = "RunOptions::is_empty")]
     pub run: RunOptions,
+    /// `Some(n)`: the service is n containers, `NAME-1`…`NAME-n`, laid over the matching hosts
+    /// by `placement.strategy` ([`replicas`]); `None`: one container called `NAME`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// Replicas updated at once; each batch is up (and healthy) before the next starts.
+    #[serde(skip_serializing_if = "is_one")]
+    pub batch: u32,
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -1042,6 +1054,8 @@ pub(crate) mod fixtures {
             wait_s: DEFAULT_WAIT_S,
             networks: Vec::new(),
             run: RunOptions::default(),
+            replicas: None,
+            batch: 1,
         }
     }
 

@@ -26,12 +26,21 @@ const UPDATE_STEPS: [&str; 4] = [
 
 /// A `fleetdeck deploy` held at `failpoint`, once it says it got there.
 fn deploy_held_at(s: &Service, spec: &std::path::Path, failpoint: &str) -> Child {
+    held_at(
+        s,
+        &["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"],
+        failpoint,
+    )
+}
+
+/// `fleetdeck ARGS` held at `failpoint`, once it says it got there.
+pub(crate) fn held_at(s: &Service, args: &[&str], failpoint: &str) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
         .env("FLEETDECK_AUDIT", &s.audit)
         .env("XDG_STATE_HOME", s.audit.parent().unwrap())
         .arg("--config")
         .arg(&s.config)
-        .args(["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"])
+        .args(args)
         .env("FLEETDECK_FAILPOINT", failpoint)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -60,7 +69,7 @@ fn deploy_held_at(s: &Service, spec: &std::path::Path, failpoint: &str) -> Child
     child
 }
 
-fn signal(child: &Child, sig: libc::c_int) {
+pub(crate) fn signal(child: &Child, sig: libc::c_int) {
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);

@@ -48,7 +48,7 @@ impl Drop for Tags {
 
 /// A config file for the binary: lab1 and lab2 (cluster lab-a, subnet label), lab3 (lab-b);
 /// `extra_lab2` adds labels to lab2.
-fn write_lab_config(dir: &Path, lab: &Config, extra_lab2: &str) -> PathBuf {
+pub(crate) fn write_lab_config(dir: &Path, lab: &Config, extra_lab2: &str) -> PathBuf {
     let mut text =
         String::from("[engine]\nrequest_timeout_s = 5\n\n[deploy]\nkeep_revisions = 2\n\n");
     for (name, cluster, labels) in [
@@ -120,7 +120,7 @@ fn fleetnet_taken(lab: &Config, endpoint: &str) -> BTreeSet<Ipv4Addr> {
 }
 
 /// Gateway, aux addresses and range of fleetnet on an endpoint.
-fn fleetnet_pool(lab: &Config, endpoint: &str) -> (BTreeSet<Ipv4Addr>, ipnet::Ipv4Net) {
+pub(crate) fn fleetnet_pool(lab: &Config, endpoint: &str) -> (BTreeSet<Ipv4Addr>, ipnet::Ipv4Net) {
     let o = docker(
         lab,
         endpoint,

@@ -130,6 +130,8 @@ pub fn check_form(
         wait_s,
         networks: Vec::new(),
         run: Default::default(),
+        replicas: None,
+        batch: 1,
     };
     let mut planned = plan(&spec, fleet, Some(&to), keep_revisions, deployer).map_err(|ps| {
         ps.into_iter()

@@ -27,6 +27,43 @@ pub struct Placement {
     /// so the specs written before constraints existed serialise as they did.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub constraints: Vec<Constraint>,
+    /// How replicas share the matching hosts (a service of one container ignores it).
+    #[serde(skip_serializing_if = "Strategy::is_spread")]
+    pub strategy: Strategy,
+}
+
+/// How a service's replicas are laid over the hosts that may take them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Fewest replicas of this service first, then least loaded: one host lost costs least.
+    #[default]
+    Spread,
+    /// Fill the host that already has the most of them (least loaded first when none has).
+    Pack,
+}
+
+impl Strategy {
+    pub const VALID: &'static str = "spread, pack";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "spread" => Some(Self::Spread),
+            "pack" => Some(Self::Pack),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spread => "spread",
+            Self::Pack => "pack",
+        }
+    }
+
+    fn is_spread(&self) -> bool {
+        *self == Self::Spread
+    }
 }
 
 /// Which of an endpoint's labels a rule read.
@@ -338,12 +375,70 @@ pub fn place(
     }
 }
 
-fn place_in_cluster(
+/// The hosts a service of several replicas may use (`--to`, or the spec's placement): the one
+/// named, or every host of the cluster that matches the rules and is up, with the words
+/// saying which matched.
+pub fn candidates(
     spec: &DeploySpec,
     fleet: &Fleet,
+    to: Option<&DeployTarget>,
+) -> Result<(Vec<EndpointId>, String), SpecProblem> {
+    let cluster = match (to, &spec.placement) {
+        (Some(DeployTarget::Cluster(c)), _) => Some((c.clone(), "--to")),
+        (Some(DeployTarget::Endpoint(_)), _) => None,
+        (
+            None,
+            Placement {
+                endpoint: Some(_), ..
+            },
+        ) => None,
+        (
+            None,
+            Placement {
+                cluster: Some(c), ..
+            },
+        ) => Some((c.clone(), "placement.cluster")),
+        (None, _) => None,
+    };
+    match cluster {
+        Some((cluster, key)) => {
+            let (usable, matched) = usable_in_cluster(spec, fleet, &cluster, key)?;
+            // Writable hosts only, unless there is nothing else (then the gate refuses, on
+            // the record).
+            let writable: Vec<EndpointId> = usable
+                .iter()
+                .filter(|(_, e)| !e.is_read_only())
+                .map(|(id, _)| *id)
+                .collect();
+            let ids = if writable.is_empty() {
+                usable.iter().map(|(id, _)| *id).collect()
+            } else {
+                writable
+            };
+            Ok((ids, matched))
+        }
+        None => place(spec, fleet, to).map(|p| (vec![p.endpoint], p.reason)),
+    }
+}
+
+/// How busy a host is, for spreading replicas: lowest first.
+pub(super) fn load_of(fleet: &Fleet, id: EndpointId) -> (usize, u64, u64) {
+    fleet
+        .endpoints
+        .get(id)
+        .map_or((usize::MAX, 0, 0), |ep| load(fleet, id, ep))
+}
+
+/// Endpoints with their ids.
+type Hosts<'f> = Vec<(EndpointId, &'f Endpoint)>;
+
+/// The cluster's hosts that match the rules and are up, and the words saying which matched.
+fn usable_in_cluster<'f>(
+    spec: &DeploySpec,
+    fleet: &'f Fleet,
     cluster: &str,
     key: &str,
-) -> Result<Placed, SpecProblem> {
+) -> Result<(Hosts<'f>, String), SpecProblem> {
     let members: Vec<(EndpointId, &Endpoint)> = fleet
         .endpoints
         .iter()
@@ -398,14 +493,6 @@ fn place_in_cluster(
             names(&matching)
         )
     };
-    // Which labels the chosen host matched by: the daemon's own, or the config's.
-    let matched_by = |ep: &Endpoint| {
-        if rules.labels.is_empty() {
-            String::new()
-        } else {
-            format!("; {}", LabelsOf::new(fleet, ep).matched_by(&rules.labels))
-        }
-    };
     let usable: Vec<(EndpointId, &Endpoint)> = matching
         .iter()
         .copied()
@@ -417,6 +504,25 @@ fn place_in_cluster(
             format!("{matched}, but none of them is up"),
         ));
     }
+    Ok((usable, matched))
+}
+
+fn place_in_cluster(
+    spec: &DeploySpec,
+    fleet: &Fleet,
+    cluster: &str,
+    key: &str,
+) -> Result<Placed, SpecProblem> {
+    let rules = &spec.placement;
+    let (usable, matched) = usable_in_cluster(spec, fleet, cluster, key)?;
+    // Which labels the chosen host matched by: the daemon's own, or the config's.
+    let matched_by = |ep: &Endpoint| {
+        if rules.labels.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", LabelsOf::new(fleet, ep).matched_by(&rules.labels))
+        }
+    };
     // Where the service already runs, the update happens there.
     if let Some((id, ep)) = usable.iter().find(|(_, e)| {
         e.containers

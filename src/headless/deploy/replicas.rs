@@ -1,0 +1,329 @@
+//! `fleetdeck deploy` of a spec with `replicas`, and `fleetdeck rollback NAME` of such a
+//! service: interrupted operations on its replicas first (a deploy finishes them, a rollback
+//! undoes them), then the plan of every replica, one confirmation, and the rollout.
+
+use std::io::Write;
+use std::path::Path;
+
+use tokio::sync::mpsc;
+
+use super::{DeployArgs, PROGRESS_LINES, carry_out, recover_entry, report, synced_fleet};
+use crate::config::Config;
+use crate::engine;
+use crate::engine::deploy::{DeployResult, Recovery};
+use crate::engine::gate::Gate;
+use crate::headless::actions::{Confirm, EXIT_FAILED, confirmed};
+use crate::headless::signals::interrupt_on_signals;
+use crate::headless::{EXIT_CONFIG, EXIT_OK};
+use crate::journal::{Journal, JournalEntry};
+use crate::model::deploy::replicas::{plan_service, replica_index, replicas_of};
+use crate::model::deploy::revision::{LABEL_TIME, rollback_plan};
+use crate::model::deploy::{DeploySpec, DeployTarget, Deployer};
+use crate::model::text::sanitize;
+
+/// The journal's unfinished operations on replicas of `service`; `Err` (the exit code) when
+/// one is under way in another process or the journal cannot be read.
+fn pending_replicas(
+    journal: &Journal,
+    service: &str,
+    err: &mut dyn Write,
+) -> std::io::Result<Result<Vec<JournalEntry>, i32>> {
+    let mut out = Vec::new();
+    for entry in journal.pending() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                writeln!(
+                    err,
+                    "fleetdeck: {e}; move it away once the service is checked by hand"
+                )?;
+                return Ok(Err(EXIT_FAILED));
+            }
+        };
+        if replica_index(service, &entry.service).is_none() {
+            continue;
+        }
+        if journal.under_way(&entry.endpoint, &entry.service) {
+            writeln!(
+                err,
+                "fleetdeck: a {} of {}/{} is under way in another fleetdeck process; nothing \
+                 was done",
+                entry.op.verb(),
+                sanitize(&entry.endpoint),
+                sanitize(&entry.service)
+            )?;
+            return Ok(Err(EXIT_FAILED));
+        }
+        out.push(entry);
+    }
+    Ok(Ok(out))
+}
+
+/// `fleetdeck deploy SPEC` where the spec has `replicas`.
+#[allow(clippy::too_many_arguments)] // the deploy command's own inputs, passed through
+pub(super) async fn deploy_replicated(
+    config: &Config,
+    gate: &Gate,
+    spec: &DeploySpec,
+    path: &Path,
+    to: Option<&DeployTarget>,
+    args: &DeployArgs,
+    confirm: Confirm<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    // A replica's interrupted deploy or rollback is finished first: that is what deploying
+    // the service again means.
+    let journal = Journal::beside(gate.audit().path());
+    let pending = match pending_replicas(&journal, &spec.name, err)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    for entry in pending {
+        writeln!(
+            out,
+            "first, the interrupted {}:",
+            sanitize(&entry.describe())
+        )?;
+        let code =
+            recover_entry(entry, Recovery::Finish, gate, args.yes, confirm, out, err).await?;
+        if code != EXIT_OK {
+            return Ok(code);
+        }
+    }
+    let fleet = synced_fleet(config, err).await;
+    let identity = gate.audit().identity();
+    let deployer = Deployer {
+        who: format!("{}@{}", identity.user, identity.host),
+        at: chrono::Utc::now(),
+    };
+    let mut plan = match plan_service(spec, &fleet, to, config.deploy.keep_revisions, &deployer) {
+        Ok(p) => p,
+        Err(problems) => {
+            for p in problems {
+                writeln!(err, "fleetdeck: {}: {p}", path.display())?;
+            }
+            writeln!(err, "fleetdeck: nothing was done")?;
+            return Ok(EXIT_CONFIG);
+        }
+    };
+    // Each running replica read from its daemon: its changes, and what it would drop.
+    let mut dropped = Vec::new();
+    for m in &mut plan.members {
+        match engine::deploy::carry_over(gate, m).await {
+            Ok(d) => {
+                m.accept_loss = !d.is_empty() && args.accept_loss;
+                dropped.extend(d.into_iter().map(|x| format!("{}: {x}", m.name)));
+            }
+            Err(e) => {
+                writeln!(
+                    err,
+                    "fleetdeck: cannot read the running {}: {e}; nothing was done",
+                    m.name
+                )?;
+                return Ok(EXIT_FAILED);
+            }
+        }
+    }
+    for line in plan.lines() {
+        writeln!(out, "{line}")?;
+    }
+    if !dropped.is_empty() && !args.accept_loss {
+        writeln!(
+            err,
+            "fleetdeck: {}: the update would drop what the running replicas have: {}",
+            path.display(),
+            dropped.join(", ")
+        )?;
+        writeln!(
+            err,
+            "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
+             was done"
+        )?;
+        return Ok(EXIT_CONFIG);
+    }
+    out.flush()?;
+    if let Some(code) = confirmed(true, args.yes, confirm, err) {
+        return Ok(code);
+    }
+    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
+    let progress = move |line: String| {
+        let _ = tx.try_send(line);
+    };
+    let (interrupt, listener) = interrupt_on_signals("deploy".into(), true);
+    let result = carry_out(
+        engine::deploy::deploy_service(gate, &plan, &progress, &interrupt),
+        out,
+        &mut rx,
+    )
+    .await;
+    listener.abort();
+    let result = result?;
+    let placed: Vec<String> = plan
+        .members
+        .iter()
+        .map(|m| {
+            format!(
+                "{} on {} (revision {}{})",
+                m.name,
+                m.endpoint_name,
+                m.revision,
+                m.ip.map(|ip| format!(", {ip}")).unwrap_or_default()
+            )
+        })
+        .collect();
+    let done = format!(
+        "deployed: service {} ({}): {}",
+        plan.name,
+        spec.image,
+        placed.join("; ")
+    );
+    if let DeployResult::Failed {
+        reason,
+        unfinished: true,
+    } = &result
+    {
+        writeln!(out, "FAILED: {reason}")?;
+        writeln!(err, "fleetdeck: FAILED: {reason}")?;
+        writeln!(
+            err,
+            "fleetdeck: a replica is left unfinished in the journal: deploying {} again \
+             finishes it, `fleetdeck rollback {}` undoes it",
+            path.display(),
+            plan.name
+        )?;
+        return Ok(EXIT_FAILED);
+    }
+    report(&result, &plan.name, done, out, err)
+}
+
+/// `fleetdeck rollback NAME`: every replica of the service back to its previous revision (an
+/// interrupted operation on one is undone instead).
+pub(super) async fn rollback_replicated(
+    config: &Config,
+    gate: &Gate,
+    service: &str,
+    yes: bool,
+    confirm: Confirm<'_>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    let journal = Journal::beside(gate.audit().path());
+    let pending = match pending_replicas(&journal, service, err)? {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let undone: Vec<String> = pending.iter().map(|e| e.service.clone()).collect();
+    // An interrupted rollout is what is rolled back: its other replicas (those it had already
+    // updated, which carry its deploy time) go back too, the ones it never reached stay.
+    let rollout: Vec<String> = pending
+        .iter()
+        .filter_map(|e| e.create.as_ref())
+        .filter_map(|c| c.labels.get(LABEL_TIME).cloned())
+        .collect();
+    let interrupted = !pending.is_empty();
+    for entry in pending {
+        let code = recover_entry(entry, Recovery::Undo, gate, yes, confirm, out, err).await?;
+        if code != EXIT_OK {
+            return Ok(code);
+        }
+    }
+    let fleet = synced_fleet(config, err).await;
+    let deployed_at = |r: &crate::model::deploy::replicas::Replica| {
+        fleet
+            .endpoints
+            .get(r.endpoint)
+            .and_then(|e| e.containers.get(&r.id))
+            .and_then(|c| c.labels.get(LABEL_TIME).cloned())
+    };
+    let replicas: Vec<_> = replicas_of(&fleet, service)
+        .into_iter()
+        .filter(|r| !undone.contains(&r.name))
+        .filter(|r| !interrupted || deployed_at(r).is_some_and(|t| rollout.contains(&t)))
+        .collect();
+    if replicas.is_empty() {
+        if undone.is_empty() {
+            writeln!(
+                err,
+                "fleetdeck: no replica of a service \"{}\" in the fleet (a single container is \
+                 rolled back as ENDPOINT/NAME); nothing was done",
+                sanitize(service)
+            )?;
+            return Ok(EXIT_CONFIG);
+        }
+        return Ok(EXIT_OK);
+    }
+    let mut plans = Vec::new();
+    for r in &replicas {
+        match rollback_plan(&fleet, &r.endpoint_name, &r.name, config.deploy.wait_s) {
+            Ok(p) => plans.push(p),
+            Err(e) => {
+                writeln!(err, "fleetdeck: {e}; nothing was done")?;
+                return Ok(EXIT_CONFIG);
+            }
+        }
+    }
+    writeln!(
+        out,
+        "roll back service {}: {} replica{}",
+        sanitize(service),
+        plans.len(),
+        if plans.len() == 1 { "" } else { "s" }
+    )?;
+    for p in &plans {
+        for line in p.lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    out.flush()?;
+    if let Some(code) = confirmed(true, yes, confirm, err) {
+        return Ok(code);
+    }
+    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
+    let progress = move |line: String| {
+        let _ = tx.try_send(line);
+    };
+    let (interrupt, listener) = interrupt_on_signals("rollback".into(), true);
+    let work = async {
+        let mut back = Vec::new();
+        for p in &plans {
+            let r = engine::deploy::rollback(gate, p, &progress, &interrupt).await;
+            if !r.is_ok() {
+                return (back, Some((p.service.clone(), r)));
+            }
+            back.push(p.service.clone());
+        }
+        (back, None)
+    };
+    let (back, failed) = carry_out(work, out, &mut rx).await?;
+    listener.abort();
+    match failed {
+        None => {
+            writeln!(
+                out,
+                "rolled back: service {}: {}",
+                sanitize(service),
+                plans
+                    .iter()
+                    .map(|p| format!(
+                        "{} revision {} ({})",
+                        p.service, p.target.revision, p.target.image
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )?;
+            Ok(EXIT_OK)
+        }
+        Some((name, result)) => {
+            let target = plans
+                .iter()
+                .find(|p| p.service == name)
+                .map(|p| format!("{}/{}", p.endpoint_name, p.service))
+                .unwrap_or(name);
+            if !back.is_empty() {
+                writeln!(out, "rolled back before it: {}", back.join(", "))?;
+            }
+            report(&result, &target, String::new(), out, err)
+        }
+    }
+}
