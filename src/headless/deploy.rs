@@ -249,19 +249,7 @@ pub async fn deploy(
         writeln!(out, "{line}")?;
     }
     if !dropped.is_empty() && !args.accept_loss {
-        writeln!(
-            err,
-            "fleetdeck: {}: the update would drop what the running {} has: {}",
-            path.display(),
-            plan.name,
-            dropped.join(", ")
-        )?;
-        writeln!(
-            err,
-            "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
-             was done"
-        )?;
-        return Ok(EXIT_CONFIG);
+        return refuse_loss(&path, &format!("the running {}", plan.name), &dropped, err);
     }
     out.flush()?;
     if let Some(code) = confirmed(true, args.yes, confirm, err) {
@@ -290,6 +278,26 @@ pub async fn deploy(
     );
     let target = format!("{}/{}", plan.endpoint_name, plan.name);
     report(&result, &target, done, out, err)
+}
+
+/// Says what an update would drop of `whose` settings and that nothing was done.
+fn refuse_loss(
+    path: &std::path::Path,
+    whose: &str,
+    dropped: &[String],
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    writeln!(
+        err,
+        "fleetdeck: {}: the update would drop what {whose} has: {}",
+        path.display(),
+        dropped.join(", ")
+    )?;
+    writeln!(
+        err,
+        "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing was done"
+    )?;
+    Ok(EXIT_CONFIG)
 }
 
 /// `fleetdeck rollback ENDPOINT/NAME`.

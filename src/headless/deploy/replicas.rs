@@ -7,7 +7,9 @@ use std::path::Path;
 
 use tokio::sync::mpsc;
 
-use super::{DeployArgs, PROGRESS_LINES, carry_out, recover_entry, report, synced_fleet};
+use super::{
+    DeployArgs, PROGRESS_LINES, carry_out, recover_entry, refuse_loss, report, synced_fleet,
+};
 use crate::config::Config;
 use crate::engine;
 use crate::engine::deploy::{DeployResult, Recovery};
@@ -129,18 +131,7 @@ pub(super) async fn deploy_replicated(
         writeln!(out, "{line}")?;
     }
     if !dropped.is_empty() && !args.accept_loss {
-        writeln!(
-            err,
-            "fleetdeck: {}: the update would drop what the running replicas have: {}",
-            path.display(),
-            dropped.join(", ")
-        )?;
-        writeln!(
-            err,
-            "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing \
-             was done"
-        )?;
-        return Ok(EXIT_CONFIG);
+        return refuse_loss(path, "the running replicas", &dropped, err);
     }
     out.flush()?;
     if let Some(code) = confirmed(true, args.yes, confirm, err) {
