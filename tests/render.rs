@@ -418,6 +418,75 @@ fn filter_sort_and_group_change_what_is_listed() {
 }
 
 #[test]
+fn grouped_by_service_a_services_replicas_sit_under_one_header_wherever_they_run() {
+    let mut app = App::new(&config(), Theme::dark());
+    app.now = now();
+    let replica = |id: &str, name: &str, state: ContainerState| {
+        let mut c = container(id, name, state, "192.168.2.30");
+        c.labels = [
+            ("fleetdeck.deploy.group".to_string(), "cart".to_string()),
+            (
+                "fleetdeck.deploy.service".into(),
+                name.split("--").next().unwrap().into(),
+            ),
+        ]
+        .into();
+        c
+    };
+    let data = [
+        vec![
+            replica("r1", "cart-1", ContainerState::Running),
+            replica("k1", "cart-1--r1", ContainerState::Exited),
+            container("w1", "web-1", ContainerState::Running, "192.168.2.20"),
+        ],
+        vec![
+            replica("r2", "cart-2", ContainerState::Running),
+            replica("r3", "cart-3", ContainerState::Exited),
+        ],
+        vec![container(
+            "c9",
+            "cron-1",
+            ContainerState::Running,
+            "10.8.0.20",
+        )],
+    ];
+    for (i, containers) in data.into_iter().enumerate() {
+        app.apply(Msg {
+            endpoint: i,
+            at: now(),
+            kind: MsgKind::Synced(Box::new(SyncData {
+                info: info(),
+                containers,
+                ..SyncData::default()
+            })),
+        });
+    }
+    key(&mut app, KeyCode::Char('2'));
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Char('o'));
+    }
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}"))
+    };
+    assert!(
+        at("── service cart: 2 running of 4") < at("cart-1 "),
+        "{text}"
+    );
+    for name in ["cart-1 ", "cart-1--r1", "cart-2", "cart-3"] {
+        assert!(
+            at(name) < at("── (not deployed by fleetdeck) (2)"),
+            "{name}: {text}"
+        );
+    }
+    assert!(
+        at("── (not deployed by fleetdeck) (2)") < at("cron-1"),
+        "{text}"
+    );
+}
+
+#[test]
 fn help_overlay_lists_the_keymap_and_fits_80x24() {
     let mut app = app();
     key(&mut app, KeyCode::Char('?'));

@@ -72,14 +72,21 @@ pub enum GroupBy {
     None,
     Endpoint,
     Cluster,
+    /// A fleetdeck service: its replicas (and a one-container service with its kept
+    /// revisions) under one header, wherever they run; the rest last.
+    Service,
 }
+
+/// The group of containers that no fleetdeck service owns, when grouping by service.
+pub const NO_SERVICE: &str = "(not deployed by fleetdeck)";
 
 impl GroupBy {
     pub fn next(self) -> GroupBy {
         match self {
             GroupBy::None => GroupBy::Endpoint,
             GroupBy::Endpoint => GroupBy::Cluster,
-            GroupBy::Cluster => GroupBy::None,
+            GroupBy::Cluster => GroupBy::Service,
+            GroupBy::Service => GroupBy::None,
         }
     }
 
@@ -88,8 +95,19 @@ impl GroupBy {
             GroupBy::None => "none",
             GroupBy::Endpoint => "endpoint",
             GroupBy::Cluster => "cluster",
+            GroupBy::Service => "service",
         }
     }
+}
+
+/// The service a container belongs to: its replica group, else its own service.
+pub fn service_of(c: &Container) -> Option<&str> {
+    use crate::model::deploy::replicas::LABEL_GROUP;
+    use crate::model::deploy::revision::LABEL_SERVICE;
+    c.labels
+        .get(LABEL_GROUP)
+        .or_else(|| c.labels.get(LABEL_SERVICE))
+        .map(String::as_str)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,12 +149,13 @@ impl Row<'_> {
 }
 
 /// The group a row belongs to, for header rows when grouping.
-pub fn group_of<'a>(fleet: &'a Fleet, row: &Row<'_>, group: GroupBy) -> Option<&'a str> {
+pub fn group_of<'a>(fleet: &'a Fleet, row: &Row<'a>, group: GroupBy) -> Option<&'a str> {
     let ep = &fleet.endpoints[row.endpoint];
     match group {
         GroupBy::None => None,
         GroupBy::Endpoint => Some(ep.name()),
         GroupBy::Cluster => Some(ep.cluster()),
+        GroupBy::Service => Some(service_of(row.container).unwrap_or(NO_SERVICE)),
     }
 }
 
@@ -175,6 +194,11 @@ pub fn container_rows<'a>(
             GroupBy::None => Ordering::Equal,
             GroupBy::Endpoint => a.endpoint.cmp(&b.endpoint),
             GroupBy::Cluster => cluster_rank(a.endpoint).cmp(&cluster_rank(b.endpoint)),
+            // Services by name, the containers of none last.
+            GroupBy::Service => {
+                let (sa, sb) = (service_of(a.container), service_of(b.container));
+                sa.is_none().cmp(&sb.is_none()).then(sa.cmp(&sb))
+            }
         };
         let mut by_column = compare(fleet, sort.column, a, b);
         if sort.descending {

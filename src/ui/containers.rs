@@ -169,7 +169,8 @@ fn cell_text(
 }
 
 enum Item<'a> {
-    Group(&'a str, usize),
+    /// Name, rows in it, running among them.
+    Group(&'a str, usize, usize),
     Row(usize, query::Row<'a>),
 }
 
@@ -214,11 +215,14 @@ impl Widget for ContainersView<'_, '_> {
             if let Some(g) = query::group_of(s.fleet, row, st.group)
                 && last_group != Some(g)
             {
-                let count = rows
+                let members = rows
                     .iter()
-                    .filter(|r| query::group_of(s.fleet, r, st.group) == Some(g))
-                    .count();
-                items.push(Item::Group(g, count));
+                    .filter(|r| query::group_of(s.fleet, r, st.group) == Some(g));
+                let (count, running) = members.fold((0, 0), |(n, up), r| {
+                    let is_up = r.container.state == crate::model::ContainerState::Running;
+                    (n + 1, up + usize::from(is_up))
+                });
+                items.push(Item::Group(g, count, running));
                 last_group = Some(g);
             }
             if i == selected {
@@ -262,14 +266,25 @@ impl Widget for ContainersView<'_, '_> {
 
         let group_label = match st.group {
             GroupBy::Cluster => "cluster",
+            GroupBy::Service => "service",
             _ => "endpoint",
         };
         let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
         for (line, item) in items.iter().skip(offset).take(height).enumerate() {
             let y = inner.y + 1 + line as u16;
             match item {
-                Item::Group(name, count) => {
-                    let text = format!("── {group_label} {name} ({count}) ");
+                Item::Group(name, count, running) => {
+                    let text = match st.group {
+                        GroupBy::Service if *name == query::NO_SERVICE => {
+                            format!("── {name} ({count}) ")
+                        }
+                        // A service's health at a glance: its running containers of all
+                        // (kept revisions stand stopped among them).
+                        GroupBy::Service => {
+                            format!("── {group_label} {name}: {running} running of {count} ")
+                        }
+                        _ => format!("── {group_label} {name} ({count}) "),
+                    };
                     Paragraph::new(Span::styled(text, t.group_header)).render(
                         Rect {
                             y,
