@@ -377,8 +377,8 @@ pub struct CreateSpec {
     /// create) only what it sets changes.
     #[serde(default)]
     pub complete: bool,
-    /// An update of a container fleetdeck did not create: its own settings, carried into the
-    /// new one under the fields above. Filled by the engine when the update starts.
+    /// An update: the running revision's own settings, carried into the new container under
+    /// the fields above (see `complete`). Filled by the engine when the update is read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseConfig>,
 }

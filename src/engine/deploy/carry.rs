@@ -8,6 +8,7 @@ use bollard::models::{ContainerInspectResponse, ImageInspect};
 
 use crate::model::deploy::BaseConfig;
 use crate::model::deploy::carry::OldSetting;
+use crate::model::deploy::revision::REVISION_LABELS;
 
 /// Docker's default size of /dev/shm.
 const DEFAULT_SHM: i64 = 64 * 1024 * 1024;
@@ -211,7 +212,9 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
             .labels
             .iter()
             .flatten()
-            .filter(|(k, v)| image_labels.get(*k) != Some(v) && !k.starts_with("fleetdeck.deploy."))
+            .filter(|(k, v)| {
+                image_labels.get(*k) != Some(v) && !REVISION_LABELS.contains(&k.as_str())
+            })
             .map(|(k, _)| k)
             .collect();
         labels.sort();
@@ -331,7 +334,8 @@ pub fn base_of(
     if let Some(labels) = config.labels.as_mut() {
         let from_image: HashMap<String, String> =
             img.and_then(|i| i.labels.clone()).unwrap_or_default();
-        labels.retain(|k, v| from_image.get(k) != Some(v) && !k.starts_with("fleetdeck.deploy."));
+        labels
+            .retain(|k, v| from_image.get(k) != Some(v) && !REVISION_LABELS.contains(&k.as_str()));
     }
     config.on_build = None;
     // Which network it joins first is the spec's to say (the create body decides, keeping a
@@ -391,4 +395,45 @@ pub fn primary_network(c: &ContainerInspectResponse) -> Option<String> {
         .into_iter()
         .map(|(n, _, _)| n)
         .find(|n| n == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use bollard::models::ContainerConfig;
+
+    use super::*;
+
+    #[test]
+    fn the_base_keeps_a_replicas_group_and_drops_only_the_revision_labels() {
+        let labels: HashMap<String, String> = [
+            ("fleetdeck.deploy.group", "cart"),
+            ("fleetdeck.deploy.replica", "2"),
+            ("fleetdeck.deploy.service", "cart-2"),
+            ("fleetdeck.deploy.revision", "4"),
+            ("team", "shop"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let c = ContainerInspectResponse {
+            id: Some("0123456789abcdef".into()),
+            config: Some(ContainerConfig {
+                labels: Some(labels),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let base = base_of(&c, None).unwrap();
+        let mut kept: Vec<&str> = base.config["Labels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["fleetdeck.deploy.group", "fleetdeck.deploy.replica", "team"]
+        );
+    }
 }

@@ -1,12 +1,14 @@
-//! What an update would drop. The running revision's settings, as the engine reads them from
-//! the daemon (its inspect, less what its image provides), against the container the update
-//! creates: every setting the new container would not have is named, and the update refuses
-//! unless the operator accepts the loss.
+//! What an update changes and what it would drop. The engine reads the running revision (its
+//! inspect, less what its image provides) and the new container is made from all of it with
+//! the spec laid over: [`SettingsView`] compares the two field by field for the plan, and
+//! [`dropped`] names any setting the new container still would not have (a host network mode
+//! under a spec that names a network, say), which the update refuses unless the operator
+//! accepts the loss.
 //!
 //! A service fleetdeck deployed was made from a spec, so a setting its new spec leaves out is
-//! the operator's change, not a loss: only what no spec can express counts there. A container
-//! fleetdeck did not create (`docker run -e … -v … --restart …`) has all of its settings
-//! checked.
+//! the operator's change (shown in the plan), not a loss: only what no spec can express
+//! counts there. A container fleetdeck did not create (`docker run -e … -v … --restart …`)
+//! has all of its settings checked.
 
 use super::CreateSpec;
 use super::revision::LABEL_SERVICE;
