@@ -1,0 +1,206 @@
+//! Where the loop carries out what the app asks for: engine commands (tails, actions, deploys,
+//! overlays' requests), saved logs, the InfluxDB export.
+
+use std::time::{Duration, Instant};
+
+use super::{App, Command};
+use crate::model::Msg;
+use chrono::Utc;
+
+/// Where the loop carries out the app's commands: the engine for log tails, a directory for
+/// saved logs. `None` parts make those commands report that they are unavailable.
+pub struct Effects<'a> {
+    pub tasks: Option<&'a mut crate::engine::FleetTasks>,
+    pub save_dir: Option<std::path::PathBuf>,
+    /// InfluxDB export of every sample, when `[influx]` is configured.
+    pub exporter: Option<crate::export::ExporterHandle>,
+    /// How often endpoint totals are exported.
+    pub export_interval: Duration,
+}
+
+impl<'a> Effects<'a> {
+    pub fn new(
+        tasks: Option<&'a mut crate::engine::FleetTasks>,
+        save_dir: Option<std::path::PathBuf>,
+    ) -> Self {
+        Self {
+            tasks,
+            save_dir,
+            exporter: None,
+            export_interval: Duration::from_secs(10),
+        }
+    }
+
+    /// Applies an engine message, exporting the stats samples it recorded.
+    pub fn apply(&mut self, app: &mut App, msg: Msg) -> bool {
+        let sampled = match (&self.exporter, &msg.kind) {
+            (Some(_), crate::model::MsgKind::Stats { samples, .. }) => Some((
+                msg.endpoint,
+                samples.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+            )),
+            _ => None,
+        };
+        let changed = app.apply(msg);
+        if let (Some(exporter), Some((endpoint, ids))) = (&self.exporter, sampled) {
+            let points: Vec<_> = ids
+                .iter()
+                .filter_map(|id| {
+                    let sample = app.fleet.stats.latest(endpoint, id)?;
+                    crate::export::container_point_in(&app.fleet, endpoint, id, sample)
+                })
+                .collect();
+            exporter.offer(points);
+        }
+        changed
+    }
+
+    /// Once a second: endpoint totals when their interval has passed, and the status line.
+    pub(super) fn tick(&mut self, app: &mut App, last_totals: &mut Instant) {
+        let Some(exporter) = &self.exporter else {
+            return;
+        };
+        if last_totals.elapsed() >= self.export_interval {
+            *last_totals = Instant::now();
+            exporter.offer(crate::export::endpoint_points(
+                &app.fleet,
+                &app.fleet.stats,
+                Utc::now(),
+            ));
+        }
+        app.export_status = Some(exporter.status());
+    }
+
+    /// Carries out the commands the app queued. The loop calls it after each key; a test that
+    /// drives the app key by key calls it too, so it exercises this very wiring.
+    /// Passes what is on screen to the stats collectors (they dedupe unchanged sets).
+    pub fn focus(&mut self, app: &App) {
+        if let Some(tasks) = self.tasks.as_deref() {
+            tasks.set_stats_focus(app.stats_focus(self.exporter.is_some()));
+        }
+    }
+
+    pub fn run(&mut self, app: &mut App) {
+        for cmd in std::mem::take(&mut app.commands) {
+            match cmd {
+                Command::OpenTail {
+                    tail,
+                    sources,
+                    last_lines,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_tail(tail, &sources, last_lines),
+                    None => app.view.message = Some("log tails need the engine".into()),
+                },
+                Command::Actions { requests } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_actions(requests);
+                    }
+                    None => app.view.message = Some("actions need the engine".into()),
+                },
+                Command::RollingRestart { requests } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_rolling_restart(
+                            requests,
+                            crate::engine::gate::RollingOptions::default(),
+                        );
+                    }
+                    None => app.view.message = Some("actions need the engine".into()),
+                },
+                Command::OpenExecShell { shell, request } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_exec_shell(shell, request),
+                    None => app.view.message = Some("shells need the engine".into()),
+                },
+                Command::OpenHostShell {
+                    shell,
+                    endpoint,
+                    argv,
+                    size,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_host_shell(shell, endpoint, argv, size),
+                    None => app.view.message = Some("shells need the engine".into()),
+                },
+                Command::ShellInput { shell, input } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut()
+                        && !tasks.shell_input(shell, input)
+                    {
+                        app.view.message = Some("the shell is not taking input".into());
+                    }
+                }
+                Command::CloseShell { shell } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_shell(shell);
+                    }
+                }
+                Command::ReviewDeploy { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.review_deploy(*plan),
+                    None => app.view.message = Some("deploys need the engine".into()),
+                },
+                Command::Deploy { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_deploy(*plan);
+                    }
+                    None => app.view.message = Some("deploys need the engine".into()),
+                },
+                Command::Rollback { plan } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_rollback(*plan);
+                    }
+                    None => app.view.message = Some("rollbacks need the engine".into()),
+                },
+                Command::Recover { entry, how } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_recover(*entry, how);
+                    }
+                    None => app.view.message = Some("recovery needs the engine".into()),
+                },
+                Command::OpenTop {
+                    watch,
+                    endpoint,
+                    container_id,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_top(watch, endpoint, container_id),
+                    None => app.view.message = Some("processes need the engine".into()),
+                },
+                Command::OpenInspect {
+                    request,
+                    endpoint,
+                    container_id,
+                } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => tasks.open_inspect(request, endpoint, container_id),
+                    None => app.view.message = Some("inspect needs the engine".into()),
+                },
+                Command::CloseInspect { request } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_inspect(request);
+                    }
+                }
+                Command::CloseTop { watch } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_top(watch);
+                    }
+                }
+                Command::CloseTail { tail } => {
+                    if let Some(tasks) = self.tasks.as_deref_mut() {
+                        tasks.close_tail(tail);
+                    }
+                }
+                Command::Save {
+                    file_name,
+                    contents,
+                } => {
+                    app.view.message = Some(match &self.save_dir {
+                        Some(dir) => {
+                            let path = dir.join(&file_name);
+                            match std::fs::create_dir_all(dir)
+                                .and_then(|()| std::fs::write(&path, contents))
+                            {
+                                Ok(()) => format!("saved to {}", path.display()),
+                                Err(e) => format!("cannot save {}: {e}", path.display()),
+                            }
+                        }
+                        None => "no directory to save logs in".into(),
+                    });
+                }
+            }
+        }
+    }
+}
