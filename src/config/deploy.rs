@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod write;
+
 use super::error::{ConfigError, deserialize_toml, line_of};
 use crate::model::deploy::placement::Constraint;
 use crate::model::deploy::run::{

@@ -15,6 +15,7 @@
 //! state the daemon is in: it looks at the containers, never trusts the step marks alone.
 
 mod carry;
+pub mod from;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
