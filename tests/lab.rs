@@ -41,6 +41,8 @@ mod read_only;
 mod remote;
 #[path = "lab/shell.rs"]
 mod shell;
+#[path = "lab/spec_keys.rs"]
+mod spec_keys;
 #[path = "lab/stats.rs"]
 mod stats;
 #[path = "lab/swarm.rs"]

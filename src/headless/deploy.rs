@@ -330,12 +330,12 @@ pub async fn spec_from(
         }
     };
     let mut comments = vec![format!(
-        "fleetdeck deploy --from {target}: the container's settings as a spec, less what its \
-         image provides."
+        "Written by `fleetdeck deploy --from {target}`: the container's settings as a spec,\n\
+         less what its image provides."
     )];
     if !found.spec.env.is_empty() {
         comments.push(
-            "Env values are written in clear, as the container has them: keep this file as \
+            "Env values are written in clear, as the container has them: keep this file as\n\
              private as the container's config."
                 .into(),
         );

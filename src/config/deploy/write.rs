@@ -81,16 +81,21 @@ pub fn spec_toml(spec: &DeploySpec, default_wait_s: u64, comments: &[String]) ->
     let mut out = w.out;
 
     if let Some(h) = &spec.healthcheck {
-        let _ = write!(
-            out,
-            "\n[healthcheck]\ncommand = {}\ninterval_s = {}\ntimeout_s = {}\nretries = {}\n\
-             start_period_s = {}\n",
-            string(&h.command),
-            h.interval_s,
-            h.timeout_s,
-            h.retries,
-            h.start_period_s
-        );
+        let _ = writeln!(out, "\n[healthcheck]\ncommand = {}", string(&h.command));
+        // 0 is no short default of fleetdeck's but Docker's own: say which.
+        for (key, value, docker) in [
+            ("interval_s", h.interval_s, "30 s"),
+            ("timeout_s", h.timeout_s, "30 s"),
+            ("retries", u64::from(h.retries), "3"),
+        ] {
+            let line = format!("{key} = {value}");
+            if value == 0 {
+                let _ = writeln!(out, "{line:<37}# 0: Docker's default, {docker}");
+            } else {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        let _ = writeln!(out, "start_period_s = {}", h.start_period_s);
     }
     if spec.nano_cpus.is_some() || spec.memory_bytes.is_some() {
         out.push_str("\n[resources]\n");

@@ -33,7 +33,12 @@ pub fn create_body(spec: &CreateSpec) -> Result<ContainerCreateBody, String> {
     if spec.complete {
         // The spec says the whole of what it can express: what it leaves out is unset.
         body.cmd = mine.cmd;
-        body.env = mine.env;
+        body.env = Some(env_over(
+            body.env.take(),
+            mine.env.unwrap_or_default(),
+            true,
+        ))
+        .filter(|e| !e.is_empty());
         body.labels = mine.labels;
         body.exposed_ports = mine.exposed_ports;
         // A disabled healthcheck (`--no-healthcheck`) is no key of a spec: it stays unless
@@ -59,19 +64,8 @@ pub fn create_body(spec: &CreateSpec) -> Result<ContainerCreateBody, String> {
         if mine.cmd.is_some() {
             body.cmd = mine.cmd;
         }
-        // Env: the spec's keys win, the rest stays.
         if let Some(env) = mine.env {
-            let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
-            let set: Vec<String> = env.iter().map(|e| key(e)).collect();
-            let mut merged: Vec<String> = body
-                .env
-                .take()
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|e| !set.contains(&key(e)))
-                .collect();
-            merged.extend(env);
-            body.env = Some(merged);
+            body.env = Some(env_over(body.env.take(), env, false));
         }
         let mut labels = body.labels.take().unwrap_or_default();
         labels.extend(mine.labels.unwrap_or_default());
@@ -150,6 +144,25 @@ pub fn create_body(spec: &CreateSpec) -> Result<ContainerCreateBody, String> {
     body.host_config = Some(host);
     body.networking_config = mine.networking_config;
     Ok(body)
+}
+
+/// The spec's env over the carried: its keys win in their place (the container's order
+/// stays, so an unchanged env reads back the same), new keys come last; a complete spec
+/// also unsets the keys it leaves out.
+fn env_over(carried: Option<Vec<String>>, env: Vec<String>, complete: bool) -> Vec<String> {
+    let key = |e: &str| e.split_once('=').map_or(e, |(k, _)| k).to_string();
+    let mut merged = carried.unwrap_or_default();
+    if complete {
+        let keys: Vec<String> = env.iter().map(|e| key(e)).collect();
+        merged.retain(|e| keys.contains(&key(e)));
+    }
+    for e in env {
+        match merged.iter_mut().find(|m| key(m) == key(&e)) {
+            Some(m) => *m = e,
+            None => merged.push(e),
+        }
+    }
+    merged
 }
 
 /// A complete spec's port bindings, and the carried ones that publish a port the spec exposes
@@ -480,6 +493,25 @@ mod tests {
         // Not exposed by the spec any more: gone.
         let body = create_body(&spec(&[], true)).unwrap();
         assert_eq!(body.host_config.unwrap().port_bindings, None);
+    }
+
+    #[test]
+    fn the_spec_env_takes_the_place_of_the_carried_keys() {
+        let mut s = spec(&[], false);
+        s.base = Some(BaseConfig {
+            config: json!({"Env": ["MODE=prod", "DB_PASSWORD=x", "KEEP=1"]}),
+            host_config: json!({}),
+        });
+        s.env = vec!["DB_PASSWORD=y".into(), "MODE=test".into(), "NEW=2".into()];
+        assert_eq!(
+            create_body(&s).unwrap().env.unwrap(),
+            ["MODE=test", "DB_PASSWORD=y", "KEEP=1", "NEW=2"]
+        );
+        s.complete = true;
+        assert_eq!(
+            create_body(&s).unwrap().env.unwrap(),
+            ["MODE=test", "DB_PASSWORD=y", "NEW=2"]
+        );
     }
 
     #[test]
