@@ -28,6 +28,16 @@ pub fn create_body(spec: &CreateSpec) -> Result<ContainerCreateBody, String> {
     let mut host: HostConfig = serde_json::from_value(base.host_config.clone())
         .map_err(|e| format!("the carried host config does not read back: {e}"))?;
     let mine_host = mine.host_config.clone().unwrap_or_default();
+    // The swap limit the daemon set to twice a memory limit the spec now changes goes with
+    // it (the daemon sets it again): kept, a raised limit would exceed it and be refused.
+    let new_memory = if spec.complete {
+        mine_host.memory
+    } else {
+        mine_host.memory.or(host.memory)
+    };
+    if new_memory != host.memory && host.memory_swap == host.memory.map(|m| m * 2) {
+        host.memory_swap = None;
+    }
     body.image = mine.image;
     let run = &spec.run;
     if spec.complete {
@@ -512,6 +522,21 @@ mod tests {
             create_body(&s).unwrap().env.unwrap(),
             ["MODE=test", "DB_PASSWORD=y", "NEW=2"]
         );
+    }
+
+    #[test]
+    fn the_swap_the_daemon_derived_from_a_changed_memory_limit_goes_with_it() {
+        let mut s = spec(&[], true);
+        s.base = Some(BaseConfig {
+            config: json!({}),
+            host_config: json!({"Memory": 67108864, "MemorySwap": 134217728}),
+        });
+        s.memory_bytes = Some(512 << 20);
+        let host = create_body(&s).unwrap().host_config.unwrap();
+        assert_eq!((host.memory, host.memory_swap), (Some(512 << 20), None));
+        s.memory_bytes = Some(64 << 20);
+        let host = create_body(&s).unwrap().host_config.unwrap();
+        assert_eq!(host.memory_swap, Some(134217728), "unchanged: kept");
     }
 
     #[test]
