@@ -202,11 +202,21 @@ pub enum Command {
     /// (host, network, IP, image), asks unless --yes, waits for it to run; an update whose new
     /// revision does not come up is rolled back automatically. Exit 0 up, 1 failed, rolled back
     /// or refused, 2 bad spec or a plan that cannot work. Ctrl-C once: the deploy stops and
-    /// puts back what it changed; twice: exit at once (then --resume or rollback)
+    /// puts back what it changed; twice: exit at once (then --resume or rollback). With
+    /// --from, only reads: writes a running container's spec to stdout
     Deploy {
         /// A spec file, or a name looked up in the deploy directory
-        #[arg(value_name = "SPEC", required_unless_present = "resume")]
+        #[arg(value_name = "SPEC", required_unless_present_any = ["resume", "from"])]
         spec: Option<String>,
+        /// Write the spec of a running container (one fleetdeck did not create, say) to
+        /// stdout: every setting a spec can say, less what its image provides; what no spec
+        /// can say is listed in comments. Env values are written in clear
+        #[arg(
+            long,
+            value_name = "ENDPOINT/CONTAINER",
+            conflicts_with_all = ["spec", "resume", "yes", "to", "accept_loss", "deploy_dir"]
+        )]
+        from: Option<String>,
         /// Finish the deploy or rollback of ENDPOINT/NAME that was cut short (the journal
         /// holds it); `fleetdeck rollback ENDPOINT/NAME` undoes it instead
         #[arg(long, value_name = "ENDPOINT/NAME", conflicts_with_all = ["spec", "to", "deploy_dir"])]
@@ -450,5 +460,24 @@ mod tests {
             }
         );
         assert!(parse(&["restart"]).is_err(), "a target is required");
+    }
+
+    #[test]
+    fn deploy_from_takes_no_spec_resume_or_yes() {
+        let cli = parse(&["deploy", "--from", "lab1/web"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Deploy { from: Some(ref f), spec: None, .. }) if f == "lab1/web"
+        ));
+        for extra in [&["cart"][..], &["--resume", "lab1/web"], &["--yes"]] {
+            let mut args = vec!["deploy", "--from", "lab1/web"];
+            args.extend(extra);
+            assert_eq!(
+                parse(&args).unwrap_err().kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{extra:?}"
+            );
+        }
+        assert!(parse(&["deploy"]).is_err(), "a spec, --resume or --from");
     }
 }

@@ -10,8 +10,10 @@
 //!   exec and host shells ([`engine::shell`]). No ratatui here. Its gate
 //!   ([`engine::gate`]) is the only way to a state-changing Docker request: read-only
 //!   endpoints are refused there, and every attempt is audited. [`engine::deploy`] carries out
-//!   deploy and rollback plans step by step through it; [`engine::swarm`] asks Swarm for its
-//!   own service updates and rollbacks and follows the tasks.
+//!   deploy and rollback plans step by step through it, and reads a running container back
+//!   as a spec ([`engine::deploy::from`], which [`config::deploy::write`] writes as TOML);
+//!   [`engine::swarm`] asks Swarm for its own service updates and rollbacks and follows the
+//!   tasks.
 //! - [`model`]: the fleet as data and the pure logic over it (apply messages, filter, sort;
 //!   deploy specs, placement, plans and revision history in [`model::deploy`]); what each
 //!   endpoint is ([`model::spec`]) and the names of the views ([`model::view`]).

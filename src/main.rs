@@ -177,12 +177,22 @@ fn main() -> ExitCode {
             }
             Some(Command::Audit { .. }) => Ok(EXIT_CONFIG), // handled before the config is loaded
             Some(Command::Deploy {
+                from: Some(from), ..
+            }) => {
+                let gate = Gate::new(&config, AuditLog::from_env());
+                let (mut out, mut err) = printable_stdio();
+                headless::deploy::spec_from(&config, &gate, from, &mut out, &mut err)
+                    .await
+                    .wrap_err("writing the spec")
+            }
+            Some(Command::Deploy {
                 spec,
                 resume,
                 to,
                 accept_loss,
                 yes,
                 deploy_dir,
+                from: None,
             }) => {
                 let gate = Gate::new(&config, AuditLog::from_env());
                 let args = headless::deploy::DeployArgs {

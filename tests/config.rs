@@ -62,16 +62,26 @@ fn shell_settings_name_the_bad_value_and_the_valid_ones() {
 }
 
 #[test]
-fn every_shipped_deploy_spec_parses() {
-    let mut n = 0;
+fn every_shipped_deploy_spec_parses_and_writes_back_the_same() {
+    use fleetdeck::config::deploy::{load_spec, parse_spec, write::spec_toml};
+    let mut names = Vec::new();
     for entry in std::fs::read_dir("deploy").unwrap() {
         let path = entry.unwrap().path();
-        let spec =
-            fleetdeck::config::deploy::load_spec(&path, 60).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!spec.name.is_empty());
-        n += 1;
+        let spec = load_spec(&path, 60).unwrap_or_else(|e| panic!("{e}"));
+        let written = spec_toml(&spec, 60, &[]);
+        assert_eq!(
+            parse_spec(&written, &path, 60).unwrap_or_else(|e| panic!("{e}\n{written}")),
+            spec,
+            "{written}"
+        );
+        names.push(spec.name);
     }
-    assert!(n >= 1, "deploy/ holds an example spec");
+    for example in ["cart", "base-app"] {
+        assert!(
+            names.iter().any(|n| n == example),
+            "deploy/ holds {example}: {names:?}"
+        );
+    }
 }
 
 #[test]

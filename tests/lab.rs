@@ -43,6 +43,8 @@ mod remote;
 mod replicas;
 #[path = "lab/shell.rs"]
 mod shell;
+#[path = "lab/spec_keys.rs"]
+mod spec_keys;
 #[path = "lab/stats.rs"]
 mod stats;
 #[path = "lab/swarm.rs"]

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+pub mod write;
+
 use super::error::{ConfigError, deserialize_toml, line_of};
 use crate::model::deploy::placement::{Constraint, Strategy};
 use crate::model::deploy::run::{
@@ -297,11 +299,13 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
                 "empty; a shell command that exits 0 when the service is healthy".into(),
             ));
         }
+        // Left out, fleetdeck's short defaults; 0 is Docker's own default (30 s, 3 retries),
+        // as a container made by hand without the option has it.
         Some(h) => Some(Healthcheck {
             command: h.command.into_inner(),
-            interval_s: h.interval_s.unwrap_or(5).max(1),
-            timeout_s: h.timeout_s.unwrap_or(3).max(1),
-            retries: h.retries.unwrap_or(3).max(1),
+            interval_s: h.interval_s.unwrap_or(5),
+            timeout_s: h.timeout_s.unwrap_or(3),
+            retries: h.retries.unwrap_or(3),
             start_period_s: h.start_period_s.unwrap_or(0),
         }),
     };
@@ -318,7 +322,8 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
                     ),
                 ));
             }
-            Some((v * 1e9) as i64)
+            // Rounded, as Docker reads --cpus: 0.29 is 290000000, not 289999999.
+            Some((v * 1e9).round() as i64)
         }
     };
     let memory_bytes = match &raw.resources.memory {
@@ -717,6 +722,18 @@ options = { max-size = "10m" }
         );
         assert_eq!(s.networks[0].aliases, ["cart-backend"]);
         assert_eq!(s.networks[1].ip, IpChoice::Dynamic);
+    }
+
+    #[test]
+    fn zero_healthcheck_values_are_dockers_defaults_and_cpus_round_as_docker_does() {
+        let s = parse(
+            "name = \"cart\"\nimage = \"busybox\"\n[healthcheck]\ncommand = \"true\"\n\
+             interval_s = 2\ntimeout_s = 0\nretries = 0\n[resources]\ncpus = 0.29\n",
+        )
+        .unwrap();
+        let h = s.healthcheck.unwrap();
+        assert_eq!((h.interval_s, h.timeout_s, h.retries), (2, 0, 0));
+        assert_eq!(s.nano_cpus, Some(290_000_000));
     }
 
     #[test]

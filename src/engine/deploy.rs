@@ -17,6 +17,7 @@
 mod carry;
 mod service;
 pub use service::deploy_service;
+pub mod from;
 
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -591,6 +592,14 @@ pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String
     plan.create.base = Some(base.clone());
     let old_networks = carry::networks_of(&c);
     let old_primary = carry::primary_network(&c);
+    // Aliases on the first network (no key of a spec) stay while it stays the first.
+    let new_primary = plan.create.network.as_deref().unwrap_or("bridge");
+    if let Some((_, _, aliases)) = old_networks
+        .iter()
+        .find(|(n, _, _)| n == new_primary && Some(n) == old_primary.as_ref())
+    {
+        plan.create.aliases = aliases.clone();
+    }
     if !plan.create.complete {
         let primary = plan
             .create
@@ -650,7 +659,7 @@ pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String
             .clone()
             .unwrap_or_else(|| "bridge".into()),
         plan.create.ipv4.clone(),
-        Vec::new(),
+        plan.create.aliases.clone(),
     )];
     new_networks.extend(
         plan.create

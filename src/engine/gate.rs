@@ -38,7 +38,7 @@ use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
 mod create;
-pub use create::create_body;
+pub use create::{create_body, mount_as_volume};
 
 /// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:
 /// a fleet-wide restart should not hit one small daemon with fifty stops at once.

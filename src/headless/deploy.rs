@@ -9,6 +9,10 @@
 //! reverses the one under way (exit 1, saying what runs now); a second exits at once, and the
 //! journal keeps what is unfinished for `fleetdeck deploy --resume ENDPOINT/NAME` (finish) or
 //! `fleetdeck rollback ENDPOINT/NAME` (undo).
+//!
+//! `fleetdeck deploy --from ENDPOINT/CONTAINER` only reads: it writes the container's spec to
+//! stdout (exit 0), 2 for a bad target or unknown endpoint, 1 when the container cannot be
+//! found or read.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,7 +23,8 @@ use super::actions::{Confirm, EXIT_FAILED, confirmed};
 use super::signals::interrupt_on_signals;
 use super::{EXIT_CONFIG, EXIT_OK};
 use crate::config::Config;
-use crate::config::deploy::{find_spec, load_spec};
+use crate::config::deploy::write::spec_toml;
+use crate::config::deploy::{find_spec, load_spec, parse_spec};
 use crate::engine;
 use crate::engine::deploy::{DeployResult, Recovery};
 use crate::engine::gate::Gate;
@@ -298,6 +303,92 @@ fn refuse_loss(
         "fleetdeck: put them in the spec, or pass --accept-loss to drop them; nothing was done"
     )?;
     Ok(EXIT_CONFIG)
+}
+
+/// `fleetdeck deploy --from ENDPOINT/CONTAINER`: the container as a spec, on `out`.
+pub async fn spec_from(
+    config: &Config,
+    gate: &Gate,
+    target: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<i32> {
+    use crate::engine::deploy::from::{FromError, read};
+    let Some((endpoint_name, container)) = endpoint_and_name(target) else {
+        writeln!(
+            err,
+            "fleetdeck: --from \"{target}\": expected ENDPOINT/CONTAINER"
+        )?;
+        return Ok(EXIT_CONFIG);
+    };
+    let Some(endpoint) = config
+        .endpoints
+        .iter()
+        .position(|e| e.name == endpoint_name)
+    else {
+        let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+        writeln!(
+            err,
+            "fleetdeck: --from: no endpoint \"{endpoint_name}\"; endpoints: {}",
+            names.join(", ")
+        )?;
+        return Ok(EXIT_CONFIG);
+    };
+    let found = match read(
+        gate,
+        endpoint,
+        endpoint_name,
+        container,
+        config.deploy.wait_s,
+    )
+    .await
+    {
+        Ok(f) => f,
+        Err(e @ FromError::NoContainer(_)) => {
+            writeln!(err, "fleetdeck: {endpoint_name}: {e}")?;
+            return Ok(EXIT_FAILED);
+        }
+        Err(e) => {
+            writeln!(err, "fleetdeck: {target}: {e}")?;
+            return Ok(EXIT_FAILED);
+        }
+    };
+    let mut comments = vec![format!(
+        "Written by `fleetdeck deploy --from {target}`: the container's settings as a spec,\n\
+         less what its image provides."
+    )];
+    if !found.spec.env.is_empty() {
+        comments.push(
+            "Env values are written in clear, as the container has them: keep this file as\n\
+             private as the container's config."
+                .into(),
+        );
+    }
+    comments.extend(
+        found
+            .carried
+            .iter()
+            .map(|c| format!("not expressible in a spec, carried over by updates: {c}")),
+    );
+    comments.extend(
+        found
+            .differs
+            .iter()
+            .map(|d| format!("differs from the container (deploying this spec changes it): {d}")),
+    );
+    let text = spec_toml(&found.spec, config.deploy.wait_s, &comments);
+    // Never hand the operator a spec fleetdeck itself would refuse.
+    let as_file = PathBuf::from(format!("{}.toml", found.spec.name));
+    if let Err(e) = parse_spec(&text, &as_file, config.deploy.wait_s) {
+        writeln!(
+            err,
+            "fleetdeck: {target}: the spec written does not read back ({e}); nothing printed"
+        )?;
+        return Ok(EXIT_FAILED);
+    }
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(EXIT_OK)
 }
 
 /// `fleetdeck rollback ENDPOINT/NAME`.

@@ -637,14 +637,15 @@ async fn a_failed_pull_is_a_clear_error_and_changes_nothing() {
 
 /// A network of the test's own on lab1, with a fixed address for the container made by
 /// hand; removed when dropped (after the test's containers, which are removed before it).
-struct SecondNetwork {
+pub(crate) struct SecondNetwork {
     lab: Config,
-    name: String,
-    ip: String,
+    pub(crate) name: String,
+    pub(crate) ip: String,
 }
 
 impl SecondNetwork {
-    fn new(s: &Service, octet: u8) -> Self {
+    /// Subnet 10.251.OCTET.0/24: each test its own OCTET.
+    pub(crate) fn new(s: &Service, octet: u8) -> Self {
         let name = format!("{}-net", s.name);
         // What an earlier run left behind holds the subnet.
         let label = format!("fleetdeck-test-net={octet}");
@@ -687,13 +688,26 @@ impl SecondNetwork {
 
 impl Drop for SecondNetwork {
     fn drop(&mut self) {
+        // A test that failed half-way leaves its containers on it.
+        if let Ok(users) = std::str::from_utf8(
+            &docker_raw(
+                &self.lab,
+                "lab1",
+                &["ps", "-aq", "--filter", &format!("network={}", self.name)],
+            )
+            .stdout,
+        ) {
+            for c in users.split_whitespace() {
+                let _ = docker_raw(&self.lab, "lab1", &["rm", "-f", c]);
+            }
+        }
         let _ = docker_raw(&self.lab, "lab1", &["network", "rm", &self.name]);
     }
 }
 
 /// Each network of a container: its fixed address and the aliases it was given (less the
 /// short id Docker adds), as the CLI reports them.
-fn networks_section(lab: &Config, name: &str) -> serde_json::Value {
+pub(crate) fn networks_section(lab: &Config, name: &str) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_str(&inspect(
         lab,
         "lab1",
@@ -728,8 +742,26 @@ fn networks_section(lab: &Config, name: &str) -> serde_json::Value {
 
 /// A container made the way operators make them by hand, with every common option, on the
 /// default bridge and on `net` with a fixed address and an alias.
-fn run_by_hand(s: &Service, image: &str, volume: &str, bind_dir: &Path, net: &SecondNetwork) {
-    run_by_hand_on(s, image, volume, bind_dir);
+pub(crate) fn run_by_hand(
+    s: &Service,
+    image: &str,
+    volume: &str,
+    bind_dir: &Path,
+    net: &SecondNetwork,
+) {
+    run_by_hand_with(s, image, volume, bind_dir, net, &[]);
+}
+
+/// [`run_by_hand`] with `extra` options before the image.
+pub(crate) fn run_by_hand_with(
+    s: &Service,
+    image: &str,
+    volume: &str,
+    bind_dir: &Path,
+    net: &SecondNetwork,
+    extra: &[&str],
+) {
+    run_by_hand_on(s, image, volume, bind_dir, extra);
     docker(
         &s.lab,
         "lab1",
@@ -746,63 +778,66 @@ fn run_by_hand(s: &Service, image: &str, volume: &str, bind_dir: &Path, net: &Se
     );
 }
 
-fn run_by_hand_on(s: &Service, image: &str, volume: &str, bind_dir: &Path) -> String {
-    docker(
-        &s.lab,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &s.name,
-            "-e",
-            "MODE=prod",
-            "-e",
-            "DB_PASSWORD=hunter2",
-            "-p",
-            "127.0.0.1:18089:80",
-            "-p",
-            "127.0.0.1:18090:90/udp",
-            "-v",
-            &format!("{volume}:/data"),
-            "-v",
-            &format!("{}:/host", bind_dir.display()),
-            "--restart",
-            "always",
-            "--health-cmd",
-            "true",
-            "--health-interval",
-            "2s",
-            "--memory",
-            "64m",
-            "--cpus",
-            "0.5",
-            "--user",
-            "1000",
-            "--workdir",
-            "/tmp",
-            "--hostname",
-            "byhand",
-            "--add-host",
-            "db.internal:10.9.9.9",
-            "--dns",
-            "10.9.9.53",
-            "--cap-add",
-            "NET_ADMIN",
-            "--log-opt",
-            "max-size=1m",
-            "--label",
-            "team=shop",
-            image,
-            "sh",
-            "-c",
-            QUICK_STOP,
-        ],
-    )
+fn run_by_hand_on(
+    s: &Service,
+    image: &str,
+    volume: &str,
+    bind_dir: &Path,
+    extra: &[&str],
+) -> String {
+    let bind = format!("{}:/host", bind_dir.display());
+    let volume = format!("{volume}:/data");
+    let mut args = vec![
+        "run",
+        "-d",
+        "--name",
+        &s.name,
+        "-e",
+        "MODE=prod",
+        "-e",
+        "DB_PASSWORD=hunter2",
+        "-p",
+        "127.0.0.1:18089:80",
+        "-p",
+        "127.0.0.1:18090:90/udp",
+        "-v",
+        &volume,
+        "-v",
+        &bind,
+        "--restart",
+        "always",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "2s",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--user",
+        "1000",
+        "--workdir",
+        "/tmp",
+        "--hostname",
+        "byhand",
+        "--add-host",
+        "db.internal:10.9.9.9",
+        "--dns",
+        "10.9.9.53",
+        "--cap-add",
+        "NET_ADMIN",
+        "--log-opt",
+        "max-size=1m",
+        "--label",
+        "team=shop",
+    ];
+    args.extend(extra);
+    args.extend([image, "sh", "-c", QUICK_STOP]);
+    docker(&s.lab, "lab1", &args)
 }
 
 /// `docker inspect` of a section, as JSON, less what differs between any two containers.
-fn section(lab: &Config, name: &str, what: &str) -> serde_json::Value {
+pub(crate) fn section(lab: &Config, name: &str, what: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(&inspect(
         lab,
         "lab1",

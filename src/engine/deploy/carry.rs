@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use bollard::models::{ContainerInspectResponse, ImageInspect};
+use bollard::models::{ContainerInspectResponse, ImageInspect, Mount};
+
+use crate::engine::gate::mount_as_volume;
+use crate::model::deploy::run::check_volume;
 
 use crate::model::deploy::BaseConfig;
 use crate::model::deploy::carry::OldSetting;
@@ -43,27 +46,8 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
                 config.entrypoint.as_deref().unwrap_or_default().join(" ")
             ));
         }
-        // The default hostname is the container's short id.
-        let hostname = config.hostname.as_deref().unwrap_or_default();
-        let short =
-            c.id.as_deref()
-                .unwrap_or_default()
-                .get(..12)
-                .unwrap_or_default();
-        if !hostname.is_empty() && hostname != short {
+        if let Some(hostname) = own_hostname(c) {
             other(format!("hostname {hostname}"));
-        }
-        if config.domainname.as_deref().is_some_and(|d| !d.is_empty()) {
-            other(format!(
-                "domain name {}",
-                config.domainname.as_deref().unwrap_or_default()
-            ));
-        }
-        if config.tty == Some(true) {
-            other("tty (-t)".into());
-        }
-        if config.open_stdin == Some(true) {
-            other("open stdin (-i)".into());
         }
         if let Some(sig) = config.stop_signal.as_deref().filter(|s| !s.is_empty())
             && Some(sig) != image_config.and_then(|i| i.stop_signal.as_deref())
@@ -76,98 +60,25 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
     }
     if let Some(host) = host {
         for b in host.binds.iter().flatten() {
-            other(format!("bind {b}"));
+            if check_volume(b).is_ok() {
+                other(format!("bind {b}"));
+            }
         }
         for m in host.mounts.iter().flatten() {
-            other(format!(
-                "mount {} {}:{}",
-                m.typ.map(|t| t.to_string()).unwrap_or_default(),
-                m.source.as_deref().unwrap_or_default(),
-                m.target.as_deref().unwrap_or_default()
-            ));
+            if mount_as_volume(m).is_some() {
+                other(describe_mount(m));
+            }
         }
-        for v in host.volumes_from.iter().flatten() {
-            other(format!("volumes from {v}"));
-        }
-        for (path, opts) in host.tmpfs.iter().flatten() {
-            other(format!("tmpfs {path} {opts}"));
-        }
-        let lists: [(&str, &Option<Vec<String>>); 8] = [
+        let lists: [(&str, &Option<Vec<String>>); 4] = [
             ("cap_add", &host.cap_add),
             ("cap_drop", &host.cap_drop),
             ("dns", &host.dns),
-            ("dns search", &host.dns_search),
-            ("dns option", &host.dns_options),
             ("extra host", &host.extra_hosts),
-            ("security option", &host.security_opt),
-            ("group", &host.group_add),
         ];
         for (what, list) in lists {
             for v in list.iter().flatten() {
                 other(format!("{what} {v}"));
             }
-        }
-        for d in host.devices.iter().flatten() {
-            other(format!(
-                "device {}:{}",
-                d.path_on_host.as_deref().unwrap_or_default(),
-                d.path_in_container.as_deref().unwrap_or_default()
-            ));
-        }
-        for (k, v) in host.sysctls.iter().flatten() {
-            other(format!("sysctl {k}={v}"));
-        }
-        for u in host.ulimits.iter().flatten() {
-            other(format!("ulimit {}", u.name.as_deref().unwrap_or_default()));
-        }
-        let flags = [
-            ("privileged", host.privileged),
-            ("init", host.init),
-            ("read-only root filesystem", host.readonly_rootfs),
-            ("auto remove", host.auto_remove),
-            ("publish all ports", host.publish_all_ports),
-        ];
-        for (what, on) in flags {
-            if on == Some(true) {
-                other(what.to_string());
-            }
-        }
-        let numbers = [
-            ("cpu shares", host.cpu_shares),
-            ("cpu quota", host.cpu_quota),
-            ("cpu period", host.cpu_period),
-            ("pids limit", host.pids_limit.filter(|p| *p > 0)),
-            ("memory reservation", host.memory_reservation),
-            ("oom score adjustment", host.oom_score_adj),
-            ("shm size", host.shm_size.filter(|s| *s != DEFAULT_SHM)),
-        ];
-        for (what, n) in numbers {
-            if let Some(n) = n.filter(|n| *n != 0) {
-                other(format!("{what} {n}"));
-            }
-        }
-        if let Some(cpus) = host.cpuset_cpus.as_deref().filter(|s| !s.is_empty()) {
-            other(format!("cpuset {cpus}"));
-        }
-        let modes = [
-            ("pid mode", host.pid_mode.as_deref(), &["", "private"][..]),
-            (
-                "ipc mode",
-                host.ipc_mode.as_deref(),
-                &["", "private", "shareable"][..],
-            ),
-            ("uts mode", host.uts_mode.as_deref(), &[""][..]),
-            ("userns mode", host.userns_mode.as_deref(), &[""][..]),
-        ];
-        for (what, mode, defaults) in modes {
-            if let Some(m) = mode.filter(|m| !defaults.contains(m)) {
-                other(format!("{what} {m}"));
-            }
-        }
-        if let Some(mode) = host.network_mode.as_deref()
-            && (mode == "host" || mode == "none" || mode.starts_with("container:"))
-        {
-            other(format!("network mode {mode}"));
         }
         if let Some(log) = &host.log_config
             && log.config.as_ref().is_some_and(|c| !c.is_empty())
@@ -185,6 +96,9 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
                 opts.join(",")
             ));
         }
+    }
+    for what in inexpressible(c, image) {
+        other(what);
     }
 
     // What a deploy can set: the model decides whether the new container keeps it.
@@ -275,6 +189,234 @@ pub fn old_settings(c: &ContainerInspectResponse, image: Option<&ImageInspect>) 
     out
 }
 
+/// The hostname the operator gave the container: not the short id Docker gives by default,
+/// nor the host's own name, which a container on the host's network stack shows.
+pub fn own_hostname(c: &ContainerInspectResponse) -> Option<&str> {
+    let hostname = c.config.as_ref()?.hostname.as_deref()?;
+    let on_host = c
+        .host_config
+        .as_ref()
+        .and_then(|h| h.network_mode.as_deref())
+        .is_some_and(|m| m == "host" || m.starts_with("container:"));
+    (!hostname.is_empty() && hostname != short_id(c) && !on_host).then_some(hostname)
+}
+
+fn short_id(c: &ContainerInspectResponse) -> &str {
+    c.id.as_deref()
+        .unwrap_or_default()
+        .get(..12)
+        .unwrap_or_default()
+}
+
+/// "mount volume data:/data".
+fn describe_mount(m: &Mount) -> String {
+    format!(
+        "mount {} {}:{}",
+        m.typ.map(|t| t.to_string()).unwrap_or_default(),
+        m.source.as_deref().unwrap_or_default(),
+        m.target.as_deref().unwrap_or_default()
+    )
+}
+
+/// What the operator gave the container that no deploy spec can say (devices, sysctls,
+/// tmpfs, privileged, ulimits, security options, namespace modes, …), one line each, in a
+/// fixed order. An update carries them over from the running revision.
+pub fn inexpressible(c: &ContainerInspectResponse, image: Option<&ImageInspect>) -> Vec<String> {
+    let mut out = Vec::new();
+    let image_config = image.and_then(|i| i.config.as_ref());
+    if let Some(config) = c.config.as_ref() {
+        if config.domainname.as_deref().is_some_and(|d| !d.is_empty()) {
+            out.push(format!(
+                "domain name {}",
+                config.domainname.as_deref().unwrap_or_default()
+            ));
+        }
+        if config.tty == Some(true) {
+            out.push("tty (-t)".into());
+        }
+        if config.open_stdin == Some(true) {
+            out.push("open stdin (-i)".into());
+        }
+        if config.network_disabled == Some(true) {
+            out.push("networking disabled".into());
+        }
+        if let Some(shell) = config.shell.as_ref().filter(|s| !s.is_empty())
+            && Some(shell) != image_config.and_then(|i| i.shell.as_ref())
+        {
+            out.push(format!("shell {}", shell.join(" ")));
+        }
+        if let Some(h) = &config.healthcheck
+            && h.test
+                .as_ref()
+                .and_then(|t| t.first())
+                .is_some_and(|t| t == "NONE")
+            && config.healthcheck != image_config.and_then(|i| i.healthcheck.clone())
+        {
+            out.push("healthcheck disabled (--no-healthcheck)".into());
+        }
+        // Anonymous volumes (`-v /data`): a spec names each volume it mounts.
+        let mounted: Vec<&str> = c
+            .mounts
+            .iter()
+            .flatten()
+            .filter(|m| m.name.as_deref().is_some_and(|n| n.len() == 64))
+            .filter_map(|m| m.destination.as_deref())
+            .collect();
+        let from_image = image_config.and_then(|i| i.volumes.as_ref());
+        for v in config.volumes.iter().flatten() {
+            if !from_image.is_some_and(|i| i.contains(v)) && mounted.contains(&v.as_str()) {
+                out.push(format!("anonymous volume {v}"));
+            }
+        }
+    }
+    let Some(host) = c.host_config.as_ref() else {
+        return out;
+    };
+    for b in host.binds.iter().flatten() {
+        if check_volume(b).is_err() {
+            out.push(format!("bind {b}"));
+        }
+    }
+    for m in host.mounts.iter().flatten() {
+        if mount_as_volume(m).is_none() {
+            out.push(describe_mount(m));
+        }
+    }
+    for v in host.volumes_from.iter().flatten() {
+        out.push(format!("volumes from {v}"));
+    }
+    if let Some(driver) = host.volume_driver.as_deref().filter(|d| !d.is_empty()) {
+        out.push(format!("volume driver {driver}"));
+    }
+    let mut tmpfs: Vec<_> = host.tmpfs.iter().flatten().collect();
+    tmpfs.sort();
+    for (path, opts) in tmpfs {
+        out.push(format!("tmpfs {path} {opts}").trim_end().to_string());
+    }
+    let lists: [(&str, &Option<Vec<String>>); 6] = [
+        ("dns search", &host.dns_search),
+        ("dns option", &host.dns_options),
+        ("security option", &host.security_opt),
+        ("group", &host.group_add),
+        ("link", &host.links),
+        ("device cgroup rule", &host.device_cgroup_rules),
+    ];
+    for (what, list) in lists {
+        for v in list.iter().flatten() {
+            out.push(format!("{what} {v}"));
+        }
+    }
+    for d in host.devices.iter().flatten() {
+        out.push(format!(
+            "device {}:{}",
+            d.path_on_host.as_deref().unwrap_or_default(),
+            d.path_in_container.as_deref().unwrap_or_default()
+        ));
+    }
+    for d in host.device_requests.iter().flatten() {
+        out.push(format!(
+            "device request {} {}",
+            d.driver.as_deref().unwrap_or_default(),
+            d.capabilities
+                .iter()
+                .flatten()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    let mut sysctls: Vec<_> = host.sysctls.iter().flatten().collect();
+    sysctls.sort();
+    for (k, v) in sysctls {
+        out.push(format!("sysctl {k}={v}"));
+    }
+    for u in host.ulimits.iter().flatten() {
+        out.push(format!(
+            "ulimit {}={}:{}",
+            u.name.as_deref().unwrap_or_default(),
+            u.soft.unwrap_or_default(),
+            u.hard.unwrap_or_default()
+        ));
+    }
+    let flags = [
+        ("privileged", host.privileged),
+        ("init", host.init),
+        ("read-only root filesystem", host.readonly_rootfs),
+        ("auto remove", host.auto_remove),
+        ("publish all ports", host.publish_all_ports),
+        ("oom kill disabled", host.oom_kill_disable),
+    ];
+    for (what, on) in flags {
+        if on == Some(true) {
+            out.push(what.to_string());
+        }
+    }
+    // The daemon sets the swap limit to twice the memory limit when only the latter is given.
+    let swap = host
+        .memory_swap
+        .filter(|s| Some(*s) != host.memory.map(|m| m * 2));
+    let numbers = [
+        ("cpu shares", host.cpu_shares),
+        ("cpu quota", host.cpu_quota),
+        ("cpu period", host.cpu_period),
+        ("cpu realtime period", host.cpu_realtime_period),
+        ("cpu realtime runtime", host.cpu_realtime_runtime),
+        ("pids limit", host.pids_limit.filter(|p| *p > 0)),
+        ("memory reservation", host.memory_reservation),
+        ("memory swap", swap),
+        (
+            "memory swappiness",
+            host.memory_swappiness.filter(|s| *s >= 0),
+        ),
+        ("oom score adjustment", host.oom_score_adj),
+        ("shm size", host.shm_size.filter(|s| *s != DEFAULT_SHM)),
+        ("blkio weight", host.blkio_weight.map(i64::from)),
+    ];
+    for (what, n) in numbers {
+        if let Some(n) = n.filter(|n| *n != 0) {
+            out.push(format!("{what} {n}"));
+        }
+    }
+    let texts = [
+        ("cpuset", host.cpuset_cpus.as_deref()),
+        ("cpuset mems", host.cpuset_mems.as_deref()),
+        ("cgroup parent", host.cgroup_parent.as_deref()),
+    ];
+    for (what, text) in texts {
+        if let Some(t) = text.filter(|t| !t.is_empty()) {
+            out.push(format!("{what} {t}"));
+        }
+    }
+    let modes = [
+        ("pid mode", host.pid_mode.as_deref(), &["", "private"][..]),
+        (
+            "ipc mode",
+            host.ipc_mode.as_deref(),
+            &["", "private", "shareable"][..],
+        ),
+        ("uts mode", host.uts_mode.as_deref(), &[""][..]),
+        ("userns mode", host.userns_mode.as_deref(), &[""][..]),
+        ("runtime", host.runtime.as_deref(), &["", "runc"][..]),
+    ];
+    for (what, mode, defaults) in modes {
+        if let Some(m) = mode.filter(|m| !defaults.contains(m)) {
+            out.push(format!("{what} {m}"));
+        }
+    }
+    if let Some(mode) = host.network_mode.as_deref()
+        && (mode == "host" || mode == "none" || mode.starts_with("container:"))
+    {
+        out.push(format!("network mode {mode}"));
+    }
+    let mut storage: Vec<_> = host.storage_opt.iter().flatten().collect();
+    storage.sort();
+    for (k, v) in storage {
+        out.push(format!("storage option {k}={v}"));
+    }
+    out
+}
+
 /// The running revision's own settings to create the next one from (an update of a container
 /// fleetdeck did not create): its `Config` and `HostConfig` as Docker reports them, less what
 /// its image provides (the new image brings its own) and less what the spec always decides
@@ -348,13 +490,16 @@ pub fn base_of(
 }
 
 /// Each network the container is on: its name, its fixed address (the one it was given,
-/// not one Docker picked) and the aliases it was given (not the short id Docker adds).
+/// not one Docker picked) and the aliases it was given (not the short id, name or hostname
+/// Docker adds).
 pub fn networks_of(c: &ContainerInspectResponse) -> Vec<(String, Option<String>, Vec<String>)> {
-    let short =
-        c.id.as_deref()
-            .unwrap_or_default()
-            .get(..12)
-            .unwrap_or_default();
+    let short = short_id(c);
+    // Docker (20.10) adds the hostname to the aliases of a network joined after the create.
+    let hostname = c
+        .config
+        .as_ref()
+        .and_then(|c| c.hostname.as_deref())
+        .unwrap_or_default();
     let name = c
         .name
         .as_deref()
@@ -376,7 +521,7 @@ pub fn networks_of(c: &ContainerInspectResponse) -> Vec<(String, Option<String>,
                 .aliases
                 .iter()
                 .flatten()
-                .filter(|a| a.as_str() != short && a.as_str() != name)
+                .filter(|a| a.as_str() != short && a.as_str() != name && a.as_str() != hostname)
                 .cloned()
                 .collect();
             (net.clone(), ip, aliases)
