@@ -7,6 +7,7 @@
 //! Every state-changing request goes through [`gate::Gate`] (read-only refusal, audit log);
 //! nothing else in the crate may call a state-changing Docker method.
 
+pub mod client;
 mod convert;
 pub mod deploy;
 pub mod gate;
@@ -23,7 +24,6 @@ mod transport;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{
     EventsOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
@@ -37,6 +37,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, EngineSettings};
 use crate::model::EndpointSpec;
 use crate::model::{Container, DaemonInfo, EndpointId, Msg, MsgKind, SyncData};
+use client::ReadOnly;
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
 /// quickly, few enough not to flood a small daemon.
@@ -120,20 +121,20 @@ async fn deadline<T>(
 pub async fn connect(
     spec: &EndpointSpec,
     settings: &EngineSettings,
-) -> Result<Docker, EngineError> {
+) -> Result<ReadOnly, EngineError> {
     let timeout = settings.request_timeout.as_secs().max(1);
-    let docker = transport::client(spec, timeout)?;
+    let docker = ReadOnly::new(transport::client(spec, timeout)?);
     deadline(settings.request_timeout, docker.negotiate_version()).await
 }
 
-fn agreed_api(docker: &Docker) -> String {
+fn agreed_api(docker: &ReadOnly) -> String {
     let v = docker.client_version();
     format!("{}.{}", v.major_version, v.minor_version)
 }
 
 /// One full look at a daemon: version, info, every container inspected, networks, images.
 pub async fn full_sync(
-    docker: &Docker,
+    docker: &ReadOnly,
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
@@ -173,7 +174,7 @@ pub async fn full_sync(
 /// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
 /// when it is a manager; also the round trip of the first request and the daemon's clock.
 async fn read_info(
-    docker: &Docker,
+    docker: &ReadOnly,
     t: Duration,
 ) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
     let started = Instant::now();
@@ -191,7 +192,7 @@ async fn read_info(
 
 /// `None` when the container vanished between list and inspect.
 async fn inspect(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: &str,
     list_status: String,
     limit: Duration,
@@ -209,7 +210,7 @@ async fn inspect(
 }
 
 async fn list_networks(
-    docker: &Docker,
+    docker: &ReadOnly,
     limit: Duration,
 ) -> Result<Vec<crate::model::NetworkInfo>, EngineError> {
     let mut nets: Vec<_> = deadline(limit, docker.list_networks(None::<ListNetworksOptions>))
@@ -222,7 +223,7 @@ async fn list_networks(
 }
 
 async fn list_images(
-    docker: &Docker,
+    docker: &ReadOnly,
     limit: Duration,
 ) -> Result<Vec<crate::model::ImageInfo>, EngineError> {
     let mut images: Vec<_> = deadline(limit, docker.list_images(None::<ListImagesOptions>))
@@ -1237,7 +1238,7 @@ fn plan_events(batch: &[EventMessage]) -> EventWork {
 
 /// Acts on a batch of events. `Ok(None)` when the receiver is gone.
 async fn apply_events(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
@@ -1270,7 +1271,7 @@ async fn apply_events(
 
 /// Inspects one container again: what changed, or that it is gone.
 async fn refresh(
-    docker: &Docker,
+    docker: &ReadOnly,
     cid: String,
     list_status: String,
     limit: Duration,
@@ -1291,7 +1292,7 @@ async fn refresh(
 /// The safety net under the event stream: list everything, inspect only what looks different,
 /// drop what is gone.
 async fn resync_containers(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
@@ -1457,7 +1458,7 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
 /// The events of the backfill window up to now, as a closed stream (`until` makes the daemon
 /// end it), for one-shot commands.
 async fn recent_events(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     daemon_time: Option<String>,

@@ -29,8 +29,9 @@ use bollard::query_parameters::{
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::client::ReadOnly;
 use super::deploy::Interrupt;
-use super::{EngineError, connect, deadline};
+use super::{EngineError, deadline, transport};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
@@ -55,6 +56,18 @@ pub struct Gate {
     overridden: Vec<bool>,
     /// One client per endpoint, opened on first use and kept (bollard reconnects by itself).
     clients: Vec<OnceCell<Docker>>,
+}
+
+/// The endpoint's full client, with the API version agreed with the daemon: the one client in
+/// fleetdeck that can send a state-changing request. Everything else gets a
+/// [`ReadOnly`] (see [`super::connect`]).
+async fn connect_writer(
+    spec: &EndpointSpec,
+    settings: &EngineSettings,
+) -> Result<Docker, EngineError> {
+    let timeout = settings.request_timeout.as_secs().max(1);
+    let docker = transport::client(spec, timeout)?;
+    deadline(settings.request_timeout, docker.negotiate_version()).await
 }
 
 impl std::fmt::Debug for Gate {
@@ -143,7 +156,7 @@ impl Gate {
         else {
             return Err(EngineError::Docker(format!("no endpoint #{endpoint}")));
         };
-        cell.get_or_try_init(|| connect(spec, &self.settings))
+        cell.get_or_try_init(|| connect_writer(spec, &self.settings))
             .await
             .cloned()
     }
@@ -155,9 +168,10 @@ impl Gate {
     }
 
     /// A client for reading (inspect, list) on behalf of a multi-step operation such as a
-    /// deploy. Nothing sent through it changes anything: that is what [`Gate::apply`] is for.
-    pub async fn reader(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
-        self.client(endpoint).await
+    /// deploy: the gate's own client, through a handle that cannot send a state-changing
+    /// request (that is what [`Gate::apply`] is for).
+    pub async fn reader(&self, endpoint: EndpointId) -> Result<ReadOnly, EngineError> {
+        self.client(endpoint).await.map(ReadOnly::new)
     }
 
     /// [`Gate::apply`], telling `progress` what a long request (an image pull) is doing.

@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use super::client::ReadOnly;
 use super::{Backoff, EngineError, connect, deadline, wait_to_retry};
 use crate::config::EngineSettings;
 use crate::model::EndpointSpec;
@@ -147,7 +147,7 @@ async fn send(tx: &mpsc::Sender<Msg>, req: &TailRequest, lines: Vec<LogLine>) ->
 }
 
 async fn read_stream(
-    docker: &Docker,
+    docker: &ReadOnly,
     req: &TailRequest,
     first: bool,
     last_at: &mut Option<DateTime<Utc>>,
@@ -276,7 +276,7 @@ impl StdJoiners {
 /// After a followed stream ends: `Ok(true)` once the container runs again, `Ok(false)` if it was
 /// removed (or the receiver is gone), `Err` if the daemon stopped answering.
 async fn wait_running(
-    docker: &Docker,
+    docker: &ReadOnly,
     req: &TailRequest,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,

@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
 use tokio::sync::mpsc;
 
+use super::client::ReadOnly;
 use super::{connect, deadline, send};
 use crate::config::EngineSettings;
 use crate::model::EndpointSpec;
@@ -29,7 +29,7 @@ pub async fn watch(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut client: Option<Docker> = None;
+    let mut client: Option<ReadOnly> = None;
     loop {
         tick.tick().await;
         let table = match top(&req, &settings, &mut client).await {
@@ -54,7 +54,7 @@ pub async fn watch(
 async fn top(
     req: &TopRequest,
     settings: &EngineSettings,
-    client: &mut Option<Docker>,
+    client: &mut Option<ReadOnly>,
 ) -> Result<ProcessTable, String> {
     let docker = match client {
         Some(d) => d,
