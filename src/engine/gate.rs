@@ -31,7 +31,7 @@ use tokio::sync::OnceCell;
 
 use super::client::ReadOnly;
 use super::deploy::Interrupt;
-use super::{EngineError, deadline, transport};
+use super::{EngineError, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
@@ -39,7 +39,9 @@ use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
 mod create;
+mod endpoint;
 pub use create::create_body;
+pub use endpoint::EndpointClient;
 
 /// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:
 /// a fleet-wide restart should not hit one small daemon with fifty stops at once.
@@ -54,20 +56,10 @@ pub struct Gate {
     /// Per endpoint: `--write` made it writable though the config says read-only. Every
     /// request that allows is recorded with `"override": "--write"`.
     overridden: Vec<bool>,
-    /// One client per endpoint, opened on first use and kept (bollard reconnects by itself).
+    /// One client per endpoint: the fleet's own when the fleet made this gate.
+    endpoints: Vec<EndpointClient>,
+    /// Each one's full client, negotiated on first use and kept (bollard reconnects by itself).
     clients: Vec<OnceCell<Docker>>,
-}
-
-/// The endpoint's full client, with the API version agreed with the daemon: the one client in
-/// fleetdeck that can send a state-changing request. Everything else gets a
-/// [`ReadOnly`] (see [`super::connect`]).
-async fn connect_writer(
-    spec: &EndpointSpec,
-    settings: &EngineSettings,
-) -> Result<Docker, EngineError> {
-    let timeout = settings.request_timeout.as_secs().max(1);
-    let docker = transport::client(spec, timeout)?;
-    deadline(settings.request_timeout, docker.negotiate_version()).await
 }
 
 impl std::fmt::Debug for Gate {
@@ -80,8 +72,20 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine).
+    /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine),
+    /// with a client of its own for each (built on first use).
     pub fn new(config: &Config, audit: AuditLog) -> Self {
+        let endpoints = config
+            .endpoints
+            .iter()
+            .map(|spec| EndpointClient::new(spec, &config.engine))
+            .collect();
+        Self::with_clients(config, audit, endpoints)
+    }
+
+    /// A gate that sends through `endpoints`, one client per endpoint of `config` in its order
+    /// (the fleet's, so the gate and the fleet's tasks share each endpoint's connections).
+    pub fn with_clients(config: &Config, audit: AuditLog, endpoints: Vec<EndpointClient>) -> Self {
         let overridden = config
             .endpoints
             .iter()
@@ -97,7 +101,8 @@ impl Gate {
         Self {
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
-            clients: config.endpoints.iter().map(|_| OnceCell::new()).collect(),
+            clients: endpoints.iter().map(|_| OnceCell::new()).collect(),
+            endpoints,
             overridden,
             audit,
         }
@@ -152,13 +157,11 @@ impl Gate {
     }
 
     pub(super) async fn client(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
-        let (Some(cell), Some(spec)) = (self.clients.get(endpoint), self.specs.get(endpoint))
+        let (Some(cell), Some(client)) = (self.clients.get(endpoint), self.endpoints.get(endpoint))
         else {
             return Err(EngineError::Docker(format!("no endpoint #{endpoint}")));
         };
-        cell.get_or_try_init(|| connect_writer(spec, &self.settings))
-            .await
-            .cloned()
+        cell.get_or_try_init(|| client.writer()).await.cloned()
     }
 
     /// Carries out one request: refused on a read-only endpoint, audited before and after,

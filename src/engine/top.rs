@@ -8,16 +8,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::client::ReadOnly;
-use super::{connect, deadline, send};
+use super::{EndpointClient, deadline, send};
 use crate::config::EngineSettings;
-use crate::model::EndpointSpec;
 use crate::model::top::ProcessTable;
 use crate::model::{EndpointId, MsgKind};
 
 pub struct TopRequest {
     pub watch: u64,
     pub endpoint: EndpointId,
-    pub spec: EndpointSpec,
+    pub client: EndpointClient,
     pub container_id: String,
 }
 
@@ -58,11 +57,7 @@ async fn top(
 ) -> Result<ProcessTable, String> {
     let docker = match client {
         Some(d) => d,
-        None => client.insert(
-            connect(&req.spec, settings)
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
+        None => client.insert(req.client.connect().await.map_err(|e| e.to_string())?),
     };
     let answer = deadline(
         settings.request_timeout,
