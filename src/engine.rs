@@ -5,7 +5,10 @@
 //! once the daemon answers again. Knows nothing of terminals or ratatui.
 //!
 //! Every state-changing request goes through [`gate::Gate`] (read-only refusal, audit log);
-//! nothing else in the crate may call a state-changing Docker method.
+//! nothing else in the crate may call a state-changing Docker method. Each endpoint has one
+//! [`EndpointClient`], built by [`spawn_fleet_on`] and cloned into its tasks; a task reads
+//! through the [`client::ReadOnly`] it hands out, and only the gate can reach its full client,
+//! so a write elsewhere does not compile.
 
 pub mod client;
 mod convert;

@@ -9,8 +9,10 @@
 //! 3. the request runs under a deadline, and the daemon's refusal is put in words an
 //!    operator can act on.
 //!
-//! `tests/gate_is_the_only_way.rs` fails the build's tests if a state-changing bollard method
-//! is called anywhere else in `src/`.
+//! Every other task holds a [`ReadOnly`] handle, through which a state-changing request cannot
+//! be written; the full client of an [`EndpointClient`] is reachable from this module only.
+//! `tests/gate_is_the_only_way.rs` is the backstop: it fails the build's tests if a
+//! state-changing bollard method is called anywhere else in `src/`.
 //!
 //! Bulk actions run with bounded concurrency per endpoint and every endpoint in parallel; a
 //! failure on one never stops the others. A rolling restart goes one (or N) at a time and waits
