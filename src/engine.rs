@@ -5,8 +5,12 @@
 //! once the daemon answers again. Knows nothing of terminals or ratatui.
 //!
 //! Every state-changing request goes through [`gate::Gate`] (read-only refusal, audit log);
-//! nothing else in the crate may call a state-changing Docker method.
+//! nothing else in the crate may call a state-changing Docker method. Each endpoint has one
+//! [`EndpointClient`], built by [`spawn_fleet_on`] and cloned into its tasks; a task reads
+//! through the [`client::ReadOnly`] it hands out, and only the gate can reach its full client,
+//! so a write elsewhere does not compile.
 
+pub mod client;
 mod convert;
 pub mod deploy;
 pub mod gate;
@@ -20,10 +24,11 @@ pub mod targets;
 pub mod top;
 mod transport;
 
+pub use gate::EndpointClient;
+
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::models::{EventMessage, EventMessageTypeEnum};
 use bollard::query_parameters::{
     EventsOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
@@ -37,6 +42,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, EngineSettings};
 use crate::model::EndpointSpec;
 use crate::model::{Container, DaemonInfo, EndpointId, Msg, MsgKind, SyncData};
+use client::ReadOnly;
 
 /// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
 /// quickly, few enough not to flood a small daemon.
@@ -114,26 +120,14 @@ async fn deadline<T>(
     }
 }
 
-/// The endpoint's shared, pooled client (see [`transport`]), with the API version agreed with the
-/// daemon: an older daemon (Debian's 20.10 speaks 1.41) is talked to in its own version, never
-/// refused for its age. Also the reachability check every session starts with.
-pub async fn connect(
-    spec: &EndpointSpec,
-    settings: &EngineSettings,
-) -> Result<Docker, EngineError> {
-    let timeout = settings.request_timeout.as_secs().max(1);
-    let docker = transport::client(spec, timeout)?;
-    deadline(settings.request_timeout, docker.negotiate_version()).await
-}
-
-fn agreed_api(docker: &Docker) -> String {
+fn agreed_api(docker: &ReadOnly) -> String {
     let v = docker.client_version();
     format!("{}.{}", v.major_version, v.minor_version)
 }
 
 /// One full look at a daemon: version, info, every container inspected, networks, images.
 pub async fn full_sync(
-    docker: &Docker,
+    docker: &ReadOnly,
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
@@ -173,7 +167,7 @@ pub async fn full_sync(
 /// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
 /// when it is a manager; also the round trip of the first request and the daemon's clock.
 async fn read_info(
-    docker: &Docker,
+    docker: &ReadOnly,
     t: Duration,
 ) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
     let started = Instant::now();
@@ -191,7 +185,7 @@ async fn read_info(
 
 /// `None` when the container vanished between list and inspect.
 async fn inspect(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: &str,
     list_status: String,
     limit: Duration,
@@ -209,7 +203,7 @@ async fn inspect(
 }
 
 async fn list_networks(
-    docker: &Docker,
+    docker: &ReadOnly,
     limit: Duration,
 ) -> Result<Vec<crate::model::NetworkInfo>, EngineError> {
     let mut nets: Vec<_> = deadline(limit, docker.list_networks(None::<ListNetworksOptions>))
@@ -222,7 +216,7 @@ async fn list_networks(
 }
 
 async fn list_images(
-    docker: &Docker,
+    docker: &ReadOnly,
     limit: Duration,
 ) -> Result<Vec<crate::model::ImageInfo>, EngineError> {
     let mut images: Vec<_> = deadline(limit, docker.list_images(None::<ListImagesOptions>))
@@ -243,7 +237,8 @@ pub struct FleetTasks {
     tops: HashMap<u64, tokio::task::JoinHandle<()>>,
     /// The open inspect overlay's one-shot `docker inspect`, by request id.
     inspects: HashMap<u64, tokio::task::JoinHandle<()>>,
-    specs: Vec<EndpointSpec>,
+    /// Each endpoint's client, built once by [`spawn_fleet_on`], cloned into every task.
+    clients: Vec<EndpointClient>,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
     /// The one way to change anything on a daemon.
@@ -521,18 +516,18 @@ impl FleetTasks {
         let mut handles = Vec::new();
         let mut per_endpoint: HashMap<EndpointId, usize> = HashMap::new();
         for (i, src) in sources.iter().enumerate() {
-            let Some(spec) = self.specs.get(src.endpoint) else {
+            let Some(client) = self.clients.get(src.endpoint) else {
                 continue;
             };
             let streams = per_endpoint.entry(src.endpoint).or_default();
             *streams += 1;
-            let over_ssh_cap = matches!(spec.url, crate::model::DockerUrl::Ssh { .. })
+            let over_ssh_cap = matches!(client.spec().url, crate::model::DockerUrl::Ssh { .. })
                 && *streams > transport::ssh::MAX_TAIL_STREAMS;
             let req = logs::TailRequest {
                 tail,
                 source: i,
                 endpoint: src.endpoint,
-                spec: spec.clone(),
+                client: client.clone(),
                 container_id: src.container_id.clone(),
                 last_lines,
                 follow: true,
@@ -560,14 +555,14 @@ impl FleetTasks {
     /// Starts asking `docker top` of a container every [`crate::model::top::REFRESH`]; each
     /// answer arrives as `MsgKind::Processes` under `watch`, until [`Self::close_top`].
     pub fn open_top(&mut self, watch: u64, endpoint: EndpointId, container_id: String) {
-        let Some(spec) = self.specs.get(endpoint) else {
+        let Some(client) = self.clients.get(endpoint) else {
             return;
         };
         let _runtime = self.runtime.enter();
         let req = top::TopRequest {
             watch,
             endpoint,
-            spec: spec.clone(),
+            client: client.clone(),
             container_id,
         };
         let task = tokio::spawn(top::watch(
@@ -584,14 +579,14 @@ impl FleetTasks {
     /// Asks `docker inspect` of a container once; the answer arrives as `MsgKind::Inspect`
     /// under `request`.
     pub fn open_inspect(&mut self, request: u64, endpoint: EndpointId, container_id: String) {
-        let Some(spec) = self.specs.get(endpoint) else {
+        let Some(client) = self.clients.get(endpoint) else {
             return;
         };
         let _runtime = self.runtime.enter();
         let req = inspect::InspectRequest {
             request,
             endpoint,
-            spec: spec.clone(),
+            client: client.clone(),
             container_id,
         };
         // Finished requests are forgotten here, so the map holds at most the open one or two.
@@ -786,13 +781,20 @@ pub fn spawn_fleet_on(
     let (tx, rx) = mpsc::channel(capacity);
     let mut set = JoinSet::new();
     let mut focus = Vec::new();
-    for (id, spec) in config.endpoints.iter().enumerate() {
+    // One client per endpoint, for every task on it and the gate: one connection pool (one
+    // SSH connection) per daemon, and only the gate gets its write half.
+    let clients: Vec<EndpointClient> = config
+        .endpoints
+        .iter()
+        .map(|spec| EndpointClient::new(spec, &config.engine))
+        .collect();
+    for (id, (spec, client)) in config.endpoints.iter().zip(&clients).enumerate() {
         let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
         let (focus_tx, focus_rx) = watch::channel(stats::Focus::None);
         focus.push(focus_tx);
         set.spawn(run_endpoint(
             id,
-            spec.clone(),
+            client.clone(),
             config.engine.clone(),
             tx.clone(),
             running_tx,
@@ -800,7 +802,7 @@ pub fn spawn_fleet_on(
         if let Some(interval) = config.stats_interval_for(spec) {
             set.spawn(stats::collect(
                 id,
-                spec.clone(),
+                client.clone(),
                 config.engine.clone(),
                 interval,
                 running_rx,
@@ -816,10 +818,14 @@ pub fn spawn_fleet_on(
             tails: std::collections::HashMap::new(),
             tops: HashMap::new(),
             inspects: HashMap::new(),
-            specs: config.endpoints.clone(),
             settings: config.engine.clone(),
             tx,
-            gate: std::sync::Arc::new(gate::Gate::new(config, crate::audit::AuditLog::from_env())),
+            gate: std::sync::Arc::new(gate::Gate::with_clients(
+                config,
+                crate::audit::AuditLog::from_env(),
+                clients.clone(),
+            )),
+            clients,
             actions: JoinSet::new(),
             next_batch: 0,
             focus,
@@ -913,7 +919,7 @@ impl Backoff {
 /// `Down` and try again after the backoff. Returns only when the model side has gone away.
 pub async fn run_endpoint(
     id: EndpointId,
-    spec: EndpointSpec,
+    client: EndpointClient,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
     running_tx: watch::Sender<stats::RunningSet>,
@@ -930,11 +936,12 @@ pub async fn run_endpoint(
             return;
         }
         let started = Instant::now();
-        let reason = match session(id, &spec, &settings, &tx, &mut last_event, &running_tx).await {
+        let reason = match session(id, &client, &settings, &tx, &mut last_event, &running_tx).await
+        {
             Ok(()) => return,
             Err(e) => e.to_string(),
         };
-        tracing::warn!(endpoint = %spec.name, %reason, "endpoint down");
+        tracing::warn!(endpoint = %client.spec().name, %reason, "endpoint down");
         if started.elapsed() >= HEALTHY_SESSION {
             backoff.reset();
         }
@@ -945,7 +952,7 @@ pub async fn run_endpoint(
         {
             return;
         }
-        wait_to_retry(&spec, &settings, retry_in).await;
+        wait_to_retry(&client, retry_in).await;
         attempt = attempt.saturating_add(1);
     }
 }
@@ -959,9 +966,9 @@ pub async fn run_endpoint(
 /// it answers, and the first answer after one that failed ends the wait. A daemon that
 /// answers its ping all along (and fails the session for another reason: an overloaded list,
 /// a proxy cutting the event stream) gets the whole backoff, not a session every 2 s.
-pub(crate) async fn wait_to_retry(spec: &EndpointSpec, settings: &EngineSettings, delay: Duration) {
+pub(crate) async fn wait_to_retry(client: &EndpointClient, delay: Duration) {
     let until = tokio::time::Instant::now() + delay;
-    let raw = transport::raw(spec, settings.request_timeout.as_secs().max(1));
+    let raw = client.raw();
     // Asked at once too, so a daemon that was down when the session failed and is back
     // before the first probe is not mistaken for one that answered all along.
     let mut was_down = match &raw {
@@ -1016,13 +1023,13 @@ macro_rules! emit {
 /// One connected stretch. `Ok(())` means the receiver is gone; any error means "down".
 async fn session(
     id: EndpointId,
-    spec: &EndpointSpec,
+    client: &EndpointClient,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
     last_event: &mut Option<i64>,
     running_tx: &watch::Sender<stats::RunningSet>,
 ) -> Result<(), EngineError> {
-    let docker = connect(spec, settings).await?;
+    let docker = client.connect().await?;
     let (sync, daemon_time) = full_sync(&docker, settings).await?;
     // Subscribe from the last event seen before a disconnect, so nothing that happened meanwhile
     // is lost; on the first connect, from `backfill` before the sync (by the daemon's clock,
@@ -1237,7 +1244,7 @@ fn plan_events(batch: &[EventMessage]) -> EventWork {
 
 /// Acts on a batch of events. `Ok(None)` when the receiver is gone.
 async fn apply_events(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
@@ -1270,7 +1277,7 @@ async fn apply_events(
 
 /// Inspects one container again: what changed, or that it is gone.
 async fn refresh(
-    docker: &Docker,
+    docker: &ReadOnly,
     cid: String,
     list_status: String,
     limit: Duration,
@@ -1291,7 +1298,7 @@ async fn refresh(
 /// The safety net under the event stream: list everything, inspect only what looks different,
 /// drop what is gone.
 async fn resync_containers(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
@@ -1351,11 +1358,11 @@ async fn resync_containers(
 
 /// Finds a container on an endpoint by exact name, else by id prefix.
 pub async fn resolve_container(
-    spec: &EndpointSpec,
+    client: &EndpointClient,
     settings: &EngineSettings,
     name_or_id: &str,
 ) -> Result<String, EngineError> {
-    let docker = connect(spec, settings).await?;
+    let docker = client.connect().await?;
     let all = deadline(
         settings.request_timeout,
         docker.list_containers(Some(ListContainersOptions {
@@ -1392,9 +1399,9 @@ pub struct Probe {
     pub latency: Duration,
 }
 
-/// Connects, negotiates and pings once.
+/// Connects, negotiates and pings once, on a client of its own.
 pub async fn probe(spec: &EndpointSpec, settings: &EngineSettings) -> Result<Probe, EngineError> {
-    let docker = connect(spec, settings).await?;
+    let docker = EndpointClient::new(spec, settings).connect().await?;
     let version = deadline(settings.request_timeout, docker.version()).await?;
     let started = Instant::now();
     deadline(settings.request_timeout, docker.ping()).await?;
@@ -1405,8 +1412,8 @@ pub async fn probe(spec: &EndpointSpec, settings: &EngineSettings) -> Result<Pro
     })
 }
 
-/// Connects to every endpoint concurrently and syncs each once, as `Msg`s ready for the model.
-/// An endpoint that fails yields a `Down` message with its reason.
+/// Connects to every endpoint concurrently and syncs each once, as `Msg`s ready for the model,
+/// on clients of its own. An endpoint that fails yields a `Down` message with its reason.
 pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
     let mut set = JoinSet::new();
     for (id, spec) in config.endpoints.iter().enumerate() {
@@ -1414,7 +1421,7 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
         let settings = config.engine.clone();
         set.spawn(async move {
             let result = async {
-                let docker = connect(&spec, &settings).await?;
+                let docker = EndpointClient::new(&spec, &settings).connect().await?;
                 let (sync, daemon_time) = full_sync(&docker, &settings).await?;
                 let events = recent_events(&docker, id, &settings, daemon_time).await?;
                 Ok::<_, EngineError>((sync, events))
@@ -1457,7 +1464,7 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
 /// The events of the backfill window up to now, as a closed stream (`until` makes the daemon
 /// end it), for one-shot commands.
 async fn recent_events(
-    docker: &Docker,
+    docker: &ReadOnly,
     id: EndpointId,
     settings: &EngineSettings,
     daemon_time: Option<String>,

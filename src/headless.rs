@@ -253,6 +253,9 @@ pub fn check_log_targets(config: &Config, targets: &[String]) -> Result<(), Stri
 pub async fn logs(config: &Config, args: &LogsArgs, out: &mut impl Write) -> Result<i32, String> {
     use crate::model::logs::{LogBuffer, LogSource};
     let mut sources: Vec<LogSource> = Vec::new();
+    // One client per endpoint, for the lookups and every tail on it.
+    let mut clients: std::collections::HashMap<usize, engine::EndpointClient> =
+        std::collections::HashMap::new();
     for target in &args.targets {
         let Some((ep_name, container)) = target.split_once('/') else {
             return Err(format!("\"{target}\": expected ENDPOINT/CONTAINER"));
@@ -269,7 +272,10 @@ pub async fn logs(config: &Config, args: &LogsArgs, out: &mut impl Write) -> Res
                 names.join(", ")
             ));
         };
-        let id = engine::resolve_container(spec, &config.engine, container)
+        let client = clients
+            .entry(endpoint)
+            .or_insert_with(|| engine::EndpointClient::new(spec, &config.engine));
+        let id = engine::resolve_container(client, &config.engine, container)
             .await
             .map_err(|e| format!("{target}: {e}"))?;
         sources.push(LogSource {
@@ -286,7 +292,12 @@ pub async fn logs(config: &Config, args: &LogsArgs, out: &mut impl Write) -> Res
             tail: 0,
             source: i,
             endpoint: src.endpoint,
-            spec: config.endpoints[src.endpoint].clone(),
+            client: clients
+                .entry(src.endpoint)
+                .or_insert_with(|| {
+                    engine::EndpointClient::new(&config.endpoints[src.endpoint], &config.engine)
+                })
+                .clone(),
             container_id: src.container_id.clone(),
             last_lines: args.tail,
             follow: args.follow,

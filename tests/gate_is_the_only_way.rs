@@ -179,3 +179,43 @@ fn the_scanner_finds_a_call_split_over_lines() {
     );
     assert_eq!(hits, [(2, "restart_container")]);
 }
+
+/// The type-level boundary (`engine::client::ReadOnly` for every task, the full client only
+/// inside `engine::gate`) holds as long as a full bollard client is made in one place: the
+/// transport builds it, for `EndpointClient` alone. A second place would be a way round it.
+#[test]
+fn a_full_client_is_built_in_one_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.strip_prefix(root).unwrap().display().to_string();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            for what in ["Docker::connect_with", "transport::build("] {
+                if code.contains(what) {
+                    found.push(format!("{name}:{}: {what}", n + 1));
+                }
+            }
+        }
+    }
+    found.sort();
+    let places: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f.split(':').next().unwrap(), f.rsplit(": ").next().unwrap()))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("src/engine/gate/endpoint.rs", "transport::build("),
+            ("src/engine/transport.rs", "Docker::connect_with"),
+        ],
+        "a bollard client is built somewhere else than transport::build, for EndpointClient:\n{}",
+        found.join("\n")
+    );
+}

@@ -9,8 +9,10 @@
 //! 3. the request runs under a deadline, and the daemon's refusal is put in words an
 //!    operator can act on.
 //!
-//! `tests/gate_is_the_only_way.rs` fails the build's tests if a state-changing bollard method
-//! is called anywhere else in `src/`.
+//! Every other task holds a [`ReadOnly`] handle, through which a state-changing request cannot
+//! be written; the full client of an [`EndpointClient`] is reachable from this module only.
+//! `tests/gate_is_the_only_way.rs` is the backstop: it fails the build's tests if a
+//! state-changing bollard method is called anywhere else in `src/`.
 //!
 //! Bulk actions run with bounded concurrency per endpoint and every endpoint in parallel; a
 //! failure on one never stops the others. A rolling restart goes one (or N) at a time and waits
@@ -29,8 +31,9 @@ use bollard::query_parameters::{
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
+use super::client::ReadOnly;
 use super::deploy::Interrupt;
-use super::{EngineError, connect, deadline};
+use super::{EngineError, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
@@ -38,7 +41,9 @@ use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
 
 mod create;
+mod endpoint;
 pub use create::{create_body, mount_as_volume};
+pub use endpoint::EndpointClient;
 
 /// Requests in flight at once per endpoint in a bulk action, unless the caller says otherwise:
 /// a fleet-wide restart should not hit one small daemon with fifty stops at once.
@@ -53,7 +58,9 @@ pub struct Gate {
     /// Per endpoint: `--write` made it writable though the config says read-only. Every
     /// request that allows is recorded with `"override": "--write"`.
     overridden: Vec<bool>,
-    /// One client per endpoint, opened on first use and kept (bollard reconnects by itself).
+    /// One client per endpoint: the fleet's own when the fleet made this gate.
+    endpoints: Vec<EndpointClient>,
+    /// Each one's full client, negotiated on first use and kept (bollard reconnects by itself).
     clients: Vec<OnceCell<Docker>>,
 }
 
@@ -67,8 +74,20 @@ impl std::fmt::Debug for Gate {
 }
 
 impl Gate {
-    /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine).
+    /// A gate over the config's endpoints (ids are their indices, as everywhere in the engine),
+    /// with a client of its own for each (built on first use).
     pub fn new(config: &Config, audit: AuditLog) -> Self {
+        let endpoints = config
+            .endpoints
+            .iter()
+            .map(|spec| EndpointClient::new(spec, &config.engine))
+            .collect();
+        Self::with_clients(config, audit, endpoints)
+    }
+
+    /// A gate that sends through `endpoints`, one client per endpoint of `config` in its order
+    /// (the fleet's, so the gate and the fleet's tasks share each endpoint's connections).
+    pub fn with_clients(config: &Config, audit: AuditLog, endpoints: Vec<EndpointClient>) -> Self {
         let overridden = config
             .endpoints
             .iter()
@@ -84,7 +103,8 @@ impl Gate {
         Self {
             specs: config.endpoints.clone(),
             settings: config.engine.clone(),
-            clients: config.endpoints.iter().map(|_| OnceCell::new()).collect(),
+            clients: endpoints.iter().map(|_| OnceCell::new()).collect(),
+            endpoints,
             overridden,
             audit,
         }
@@ -139,13 +159,11 @@ impl Gate {
     }
 
     pub(super) async fn client(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
-        let (Some(cell), Some(spec)) = (self.clients.get(endpoint), self.specs.get(endpoint))
+        let (Some(cell), Some(client)) = (self.clients.get(endpoint), self.endpoints.get(endpoint))
         else {
             return Err(EngineError::Docker(format!("no endpoint #{endpoint}")));
         };
-        cell.get_or_try_init(|| connect(spec, &self.settings))
-            .await
-            .cloned()
+        cell.get_or_try_init(|| client.writer()).await.cloned()
     }
 
     /// Carries out one request: refused on a read-only endpoint, audited before and after,
@@ -155,9 +173,10 @@ impl Gate {
     }
 
     /// A client for reading (inspect, list) on behalf of a multi-step operation such as a
-    /// deploy. Nothing sent through it changes anything: that is what [`Gate::apply`] is for.
-    pub async fn reader(&self, endpoint: EndpointId) -> Result<Docker, EngineError> {
-        self.client(endpoint).await
+    /// deploy: the gate's own client, through a handle that cannot send a state-changing
+    /// request (that is what [`Gate::apply`] is for).
+    pub async fn reader(&self, endpoint: EndpointId) -> Result<ReadOnly, EngineError> {
+        self.client(endpoint).await.map(ReadOnly::new)
     }
 
     /// [`Gate::apply`], telling `progress` what a long request (an image pull) is doing.

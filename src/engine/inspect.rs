@@ -5,16 +5,15 @@
 use bollard::query_parameters::InspectContainerOptions;
 use tokio::sync::mpsc;
 
-use super::{connect, deadline, send};
+use super::{EndpointClient, deadline, send};
 use crate::config::EngineSettings;
-use crate::model::EndpointSpec;
 use crate::model::inspect::InspectDoc;
 use crate::model::{EndpointId, MsgKind};
 
 pub struct InspectRequest {
     pub request: u64,
     pub endpoint: EndpointId,
-    pub spec: EndpointSpec,
+    pub client: EndpointClient,
     pub container_id: String,
 }
 
@@ -37,9 +36,7 @@ async fn inspect(
     req: &InspectRequest,
     settings: &EngineSettings,
 ) -> Result<Box<InspectDoc>, String> {
-    let docker = connect(&req.spec, settings)
-        .await
-        .map_err(|e| e.to_string())?;
+    let docker = req.client.connect().await.map_err(|e| e.to_string())?;
     let answer = deadline(
         settings.request_timeout,
         docker.inspect_container(&req.container_id, None::<InspectContainerOptions>),

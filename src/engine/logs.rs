@@ -5,16 +5,15 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
-use super::{Backoff, EngineError, connect, deadline, wait_to_retry};
+use super::client::ReadOnly;
+use super::{Backoff, EndpointClient, EngineError, deadline, wait_to_retry};
 use crate::config::EngineSettings;
-use crate::model::EndpointSpec;
 use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine};
 use crate::model::{EndpointId, Msg, MsgKind};
 
@@ -35,7 +34,8 @@ pub struct TailRequest {
     pub tail: u64,
     pub source: usize,
     pub endpoint: EndpointId,
-    pub spec: EndpointSpec,
+    /// The endpoint's client (the fleet's, or one of a headless command's).
+    pub client: EndpointClient,
     pub container_id: String,
     /// Lines of history before following.
     pub last_lines: u64,
@@ -58,20 +58,23 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
     let mut first = true;
     let mut backoff = Backoff::new(settings.backoff_max);
     loop {
-        let docker = match connect(&req.spec, &settings).await {
+        let docker = match req.client.connect().await {
             Ok(d) => d,
             Err(e) => {
                 if marker(
                     &tx,
                     &req,
-                    format!("── cannot reach {}: {e}; retrying ──", req.spec.name),
+                    format!(
+                        "── cannot reach {}: {e}; retrying ──",
+                        req.client.spec().name
+                    ),
                 )
                 .await
                 .is_err()
                 {
                     return;
                 }
-                wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
+                wait_to_retry(&req.client, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -115,7 +118,7 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
                 }
             }
         }
-        wait_to_retry(&req.spec, &settings, backoff.next_delay()).await;
+        wait_to_retry(&req.client, backoff.next_delay()).await;
     }
 }
 
@@ -147,7 +150,7 @@ async fn send(tx: &mpsc::Sender<Msg>, req: &TailRequest, lines: Vec<LogLine>) ->
 }
 
 async fn read_stream(
-    docker: &Docker,
+    docker: &ReadOnly,
     req: &TailRequest,
     first: bool,
     last_at: &mut Option<DateTime<Utc>>,
@@ -276,7 +279,7 @@ impl StdJoiners {
 /// After a followed stream ends: `Ok(true)` once the container runs again, `Ok(false)` if it was
 /// removed (or the receiver is gone), `Err` if the daemon stopped answering.
 async fn wait_running(
-    docker: &Docker,
+    docker: &ReadOnly,
     req: &TailRequest,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,

@@ -175,7 +175,7 @@ pub async fn run_exec(
 /// The exit code of an exec whose output ended: asked until the daemon no longer reports it
 /// running (it can lag the stream by a moment), within [`EXIT_CODE_WAIT`].
 async fn exit_state(gate: &Gate, endpoint: EndpointId, exec_id: &str) -> ShellState {
-    let Ok(docker) = gate.client(endpoint).await else {
+    let Ok(docker) = gate.reader(endpoint).await else {
         return ShellState::Lost("the connection to the daemon closed".into());
     };
     let started = tokio::time::Instant::now();

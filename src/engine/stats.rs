@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, watch};
 mod stream;
 
 use super::transport::RawGet;
-use super::{Backoff, EngineError, agreed_api, connect, convert, wait_to_retry};
+use super::{Backoff, EndpointClient, EngineError, agreed_api, convert, wait_to_retry};
 use crate::config::EngineSettings;
 use crate::model::EndpointSpec;
 use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
@@ -91,13 +91,14 @@ fn slice(id: &str) -> u64 {
 /// `tx` goes away). Reconnects on its own when the daemon goes away.
 pub async fn collect(
     id: EndpointId,
-    spec: EndpointSpec,
+    client: EndpointClient,
     settings: EngineSettings,
     interval: Duration,
     mut running: watch::Receiver<RunningSet>,
     focus: watch::Receiver<Focus>,
     tx: mpsc::Sender<Msg>,
 ) {
+    let spec = client.spec();
     let mut round = 0u64;
     // Readings sent per container, counted up to 2 (see `due`); the model keeps its baselines
     // across reconnections, so this does too.
@@ -108,16 +109,15 @@ pub async fn collect(
         if running.borrow().is_empty() && running.changed().await.is_err() {
             return;
         }
-        let client = connect(&spec, &settings).await.and_then(|docker| {
-            let timeout = settings.request_timeout.as_secs().max(1);
-            let raw = super::transport::raw(&spec, timeout)?;
-            Ok((raw, agreed_api(&docker)))
-        });
-        let (raw, api) = match client {
+        let connected = client
+            .connect()
+            .await
+            .and_then(|docker| Ok((client.raw()?, agreed_api(&docker))));
+        let (raw, api) = match connected {
             Ok(c) => c,
             Err(e) => {
                 tracing::debug!(endpoint = %spec.name, "stats: {e}");
-                wait_to_retry(&spec, &settings, backoff.next_delay()).await;
+                wait_to_retry(&client, backoff.next_delay()).await;
                 continue;
             }
         };
@@ -127,7 +127,7 @@ pub async fn collect(
         let mut streams = Streams::new(
             spec.url.clone(),
             api.clone(),
-            if streams_for(&spec, interval) {
+            if streams_for(spec, interval) {
                 MAX_STREAMS
             } else {
                 0
@@ -166,7 +166,7 @@ pub async fn collect(
             let mut failed = 0;
             if !polled.is_empty() {
                 let samples =
-                    sample_all(&raw, &api, &polled, &settings, concurrency_for(&spec)).await;
+                    sample_all(&raw, &api, &polled, &settings, concurrency_for(spec)).await;
                 failed = samples.iter().filter(|s| s.is_err()).count();
                 for (cid, sample) in samples.into_iter().flatten() {
                     ok.add(cid, sample);
@@ -202,7 +202,7 @@ pub async fn collect(
                 return;
             }
         }
-        wait_to_retry(&spec, &settings, backoff.next_delay()).await;
+        wait_to_retry(&client, backoff.next_delay()).await;
     }
 }
 

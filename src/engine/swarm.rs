@@ -6,11 +6,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use bollard::Docker;
 use bollard::query_parameters::{
     InspectServiceOptions, ListNodesOptions, ListServicesOptions, ListTasksOptions,
 };
 
+use super::client::ReadOnly;
 use super::gate::Gate;
 use super::{convert, deadline};
 use crate::model::actions::{Action, ActionRequest, ActionResult};
@@ -101,7 +101,7 @@ fn row(s: bollard::models::Service) -> ServiceRow {
 /// Every node of the swarm a manager runs, with its labels, for placement's `node.labels`.
 /// Best effort: a manager that cannot list (no quorum, say) still answers everything else, so
 /// it is not down; its nodes' labels are then unknown until the next look.
-pub(super) async fn nodes(docker: &Docker, limit: Duration) -> Vec<SwarmNode> {
+pub(super) async fn nodes(docker: &ReadOnly, limit: Duration) -> Vec<SwarmNode> {
     match deadline(limit, docker.list_nodes(None::<ListNodesOptions>)).await {
         Ok(nodes) => {
             let mut nodes: Vec<SwarmNode> = nodes.into_iter().map(convert::swarm_node).collect();

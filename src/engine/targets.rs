@@ -4,7 +4,7 @@
 
 use bollard::query_parameters::ListContainersOptions;
 
-use super::{connect, deadline};
+use super::{EndpointClient, deadline};
 use crate::config::Config;
 use crate::model::EndpointId;
 use crate::model::actions::{Action, ActionRequest, PlanItem, Target, glob_match, is_glob};
@@ -104,7 +104,7 @@ pub async fn resolve(config: &Config, targets: &[Target]) -> Result<Resolved, St
     let listings = futures::future::join_all(involved.iter().map(|&id| async move {
         let spec = &config.endpoints[id];
         let result = async {
-            let docker = connect(spec, &config.engine).await?;
+            let docker = EndpointClient::new(spec, &config.engine).connect().await?;
             deadline(
                 config.engine.request_timeout,
                 docker.list_containers(Some(ListContainersOptions {

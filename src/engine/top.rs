@@ -5,19 +5,18 @@
 
 use std::time::Duration;
 
-use bollard::Docker;
 use tokio::sync::mpsc;
 
-use super::{connect, deadline, send};
+use super::client::ReadOnly;
+use super::{EndpointClient, deadline, send};
 use crate::config::EngineSettings;
-use crate::model::EndpointSpec;
 use crate::model::top::ProcessTable;
 use crate::model::{EndpointId, MsgKind};
 
 pub struct TopRequest {
     pub watch: u64,
     pub endpoint: EndpointId,
-    pub spec: EndpointSpec,
+    pub client: EndpointClient,
     pub container_id: String,
 }
 
@@ -29,7 +28,7 @@ pub async fn watch(
 ) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut client: Option<Docker> = None;
+    let mut client: Option<ReadOnly> = None;
     loop {
         tick.tick().await;
         let table = match top(&req, &settings, &mut client).await {
@@ -54,15 +53,11 @@ pub async fn watch(
 async fn top(
     req: &TopRequest,
     settings: &EngineSettings,
-    client: &mut Option<Docker>,
+    client: &mut Option<ReadOnly>,
 ) -> Result<ProcessTable, String> {
     let docker = match client {
         Some(d) => d,
-        None => client.insert(
-            connect(&req.spec, settings)
-                .await
-                .map_err(|e| e.to_string())?,
-        ),
+        None => client.insert(req.client.connect().await.map_err(|e| e.to_string())?),
     };
     let answer = deadline(
         settings.request_timeout,

@@ -1,5 +1,6 @@
 //! How requests reach a daemon: one pooled HTTP client per endpoint, shared by everything that
-//! talks to it (the session, the stats collector, log tails, the gate).
+//! talks to it (the session, the stats collector, log tails, the gate). It is built here for
+//! [`EndpointClient`](super::gate::EndpointClient), which owns it and is handed to each task.
 //!
 //! bollard's own unix, TCP and TLS clients are built with `pool_max_idle_per_host(0)`: every
 //! request opens a new connection (measured: 1,704 connections in 30 s of one-shot stats polling
@@ -7,11 +8,10 @@
 //! bollard a custom transport over a `hyper_util` client that keeps idle connections for a
 //! while, so a stats round reuses the previous round's connections.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -239,8 +239,13 @@ fn tcp() -> HttpConnector {
     http
 }
 
-/// Builds a new client for an endpoint (no request is made).
-fn build(spec: &EndpointSpec, timeout: u64) -> Result<(Docker, RawGet), bollard::errors::Error> {
+/// Builds a new client for an endpoint (no request is made): bollard's, and the raw GETs on
+/// the same pool. Only [`EndpointClient`](super::gate::EndpointClient) calls this, once per
+/// endpoint; it keeps the bollard client from every task but the gate.
+pub(super) fn build(
+    spec: &EndpointSpec,
+    timeout: u64,
+) -> Result<(Docker, RawGet), bollard::errors::Error> {
     Ok(match (&spec.url, &spec.tls) {
         (DockerUrl::Unix(path), _) => {
             let connector = UnixConnector {
@@ -277,47 +282,4 @@ fn build(spec: &EndpointSpec, timeout: u64) -> Result<(Docker, RawGet), bollard:
             custom(pooled(connector), "http://docker", timeout)?
         }
     })
-}
-
-/// What makes two endpoint specs share a client: the same address, the same TLS material, the
-/// same request timeout.
-///
-/// Also the runtime: a pooled connection is driven by a task of the runtime that opened it, and
-/// dies with it ("runtime dropped the dispatch task"), so a client never outlives its runtime
-/// into another (one runtime in the binary; one per test in the test suites).
-fn key(spec: &EndpointSpec, timeout: u64) -> String {
-    let runtime = tokio::runtime::Handle::try_current()
-        .map(|h| h.id().to_string())
-        .unwrap_or_default();
-    format!(
-        "{}|{:?}|{:?}|{timeout}|{runtime}",
-        spec.url_text, spec.tls, spec.ssh_config
-    )
-}
-
-fn registry() -> &'static Mutex<HashMap<String, (Docker, RawGet)>> {
-    static CLIENTS: OnceLock<Mutex<HashMap<String, (Docker, RawGet)>>> = OnceLock::new();
-    CLIENTS.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// The endpoint's shared client, built on first use. Clones share one connection pool (and
-/// the negotiated API version).
-pub(crate) fn client(spec: &EndpointSpec, timeout: u64) -> Result<Docker, bollard::errors::Error> {
-    shared(spec, timeout).map(|(docker, _)| docker)
-}
-
-/// The same endpoint's raw GET, on the same pool as [`client`].
-pub(crate) fn raw(spec: &EndpointSpec, timeout: u64) -> Result<RawGet, bollard::errors::Error> {
-    shared(spec, timeout).map(|(_, raw)| raw)
-}
-
-fn shared(spec: &EndpointSpec, timeout: u64) -> Result<(Docker, RawGet), bollard::errors::Error> {
-    let key = key(spec, timeout);
-    let mut clients = registry().lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(both) = clients.get(&key) {
-        return Ok(both.clone());
-    }
-    let both = build(spec, timeout)?;
-    clients.insert(key, both.clone());
-    Ok(both)
 }
