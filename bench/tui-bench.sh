@@ -90,11 +90,11 @@
 #   BENCH_OUT=DIR         where results.tsv, the byte captures and the final screens
 #                         go (default: a new /tmp/tui-bench.XXXXXX, kept)
 #   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop/oxker
-#   FLEETDECK=PATH        the binary (default: target/release/fleetdeck of this repo;
-#                         build it with `cargo build --release --locked`)
+#   FLEETDECK=PATH        the binary (default: target/dist/fleetdeck of this repo;
+#                         build it with `cargo build --profile dist --locked`)
 #
 # Usage (as root: the lab's sockets and other users' /proc; the lab must be up):
-#   cargo build --release --locked && bench/tui-bench.sh
+#   cargo build --profile dist --locked && bench/tui-bench.sh
 #   BENCH_SCENARIOS=a BENCH_RUNS=1 BENCH_TOOLS="baseline fd-c1 docker-stats" bench/tui-bench.sh
 #   # optional peers (dtop 0.10.5+ needs rustc 1.98; 0.10.2 builds with older ones):
 #   cargo install dtop --version 0.10.2 --locked --root /work/peer-tools
@@ -119,7 +119,7 @@ WARMUP=${BENCH_WARMUP:-10}
 QUIET=${BENCH_QUIET:-60}
 QUIET_MAX=${BENCH_QUIET_MAX:-180}
 PEER_PATH=${BENCH_PEER_PATH:-/work/peer-tools/bin}
-FLEETDECK=${FLEETDECK:-$REPO/target/release/fleetdeck}
+FLEETDECK=${FLEETDECK:-$REPO/target/dist/fleetdeck}
 COLS=200
 ROWS=50
 
@@ -146,7 +146,7 @@ for t in docker tmux awk ps stat; do command -v "$t" >/dev/null || die "needs $t
 for i in "${BENCH_LABS[@]}"; do
   [[ -S $(sock "$i") && -r $LAB_RUN/lab$i/dockerd.pid ]] || die "lab$i is not up (scripts/lab.sh ensure)"
 done
-[[ -x $FLEETDECK ]] || die "no fleetdeck binary at $FLEETDECK (cargo build --release --locked, or FLEETDECK=...)"
+[[ -x $FLEETDECK ]] || die "no fleetdeck binary at $FLEETDECK (cargo build --profile dist --locked, or FLEETDECK=...)"
 [[ -d $PEER_PATH ]] && PATH="$PATH:$PEER_PATH"
 TCK=$(getconf CLK_TCK)
 

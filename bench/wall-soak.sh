@@ -4,7 +4,7 @@
 # daemon is killed and restarted every 30 s. Every 10 s it records fleetdeck's RSS, threads and
 # open file descriptors (connections included). Flat figures mean no leak of memory, tasks or
 # connections; the event log, log tails and stats histories are bounded by design and this
-# shows it. Needs the lab (scripts/lab.sh up) and a release build; uses lab4, so do not run it
+# shows it. Needs the lab (scripts/lab.sh up) and a dist build (cargo build --profile dist); uses lab4, so do not run it
 # during the test suite.
 #
 #   bench/wall-soak.sh [MINUTES]       (default 5)
@@ -23,8 +23,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 minutes=${1:-5}
-bin=${FLEETDECK_BIN:-target/release/fleetdeck}
-[[ -x $bin ]] || { echo "build first: cargo build --release" >&2; exit 2; }
+bin=${FLEETDECK_BIN:-target/dist/fleetdeck}
+[[ -x $bin ]] || { echo "build first: cargo build --profile dist --locked" >&2; exit 2; }
 config=/run/fleetdeck-lab/fleetdeck.toml
 [[ -f $config ]] || { echo "the lab is not up: scripts/lab.sh up" >&2; exit 2; }
 session=fdsoak-$$

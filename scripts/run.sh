@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "building fleetdeck (release, optimised whole: the first build takes about 8 minutes on 2 cores)..." >&2
+echo "building fleetdeck (release: the first build takes a few minutes on 2 cores)..." >&2
 cargo build --release --locked
 bin=target/release/fleetdeck
 
