@@ -2334,6 +2334,11 @@ mod tests {
                 .collect()
         }
 
+        /// How each pool on the subnet is shared, without its members.
+        fn sharing_of(report: &IpamReport) -> Vec<Sharing> {
+            pools_of(report).into_iter().map(|(s, _)| s).collect()
+        }
+
         fn parent(name: &str) -> Sharing {
             Sharing::Detected(LanLink::Parent(name.into()))
         }
@@ -2371,11 +2376,11 @@ mod tests {
             ]);
             // The same address on each: four islands, no clash.
             for h in &mut all {
-                h.containers = vec![running_static("lan", &format!("{}-x", h.name), "10.77.0.9")];
+                let name = format!("{}-x", h.name);
+                h.containers = vec![running_static("lan", &name, "10.77.0.9")];
             }
             let report = IpamReport::from_fleet(&fleet(all));
-            let sharing: Vec<Sharing> = pools_of(&report).into_iter().map(|(s, _)| s).collect();
-            assert_eq!(sharing, vec![Sharing::Local; 4]);
+            assert_eq!(sharing_of(&report), vec![Sharing::Local; 4]);
             assert_eq!(report.conflict_count(), 0);
         }
 
@@ -2387,8 +2392,7 @@ mod tests {
             ]);
             all[1].cluster = "other";
             let report = IpamReport::from_fleet(&fleet(all));
-            let sharing: Vec<Sharing> = pools_of(&report).into_iter().map(|(s, _)| s).collect();
-            assert_eq!(sharing, vec![Sharing::Local, Sharing::Local]);
+            assert_eq!(sharing_of(&report), vec![Sharing::Local, Sharing::Local]);
         }
 
         #[test]
@@ -2425,8 +2429,11 @@ mod tests {
                     docker_bridge(extra),
                     docker_bridge(extra),
                 ])));
-                let sharing: Vec<Sharing> = pools_of(&report).into_iter().map(|(s, _)| s).collect();
-                assert_eq!(sharing, vec![Sharing::Local, Sharing::Local], "{extra:?}");
+                assert_eq!(
+                    sharing_of(&report),
+                    vec![Sharing::Local, Sharing::Local],
+                    "{extra:?}"
+                );
             }
         }
 
@@ -2467,11 +2474,10 @@ mod tests {
             );
             // Of two hosts, one labelled is enough: the other has nobody left to share with.
             with_local(&mut detected, 1);
-            let sharing: Vec<Sharing> = pools_of(&IpamReport::from_fleet(&detected))
-                .into_iter()
-                .map(|(s, _)| s)
-                .collect();
-            assert_eq!(sharing, vec![Sharing::Local; 3]);
+            assert_eq!(
+                sharing_of(&IpamReport::from_fleet(&detected)),
+                vec![Sharing::Local; 3]
+            );
 
             // It beats another host's subnet label too, for its own network.
             let mut labelled = hosts(vec![

@@ -5,7 +5,6 @@
 //! see it. Docker takes one macvlan network per parent: each test has its own.
 
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -14,7 +13,9 @@ use fleetdeck::model::Fleet;
 use fleetdeck::model::ipam::{ClusterPool, Conflict, IpamReport, LanLink, Sharing};
 use fleetdeck::model::triage::{Problem, triage};
 
-use crate::support::{Harness, RemoveOnDrop, docker, docker_raw, lab_config, lab_url, unique};
+use crate::support::{
+    Harness, RemoveOnDrop, docker, docker_raw, lab_config, lab_url, unique, write_config,
+};
 
 const CLUSTER: &str = "lan-test";
 
@@ -268,20 +269,6 @@ fn pool_detail(config: &Config, fleet: &Fleet, subnet: &str) -> String {
     fleetdeck::ui::buffer_to_text(term.backend().buffer())
 }
 
-/// A config file for the binary with lab1 and lab3 in the test's cluster.
-fn write_config(dir: &Path, lab: &Config) -> std::path::PathBuf {
-    let mut text = String::from("[engine]\nrequest_timeout_s = 5\n\n");
-    for name in ["lab1", "lab3"] {
-        text.push_str(&format!(
-            "[[endpoint]]\nname = \"{name}\"\nurl = \"{}\"\ncluster = \"{CLUSTER}\"\n\n",
-            lab_url(lab, name)
-        ));
-    }
-    let path = dir.join("fleetdeck.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overlapping_ip_ranges_are_named_in_the_pool_detail_triage_and_by_deploy() {
     const SUBNET: &str = "10.77.102.0/24";
@@ -315,7 +302,11 @@ async fn overlapping_ip_ranges_are_named_in_the_pool_detail_triage_and_by_deploy
 
     // Deploy with ip = "auto" on lab1: the overlap is the cause, and nothing is created.
     let dir = tempfile::tempdir().unwrap();
-    let file = write_config(dir.path(), &config);
+    let (url1, url3) = (lab_url(&config, "lab1"), lab_url(&config, "lab3"));
+    let file = write_config(
+        dir.path(),
+        &[("lab1", &url1, CLUSTER), ("lab3", &url3, CLUSTER)],
+    );
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("lan-svc"));
     let spec = dir.path().join("svc.toml");
