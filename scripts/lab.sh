@@ -22,6 +22,10 @@
 # Conventions (the tests rely on them), for daemon I in 1..N:
 #   name labI, network namespace fdlabI,
 #   veth fdlI-h (host, 10.203.I.1/24) <-> fdlI-n (in fdlabI, 10.203.I.2/24)
+#   LAN parents fdlan0..fdlan3 (veths, peers fdlanNp) inside every fdlabI, up,
+#              no address: parents of the macvlan networks tests make, the same
+#              names on every daemon as hosts on one LAN would have. Docker
+#              takes one macvlan network per parent, so each test uses its own.
 #   data root  /var/lib/fleetdeck-lab/labI
 #   run dir    /run/fleetdeck-lab/labI/{docker.sock,dockerd.pid,dockerd.log}
 #   exec root  /run/fdl/I       (short: unix socket paths are limited to 108 bytes)
@@ -308,6 +312,21 @@ ensure_netns() {
   ip -n "$ns" addr replace "10.203.$i.2/24" dev "$n"
   ip -n "$ns" link set "$n" up
   ip -n "$ns" link set lo up
+  ensure_lan_parents "$i"
+}
+
+# Parent interfaces for macvlan networks in daemon $1's namespace: veth pairs with
+# both ends inside (the kernel may lack the dummy, vlan and ipvlan drivers).
+LAN_PARENTS=(fdlan0 fdlan1 fdlan2 fdlan3)
+ensure_lan_parents() {
+  local ns p; ns=$(netns "$1")
+  for p in "${LAN_PARENTS[@]}"; do
+    if ! ip -n "$ns" link show "$p" >/dev/null 2>&1; then
+      ip -n "$ns" link add "$p" type veth peer name "${p}p"
+    fi
+    ip -n "$ns" link set "$p" up
+    ip -n "$ns" link set "${p}p" up
+  done
 }
 
 # ---------------------------------------------------------------- daemons --
@@ -964,6 +983,8 @@ cmd_ensure() {
       answers "unix://$(sock "$i")" || { cmd_up; return; }
     done
     take_lock
+    # What `up` adds to each namespace and a lab started before it existed lacks.
+    for (( i = 1; i <= n; i++ )); do ensure_lan_parents "$i"; done
     ensure_remote
     log "lab already up ($n daemons); config $LAB_CONFIG"
     if (( n < SWARM_I )); then answers "unix://$(sock "$SWARM_I")" || cmd_swarm; fi

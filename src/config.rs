@@ -22,6 +22,7 @@ use theme::ThemeSpec;
 
 use crate::model::View;
 use crate::model::events::RestartLoopRule;
+use crate::model::ipam::{LOCAL_SUBNETS_LABEL, SUBNET_LABEL, parse_local_subnets, parse_prefix};
 use crate::model::spec::{DEFAULT_CLUSTER, DockerUrl, EndpointSpec, TlsFiles, check_printable};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -744,6 +745,46 @@ fn resolve_access(
     Ok(policy)
 }
 
+/// The `local_subnets` label, which keeps this host's networks on those subnets out of any
+/// shared pool: prefixes, at least one, none of them the subnet the `subnet` label shares.
+fn check_local_subnets(
+    labels: &BTreeMap<String, toml::Spanned<String>>,
+    i: usize,
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    let Some(value) = labels.get(LOCAL_SUBNETS_LABEL) else {
+        return Ok(());
+    };
+    let refuse = |message: String| {
+        Err(invalid(
+            value.span().start,
+            format!("endpoint[{i}].labels.{LOCAL_SUBNETS_LABEL}"),
+            message,
+        ))
+    };
+    let subnets = match parse_local_subnets(value.get_ref()) {
+        Ok(subnets) if subnets.is_empty() => {
+            return refuse(
+                "empty; give prefixes like 10.77.0.0/24, separated by commas, or leave the label \
+                 out"
+                .into(),
+            );
+        }
+        Ok(subnets) => subnets,
+        Err(message) => return refuse(message),
+    };
+    let shared = labels
+        .get(SUBNET_LABEL)
+        .and_then(|l| parse_prefix(l.get_ref()));
+    if let Some(both) = subnets.iter().find(|s| Some(**s) == shared) {
+        return refuse(format!(
+            "{both} is also this endpoint's {SUBNET_LABEL} label, which shares it across the \
+             cluster; a subnet is either shared or local"
+        ));
+    }
+    Ok(())
+}
+
 fn validate_endpoint(
     ep: RawEndpoint,
     i: usize,
@@ -918,12 +959,17 @@ fn validate_endpoint(
         }
         Some(argv) => Some(argv.into_inner()),
     };
+    check_local_subnets(&ep.labels, i, invalid)?;
     Ok(EndpointSpec {
         name,
         url_text,
         url,
         cluster,
-        labels: ep.labels,
+        labels: ep
+            .labels
+            .into_iter()
+            .map(|(k, v)| (k, v.into_inner()))
+            .collect(),
         tls,
         ssh_config,
         stats_interval,

@@ -321,3 +321,31 @@ fn control_characters_in_names_and_urls_are_refused_and_shown_escaped() {
     let e = fleetdeck::model::EndpointSpec::from_url(None, "tcp://a\u{1b}[31m:1").unwrap_err();
     assert!(!e.contains('\u{1b}'), "{e}");
 }
+
+#[test]
+fn a_local_subnets_label_must_list_subnets_none_of_them_shared() {
+    let parse = |labels: &str| {
+        config::parse_str(
+            &format!("[[endpoint]]\nname = \"d1\"\nurl = \"tcp://h:1\"\nlabels = {labels}\n"),
+            Path::new("f.toml"),
+        )
+    };
+    let err = |labels: &str| parse(labels).unwrap_err().to_string();
+    assert_eq!(
+        err(r#"{ local_subnets = "10.77.0.0/24, lan0" }"#),
+        "f.toml:4: endpoint[0].labels.local_subnets: \"lan0\" is not a subnet; give prefixes \
+         like 10.77.0.0/24, separated by commas"
+    );
+    assert_eq!(
+        err(r#"{ local_subnets = " " }"#),
+        "f.toml:4: endpoint[0].labels.local_subnets: empty; give prefixes like 10.77.0.0/24, \
+         separated by commas, or leave the label out"
+    );
+    assert_eq!(
+        err(r#"{ subnet = "10.77.0.0/24", local_subnets = "10.78.0.0/24,10.77.0.9/24" }"#),
+        "f.toml:4: endpoint[0].labels.local_subnets: 10.77.0.0/24 is also this endpoint's \
+         subnet label, which shares it across the cluster; a subnet is either shared or local"
+    );
+    let ok = parse(r#"{ subnet = "10.78.0.0/24", local_subnets = "10.77.0.0/24" }"#).unwrap();
+    assert_eq!(ok.endpoints[0].labels["local_subnets"], "10.77.0.0/24");
+}

@@ -27,6 +27,8 @@ mod fleet_sync;
 mod headless_cli;
 #[path = "lab/inspect.rs"]
 mod inspect;
+#[path = "lab/lan_pools.rs"]
+mod lan_pools;
 #[path = "lab/logs.rs"]
 mod logs;
 #[path = "lab/partition.rs"]

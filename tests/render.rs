@@ -747,6 +747,71 @@ fn ip_pools_view_shows_shared_pools_and_conflicts_loudly() {
     assert!(text.contains("4 IP conflicts"), "{text}");
 }
 
+/// The app with the two prod-us hosts on one LAN that only the networks tell of: macvlan on
+/// parent eth0, 10.77.0.0/24, gateway .1 and aux .254 alike on both, and ip-ranges that
+/// overlap (us-east-02's /25 around us-east-01's /26).
+fn lan_pools_app() -> App {
+    use fleetdeck::model::endpoint::{IpamPool, NetworkInfo};
+    let mut app = app();
+    let net = |range: &str| NetworkInfo {
+        id: format!("lan-{range}"),
+        name: "lan".into(),
+        driver: "macvlan".into(),
+        scope: "local".into(),
+        pools: vec![IpamPool {
+            subnet: "10.77.0.0/24".into(),
+            ip_range: Some(range.into()),
+            gateway: Some("10.77.0.1".into()),
+            aux_addresses: BTreeMap::from([("router".into(), "10.77.0.254".into())]),
+        }],
+        options: BTreeMap::from([("parent".into(), "eth0".into())]),
+        ..NetworkInfo::default()
+    };
+    for (endpoint, range) in [(0, "10.77.0.128/26"), (1, "10.77.0.128/25")] {
+        app.apply(Msg {
+            endpoint,
+            at: now(),
+            kind: MsgKind::Networks(vec![net(range)]),
+        });
+    }
+    let mut on_lan = container("c9", "cache-1", ContainerState::Running, "10.77.0.130");
+    on_lan.networks[0].network = "lan".into();
+    app.apply(Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::ContainerChanged(Box::new(on_lan)),
+    });
+    app
+}
+
+#[test]
+fn a_detected_lan_pool_says_so_and_names_overlapping_ranges() {
+    let mut app = lan_pools_app();
+    let theme = Theme::dark();
+    key(&mut app, KeyCode::Char('6'));
+    key(&mut app, KeyCode::Enter);
+    let buf = render(&mut app, 100, 30);
+    snap!("pool_detected_lan_100x30", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("shared (detected)"), "{text}");
+    assert!(
+        text.contains("detected: macvlan/ipvlan on parent eth0"),
+        "{text}"
+    );
+    // The gateway both hosts declare is the pool's own: no "taken 2 times".
+    assert!(!text.contains("taken 2 times"), "{text}");
+    let (x, y) = find_cell(&buf, "✖ the ip-ranges of us-east-01 and us-east-02 overlap");
+    assert_eq!(buf[(x, y)].bg, theme.pool_conflict.bg.unwrap());
+    assert!(
+        text.contains("overlap: 10.77.0.128/26; give each host its own"),
+        "{text}"
+    );
+    assert!(
+        text.contains("none (see the overlapping ip-ranges above)"),
+        "{text}"
+    );
+}
+
 /// The app with ten minutes of stats for two containers: one busy, one idle.
 fn stats_app() -> App {
     use fleetdeck::model::stats::{CpuCounters, RawStats};

@@ -54,8 +54,9 @@ pub struct RawEndpoint {
     pub name: Spanned<String>,
     pub url: Spanned<String>,
     pub cluster: Option<Spanned<String>>,
+    /// Spanned so that a label fleetdeck reads itself (`local_subnets`) can be refused by line.
     #[serde(default)]
-    pub labels: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, Spanned<String>>,
     pub tls: Option<Spanned<RawTls>>,
     /// `ssh -F`: an ssh client config for this endpoint instead of ~/.ssh/config.
     pub ssh_config: Option<Spanned<String>>,

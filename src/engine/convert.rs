@@ -295,6 +295,7 @@ pub fn network(n: Network) -> NetworkInfo {
         internal: n.internal.unwrap_or(false),
         pools,
         labels: clean_map(n.labels),
+        options: clean_map(n.options),
     }
 }
 

@@ -458,20 +458,27 @@ fn address_on(
                     Some(*ip),
                     format!(
                         "auto: next free of {range}{}",
-                        if pool.shared {
+                        if pool.is_shared() {
                             format!(", {} shared across cluster {}", pool.subnet, pool.cluster)
                         } else {
                             String::new()
                         }
                     ),
                 )),
-                None => Err(SpecProblem::new(
-                    key,
-                    format!(
+                None => {
+                    let exhausted = format!(
                         "no free address left in {network}'s range {range} on {}",
                         ep.name()
-                    ),
-                )),
+                    );
+                    // Another host's range over this one takes it all: say that, the cause.
+                    Err(SpecProblem::new(
+                        key,
+                        match pool.range_overlap_on(endpoint, None) {
+                            Some(overlap) => format!("{overlap} ({exhausted})"),
+                            None => exhausted,
+                        },
+                    ))
+                }
             }
         }
         IpChoice::Dynamic => Ok((None, String::new())),
@@ -551,6 +558,10 @@ pub fn check_address(
         .iter()
         .find(|m| m.endpoint != endpoint && m.spec.allocatable_range().contains(&ip))
     {
+        // In this host's range too: the ranges overlap, which is the thing to fix.
+        if let Some(overlap) = pool.range_overlap_on(endpoint, Some(ip)) {
+            return problem(overlap.to_string());
+        }
         return problem(format!(
             "{ip} lies in {}'s ip-range {} of {}, which that daemon hands out",
             m.endpoint_name,

@@ -68,6 +68,9 @@ pub struct NetworkInfo {
     pub internal: bool,
     pub pools: Vec<IpamPool>,
     pub labels: BTreeMap<String, String>,
+    /// The driver's options (`-o parent=eth0`, `-o com.docker.network.bridge.name=br0`): what
+    /// says a network sits on a LAN other hosts share.
+    pub options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

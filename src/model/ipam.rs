@@ -37,14 +37,23 @@
 //! taken on any host is taken for all, and [`ClusterPool::next_free`] never offers an address
 //! that another host holds, claims, reserves, or may hand out from its own range.
 //!
-//! A subnet is a LAN segment when an endpoint of the cluster names it in its `subnet` label (the
-//! way hosts are labelled for placement), or a macvlan/ipvlan network or a swarm-scoped (overlay)
-//! network carries it. Everything else is host-local: the default `bridge` 172.17.0.0/16 on every
-//! host, or compose networks, are separate NATed islands that merely look alike, so equal subnets
-//! there are separate pools and never a clash.
+//! Which networks are one segment is decided in [`sharing`]: detected from the networks
+//! themselves (macvlan/ipvlan on a parent interface of one name, bridges on a LAN bridge of one
+//! name, swarm-scoped networks), forced by a host's `subnet` label, or refused by its
+//! `local_subnets` label. Everything else is host-local: the default `bridge` 172.17.0.0/16 on
+//! every host, or compose networks, are separate NATed islands that merely look alike, so equal
+//! subnets there are separate pools and never a clash.
+//!
+//! In a shared pool the gateway and aux addresses the hosts declare alike are the pool's own
+//! (the LAN's router, say): Docker keeps each of them back on every host that declares it, so
+//! they clash with nothing. Containers still clash with each other and with a gateway or aux
+//! address, and two hosts whose ip-ranges overlap are named as such
+//! ([`Conflict::OverlappingRanges`]): each daemon may hand out what the other does.
 //!
 //! Networks with the same (non-empty) network ID on several hosts are one allocator — a swarm
 //! overlay is managed centrally — so their ranges never count as "another host's range".
+
+mod sharing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -56,6 +65,8 @@ use super::container::{Container, ContainerState};
 use super::deploy::revision::LABEL_SERVICE;
 use super::endpoint::{Endpoint, IpamPool, NetworkInfo};
 use super::{EndpointId, Fleet};
+
+pub use sharing::{LOCAL_SUBNETS_LABEL, LanLink, Sharing, parse_local_subnets};
 
 /// The endpoint label naming the LAN subnet a host serves (`labels = { subnet = "192.168.2.0/24" }`).
 pub const SUBNET_LABEL: &str = "subnet";
@@ -134,13 +145,9 @@ impl PoolSpec {
                 let range = parse_prefix(text).ok_or_else(|| PoolSpecError::IpRange {
                     value: text.clone(),
                 })?;
-                // Two prefixes either nest or are disjoint, so the intersection is the smaller.
-                if subnet.contains(&range) {
-                    Some(range)
-                } else if range.contains(&subnet) {
-                    Some(subnet)
-                } else {
-                    return Err(PoolSpecError::IpRangeOutsideSubnet { range, subnet });
+                match intersection(&subnet, &range) {
+                    Some(inside) => Some(inside),
+                    None => return Err(PoolSpecError::IpRangeOutsideSubnet { range, subnet }),
                 }
             }
         };
@@ -250,8 +257,21 @@ impl PoolSpec {
     }
 }
 
-fn parse_prefix(text: &str) -> Option<IpNet> {
+/// A prefix as written, normalised to its network address.
+pub fn parse_prefix(text: &str) -> Option<IpNet> {
     text.trim().parse::<IpNet>().ok().map(|net| net.trunc())
+}
+
+/// The addresses two prefixes have in common. Prefixes either nest or are disjoint, so it is
+/// the smaller one, or nothing.
+fn intersection(a: &IpNet, b: &IpNet) -> Option<IpNet> {
+    if a.contains(b) {
+        Some(*b)
+    } else if b.contains(a) {
+        Some(*a)
+    } else {
+        None
+    }
 }
 
 /// Number of addresses in a prefix. Saturates only for the whole IPv6 space (2^128).
@@ -512,6 +532,8 @@ pub struct PoolUsage {
     pub network_id: String,
     pub driver: String,
     pub scope: String,
+    /// What the network says ties it to a LAN other hosts may share.
+    pub link: Option<LanLink>,
     pub spec: PoolSpec,
     pub counts: PoolCounts,
     /// Every used or claimed address in the subnet, by address.
@@ -542,6 +564,7 @@ impl PoolUsage {
             network_id: net.id.clone(),
             driver: net.driver.clone(),
             scope: net.scope.clone(),
+            link: LanLink::of(net),
             spec,
             counts,
             allocations,
@@ -669,8 +692,16 @@ pub enum LabelProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Conflict {
     /// Two or more containers hold or claim one address (only one can have it; on a shared
-    /// LAN both may, and traffic goes astray), or two bridged hosts use it as their gateway.
+    /// LAN both may, and traffic goes astray).
     DuplicateAddress { ip: IpAddr, holders: Vec<Occupant> },
+    /// Two hosts of a shared pool hand out addresses from overlapping ip-ranges: each daemon
+    /// may give a container what the other already gave. `overlap` is the smaller range (two
+    /// prefixes either nest or are disjoint).
+    OverlappingRanges {
+        a: MemberRef,
+        b: MemberRef,
+        overlap: IpNet,
+    },
     /// An address taken on one host lies in another host's ip-range, which does not reserve
     /// it: that daemon may hand it out to the next container it starts.
     InOtherHostsRange {
@@ -709,7 +740,9 @@ impl Conflict {
             Self::DuplicateAddress { ip, .. }
             | Self::InOtherHostsRange { ip, .. }
             | Self::GatewayOrAuxCollision { ip, .. } => Some(*ip),
-            Self::OverlappingSubnets { .. } | Self::LabelMismatch { .. } => None,
+            Self::OverlappingRanges { .. }
+            | Self::OverlappingSubnets { .. }
+            | Self::LabelMismatch { .. } => None,
         }
     }
 
@@ -731,6 +764,7 @@ impl Conflict {
                 reserved_by,
                 ..
             } => vec![container.endpoint, reserved_by.endpoint],
+            Self::OverlappingRanges { a, b, .. } => vec![a.endpoint, b.endpoint],
             Self::OverlappingSubnets { a, b, .. } => a
                 .members
                 .iter()
@@ -776,6 +810,18 @@ impl fmt::Display for Conflict {
                 f,
                 "{container} has {ip}, the {reservation} of {reserved_by}"
             ),
+            Self::OverlappingRanges { a, b, overlap } => {
+                // Hosts by name; a host with the subnet twice by network too.
+                let (a, b) = if a.endpoint == b.endpoint {
+                    (a.to_string(), b.to_string())
+                } else {
+                    (a.endpoint_name.clone(), b.endpoint_name.clone())
+                };
+                write!(
+                    f,
+                    "the ip-ranges of {a} and {b} overlap: {overlap}; give each host its own range"
+                )
+            }
             Self::OverlappingSubnets { cluster, a, b } => {
                 write!(f, "in cluster {cluster}, subnet {a} overlaps {b}")
             }
@@ -805,45 +851,43 @@ impl fmt::Display for Conflict {
     }
 }
 
-/// The clashes among the members of one pool: duplicates, collisions with gateways and aux
-/// addresses, and addresses inside another allocator's range.
+/// The clashes among the members of one pool: duplicate containers, collisions with gateways
+/// and aux addresses, overlapping ranges, and addresses inside another allocator's range.
+/// Gateways and aux addresses never clash with each other: the ones hosts declare alike are
+/// the pool's own, and each host keeps all of its own back.
 fn pool_conflicts(members: &[PoolUsage]) -> Vec<Conflict> {
     let mut out = Vec::new();
     let allocations = || members.iter().flat_map(|m| &m.allocations);
 
-    // Occupants that exclude each other, by address: containers, and bridge gateways (a bridge
-    // on the LAN carries its gateway address on the host; a macvlan gateway is the shared
-    // router, which every host may name).
-    let mut by_ip: BTreeMap<IpAddr, Vec<Occupant>> = BTreeMap::new();
+    let mut by_ip: BTreeMap<IpAddr, Vec<&Allocation>> = BTreeMap::new();
     let mut seen: BTreeSet<(IpAddr, EndpointId, &str)> = BTreeSet::new();
     for a in allocations() {
         if seen.insert((a.ip, a.endpoint, a.container_id.as_str())) {
-            by_ip
-                .entry(a.ip)
-                .or_default()
-                .push(Occupant::Container(a.clone()));
+            by_ip.entry(a.ip).or_default().push(a);
         }
     }
-    for m in members.iter().filter(|m| m.driver == "bridge") {
-        if let Some(gw) = m.spec.gateway {
-            by_ip.entry(gw).or_default().push(Occupant::Reserved {
-                by: m.member(),
-                reservation: Reservation::Gateway,
+    for (ip, containers) in by_ip {
+        if contending_parties(&containers) >= 2 {
+            out.push(Conflict::DuplicateAddress {
+                ip,
+                holders: containers
+                    .into_iter()
+                    .map(|a| Occupant::Container(a.clone()))
+                    .collect(),
             });
         }
     }
-    for (ip, holders) in by_ip {
-        let containers: Vec<&Allocation> = holders
-            .iter()
-            .filter_map(|h| match h {
-                Occupant::Container(a) => Some(a),
-                Occupant::Reserved { .. } => None,
-            })
-            .collect();
-        let reserved = holders.len() - containers.len();
-        // One container on one gateway is the more specific GatewayOrAuxCollision below.
-        if contending_parties(&containers) >= 2 || reserved >= 2 {
-            out.push(Conflict::DuplicateAddress { ip, holders });
+
+    for (i, a) in members.iter().enumerate() {
+        for b in members[i + 1..].iter().filter(|b| !b.same_allocator(a)) {
+            let (ra, rb) = (a.spec.allocatable_range(), b.spec.allocatable_range());
+            if let Some(overlap) = intersection(&ra, &rb) {
+                out.push(Conflict::OverlappingRanges {
+                    a: a.member(),
+                    b: b.member(),
+                    overlap,
+                });
+            }
         }
     }
 
@@ -890,8 +934,14 @@ fn pool_conflicts(members: &[PoolUsage]) -> Vec<Conflict> {
                             )
                         }),
                 );
+            // An address in both ranges lies where they overlap: OverlappingRanges names that
+            // once, rather than once for every address there.
+            let own_range = other.spec.allocatable_range();
             for (ip, occupant) in occupants {
-                if range.contains(&ip) && owner.spec.reservation_of(ip).is_none() {
+                if range.contains(&ip)
+                    && !own_range.contains(&ip)
+                    && owner.spec.reservation_of(ip).is_none()
+                {
                     out.push(Conflict::InOtherHostsRange {
                         ip,
                         occupant,
@@ -929,13 +979,13 @@ fn contending_parties(containers: &[&Allocation]) -> usize {
 // ---------------------------------------------------------------------------- cluster pools --
 
 /// A subnet of a cluster with every host network on it. Shared (LAN) pools gather all hosts
-/// with that subnet; a host-local pool has exactly one member.
+/// on that segment; a host-local pool has exactly one member.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterPool {
     pub cluster: String,
     pub subnet: IpNet,
-    /// A LAN segment shared by the cluster's hosts (see the module docs).
-    pub shared: bool,
+    /// Whether, and why, this is a LAN segment shared by the cluster's hosts (see [`sharing`]).
+    pub sharing: Sharing,
     /// By endpoint, then network name.
     pub members: Vec<PoolUsage>,
     /// Over the union of the members' ranges, counting what any host takes as taken for all.
@@ -946,7 +996,7 @@ pub struct ClusterPool {
 
 impl ClusterPool {
     /// Gathers `members` (networks with one subnet) into a pool; `None` when there are none.
-    pub fn new(cluster: &str, shared: bool, mut members: Vec<PoolUsage>) -> Option<Self> {
+    pub fn new(cluster: &str, sharing: Sharing, mut members: Vec<PoolUsage>) -> Option<Self> {
         members.sort_by(|a, b| (a.endpoint, &a.network).cmp(&(b.endpoint, &b.network)));
         let subnet = members.first()?.spec.subnet;
         let ranges =
@@ -970,10 +1020,24 @@ impl ClusterPool {
         Some(Self {
             cluster: cluster.to_string(),
             subnet,
-            shared,
+            sharing,
             members,
             counts,
             conflicts,
+        })
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.sharing.is_shared()
+    }
+
+    /// Where `endpoint`'s ip-range overlaps another host's (at `ip`, if given): why no address
+    /// there is safe to take.
+    pub fn range_overlap_on(&self, endpoint: EndpointId, ip: Option<IpAddr>) -> Option<&Conflict> {
+        self.conflicts.iter().find(|c| {
+            matches!(c, Conflict::OverlappingRanges { a, b, overlap }
+                if (a.endpoint == endpoint || b.endpoint == endpoint)
+                    && ip.is_none_or(|ip| overlap.contains(&ip)))
         })
     }
 
@@ -1120,42 +1184,34 @@ impl IpamReport {
                     }
                 }
             }
-            let lan: BTreeSet<IpNet> = endpoints
+            let labelled: BTreeSet<IpNet> = endpoints
                 .iter()
                 .filter_map(|(_, ep)| label_subnet(ep).and_then(parse_prefix))
+                .collect();
+            let mut pools = sharing::cluster_pools(cluster, &endpoints, &labelled, usages);
+            pools.sort_by(|a, b| {
+                (a.subnet, a.members.first().map(PoolUsage::member))
+                    .cmp(&(b.subnet, b.members.first().map(PoolUsage::member)))
+            });
+            let usages: Vec<&PoolUsage> = pools.iter().flat_map(|p| &p.members).collect();
+            // On a LAN: what a label names, what macvlan/ipvlan/swarm networks carry (even on
+            // one host), and every shared pool.
+            let lan: BTreeSet<IpNet> = labelled
+                .into_iter()
                 .chain(
                     usages
                         .iter()
                         .filter(|u| u.is_lan_attached())
                         .map(|u| u.spec.subnet),
                 )
+                .chain(pools.iter().filter(|p| p.is_shared()).map(|p| p.subnet))
                 .collect();
-
             report
                 .conflicts
                 .extend(overlapping_subnets(cluster, &usages, &lan));
             for (id, ep) in &endpoints {
                 report.conflicts.extend(label_mismatch(*id, ep, &usages));
             }
-
-            let mut shared: BTreeMap<IpNet, Vec<PoolUsage>> = BTreeMap::new();
-            let mut pools = Vec::new();
-            for usage in usages {
-                if lan.contains(&usage.spec.subnet) {
-                    shared.entry(usage.spec.subnet).or_default().push(usage);
-                } else {
-                    pools.extend(ClusterPool::new(cluster, false, vec![usage]));
-                }
-            }
-            pools.extend(
-                shared
-                    .into_values()
-                    .filter_map(|members| ClusterPool::new(cluster, true, members)),
-            );
-            pools.sort_by(|a, b| {
-                (a.subnet, a.members.first().map(PoolUsage::member))
-                    .cmp(&(b.subnet, b.members.first().map(PoolUsage::member)))
-            });
             report.pools.extend(pools);
         }
         report
@@ -1205,7 +1261,7 @@ fn label_subnet(ep: &Endpoint) -> Option<&str> {
 /// (host-local networks overlapping each other across hosts never meet).
 fn overlapping_subnets(
     cluster: &str,
-    usages: &[PoolUsage],
+    usages: &[&PoolUsage],
     lan: &BTreeSet<IpNet>,
 ) -> Vec<Conflict> {
     let mut by_subnet: BTreeMap<IpNet, Vec<MemberRef>> = BTreeMap::new();
@@ -1216,8 +1272,7 @@ fn overlapping_subnets(
     let mut out = Vec::new();
     for (i, (a, a_members)) in subnets.iter().enumerate() {
         for (b, b_members) in &subnets[i + 1..] {
-            let overlap = a.contains(*b) || b.contains(*a);
-            if overlap && (lan.contains(a) || lan.contains(b)) {
+            if intersection(a, b).is_some() && (lan.contains(a) || lan.contains(b)) {
                 out.push(Conflict::OverlappingSubnets {
                     cluster: cluster.to_string(),
                     a: SubnetUse {
@@ -1237,7 +1292,7 @@ fn overlapping_subnets(
 
 /// Checks an endpoint's `subnet` label against its networks. Skipped until the first sync:
 /// before it the daemon's networks are unknown, not absent.
-fn label_mismatch(id: EndpointId, ep: &Endpoint, usages: &[PoolUsage]) -> Option<Conflict> {
+fn label_mismatch(id: EndpointId, ep: &Endpoint, usages: &[&PoolUsage]) -> Option<Conflict> {
     let label = label_subnet(ep)?;
     if !ep.synced {
         return None;
@@ -1251,7 +1306,11 @@ fn label_mismatch(id: EndpointId, ep: &Endpoint, usages: &[PoolUsage]) -> Option
     let Some(wanted) = parse_prefix(label) else {
         return Some(conflict(LabelProblem::NotASubnet));
     };
-    let own: Vec<&PoolUsage> = usages.iter().filter(|u| u.endpoint == id).collect();
+    let own: Vec<&PoolUsage> = usages
+        .iter()
+        .copied()
+        .filter(|u| u.endpoint == id)
+        .collect();
     if own.iter().any(|u| u.spec.subnet == wanted) {
         return None;
     }
@@ -1310,6 +1369,19 @@ mod tests {
             pools,
             ..NetworkInfo::default()
         }
+    }
+
+    /// A network with one driver option, e.g. a macvlan's `parent`.
+    fn lan_network(
+        name: &str,
+        driver: &str,
+        option: &str,
+        value: &str,
+        pools: Vec<IpamPool>,
+    ) -> NetworkInfo {
+        let mut net = network(name, driver, pools);
+        net.options.insert(option.into(), value.into());
+        net
     }
 
     /// A container on `net` with its current address (`ip`) and its `--ip` (`fixed`).
@@ -1890,7 +1962,7 @@ mod tests {
                 (
                     p.cluster.as_str(),
                     p.subnet.to_string(),
-                    p.shared,
+                    p.is_shared(),
                     p.members.len(),
                 )
             })
@@ -2059,29 +2131,25 @@ mod tests {
     }
 
     #[test]
-    fn two_bridged_hosts_with_one_gateway_address_are_a_duplicate() {
+    fn two_hosts_declaring_one_gateway_share_it_without_a_conflict() {
+        // Once reported as "192.168.2.14 is taken 2 times: the gateway of lab1/fleetnet; the
+        // gateway of lab2/fleetnet": the shared LAN's own gateway, declared alike on each host.
         let mut hosts = lab();
         hosts[1].networks[1].pools[0].gateway = Some("192.168.2.14".into());
         let report = IpamReport::from_fleet(&fleet(hosts));
         let p = shared_pool(&report);
-        assert_eq!(
-            p.conflicts
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>(),
-            vec![
-                "192.168.2.14 is taken 2 times: the gateway of lab1/fleetnet; \
-                 the gateway of lab2/fleetnet"
-            ]
-        );
+        assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
+        assert_eq!(report.conflict_count(), 0);
     }
 
     #[test]
-    fn macvlan_networks_on_one_subnet_are_shared_without_labels() {
+    fn macvlan_networks_on_one_subnet_and_parent_are_shared_without_labels() {
         let macvlan = |range| {
-            network(
+            lan_network(
                 "lan",
                 "macvlan",
+                "parent",
+                "eth0",
                 vec![pool("10.1.0.0/24", Some(range), Some("10.1.0.1"), &[])],
             )
         };
@@ -2094,7 +2162,7 @@ mod tests {
         let report = IpamReport::from_fleet(&fleet(vec![a, b]));
         assert_eq!(report.pools.len(), 1);
         let p = &report.pools[0];
-        assert!(p.shared);
+        assert_eq!(p.sharing, Sharing::Detected(LanLink::Parent("eth0".into())));
         // One router for all: the same macvlan gateway on both hosts is no clash.
         assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
         // Network, broadcast and the router.
@@ -2121,7 +2189,7 @@ mod tests {
         b.containers = vec![running("mesh", "t2", "10.0.9.3")];
         let report = IpamReport::from_fleet(&fleet(vec![a, b]));
         let p = &report.pools[0];
-        assert!(p.shared);
+        assert_eq!(p.sharing, Sharing::Detected(LanLink::Swarm));
         assert!(p.conflicts.is_empty(), "{:?}", p.conflicts);
         assert_eq!(p.counts.used, 2);
         assert_eq!(p.next_free(0, 1), ips(&["10.0.9.4"]));
@@ -2209,6 +2277,365 @@ mod tests {
         assert_eq!(human_count((1 << 64) - 3), "≈2^64");
         assert_eq!(human_count((1 << 63) + 1), "≈2^63");
         assert_eq!(human_count(u128::MAX), "≈2^128");
+    }
+
+    // ------------------------------------------------- pools recognised from the networks --
+
+    mod lan_pools {
+        use super::*;
+        use crate::model::deploy::fixtures::{deployer, spec};
+        use crate::model::deploy::{DeployTarget, IpChoice, plan};
+
+        const SUBNET: &str = "10.77.0.0/24";
+        const BRIDGE_NAME: &str = "com.docker.network.bridge.name";
+
+        /// A network "lan" on 10.77.0.0/24 with the LAN's router as gateway (.1) and aux (.254).
+        fn lan(driver: &str, option: Option<(&str, &str)>, range: &str) -> NetworkInfo {
+            let p = pool(
+                SUBNET,
+                Some(range),
+                Some("10.77.0.1"),
+                &[("router", "10.77.0.254")],
+            );
+            match option {
+                Some((key, value)) => lan_network("lan", driver, key, value, vec![p]),
+                None => network("lan", driver, vec![p]),
+            }
+        }
+
+        fn macvlan(parent: &str, range: &str) -> NetworkInfo {
+            lan("macvlan", Some(("parent", parent)), range)
+        }
+
+        /// Hosts d1, d2, … of cluster "lab", one network each.
+        fn hosts(networks: Vec<NetworkInfo>) -> Vec<Host> {
+            const NAMES: [&str; 4] = ["d1", "d2", "d3", "d4"];
+            networks
+                .into_iter()
+                .zip(NAMES)
+                .map(|(net, name)| {
+                    let mut h = host(name, "lab", None);
+                    h.networks = vec![net];
+                    h
+                })
+                .collect()
+        }
+
+        /// (sharing, members as "host/network") of each pool on the subnet.
+        fn pools_of(report: &IpamReport) -> Vec<(Sharing, Vec<String>)> {
+            report
+                .pools
+                .iter()
+                .filter(|p| p.subnet == prefix(SUBNET))
+                .map(|p| {
+                    let members = p.members.iter().map(|m| m.member().to_string()).collect();
+                    (p.sharing.clone(), members)
+                })
+                .collect()
+        }
+
+        /// How each pool on the subnet is shared, without its members.
+        fn sharing_of(report: &IpamReport) -> Vec<Sharing> {
+            pools_of(report).into_iter().map(|(s, _)| s).collect()
+        }
+
+        fn parent(name: &str) -> Sharing {
+            Sharing::Detected(LanLink::Parent(name.into()))
+        }
+
+        fn messages(pool: &ClusterPool) -> Vec<String> {
+            pool.conflicts.iter().map(ToString::to_string).collect()
+        }
+
+        #[test]
+        fn macvlan_networks_with_one_subnet_and_parent_name_are_one_detected_pool() {
+            let report = IpamReport::from_fleet(&fleet(hosts(vec![
+                macvlan("lan0", "10.77.0.0/26"),
+                lan("ipvlan", Some(("parent", "lan0")), "10.77.0.64/26"),
+            ])));
+            assert_eq!(
+                pools_of(&report),
+                vec![(parent("lan0"), vec!["d1/lan".into(), "d2/lan".into()])]
+            );
+            // The router, declared alike as gateway and aux by both hosts, is the pool's own.
+            assert!(
+                report.pools[0].conflicts.is_empty(),
+                "{:?}",
+                report.pools[0].conflicts
+            );
+            assert_eq!(report.conflict_count(), 0);
+        }
+
+        #[test]
+        fn lan_networks_that_name_no_common_link_stay_host_local() {
+            let mut all = hosts(vec![
+                macvlan("lan0", "10.77.0.0/26"),
+                macvlan("eth1", "10.77.0.64/26"),
+                lan("macvlan", None, "10.77.0.128/26"),
+                lan("bridge", None, "10.77.0.192/26"),
+            ]);
+            // The same address on each: four islands, no clash.
+            for h in &mut all {
+                let name = format!("{}-x", h.name);
+                h.containers = vec![running_static("lan", &name, "10.77.0.9")];
+            }
+            let report = IpamReport::from_fleet(&fleet(all));
+            assert_eq!(sharing_of(&report), vec![Sharing::Local; 4]);
+            assert_eq!(report.conflict_count(), 0);
+        }
+
+        #[test]
+        fn a_lone_lan_network_shares_with_nobody_and_clusters_never_meet() {
+            let mut all = hosts(vec![
+                macvlan("lan0", "10.77.0.0/26"),
+                macvlan("lan0", "10.77.0.64/26"),
+            ]);
+            all[1].cluster = "other";
+            let report = IpamReport::from_fleet(&fleet(all));
+            assert_eq!(sharing_of(&report), vec![Sharing::Local, Sharing::Local]);
+        }
+
+        #[test]
+        fn bridges_on_one_named_lan_bridge_are_one_detected_pool_and_docker_bridges_are_not() {
+            let named = |name: &str, range: &str| lan("bridge", Some((BRIDGE_NAME, name)), range);
+            let report = IpamReport::from_fleet(&fleet(hosts(vec![
+                named("br0", "10.77.0.0/26"),
+                named("br0", "10.77.0.64/26"),
+                named("br1", "10.77.0.128/26"),
+            ])));
+            assert_eq!(
+                pools_of(&report),
+                vec![
+                    (
+                        Sharing::Detected(LanLink::Bridge("br0".into())),
+                        vec!["d1/lan".into(), "d2/lan".into()]
+                    ),
+                    (Sharing::Local, vec!["d3/lan".into()]),
+                ]
+            );
+
+            // docker0 and docker_gwbridge carry a bridge name on every host, alike: NATed
+            // islands, never a LAN.
+            let docker_bridge = |extra: (&str, &str)| {
+                let mut net = lan("bridge", Some((BRIDGE_NAME, "docker0")), "10.77.0.0/26");
+                net.options.insert(extra.0.into(), extra.1.into());
+                net
+            };
+            for extra in [
+                ("com.docker.network.bridge.default_bridge", "true"),
+                ("com.docker.network.bridge.enable_ip_masquerade", "true"),
+            ] {
+                let report = IpamReport::from_fleet(&fleet(hosts(vec![
+                    docker_bridge(extra),
+                    docker_bridge(extra),
+                ])));
+                assert_eq!(
+                    sharing_of(&report),
+                    vec![Sharing::Local, Sharing::Local],
+                    "{extra:?}"
+                );
+            }
+        }
+
+        #[test]
+        fn a_subnet_label_joins_what_detection_keeps_apart() {
+            let mut all = hosts(vec![
+                macvlan("eth0", "10.77.0.0/26"),
+                macvlan("ens3", "10.77.0.64/26"),
+            ]);
+            all[0].subnet_label = Some(SUBNET.into());
+            let report = IpamReport::from_fleet(&fleet(all));
+            assert_eq!(
+                pools_of(&report),
+                vec![(Sharing::Labelled, vec!["d1/lan".into(), "d2/lan".into()])]
+            );
+        }
+
+        #[test]
+        fn a_local_subnets_label_keeps_a_hosts_network_out_of_any_pool() {
+            let with_local = |fleet: &mut Fleet, endpoint: usize| {
+                fleet.endpoints[endpoint].spec.labels.insert(
+                    LOCAL_SUBNETS_LABEL.into(),
+                    format!("10.99.0.0/16, {SUBNET}"),
+                );
+            };
+            let mut detected = fleet(hosts(vec![
+                macvlan("lan0", "10.77.0.0/26"),
+                macvlan("lan0", "10.77.0.64/26"),
+                macvlan("lan0", "10.77.0.128/26"),
+            ]));
+            with_local(&mut detected, 2);
+            assert_eq!(
+                pools_of(&IpamReport::from_fleet(&detected)),
+                vec![
+                    (parent("lan0"), vec!["d1/lan".into(), "d2/lan".into()]),
+                    (Sharing::Local, vec!["d3/lan".into()]),
+                ]
+            );
+            // Of two hosts, one labelled is enough: the other has nobody left to share with.
+            with_local(&mut detected, 1);
+            assert_eq!(
+                sharing_of(&IpamReport::from_fleet(&detected)),
+                vec![Sharing::Local; 3]
+            );
+
+            // It beats another host's subnet label too, for its own network.
+            let mut labelled = hosts(vec![
+                lan("bridge", None, "10.77.0.0/26"),
+                lan("bridge", None, "10.77.0.64/26"),
+            ]);
+            labelled[0].subnet_label = Some(SUBNET.into());
+            let mut labelled = fleet(labelled);
+            with_local(&mut labelled, 1);
+            assert_eq!(
+                pools_of(&IpamReport::from_fleet(&labelled)),
+                vec![
+                    (Sharing::Labelled, vec!["d1/lan".into()]),
+                    (Sharing::Local, vec!["d2/lan".into()]),
+                ]
+            );
+        }
+
+        #[test]
+        fn local_subnets_labels_parse_or_name_the_bad_part() {
+            assert_eq!(
+                parse_local_subnets(" 10.77.0.9/24 ,fd00::/64,"),
+                Ok(vec![prefix("10.77.0.0/24"), prefix("fd00::/64")])
+            );
+            assert_eq!(
+                parse_local_subnets("10.77.0.0/24, lan0"),
+                Err(
+                    "\"lan0\" is not a subnet; give prefixes like 10.77.0.0/24, separated by \
+                     commas"
+                        .into()
+                )
+            );
+        }
+
+        #[test]
+        fn in_a_detected_pool_containers_still_clash_with_each_other_and_with_gateways() {
+            let mut all = hosts(vec![
+                macvlan("lan0", "10.77.0.0/26"),
+                macvlan("lan0", "10.77.0.64/26"),
+            ]);
+            all[0].containers = vec![running_static("lan", "a", "10.77.0.10")];
+            all[1].containers = vec![
+                stopped_static("lan", "b", "10.77.0.10"),
+                running_static("lan", "on-router", "10.77.0.254"),
+                running_static("lan", "stray", "10.77.0.20"),
+            ];
+            let report = IpamReport::from_fleet(&fleet(all));
+            assert_eq!(pools_of(&report)[0].0, parent("lan0"));
+            assert_eq!(
+                messages(&report.pools[0]),
+                vec![
+                    "10.77.0.10 is taken 2 times: a on d1 (running, static); \
+                     b on d2 (exited, static, claimed)",
+                    "10.77.0.10, taken by b on d2 (exited, static, claimed), lies in the \
+                     ip-range 10.77.0.0/26 of d1/lan, whose daemon may hand it out",
+                    "10.77.0.20, taken by stray on d2 (running, static), lies in the ip-range \
+                     10.77.0.0/26 of d1/lan, whose daemon may hand it out",
+                    "on-router on d2 (running, static) has 10.77.0.254, the aux-address router \
+                     of d1/lan",
+                    "on-router on d2 (running, static) has 10.77.0.254, the aux-address router \
+                     of d2/lan",
+                ]
+            );
+        }
+
+        /// d1 hands out 10.77.0.128/26, d2 all of 10.77.0.128/25 around it.
+        fn overlapping() -> Fleet {
+            let mut all = hosts(vec![
+                macvlan("lan0", "10.77.0.128/26"),
+                macvlan("lan0", "10.77.0.128/25"),
+            ]);
+            all[0].containers = vec![running("lan", "a", "10.77.0.130")];
+            all[1].containers = vec![
+                running("lan", "b", "10.77.0.140"),
+                running("lan", "c", "10.77.0.200"),
+            ];
+            let mut f = fleet(all);
+            for ep in &mut f.endpoints {
+                ep.link = crate::model::Link::Up;
+            }
+            f
+        }
+
+        const OVERLAP: &str =
+            "the ip-ranges of d1 and d2 overlap: 10.77.0.128/26; give each host its own range";
+
+        #[test]
+        fn overlapping_ranges_are_one_named_problem_not_one_per_address() {
+            let report = IpamReport::from_fleet(&overlapping());
+            let p = &report.pools[0];
+            assert_eq!(p.sharing, parent("lan0"));
+            assert_eq!(messages(p), vec![OVERLAP]);
+            assert_eq!(p.conflicts[0].endpoints(), vec![0, 1]);
+            assert_eq!(p.conflicts[0].address(), None);
+            assert!(
+                p.next_free(0, 1).is_empty(),
+                "d2 may hand out all of d1's range"
+            );
+            assert_eq!(
+                p.range_overlap_on(0, None)
+                    .map(ToString::to_string)
+                    .as_deref(),
+                Some(OVERLAP)
+            );
+            assert!(p.range_overlap_on(1, Some(ip("10.77.0.200"))).is_none());
+        }
+
+        #[test]
+        fn ranges_of_one_swarm_network_never_overlap() {
+            let overlay = NetworkInfo {
+                id: "ov1".into(),
+                scope: "swarm".into(),
+                ..network(
+                    "mesh",
+                    "overlay",
+                    vec![pool(SUBNET, None, Some("10.77.0.1"), &[])],
+                )
+            };
+            let report = IpamReport::from_fleet(&fleet(hosts(vec![overlay.clone(), overlay])));
+            assert!(
+                report.pools[0].conflicts.is_empty(),
+                "{:?}",
+                report.pools[0].conflicts
+            );
+        }
+
+        #[test]
+        fn deploy_names_overlapping_ranges_as_the_cause() {
+            let fleet = overlapping();
+            let to = DeployTarget::Endpoint("d1".into());
+            let ip_problem = |choice: IpChoice| {
+                let mut s = spec("svc");
+                s.network = Some("lan".into());
+                s.ip = choice;
+                let problems = plan(&s, &fleet, Some(&to), 3, &deployer())
+                    .err()
+                    .unwrap_or_default();
+                problems
+                    .into_iter()
+                    .find(|p| p.key == "ip")
+                    .map(|p| p.message)
+            };
+            assert_eq!(
+                ip_problem(IpChoice::Auto),
+                Some(format!(
+                    "{OVERLAP} (no free address left in lan's range 10.77.0.128/26 on d1)"
+                ))
+            );
+            assert_eq!(
+                ip_problem(IpChoice::Fixed(ip("10.77.0.150"))),
+                Some(OVERLAP.to_string())
+            );
+            // Outside the overlap, the plain reasons stand.
+            assert_eq!(
+                ip_problem(IpChoice::Fixed(ip("10.77.0.140"))),
+                Some("10.77.0.140 is taken: used by d2/b".to_string())
+            );
+        }
     }
 
     // ------------------------------------------------------------------- properties --

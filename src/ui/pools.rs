@@ -22,7 +22,9 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Widge
 use super::containers::visible_offset;
 use super::{Screen, Theme};
 use crate::model::filter::{Filter, Subject};
-use crate::model::ipam::{AddressKind, ClusterPool, Holding, IpamReport, human_count};
+use crate::model::ipam::{
+    AddressKind, ClusterPool, Holding, IpamReport, LOCAL_SUBNETS_LABEL, Sharing, human_count,
+};
 
 /// How many next-free addresses the drill-down shows per host.
 const NEXT_FREE: usize = 5;
@@ -312,15 +314,28 @@ impl PoolDetail<'_, '_> {
         };
         let c = &p.counts;
         let mut lines = vec![Line::styled("Pool", t.title)];
-        let kind = if p.shared {
-            "shared LAN pool: an address taken on any host is taken for all"
-        } else {
-            "host-local pool"
+        let kind = match &p.sharing {
+            Sharing::Labelled => "shared LAN pool: an address taken on any host is taken for all",
+            Sharing::Detected(_) => {
+                "shared (detected): an address taken on any host is taken for all"
+            }
+            Sharing::Local => "host-local pool",
         };
         lines.push(Line::from(format!(
             "  {} in {} · {kind}",
             p.subnet, p.cluster
         )));
+        if let Sharing::Detected(link) = &p.sharing {
+            // The evidence, and the way out when the networks are wrong about it.
+            lines.push(Line::styled(format!("  detected: {link}"), t.dim));
+            lines.push(Line::styled(
+                format!(
+                    "  to keep a host out: label it {LOCAL_SUBNETS_LABEL} = \"{}\"",
+                    p.subnet
+                ),
+                t.dim,
+            ));
+        }
         for m in &p.members {
             let mut text = format!(
                 "  {}/{} ({}) range {}",
@@ -384,11 +399,16 @@ impl PoolDetail<'_, '_> {
                 .iter()
                 .map(ToString::to_string)
                 .collect();
+            let none = if p.range_overlap_on(m.endpoint, None).is_some() {
+                "none (see the overlapping ip-ranges above)"
+            } else {
+                "none"
+            };
             lines.push(Line::from(format!(
                 "  {:<12} {}",
                 m.endpoint_name,
                 if free.is_empty() {
-                    "none".to_string()
+                    none.to_string()
                 } else {
                     free.join(", ")
                 }
