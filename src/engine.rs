@@ -15,6 +15,7 @@ mod convert;
 pub mod deploy;
 pub mod gate;
 pub mod inspect;
+pub mod interrupt;
 pub mod logs;
 pub mod pty;
 pub mod shell;

@@ -12,6 +12,7 @@ pub mod ipam;
 pub mod logs;
 pub mod query;
 pub mod shell;
+pub mod signal;
 pub mod spec;
 pub mod stats;
 pub mod text;

@@ -32,7 +32,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::client::ReadOnly;
-use super::deploy::Interrupt;
+use super::interrupt::Interrupt;
 use super::{EngineError, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};

@@ -318,35 +318,7 @@ pub fn is_glob(pattern: &str) -> bool {
     pattern.contains(['*', '?'])
 }
 
-const SIGNALS: &[&str] = &[
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
-];
-
-/// A signal for `kill`, as Docker takes it: `SIGTERM`, `term` and `15` are all accepted and
-/// named `SIGTERM` / `15`; anything else is refused here, before a request is sent.
-pub fn parse_signal(text: &str) -> Result<String, String> {
-    let t = text.trim();
-    if let Ok(n) = t.parse::<u8>() {
-        if (1..=64).contains(&n) {
-            return Ok(n.to_string());
-        }
-    } else {
-        let upper = t.to_ascii_uppercase();
-        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
-        let realtime = bare
-            .strip_prefix("RTMIN+")
-            .or_else(|| bare.strip_prefix("RTMAX-"))
-            .is_some_and(|n| n.parse::<u8>().is_ok_and(|n| n <= 30));
-        if SIGNALS.contains(&bare) || matches!(bare, "RTMIN" | "RTMAX") || realtime {
-            return Ok(format!("SIG{bare}"));
-        }
-    }
-    Err(format!(
-        "unknown signal \"{text}\"; use a name like SIGTERM, TERM, HUP, KILL, USR1 or a number 1-64"
-    ))
-}
+pub use super::signal::parse_signal;
 
 // ------------------------------------------------------------------------------------ plans --
 
@@ -727,5 +699,30 @@ mod tests {
         );
         assert!(!Action::Start.is_destructive());
         assert!(Action::Pause.is_destructive());
+    }
+
+    #[test]
+    fn the_audit_log_records_the_revision_but_never_env_values() {
+        use crate::model::deploy::fixtures::{deployer, lab, spec};
+        use crate::model::deploy::{DeploySpec, DeployTarget, plan};
+        let s = DeploySpec {
+            env: [("DB_PASSWORD".to_string(), "hunter2".to_string())].into(),
+            ..spec("cart")
+        };
+        let p = plan(
+            &s,
+            &lab(),
+            Some(&DeployTarget::Endpoint("lab2".into())),
+            3,
+            &deployer(),
+        )
+        .unwrap();
+        let params = Action::Create {
+            spec: Box::new(p.create),
+        }
+        .params();
+        assert!(!params.to_string().contains("hunter2"), "{params}");
+        assert_eq!(params["ip"], "192.168.2.67");
+        assert_eq!(params["revision"], "1");
     }
 }

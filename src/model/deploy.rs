@@ -1091,22 +1091,6 @@ mod tests {
     }
 
     #[test]
-    fn the_audit_log_records_the_revision_but_never_env_values() {
-        let s = DeploySpec {
-            env: [("DB_PASSWORD".to_string(), "hunter2".to_string())].into(),
-            ..spec("cart")
-        };
-        let p = plan(&s, &lab(), Some(&to("lab2")), 3, &deployer()).unwrap();
-        let params = crate::model::actions::Action::Create {
-            spec: Box::new(p.create),
-        }
-        .params();
-        assert!(!params.to_string().contains("hunter2"), "{params}");
-        assert_eq!(params["ip"], "192.168.2.67");
-        assert_eq!(params["revision"], "1");
-    }
-
-    #[test]
     fn the_spec_digest_ignores_placement_but_not_the_image() {
         let a = spec("cart");
         let mut b = a.clone();
