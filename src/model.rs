@@ -9,6 +9,7 @@ pub mod events;
 pub mod filter;
 pub mod inspect;
 pub mod ipam;
+pub mod labels;
 pub mod logs;
 pub mod query;
 pub mod shell;

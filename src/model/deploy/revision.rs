@@ -9,22 +9,9 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{Container, ContainerState, Endpoint, EndpointId, Fleet};
 
-pub const LABEL_SERVICE: &str = "fleetdeck.deploy.service";
-pub const LABEL_REVISION: &str = "fleetdeck.deploy.revision";
-pub const LABEL_IMAGE: &str = "fleetdeck.deploy.image";
-pub const LABEL_DIGEST: &str = "fleetdeck.deploy.spec-digest";
-pub const LABEL_TIME: &str = "fleetdeck.deploy.time";
-pub const LABEL_BY: &str = "fleetdeck.deploy.by";
-/// The labels each revision gets anew ([`RevisionInfo::labels`]): never carried over from the
-/// revision it replaces. (A replica's group and number are, see `replicas`.)
-pub const REVISION_LABELS: [&str; 6] = [
-    LABEL_SERVICE,
-    LABEL_REVISION,
-    LABEL_IMAGE,
-    LABEL_DIGEST,
-    LABEL_TIME,
-    LABEL_BY,
-];
+pub use crate::model::labels::{
+    LABEL_BY, LABEL_DIGEST, LABEL_IMAGE, LABEL_REVISION, LABEL_SERVICE, LABEL_TIME, REVISION_LABELS,
+};
 /// Between the service name and the revision in a kept container's name.
 pub const REVISION_SEPARATOR: &str = "--r";
 
