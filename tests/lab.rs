@@ -15,6 +15,8 @@ mod audit;
 mod busy_socket;
 #[path = "lab/chaos.rs"]
 mod chaos;
+#[path = "lab/compose.rs"]
+mod compose;
 #[path = "lab/crash_safe.rs"]
 mod crash_safe;
 #[path = "lab/deploy.rs"]

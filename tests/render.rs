@@ -418,7 +418,7 @@ fn filter_sort_and_group_change_what_is_listed() {
 }
 
 #[test]
-fn grouped_by_service_a_services_replicas_sit_under_one_header_wherever_they_run() {
+fn grouped_by_service_or_compose_project_members_sit_under_one_header_wherever_they_run() {
     let mut app = App::new(&config(), Theme::dark());
     app.now = now();
     let replica = |id: &str, name: &str, state: ContainerState| {
@@ -437,10 +437,19 @@ fn grouped_by_service_a_services_replicas_sit_under_one_header_wherever_they_run
         vec![
             replica("r1", "cart-1", ContainerState::Running),
             replica("k1", "cart-1--r1", ContainerState::Exited),
-            container("w1", "web-1", ContainerState::Running, "192.168.2.20"),
+            {
+                let mut c = container("w1", "web-1", ContainerState::Running, "192.168.2.20");
+                c.labels = [("com.docker.compose.project".to_string(), "shop".to_string())].into();
+                c
+            },
         ],
         vec![
-            replica("r2", "cart-2", ContainerState::Running),
+            {
+                let mut c = replica("r2", "cart-2", ContainerState::Running);
+                c.labels
+                    .insert("com.docker.compose.project".into(), "shop".into());
+                c
+            },
             replica("r3", "cart-3", ContainerState::Exited),
         ],
         vec![container(
@@ -484,6 +493,19 @@ fn grouped_by_service_a_services_replicas_sit_under_one_header_wherever_they_run
         at("── (not deployed by fleetdeck) (2)") < at("cron-1"),
         "{text}"
     );
+
+    // Once more: by compose project, across endpoints; the rest last.
+    key(&mut app, KeyCode::Char('o'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{text}"))
+    };
+    assert!(
+        at("── project shop: 2 running of 2") < at("web-1"),
+        "{text}"
+    );
+    assert!(at("cart-2") < at("── (no compose project) (4)"), "{text}");
 }
 
 #[test]

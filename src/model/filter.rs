@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::container::Container;
 use super::endpoint::Endpoint;
 
-pub const FIELDS: &str = "name, image, endpoint (ep), cluster, label, state, health, type";
+pub const FIELDS: &str = "name, image, endpoint (ep), cluster, label, project, state, health, type";
 
 /// What a filter looks at. Containers, events and log sources all describe themselves this way,
 /// so one grammar serves every view.
@@ -31,6 +31,9 @@ pub struct Subject<'a> {
     pub text: &'a str,
 }
 
+/// The label Docker Compose puts on every container of a project.
+pub const COMPOSE_PROJECT: &str = "com.docker.compose.project";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Field {
     Any,
@@ -38,7 +41,12 @@ enum Field {
     Image,
     Endpoint,
     Cluster,
-    Label { key: String, value: Option<String> },
+    Label {
+        key: String,
+        value: Option<String>,
+    },
+    /// The compose project (`com.docker.compose.project`), exactly.
+    Project,
     State,
     Health,
     Kind,
@@ -81,6 +89,7 @@ impl Filter {
                         "state" => Field::State,
                         "health" => Field::Health,
                         "type" => Field::Kind,
+                        "project" => Field::Project,
                         "label" => {
                             let (key, value) = match v.split_once('=') {
                                 Some((k, val)) => (k.to_string(), Some(val.to_string())),
@@ -166,6 +175,9 @@ fn term_matches(t: &Term, s: &Subject<'_>) -> bool {
         Field::State => s.state == t.needle,
         Field::Health => s.health == t.needle,
         Field::Kind => s.kind == t.needle,
+        Field::Project => {
+            labels().any(|(k, v)| k == COMPOSE_PROJECT && v.to_lowercase() == t.needle)
+        }
         Field::Label { key, value } => labels().any(|(k, v)| {
             k.to_lowercase() == *key && value.as_ref().is_none_or(|want| v.to_lowercase() == *want)
         }),
@@ -229,8 +241,19 @@ mod tests {
     fn unknown_fields_are_explained() {
         assert_eq!(
             Filter::parse("colour:red").unwrap_err(),
-            "unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, state, health, type"
+            "unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, project, state, health, type"
         );
         assert!(Filter::parse("label:=x").is_err());
+    }
+
+    #[test]
+    fn project_matches_the_compose_project_label_exactly() {
+        let e = ep("lab1", "lab-a");
+        let mut c = web();
+        c.labels.insert(COMPOSE_PROJECT.into(), "Shop".into());
+        assert!(m("project:shop", &e, &c));
+        assert!(!m("project:sho", &e, &c));
+        assert!(m("!project:billing", &e, &c));
+        assert!(!m("project:shop", &e, &web()));
     }
 }

@@ -75,10 +75,14 @@ pub enum GroupBy {
     /// A fleetdeck service: its replicas (and a one-container service with its kept
     /// revisions) under one header, wherever they run; the rest last.
     Service,
+    /// A compose project (`com.docker.compose.project`), across endpoints; the rest last.
+    Project,
 }
 
 /// The group of containers that no fleetdeck service owns, when grouping by service.
 pub const NO_SERVICE: &str = "(not deployed by fleetdeck)";
+/// The group of containers of no compose project, when grouping by project.
+pub const NO_PROJECT: &str = "(no compose project)";
 
 impl GroupBy {
     pub fn next(self) -> GroupBy {
@@ -86,7 +90,8 @@ impl GroupBy {
             GroupBy::None => GroupBy::Endpoint,
             GroupBy::Endpoint => GroupBy::Cluster,
             GroupBy::Cluster => GroupBy::Service,
-            GroupBy::Service => GroupBy::None,
+            GroupBy::Service => GroupBy::Project,
+            GroupBy::Project => GroupBy::None,
         }
     }
 
@@ -96,8 +101,16 @@ impl GroupBy {
             GroupBy::Endpoint => "endpoint",
             GroupBy::Cluster => "cluster",
             GroupBy::Service => "service",
+            GroupBy::Project => "project",
         }
     }
+}
+
+/// The compose project a container belongs to.
+pub fn project_of(c: &Container) -> Option<&str> {
+    c.labels
+        .get(crate::model::filter::COMPOSE_PROJECT)
+        .map(String::as_str)
 }
 
 /// The service a container belongs to: its replica group, else its own service.
@@ -156,6 +169,7 @@ pub fn group_of<'a>(fleet: &'a Fleet, row: &Row<'a>, group: GroupBy) -> Option<&
         GroupBy::Endpoint => Some(ep.name()),
         GroupBy::Cluster => Some(ep.cluster()),
         GroupBy::Service => Some(service_of(row.container).unwrap_or(NO_SERVICE)),
+        GroupBy::Project => Some(project_of(row.container).unwrap_or(NO_PROJECT)),
     }
 }
 
@@ -198,6 +212,11 @@ pub fn container_rows<'a>(
             GroupBy::Service => {
                 let (sa, sb) = (service_of(a.container), service_of(b.container));
                 sa.is_none().cmp(&sb.is_none()).then(sa.cmp(&sb))
+            }
+            // Projects by name, the containers of none last.
+            GroupBy::Project => {
+                let (pa, pb) = (project_of(a.container), project_of(b.container));
+                pa.is_none().cmp(&pb.is_none()).then(pa.cmp(&pb))
             }
         };
         let mut by_column = compare(fleet, sort.column, a, b);

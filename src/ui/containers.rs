@@ -267,6 +267,7 @@ impl Widget for ContainersView<'_, '_> {
         let group_label = match st.group {
             GroupBy::Cluster => "cluster",
             GroupBy::Service => "service",
+            GroupBy::Project => "project",
             _ => "endpoint",
         };
         let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
@@ -278,9 +279,12 @@ impl Widget for ContainersView<'_, '_> {
                         GroupBy::Service if *name == query::NO_SERVICE => {
                             format!("── {name} ({count}) ")
                         }
+                        GroupBy::Project if *name == query::NO_PROJECT => {
+                            format!("── {name} ({count}) ")
+                        }
                         // A service's health at a glance: its running containers of all
                         // (kept revisions stand stopped among them).
-                        GroupBy::Service => {
+                        GroupBy::Service | GroupBy::Project => {
                             format!("── {group_label} {name}: {running} running of {count} ")
                         }
                         _ => format!("── {group_label} {name} ({count}) "),
