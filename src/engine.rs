@@ -160,6 +160,7 @@ pub async fn full_sync(
             networks,
             images,
             latency: Some(latency),
+            daemon_time: daemon_time.as_deref().and_then(convert::parse_time),
         },
         daemon_time,
     ))
@@ -1110,11 +1111,13 @@ async fn session(
                 // Replayed events from before the sync changed nothing the sync did not see:
                 // acting on them would inspect every recent container a second time.
                 batch.retain(|e| synced_at.is_none_or(|at| e.time_nano.is_none_or(|t| t > at)));
+                // Before the inspects they call for: the model applies the state an event
+                // carries at once, so the screen follows the event within a frame, not a round
+                // trip later. The inspects then refine it.
+                emit!(tx, id, MsgKind::Events(converted));
                 if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
                     return Ok(());
                 }
-                // After the state they caused, so a view jumping from an event finds it current.
-                emit!(tx, id, MsgKind::Events(converted));
             }
             _ = resync.tick() => {
                 if resync_containers(&docker, id, settings, tx, &mut known).await?.is_none() {

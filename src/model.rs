@@ -41,6 +41,9 @@ pub struct SyncData {
     pub networks: Vec<NetworkInfo>,
     pub images: Vec<ImageInfo>,
     pub latency: Option<Duration>,
+    /// The daemon's clock when the sync began: every event up to here is already in it, so a
+    /// replayed one must not be applied to the containers again. `None` when unknown.
+    pub daemon_time: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +298,26 @@ impl Fleet {
         self.endpoints.iter().map(|e| e.containers.len()).sum()
     }
 
+    /// What a container event states for sure, folded into that container (or its removal, for
+    /// `destroy`). Returns whether anything changed.
+    fn apply_container_event(&mut self, endpoint: EndpointId, ev: &events::FleetEvent) -> bool {
+        let Some(ep) = self.endpoints.get_mut(endpoint) else {
+            return false;
+        };
+        if ev.verb() == "destroy" {
+            self.stats.forget(endpoint, &ev.actor_id);
+            return ep.containers.remove(&ev.actor_id).is_some();
+        }
+        let Some(c) = ep.containers.get_mut(&ev.actor_id) else {
+            return false;
+        };
+        let changed = events::apply_to(c, ev);
+        if changed && c.state != ContainerState::Running {
+            self.stats.forget(endpoint, &ev.actor_id);
+        }
+        changed
+    }
+
     /// Folds one engine message into the fleet. Returns whether anything visible changed, so the
     /// app loop redraws only when it must.
     pub fn apply(&mut self, msg: Msg) -> bool {
@@ -377,8 +400,15 @@ impl Fleet {
             }
             MsgKind::Events(batch) => {
                 ep.last_contact = Some(msg.at);
+                let synced_through = ep.synced_through;
                 let mut changed = false;
                 for ev in batch {
+                    // The state an event carries goes to the table at once; the inspect the
+                    // engine sends after it refines what the event could not say.
+                    let replayed = synced_through.is_some_and(|t| ev.time() <= t);
+                    if ev.kind == "container" && !replayed {
+                        changed |= self.apply_container_event(msg.endpoint, &ev);
+                    }
                     changed |= self.events.push(ev);
                 }
                 changed
@@ -410,8 +440,10 @@ impl Fleet {
                     networks,
                     images,
                     latency,
+                    daemon_time,
                 } = *sync;
                 ep.info = Some(info);
+                ep.synced_through = daemon_time;
                 ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
                 let running: std::collections::HashSet<&str> = ep
                     .containers
@@ -637,5 +669,67 @@ mod tests {
     fn messages_for_unknown_endpoints_are_ignored() {
         let mut f = fleet();
         assert!(!f.apply(msg(7, MsgKind::Latency(Duration::from_millis(3)))));
+    }
+
+    fn container_event(secs: i64, action: &str, id: &str, exit: Option<i64>) -> MsgKind {
+        let mut e = events::FleetEvent {
+            time_nano: secs * 1_000_000_000,
+            endpoint: 0,
+            kind: "container".into(),
+            action: action.into(),
+            actor_id: id.into(),
+            actor: id.into(),
+            details: vec![],
+            exit_code: exit,
+            severity: events::Severity::Info,
+            restart_loop: false,
+        };
+        e.classify();
+        MsgKind::Events(vec![e])
+    }
+
+    #[test]
+    fn an_event_changes_its_container_at_once_and_destroy_removes_it() {
+        let mut f = fleet();
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(
+            0,
+            synced(vec![web, container("c2", "db", ContainerState::Exited)]),
+        ));
+        assert!(f.apply(msg(0, container_event(200, "die", "c1", Some(2)))));
+        let web = &f.endpoints[0].containers["c1"];
+        assert_eq!(
+            (web.state, web.exit_code),
+            (ContainerState::Exited, Some(2))
+        );
+        assert!(
+            f.events.iter().any(|e| e.action == "die"),
+            "and logged as before"
+        );
+        assert!(f.apply(msg(0, container_event(210, "destroy", "c2", None))));
+        assert!(!f.endpoints[0].containers.contains_key("c2"));
+    }
+
+    #[test]
+    fn events_the_last_sync_already_saw_are_logged_but_not_applied_again() {
+        let mut f = fleet();
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(
+            0,
+            MsgKind::Synced(Box::new(SyncData {
+                containers: vec![web.clone()],
+                daemon_time: DateTime::from_timestamp(500, 0),
+                ..SyncData::default()
+            })),
+        ));
+        // A replay after a reconnect: a health change from before the sync.
+        assert!(f.apply(msg(
+            0,
+            container_event(400, "health_status: unhealthy", "c1", None)
+        )));
+        assert_eq!(f.endpoints[0].containers["c1"], web);
+        assert!(f.events.iter().any(|e| e.verb() == "health_status"));
     }
 }

@@ -147,6 +147,9 @@ fn app() -> App {
                 },
                 containers,
                 latency: Some(Duration::from_millis(3 + i as u64)),
+                // The containers above already reflect the events below (history for the
+                // events view), so those are logged but not applied to them again.
+                daemon_time: Some(now()),
                 ..SyncData::default()
             })),
         });
@@ -289,6 +292,45 @@ fn containers_view_at_80x24_and_200x50() {
     key(&mut app, KeyCode::Char('2'));
     snap!("containers_80x24", render(&mut app, 80, 24));
     snap!("containers_200x50", render(&mut app, 200, 50));
+}
+
+#[test]
+fn a_die_event_changes_the_row_at_once_without_waiting_for_the_inspect() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    let row = |buf: &Buffer| {
+        let (_, y) = find_cell(buf, "web-2");
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect::<String>()
+    };
+    assert!(row(&render(&mut app, 200, 50)).contains("Up 3h12m"));
+    // After the sync (which the fixture dates `now()`), as a live event is.
+    app.now = now() + TimeDelta::seconds(30);
+    let mut die = FleetEvent {
+        time_nano: (now() + TimeDelta::seconds(20))
+            .timestamp_nanos_opt()
+            .unwrap(),
+        endpoint: 1,
+        kind: "container".into(),
+        action: "die".into(),
+        actor_id: format!("c5{}", "0".repeat(62)),
+        actor: "web-2".into(),
+        details: vec!["exit 3".into()],
+        exit_code: Some(3),
+        severity: Severity::Info,
+        restart_loop: false,
+    };
+    die.classify();
+    // `true`: the loop redraws at the next frame deadline. No ContainerChanged follows.
+    assert!(app.apply(Msg {
+        endpoint: 1,
+        at: app.now,
+        kind: MsgKind::Events(vec![die]),
+    }));
+    let row = row(&render(&mut app, 200, 50));
+    assert!(row.contains("Exited (3)"), "{row}");
+    assert!(!row.contains("Up 3h12m"), "{row}");
 }
 
 #[test]

@@ -119,6 +119,8 @@ pub struct Endpoint {
     pub images: Vec<ImageInfo>,
     /// Whether a full sync has ever completed: before it the container list means nothing.
     pub synced: bool,
+    /// The daemon's clock at the last full sync: events up to it are already in the model.
+    pub synced_through: Option<DateTime<Utc>>,
 }
 
 impl Endpoint {
@@ -135,6 +137,7 @@ impl Endpoint {
             networks: Vec::new(),
             images: Vec::new(),
             synced: false,
+            synced_through: None,
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::EndpointId;
+use super::container::{Container, ContainerState, Health};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Severity {
@@ -87,6 +88,56 @@ impl FleetEvent {
             && self.action == other.action
             && self.actor_id == other.actor_id
     }
+}
+
+/// Folds what a container event states for sure into the container, so the table changes with
+/// the event instead of a round trip later; the inspect the engine sends after it refines the
+/// rest (and wins, being newer). An event older than the run the model already knows (before
+/// its `started_at` or `finished_at`) changes nothing, so a replay cannot undo newer state.
+/// `kill` and `stop` change nothing: the `die` that follows says how it ended. `destroy` is the
+/// caller's, who owns the list. Returns whether anything changed.
+pub fn apply_to(c: &mut Container, ev: &FleetEvent) -> bool {
+    if ev.kind != "container" || ev.actor_id != c.id {
+        return false;
+    }
+    let at = ev.time();
+    let not_older = |t: Option<DateTime<Utc>>| t.is_none_or(|t| at >= t);
+    if !not_older(c.started_at) || !not_older(c.finished_at) {
+        return false;
+    }
+    let before = c.clone();
+    match ev.verb() {
+        "start" => {
+            // Docker clears these for every new run.
+            c.state = ContainerState::Running;
+            c.started_at = Some(at);
+            c.exit_code = Some(0);
+            c.oom_killed = false;
+        }
+        "die" => {
+            c.state = ContainerState::Exited;
+            c.finished_at = Some(at);
+            if ev.exit_code.is_some() {
+                c.exit_code = ev.exit_code;
+            }
+        }
+        "oom" => c.oom_killed = true,
+        "health_status" => {
+            let status = ev.action.split_once(':').map_or("", |(_, s)| s.trim());
+            let health = Health::parse(status);
+            if health != Health::None && c.state == ContainerState::Running {
+                c.health = health;
+            }
+        }
+        "pause" if c.state == ContainerState::Running => c.state = ContainerState::Paused,
+        "unpause" if c.state == ContainerState::Paused => c.state = ContainerState::Running,
+        // Without a `name` attribute the conversion falls back to the id: nothing to rename to.
+        "rename" if !ev.actor.is_empty() && ev.actor != ev.actor_id => {
+            c.name.clone_from(&ev.actor);
+        }
+        _ => {}
+    }
+    *c != before
 }
 
 /// "The same container dying `count` times within `window`" is a restart loop.
@@ -401,5 +452,134 @@ mod tests {
         assert!(log.is_restart_looping(0, "id-web", DateTime::from_timestamp(3, 0).unwrap()));
         log.push(ev(0, 4, "container", "destroy", "web"));
         assert!(!log.is_restart_looping(0, "id-web", DateTime::from_timestamp(5, 0).unwrap()));
+    }
+
+    mod state_from_events {
+        use super::*;
+        use crate::model::container::fixtures::container;
+
+        fn at(secs: i64) -> Option<DateTime<Utc>> {
+            DateTime::from_timestamp(secs, 0)
+        }
+
+        /// "web" ran from 100 s on, healthy.
+        fn web() -> Container {
+            let mut c = container("id-web", "web", ContainerState::Running);
+            c.started_at = at(100);
+            c.exit_code = Some(0);
+            c.health = Health::Healthy;
+            c
+        }
+
+        #[test]
+        fn die_exits_with_the_events_code_and_time() {
+            let mut c = web();
+            assert!(apply_to(&mut c, &die(0, 200, "web", 3)));
+            assert_eq!(c.state, ContainerState::Exited);
+            assert_eq!(c.exit_code, Some(3));
+            assert_eq!(c.finished_at, at(200));
+            assert_eq!(c.started_at, at(100));
+        }
+
+        #[test]
+        fn start_runs_a_new_run_with_its_time_and_clean_exit() {
+            let mut c = web();
+            apply_to(&mut c, &ev(0, 150, "container", "oom", "web"));
+            apply_to(&mut c, &die(0, 150, "web", 137));
+            assert!(c.oom_killed);
+            assert!(apply_to(&mut c, &ev(0, 160, "container", "start", "web")));
+            assert_eq!(c.state, ContainerState::Running);
+            assert_eq!(c.started_at, at(160));
+            assert_eq!(c.exit_code, Some(0));
+            assert!(!c.oom_killed);
+        }
+
+        #[test]
+        fn oom_marks_the_container_oom_killed() {
+            let mut c = web();
+            assert!(apply_to(&mut c, &ev(0, 200, "container", "oom", "web")));
+            assert!(c.oom_killed);
+            assert_eq!(
+                c.state,
+                ContainerState::Running,
+                "the die says how it ended"
+            );
+        }
+
+        #[test]
+        fn health_status_sets_the_health_of_a_running_container() {
+            let mut c = web();
+            for (action, health) in [
+                ("health_status: unhealthy", Health::Unhealthy),
+                ("health_status: starting", Health::Starting),
+                ("health_status: healthy", Health::Healthy),
+            ] {
+                apply_to(&mut c, &ev(0, 200, "container", action, "web"));
+                assert_eq!(c.health, health, "{action}");
+            }
+            assert!(!apply_to(
+                &mut c,
+                &ev(0, 201, "container", "health_status: odd", "web")
+            ));
+            assert_eq!(c.health, Health::Healthy);
+        }
+
+        #[test]
+        fn pause_and_unpause_toggle_paused() {
+            let mut c = web();
+            assert!(apply_to(&mut c, &ev(0, 200, "container", "pause", "web")));
+            assert_eq!(c.state, ContainerState::Paused);
+            assert!(apply_to(&mut c, &ev(0, 210, "container", "unpause", "web")));
+            assert_eq!(c.state, ContainerState::Running);
+        }
+
+        #[test]
+        fn rename_takes_the_new_name_from_the_event() {
+            let mut c = web();
+            let mut renamed = ev(0, 200, "container", "rename", "web-blue");
+            renamed.actor_id = "id-web".into();
+            assert!(apply_to(&mut c, &renamed));
+            assert_eq!(c.name, "web-blue");
+            // No name attribute: the conversion fell back to the id, which is no name.
+            renamed.actor = renamed.actor_id.clone();
+            assert!(!apply_to(&mut c, &renamed));
+            assert_eq!(c.name, "web-blue");
+        }
+
+        #[test]
+        fn kill_stop_and_events_of_other_containers_change_nothing() {
+            let mut c = web();
+            assert!(!apply_to(&mut c, &ev(0, 200, "container", "kill", "web")));
+            assert!(!apply_to(&mut c, &ev(0, 200, "container", "stop", "web")));
+            assert!(!apply_to(&mut c, &die(0, 200, "api", 1)));
+            assert!(!apply_to(&mut c, &ev(0, 200, "image", "die", "web")));
+            assert_eq!(c, web());
+        }
+
+        #[test]
+        fn an_older_event_does_not_undo_newer_state() {
+            // Exited at 300 after the run that started at 100.
+            let mut c = web();
+            c.state = ContainerState::Exited;
+            c.finished_at = at(300);
+            c.exit_code = Some(1);
+            let exited = c.clone();
+            for old in [
+                ev(0, 250, "container", "start", "web"),
+                die(0, 250, "web", 0),
+                ev(0, 250, "container", "health_status: healthy", "web"),
+                ev(0, 250, "container", "unpause", "web"),
+            ] {
+                assert!(!apply_to(&mut c, &old), "{}", old.action);
+            }
+            assert_eq!(c, exited);
+            // Running again since 400: a die from the run before is stale.
+            let mut c = web();
+            c.started_at = at(400);
+            let running = c.clone();
+            assert!(!apply_to(&mut c, &die(0, 350, "web", 1)));
+            assert!(!apply_to(&mut c, &ev(0, 350, "container", "oom", "web")));
+            assert_eq!(c, running);
+        }
     }
 }
