@@ -4,6 +4,7 @@
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
 mod actions;
+pub mod clipboard;
 pub mod command;
 mod deploy;
 mod effects;
@@ -76,6 +77,8 @@ pub struct App {
     pub screen_height: u16,
     /// `[deploy]` settings and who deploys, for the deploy form's plans.
     pub deploy: DeployContext,
+    /// `[ui] osc52`: whether the copy keys may write to the terminal.
+    osc52: bool,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -157,6 +160,12 @@ pub enum Command {
     CloseShell {
         shell: crate::model::shell::ShellId,
     },
+    /// Put `text` on the operator's clipboard through the terminal (OSC 52); `label` says what
+    /// it is in the status line.
+    Copy {
+        text: String,
+        label: String,
+    },
 }
 
 impl App {
@@ -202,6 +211,7 @@ impl App {
                 who: "fleetdeck".into(),
                 unfinished: Vec::new(),
             },
+            osc52: config.ui.osc52,
         }
     }
 
@@ -464,6 +474,8 @@ impl App {
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
             Action::Inspect => self.open_inspect(),
+            Action::CopyId => self.copy(clipboard::CopyWhat::Id),
+            Action::CopyName => self.copy(clipboard::CopyWhat::Name),
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev

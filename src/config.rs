@@ -65,6 +65,9 @@ pub struct UiSettings {
     pub theme: ThemeSpec,
     /// The view the dashboard opens on (`[ui] view`, `--view`), one of [`View::OPENABLE`].
     pub view: View,
+    /// Copy keys write an OSC 52 sequence to the terminal; off for a terminal that prints
+    /// unknown escape sequences as garbage.
+    pub osc52: bool,
 }
 
 impl Default for UiSettings {
@@ -74,6 +77,7 @@ impl Default for UiSettings {
             mask_env: true,
             theme: ThemeSpec::default(),
             view: View::Clusters,
+            osc52: true,
         }
     }
 }
@@ -572,6 +576,9 @@ pub fn parse_str_with_env(
     }
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
+    }
+    if let Some(osc52) = raw.ui.osc52 {
+        ui.osc52 = osc52;
     }
     if let Some(view) = &raw.ui.view {
         ui.view = View::parse_openable(view.get_ref())

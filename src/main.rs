@@ -525,6 +525,8 @@ async fn run_dashboard(
         .wrap_err("cannot start the terminal input thread")?;
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
     let mut effects = app::Effects::new(Some(&mut tasks), Some(log_dir().join("saved")));
+    // OSC 52 copies go where the frames go; effects write them between frames.
+    effects.terminal = Some(Box::new(std::io::stdout()));
     if let Some(influx) = &config.influx {
         effects.exporter = Some(
             fleetdeck::export::Exporter::start(influx)

@@ -239,6 +239,18 @@ fn the_example_keys_are_valid_rebindings() {
 }
 
 #[test]
+fn osc52_is_on_by_default_and_takes_only_a_boolean() {
+    let c = config::parse_str("", Path::new("f.toml")).unwrap();
+    assert!(c.ui.osc52);
+    let c = config::parse_str("[ui]\nosc52 = false\n", Path::new("f.toml")).unwrap();
+    assert!(!c.ui.osc52);
+    assert_eq!(
+        error_of("bad-osc52.toml"),
+        "tests/fixtures/config/bad-osc52.toml:2: ui.osc52: expected a boolean, found string \"yes\""
+    );
+}
+
+#[test]
 fn a_value_of_the_wrong_type_names_its_key_path_and_the_expected_type() {
     assert_eq!(
         error_of("wrong-type.toml"),

@@ -2174,3 +2174,92 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
     assert!(app.view.inspect.is_none());
     assert!(app.commands.contains(&Command::CloseInspect { request }));
 }
+
+#[test]
+fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through_osc_52() {
+    use fleetdeck::app::{Command, Effects};
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
+    let web1 = format!("c1{}", "0".repeat(62));
+    key(&mut app, KeyCode::Char('c'));
+    assert_eq!(
+        app.commands,
+        [Command::Copy {
+            text: web1.clone(),
+            label: "the id of us-east-01/web-1".into(),
+        }]
+    );
+    let mut out = Vec::new();
+    let mut effects = Effects::new(None, None);
+    effects.terminal = Some(Box::new(&mut out));
+    effects.run(&mut app);
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some("copied the id of us-east-01/web-1 (via the terminal: OSC 52)")
+    );
+    // From the detail panel too, and C for ENDPOINT/NAME.
+    key(&mut app, KeyCode::Enter);
+    assert!(app.view.detail.is_some());
+    key(&mut app, KeyCode::Char('C'));
+    effects.run(&mut app);
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some("copied us-east-01/web-1 (via the terminal: OSC 52)")
+    );
+    drop(effects);
+    let mut expected = format!("\x1b]52;c;{}\x07", base64_of(&web1)).into_bytes();
+    expected.extend_from_slice(b"\x1b]52;c;dXMtZWFzdC0wMS93ZWItMQ==\x07");
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn copy_keys_only_say_so_when_osc52_is_off() {
+    let mut config = config();
+    config.ui.osc52 = false;
+    let mut app = App::new(&config, Theme::dark());
+    app.view.view = fleetdeck::model::View::Containers;
+    key(&mut app, KeyCode::Char('c'));
+    assert!(app.commands.is_empty());
+    // No container: off is said first, whatever is selected.
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some("copying is off ([ui] osc52 = false)")
+    );
+}
+
+#[test]
+fn a_wall_display_copies_nothing() {
+    let mut app = app();
+    app.enable_wall(&config().wall);
+    key(&mut app, KeyCode::Char('c'));
+    key(&mut app, KeyCode::Char('C'));
+    assert!(app.commands.is_empty());
+}
+
+/// Base64 for the test's expected bytes, independent of the encoder under test.
+fn base64_of(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

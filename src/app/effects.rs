@@ -1,5 +1,5 @@
 //! Where the loop carries out what the app asks for: engine commands (tails, actions, deploys,
-//! overlays' requests), saved logs, the InfluxDB export.
+//! overlays' requests), saved logs, OSC 52 copies to the terminal, the InfluxDB export.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,9 @@ pub struct Effects<'a> {
     pub exporter: Option<crate::export::ExporterHandle>,
     /// How often endpoint totals are exported.
     pub export_interval: Duration,
+    /// The terminal's output, for OSC 52 copies: the stream the frames are drawn on, written
+    /// only between frames.
+    pub terminal: Option<Box<dyn std::io::Write + 'a>>,
 }
 
 impl<'a> Effects<'a> {
@@ -28,6 +31,7 @@ impl<'a> Effects<'a> {
             save_dir,
             exporter: None,
             export_interval: Duration::from_secs(10),
+            terminal: None,
         }
     }
 
@@ -182,6 +186,19 @@ impl<'a> Effects<'a> {
                     if let Some(tasks) = self.tasks.as_deref_mut() {
                         tasks.close_tail(tail);
                     }
+                }
+                Command::Copy { text, label } => {
+                    app.view.message =
+                        Some(match (&mut self.terminal, super::clipboard::osc52(&text)) {
+                            (None, _) => "copying needs a terminal".into(),
+                            (Some(_), Err(e)) => format!("{label} not copied: {e}"),
+                            (Some(out), Ok(seq)) => {
+                                match out.write_all(&seq).and_then(|()| out.flush()) {
+                                    Ok(()) => format!("copied {label} (via the terminal: OSC 52)"),
+                                    Err(e) => format!("cannot copy {label}: {e}"),
+                                }
+                            }
+                        });
                 }
                 Command::Save {
                     file_name,
