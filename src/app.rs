@@ -77,8 +77,8 @@ pub struct App {
     pub screen_height: u16,
     /// `[deploy]` settings and who deploys, for the deploy form's plans.
     pub deploy: DeployContext,
-    /// `[ui] osc52`: whether the copy keys may write to the terminal.
-    osc52: bool,
+    /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
+    clipboard: bool,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -211,7 +211,7 @@ impl App {
                 who: "fleetdeck".into(),
                 unfinished: Vec::new(),
             },
-            osc52: config.ui.osc52,
+            clipboard: config.ui.clipboard,
         }
     }
 

@@ -67,7 +67,7 @@ pub struct UiSettings {
     pub view: View,
     /// Copy keys write an OSC 52 sequence to the terminal; off for a terminal that prints
     /// unknown escape sequences as garbage.
-    pub osc52: bool,
+    pub clipboard: bool,
 }
 
 impl Default for UiSettings {
@@ -77,7 +77,7 @@ impl Default for UiSettings {
             mask_env: true,
             theme: ThemeSpec::default(),
             view: View::Clusters,
-            osc52: true,
+            clipboard: true,
         }
     }
 }
@@ -577,8 +577,8 @@ pub fn parse_str_with_env(
     if let Some(mask) = raw.ui.mask_env {
         ui.mask_env = mask;
     }
-    if let Some(osc52) = raw.ui.osc52 {
-        ui.osc52 = osc52;
+    if let Some(clipboard) = raw.ui.clipboard {
+        ui.clipboard = clipboard;
     }
     if let Some(view) = &raw.ui.view {
         ui.view = View::parse_openable(view.get_ref())

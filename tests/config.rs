@@ -239,14 +239,14 @@ fn the_example_keys_are_valid_rebindings() {
 }
 
 #[test]
-fn osc52_is_on_by_default_and_takes_only_a_boolean() {
+fn clipboard_is_on_by_default_and_takes_only_a_boolean() {
     let c = config::parse_str("", Path::new("f.toml")).unwrap();
-    assert!(c.ui.osc52);
-    let c = config::parse_str("[ui]\nosc52 = false\n", Path::new("f.toml")).unwrap();
-    assert!(!c.ui.osc52);
+    assert!(c.ui.clipboard);
+    let c = config::parse_str("[ui]\nclipboard = false\n", Path::new("f.toml")).unwrap();
+    assert!(!c.ui.clipboard);
     assert_eq!(
-        error_of("bad-osc52.toml"),
-        "tests/fixtures/config/bad-osc52.toml:2: ui.osc52: expected a boolean, found string \"yes\""
+        error_of("bad-clipboard.toml"),
+        "tests/fixtures/config/bad-clipboard.toml:2: ui.clipboard: expected a boolean, found string \"yes\""
     );
 }
 

@@ -2219,9 +2219,9 @@ fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through
 }
 
 #[test]
-fn copy_keys_only_say_so_when_osc52_is_off() {
+fn copy_keys_only_say_so_when_the_clipboard_is_off() {
     let mut config = config();
-    config.ui.osc52 = false;
+    config.ui.clipboard = false;
     let mut app = App::new(&config, Theme::dark());
     app.view.view = fleetdeck::model::View::Containers;
     key(&mut app, KeyCode::Char('c'));
@@ -2229,7 +2229,7 @@ fn copy_keys_only_say_so_when_osc52_is_off() {
     // No container: off is said first, whatever is selected.
     assert_eq!(
         app.view.message.as_deref(),
-        Some("copying is off ([ui] osc52 = false)")
+        Some("copying is off ([ui] clipboard = false)")
     );
 }
 

@@ -45,8 +45,8 @@ pub(super) enum CopyWhat {
 impl App {
     /// Asks the loop to copy the selected container's id or `ENDPOINT/NAME`.
     pub(super) fn copy(&mut self, what: CopyWhat) {
-        if !self.osc52 {
-            self.view.message = Some("copying is off ([ui] osc52 = false)".into());
+        if !self.clipboard {
+            self.view.message = Some("copying is off ([ui] clipboard = false)".into());
             return;
         }
         let Some(key) = self.target_key() else {

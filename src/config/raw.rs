@@ -100,7 +100,7 @@ pub struct RawUi {
     pub view: Option<Spanned<String>>,
     pub mask_env: Option<bool>,
     /// Copy to the operator's clipboard through the terminal (OSC 52).
-    pub osc52: Option<bool>,
+    pub clipboard: Option<bool>,
     /// A built-in theme name or a theme file, relative to the config file.
     pub theme: Option<Spanned<String>>,
     /// Frame style per cluster name.
