@@ -223,7 +223,31 @@ async fn undo_replica(
                 },
                 wait_s: p.wait_s,
             };
-            rollback(gate, &plan, progress, &Interrupt::never()).await
+            let back = rollback(gate, &plan, progress, &Interrupt::never()).await;
+            if !back.is_ok() {
+                return back;
+            }
+            // The revision of the batch that failed is no revision to go back to: it is not
+            // kept, so a later `rollback NAME` goes to the one before, as for the replicas
+            // whose own update failed.
+            let o = gate
+                .apply(ActionRequest {
+                    endpoint: p.endpoint,
+                    container_id: new_id.to_string(),
+                    container: kept_name(&p.name, p.revision),
+                    action: Action::Remove {
+                        volumes: false,
+                        force: true,
+                    },
+                })
+                .await;
+            progress(format!(
+                "{}/{}: remove (its batch failed): {}",
+                p.endpoint_name,
+                kept_name(&p.name, p.revision),
+                o.result.text()
+            ));
+            back
         }
         DeployKind::New => {
             let o = gate

@@ -17,7 +17,7 @@ use crate::engine::gate::Gate;
 use crate::headless::actions::{Confirm, EXIT_FAILED, confirmed};
 use crate::headless::signals::interrupt_on_signals;
 use crate::headless::{EXIT_CONFIG, EXIT_OK};
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, Operation};
 use crate::model::deploy::replicas::{plan_service, replica_index, replicas_of};
 use crate::model::deploy::revision::{LABEL_TIME, rollback_plan};
 use crate::model::deploy::{DeploySpec, DeployTarget, Deployer};
@@ -206,18 +206,36 @@ pub(super) async fn rollback_replicated(
     };
     let undone: Vec<String> = pending.iter().map(|e| e.service.clone()).collect();
     // An interrupted rollout is what is rolled back: its other replicas (those it had already
-    // updated, which carry its deploy time) go back too, the ones it never reached stay.
+    // updated, which carry its deploy time) go back too, the ones it never reached stay. An
+    // interrupted rollback is finished (that is what rolling back asks for); the replicas it
+    // had not reached are left to a second `rollback NAME`, which the last line says.
     let rollout: Vec<String> = pending
         .iter()
+        .filter(|e| e.op == Operation::Deploy)
         .filter_map(|e| e.create.as_ref())
         .filter_map(|c| c.labels.get(LABEL_TIME).cloned())
         .collect();
+    let rollback_cut_short = pending.iter().any(|e| e.op == Operation::Rollback);
     let interrupted = !pending.is_empty();
     for entry in pending {
-        let code = recover_entry(entry, Recovery::Undo, gate, yes, confirm, out, err).await?;
+        let how = match entry.op {
+            Operation::Deploy => Recovery::Undo,
+            Operation::Rollback => Recovery::Finish,
+        };
+        let code = recover_entry(entry, how, gate, yes, confirm, out, err).await?;
         if code != EXIT_OK {
             return Ok(code);
         }
+    }
+    if rollback_cut_short {
+        writeln!(
+            out,
+            "the interrupted rollback of {} is finished; if other replicas are still on the \
+             newer revision, `fleetdeck rollback {}` again rolls them back",
+            sanitize(service),
+            sanitize(service)
+        )?;
+        return Ok(EXIT_OK);
     }
     let fleet = synced_fleet(config, err).await;
     let deployed_at = |r: &crate::model::deploy::replicas::Replica| {
@@ -227,10 +245,23 @@ pub(super) async fn rollback_replicated(
             .and_then(|e| e.containers.get(&r.id))
             .and_then(|c| c.labels.get(LABEL_TIME).cloned())
     };
-    let replicas: Vec<_> = replicas_of(&fleet, service)
+    let all: Vec<_> = replicas_of(&fleet, service)
         .into_iter()
         .filter(|r| !undone.contains(&r.name))
-        .filter(|r| !interrupted || deployed_at(r).is_some_and(|t| rollout.contains(&t)))
+        .collect();
+    // Without an interrupted rollout, the newest rollout is what goes back: the replicas it
+    // reached (a rollout that failed or was stopped put the others back itself).
+    let newest = all.iter().filter_map(&deployed_at).max();
+    let replicas: Vec<_> = all
+        .into_iter()
+        .filter(|r| {
+            let at = deployed_at(r);
+            if interrupted {
+                at.is_some_and(|t| rollout.contains(&t))
+            } else {
+                at == newest
+            }
+        })
         .collect();
     if replicas.is_empty() {
         if undone.is_empty() {
@@ -245,14 +276,21 @@ pub(super) async fn rollback_replicated(
         return Ok(EXIT_OK);
     }
     let mut plans = Vec::new();
+    let mut left = Vec::new();
     for r in &replicas {
         match rollback_plan(&fleet, &r.endpoint_name, &r.name, config.deploy.wait_s) {
             Ok(p) => plans.push(p),
-            Err(e) => {
-                writeln!(err, "fleetdeck: {e}; nothing was done")?;
-                return Ok(EXIT_CONFIG);
-            }
+            // A replica with no kept revision (new with that rollout) has nothing to go
+            // back to: it stays, said so.
+            Err(e) => left.push(format!("{}/{}: {e}", r.endpoint_name, r.name)),
         }
+    }
+    if plans.is_empty() {
+        writeln!(err, "fleetdeck: {}; nothing was done", left.join("; "))?;
+        return Ok(EXIT_CONFIG);
+    }
+    for l in &left {
+        writeln!(out, "  stays    {} (left as it is)", sanitize(l))?;
     }
     writeln!(
         out,

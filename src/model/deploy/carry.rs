@@ -44,6 +44,11 @@ pub enum OldSetting {
 impl OldSetting {
     /// How the operator reads it in the plan: names, never env or label values.
     pub fn describe(&self) -> String {
+        // Paths, keys and options come from the daemon: never raw to a terminal.
+        crate::model::text::sanitize_owned(self.describe_raw())
+    }
+
+    fn describe_raw(&self) -> String {
         match self {
             Self::Env { key, .. } => format!("env {key}"),
             Self::Port {
@@ -160,7 +165,8 @@ impl Review {
             Self::NotNeeded => Vec::new(),
             Self::Pending => vec!["  changes  reading the running revision's settings…".into()],
             Self::Failed(e) => vec![format!(
-                "  changes  cannot read the running revision ({e}); the deploy reads it again"
+                "  changes  cannot read the running revision ({}); the deploy reads it again",
+                crate::model::text::sanitize(e)
             )],
             Self::Read { changes, drops } => {
                 let mut out = Vec::new();
@@ -278,6 +284,27 @@ impl SettingsView {
     }
 }
 
+/// `value` less the object fields that say nothing: null, "", [], {}.
+fn without_empty(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(_, v)| match v {
+                    Value::Null => false,
+                    Value::String(s) => !s.is_empty(),
+                    Value::Array(a) => !a.is_empty(),
+                    Value::Object(m) => !m.is_empty(),
+                    _ => true,
+                })
+                .map(|(k, v)| (k.clone(), without_empty(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_empty).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Writes `value` under `path`: objects by key, arrays as one value (sorted unless their
 /// order means something), nothing for what is empty, zero or false (Docker's "unset").
 fn flatten(
@@ -290,6 +317,15 @@ fn flatten(
         Value::Null | Value::Bool(false) => {}
         Value::Number(n) if n.as_f64() == Some(0.0) => {}
         Value::String(s) if s.is_empty() => {}
+        // A set written as an object of empty objects (`ExposedPorts`, `Volumes`): its keys.
+        Value::Object(o)
+            if !o.is_empty()
+                && o.values()
+                    .all(|v| v.as_object().is_some_and(|m| m.is_empty())) =>
+        {
+            let keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            out.insert(path.to_string(), keys.join(", "));
+        }
         Value::Object(o) => {
             for (k, v) in o {
                 flatten(&format!("{path}.{k}"), v, out);
@@ -301,7 +337,8 @@ fn flatten(
                 .iter()
                 .map(|v| match v {
                     Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    // Docker writes `"HostIp": ""` where a create body leaves the key out.
+                    other => without_empty(other).to_string(),
                 })
                 .collect();
             let ordered = ORDERED.iter().any(|o| path.ends_with(o));
@@ -526,6 +563,40 @@ mod tests {
             }
             .lines(false),
             ["  changes  none: the same settings, a new revision"]
+        );
+    }
+
+    #[test]
+    fn dockers_empty_host_ip_is_no_change_and_exposed_ports_are_compared() {
+        let view = |bindings: serde_json::Value, exposed: serde_json::Value| {
+            SettingsView::new(
+                "a:1",
+                &serde_json::json!({ "ExposedPorts": exposed }),
+                &serde_json::json!({ "PortBindings": bindings }),
+                &[],
+            )
+        };
+        let inspected = view(
+            serde_json::json!({"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}),
+            serde_json::json!({"80/tcp": {}}),
+        );
+        let created = view(
+            serde_json::json!({"80/tcp": [{"HostPort": "8080"}]}),
+            serde_json::json!({"80/tcp": {}}),
+        );
+        assert_eq!(inspected.changes_to(&created), Vec::<String>::new());
+        let more = view(
+            serde_json::json!({"80/tcp": [{"HostPort": "8080"}]}),
+            serde_json::json!({"80/tcp": {}, "9090/udp": {}}),
+        );
+        assert_eq!(
+            inspected.changes_to(&more),
+            ["~ ExposedPorts 80/tcp → 80/tcp, 9090/udp"]
+        );
+        // Daemon text in what would be dropped never reaches a terminal raw.
+        assert_eq!(
+            OldSetting::Other("bind /srv/\x1b[2J:/x".into()).describe(),
+            "bind /srv/␛[2J:/x"
         );
     }
 }

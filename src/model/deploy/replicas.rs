@@ -170,7 +170,54 @@ pub fn plan_service(
 ) -> Result<ServicePlan, Vec<SpecProblem>> {
     let wanted = spec.replicas.unwrap_or(1).max(1);
     let (hosts, hosts_reason) = candidates(spec, fleet, to).map_err(|p| vec![p])?;
+    // A host that cannot be listed may hold replicas: planning without them would start a
+    // second NAME-i and hand out the addresses they hold.
+    let clusters: Vec<&str> = hosts
+        .iter()
+        .filter_map(|h| fleet.endpoints.get(*h).map(|e| e.cluster()))
+        .collect();
+    let unseen: Vec<String> = fleet
+        .endpoints
+        .iter()
+        .filter(|e| clusters.contains(&e.cluster()) && !(e.synced && e.is_up()))
+        .map(|e| e.name().to_string())
+        .collect();
+    if !unseen.is_empty() {
+        return Err(vec![SpecProblem::new(
+            "placement",
+            format!(
+                "{} of cluster {} cannot be listed now, and may run replicas of {}: try again \
+                 when {} up",
+                unseen.join(", "),
+                clusters.first().copied().unwrap_or_default(),
+                spec.name,
+                if unseen.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                }
+            ),
+        )]);
+    }
     let existing = replicas_of(fleet, &spec.name);
+    let mut doubles: Vec<String> = Vec::new();
+    for (i, r) in existing.iter().enumerate() {
+        if let Some(other) = existing[..i].iter().find(|o| o.index == r.index) {
+            doubles.push(format!(
+                "{} runs on both {} and {}",
+                r.name, other.endpoint_name, r.endpoint_name
+            ));
+        }
+    }
+    if !doubles.is_empty() {
+        return Err(vec![SpecProblem::new(
+            "replicas",
+            format!(
+                "{}: remove one by hand (fleetdeck never starts a replica twice)",
+                doubles.join("; ")
+            ),
+        )]);
+    }
     // What the plans see: the fleet, plus the addresses given to replicas planned before.
     let mut work = fleet.clone();
     let mut count: BTreeMap<EndpointId, usize> = hosts.iter().map(|h| (*h, 0)).collect();
@@ -244,9 +291,9 @@ pub fn plan_service(
                         spec.name
                     ),
                 };
-                if matches!(p.kind, DeployKind::New) {
-                    claim(&mut work, &p);
-                }
+                // Every member's addresses, an updated one's too (a new network or a new
+                // `[[networks]]` entry hands it one), are taken for the plans after it.
+                claim(&mut work, &p);
                 members.push(p);
             }
             Err(ps) => problems.extend(ps.into_iter().map(|p| SpecProblem {
@@ -474,6 +521,37 @@ mod tests {
         assert_eq!(
             problems[0].to_string(),
             "cart-2: ports: host port 8080/tcp on lab2 is already published by cart-1"
+        );
+    }
+
+    #[test]
+    fn a_host_of_the_cluster_that_cannot_be_listed_stops_the_plan() {
+        let mut fleet = lab();
+        fleet.endpoints[1].synced = false;
+        let problems =
+            plan_service(&service(3, Strategy::Spread), &fleet, None, 2, &deployer()).unwrap_err();
+        assert_eq!(
+            problems[0].to_string(),
+            "placement: lab2 of cluster lab-a cannot be listed now, and may run replicas of cart: \
+             try again when it is up"
+        );
+    }
+
+    #[test]
+    fn one_replica_on_two_hosts_is_refused() {
+        let mut fleet = lab();
+        for (id, host) in [("a", 0), ("b", 1)] {
+            let mut c = on_fleetnet(id, "cart-1", ContainerState::Running, "192.168.2.31", true);
+            c.labels.insert(LABEL_GROUP.into(), "cart".into());
+            fleet.endpoints[host].containers.insert(c.id.clone(), c);
+        }
+        let problems =
+            plan_service(&service(2, Strategy::Spread), &fleet, None, 2, &deployer()).unwrap_err();
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("replicas: cart-1 runs on both lab1 and lab2"),
+            "{problems:?}"
         );
     }
 }
