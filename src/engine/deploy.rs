@@ -541,6 +541,26 @@ pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String
     plan.create.base = Some(base.clone());
     let old_networks = carry::networks_of(&c);
     let old_primary = carry::primary_network(&c);
+    // Changing only what it sets: a spec or form that names no network leaves the running
+    // container on its first network (with its fixed address), not on the default bridge.
+    if !plan.create.complete
+        && plan.create.network.is_none()
+        && let Some(first) = old_primary
+            .as_ref()
+            .filter(|n| !matches!(n.as_str(), "bridge" | "host" | "none"))
+    {
+        let fixed = old_networks
+            .iter()
+            .find(|(n, _, _)| n == first)
+            .and_then(|(_, ip, _)| ip.clone());
+        plan.create.network = Some(first.clone());
+        plan.network = Some(first.clone());
+        if plan.create.ipv4.is_none() && fixed.is_some() {
+            plan.ip = fixed.as_deref().and_then(|ip| ip.parse().ok());
+            plan.ip_reason = "kept from the running container".into();
+            plan.create.ipv4 = fixed;
+        }
+    }
     // Aliases on the first network (no key of a spec) stay while it stays the first.
     let new_primary = plan.create.network.as_deref().unwrap_or("bridge");
     if let Some((_, _, aliases)) = old_networks

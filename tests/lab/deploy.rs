@@ -1168,3 +1168,56 @@ async fn the_dashboard_form_updates_a_container_made_by_hand_keeping_every_setti
     let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
     let _ = docker_raw(lab, "lab1", &["volume", "rm", &volume]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_that_names_no_network_leaves_a_container_on_its_own_network_and_address() {
+    let s = Service::new("dep-first-net");
+    let (lab, name) = (&s.lab, &s.name);
+    let net = SecondNetwork::new(&s, 3);
+    docker(
+        lab,
+        "lab1",
+        &[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            &net.name,
+            "--ip",
+            &net.ip,
+            "-e",
+            "MODE=prod",
+            &s.v1,
+            "sh",
+            "-c",
+            QUICK_STOP,
+        ],
+    );
+    let networks_before = networks_section(lab, name);
+    let spec = write_spec(
+        s.dir.path(),
+        "first-net.toml",
+        &format!(
+            "name = \"{name}\"\nimage = \"{}\"\ncommand = \"{QUICK_STOP}\"\nwait_s = 30\n",
+            s.v2
+        ),
+    );
+    let out = s.run(&["deploy", spec.to_str().unwrap(), "--to", "lab1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("network  {}", net.name))
+            && text(&out).contains(&format!("changes  ~ Image {} → {}", s.v1, s.v2))
+            && !text(&out).contains("network bridge"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(inspect(lab, "lab1", name, "{{.Config.Image}}"), s.v2);
+    assert_eq!(
+        networks_section(lab, name),
+        networks_before,
+        "its network and address"
+    );
+    let _ = docker_raw(lab, "lab1", &["rm", "-f", &format!("{name}--r0")]);
+    let _ = docker_raw(lab, "lab1", &["rm", "-f", name]);
+}
