@@ -520,11 +520,27 @@ pub async fn carry_over(gate: &Gate, plan: &mut DeployPlan) -> Result<Vec<String
     .await
     .map_err(|e| format!("inspecting the running revision: {e}"))?;
     // The image may be gone (removed after the container was made): then its defaults count
-    // as the container's own, the cautious side.
+    // as the container's own, the cautious side. Any other failure to read it stops here, or
+    // the old image's env, command, user… would be pinned onto the new one unseen.
     let image = match c.image.as_deref() {
-        Some(id) => deadline(Duration::from_secs(10), docker.inspect_image(id))
-            .await
-            .ok(),
+        Some(id) => {
+            match tokio::time::timeout(Duration::from_secs(10), docker.inspect_image(id)).await {
+                Ok(Ok(i)) => Some(i),
+                Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404,
+                    ..
+                })) => None,
+                Ok(Err(e)) => {
+                    return Err(format!(
+                        "inspecting the running revision's image: {}",
+                        super::describe(&e)
+                    ));
+                }
+                Err(_) => {
+                    return Err("no answer for 10 s inspecting the running revision's image".into());
+                }
+            }
+        }
         None => None,
     };
     let ours = c

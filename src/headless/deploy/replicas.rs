@@ -18,7 +18,7 @@ use crate::headless::actions::{Confirm, EXIT_FAILED, confirmed};
 use crate::headless::signals::interrupt_on_signals;
 use crate::headless::{EXIT_CONFIG, EXIT_OK};
 use crate::journal::{Journal, JournalEntry, Operation};
-use crate::model::deploy::replicas::{plan_service, replica_index, replicas_of};
+use crate::model::deploy::replicas::{LABEL_GROUP, plan_service, replica_index, replicas_of};
 use crate::model::deploy::revision::{LABEL_TIME, rollback_plan};
 use crate::model::deploy::{DeploySpec, DeployTarget, Deployer};
 use crate::model::text::sanitize;
@@ -42,7 +42,15 @@ fn pending_replicas(
                 return Ok(Err(EXIT_FAILED));
             }
         };
-        if replica_index(service, &entry.service).is_none() {
+        // A replica of this service: named like one and, for a deploy, labelled as one (a
+        // service of its own called `cart-2` is not a replica of `cart`).
+        let group = entry
+            .create
+            .as_ref()
+            .and_then(|c| c.labels.get(LABEL_GROUP).map(String::as_str));
+        if replica_index(service, &entry.service).is_none()
+            || (entry.op == Operation::Deploy && group != Some(service))
+        {
             continue;
         }
         if journal.under_way(&entry.endpoint, &entry.service) {
