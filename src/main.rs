@@ -453,8 +453,10 @@ async fn snapshot(
 }
 
 /// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT), so the terminal is
-/// restored on those paths too.
-async fn shutdown_signal() {
+/// restored on those paths too. The handlers are installed here, at the call, not when the
+/// future is first polled: a signal that arrives between the first frame and the loop's first
+/// turn must not meet the default action (which kills without restoring the terminal).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut streams = Vec::new();
     for kind in [
@@ -466,11 +468,13 @@ async fn shutdown_signal() {
             streams.push(s);
         }
     }
-    if streams.is_empty() {
-        return std::future::pending().await;
+    async move {
+        if streams.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+        futures::future::select_all(waits).await;
     }
-    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-    futures::future::select_all(waits).await;
 }
 
 /// Restores the terminal when dropped: covers early returns and errors; ratatui's panic hook
@@ -510,6 +514,8 @@ async fn run_dashboard(
     if wall {
         app.enable_wall(&config.wall);
     }
+    // Before the terminal is taken over: from here on a SIGTERM/SIGHUP/SIGINT restores it.
+    let shutdown = shutdown_signal();
     // ratatui sets the terminal up (raw mode, alternate screen, panic hook); we draw through a
     // backend that writes nothing for a frame that changed nothing.
     drop(ratatui::try_init().wrap_err("cannot set up the terminal")?);
@@ -540,7 +546,7 @@ async fn run_dashboard(
         input,
         rx,
         config.ui.fps,
-        shutdown_signal(),
+        shutdown,
         effects,
     )
     .await
