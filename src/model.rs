@@ -2,6 +2,7 @@
 //! folds them in. No I/O, no Docker client, no terminal: everything here is unit-tested alone.
 
 pub mod actions;
+pub mod alerts;
 pub mod container;
 pub mod deploy;
 pub mod endpoint;
