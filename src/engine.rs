@@ -806,7 +806,7 @@ pub fn spawn_fleet_on(
                 id,
                 client.clone(),
                 config.engine.clone(),
-                interval,
+                (interval, config.stats.offscreen_every(interval)),
                 running_rx,
                 focus_rx,
                 tx.clone(),
