@@ -254,4 +254,104 @@ mod tests {
         assert!(parse_command(":silence mem-high soon").is_some_and(|r| r.is_err()));
         assert_eq!(parse_command(":containers @prod"), None);
     }
+
+    fn app(rules: &str) -> App {
+        let text = format!(
+            "[[endpoint]]\nname = \"a\"\nurl = \"tcp://a:1\"\n\n[ui]\nview = \"triage\"\n\n{rules}"
+        );
+        let config = crate::config::parse_str(&text, std::path::Path::new("t.toml"))
+            .expect("test config parses");
+        App::new(&config, crate::ui::Theme::dark())
+    }
+
+    fn synced(app: &mut App, names: &[&str]) {
+        use crate::model::container::fixtures::container;
+        use crate::model::{ContainerState, Msg, MsgKind};
+        let containers = names
+            .iter()
+            .map(|n| container(&format!("id-{n}"), n, ContainerState::Running))
+            .collect();
+        let now = app.now;
+        app.apply(Msg {
+            endpoint: 0,
+            at: now,
+            kind: MsgKind::Synced(Box::new(crate::model::SyncData {
+                containers,
+                ..Default::default()
+            })),
+        });
+    }
+
+    #[test]
+    fn log_rules_get_one_tail_of_exactly_the_containers_they_scope() {
+        use crate::model::logs::{LogLine, LogStream};
+        use crate::model::{Msg, MsgKind};
+        let mut app =
+            app("[[alert]]\nname = \"fatal\"\nscope = \"name:api\"\nwhen = \"log =~ 'FATAL'\"\n");
+        synced(&mut app, &["api-1", "db-1"]);
+        app.prepare_frame(80, 24);
+        let opened: Vec<&Command> = app
+            .commands
+            .iter()
+            .filter(|c| matches!(c, Command::OpenTail { .. }))
+            .collect();
+        let [
+            Command::OpenTail {
+                tail,
+                sources,
+                last_lines,
+            },
+        ] = opened.as_slice()
+        else {
+            panic!("one tail: {:?}", app.commands);
+        };
+        let tail = *tail;
+        assert_eq!(*last_lines, 0, "new lines only");
+        let ids: Vec<&str> = sources.iter().map(|s| s.container_id.as_str()).collect();
+        assert_eq!(ids, ["id-api-1"]);
+        app.commands.clear();
+        // Its lines feed the rule, not the log view.
+        let now = app.now;
+        let changed = app.apply(Msg {
+            endpoint: 0,
+            at: now,
+            kind: MsgKind::Log {
+                tail,
+                lines: vec![LogLine::from_raw(
+                    0,
+                    Some(now),
+                    LogStream::Stdout,
+                    "FATAL: disk",
+                )],
+            },
+        });
+        assert!(!changed);
+        assert!(app.tick(now), "the rule fires at the tick");
+        let notices = app.take_notices();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(notices[0].subject, "a/api-1");
+        // Unchanged targets keep the tail; a container gone closes it.
+        app.tick(now);
+        assert!(app.commands.is_empty(), "{:?}", app.commands);
+        synced(&mut app, &["db-1"]);
+        app.prepare_frame(80, 24);
+        assert_eq!(app.commands, [Command::CloseTail { tail }]);
+    }
+
+    #[test]
+    fn metric_rules_keep_their_containers_sampled_on_screen_or_not() {
+        let mut app =
+            app("[[alert]]\nname = \"hot\"\nscope = \"name:api\"\nwhen = \"cpu_pct > 90\"\n");
+        synced(&mut app, &["api-1", "db-1"]);
+        app.prepare_frame(80, 24);
+        let focus = app.stats_focus(false);
+        let set = focus[0].as_ref().expect("a focus set, not every container");
+        assert!(set.contains("id-api-1"));
+        assert!(!set.contains("id-db-1"));
+        let mut plain = self::app("");
+        synced(&mut plain, &["api-1"]);
+        plain.prepare_frame(80, 24);
+        let focus = plain.stats_focus(false);
+        assert!(focus[0].as_ref().is_some_and(|s| s.is_empty()));
+    }
 }
