@@ -105,12 +105,13 @@ impl TypedValueParser for ViewParser {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate the config, sync every endpoint once and evaluate the alert rules once
-    /// ([[alert]], else the built-in triage rules, which include "endpoint down").
-    /// Exit 0: no alert firing; 1: the worst is a warning; 2: a critical one fires; 3: bad
-    /// config or usage (the monitoring-plugin convention). A probe cannot wait: every rule's
-    /// `for` and cooldown are taken as met, and metric rules see only the one or two stats
-    /// samples a round gives, so rules over a window (`avg 2m`) need `fleetdeck watch`
+    /// Sync every endpoint once and evaluate the alert rules: exit 0 OK, 1 warning, 2 critical,
+    /// 3 bad config or usage
+    ///
+    /// The rules are the config's [[alert]]s, else the built-in triage rules (which include
+    /// "endpoint down"). A probe cannot wait: every rule's `for` and cooldown are taken as met,
+    /// and metric rules see only the one or two stats samples a round gives, so rules over a
+    /// window (`avg 2m`) need `fleetdeck watch`.
     #[command(
         after_help = "Exit codes: 0 OK, 1 warning, 2 critical, 3 bad config or usage.\n\
                       The --json document is described in docs/alerts.md."

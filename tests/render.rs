@@ -2407,3 +2407,31 @@ fn triage_lists_configured_rules_worst_first_with_severity_and_acknowledgement()
     let text = buffer_to_text(&render(&mut app, 80, 24));
     assert!(text.contains("no alert rule named \"nope\""), "{text}");
 }
+
+#[test]
+fn alerts_are_acknowledged_and_silenced_on_a_read_only_fleet_too() {
+    // Acknowledgement and silences are the screen's own state, not writes to any daemon.
+    let config = config::parse_str(
+        &format!("read_only = true\n{ENDPOINTS}"),
+        std::path::Path::new("render.toml"),
+    )
+    .unwrap();
+    let mut app = app_with(&config);
+    assert!(app.fleet.endpoints.iter().all(|e| e.is_read_only()));
+    key(&mut app, KeyCode::Char('4'));
+    render(&mut app, 80, 24);
+    key(&mut app, KeyCode::Char('a'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("acknowledged eu-west-01: endpoint down"),
+        "{text}"
+    );
+    assert!(app.alerts().firing()[0].acked);
+    for c in ":silence unhealthy 30m".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("unhealthy silenced for 30m"), "{text}");
+    assert!(!text.contains("us-east-01 unhealthy"), "{text}");
+}
