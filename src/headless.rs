@@ -303,6 +303,7 @@ pub fn render_fleet(
         export: None,
         shells: None,
         alerts,
+        rows: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);
