@@ -279,6 +279,9 @@ pub struct Alerts {
     log_matches: eval::LogMatches,
     /// Which log rules want each container's lines, as of the last evaluation.
     log_watch: HashMap<(EndpointId, String), Vec<usize>>,
+    /// The fleet's IPAM report and the fleet revision it was worked out at: pool rules are
+    /// evaluated every tick, the pools change only with the fleet.
+    ipam: Option<(u64, super::ipam::IpamReport)>,
 }
 
 fn delta(d: Duration) -> TimeDelta {
@@ -312,7 +315,11 @@ impl Alerts {
         self.now = Some(now);
         self.silences.retain(|_, until| now < *until);
         self.refresh_log_watch(fleet);
-        let mut report = None;
+        let mut report = self
+            .ipam
+            .take()
+            .filter(|(revision, _)| *revision == fleet.revision)
+            .map(|(_, report)| report);
         let mut notices = Vec::new();
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -407,6 +414,7 @@ impl Alerts {
                 track.notified = false;
             }
         }
+        self.ipam = report.map(|r| (fleet.revision, r));
         // Forget subjects with nothing left to remember, so the map follows what is wrong
         // now, not everything that ever was.
         let rules = &self.rules;
