@@ -32,6 +32,14 @@ fn config_with(
     path
 }
 
+/// `docker run -d --name NAME OPTIONS busybox:local sh -c SCRIPT` on lab1.
+fn run_shell(config: &fleetdeck::config::Config, name: &str, options: &[&str], script: &str) {
+    let mut args = vec!["run", "-d", "--name", name];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["busybox:local", "sh", "-c", script]);
+    docker(config, "lab1", &args);
+}
+
 fn wait_exited(config: &fleetdeck::config::Config, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -64,20 +72,7 @@ fn alerts_check_a_container_exiting_3_fires_with_its_severity_then_clears() {
 
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("fdarc-exit3"));
-    docker(
-        &config,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sh",
-            "-c",
-            "exit 3",
-        ],
-    );
+    run_shell(&config, &name, &[], "exit 3");
     wait_exited(&config, &name);
 
     let out = fleetdeck(&critical, &audit, &["check", "--json"]);
@@ -133,21 +128,11 @@ fn alerts_check_a_metric_rule_reads_a_round_of_stats() {
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("fdarc-mem"));
     // 12 MiB of tmpfs pages (memory the cgroup cannot reclaim) under a 16 MiB limit.
-    docker(
+    run_shell(
         &config,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "-m",
-            "16m",
-            "busybox:local",
-            "sh",
-            "-c",
-            "head -c 12582912 /dev/zero > /dev/shm/fill && sleep 300",
-        ],
+        &name,
+        &["-m", "16m"],
+        "head -c 12582912 /dev/zero > /dev/shm/fill && sleep 300",
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let doc = loop {
