@@ -32,6 +32,11 @@
 //! Alerts::unsilence(&mut self, rule) -> Result<bool, String>
 //! ```
 //!
+//! In the dashboard the app owns one (`App::alerts()`), evaluates it on the tick and before a
+//! frame after a change of state, and keeps the transitions for delivery: `App::take_notices()`
+//! drains them (the newest 1,024 are kept if nobody does). Config builds the rules
+//! (`config::AlertSettings { rules, defaults }`, `Config::alerts`).
+//!
 //! A subject (`lab1/web-1`, `lab4`, `service cart`, `pool lab-a 192.168.2.0/24`) is pending
 //! while its condition holds for less than `for`, then firing (one [`Notice`]), then resolved
 //! when the condition stops holding (one more). It may fire again only after `cooldown` has
