@@ -4,6 +4,7 @@
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
 mod actions;
+pub mod alerts;
 pub mod clipboard;
 pub mod command;
 mod deploy;
@@ -28,7 +29,6 @@ use crate::model::View;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
 use crate::model::query::{self, RowKey, RowList};
-use crate::model::triage;
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
@@ -79,6 +79,8 @@ pub struct App {
     pub deploy: DeployContext,
     /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
     clipboard: bool,
+    /// The alert rules and what they fire: the triage panel and the wall banner.
+    pub alerting: alerts::AlertState,
     /// The containers table as last worked out, and what it was worked out from.
     rows: std::cell::RefCell<Option<(RowStamp, std::sync::Arc<RowList>)>>,
 }
@@ -225,6 +227,9 @@ impl App {
                 unfinished: Vec::new(),
             },
             clipboard: config.ui.clipboard,
+            alerting: alerts::AlertState::new(crate::model::alerts::Alerts::new(
+                config.alerts.rules.clone(),
+            )),
             rows: std::cell::RefCell::new(None),
         }
     }
@@ -276,6 +281,8 @@ impl App {
     /// Moves the clock on; true when that changed the screen by itself (a wall rotated).
     pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
         self.now = now;
+        // Time alone moves rules on: `for`, windows, cooldowns, recent exits ageing out.
+        let alerts_changed = self.evaluate_alerts();
         if let Some(wall) = self.view.wall.as_mut()
             && now >= wall.next_at
             && !wall.views.is_empty()
@@ -287,12 +294,15 @@ impl App {
             self.view.view = wall.views[wall.index];
             return true;
         }
-        false
+        alerts_changed
     }
 
     /// Folds an engine message in; true when the screen needs redrawing.
     pub fn apply(&mut self, msg: Msg) -> bool {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
+            if self.alert_log_lines(tail, &lines) {
+                return false;
+            }
             return self.apply_log_lines(tail, lines);
         }
         if let crate::model::MsgKind::Processes {
@@ -329,7 +339,11 @@ impl App {
             msg.kind,
             crate::model::MsgKind::ActionDone { .. } | crate::model::MsgKind::ActionNote { .. }
         );
+        // Stats samples wait for the tick: evaluating per stats message would cost a pass over
+        // every rule for each endpoint's round.
+        let stats = matches!(msg.kind, crate::model::MsgKind::Stats { .. });
         let changed = self.fleet.apply(msg);
+        self.alerting.dirty |= changed && !stats;
         if action_news && let Some(progress) = self.fleet.actions.latest() {
             self.view.message = Some(progress.status_line());
         }
@@ -569,6 +583,7 @@ impl App {
             Action::SortReverse => v.sort.descending = !v.sort.descending,
             Action::GroupNext => v.group = v.group.next(),
             Action::ToggleEnvMask => v.mask_env = !v.mask_env,
+            Action::Acknowledge => self.acknowledge_selected(),
         }
     }
 
@@ -623,7 +638,7 @@ impl App {
             // Handled by `log_action` and `pools_action`.
             View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
-                let n = triage::triage(&self.fleet, self.now).len();
+                let n = self.alerting.alerts.firing().len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
                 let page = self.page();
                 self.view.triage_offset =
@@ -693,21 +708,30 @@ impl App {
             }
             View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
-                let items = triage::triage(&self.fleet, self.now);
-                let Some(item) = items.get(self.view.triage_selected) else {
+                let Some(item) = self.selected_alert() else {
                     return;
                 };
-                match &item.container_id {
-                    Some(id) => {
-                        let (ep, id, name) = (item.endpoint, id.clone(), item.container.clone());
-                        self.jump_to_container(ep, &id, &name);
-                    }
-                    None if item.problem == triage::Problem::IpConflict => {
-                        self.switch(View::Pools);
-                    }
-                    None => {
-                        self.view.selected_endpoint = item.endpoint;
+                use crate::model::alerts::SubjectKind;
+                match (&item.container_id, item.endpoint) {
+                    (Some(id), Some(ep)) => self.jump_to_container(ep, id, &item.container),
+                    _ if item.kind == SubjectKind::Pool => self.switch(View::Pools),
+                    (_, Some(ep)) if item.kind == SubjectKind::Endpoint => {
+                        self.view.selected_endpoint = ep;
                         self.switch(View::Clusters);
+                    }
+                    _ => {
+                        // A service: its containers, wherever they run.
+                        let text = format!(
+                            "label:{}={}",
+                            crate::model::deploy::replicas::LABEL_GROUP,
+                            item.container
+                        );
+                        if let Ok(filter) = Filter::parse(&text) {
+                            self.view.filter = filter;
+                        }
+                        self.view.selected = 0;
+                        self.view.offset = 0;
+                        self.switch(View::Containers);
                     }
                 }
             }
@@ -721,7 +745,8 @@ impl App {
         match key.code {
             KeyCode::Esc => self.view.command_input = None,
             KeyCode::Tab => {
-                let options = command::complete(&input.text, &self.fleet);
+                let options = alerts::complete(&input.text, &self.alerting.alerts)
+                    .unwrap_or_else(|| command::complete(&input.text, &self.fleet));
                 match options.as_slice() {
                     [one] => input.text = one.clone(),
                     [] => input.error = Some("no completion".into()),
@@ -743,6 +768,19 @@ impl App {
                 return;
             }
             KeyCode::Enter => {
+                if let Some(cmd) = alerts::parse_command(&input.text) {
+                    let now = self.now;
+                    let done = cmd.and_then(|cmd| self.alert_command(cmd, now));
+                    match done {
+                        Ok(()) => self.view.command_input = None,
+                        Err(e) => {
+                            if let Some(input) = self.view.command_input.as_mut() {
+                                input.error = Some(e);
+                            }
+                        }
+                    }
+                    return;
+                }
                 match command::parse(&input.text, &self.fleet) {
                     Ok(jump) => {
                         self.view.command_input = None;
@@ -855,6 +893,7 @@ impl App {
             logs: None,
             export: None,
             shells: None,
+            alerts: &self.alerting.alerts,
             rows: None,
         };
         let panel = crate::ui::detail::DetailPanel {
@@ -871,6 +910,9 @@ impl App {
     /// Keeps the selection on the same container when rows move under it. Called once per frame,
     /// not per message, so bursts cost one pass.
     pub fn prepare_frame(&mut self, width: u16, height: u16) {
+        if self.alerting.dirty {
+            self.evaluate_alerts();
+        }
         self.screen_width = width;
         self.screen_height = height;
         self.width = width;
@@ -930,6 +972,14 @@ impl App {
         for key in self.on_screen.iter().chain(self.view.detail.as_ref()) {
             if let Some(set) = sets.get_mut(key.endpoint) {
                 set.insert(key.id.clone());
+            }
+        }
+        // Metric rules read every interval of the containers they scope, on screen or not.
+        if self.alerting.alerts.needs_full_rate_stats() {
+            for (endpoint, id) in self.alerting.alerts.stats_targets(&self.fleet) {
+                if let Some(set) = sets.get_mut(endpoint) {
+                    set.insert(id);
+                }
             }
         }
         sets.into_iter()
@@ -1029,6 +1079,7 @@ impl App {
             logs: self.logs.as_ref(),
             export: self.export_status.as_ref(),
             shells: pane.as_ref(),
+            alerts: &self.alerting.alerts,
             rows: rows.as_deref(),
         };
         frame.render_widget(&screen, frame.area());

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "lab/actions.rs"]
 mod actions;
+#[path = "lab/alerts_check.rs"]
+mod alerts_check;
 #[path = "lab/audit.rs"]
 mod audit;
 #[path = "lab/busy_socket.rs"]
