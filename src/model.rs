@@ -17,6 +17,7 @@ pub mod shell;
 pub mod signal;
 pub mod spec;
 pub mod stats;
+pub mod swarm;
 pub mod text;
 pub mod top;
 pub mod triage;
@@ -71,6 +72,9 @@ pub enum MsgKind {
     /// connected); sent only when it differs from what the model has.
     Info(Box<DaemonInfo>),
     Latency(Duration),
+    /// A Swarm manager's reading of its swarm (nodes, services, tasks), at the resync, after
+    /// Swarm events, and often while Swarm is still converging.
+    Swarm(Box<swarm::SwarmState>),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
     /// `docker inspect` of a container for the inspect overlay `request` (or why it failed).
@@ -268,6 +272,11 @@ impl Fleet {
             .find(|(_, e)| e.name() == name)
     }
 
+    /// The fleet's swarms, each once, read from a manager that is up (see [`swarm::swarms`]).
+    pub fn swarms(&self) -> Vec<swarm::SwarmView<'_>> {
+        swarm::swarms(&self.endpoints)
+    }
+
     /// Events passing `filter`, oldest first.
     pub fn filtered_events<'a>(
         &'a self,
@@ -443,6 +452,9 @@ impl Fleet {
                     latency,
                     daemon_time,
                 } = *sync;
+                if !info.is_swarm_manager() {
+                    ep.swarm = None;
+                }
                 ep.info = Some(info);
                 ep.synced_through = daemon_time;
                 ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
@@ -501,8 +513,17 @@ impl Fleet {
             }
             MsgKind::Info(info) => {
                 ep.last_contact = Some(msg.at);
-                let changed = ep.info.as_ref() != Some(&*info);
+                let mut changed = ep.info.as_ref() != Some(&*info);
+                if !info.is_swarm_manager() {
+                    changed |= ep.swarm.take().is_some();
+                }
                 ep.info = Some(*info);
+                changed
+            }
+            MsgKind::Swarm(state) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.swarm.as_ref() != Some(&*state);
+                ep.swarm = Some(*state);
                 changed
             }
             MsgKind::Latency(rtt) => {

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node,
-    SystemInfo, SystemVersion,
+    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node, Service,
+    SystemInfo, SystemVersion, Task,
 };
 use chrono::{DateTime, Utc};
 
@@ -13,6 +13,7 @@ use crate::model::EndpointId;
 use crate::model::container::{ContainerDetail, Mount, NetAttachment, PortBinding};
 use crate::model::endpoint::IpamPool;
 use crate::model::events::{FleetEvent, Severity};
+use crate::model::swarm;
 use crate::model::text::sanitize_owned;
 use crate::model::{
     Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo, SwarmNode,
@@ -272,6 +273,115 @@ pub fn swarm_node(n: Node) -> SwarmNode {
     }
 }
 
+/// A node as the nodes view shows it.
+pub fn swarm_node_row(n: Node) -> swarm::SwarmNodeRow {
+    let spec = n.spec.unwrap_or_default();
+    let desc = n.description.unwrap_or_default();
+    let status = n.status.unwrap_or_default();
+    let resources = desc.resources.unwrap_or_default();
+    swarm::SwarmNodeRow {
+        id: clean(n.id),
+        hostname: clean(desc.hostname),
+        role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
+        leader: n.manager_status.and_then(|m| m.leader) == Some(true),
+        availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        engine_version: clean(desc.engine.and_then(|e| e.engine_version)),
+        addr: clean(status.addr),
+        labels: clean_map(spec.labels),
+        nano_cpus: resources.nano_cpus.unwrap_or(0),
+        memory_bytes: resources.memory_bytes.unwrap_or(0),
+    }
+}
+
+/// A reference without Swarm's `@sha256:` pin, as the operator wrote it.
+pub fn unpinned(image: &str) -> String {
+    sanitize_owned(image.split('@').next().unwrap_or(image).to_string())
+}
+
+pub fn swarm_service(s: Service) -> swarm::SwarmService {
+    let spec = s.spec.unwrap_or_default();
+    let image = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.image.as_deref())
+        .map(unpinned)
+        .unwrap_or_default();
+    let mode = match spec.mode.as_ref() {
+        Some(m) if m.replicated.is_some() => swarm::ServiceMode::Replicated(
+            m.replicated
+                .as_ref()
+                .and_then(|r| r.replicas)
+                .and_then(|r| u64::try_from(r).ok())
+                .unwrap_or(1),
+        ),
+        Some(m) if m.global.is_some() => swarm::ServiceMode::Global,
+        // Jobs: as many as Swarm means to run.
+        _ => swarm::ServiceMode::Global,
+    };
+    let mut ports: Vec<String> = s
+        .endpoint
+        .and_then(|e| e.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let proto = p.protocol.map(|p| p.to_string()).unwrap_or_default();
+            let proto = if proto.is_empty() {
+                "tcp".into()
+            } else {
+                proto
+            };
+            match p.published_port {
+                Some(public) => format!("{public}:{}/{proto}", p.target_port.unwrap_or(0)),
+                None => format!("{}/{proto}", p.target_port.unwrap_or(0)),
+            }
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    let update = s.update_status.map(|u| swarm::UpdateStatus {
+        state: u.state.map(|s| s.to_string()).unwrap_or_default(),
+        message: clean(u.message),
+        started_at: u.started_at.as_deref().and_then(parse_time),
+    });
+    swarm::SwarmService {
+        id: clean(s.id),
+        name: clean(spec.name),
+        image,
+        mode,
+        ports,
+        update,
+    }
+}
+
+pub fn swarm_task(t: Task) -> swarm::SwarmTask {
+    let status = t.status.unwrap_or_default();
+    let spec = t.spec.unwrap_or_default();
+    let reserved = spec
+        .resources
+        .and_then(|r| r.reservations)
+        .unwrap_or_default();
+    swarm::SwarmTask {
+        id: clean(t.id),
+        service_id: clean(t.service_id),
+        slot: t.slot,
+        node_id: clean(t.node_id),
+        image: spec
+            .container_spec
+            .and_then(|c| c.image)
+            .map(|i| unpinned(&i))
+            .unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+        error: clean(status.err),
+        created_at: t.created_at.as_deref().and_then(parse_time),
+        since: status.timestamp.as_deref().and_then(parse_time),
+        reserved_nano_cpus: reserved.nano_cpus.unwrap_or(0),
+        reserved_memory: reserved.memory_bytes.unwrap_or(0),
+    }
+}
+
 pub fn network(n: Network) -> NetworkInfo {
     let pools = n
         .ipam
@@ -346,6 +456,30 @@ pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
         ("container", "kill") => {
             if let Some(sig) = attr("signal") {
                 details.push(format!("signal {sig}"));
+            }
+        }
+        // Swarm, on a manager: what changed, old to new, in Swarm's words (lower case).
+        ("service", _) => {
+            if let (Some(old), Some(new)) = (attr("replicas.old"), attr("replicas.new")) {
+                details.push(format!("replicas {new} (was {old})"));
+            }
+            if let Some(image) = attr("image.new") {
+                details.push(format!("image {}", unpinned(&image)));
+            }
+            if let Some(state) = attr("updatestate.new") {
+                details.push(format!("update {}", state.to_lowercase()));
+            }
+        }
+        ("node", _) => {
+            for what in ["state", "availability", "role"] {
+                if let Some(new) = attr(&format!("{what}.new")) {
+                    let old = attr(&format!("{what}.old")).unwrap_or_default();
+                    details.push(format!(
+                        "{what} {} (was {})",
+                        new.to_lowercase(),
+                        old.to_lowercase()
+                    ));
+                }
             }
         }
         ("network", "connect" | "disconnect") => {
