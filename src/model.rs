@@ -754,4 +754,30 @@ mod tests {
         assert_eq!(f.endpoints[0].containers["c1"], web);
         assert!(f.events.iter().any(|e| e.verb() == "health_status"));
     }
+
+    #[test]
+    fn a_swarm_reading_is_kept_until_the_daemon_is_no_manager_any_more() {
+        let mut f = fleet();
+        let state = swarm::SwarmState {
+            cluster_id: "c1".into(),
+            ..swarm::SwarmState::default()
+        };
+        let mut info = DaemonInfo {
+            swarm: "active (manager)".into(),
+            ..DaemonInfo::default()
+        };
+        f.apply(msg(0, MsgKind::Info(Box::new(info.clone()))));
+        assert!(f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone())))));
+        assert!(
+            !f.apply(msg(0, MsgKind::Swarm(Box::new(state)))),
+            "the same reading"
+        );
+        assert_eq!(
+            f.endpoints[0].swarm.as_ref().map(|s| s.cluster_id.as_str()),
+            Some("c1")
+        );
+        info.swarm = "inactive".into();
+        assert!(f.apply(msg(0, MsgKind::Info(Box::new(info)))));
+        assert!(f.endpoints[0].swarm.is_none() && f.swarms().is_empty());
+    }
 }

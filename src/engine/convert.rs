@@ -513,7 +513,7 @@ pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bollard::models::ContainerSummaryStateEnum;
+    use bollard::models::{ContainerSummaryStateEnum, EventMessageTypeEnum};
 
     #[test]
     fn zero_time_means_never() {
@@ -608,5 +608,115 @@ mod tests {
         });
         assert_eq!(node.hostname, "vm␛[2J");
         assert_eq!(node.labels["tier"], "edge␇");
+    }
+
+    #[test]
+    fn swarm_rows_keep_hostile_text_inert_and_read_the_numbers() {
+        let node = swarm_node_row(Node {
+            id: Some("n1".into()),
+            description: Some(bollard::models::NodeDescription {
+                hostname: Some("vm\x1b]0;owned\x07".into()),
+                resources: Some(bollard::models::ResourceObject {
+                    nano_cpus: Some(2_000_000_000),
+                    memory_bytes: Some(1 << 30),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            spec: Some(bollard::models::NodeSpec {
+                labels: Some(HashMap::from([("dc\x1b[2J".into(), "x".into())])),
+                availability: Some(bollard::models::NodeSpecAvailabilityEnum::DRAIN),
+                role: Some(bollard::models::NodeSpecRoleEnum::WORKER),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(node.hostname, "vm␛]0;owned␇");
+        assert!(node.labels.contains_key("dc␛[2J"));
+        assert_eq!(
+            (node.role.as_str(), node.availability.as_str()),
+            ("worker", "drain")
+        );
+        assert_eq!(
+            (node.nano_cpus, node.memory_bytes),
+            (2_000_000_000, 1 << 30)
+        );
+        let task = swarm_task(Task {
+            id: Some("t1".into()),
+            status: Some(bollard::models::TaskStatus {
+                err: Some("starting container failed: \x1b[31mno\x1b[0m".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(task.error, "starting container failed: ␛[31mno␛[0m");
+    }
+
+    fn swarm_event(typ: EventMessageTypeEnum, attrs: &[(&str, &str)]) -> FleetEvent {
+        let ev = EventMessage {
+            typ: Some(typ),
+            action: Some("update".into()),
+            actor: Some(bollard::models::EventActor {
+                id: Some("x1".into()),
+                attributes: Some(
+                    attrs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            time_nano: Some(1),
+            ..Default::default()
+        };
+        event(0, &ev).unwrap()
+    }
+
+    #[test]
+    fn swarm_events_say_what_changed_and_how_much_it_matters() {
+        use bollard::models::EventMessageTypeEnum as T;
+        // As Docker 20.10 sends them.
+        let e = swarm_event(
+            T::NODE,
+            &[
+                ("name", "lab7"),
+                ("availability.new", "drain"),
+                ("availability.old", "active"),
+            ],
+        );
+        assert_eq!(
+            (e.actor.as_str(), e.details.as_slice()),
+            ("lab7", &["availability drain (was active)".to_string()][..])
+        );
+        assert_eq!(e.severity, Severity::Warning);
+        let e = swarm_event(
+            T::NODE,
+            &[
+                ("name", "lab7"),
+                ("state.new", "down"),
+                ("state.old", "ready"),
+            ],
+        );
+        assert_eq!(e.severity, Severity::Critical);
+        let e = swarm_event(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("replicas.new", "3"),
+                ("replicas.old", "1"),
+            ],
+        );
+        assert_eq!(e.details, ["replicas 3 (was 1)"]);
+        assert_eq!(e.severity, Severity::Info);
+        let e = swarm_event(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("image.new", "busybox:v1@sha256:abc"),
+                ("updatestate.new", "rollback_started"),
+                ("updatestate.old", "updating"),
+            ],
+        );
+        assert_eq!(e.details, ["image busybox:v1", "update rollback_started"]);
+        assert_eq!(e.severity, Severity::Warning);
     }
 }

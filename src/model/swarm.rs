@@ -443,4 +443,49 @@ mod tests {
         st.tasks[2].state = "shutdown".into();
         assert!(st.failing_tasks().is_empty());
     }
+
+    #[test]
+    fn a_swarm_with_two_manager_endpoints_shows_once_and_fails_over() {
+        use crate::model::{EndpointSpec, Link};
+        let spec = |name: &str| EndpointSpec::from_url(Some(name), "tcp://m:2375").unwrap();
+        let mut eps: Vec<crate::model::Endpoint> = ["m1", "m2", "other"]
+            .map(|n| crate::model::Endpoint::new(spec(n)))
+            .into();
+        let reading = |cluster: &str, services: usize| SwarmState {
+            cluster_id: cluster.into(),
+            services: (0..services)
+                .map(|i| SwarmService {
+                    id: format!("s{i}"),
+                    ..service(ServiceMode::Global, None)
+                })
+                .collect(),
+            ..SwarmState::default()
+        };
+        eps[0].swarm = Some(reading("c1", 1));
+        eps[1].swarm = Some(reading("c1", 2));
+        eps[2].swarm = Some(reading("c2", 0));
+        for ep in &mut eps {
+            ep.link = Link::Up;
+        }
+        let views = swarms(&eps);
+        assert_eq!(views.len(), 2, "c1 once, c2 once");
+        assert_eq!(
+            (views[0].endpoint, views[0].managers.as_slice()),
+            (0, &[0, 1][..])
+        );
+        assert!(!views[0].stale);
+        // m1 goes down: m2's reading takes over.
+        eps[0].link = Link::Down {
+            reason: "gone".into(),
+            retry_in: std::time::Duration::from_secs(1),
+        };
+        let views = swarms(&eps);
+        assert_eq!((views[0].endpoint, views[0].state.services.len()), (1, 2));
+        assert!(!views[0].stale);
+        // Both down: the first reading, stale.
+        eps[1].link = eps[0].link.clone();
+        let views = swarms(&eps);
+        assert_eq!(views[0].endpoint, 0);
+        assert!(views[0].stale);
+    }
 }

@@ -519,3 +519,60 @@ async fn swarm_views_every_swarm_action_is_refused_on_a_read_only_endpoint() {
     // lab7's availability is not asserted: the drain test may be moving it meanwhile; the
     // proxy saw no write, which is what matters.
 }
+
+/// lab5 twice, once behind a proxy the test cuts: two manager endpoints of one swarm (they
+/// say the same cluster ID). The swarm shows once, read through the first; cut off, the
+/// second's reading takes over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_views_two_managers_of_one_swarm_show_it_once_and_fail_over() {
+    let proxy = Proxy::start(LAB5_TCP).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleetdeck.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[engine]\nrequest_timeout_s = 5\nping_s = 1\ndown_after_s = 3\n\n\
+             [[endpoint]]\nname = \"sw5a\"\nurl = \"{}\"\ncluster = \"swarm\"\n\n\
+             [[endpoint]]\nname = \"sw5b\"\nurl = \"{LAB5}\"\ncluster = \"swarm\"\n",
+            proxy.url()
+        ),
+    )
+    .unwrap();
+    let config = config::parse_file(&path).unwrap();
+    let mut h = Harness::start(&config);
+    h.wait_for(
+        "both managers read the swarm",
+        Duration::from_secs(20),
+        |f| f.endpoints.iter().all(|e| e.swarm.is_some()),
+    )
+    .await;
+    let swarms = h.fleet.swarms();
+    assert_eq!(swarms.len(), 1, "one swarm, shown once");
+    assert_eq!(
+        (swarms[0].endpoint, swarms[0].managers.as_slice()),
+        (0, &[0, 1][..])
+    );
+    drop(swarms);
+    proxy.cut();
+    h.wait_for(
+        "sw5b's reading in sw5a's place",
+        Duration::from_secs(20),
+        |f| {
+            let swarms = f.swarms();
+            !f.endpoints[0].is_up()
+                && swarms.len() == 1
+                && swarms[0].endpoint == 1
+                && !swarms[0].stale
+                && swarms[0].state.nodes.len() == 2
+        },
+    )
+    .await;
+    let text = fleetdeck::headless::render_fleet(
+        &h.fleet,
+        View::Nodes,
+        200,
+        20,
+        &fleetdeck::ui::Theme::monochrome(),
+    );
+    assert!(text.contains("via sw5b (managers: sw5a, sw5b)"), "{text}");
+}
