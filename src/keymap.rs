@@ -726,7 +726,21 @@ impl Default for Keymap {
                     false,
                 ),
                 b(&[Key::ch('b')], Rollback, Services, "Swarm rollback", false),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    Services,
+                    "logs (all tasks)",
+                    false,
+                ),
                 b(&[Key::plain(K::Esc)], Close, ServiceTasks, "close", true),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    ServiceTasks,
+                    "logs (all tasks)",
+                    true,
+                ),
                 b(&[Key::ch('s')], Scale, ServiceTasks, "scale", false),
                 b(
                     &[Key::ch('u')],

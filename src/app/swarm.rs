@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::{Action, App, Command, step};
 use crate::model::View;
 use crate::model::actions::{self as act, ActionRequest, PlanItem};
+use crate::model::logs::{LogSource, SERVICE_SOURCE};
 use crate::model::swarm::{Availability, ServiceMode};
 use crate::ui::containers::visible_offset;
 use crate::ui::nodes::shown_nodes;
@@ -143,6 +144,7 @@ impl App {
                 Action::Scale | Action::SetImage | Action::ActRestart | Action::Rollback => {
                     self.service_key(action);
                 }
+                Action::OpenLogs => self.service_logs(),
                 _ => return false,
             }
             return true;
@@ -164,9 +166,30 @@ impl App {
             Action::Scale | Action::SetImage | Action::ActRestart | Action::Rollback => {
                 self.service_key(action);
             }
+            Action::OpenLogs => self.service_logs(),
             _ => return false,
         }
         true
+    }
+
+    /// `l`: the service's logs, every task's merged by its manager, in the log view.
+    fn service_logs(&mut self) {
+        let Some(c) = self.chosen_service() else {
+            self.view.message = Some("no Swarm service selected".into());
+            return;
+        };
+        let endpoint = self
+            .fleet
+            .endpoints
+            .get(c.endpoint)
+            .map_or("?", |e| e.name());
+        let source = LogSource {
+            endpoint: c.endpoint,
+            container_id: format!("{SERVICE_SOURCE}{}", c.key.service_id),
+            tag: format!("{endpoint}/{}", c.name),
+        };
+        self.view.service_tasks = None;
+        self.open_tail(vec![source]);
     }
 
     /// `s`, `u`, `r`, `b` on a service: ask for the number or image, or confirm at once.

@@ -9,14 +9,15 @@
 //! │web               replicated       1/1  busybox:local                      rolled back   │
 //! │agent             global           2/2  busybox:local                                    │
 //! └─────────────────────────────────────────────────────────────────────────────────────────┘
-//! ┌ tasks of web via lab5 · Esc close ─────────────────────────────────────────────────────┐
+//! ┌ tasks of web via lab5 · l logs · Esc close ────────────────────────────────────────────┐
 //! │TASK     NODE      STATE     DESIRED   AGE  ERROR                                        │
 //! │web.1    vm        running   running   2m                                                │
 //! │web.1    lab7      failed    shutdown  3m   task: non-zero exit (1)                      │
 //! └─────────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! Keys: `s` scale, `u` new image, `r` force update (every task replaced), `b` Swarm's
-//! rollback: each confirmed with its plan, through the gate, and followed until converged.
+//! rollback: each confirmed with its plan, through the gate, and followed until converged;
+//! `l` the service's logs (every task's, merged by the manager) in the log view.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -154,7 +155,7 @@ impl Widget for TasksPanel<'_, '_> {
         Clear.render(area, buf);
         let title = match found {
             Some((w, svc)) => format!(
-                " tasks of {} via {} · Esc close ",
+                " tasks of {} via {} · l logs · Esc close ",
                 svc.name,
                 s.fleet.endpoints.get(w.endpoint).map_or("?", |e| e.name())
             ),

@@ -576,3 +576,72 @@ async fn swarm_views_two_managers_of_one_swarm_show_it_once_and_fail_over() {
     );
     assert!(text.contains("via sw5b (managers: sw5a, sw5b)"), "{text}");
 }
+
+/// `l` on a service: its logs, every task's merged by the manager (also the one on lab7),
+/// through the log view's tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_views_a_services_logs_bring_every_tasks_lines() {
+    use fleetdeck::model::MsgKind;
+    use fleetdeck::model::logs::{LogSource, SERVICE_SOURCE};
+    let (_dir, config) = config_for(LAB5, false);
+    let mut cleanup = Cleanup::default();
+    let name = unique("swv-logs");
+    cleanup.services.push(name.clone());
+    dk(
+        LAB5,
+        &[
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            &name,
+            "--replicas",
+            "2",
+            "--stop-grace-period",
+            "1s",
+            "--hostname",
+            "task-{{.Task.Slot}}",
+            "busybox:local",
+            "sh",
+            "-c",
+            &format!("echo swv-says-$(hostname); {QUICK_STOP}"),
+        ],
+    );
+    let id = dk(LAB5, &["service", "inspect", "-f", "{{.ID}}", &name]);
+    let mut h = Harness::start(&config);
+    h.wait_for("both tasks run", Duration::from_secs(30), |f| {
+        replicas(f, &name) == Some((2, 2))
+    })
+    .await;
+    h.tasks.open_tail(
+        7,
+        &[LogSource {
+            endpoint: 0,
+            container_id: format!("{SERVICE_SOURCE}{id}"),
+            tag: format!("sw5/{name}"),
+        }],
+        100,
+    );
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let got = lines.clone();
+    h.wait_for_with(
+        "a line from each task",
+        Duration::from_secs(30),
+        move |msg| {
+            if let MsgKind::Log { tail: 7, lines } = &msg.kind {
+                seen.lock()
+                    .unwrap()
+                    .extend(lines.iter().map(|l| l.text.clone()));
+            }
+        },
+        move |_| {
+            let lines = got.lock().unwrap();
+            ["swv-says-task-1", "swv-says-task-2"]
+                .iter()
+                .all(|want| lines.iter().any(|l| l.contains(want)))
+        },
+    )
+    .await;
+    h.tasks.close_tail(7);
+}
