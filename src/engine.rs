@@ -56,7 +56,8 @@ const BACKOFF_START: Duration = Duration::from_millis(500);
 /// While an endpoint is down, how often a cheap probe asks whether its daemon answers again.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// While Swarm is still converging (replicas not all running, an update under way), how often
-/// a manager's swarm is read again: Swarm sends no event for a task changing state.
+/// a manager's swarm is read again (Swarm sends no event for a task changing state); doubled
+/// for every reading that changed nothing, up to the resync.
 const SWARM_FOLLOW: Duration = Duration::from_secs(1);
 /// How long the dashboard follows a Swarm action before it says "not done" (Swarm carries on).
 const SWARM_WAIT: Duration = Duration::from_secs(180);
@@ -1103,6 +1104,7 @@ async fn session(
     // A manager's swarm: read now, at every resync, soon after Swarm events, and every
     // SWARM_FOLLOW while Swarm is converging.
     let mut swarm_due = info.is_swarm_manager().then(tokio::time::Instant::now);
+    let (mut swarm_last, mut swarm_follow) = (None, SWARM_FOLLOW);
     let mut events = docker.events(Some(EventsOptions {
         since: Some(since),
         ..Default::default()
@@ -1182,9 +1184,17 @@ async fn session(
                 // rest, so it is not down; its swarm is shown as last read until it answers.
                 match swarm::read_state(&docker, settings.request_timeout).await {
                     Ok(Some(state)) => {
+                        // A swarm stuck short of converging (a task that keeps failing) is
+                        // read less and less often while nothing changes, down to the resync.
+                        swarm_follow = if swarm_last.as_ref() == Some(&state) {
+                            (swarm_follow * 2).min(settings.resync)
+                        } else {
+                            SWARM_FOLLOW
+                        };
                         if !state.converged() {
-                            swarm_due = Some(tokio::time::Instant::now() + SWARM_FOLLOW);
+                            swarm_due = Some(tokio::time::Instant::now() + swarm_follow);
                         }
+                        swarm_last = Some(state.clone());
                         emit!(tx, id, MsgKind::Swarm(Box::new(state)));
                     }
                     Ok(None) => {}

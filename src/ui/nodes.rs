@@ -2,12 +2,12 @@
 //! from a manager that is up), with what it carries against what it has.
 //!
 //! ```text
-//! ┌ Nodes · 1 swarm · 2 nodes · 1 not active ──────────────────────────────────────────────┐
-//! │HOSTNAME      ROLE      AVAIL   STATE  ENGINE    TASKS  CPU RES/HAS  MEM RES/HAS  LABELS │
-//! │── swarm 3f2a9c1d04e5 via lab5 (managers: lab5, lab8)                                   │
-//! │lab7          worker    drain   ready  20.10.24      0  0/2          0B/7.8G      dc=swarm-west, tier=core │
-//! │vm            manager ★ active  ready  20.10.24      3  0.5/2        192M/7.8G    dc=swarm-east, tier=edge │
-//! └────────────────────────────────────────────────────────────────────────────────────────┘
+//! ┌ Nodes · 1 swarm · 2 nodes · 1 not active ───────────────────────────────────────────────────────┐
+//! │HOSTNAME       ROLE      AVAIL   STATE   ENGINE          TASKS CPU RES/HAS  MEM RES/HAS  LABELS  │
+//! │── swarm 37r3yxl7w6nr via lab5 (managers: lab5, lab8)                                            │
+//! │lab7           worker    drain   ready   20.10.24+dfsg1      0 0/2          0B/24G       dc=swarm│
+//! │vm             manager ★ active  ready   20.10.24+dfsg1      3 0.5/2        192M/24G     dc=swarm│
+//! └─────────────────────────────────────────────────────────────────────────────────────────────────┘
 //! ```
 //! Under 110 columns ENGINE and the reservations are left out: the labels stay.
 //! `D` drains the selected node, `a` makes it active again, `p` pauses it: each confirmed,
