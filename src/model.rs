@@ -230,6 +230,50 @@ impl Fleet {
         self.events.push(ev);
     }
 
+    /// fleetdeck's own event for each slot of a service whose tasks have started to keep
+    /// failing since `before` (Swarm has no task events), said once per swarm: by the manager
+    /// whose reading the views show.
+    fn failing_task_events(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        before: &std::collections::BTreeSet<String>,
+    ) {
+        let mut new = Vec::new();
+        for view in self.swarms() {
+            if view.endpoint != endpoint {
+                continue;
+            }
+            for (service, task) in view.state.failing_tasks() {
+                if before.contains(&swarm::slot_key(task)) {
+                    continue;
+                }
+                let slot = task.slot.map(|s| format!(".{s}")).unwrap_or_default();
+                let mut ev = events::FleetEvent {
+                    time_nano: at.timestamp_nanos_opt().unwrap_or(0),
+                    endpoint,
+                    kind: events::TASK_TYPE.into(),
+                    action: "failing".into(),
+                    actor_id: task.id.clone(),
+                    actor: format!("{}{slot}", service.name),
+                    details: vec![
+                        format!("{} tasks in a row failed", swarm::FAILING_TASKS),
+                        format!("on {}", view.state.node_name(&task.node_id)),
+                        task.error.clone(),
+                    ],
+                    exit_code: None,
+                    severity: events::Severity::Info,
+                    restart_loop: false,
+                };
+                ev.classify();
+                new.push(ev);
+            }
+        }
+        for ev in new {
+            self.events.push(ev);
+        }
+    }
+
     /// Cluster names in the order their first endpoint was configured.
     pub fn clusters(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
@@ -523,7 +567,13 @@ impl Fleet {
             MsgKind::Swarm(state) => {
                 ep.last_contact = Some(msg.at);
                 let changed = ep.swarm.as_ref() != Some(&*state);
+                let before = ep
+                    .swarm
+                    .as_ref()
+                    .map(swarm::failing_slots)
+                    .unwrap_or_default();
                 ep.swarm = Some(*state);
+                self.failing_task_events(msg.endpoint, msg.at, &before);
                 changed
             }
             MsgKind::Latency(rtt) => {
@@ -779,5 +829,53 @@ mod tests {
         info.swarm = "inactive".into();
         assert!(f.apply(msg(0, MsgKind::Info(Box::new(info)))));
         assert!(f.endpoints[0].swarm.is_none() && f.swarms().is_empty());
+    }
+
+    #[test]
+    fn a_slot_whose_tasks_keep_failing_is_one_critical_event() {
+        let mut f = fleet();
+        f.apply(msg(0, synced(vec![])));
+        let task = |id: &str, state: &str| swarm::SwarmTask {
+            id: id.into(),
+            service_id: "s1".into(),
+            slot: Some(1),
+            node_id: "n1".into(),
+            state: state.into(),
+            desired: "shutdown".into(),
+            error: "task: non-zero exit (1)".into(),
+            created_at: DateTime::from_timestamp(id[1..].parse().unwrap(), 0),
+            ..swarm::SwarmTask::default()
+        };
+        let mut state = swarm::SwarmState {
+            cluster_id: "c1".into(),
+            services: vec![swarm::SwarmService {
+                id: "s1".into(),
+                name: "web".into(),
+                image: "busybox".into(),
+                mode: swarm::ServiceMode::Replicated(1),
+                ports: vec![],
+                update: None,
+            }],
+            tasks: vec![task("t1", "failed"), task("t2", "failed")],
+            ..swarm::SwarmState::default()
+        };
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone()))));
+        assert_eq!(f.events.iter().filter(|e| e.kind == "task").count(), 0);
+        state.tasks.push(task("t3", "failed"));
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone()))));
+        state.tasks.push(task("t4", "failed"));
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state))));
+        let failing: Vec<_> = f.events.iter().filter(|e| e.kind == "task").collect();
+        assert_eq!(failing.len(), 1, "once, while it keeps failing");
+        assert_eq!(failing[0].actor, "web.1");
+        assert_eq!(failing[0].severity, events::Severity::Critical);
+        assert_eq!(
+            failing[0].details,
+            [
+                "3 tasks in a row failed",
+                "on n1",
+                "task: non-zero exit (1)"
+            ]
+        );
     }
 }

@@ -29,6 +29,9 @@ pub enum Severity {
 pub const ENDPOINT_TYPE: &str = "endpoint";
 /// An action fleetdeck itself took on a container (restart, stop…), with its result.
 pub const FLEETDECK_TYPE: &str = "fleetdeck";
+/// A Swarm task, as fleetdeck reads it from a manager (Docker sends no task events): a slot
+/// whose tasks keep failing.
+pub const TASK_TYPE: &str = "task";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetEvent {
@@ -80,6 +83,7 @@ impl FleetEvent {
                 Severity::Warning
             }
             ("node", "remove") => Severity::Warning,
+            (TASK_TYPE, "failing") => Severity::Critical,
             ("service", "update")
                 if self.has_detail(&[
                     "update paused",

@@ -274,6 +274,24 @@ impl SwarmState {
     }
 }
 
+/// What names a slot of a service across readings: the service and its slot (or node, for a
+/// global service).
+pub fn slot_key(t: &SwarmTask) -> String {
+    match t.slot {
+        Some(slot) => format!("{}/{slot}", t.service_id),
+        None => format!("{}@{}", t.service_id, t.node_id),
+    }
+}
+
+/// The slots of a reading whose tasks keep failing, by [`slot_key`].
+pub fn failing_slots(state: &SwarmState) -> std::collections::BTreeSet<String> {
+    state
+        .failing_tasks()
+        .into_iter()
+        .map(|(_, t)| slot_key(t))
+        .collect()
+}
+
 /// One swarm as the views show it: the reading of a manager, which one, and the others.
 #[derive(Debug, Clone)]
 pub struct SwarmView<'a> {
