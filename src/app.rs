@@ -28,7 +28,7 @@ pub use crate::keymap::{Action, Keymap, Scope};
 use crate::model::View;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
-use crate::model::query::{self, RowKey};
+use crate::model::query::{self, RowKey, RowList};
 use crate::model::triage;
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
@@ -80,6 +80,19 @@ pub struct App {
     pub deploy: DeployContext,
     /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
     clipboard: bool,
+    /// The containers table as last worked out, and what it was worked out from.
+    rows: std::cell::RefCell<Option<(RowStamp, std::sync::Arc<RowList>)>>,
+}
+
+/// What the containers table depends on: when none of it moved, the sorted rows still hold.
+#[derive(Debug, Clone, PartialEq)]
+struct RowStamp {
+    revision: u64,
+    /// Only when sorted by a stats column; 0 otherwise, so readings do not re-sort by name.
+    stats_revision: u64,
+    filter: String,
+    group: query::GroupBy,
+    sort: query::Sort,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -218,6 +231,7 @@ impl App {
                 unfinished: Vec::new(),
             },
             clipboard: config.ui.clipboard,
+            rows: std::cell::RefCell::new(None),
         }
     }
 
@@ -226,7 +240,7 @@ impl App {
         self.view
             .detail
             .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned())
+            .or_else(|| self.rows().keys.get(self.view.selected).cloned())
     }
 
     /// Whether the container an action key would act on sits on a read-only endpoint.
@@ -348,17 +362,36 @@ impl App {
         keymap::scope_of(self.view.view, overlay)
     }
 
-    /// Rows of the containers table under the current filter, grouping and sort.
-    fn row_keys(&self) -> Vec<RowKey> {
-        query::container_rows(
+    /// Rows of the containers table under the current filter, grouping and sort: worked out
+    /// again only when the fleet or the query changed since the last time (a frame at 50,000
+    /// containers must not sort them all).
+    fn rows(&self) -> std::sync::Arc<RowList> {
+        let by_stats = self.view.sort.column.is_stats();
+        let stamp = RowStamp {
+            revision: self.fleet.revision,
+            stats_revision: if by_stats {
+                self.fleet.stats_revision
+            } else {
+                0
+            },
+            filter: self.view.filter.as_str().to_string(),
+            group: self.view.group,
+            sort: self.view.sort,
+        };
+        let mut cache = self.rows.borrow_mut();
+        if let Some((cached, list)) = cache.as_ref()
+            && *cached == stamp
+        {
+            return list.clone();
+        }
+        let list = std::sync::Arc::new(RowList::build(
             &self.fleet,
             &self.view.filter,
             self.view.group,
             self.view.sort,
-        )
-        .iter()
-        .map(query::Row::key)
-        .collect()
+        ));
+        *cache = Some((stamp, list.clone()));
+        list
     }
 
     fn page(&self) -> usize {
@@ -577,10 +610,10 @@ impl App {
                 v.selected_endpoint = step(v.selected_endpoint, delta, n);
             }
             View::Containers => {
-                let keys = self.row_keys();
+                let rows = self.rows();
                 let v = &mut self.view;
-                v.selected = step(v.selected, delta, keys.len());
-                v.selected_key = keys.get(v.selected).cloned();
+                v.selected = step(v.selected, delta, rows.len());
+                v.selected_key = rows.keys.get(v.selected).cloned();
                 let height = self.page();
                 self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
             }
@@ -654,8 +687,8 @@ impl App {
                 }
             }
             View::Containers => {
-                let keys = self.row_keys();
-                if let Some(key) = keys.get(self.view.selected) {
+                let rows = self.rows();
+                if let Some(key) = rows.keys.get(self.view.selected) {
                     self.view.detail = Some(key.clone());
                     self.view.detail_scroll = 0;
                 }
@@ -841,6 +874,7 @@ impl App {
             logs: None,
             export: None,
             shells: None,
+            rows: None,
         };
         let panel = crate::ui::detail::DetailPanel {
             screen: &screen,
@@ -871,7 +905,8 @@ impl App {
             self.on_screen.clear();
             return;
         }
-        let keys = self.row_keys();
+        let rows = self.rows();
+        let keys = &rows.keys;
         let v = &mut self.view;
         // The selection follows a container only once the operator has put it on one: at
         // start, as endpoints finish their first sync and rows arrive above, it stays on the
@@ -905,15 +940,8 @@ impl App {
         let n = self.fleet.endpoints.len();
         // A table sorted by a stats column ranks every container: all of them must be fresh,
         // or one that spikes off screen would take five intervals to rise into view.
-        let ranked_by_stats = self.view.view == View::Containers
-            && matches!(
-                self.view.sort.column,
-                query::Column::Cpu
-                    | query::Column::Mem
-                    | query::Column::Net
-                    | query::Column::Io
-                    | query::Column::Pids
-            );
+        let ranked_by_stats =
+            self.view.view == View::Containers && self.view.sort.column.is_stats();
         if all_fresh || self.view.view == View::Stats || ranked_by_stats {
             return vec![None; n];
         }
@@ -1009,6 +1037,7 @@ impl App {
             close_key: &close_key,
             shell_percent: self.shell_percent,
         });
+        let rows = (self.view.view == View::Containers).then(|| self.rows());
         let screen = Screen {
             fleet: &self.fleet,
             state: &self.view,
@@ -1019,6 +1048,7 @@ impl App {
             logs: self.logs.as_ref(),
             export: self.export_status.as_ref(),
             shells: pane.as_ref(),
+            rows: rows.as_deref(),
         };
         frame.render_widget(&screen, frame.area());
     }

@@ -184,6 +184,7 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         logs: None,
         export: None,
         shells: None,
+        rows: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);

@@ -95,6 +95,9 @@ pub struct Screen<'a> {
     pub export: Option<&'a crate::export::ExportStatus>,
     /// The shell pane, when shells are open: it takes the bottom of the body.
     pub shells: Option<&'a shell::ShellPaneView<'a>>,
+    /// The containers table's rows as the app keeps them between frames; `None` works them
+    /// out for this frame (snapshots, other views).
+    pub rows: Option<&'a crate::model::query::RowList>,
 }
 
 impl Widget for &Screen<'_> {
