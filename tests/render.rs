@@ -2464,3 +2464,21 @@ fn swarm_action_keys_show_their_plan_first_and_send_nothing_until_yes() {
     key(&mut app, KeyCode::Char('n'));
     assert!(app.commands.is_empty());
 }
+
+#[test]
+fn swarm_action_keys_on_a_read_only_manager_are_refused_with_the_reason() {
+    use fleetdeck::app::Command;
+    let mut app = swarm_app();
+    app.fleet.endpoints[1].spec.read_only = true;
+    key(&mut app, KeyCode::Char('8'));
+    key(&mut app, KeyCode::Char('D'));
+    assert!(app.view.confirm.is_none(), "no plan to say yes to");
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some(
+            "node-drain refused: us-east-02 is read-only (--write or read_only = false to allow changes)"
+        )
+    );
+    // Still handed to the gate, which refuses it without a connection and audits it.
+    assert!(matches!(app.commands.as_slice(), [Command::Swarm { .. }]));
+}
