@@ -645,3 +645,55 @@ async fn swarm_views_a_services_logs_bring_every_tasks_lines() {
     .await;
     h.tasks.close_tail(7);
 }
+
+/// `r` on a service: Swarm's restart (a forced update) replaces every task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swarm_views_a_forced_update_replaces_every_task() {
+    let (_dir, config) = config_for(LAB5, false);
+    let mut cleanup = Cleanup::default();
+    let name = unique("swv-force");
+    let id = create_service(&mut cleanup, &name, "busybox:local", &["--replicas", "2"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("2/2 run", Duration::from_secs(30), |f| {
+        replicas(f, &name) == Some((2, 2))
+    })
+    .await;
+    let running = |f: &Fleet| -> Vec<String> {
+        let swarms = f.swarms();
+        let mut ids: Vec<String> = swarms[0]
+            .state
+            .tasks
+            .iter()
+            .filter(|t| t.service_id == id && t.is_running())
+            .map(|t| t.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = running(&h.fleet);
+    let end = act(
+        &mut h,
+        request(&id, &name, Action::ServiceForceUpdate),
+        Duration::from_secs(90),
+    )
+    .await;
+    assert_eq!(end, format!("done: {name}: every task replaced, 2 running"));
+    h.wait_for("two new tasks run", Duration::from_secs(10), |f| {
+        let now = running(f);
+        now.len() == 2 && now.iter().all(|t| !before.contains(t))
+    })
+    .await;
+    assert_eq!(
+        dk(
+            LAB5,
+            &[
+                "service",
+                "inspect",
+                "-f",
+                "{{.Spec.TaskTemplate.ForceUpdate}}",
+                &name
+            ]
+        ),
+        "1"
+    );
+}
