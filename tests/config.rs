@@ -216,7 +216,7 @@ fn help_says_where_the_logs_are() {
 fn an_unknown_start_view_lists_the_valid_ones() {
     assert_eq!(
         error_of("bad-ui-view.toml"),
-        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats, nodes, services"
     );
 }
 
@@ -224,7 +224,7 @@ fn an_unknown_start_view_lists_the_valid_ones() {
 fn an_unknown_wall_view_lists_the_valid_ones() {
     assert_eq!(
         error_of("bad-wall-view.toml"),
-        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats, nodes, services"
     );
 }
 
