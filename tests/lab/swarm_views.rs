@@ -194,6 +194,7 @@ async fn swarm_views_nodes_shows_both_nodes_with_their_labels() {
     // And the view draws them, labels and all.
     let text = fleetdeck::headless::render_fleet(
         &h.fleet,
+        &fleetdeck::model::alerts::Alerts::default(),
         View::Nodes,
         200,
         20,
@@ -356,6 +357,7 @@ async fn swarm_views_an_update_failing_its_healthcheck_is_rolled_back_and_the_mo
     );
     let text = fleetdeck::headless::render_fleet(
         &h.fleet,
+        &fleetdeck::model::alerts::Alerts::default(),
         View::Services,
         200,
         20,
@@ -569,6 +571,7 @@ async fn swarm_views_two_managers_of_one_swarm_show_it_once_and_fail_over() {
     .await;
     let text = fleetdeck::headless::render_fleet(
         &h.fleet,
+        &fleetdeck::model::alerts::Alerts::default(),
         View::Nodes,
         200,
         20,
