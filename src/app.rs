@@ -734,6 +734,10 @@ impl App {
                 match (&item.container_id, item.endpoint) {
                     (Some(id), Some(ep)) => self.jump_to_container(ep, id, &item.container),
                     _ if item.kind == SubjectKind::Pool => self.switch(View::Pools),
+                    _ if item.kind == SubjectKind::Swarm => {
+                        let nodes = item.subject.starts_with("node ");
+                        self.switch(if nodes { View::Nodes } else { View::Services });
+                    }
                     (_, Some(ep)) if item.kind == SubjectKind::Endpoint => {
                         self.view.selected_endpoint = ep;
                         self.switch(View::Clusters);

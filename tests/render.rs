@@ -2654,3 +2654,35 @@ fn swarm_action_keys_on_a_read_only_manager_are_refused_with_the_reason() {
     // Still handed to the gate, which refuses it without a connection and audits it.
     assert!(matches!(app.commands.as_slice(), [Command::Swarm { .. }]));
 }
+
+#[test]
+fn triage_lists_a_drained_swarm_node_and_a_task_that_keeps_failing_and_enter_opens_their_view() {
+    let mut app = swarm_app();
+    // web's slot 1 came back after its rollback; without that running task its last three
+    // tasks all failed.
+    let swarm = app.fleet.endpoints[1].swarm.as_mut().unwrap();
+    swarm.tasks.retain(|t| t.id != "t4");
+    app.fleet.touch();
+    key(&mut app, KeyCode::Char('4'));
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(text.contains("node drained"), "{text}");
+    assert!(text.contains("availability drain"), "{text}");
+    assert!(text.contains("task failing"), "{text}");
+    // Enter on each: the view it lives in.
+    let line = |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap();
+    let (drained, failing) = (line(&text, "node drained"), line(&text, "task failing"));
+    let first = line(&text, "endpoint down").min(drained).min(failing);
+    for _ in first..drained {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::model::View::Nodes);
+    key(&mut app, KeyCode::Char('4'));
+    render(&mut app, 200, 50);
+    key(&mut app, KeyCode::Char('g'));
+    for _ in first..failing {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::model::View::Services);
+}
