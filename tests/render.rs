@@ -2686,3 +2686,20 @@ fn triage_lists_a_drained_swarm_node_and_a_task_that_keeps_failing_and_enter_ope
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.view.view, fleetdeck::model::View::Services);
 }
+
+#[test]
+fn a_clusters_total_says_how_old_its_oldest_figure_is_once_it_is_not_fresh() {
+    let mut app = stats_app();
+    key(&mut app, KeyCode::Char('1'));
+    // The newest samples are 2 s old: nothing to say.
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(
+        text.contains("prod-us") && text.contains("· cpu "),
+        "{text}"
+    );
+    assert!(!text.contains(" old)"), "{text}");
+    // 20 s later with no new sample (off screen, say): the total owns up to its age.
+    app.now = now() + TimeDelta::seconds(20);
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(text.contains("(≤22s old)"), "{text}");
+}

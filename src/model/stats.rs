@@ -484,10 +484,14 @@ pub struct Aggregate {
     pub blk_read_bps: f64,
     pub blk_write_bps: f64,
     pub host: HostCapacity,
+    /// When the oldest sample in the sum was taken: containers off screen are sampled less
+    /// often (`[stats] offscreen_interval_s`), so a total says how fresh its inputs are.
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 impl Aggregate {
     pub fn add_sample(&mut self, s: &StatsSample) {
+        self.oldest = Some(self.oldest.map_or(s.at, |o| o.min(s.at)));
         self.containers += 1;
         self.cpu_pct += s.cpu_pct;
         self.mem_used = self.mem_used.saturating_add(s.mem_used);
@@ -511,6 +515,10 @@ impl Aggregate {
 
 impl AddAssign for Aggregate {
     fn add_assign(&mut self, o: Self) {
+        self.oldest = match (self.oldest, o.oldest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.containers += o.containers;
         self.cpu_pct += o.cpu_pct;
         self.mem_used = self.mem_used.saturating_add(o.mem_used);

@@ -256,6 +256,13 @@ impl Widget for ClustersView<'_, '_> {
                     cpu * 100.0,
                     mem * 100.0
                 ));
+                // Off-screen containers are sampled every 10 s by default: say how old the
+                // oldest figure in the sum is once it is more than a few seconds.
+                if let Some(age) = usage.oldest.map(|t| s.now - t)
+                    && age >= chrono::TimeDelta::seconds(5)
+                {
+                    summary.push_str(&format!("(≤{} old) ", human_duration(age)));
+                }
             }
             let any_down = up < total || ip_conflicts > 0;
             let mut block = Block::default()
