@@ -6,6 +6,7 @@ pub mod contexts;
 pub mod deploy;
 mod error;
 pub mod influx;
+pub mod notify;
 mod raw;
 pub mod theme;
 
@@ -203,6 +204,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// `[shell]`: exec and host shells in the pane.
     pub shell: ShellSettings,
+    /// `[[notify]]`: where alert notices are sent, in the file's order.
+    pub notify: Vec<crate::model::alerts::NotifyTarget>,
 }
 
 /// `[shell]`: the embedded exec and host shells.
@@ -635,6 +638,7 @@ pub fn parse_str_with_env(
         .influx
         .map(|r| influx::resolve(r, text, path, env))
         .transpose()?;
+    let notify = notify::resolve(raw.notify, text, path)?;
 
     let mut config = Config {
         endpoints,
@@ -650,6 +654,7 @@ pub fn parse_str_with_env(
         access,
         file: None,
         shell: resolve_shell(&raw.shell, &invalid)?,
+        notify,
     };
     config.resolve_read_only();
     Ok(config)

@@ -12,6 +12,8 @@ pub mod printable;
 mod signals;
 pub mod swarm;
 
+pub use signals::shutdown_signal;
+
 use std::io::Write;
 use std::time::Duration;
 

@@ -37,23 +37,13 @@ impl<'a> Effects<'a> {
 
     /// Applies an engine message, exporting the stats samples it recorded.
     pub fn apply(&mut self, app: &mut App, msg: Msg) -> bool {
-        let sampled = match (&self.exporter, &msg.kind) {
-            (Some(_), crate::model::MsgKind::Stats { samples, .. }) => Some((
-                msg.endpoint,
-                samples.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
-            )),
-            _ => None,
-        };
+        let sampled = self
+            .exporter
+            .as_ref()
+            .and_then(|_| crate::export::sampled(&msg));
         let changed = app.apply(msg);
         if let (Some(exporter), Some((endpoint, ids))) = (&self.exporter, sampled) {
-            let points: Vec<_> = ids
-                .iter()
-                .filter_map(|id| {
-                    let sample = app.fleet.stats.latest(endpoint, id)?;
-                    crate::export::container_point_in(&app.fleet, endpoint, id, sample)
-                })
-                .collect();
-            exporter.offer(points);
+            exporter.offer(crate::export::sampled_points(&app.fleet, endpoint, &ids));
         }
         changed
     }

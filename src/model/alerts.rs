@@ -2,5 +2,7 @@
 //! firing. Pure data and logic; delivery lives in the engine.
 
 pub mod notice;
+pub mod target;
 
 pub use notice::{Notice, NoticeState, Severity};
+pub use target::{NotifyTarget, TargetKind};
