@@ -185,6 +185,7 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         help: &[],
         logs: None,
         export: None,
+        delivery: None,
         shells: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));

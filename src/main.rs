@@ -515,6 +515,14 @@ async fn run_dashboard(
         );
         effects.export_interval = influx.interval;
     }
+    if !config.notify.is_empty() {
+        // On the engine's thread: the app loop only ever queues a notice.
+        let _engine = engine_thread.handle().enter();
+        effects.notifier = Some(
+            engine::notify::start(&config.notify)
+                .map_err(|e| eyre!("cannot start alert notifications: {e}"))?,
+        );
+    }
     app::run(
         &mut terminal,
         &mut app,

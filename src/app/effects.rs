@@ -16,6 +16,8 @@ pub struct Effects<'a> {
     pub exporter: Option<crate::export::ExporterHandle>,
     /// How often endpoint totals are exported.
     pub export_interval: Duration,
+    /// Alert delivery to the `[[notify]]` targets, when the config has any.
+    pub notifier: Option<crate::engine::notify::NotifierHandle>,
     /// The terminal's output, for OSC 52 copies: the stream the frames are drawn on, written
     /// only between frames.
     pub terminal: Option<Box<dyn std::io::Write + 'a>>,
@@ -31,6 +33,7 @@ impl<'a> Effects<'a> {
             save_dir,
             exporter: None,
             export_interval: Duration::from_secs(10),
+            notifier: None,
             terminal: None,
         }
     }
@@ -48,8 +51,12 @@ impl<'a> Effects<'a> {
         changed
     }
 
-    /// Once a second: endpoint totals when their interval has passed, and the status line.
+    /// Once a second: endpoint totals when their interval has passed, and the status line;
+    /// whether alert delivery is failing, for the footer.
     pub(super) fn tick(&mut self, app: &mut App, last_totals: &mut Instant) {
+        if let Some(notifier) = &self.notifier {
+            app.delivery_problem = notifier.status().problem();
+        }
         let Some(exporter) = &self.exporter else {
             return;
         };
