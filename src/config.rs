@@ -2,6 +2,7 @@
 //! typed values every other module uses. Nothing here touches the network.
 
 mod access;
+pub mod alerts;
 pub mod contexts;
 pub mod deploy;
 mod error;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use access::{AccessOverride, AccessPolicy, effective_read_only};
+pub use alerts::AlertSettings;
 pub use error::ConfigError;
 pub(crate) use error::{deserialize_toml, line_of};
 pub use influx::{InfluxSettings, InfluxToken};
@@ -204,6 +206,8 @@ pub struct Config {
     pub file: Option<PathBuf>,
     /// `[shell]`: exec and host shells in the pane.
     pub shell: ShellSettings,
+    /// `[[alert]]` rules (or the built-in ones) and `[alerts]`.
+    pub alerts: AlertSettings,
     /// `[[notify]]`: where alert notices are sent, in the file's order.
     pub notify: Vec<crate::model::alerts::NotifyTarget>,
 }
@@ -640,7 +644,19 @@ pub fn parse_str_with_env(
         .transpose()?;
     let notify = notify::resolve(raw.notify, text, path)?;
 
+    let alerts = alerts::resolve(
+        &raw.alert,
+        &raw.alerts,
+        &alerts::Context {
+            events: &events,
+            stats: &stats,
+            endpoints: &endpoints,
+        },
+        &invalid,
+    )?;
+
     let mut config = Config {
+        alerts,
         endpoints,
         engine,
         ui,

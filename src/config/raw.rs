@@ -40,6 +40,11 @@ pub struct RawConfig {
     pub shell: RawShell,
     #[serde(default)]
     pub deploy: RawDeploy,
+    /// `[[alert]]` rules.
+    #[serde(default)]
+    pub alert: Vec<super::alerts::RawAlert>,
+    #[serde(default)]
+    pub alerts: super::alerts::RawAlerts,
 }
 
 #[derive(Debug, Default, Deserialize)]

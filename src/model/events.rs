@@ -209,6 +209,11 @@ impl EventLog {
         self.capacity
     }
 
+    /// What counts as a restart loop in this log.
+    pub fn restart_rule(&self) -> RestartLoopRule {
+        self.rule
+    }
+
     /// Oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &FleetEvent> + ExactSizeIterator {
         self.events.iter()

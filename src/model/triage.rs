@@ -1,13 +1,14 @@
-//! What needs attention now, newest first: endpoints down, restart loops, OOM kills, containers
-//! that exited non-zero in the last hour, unhealthy and restarting containers. The on-call's
-//! first screen; the wall display's alert banner reads the same list.
+//! What needs attention now: the built-in alert rules (`alerts::defaults`) evaluated once, as
+//! the classic list of problems: endpoints down, IP conflicts, restart loops, OOM kills,
+//! containers that exited non-zero in the last hour, unhealthy and restarting containers.
+//! Critical first, newest first within each. The dashboard's triage view and wall banner read
+//! the app's own [`Alerts`](super::alerts::Alerts) (configured rules, acknowledgements,
+//! silences); this is the same list for code that has only a fleet.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
-use super::{ContainerState, EndpointId, Fleet, Health, Link};
-
-/// How far back a non-zero exit still counts as news.
-pub const RECENT_EXIT: TimeDelta = TimeDelta::hours(1);
+use super::alerts::{Alerts, Firing, defaults};
+use super::{EndpointId, Fleet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Problem {
@@ -32,6 +33,20 @@ impl Problem {
             Problem::Restarting => "restarting",
         }
     }
+
+    /// The problem a built-in rule names.
+    fn of_rule(name: &str) -> Option<Self> {
+        Some(match name {
+            "endpoint-down" => Problem::EndpointDown,
+            "ip-conflict" => Problem::IpConflict,
+            "restart-loop" => Problem::RestartLoop,
+            "oom-killed" => Problem::OomKilled,
+            "exited-nonzero" => Problem::ExitedNonZero,
+            "unhealthy" => Problem::Unhealthy,
+            "restarting" => Problem::Restarting,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,104 +57,34 @@ pub struct TriageItem {
     pub endpoint: EndpointId,
     /// `None` for endpoint-level problems.
     pub container_id: Option<String>,
+    /// The container's name; a conflict's address.
     pub container: String,
     pub exit_code: Option<i64>,
     pub detail: String,
 }
 
+impl TriageItem {
+    fn of(f: &Firing) -> Option<Self> {
+        Some(Self {
+            problem: Problem::of_rule(&f.rule)?,
+            at: f.at,
+            endpoint: f.endpoint.unwrap_or(0),
+            container_id: f.container_id.clone(),
+            container: f.container.clone(),
+            exit_code: f.exit_code,
+            detail: f.detail.clone(),
+        })
+    }
+}
+
 pub fn triage(fleet: &Fleet, now: DateTime<Utc>) -> Vec<TriageItem> {
-    let mut items = Vec::new();
-    for (i, ep) in fleet.endpoints.iter().enumerate() {
-        if let Link::Down { reason, .. } = &ep.link {
-            items.push(TriageItem {
-                problem: Problem::EndpointDown,
-                at: ep.down_since,
-                endpoint: i,
-                container_id: None,
-                container: String::new(),
-                exit_code: None,
-                detail: reason.clone(),
-            });
-        }
-    }
-    let report = super::ipam::IpamReport::from_fleet(fleet);
-    let pool_conflicts = report.pools.iter().flat_map(|p| p.conflicts.iter());
-    for conflict in pool_conflicts.chain(report.conflicts.iter()) {
-        let endpoint = conflict.endpoints().first().copied().unwrap_or(0);
-        items.push(TriageItem {
-            problem: Problem::IpConflict,
-            // A conflict has no moment of its own; it is current.
-            at: Some(now),
-            endpoint,
-            container_id: None,
-            container: conflict
-                .address()
-                .map(|a| a.to_string())
-                .unwrap_or_default(),
-            exit_code: None,
-            detail: conflict.to_string(),
-        });
-    }
-    let loops = fleet.events.restart_loops(now);
-    for l in &loops {
-        items.push(TriageItem {
-            problem: Problem::RestartLoop,
-            at: Some(DateTime::from_timestamp_nanos(l.last_nano)),
-            endpoint: l.endpoint,
-            container_id: Some(l.container_id.clone()),
-            container: l.container.clone(),
-            exit_code: l.last_exit_code,
-            detail: format!("{} deaths in the window", l.deaths),
-        });
-    }
-    for (i, ep) in fleet.endpoints.iter().enumerate() {
-        for c in ep.containers.values() {
-            let looping = loops
-                .iter()
-                .any(|l| l.endpoint == i && l.container_id == c.id);
-            let item = |problem, at, detail: String| TriageItem {
-                problem,
-                at,
-                endpoint: i,
-                container_id: Some(c.id.clone()),
-                container: c.name.clone(),
-                exit_code: c.exit_code,
-                detail,
-            };
-            let exited = matches!(c.state, ContainerState::Exited | ContainerState::Dead);
-            if c.oom_killed {
-                items.push(item(Problem::OomKilled, c.finished_at, c.status_text(now)));
-            } else if exited
-                && c.exit_code.is_some_and(|code| code != 0)
-                && c.finished_at.is_some_and(|t| now - t <= RECENT_EXIT)
-            {
-                items.push(item(
-                    Problem::ExitedNonZero,
-                    c.finished_at,
-                    c.status_text(now),
-                ));
-            }
-            if c.health == Health::Unhealthy && c.state == ContainerState::Running {
-                let why = c.detail.last_health_output.clone().unwrap_or_default();
-                items.push(item(Problem::Unhealthy, c.started_at, why));
-            }
-            if c.state == ContainerState::Restarting && !looping {
-                items.push(item(
-                    Problem::Restarting,
-                    c.finished_at,
-                    format!("{} restarts", c.restart_count),
-                ));
-            }
-        }
-    }
-    // Newest first; undated items last; ties by severity then name for a stable screen.
-    items.sort_by(|a, b| {
-        b.at.cmp(&a.at)
-            .then(a.problem.cmp(&b.problem))
-            .then(a.endpoint.cmp(&b.endpoint))
-            .then(a.container.cmp(&b.container))
-    });
-    items
+    let mut alerts = Alerts::new(defaults::rules(fleet.events.restart_rule()));
+    alerts.evaluate_once(fleet, now);
+    alerts
+        .firing()
+        .into_iter()
+        .filter_map(TriageItem::of)
+        .collect()
 }
 
 #[cfg(test)]
@@ -147,11 +92,13 @@ mod tests {
     use super::*;
     use crate::model::EndpointSpec;
     use crate::model::container::fixtures::container;
+    use crate::model::{ContainerState, Health};
     use crate::model::{Msg, MsgKind, SyncData};
+    use chrono::TimeDelta;
     use std::time::Duration;
 
     #[test]
-    fn everything_that_needs_attention_is_listed_newest_first() {
+    fn everything_that_needs_attention_is_listed_critical_first_then_newest() {
         let now = DateTime::from_timestamp(100_000, 0).unwrap();
         let mut f = Fleet::new([
             EndpointSpec::from_url(Some("a"), "tcp://a:1").unwrap(),
@@ -199,8 +146,8 @@ mod tests {
             [
                 (Problem::EndpointDown, ""),
                 (Problem::OomKilled, "hog"),
-                (Problem::ExitedNonZero, "crashed"),
                 (Problem::Unhealthy, "sick"),
+                (Problem::ExitedNonZero, "crashed"),
             ]
         );
         assert_eq!(items[0].endpoint, 1);

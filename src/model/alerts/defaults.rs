@@ -1,0 +1,72 @@
+//! The rules in force when the config defines no `[[alert]]`: today's triage panel as rules.
+//! Critical ones raise the wall banner (endpoint down, IP conflict, restart loop, OOM kill,
+//! unhealthy), the others only list in triage (a recent non-zero exit, restarting).
+
+use std::time::Duration;
+
+use super::condition::Condition;
+use super::{Rule, Scope, Severity};
+use crate::model::events::RestartLoopRule;
+
+/// How far back a non-zero exit still counts as news.
+pub const RECENT_EXIT: Duration = Duration::from_secs(3600);
+
+/// The built-in rules; the restart loop follows `[events] restart_loop_count` and
+/// `restart_loop_window_s`, so the events view and triage agree on what a loop is.
+pub fn rules(restart_loop: RestartLoopRule) -> Vec<Rule> {
+    let rule = |name: &str, label: &str, condition: Condition, severity: Severity| {
+        let mut r = Rule::new(name, Scope::fleet(), condition);
+        r.severity = severity;
+        r.label = Some(label.to_string());
+        r
+    };
+    vec![
+        rule(
+            "endpoint-down",
+            "endpoint down",
+            Condition::EndpointDown,
+            Severity::Critical,
+        ),
+        rule(
+            "ip-conflict",
+            "IP conflict",
+            Condition::IpConflict,
+            Severity::Critical,
+        ),
+        rule(
+            "restart-loop",
+            "restart loop",
+            Condition::RestartLoop {
+                count: restart_loop.count,
+                window: restart_loop.window,
+            },
+            Severity::Critical,
+        ),
+        rule(
+            "oom-killed",
+            "OOM killed",
+            Condition::OomKilled,
+            Severity::Critical,
+        ),
+        rule(
+            "exited-nonzero",
+            "exited non-zero",
+            Condition::ExitedNonZero {
+                within: Some(RECENT_EXIT),
+            },
+            Severity::Warning,
+        ),
+        rule(
+            "unhealthy",
+            "unhealthy",
+            Condition::Unhealthy,
+            Severity::Critical,
+        ),
+        rule(
+            "restarting",
+            "restarting",
+            Condition::Restarting,
+            Severity::Warning,
+        ),
+    ]
+}
