@@ -11,6 +11,7 @@ pub mod deploy;
 pub mod printable;
 mod signals;
 pub mod swarm;
+pub mod watch;
 
 pub use signals::shutdown_signal;
 

@@ -113,6 +113,10 @@ fn main() -> ExitCode {
                 height,
             }) => snapshot(&config, *view, *width, *height).await,
             Some(Command::Export) => export_headless(&config).await,
+            Some(Command::Watch) => {
+                let mut err = Printable::new(std::io::stderr());
+                Ok(headless::watch::watch(&config, &mut err).await)
+            }
             Some(Command::Logs {
                 targets,
                 follow,

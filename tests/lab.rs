@@ -9,6 +9,8 @@ mod support;
 
 #[path = "lab/actions.rs"]
 mod actions;
+#[path = "lab/alerts_watch.rs"]
+mod alerts_watch;
 #[path = "lab/audit.rs"]
 mod audit;
 #[path = "lab/busy_socket.rs"]
@@ -55,3 +57,5 @@ mod stats;
 mod swarm;
 #[path = "lab/top.rs"]
 mod top;
+#[path = "lab/webhook.rs"]
+mod webhook;

@@ -73,6 +73,10 @@ pub struct TargetStatus {
     pub failed: u64,
     /// Why the last try failed ("HTTP 500", "connection refused"); `None` once one succeeds.
     pub last_error: Option<String>,
+    /// Tries that failed, retried or not: a failure that a retry cured still counts here.
+    pub failed_tries: u64,
+    /// Why the latest failed try failed, kept after a success.
+    pub last_failure: Option<String>,
     /// The notice at the head is failing and will be tried again.
     pub retrying: bool,
     pub last_success: Option<DateTime<Utc>>,
@@ -396,6 +400,8 @@ async fn deliver(
         };
         shared.with(index, |q| {
             q.status.last_error = Some(error.clone());
+            q.status.last_failure = Some(error.clone());
+            q.status.failed_tries += 1;
             q.status.retrying = again;
             if !again {
                 q.status.failed += 1;
