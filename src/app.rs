@@ -4,6 +4,7 @@
 //! first and messages are drained in bounded batches, so a flood of data never starves keys.
 
 mod actions;
+pub mod alerts;
 pub mod clipboard;
 pub mod command;
 mod deploy;
@@ -27,8 +28,7 @@ pub use crate::keymap::{Action, Keymap, Scope};
 use crate::model::View;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
-use crate::model::query::{self, RowKey};
-use crate::model::triage;
+use crate::model::query::{self, RowKey, RowList};
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
@@ -82,6 +82,21 @@ pub struct App {
     pub deploy: DeployContext,
     /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
     clipboard: bool,
+    /// The alert rules and what they fire: the triage panel and the wall banner.
+    pub alerting: alerts::AlertState,
+    /// The containers table as last worked out, and what it was worked out from.
+    rows: std::cell::RefCell<Option<(RowStamp, std::sync::Arc<RowList>)>>,
+}
+
+/// What the containers table depends on: when none of it moved, the sorted rows still hold.
+#[derive(Debug, Clone, PartialEq)]
+struct RowStamp {
+    revision: u64,
+    /// Only when sorted by a stats column; 0 otherwise, so readings do not re-sort by name.
+    stats_revision: u64,
+    filter: String,
+    group: query::GroupBy,
+    sort: query::Sort,
 }
 
 /// Side effects the app asks the loop to carry out.
@@ -216,6 +231,10 @@ impl App {
                 unfinished: Vec::new(),
             },
             clipboard: config.ui.clipboard,
+            alerting: alerts::AlertState::new(crate::model::alerts::Alerts::new(
+                config.alerts.rules.clone(),
+            )),
+            rows: std::cell::RefCell::new(None),
         }
     }
 
@@ -224,7 +243,7 @@ impl App {
         self.view
             .detail
             .clone()
-            .or_else(|| self.row_keys().get(self.view.selected).cloned())
+            .or_else(|| self.rows().keys.get(self.view.selected).cloned())
     }
 
     /// Whether the container an action key would act on sits on a read-only endpoint.
@@ -266,6 +285,8 @@ impl App {
     /// Moves the clock on; true when that changed the screen by itself (a wall rotated).
     pub fn tick(&mut self, now: DateTime<Utc>) -> bool {
         self.now = now;
+        // Time alone moves rules on: `for`, windows, cooldowns, recent exits ageing out.
+        let alerts_changed = self.evaluate_alerts();
         if let Some(wall) = self.view.wall.as_mut()
             && now >= wall.next_at
             && !wall.views.is_empty()
@@ -277,12 +298,15 @@ impl App {
             self.view.view = wall.views[wall.index];
             return true;
         }
-        false
+        alerts_changed
     }
 
     /// Folds an engine message in; true when the screen needs redrawing.
     pub fn apply(&mut self, msg: Msg) -> bool {
         if let crate::model::MsgKind::Log { tail, lines } = msg.kind {
+            if self.alert_log_lines(tail, &lines) {
+                return false;
+            }
             return self.apply_log_lines(tail, lines);
         }
         if let crate::model::MsgKind::Processes {
@@ -319,7 +343,11 @@ impl App {
             msg.kind,
             crate::model::MsgKind::ActionDone { .. } | crate::model::MsgKind::ActionNote { .. }
         );
+        // Stats samples wait for the tick: evaluating per stats message would cost a pass over
+        // every rule for each endpoint's round.
+        let stats = matches!(msg.kind, crate::model::MsgKind::Stats { .. });
         let changed = self.fleet.apply(msg);
+        self.alerting.dirty |= changed && !stats;
         if action_news && let Some(progress) = self.fleet.actions.latest() {
             self.view.message = Some(progress.status_line());
         }
@@ -344,17 +372,36 @@ impl App {
         keymap::scope_of(self.view.view, overlay)
     }
 
-    /// Rows of the containers table under the current filter, grouping and sort.
-    fn row_keys(&self) -> Vec<RowKey> {
-        query::container_rows(
+    /// Rows of the containers table under the current filter, grouping and sort: worked out
+    /// again only when the fleet or the query changed since the last time (a frame at 50,000
+    /// containers must not sort them all).
+    fn rows(&self) -> std::sync::Arc<RowList> {
+        let by_stats = self.view.sort.column.is_stats();
+        let stamp = RowStamp {
+            revision: self.fleet.revision,
+            stats_revision: if by_stats {
+                self.fleet.stats_revision
+            } else {
+                0
+            },
+            filter: self.view.filter.as_str().to_string(),
+            group: self.view.group,
+            sort: self.view.sort,
+        };
+        let mut cache = self.rows.borrow_mut();
+        if let Some((cached, list)) = cache.as_ref()
+            && *cached == stamp
+        {
+            return list.clone();
+        }
+        let list = std::sync::Arc::new(RowList::build(
             &self.fleet,
             &self.view.filter,
             self.view.group,
             self.view.sort,
-        )
-        .iter()
-        .map(query::Row::key)
-        .collect()
+        ));
+        *cache = Some((stamp, list.clone()));
+        list
     }
 
     fn page(&self) -> usize {
@@ -540,6 +587,7 @@ impl App {
             Action::SortReverse => v.sort.descending = !v.sort.descending,
             Action::GroupNext => v.group = v.group.next(),
             Action::ToggleEnvMask => v.mask_env = !v.mask_env,
+            Action::Acknowledge => self.acknowledge_selected(),
         }
     }
 
@@ -562,10 +610,10 @@ impl App {
                 v.selected_endpoint = step(v.selected_endpoint, delta, n);
             }
             View::Containers => {
-                let keys = self.row_keys();
+                let rows = self.rows();
                 let v = &mut self.view;
-                v.selected = step(v.selected, delta, keys.len());
-                v.selected_key = keys.get(v.selected).cloned();
+                v.selected = step(v.selected, delta, rows.len());
+                v.selected_key = rows.keys.get(v.selected).cloned();
                 let height = self.page();
                 self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
             }
@@ -594,7 +642,7 @@ impl App {
             // Handled by `log_action` and `pools_action`.
             View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
-                let n = triage::triage(&self.fleet, self.now).len();
+                let n = self.alerting.alerts.firing().len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
                 let page = self.page();
                 self.view.triage_offset =
@@ -639,8 +687,8 @@ impl App {
                 }
             }
             View::Containers => {
-                let keys = self.row_keys();
-                if let Some(key) = keys.get(self.view.selected) {
+                let rows = self.rows();
+                if let Some(key) = rows.keys.get(self.view.selected) {
                     self.view.detail = Some(key.clone());
                     self.view.detail_scroll = 0;
                 }
@@ -664,21 +712,30 @@ impl App {
             }
             View::Logs | View::Pools | View::Stats => {}
             View::Triage => {
-                let items = triage::triage(&self.fleet, self.now);
-                let Some(item) = items.get(self.view.triage_selected) else {
+                let Some(item) = self.selected_alert() else {
                     return;
                 };
-                match &item.container_id {
-                    Some(id) => {
-                        let (ep, id, name) = (item.endpoint, id.clone(), item.container.clone());
-                        self.jump_to_container(ep, &id, &name);
-                    }
-                    None if item.problem == triage::Problem::IpConflict => {
-                        self.switch(View::Pools);
-                    }
-                    None => {
-                        self.view.selected_endpoint = item.endpoint;
+                use crate::model::alerts::SubjectKind;
+                match (&item.container_id, item.endpoint) {
+                    (Some(id), Some(ep)) => self.jump_to_container(ep, id, &item.container),
+                    _ if item.kind == SubjectKind::Pool => self.switch(View::Pools),
+                    (_, Some(ep)) if item.kind == SubjectKind::Endpoint => {
+                        self.view.selected_endpoint = ep;
                         self.switch(View::Clusters);
+                    }
+                    _ => {
+                        // A service: its containers, wherever they run.
+                        let text = format!(
+                            "label:{}={}",
+                            crate::model::deploy::replicas::LABEL_GROUP,
+                            item.container
+                        );
+                        if let Ok(filter) = Filter::parse(&text) {
+                            self.view.filter = filter;
+                        }
+                        self.view.selected = 0;
+                        self.view.offset = 0;
+                        self.switch(View::Containers);
                     }
                 }
             }
@@ -692,7 +749,8 @@ impl App {
         match key.code {
             KeyCode::Esc => self.view.command_input = None,
             KeyCode::Tab => {
-                let options = command::complete(&input.text, &self.fleet);
+                let options = alerts::complete(&input.text, &self.alerting.alerts)
+                    .unwrap_or_else(|| command::complete(&input.text, &self.fleet));
                 match options.as_slice() {
                     [one] => input.text = one.clone(),
                     [] => input.error = Some("no completion".into()),
@@ -714,6 +772,19 @@ impl App {
                 return;
             }
             KeyCode::Enter => {
+                if let Some(cmd) = alerts::parse_command(&input.text) {
+                    let now = self.now;
+                    let done = cmd.and_then(|cmd| self.alert_command(cmd, now));
+                    match done {
+                        Ok(()) => self.view.command_input = None,
+                        Err(e) => {
+                            if let Some(input) = self.view.command_input.as_mut() {
+                                input.error = Some(e);
+                            }
+                        }
+                    }
+                    return;
+                }
                 match command::parse(&input.text, &self.fleet) {
                     Ok(jump) => {
                         self.view.command_input = None;
@@ -827,6 +898,8 @@ impl App {
             export: None,
             delivery: None,
             shells: None,
+            alerts: &self.alerting.alerts,
+            rows: None,
         };
         let panel = crate::ui::detail::DetailPanel {
             screen: &screen,
@@ -842,6 +915,9 @@ impl App {
     /// Keeps the selection on the same container when rows move under it. Called once per frame,
     /// not per message, so bursts cost one pass.
     pub fn prepare_frame(&mut self, width: u16, height: u16) {
+        if self.alerting.dirty {
+            self.evaluate_alerts();
+        }
         self.screen_width = width;
         self.screen_height = height;
         self.width = width;
@@ -857,7 +933,8 @@ impl App {
             self.on_screen.clear();
             return;
         }
-        let keys = self.row_keys();
+        let rows = self.rows();
+        let keys = &rows.keys;
         let v = &mut self.view;
         // The selection follows a container only once the operator has put it on one: at
         // start, as endpoints finish their first sync and rows arrive above, it stays on the
@@ -891,15 +968,8 @@ impl App {
         let n = self.fleet.endpoints.len();
         // A table sorted by a stats column ranks every container: all of them must be fresh,
         // or one that spikes off screen would take five intervals to rise into view.
-        let ranked_by_stats = self.view.view == View::Containers
-            && matches!(
-                self.view.sort.column,
-                query::Column::Cpu
-                    | query::Column::Mem
-                    | query::Column::Net
-                    | query::Column::Io
-                    | query::Column::Pids
-            );
+        let ranked_by_stats =
+            self.view.view == View::Containers && self.view.sort.column.is_stats();
         if all_fresh || self.view.view == View::Stats || ranked_by_stats {
             return vec![None; n];
         }
@@ -907,6 +977,14 @@ impl App {
         for key in self.on_screen.iter().chain(self.view.detail.as_ref()) {
             if let Some(set) = sets.get_mut(key.endpoint) {
                 set.insert(key.id.clone());
+            }
+        }
+        // Metric rules read every interval of the containers they scope, on screen or not.
+        if self.alerting.alerts.needs_full_rate_stats() {
+            for (endpoint, id) in self.alerting.alerts.stats_targets(&self.fleet) {
+                if let Some(set) = sets.get_mut(endpoint) {
+                    set.insert(id);
+                }
             }
         }
         sets.into_iter()
@@ -995,6 +1073,7 @@ impl App {
             close_key: &close_key,
             shell_percent: self.shell_percent,
         });
+        let rows = (self.view.view == View::Containers).then(|| self.rows());
         let screen = Screen {
             fleet: &self.fleet,
             state: &self.view,
@@ -1006,6 +1085,8 @@ impl App {
             export: self.export_status.as_ref(),
             delivery: self.delivery_problem.as_deref(),
             shells: pane.as_ref(),
+            alerts: &self.alerting.alerts,
+            rows: rows.as_deref(),
         };
         frame.render_widget(&screen, frame.area());
     }

@@ -105,9 +105,22 @@ impl TypedValueParser for ViewParser {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate the config and try every endpoint; exit 0 if all are up, 1 if any is down,
-    /// 2 for a bad config
-    Check,
+    /// Sync every endpoint once and evaluate the alert rules: exit 0 OK, 1 warning, 2 critical,
+    /// 3 bad config or usage
+    ///
+    /// The rules are the config's [[alert]]s, else the built-in triage rules (which include
+    /// "endpoint down"). A probe cannot wait: every rule's `for` and cooldown are taken as met,
+    /// and metric rules see only the one or two stats samples a round gives, so rules over a
+    /// window (`avg 2m`) need `fleetdeck watch`.
+    #[command(
+        after_help = "Exit codes: 0 OK, 1 warning, 2 critical, 3 bad config or usage.\n\
+                      The --json document is described in docs/alerts.md."
+    )]
+    Check {
+        /// Print {"endpoints": [...], "alerts": [...]} as JSON instead of tables
+        #[arg(long)]
+        json: bool,
+    },
     /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
     Snapshot {
         /// The view to print

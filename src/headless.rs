@@ -1,4 +1,5 @@
-//! Commands without a terminal UI: `check` (is every endpoint reachable?) and `snapshot`
+//! Commands without a terminal UI: `check` (every endpoint reachable, and which alert rules
+//! fire, with a monitoring-plugin exit code) and `snapshot`
 //! (one view, rendered by the same widgets, printed as plain text). For cron, chat-ops and tests.
 //! They use the engine and the model (and the ui for `snapshot`), never the app loop.
 //! [`actions`]: start/stop/restart/… and rolling-restart through the gate; [`deploy`]: deploy
@@ -27,62 +28,204 @@ use crate::config::Config;
 use crate::engine;
 use crate::keymap::{Keymap, scope_of};
 use crate::model::View;
+use crate::model::alerts::{Alerts, NoticeState, Severity};
 use crate::model::{Fleet, Link};
 use crate::ui::{Screen, Theme, ViewState, buffer_to_text};
 
-/// Exit code when every endpoint answered.
+/// Exit code when every endpoint answered (and, for `check`, no alert fires).
 pub const EXIT_OK: i32 = 0;
-/// Exit code when any endpoint is down.
+/// Exit code when any endpoint is down; for `check`, when the worst alert is a warning.
 pub const EXIT_DOWN: i32 = 1;
+/// `check`: the worst alert firing is a warning.
+pub const EXIT_WARNING: i32 = 1;
+/// `check`: a critical alert fires.
+pub const EXIT_CRITICAL: i32 = 2;
 /// Exit code for a bad config or bad arguments.
 pub const EXIT_CONFIG: i32 = 2;
+/// `check`'s code for a bad config or bad arguments: 3, "unknown" in the monitoring-plugin
+/// convention, since 2 means critical there.
+pub const EXIT_CHECK_CONFIG: i32 = 3;
 
-/// Tries every endpoint concurrently and prints one row each.
-pub async fn check(config: &Config, out: &mut impl Write) -> std::io::Result<i32> {
+/// `check`'s exit code for the worst alert firing (monitoring-plugin convention).
+pub fn check_exit_code(worst: Option<Severity>) -> i32 {
+    match worst {
+        None => EXIT_OK,
+        Some(Severity::Warning) => EXIT_WARNING,
+        Some(Severity::Critical) => EXIT_CRITICAL,
+    }
+}
+
+/// One endpoint's row of `check`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EndpointReport {
+    pub name: String,
+    pub url: String,
+    pub cluster: String,
+    /// `up` or `down`.
+    pub status: &'static str,
+    pub engine: Option<String>,
+    pub api: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+/// Syncs every endpoint once (and, when metric rules need them, takes a round of stats),
+/// evaluates the rules once and prints the endpoints and the alerts firing: a table, or with
+/// `json` one object `{"endpoints": [...], "alerts": [...]}`. Returns the exit code: 0 when no
+/// alert fires, 1 for a warning, 2 for a critical one. A one-shot probe cannot wait, so every
+/// rule's `for` and cooldown are taken as met.
+pub async fn check(config: &Config, json: bool, out: &mut impl Write) -> std::io::Result<i32> {
     let probes = futures::future::join_all(
         config
             .endpoints
             .iter()
             .map(|spec| engine::probe(spec, &config.engine)),
-    )
-    .await;
-    let mut rows = vec![
-        [
-            "ENDPOINT", "URL", "CLUSTER", "STATUS", "ENGINE", "API", "LATENCY", "ERROR",
-        ]
-        .map(String::from),
-    ];
-    let mut any_down = false;
-    for (spec, probe) in config.endpoints.iter().zip(probes) {
-        let row = match probe {
-            Ok(p) => [
-                spec.name.clone(),
-                spec.url_text.clone(),
-                spec.cluster.clone(),
-                "up".into(),
-                p.engine_version,
-                p.api_version,
-                format!("{:.1}ms", p.latency.as_secs_f64() * 1000.0),
-                String::new(),
-            ],
-            Err(e) => {
-                any_down = true;
-                [
-                    spec.name.clone(),
-                    spec.url_text.clone(),
-                    spec.cluster.clone(),
-                    "down".into(),
-                    "-".into(),
-                    "-".into(),
-                    "-".into(),
-                    e.to_string(),
-                ]
+    );
+    let mut fleet = new_fleet(config);
+    let alerts_needs_stats = config.alerts.rules.iter().any(|r| r.condition.is_metric());
+    let (probes, ()) = tokio::join!(probes, async {
+        if alerts_needs_stats && config.stats.interval.is_some() {
+            sync_with_stats(config, &mut fleet, 2).await;
+        } else {
+            for msg in engine::sync_all_once(config).await {
+                fleet.apply(msg);
             }
-        };
-        rows.push(row);
+        }
+    });
+    let mut alerts = Alerts::new(config.alerts.rules.clone());
+    alerts.evaluate_once(&fleet, Utc::now());
+    let endpoints: Vec<EndpointReport> = config
+        .endpoints
+        .iter()
+        .zip(probes)
+        .map(|(spec, probe)| {
+            let mut r = EndpointReport {
+                name: spec.name.clone(),
+                url: spec.url_text.clone(),
+                cluster: spec.cluster.clone(),
+                status: "up",
+                engine: None,
+                api: None,
+                latency_ms: None,
+                error: None,
+            };
+            match probe {
+                Ok(p) => {
+                    r.engine = Some(p.engine_version);
+                    r.api = Some(p.api_version);
+                    r.latency_ms = Some(p.latency.as_secs_f64() * 1000.0);
+                }
+                Err(e) => {
+                    r.status = "down";
+                    r.error = Some(e.to_string());
+                }
+            }
+            r
+        })
+        .collect();
+    let firing = alerts.firing();
+    if json {
+        let alerts: Vec<serde_json::Value> = firing
+            .iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f.notice(NoticeState::Firing, f.since))
+                    .unwrap_or_default();
+                v["detail"] = serde_json::Value::String(f.detail.clone());
+                v
+            })
+            .collect();
+        let doc = serde_json::json!({ "endpoints": endpoints, "alerts": alerts });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )?;
+    } else {
+        let mut rows = vec![
+            [
+                "ENDPOINT", "URL", "CLUSTER", "STATUS", "ENGINE", "API", "LATENCY", "ERROR",
+            ]
+            .map(String::from),
+        ];
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        for r in &endpoints {
+            rows.push([
+                r.name.clone(),
+                r.url.clone(),
+                r.cluster.clone(),
+                r.status.into(),
+                dash(&r.engine),
+                dash(&r.api),
+                r.latency_ms
+                    .map_or_else(|| "-".into(), |ms| format!("{ms:.1}ms")),
+                r.error.clone().unwrap_or_default(),
+            ]);
+        }
+        write_table(&rows, out)?;
+        writeln!(out)?;
+        if firing.is_empty() {
+            writeln!(
+                out,
+                "no alerts firing ({} rules)",
+                config.alerts.rules.len()
+            )?;
+        } else {
+            let mut rows = vec![["SEVERITY", "RULE", "SUBJECT", "DETAIL"].map(String::from)];
+            for f in &firing {
+                rows.push([
+                    f.severity.as_str().to_uppercase(),
+                    f.rule.clone(),
+                    f.subject.clone(),
+                    f.detail.clone(),
+                ]);
+            }
+            write_table(&rows, out)?;
+        }
     }
-    write_table(&rows, out)?;
-    Ok(if any_down { EXIT_DOWN } else { EXIT_OK })
+    Ok(check_exit_code(alerts.worst()))
+}
+
+fn new_fleet(config: &Config) -> Fleet {
+    Fleet::new(config.endpoints.iter().cloned())
+        .with_event_log(crate::model::events::EventLog::new(
+            config.events.history,
+            config.events.restart_loop,
+        ))
+        .with_stats_window(config.stats.window)
+}
+
+/// Runs the real engine until every endpoint synced or reported down, then for `rounds`
+/// sampling intervals (at most 1 s each), so rates have the two readings they need.
+async fn sync_with_stats(config: &Config, fleet: &mut Fleet, rounds: u32) {
+    let mut config = config.clone();
+    let interval = config
+        .stats
+        .interval
+        .unwrap_or(Duration::from_secs(1))
+        .min(Duration::from_secs(1));
+    config.stats.interval = Some(interval);
+    config.stats.per_cluster.clear();
+    for ep in &mut config.endpoints {
+        ep.stats_interval = None;
+    }
+    let (mut rx, _tasks) = engine::spawn_fleet(&config, 1024);
+    let deadline = tokio::time::Instant::now() + config.engine.request_timeout;
+    while !fleet
+        .endpoints
+        .iter()
+        .all(|e| e.synced || matches!(e.link, Link::Down { .. }))
+    {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(msg)) => {
+                fleet.apply(msg);
+            }
+            _ => break,
+        }
+    }
+    let until = tokio::time::Instant::now() + interval * rounds + interval / 2;
+    while let Ok(Some(msg)) = tokio::time::timeout_at(until, rx.recv()).await {
+        fleet.apply(msg);
+    }
 }
 
 fn write_table<const N: usize>(rows: &[[String; N]], out: &mut impl Write) -> std::io::Result<()> {
@@ -114,44 +257,10 @@ pub async fn render_snapshot(
     width: u16,
     height: u16,
 ) -> (String, Vec<(String, String)>) {
-    let mut fleet = Fleet::new(config.endpoints.iter().cloned())
-        .with_event_log(crate::model::events::EventLog::new(
-            config.events.history,
-            config.events.restart_loop,
-        ))
-        .with_stats_window(config.stats.window);
+    let mut fleet = new_fleet(config);
     if view == View::Stats {
         // Rates need two readings: run the real engine for a few sampling intervals.
-        let mut config = config.clone();
-        let interval = config
-            .stats
-            .interval
-            .unwrap_or(Duration::from_secs(1))
-            .min(Duration::from_secs(1));
-        config.stats.interval = Some(interval);
-        config.stats.per_cluster.clear();
-        for ep in &mut config.endpoints {
-            ep.stats_interval = None;
-        }
-        let (mut rx, _tasks) = engine::spawn_fleet(&config, 1024);
-        // First every endpoint synced or reported down, then three sampling intervals.
-        let deadline = tokio::time::Instant::now() + config.engine.request_timeout;
-        while !fleet
-            .endpoints
-            .iter()
-            .all(|e| e.synced || matches!(e.link, Link::Down { .. }))
-        {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(msg)) => {
-                    fleet.apply(msg);
-                }
-                _ => break,
-            }
-        }
-        let until = tokio::time::Instant::now() + interval * 3 + interval / 2;
-        while let Ok(Some(msg)) = tokio::time::timeout_at(until, rx.recv()).await {
-            fleet.apply(msg);
-        }
+        sync_with_stats(config, &mut fleet, 3).await;
     } else {
         for msg in engine::sync_all_once(config).await {
             fleet.apply(msg);
@@ -165,12 +274,21 @@ pub async fn render_snapshot(
             _ => None,
         })
         .collect();
-    let text = render_fleet(&fleet, view, width, height, &Theme::monochrome());
+    let mut alerts = Alerts::new(config.alerts.rules.clone());
+    alerts.evaluate_once(&fleet, Utc::now());
+    let text = render_fleet(&fleet, &alerts, view, width, height, &Theme::monochrome());
     (text, down)
 }
 
 /// Renders a fleet as plain text with the TUI's widgets.
-pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &Theme) -> String {
+pub fn render_fleet(
+    fleet: &Fleet,
+    alerts: &Alerts,
+    view: View,
+    width: u16,
+    height: u16,
+    theme: &Theme,
+) -> String {
     let state = ViewState {
         view,
         ..ViewState::default()
@@ -188,6 +306,8 @@ pub fn render_fleet(fleet: &Fleet, view: View, width: u16, height: u16, theme: &
         export: None,
         delivery: None,
         shells: None,
+        alerts,
+        rows: None,
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);

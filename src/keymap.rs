@@ -80,6 +80,8 @@ pub enum Action {
     /// While a shell has focus: page through its scrollback (the shell does not get the key).
     ShellScrollUp,
     ShellScrollDown,
+    /// In triage: mark the selected alert as seen (dimmed, off the wall banner), or unmark it.
+    Acknowledge,
 }
 
 impl Action {
@@ -145,6 +147,7 @@ impl Action {
             Action::ShellShrink => "shorter",
             Action::ShellScrollUp => "scroll-back",
             Action::ShellScrollDown => "scroll-forward",
+            Action::Acknowledge => "acknowledge",
         }
     }
 }
@@ -514,6 +517,13 @@ impl Default for Keymap {
                 ),
                 b(&[Key::plain(K::Esc)], Close, Events, "clear filter", false),
                 b(&[Key::plain(K::Enter)], Open, Triage, "go to it", true),
+                b(
+                    &[Key::ch('a')],
+                    Acknowledge,
+                    Triage,
+                    "acknowledge alert (again: undo)",
+                    false,
+                ),
                 b(
                     &[Key::ch('l')],
                     OpenLogs,
@@ -1063,6 +1073,7 @@ mod tests {
             ShellShrink,
             ShellScrollUp,
             ShellScrollDown,
+            Acknowledge,
         ];
         for action in all {
             assert!(

@@ -14,7 +14,7 @@ use fleetdeck::cli::{Cli, Command};
 use fleetdeck::config::{self, ConfigError};
 use fleetdeck::engine::gate::Gate;
 use fleetdeck::headless::printable::Printable;
-use fleetdeck::headless::{self, EXIT_CONFIG};
+use fleetdeck::headless::{self, EXIT_CHECK_CONFIG, EXIT_CONFIG};
 use fleetdeck::model::View;
 use fleetdeck::{engine, ui};
 
@@ -34,13 +34,26 @@ fn main() -> ExitCode {
         "Logs: {}/fleetdeck.log.*\nDocs and keys: press ? in the dashboard.",
         log_dir.display()
     );
+    // `check` is a monitoring probe: 2 means critical there, so its usage and config errors
+    // are 3. Before clap has parsed, the subcommand is told by its word among the arguments.
+    let probe = std::env::args().skip(1).any(|a| a == "check");
+    let bad_usage = if probe {
+        EXIT_CHECK_CONFIG
+    } else {
+        EXIT_CONFIG
+    };
     let matches = match Cli::command().after_help(help_footer).try_get_matches() {
         Ok(m) => m,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e, bad_usage),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e, bad_usage),
+    };
+    let bad_config = if matches!(cli.command, Some(Command::Check { .. })) {
+        EXIT_CHECK_CONFIG
+    } else {
+        EXIT_CONFIG
     };
     // The report is for bugs (panics); user errors are one line (`say`) and exit 2.
     if let Err(e) = color_eyre::install() {
@@ -58,13 +71,13 @@ fn main() -> ExitCode {
     }
     let mut config = match config::load(&cli.sources()) {
         Ok(c) => c,
-        Err(e) => return config_error(&e),
+        Err(e) => return config_error(&e, bad_config),
     };
     // Rebindings are checked now: a clash is a config error, not a surprise in the dashboard.
     let config_path = config.file.clone().unwrap_or_else(|| "config".into());
     let keymap = match fleetdeck::keymap::Keymap::with_overrides(&config.keys, &config_path) {
         Ok(k) => k,
-        Err(e) => return config_error(&e),
+        Err(e) => return config_error(&e, bad_config),
     };
     if cli.low_bandwidth {
         config.ui.fps = config.ui.fps.min(4);
@@ -101,9 +114,9 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &cli.command {
             None => run_dashboard(&config, cli.wall, keymap).await.map(|()| 0),
-            Some(Command::Check) => {
+            Some(Command::Check { json }) => {
                 let mut out = Printable::new(std::io::stdout().lock());
-                headless::check(&config, &mut out)
+                headless::check(&config, *json, &mut out)
                     .await
                     .wrap_err("writing the report")
             }
@@ -312,9 +325,9 @@ fn printable_stdio() -> (Printable<std::io::Stdout>, Printable<std::io::Stderr>)
     )
 }
 
-/// A bad command line: clap's message folded into one line, exit 2. `--help` and `--version`
-/// print as clap prints them.
-fn usage_error(e: &clap::Error) -> ExitCode {
+/// A bad command line: clap's message folded into one line, exit `code` (2; 3 for `check`).
+/// `--help` and `--version` print as clap prints them.
+fn usage_error(e: &clap::Error, code: i32) -> ExitCode {
     if !e.use_stderr() {
         e.exit();
     }
@@ -322,7 +335,7 @@ fn usage_error(e: &clap::Error) -> ExitCode {
         "{} (see fleetdeck --help)",
         one_line_usage_error(e)
     ));
-    ExitCode::from(EXIT_CONFIG as u8)
+    ExitCode::from(code as u8)
 }
 
 /// "error: the following required arguments were not provided:\n  <TARGET>...\n\nUsage: …"
@@ -376,9 +389,9 @@ fn audit_command(
     }
 }
 
-fn config_error(e: &ConfigError) -> ExitCode {
+fn config_error(e: &ConfigError, code: i32) -> ExitCode {
     say(format!("config error: {e}"));
-    ExitCode::from(EXIT_CONFIG as u8)
+    ExitCode::from(code as u8)
 }
 
 /// Raises the soft limit on open files to the hard one. At 1 s sampling every on-screen

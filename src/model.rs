@@ -140,7 +140,7 @@ pub struct Msg {
     pub kind: MsgKind,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Fleet {
     pub endpoints: Vec<Endpoint>,
     pub events: events::EventLog,
@@ -148,6 +148,24 @@ pub struct Fleet {
     pub stats: stats::StatsBook,
     /// Progress of the action batches submitted lately, for the status line.
     pub actions: actions::ActionBoard,
+    /// Changes with every [`Fleet::apply`] that changed anything but stats readings, so views
+    /// can keep what they computed from the fleet (the sorted containers table) until it moves.
+    /// Drawn from one process-wide counter: two fleets share a revision only as clones.
+    pub revision: u64,
+    /// The same for stats readings (a table sorted by CPU re-sorts on them).
+    pub stats_revision: u64,
+}
+
+impl Default for Fleet {
+    fn default() -> Self {
+        Fleet::new([])
+    }
+}
+
+/// Hands out fleet revisions; process-wide so a replaced fleet never looks unchanged.
+fn next_revision() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Fleet {
@@ -157,7 +175,15 @@ impl Fleet {
             events: events::EventLog::default(),
             stats: stats::StatsBook::default(),
             actions: actions::ActionBoard::default(),
+            revision: next_revision(),
+            stats_revision: next_revision(),
         }
+    }
+
+    /// Marks the fleet changed, for code (tests, plans) that edits it without [`Fleet::apply`].
+    pub fn touch(&mut self) {
+        self.revision = next_revision();
+        self.stats_revision = next_revision();
     }
 
     pub fn with_stats_window(mut self, window: Duration) -> Self {
@@ -322,6 +348,19 @@ impl Fleet {
     /// Folds one engine message into the fleet. Returns whether anything visible changed, so the
     /// app loop redraws only when it must.
     pub fn apply(&mut self, msg: Msg) -> bool {
+        let stats = matches!(msg.kind, MsgKind::Stats { .. });
+        let changed = self.fold(msg);
+        if changed {
+            if stats {
+                self.stats_revision = next_revision();
+            } else {
+                self.revision = next_revision();
+            }
+        }
+        changed
+    }
+
+    fn fold(&mut self, msg: Msg) -> bool {
         let Some(ep) = self.endpoints.get_mut(msg.endpoint) else {
             return false;
         };

@@ -95,6 +95,11 @@ pub struct Screen<'a> {
     pub delivery: Option<&'a str>,
     /// The shell pane, when shells are open: it takes the bottom of the body.
     pub shells: Option<&'a shell::ShellPaneView<'a>>,
+    /// The alert rules' state: what the triage panel and the wall banner list.
+    pub alerts: &'a crate::model::alerts::Alerts,
+    /// The containers table's rows as the app keeps them between frames; `None` works them
+    /// out for this frame (snapshots, other views).
+    pub rows: Option<&'a crate::model::query::RowList>,
 }
 
 impl Widget for &Screen<'_> {

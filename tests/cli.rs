@@ -1,5 +1,5 @@
 //! The binary's answer to a bad command line or a bad config: one line on stderr starting
-//! `fleetdeck: `, exit 2, and nothing of a crash report (no "Location:", no backtrace, no
+//! `fleetdeck: `, exit 2 (3 for `check`, a monitoring probe where 2 means critical), and nothing of a crash report (no "Location:", no backtrace, no
 //! colour), even with RUST_BACKTRACE=1. Needs no Docker: every case fails before a daemon is
 //! dialled.
 
@@ -7,8 +7,10 @@
 
 use std::process::Command;
 
-/// Runs fleetdeck with `args` and asserts the one-line usage error; returns the line.
+/// Runs fleetdeck with `args` and asserts the one-line usage error (exit 2, or 3 for
+/// `check`); returns the line.
 fn usage_error(args: &[&str]) -> String {
+    let code = if args.contains(&"check") { 3 } else { 2 };
     let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
         .args(args)
         .env("RUST_BACKTRACE", "1")
@@ -18,7 +20,7 @@ fn usage_error(args: &[&str]) -> String {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
     assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
     assert!(
         stderr.ends_with('\n') && stderr.matches('\n').count() == 1,
@@ -93,4 +95,23 @@ fn help_and_version_still_print_normally() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("fleetdeck "));
+}
+
+#[test]
+fn check_exits_3_on_a_bad_alert_rule_naming_its_key() {
+    let line = usage_error(&["--config", "tests/fixtures/config/bad-alert.toml", "check"]);
+    assert!(
+        line.starts_with(
+            "fleetdeck: config error: tests/fixtures/config/bad-alert.toml:7: alert[0].when: \"memory_pct avg 2m >> 90\": \">>\" is not one of >, >=, <, <="
+        ),
+        "{line}"
+    );
+    // The same file is exit 2 for the other commands.
+    usage_error(&[
+        "--config",
+        "tests/fixtures/config/bad-alert.toml",
+        "snapshot",
+    ]);
+    // And a usage error of check is 3 too.
+    usage_error(&with_host(&["check", "--jsn"]));
 }

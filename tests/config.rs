@@ -170,7 +170,11 @@ fn example_influx_section_parses_once_uncommented() {
 #[test]
 fn the_binary_exits_2_on_a_bad_config_before_touching_the_terminal() {
     let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-        .args(["--config", "tests/fixtures/config/bad-scheme.toml", "check"])
+        .args([
+            "--config",
+            "tests/fixtures/config/bad-scheme.toml",
+            "snapshot",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -184,13 +188,19 @@ fn the_binary_exits_2_on_a_bad_config_before_touching_the_terminal() {
     assert!(out.stdout.is_empty());
 
     let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
-        .args(["--host", "ftp://x", "check"])
+        .args(["--host", "ftp://x", "snapshot"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--host ftp://x: unknown scheme \"ftp\"")
     );
+    // `check` is a monitoring probe, where 2 means critical: its bad config is 3.
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--config", "tests/fixtures/config/bad-scheme.toml", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
 }
 
 #[test]
@@ -364,4 +374,177 @@ fn a_local_subnets_label_must_list_subnets_none_of_them_shared() {
     );
     let ok = parse(r#"{ subnet = "10.78.0.0/24", local_subnets = "10.77.0.0/24" }"#).unwrap();
     assert_eq!(ok.endpoints[0].labels["local_subnets"], "10.77.0.0/24");
+}
+
+fn alert_error(rules: &str) -> String {
+    let text = format!("[[endpoint]]\nname = \"lab1\"\nurl = \"tcp://h:1\"\n\n{rules}");
+    config::parse_str(&text, Path::new("f.toml"))
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn without_alert_rules_the_built_in_ones_apply_and_can_be_turned_off() {
+    let names = |text: &str| -> Vec<String> {
+        config::parse_str(text, Path::new("f.toml"))
+            .unwrap()
+            .alerts
+            .rules
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    };
+    let builtin = [
+        "endpoint-down",
+        "ip-conflict",
+        "restart-loop",
+        "oom-killed",
+        "exited-nonzero",
+        "unhealthy",
+        "restarting",
+    ];
+    assert_eq!(names(""), builtin);
+    assert_eq!(names("[alerts]\ndefaults = false\n"), Vec::<String>::new());
+    let one = "[[alert]]\nname = \"x\"\nwhen = \"oom killed\"\n";
+    assert_eq!(names(one), ["x"], "own rules replace the built-in ones");
+    let both = names(&format!("[alerts]\ndefaults = true\n{one}"));
+    assert_eq!(both.len(), 8);
+    assert_eq!(both[7], "x");
+    // The built-in restart loop follows [events].
+    let c = config::parse_str(
+        "[events]\nrestart_loop_count = 5\nrestart_loop_window_s = 60\n",
+        Path::new("f.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.alerts.rules[2].condition.to_string(),
+        "restarts >= 5 in 1m"
+    );
+}
+
+#[test]
+fn a_rule_is_typed_from_every_key() {
+    use fleetdeck::model::alerts::Severity;
+    use std::time::Duration;
+    let c = config::parse_str(
+        "[[endpoint]]\nname = \"lab1\"\nurl = \"tcp://h:1\"\n\n\
+         [[alert]]\nname = \"mem-high\"\nscope = \"@lab1\"\nwhen = \"memory_pct avg 2m > 90\"\n\
+         for = \"1m\"\nseverity = \"critical\"\ncooldown = \"10m\"\n",
+        Path::new("f.toml"),
+    )
+    .unwrap();
+    let r = &c.alerts.rules[0];
+    assert_eq!(r.name, "mem-high");
+    assert_eq!(r.scope.as_str(), "@lab1");
+    assert_eq!(r.condition.to_string(), "memory_pct avg 2m > 90");
+    assert_eq!(r.for_, Duration::from_secs(60));
+    assert_eq!(r.severity, Severity::Critical);
+    assert_eq!(r.cooldown, Duration::from_secs(600));
+    assert!(!c.alerts.defaults);
+}
+
+#[test]
+fn a_bad_rule_names_the_file_the_key_the_value_and_what_is_valid() {
+    let e = alert_error(
+        "[[alert]]\nname = \"a\"\nwhen = \"oom\"\n\n[[alert]]\nname = \"b\"\nwhen = \"disk_pct > 9\"\n",
+    );
+    assert!(
+        e.starts_with("f.toml:11: alert[1].when: \"disk_pct > 9\": unknown condition \"disk_pct\"; valid forms: METRIC [avg|max|min|last WINDOW] OP NUMBER (metrics: cpu_pct,"),
+        "{e}"
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a\"\nwhen = \"oom\"\nseverity = \"page\"\n"),
+        "f.toml:8: alert[0].severity: \"page\" is not a severity; valid severities: warning, critical"
+    );
+    assert_eq!(
+        alert_error(
+            "[[alert]]\nname = \"a\"\nwhen = \"oom\"\n[[alert]]\nname = \"a\"\nwhen = \"unhealthy\"\n"
+        ),
+        "f.toml:9: alert[1].name: \"a\" is already the name of alert[0]; names must be unique"
+    );
+    assert_eq!(
+        alert_error("[alerts]\ndefaults = true\n[[alert]]\nname = \"unhealthy\"\nwhen = \"oom\"\n"),
+        "f.toml:8: alert[0].name: \"unhealthy\" is the name of a built-in rule, which [alerts] defaults = true keeps; built-in rules: endpoint-down, ip-conflict, restart-loop, oom-killed, exited-nonzero, unhealthy, restarting"
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a b\"\nwhen = \"oom\"\n"),
+        "f.toml:6: alert[0].name: \"a b\" is not a rule name; use letters, digits, - _ . (e.g. \"mem-high\"): :silence takes it"
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a\"\nscope = \"@lab9\"\nwhen = \"oom\"\n"),
+        "f.toml:7: alert[0].scope: no endpoint named \"lab9\"; endpoints: lab1"
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a\"\nscope = \"colour:red\"\nwhen = \"oom\"\n"),
+        "f.toml:7: alert[0].scope: unknown filter field \"colour\"; valid fields: name, image, endpoint (ep), cluster, label, project, state, health, type; a scope is \"fleet\", \"@ENDPOINT\" or a filter like \"cluster:prod label:app=web\""
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a\"\nwhen = \"oom\"\nfor = \"5 minutes\"\n"),
+        "f.toml:8: alert[0].for: \"5 minutes\" is not a duration; expected one like 30s, 2m, 1h or 1d"
+    );
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"a\"\nwhen = \"oom\"\nexpect = 3\n"),
+        "f.toml:8: alert[0].expect: only a \"missing\" rule takes expect; this one is \"oom\""
+    );
+    let e = alert_error("[[alert]]\nname = \"a\"\nwhen = \"log =~ '(oops'\"\n");
+    assert!(
+        e.starts_with("f.toml:7: alert[0].when: \"log =~ '(oops'\": bad regex:"),
+        "{e}"
+    );
+    let e = alert_error("[[alert]]\nname = \"a\"\nwhen = \"oom\"\nfrequency = 3\n");
+    assert!(e.contains("unknown key \"frequency\"; valid keys: name, scope, when, for, severity, cooldown, expect"), "{e}");
+}
+
+#[test]
+fn a_metric_window_must_fit_the_stats_history_and_hold_a_sample() {
+    assert_eq!(
+        alert_error("[[alert]]\nname = \"m\"\nwhen = \"cpu_pct avg 20m > 90\"\n"),
+        "f.toml:7: alert[0].when: \"cpu_pct avg 20m > 90\": the window 20m is longer than the stats history kept (10m; [stats] history_s = 600); raise history_s or shorten the window"
+    );
+    assert_eq!(
+        alert_error(
+            "[stats]\ninterval_s = 10\n[[alert]]\nname = \"m\"\nwhen = \"cpu_pct avg 5s > 90\"\n"
+        ),
+        "f.toml:9: alert[0].when: \"cpu_pct avg 5s > 90\": the window 5s is shorter than the stats interval (10s), so it would hold no sample; use a window of at least 10s"
+    );
+    assert_eq!(
+        alert_error("[stats]\ninterval_s = 0\n[[alert]]\nname = \"m\"\nwhen = \"cpu_pct > 90\"\n"),
+        "f.toml:9: alert[0].when: \"cpu_pct > 90\" reads stats, which are off ([stats] interval_s = 0)"
+    );
+}
+
+#[test]
+fn example_alert_rules_parse_once_uncommented() {
+    let text = std::fs::read_to_string("config.example.toml").unwrap();
+    let start = text
+        .find("# [[alert]]")
+        .expect("the example documents [[alert]]");
+    let end = text[start..].find("\n\n").map_or(text.len(), |e| start + e);
+    let uncommented = format!(
+        "{}{}{}",
+        &text[..start],
+        text[start..end]
+            .lines()
+            .map(|l| if l.trim() == "#" {
+                ""
+            } else {
+                l.strip_prefix("# ").unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        &text[end..]
+    );
+    let c = config::parse_str(&uncommented, Path::new("config.example.toml")).unwrap();
+    let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names.len(), 7 + 5, "{names:?}");
+    assert_eq!(
+        names[7..],
+        [
+            "mem-high",
+            "crash-loop",
+            "cart-replicas",
+            "pool-full",
+            "fatal-logs"
+        ]
+    );
 }

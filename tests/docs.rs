@@ -108,12 +108,21 @@ fn a_pipe_key_stays_inside_its_table_cell() {
 #[test]
 fn readme_minimal_config_parses() {
     let readme = std::fs::read_to_string("README.md").unwrap();
-    let block = readme
-        .split("```toml\n")
-        .nth(1)
-        .and_then(|rest| rest.split_once("```"))
-        .map(|(toml, _)| toml)
-        .expect("README.md has a ```toml block: the minimal config");
+    let block = toml_block(&readme, 1).expect("README.md has a ```toml block: the minimal config");
     let c = config::parse_str(block, Path::new("README.md")).unwrap();
     assert!(!c.endpoints.is_empty());
+    // The alert rule set, over the minimal config's endpoints.
+    let rules =
+        toml_block(&readme, 2).expect("README.md has a second ```toml block: the alert rules");
+    let c = config::parse_str(&format!("{block}\n{rules}"), Path::new("README.md")).unwrap();
+    let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["mem-high", "crash-loop", "pool-full", "fatal-logs"]);
+}
+
+/// The `n`th (from 1) ```toml block of a Markdown text.
+fn toml_block(text: &str, n: usize) -> Option<&str> {
+    text.split("```toml\n")
+        .nth(n)
+        .and_then(|rest| rest.split_once("```"))
+        .map(|(toml, _)| toml)
 }

@@ -9,6 +9,8 @@ mod support;
 
 #[path = "lab/actions.rs"]
 mod actions;
+#[path = "lab/alerts_check.rs"]
+mod alerts_check;
 #[path = "lab/alerts_watch.rs"]
 mod alerts_watch;
 #[path = "lab/audit.rs"]

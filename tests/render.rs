@@ -22,9 +22,8 @@ fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
 }
 
-fn config() -> Config {
-    config::parse_str(
-        r#"
+/// The fixture's three endpoints, two clusters.
+const ENDPOINTS: &str = r#"
 [[endpoint]]
 name = "us-east-01"
 url = "tcp://10.0.0.5:2376"
@@ -39,10 +38,10 @@ cluster = "prod-us"
 name = "eu-west-01"
 url = "unix:///run/eu.sock"
 cluster = "prod-eu"
-"#,
-        std::path::Path::new("render.toml"),
-    )
-    .unwrap()
+"#;
+
+fn config() -> Config {
+    config::parse_str(ENDPOINTS, std::path::Path::new("render.toml")).unwrap()
 }
 
 fn container(id: &str, name: &str, state: ContainerState, ip: &str) -> Container {
@@ -101,7 +100,12 @@ fn info() -> DaemonInfo {
 
 /// Two endpoints up with a realistic mix, one down after having been synced (stale rows).
 fn app() -> App {
-    let mut app = App::new(&config(), Theme::dark());
+    app_with(&config())
+}
+
+/// [`app`]'s fleet under another config (alert rules of its own).
+fn app_with(config: &Config) -> App {
+    let mut app = App::new(config, Theme::dark());
     app.now = now();
     let mut unhealthy = container("c2", "api-1", ContainerState::Running, "192.168.2.21");
     unhealthy.health = Health::Unhealthy;
@@ -216,6 +220,18 @@ macro_rules! snap {
             insta::assert_snapshot!($name, buffer_to_text(&$buf));
         });
     };
+}
+
+/// Each of `items` is on screen, in this order from the top.
+fn assert_in_order(text: &str, items: &[&str]) {
+    let order: Vec<usize> = items
+        .iter()
+        .map(|p| {
+            text.find(p)
+                .unwrap_or_else(|| panic!("{p} missing:\n{text}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "order:\n{text}");
 }
 
 fn find_cell(buf: &Buffer, text: &str) -> (u16, u16) {
@@ -651,16 +667,9 @@ fn triage_lists_what_needs_attention_newest_first() {
     let buf = render(&mut app, 80, 24);
     snap!("triage_80x24", buf.clone());
     let text = buffer_to_text(&buf);
-    let order: Vec<usize> = ["endpoint down", "OOM killed", "unhealthy", "restarting"]
-        .iter()
-        .map(|p| {
-            text.find(p)
-                .unwrap_or_else(|| panic!("{p} missing:\n{text}"))
-        })
-        .collect();
-    assert!(
-        order.windows(2).all(|w| w[0] < w[1]),
-        "newest first:\n{text}"
+    assert_in_order(
+        &text,
+        &["endpoint down", "OOM killed", "unhealthy", "restarting"],
     );
     let (x, y) = find_cell(&buf, "OOM killed");
     assert_eq!(buf[(x, y)].fg, theme.event_critical.fg.unwrap());
@@ -2262,6 +2271,169 @@ fn base64_of(text: &str) -> String {
         }
     }
     out
+}
+
+/// The render fixture's endpoints with alert rules of their own.
+fn alerting_config() -> Config {
+    let rules = r#"
+[[alert]]
+name = "daemon-gone"
+when = "endpoint down"
+severity = "critical"
+
+[[alert]]
+name = "worker-oom"
+scope = "name:worker"
+when = "oom killed"
+severity = "critical"
+
+[[alert]]
+name = "api-memory"
+scope = "label:app=api"
+when = "memory_pct > 90"
+
+[[alert]]
+name = "cron-flapping"
+scope = "cluster:prod-us"
+when = "restarting"
+"#;
+    config::parse_str(
+        &format!("{ENDPOINTS}{rules}"),
+        std::path::Path::new("render.toml"),
+    )
+    .unwrap()
+}
+
+fn stats_reading(secs: i64, mem: u64) -> fleetdeck::model::stats::RawStats {
+    fleetdeck::model::stats::RawStats {
+        read: now() - TimeDelta::seconds(secs),
+        mem_usage: mem,
+        mem_limit: 1000,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn triage_lists_configured_rules_worst_first_with_severity_and_acknowledgement() {
+    let mut app = app_with(&alerting_config());
+    let theme = Theme::dark();
+    // api-1 at 95 % of its memory limit: two readings make one sample.
+    for secs in [4, 2] {
+        app.apply(Msg {
+            endpoint: 0,
+            at: now(),
+            kind: MsgKind::Stats {
+                interval: Duration::from_secs(2),
+                samples: vec![(format!("c2{}", "0".repeat(62)), stats_reading(secs, 950))],
+            },
+        });
+    }
+    // Stats wait for the clock: the tick evaluates them.
+    app.tick(now());
+    key(&mut app, KeyCode::Char('4'));
+    let buf = render(&mut app, 80, 24);
+    snap!("triage_rules_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    // Critical first, newest first within each.
+    assert_in_order(
+        &text,
+        &["daemon-gone", "worker-oom", "api-memory", "cron-flapping"],
+    );
+    assert!(text.contains("memory_pct = 95.0 (> 90)"), "{text}");
+    // Severity: critical problems bold, warnings in the warning colour.
+    let (x, y) = find_cell(&buf, "worker-oom");
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    );
+    let (x, y) = find_cell(&buf, "api-memory");
+    assert_eq!(buf[(x, y)].fg, theme.event_warning.fg.unwrap());
+    assert!(
+        !buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::BOLD)
+    );
+    snap!("triage_rules_200x50", render(&mut app, 200, 50));
+
+    // `a` acknowledges the selected (second) row: listed still, dimmed.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('a'));
+    let buf = render(&mut app, 80, 24);
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("acknowledged us-east-01/worker-1: worker-oom"),
+        "{text}"
+    );
+    let (x, y) = find_cell(&buf, "worker-oom");
+    assert_eq!(buf[(x, y)].fg, theme.dim.fg.unwrap());
+    assert!(app.alerts().firing().iter().any(|f| f.acked));
+    // Acknowledged alerts leave the wall banner; the others stay on it.
+    let mut wall = app_with(&alerting_config());
+    wall.tick(now());
+    wall.view.triage_selected = 1;
+    wall.view.view = fleetdeck::model::View::Triage;
+    key(&mut wall, KeyCode::Char('a'));
+    wall.enable_wall(&fleetdeck::config::WallSettings::default());
+    let text = buffer_to_text(&render(&mut wall, 120, 30));
+    assert!(text.contains("1 NEEDS ATTENTION"), "{text}");
+    assert!(
+        text.contains("eu-west-01: daemon-gone (connection refused)"),
+        "{text}"
+    );
+    assert!(!text.contains("worker-1: worker-oom"), "{text}");
+
+    // `:silence RULE 2h` hides a rule, `:unsilence` brings it back; both are display state.
+    for c in ":silence daemon-gone 2h".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(!text.contains("eu-west-01 daemon-gone"), "{text}");
+    assert!(text.contains("daemon-gone silenced for 2h"), "{text}");
+    assert!(text.contains("3 need attention"), "{text}");
+    for c in ":unsilence daemon".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("daemon-gone no longer silenced"), "{text}");
+    assert!(text.contains("4 need attention"), "{text}");
+    for c in ":silence nope 2h".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("no alert rule named \"nope\""), "{text}");
+}
+
+#[test]
+fn alerts_are_acknowledged_and_silenced_on_a_read_only_fleet_too() {
+    // Acknowledgement and silences are the screen's own state, not writes to any daemon.
+    let config = config::parse_str(
+        &format!("read_only = true\n{ENDPOINTS}"),
+        std::path::Path::new("render.toml"),
+    )
+    .unwrap();
+    let mut app = app_with(&config);
+    assert!(app.fleet.endpoints.iter().all(|e| e.is_read_only()));
+    key(&mut app, KeyCode::Char('4'));
+    render(&mut app, 80, 24);
+    key(&mut app, KeyCode::Char('a'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("acknowledged eu-west-01: endpoint down"),
+        "{text}"
+    );
+    assert!(app.alerts().firing()[0].acked);
+    for c in ":silence unhealthy 30m".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("unhealthy silenced for 30m"), "{text}");
+    assert!(!text.contains("us-east-01 unhealthy"), "{text}");
 }
 
 #[test]

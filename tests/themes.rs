@@ -723,7 +723,8 @@ fn the_binary_refuses_a_bad_theme_before_touching_the_terminal() {
         ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // `check` is a monitoring probe: a bad config is 3 there (2 means critical).
+    assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.starts_with("fleetdeck: config error: tests/fixtures/config/themes/mine.toml:4: styles.\"container.unhealthy\".fg: unknown colour \"rde\""),

@@ -20,7 +20,8 @@ impl App {
         if !self.view.marked.is_empty() {
             return self.view.marked.clone();
         }
-        self.row_keys()
+        self.rows()
+            .keys
             .get(self.view.selected)
             .cloned()
             .into_iter()

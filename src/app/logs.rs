@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{Action, App, Command};
 use crate::model::View;
 use crate::model::logs::{LogBuffer, LogLine, LogSource, Search};
-use crate::model::query::{self, RowKey};
+use crate::model::query::RowKey;
 use crate::ui::state::{LogView, SearchInput};
 
 /// Bytes of text a tail keeps at most, whatever `max_lines` says: a line may be up to 1 MiB.
@@ -19,15 +19,7 @@ impl App {
     /// panel's), or with `all_shown` of every container the current filter shows.
     pub(super) fn open_logs(&mut self, all_shown: bool) {
         let keys: Vec<RowKey> = if all_shown {
-            query::container_rows(
-                &self.fleet,
-                &self.view.filter,
-                self.view.group,
-                self.view.sort,
-            )
-            .iter()
-            .map(query::Row::key)
-            .collect()
+            self.rows().keys.clone()
         } else if let Some(key) = self.view.detail.clone() {
             vec![key]
         } else if self.view.view == View::Events {
@@ -48,8 +40,12 @@ impl App {
         } else if !self.view.marked.is_empty() {
             self.view.marked.clone()
         } else {
-            let rows = self.row_keys();
-            rows.get(self.view.selected).cloned().into_iter().collect()
+            let rows = self.rows();
+            rows.keys
+                .get(self.view.selected)
+                .cloned()
+                .into_iter()
+                .collect()
         };
         let sources: Vec<LogSource> = keys
             .iter()
@@ -91,8 +87,8 @@ impl App {
     }
 
     pub(super) fn toggle_mark(&mut self) {
-        let rows = self.row_keys();
-        let Some(key) = rows.get(self.view.selected).cloned() else {
+        let rows = self.rows();
+        let Some(key) = rows.keys.get(self.view.selected).cloned() else {
             return;
         };
         match self.view.marked.iter().position(|k| *k == key) {
@@ -108,7 +104,8 @@ impl App {
     /// action cannot reach a container the operator no longer sees), or, pressed again while
     /// those are the marks, clears them.
     pub(super) fn mark_all(&mut self) {
-        let rows = self.row_keys();
+        let rows = self.rows();
+        let rows = &rows.keys;
         let same = rows.len() == self.view.marked.len()
             && rows.iter().all(|k| self.view.marked.contains(k));
         if same || rows.is_empty() {
@@ -119,7 +116,7 @@ impl App {
                 "{} marked: actions and l act on them (* again clears)",
                 rows.len()
             ));
-            self.view.marked = rows;
+            self.view.marked = rows.clone();
         }
     }
 

@@ -148,6 +148,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
         .collect();
 
     let network_mode = clean(host.network_mode.clone());
+    let cpu_limit_millis = cpu_limit_millis(host.nano_cpus, host.cpu_quota, host.cpu_period);
     let restart_policy = host
         .restart_policy
         .map(|p| {
@@ -209,11 +210,25 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
             user: clean(config.user),
             working_dir: clean(config.working_dir),
             healthcheck: clean_vec(config.healthcheck.and_then(|h| h.test)),
+            cpu_limit_millis,
             last_health_output,
             state_error: clean_opt(state.error),
         },
         list_status: sanitize_owned(list_status),
     }
+}
+
+/// A container's CPU limit in thousandths of a CPU: `--cpus` (NanoCpus), else
+/// `--cpu-quota` over `--cpu-period` (100 ms when not given, as the kernel defaults it).
+pub fn cpu_limit_millis(nano: Option<i64>, quota: Option<i64>, period: Option<i64>) -> Option<u64> {
+    if let Some(n) = nano.filter(|n| *n > 0) {
+        return u64::try_from(n / 1_000_000).ok().filter(|m| *m > 0);
+    }
+    let quota = quota.filter(|q| *q > 0)?;
+    let period = period.filter(|p| *p > 0).unwrap_or(100_000);
+    u64::try_from(quota.saturating_mul(1000) / period)
+        .ok()
+        .filter(|m| *m > 0)
 }
 
 pub fn daemon_info(info: SystemInfo, version: SystemVersion, agreed_api: String) -> DaemonInfo {
@@ -378,6 +393,22 @@ pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_cpu_limit_reads_from_cpus_or_quota_over_period() {
+        assert_eq!(cpu_limit_millis(Some(500_000_000), None, None), Some(500));
+        assert_eq!(
+            cpu_limit_millis(None, Some(150_000), Some(100_000)),
+            Some(1500)
+        );
+        assert_eq!(
+            cpu_limit_millis(None, Some(50_000), None),
+            Some(500),
+            "100 ms period"
+        );
+        assert_eq!(cpu_limit_millis(Some(0), Some(-1), Some(0)), None);
+        assert_eq!(cpu_limit_millis(None, None, None), None);
+    }
     use super::*;
     use bollard::models::ContainerSummaryStateEnum;
 

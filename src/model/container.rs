@@ -135,6 +135,9 @@ pub struct ContainerDetail {
     pub user: String,
     pub working_dir: String,
     pub healthcheck: Vec<String>,
+    /// Its CPU limit in thousandths of a CPU (`--cpus 0.5` is 500, from NanoCpus or
+    /// CpuQuota/CpuPeriod); `None` without one.
+    pub cpu_limit_millis: Option<u64>,
     /// The last healthcheck output, for "why is it unhealthy".
     pub last_health_output: Option<String>,
     pub state_error: Option<String>,

@@ -26,6 +26,14 @@ pub enum Column {
 }
 
 impl Column {
+    /// Columns whose order comes from stats readings (busiest first).
+    pub fn is_stats(self) -> bool {
+        matches!(
+            self,
+            Column::Cpu | Column::Mem | Column::Net | Column::Io | Column::Pids
+        )
+    }
+
     pub const ALL: [Column; 13] = [
         Column::Endpoint,
         Column::Name,
@@ -195,19 +203,39 @@ pub fn container_rows<'a>(
                 })
         })
         .collect();
-    let cluster_rank = |id: EndpointId| {
-        let cluster = fleet.endpoints[id].cluster();
-        fleet
-            .clusters()
-            .iter()
-            .position(|c| *c == cluster)
-            .unwrap_or(0)
+    // Per-endpoint ranks, worked out once: comparing them is what a sort of 50,000 rows does
+    // a million times.
+    let clusters = fleet.clusters();
+    let cluster_rank: Vec<usize> = fleet
+        .endpoints
+        .iter()
+        .map(|ep| {
+            clusters
+                .iter()
+                .position(|c| *c == ep.cluster())
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut by_name: Vec<EndpointId> = (0..fleet.endpoints.len()).collect();
+    by_name.sort_by(|&a, &b| {
+        fleet.endpoints[a]
+            .name()
+            .cmp(fleet.endpoints[b].name())
+            .then(a.cmp(&b))
+    });
+    let mut name_rank = vec![0; by_name.len()];
+    for (rank, &ep) in by_name.iter().enumerate() {
+        name_rank[ep] = rank;
+    }
+    let ranks = Ranks {
+        cluster: &cluster_rank,
+        name: &name_rank,
     };
     rows.sort_by(|a, b| {
         let group_order = match group {
             GroupBy::None => Ordering::Equal,
             GroupBy::Endpoint => a.endpoint.cmp(&b.endpoint),
-            GroupBy::Cluster => cluster_rank(a.endpoint).cmp(&cluster_rank(b.endpoint)),
+            GroupBy::Cluster => ranks.cluster[a.endpoint].cmp(&ranks.cluster[b.endpoint]),
             // Services by name, the containers of none last.
             GroupBy::Service => {
                 let (sa, sb) = (service_of(a.container), service_of(b.container));
@@ -219,7 +247,7 @@ pub fn container_rows<'a>(
                 pa.is_none().cmp(&pb.is_none()).then(pa.cmp(&pb))
             }
         };
-        let mut by_column = compare(fleet, sort.column, a, b);
+        let mut by_column = compare(fleet, &ranks, sort.column, a, b);
         if sort.descending {
             by_column = by_column.reverse();
         }
@@ -232,12 +260,121 @@ pub fn container_rows<'a>(
     rows
 }
 
-fn compare(fleet: &Fleet, column: Column, a: &Row<'_>, b: &Row<'_>) -> Ordering {
+/// Endpoint orderings a row comparison needs, indexed by endpoint.
+struct Ranks<'a> {
+    cluster: &'a [usize],
+    /// Place of the endpoint's name in name order.
+    name: &'a [usize],
+}
+
+/// The containers table worked out once per change of the fleet or of the view's query
+/// (filter, group, sort), not once per frame: the rows in order by key, and the group headers
+/// between them. A frame then looks up only the rows it shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowList {
+    pub keys: Vec<RowKey>,
+    /// The groups in order, each a run of `keys`; empty when not grouping.
+    pub groups: Vec<GroupSpan>,
+}
+
+/// A group of the table: its header names it and counts its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSpan {
+    /// Index in [`RowList::keys`] of the group's first row.
+    pub start: usize,
+    pub name: String,
+    pub count: usize,
+    pub running: usize,
+}
+
+/// One line of the table: a group header or a row (an index into [`RowList::keys`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Line<'a> {
+    Group(&'a GroupSpan),
+    Row(usize),
+}
+
+impl RowList {
+    pub fn build(fleet: &Fleet, filter: &Filter, group: GroupBy, sort: Sort) -> Self {
+        let rows = container_rows(fleet, filter, group, sort);
+        let mut groups: Vec<GroupSpan> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let Some(name) = group_of(fleet, row, group) else {
+                continue;
+            };
+            let running = usize::from(row.container.state == super::ContainerState::Running);
+            match groups.last_mut() {
+                Some(g) if g.name == name => {
+                    g.count += 1;
+                    g.running += running;
+                }
+                _ => groups.push(GroupSpan {
+                    start: i,
+                    name: name.to_string(),
+                    count: 1,
+                    running,
+                }),
+            }
+        }
+        RowList {
+            keys: rows.iter().map(Row::key).collect(),
+            groups,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Rows plus group headers.
+    pub fn lines(&self) -> usize {
+        self.keys.len() + self.groups.len()
+    }
+
+    /// The line a row is drawn on, counting the headers above it.
+    pub fn line_of_row(&self, row: usize) -> usize {
+        row + self.groups.partition_point(|g| g.start <= row)
+    }
+
+    /// What is drawn on a line, `None` past the end.
+    pub fn line(&self, line: usize) -> Option<Line<'_>> {
+        // Group j's header sits on line start + j: increasing in j, so a binary search finds
+        // how many headers are on or above this line.
+        let (mut lo, mut hi) = (0, self.groups.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.groups[mid].start + mid <= line {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo > 0 && self.groups[lo - 1].start + lo - 1 == line {
+            return Some(Line::Group(&self.groups[lo - 1]));
+        }
+        let row = line - lo;
+        (row < self.keys.len()).then_some(Line::Row(row))
+    }
+
+    /// The row a key names, looked up in the fleet; `None` when it is gone.
+    pub fn row<'a>(&self, fleet: &'a Fleet, index: usize) -> Option<Row<'a>> {
+        let key = self.keys.get(index)?;
+        let container = fleet.endpoints.get(key.endpoint)?.containers.get(&key.id)?;
+        Some(Row {
+            endpoint: key.endpoint,
+            container,
+        })
+    }
+}
+
+fn compare(fleet: &Fleet, ranks: &Ranks<'_>, column: Column, a: &Row<'_>, b: &Row<'_>) -> Ordering {
     let (ca, cb) = (a.container, b.container);
     match column {
-        Column::Endpoint => fleet.endpoints[a.endpoint]
-            .name()
-            .cmp(fleet.endpoints[b.endpoint].name()),
+        Column::Endpoint => ranks.name[a.endpoint].cmp(&ranks.name[b.endpoint]),
         Column::Name => ca.name.cmp(&cb.name),
         Column::Image => ca.image.cmp(&cb.image),
         Column::State => ca.state.cmp(&cb.state),
@@ -369,5 +506,81 @@ mod tests {
         let filter = Filter::parse("cluster:prod !name:db").unwrap();
         let rows = container_rows(&f, &filter, GroupBy::None, Sort::default());
         assert_eq!(names(&rows), ["web", "cache"]);
+    }
+
+    #[test]
+    fn the_row_list_puts_each_group_header_on_its_own_line_above_its_rows() {
+        let f = fleet();
+        let by_name = Sort {
+            column: Column::Name,
+            descending: false,
+        };
+        let list = RowList::build(&f, &Filter::default(), GroupBy::Cluster, by_name);
+        let lines: Vec<String> = (0..list.lines() + 1)
+            .map(|l| match list.line(l) {
+                Some(Line::Group(g)) => format!("{} {}/{}", g.name, g.running, g.count),
+                Some(Line::Row(i)) => list.row(&f, i).unwrap().container.name.clone(),
+                None => "-".into(),
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            ["prod 3/3", "cache", "db", "web", "dev 1/1", "api", "-"]
+        );
+        assert_eq!(list.line_of_row(0), 1);
+        assert_eq!(list.line_of_row(3), 5);
+        let flat = RowList::build(&f, &Filter::default(), GroupBy::None, by_name);
+        assert!(flat.groups.is_empty());
+        assert_eq!((flat.line_of_row(2), flat.line(2)), (2, Some(Line::Row(2))));
+        assert_eq!(
+            flat.keys,
+            container_rows(&f, &Filter::default(), GroupBy::None, by_name)
+                .iter()
+                .map(Row::key)
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_fleet_revision_moves_with_containers_and_the_stats_revision_with_readings() {
+        let mut f = fleet();
+        let (rev, stats_rev) = (f.revision, f.stats_revision);
+        let running = f.endpoints[0].containers.keys().next().unwrap().clone();
+        // A rate needs two readings.
+        for (secs, used) in [(0, 1_000), (2, 9_000)] {
+            let read = chrono::DateTime::from_timestamp(1_000_000 + secs, 0).unwrap();
+            let mut raw = crate::model::stats::RawStats {
+                read,
+                ..Default::default()
+            };
+            raw.cpu.total_usage = used;
+            raw.cpu.system_usage = used * 10;
+            raw.cpu.online_cpus = 2;
+            f.apply(Msg {
+                endpoint: 0,
+                at: read,
+                kind: MsgKind::Stats {
+                    interval: std::time::Duration::from_secs(2),
+                    samples: vec![(running.clone(), raw)],
+                },
+            });
+        }
+        assert_eq!(
+            f.revision, rev,
+            "a reading does not re-sort a table sorted by name"
+        );
+        assert_ne!(f.stats_revision, stats_rev);
+        let copy = f.clone();
+        assert_eq!(copy.revision, f.revision, "a clone is the same fleet");
+        f.apply(Msg {
+            endpoint: 1,
+            at: chrono::Utc::now(),
+            kind: MsgKind::Synced(Box::default()),
+        });
+        assert_ne!(f.revision, rev);
+        assert!(
+            Fleet::new([]).revision != f.revision,
+            "another fleet never looks unchanged"
+        );
     }
 }

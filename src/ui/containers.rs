@@ -179,7 +179,14 @@ impl Widget for ContainersView<'_, '_> {
         let s = self.screen;
         let t = s.theme;
         let st = s.state;
-        let rows = query::container_rows(s.fleet, &st.filter, st.group, st.sort);
+        let built;
+        let rows = match s.rows {
+            Some(rows) => rows,
+            None => {
+                built = query::RowList::build(s.fleet, &st.filter, st.group, st.sort);
+                &built
+            }
+        };
         let total = s.fleet.container_count();
         let dir = if st.sort.descending { "▼" } else { "▲" };
         let mut title = format!(
@@ -206,30 +213,10 @@ impl Widget for ContainersView<'_, '_> {
             return;
         }
 
-        // Headers between groups count as lines of the window.
-        let mut items: Vec<Item<'_>> = Vec::with_capacity(rows.len() + 8);
-        let mut last_group: Option<&str> = None;
-        let mut selected_line = 0;
+        // Headers between groups count as lines of the window; only the lines on screen are
+        // looked up in the fleet.
         let selected = st.selected.min(rows.len() - 1);
-        for (i, row) in rows.iter().enumerate() {
-            if let Some(g) = query::group_of(s.fleet, row, st.group)
-                && last_group != Some(g)
-            {
-                let members = rows
-                    .iter()
-                    .filter(|r| query::group_of(s.fleet, r, st.group) == Some(g));
-                let (count, running) = members.fold((0, 0), |(n, up), r| {
-                    let is_up = r.container.state == crate::model::ContainerState::Running;
-                    (n + 1, up + usize::from(is_up))
-                });
-                items.push(Item::Group(g, count, running));
-                last_group = Some(g);
-            }
-            if i == selected {
-                selected_line = items.len();
-            }
-            items.push(Item::Row(i, *row));
-        }
+        let selected_line = rows.line_of_row(selected);
         let height = usize::from(inner.height.saturating_sub(1));
         let offset = visible_offset(st.offset, selected_line, height);
 
@@ -271,15 +258,23 @@ impl Widget for ContainersView<'_, '_> {
             _ => "endpoint",
         };
         let health_shown = plan.iter().any(|(col, _)| *col == Column::Health);
-        for (line, item) in items.iter().skip(offset).take(height).enumerate() {
+        let items = (offset..offset + height).map_while(|line| match rows.line(line)? {
+            query::Line::Group(g) => Some(Some(Item::Group(&g.name, g.count, g.running))),
+            // A row whose container went since the list was worked out is left blank.
+            query::Line::Row(i) => Some(rows.row(s.fleet, i).map(|row| Item::Row(i, row))),
+        });
+        for (line, item) in items.enumerate() {
             let y = inner.y + 1 + line as u16;
+            let Some(item) = item else {
+                continue;
+            };
             match item {
                 Item::Group(name, count, running) => {
                     let text = match st.group {
-                        GroupBy::Service if *name == query::NO_SERVICE => {
+                        GroupBy::Service if name == query::NO_SERVICE => {
                             format!("── {name} ({count}) ")
                         }
-                        GroupBy::Project if *name == query::NO_PROJECT => {
+                        GroupBy::Project if name == query::NO_PROJECT => {
                             format!("── {name} ({count}) ")
                         }
                         // A service's health at a glance: its running containers of all
@@ -299,7 +294,7 @@ impl Widget for ContainersView<'_, '_> {
                     );
                 }
                 Item::Row(i, row) => {
-                    if *i == selected {
+                    if i == selected {
                         buf.set_style(
                             Rect {
                                 y,

@@ -1,4 +1,6 @@
-//! The triage view: what needs attention now, newest first.
+//! The triage view: what the alert rules fire now (the built-in ones reproduce the classic
+//! triage list), critical before warning, newest first within each. Critical problems are
+//! drawn bold; acknowledged alerts stay listed, dimmed.
 //!
 //! ```text
 //! ┌ Triage · 4 need attention ─────────────────────────────────────────────────────────┐
@@ -11,25 +13,38 @@
 use chrono::Local;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Widget};
 
 use super::containers::visible_offset;
 use super::{Screen, Theme};
-use crate::model::triage::{Problem, TriageItem, triage};
+use crate::model::alerts::{Firing, Severity};
 
 pub struct TriageView<'a, 'b> {
     pub screen: &'a Screen<'b>,
 }
 
-pub fn problem_style(p: Problem, theme: &Theme) -> Style {
-    match p {
-        Problem::EndpointDown | Problem::RestartLoop | Problem::OomKilled => theme.event_critical,
-        Problem::IpConflict => theme.pool_conflict,
-        Problem::ExitedNonZero => theme.container_exited_nonzero,
-        Problem::Unhealthy => theme.container_unhealthy,
-        Problem::Restarting => theme.container_restarting,
+/// The PROBLEM cell's style: the built-in rules keep the styles of what they name, other
+/// rules are coloured by severity; critical ones are bold.
+pub fn problem_style(f: &Firing, theme: &Theme) -> Style {
+    let base = match f.rule.as_str() {
+        "endpoint-down" | "restart-loop" | "oom-killed" => theme.event_critical,
+        "ip-conflict" => theme.pool_conflict,
+        "exited-nonzero" => theme.container_exited_nonzero,
+        "unhealthy" => theme.container_unhealthy,
+        "restarting" => theme.container_restarting,
+        _ => match f.severity {
+            Severity::Critical => theme.event_critical,
+            Severity::Warning => theme.event_warning,
+        },
+    };
+    if f.acked {
+        theme.dim
+    } else if f.severity == Severity::Critical {
+        base.add_modifier(Modifier::BOLD)
+    } else {
+        base
     }
 }
 
@@ -37,7 +52,7 @@ impl Widget for TriageView<'_, '_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.screen;
         let t = s.theme;
-        let items: Vec<TriageItem> = triage(s.fleet, s.now);
+        let items: Vec<&Firing> = s.alerts.firing();
         let title = if items.is_empty() {
             " Triage · all clear ".to_string()
         } else {
@@ -78,27 +93,24 @@ impl Widget for TriageView<'_, '_> {
             .skip(offset)
             .take(height)
             .map(|(i, item)| {
-                let ep = s.fleet.endpoints.get(item.endpoint);
                 let when = item
                     .at
                     .map(|a| a.with_timezone(&Local).format("%H:%M:%S").to_string())
                     .unwrap_or_else(|| "-".into());
-                let row = Row::new(vec![
+                let mut row = Row::new(vec![
                     Cell::from(when).style(t.dim),
-                    Cell::from(ep.map(|e| e.name().to_string()).unwrap_or_default()),
-                    Cell::from(item.problem.label()).style(problem_style(item.problem, t)),
+                    Cell::from(item.endpoint_name.clone().unwrap_or_default()),
+                    Cell::from(item.label.clone()).style(problem_style(item, t)),
                     Cell::from(item.container.clone()),
                     Cell::from(
-                        Line::from(
-                            item.exit_code
-                                .filter(|_| item.problem != Problem::Unhealthy)
-                                .map(|c| c.to_string())
-                                .unwrap_or_default(),
-                        )
-                        .right_aligned(),
+                        Line::from(item.exit_code.map(|c| c.to_string()).unwrap_or_default())
+                            .right_aligned(),
                     ),
                     Cell::from(item.detail.clone()).style(t.dim),
                 ]);
+                if item.acked {
+                    row = row.style(t.dim);
+                }
                 if i == selected {
                     row.style(t.selection)
                 } else {

@@ -8,7 +8,7 @@
 //!  lab1 1s  lab2 1s  lab3 2s  lab4 DOWN 3m
 //! ```
 
-use chrono::{DateTime, Local, Utc};
+use chrono::Local;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -17,43 +17,32 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::Screen;
 use super::state::WallState;
+use crate::model::alerts::{Firing, Severity, SubjectKind};
 use crate::model::container::human_duration;
-use crate::model::triage::{Problem, TriageItem, triage};
 
-/// What raises the banner: the problems an operations room must see at once.
-pub fn alerts(screen: &Screen<'_>, now: DateTime<Utc>) -> Vec<TriageItem> {
-    triage(screen.fleet, now)
+/// What raises the banner: critical alerts not acknowledged (with the built-in rules: an
+/// endpoint down, an IP conflict, a restart loop, an OOM kill, an unhealthy container).
+pub fn alerts<'a>(screen: &Screen<'a>) -> Vec<&'a Firing> {
+    screen
+        .alerts
+        .firing()
         .into_iter()
-        .filter(|i| {
-            matches!(
-                i.problem,
-                Problem::EndpointDown
-                    | Problem::RestartLoop
-                    | Problem::OomKilled
-                    | Problem::Unhealthy
-                    | Problem::IpConflict
-            )
-        })
+        .filter(|f| f.severity == Severity::Critical && !f.acked)
         .collect()
 }
 
-fn alert_text(screen: &Screen<'_>, item: &TriageItem) -> String {
-    let ep = screen
-        .fleet
-        .endpoints
-        .get(item.endpoint)
-        .map_or("?", |e| e.name());
-    let who = if item.container.is_empty() {
-        ep.to_string()
-    } else if item.problem == Problem::IpConflict {
-        item.container.clone()
-    } else {
-        format!("{ep}/{}", item.container)
+fn alert_text(item: &Firing) -> String {
+    let ep = item.endpoint_name.as_deref().unwrap_or("?");
+    let who = match item.kind {
+        _ if item.container.is_empty() => ep.to_string(),
+        SubjectKind::Pool => item.container.clone(),
+        SubjectKind::Service => item.subject.clone(),
+        _ => format!("{ep}/{}", item.container),
     };
     if item.detail.is_empty() {
-        format!("{who}: {}", item.problem.label())
+        format!("{who}: {}", item.label)
     } else {
-        format!("{who}: {} ({})", item.problem.label(), item.detail)
+        format!("{who}: {} ({})", item.label, item.detail)
     }
 }
 
@@ -61,7 +50,7 @@ fn alert_text(screen: &Screen<'_>, item: &TriageItem) -> String {
 pub fn render_frame(screen: &Screen<'_>, wall: &WallState, area: Rect, buf: &mut Buffer) -> Rect {
     let t = screen.theme;
     let now = screen.now;
-    let alerts = alerts(screen, now);
+    let alerts = alerts(screen);
     let banner_height = if alerts.is_empty() {
         0
     } else {
@@ -87,7 +76,7 @@ pub fn render_frame(screen: &Screen<'_>, wall: &WallState, area: Rect, buf: &mut
         )];
         let shown = usize::from(banner_height.saturating_sub(1));
         for (i, a) in alerts.iter().take(shown).enumerate() {
-            let mut text = format!("   {}", alert_text(screen, a));
+            let mut text = format!("   {}", alert_text(a));
             if i + 1 == shown && alerts.len() > shown {
                 text.push_str(&format!("   … and {} more", alerts.len() - shown));
             }

@@ -3,6 +3,7 @@
 //! ```text
 //! metric   METRIC [AGG [over] WINDOW] OP NUMBER    memory_pct avg 2m > 90, cpu_pct > 150
 //!          METRIC: cpu_pct (100 = one core), cpu_host_pct (share of the host's CPUs),
+//!                  cpu_limit_pct (share of its --cpus limit; none without one),
 //!                  memory_pct (of the limit), net_rx_bps, net_tx_bps, net_bps,
 //!                  io_read_bps, io_write_bps, io_bps
 //!          AGG: avg, max, min, last (the default: the newest sample)
@@ -36,7 +37,7 @@ pub const DEFAULT_LOG_WINDOW: Duration = Duration::from_secs(300);
 
 /// The forms `when` takes, for error messages.
 pub const FORMS: &str = "METRIC [avg|max|min|last WINDOW] OP NUMBER (metrics: cpu_pct, \
-cpu_host_pct, memory_pct, net_rx_bps, net_tx_bps, net_bps, io_read_bps, io_write_bps, io_bps), \
+cpu_host_pct, cpu_limit_pct, memory_pct, net_rx_bps, net_tx_bps, net_bps, io_read_bps, io_write_bps, io_bps), \
 \"exited nonzero [in WINDOW]\", \"oom killed\", \"unhealthy\", \"restarting\", \
 \"restarts >= N in WINDOW\", \"missing\", \"endpoint down\", \"pool_use_pct OP NUMBER\", \
 \"ip conflict\", \"log =~ 'REGEX' [in WINDOW]\"";
@@ -45,6 +46,7 @@ cpu_host_pct, memory_pct, net_rx_bps, net_tx_bps, net_bps, io_read_bps, io_write
 pub enum Metric {
     Cpu,
     CpuOfHost,
+    CpuOfLimit,
     Memory,
     NetRx,
     NetTx,
@@ -55,9 +57,10 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Cpu,
         Metric::CpuOfHost,
+        Metric::CpuOfLimit,
         Metric::Memory,
         Metric::NetRx,
         Metric::NetTx,
@@ -71,6 +74,7 @@ impl Metric {
         match self {
             Metric::Cpu => "cpu_pct",
             Metric::CpuOfHost => "cpu_host_pct",
+            Metric::CpuOfLimit => "cpu_limit_pct",
             Metric::Memory => "memory_pct",
             Metric::NetRx => "net_rx_bps",
             Metric::NetTx => "net_tx_bps",
@@ -88,8 +92,14 @@ impl Metric {
         Self::ALL.into_iter().find(|m| m.name() == word)
     }
 
-    /// The metric's value in one sample; `host_cpus` scales `cpu_host_pct` (0: unknown).
-    pub fn value(self, s: &StatsSample, host_cpus: u64) -> Option<f64> {
+    /// The metric's value in one sample; `host_cpus` scales `cpu_host_pct` (0: unknown),
+    /// `cpu_limit_millis` `cpu_limit_pct` (`None`: no limit, no value).
+    pub fn value(
+        self,
+        s: &StatsSample,
+        host_cpus: u64,
+        cpu_limit_millis: Option<u64>,
+    ) -> Option<f64> {
         Some(match self {
             Metric::Cpu => s.cpu_pct,
             Metric::CpuOfHost => {
@@ -97,6 +107,10 @@ impl Metric {
                     return None;
                 }
                 s.cpu_pct / host_cpus as f64
+            }
+            Metric::CpuOfLimit => {
+                let millis = cpu_limit_millis.filter(|m| *m > 0)?;
+                s.cpu_pct * 1000.0 / millis as f64
             }
             Metric::Memory => s.mem_pct,
             Metric::NetRx => s.net_rx_bps,

@@ -424,7 +424,7 @@ fn container_state(rule: &Rule, fleet: &Fleet, now: DateTime<Utc>) -> Vec<Hit> {
                                 s.at > since
                             }
                         })
-                        .filter_map(|s| metric.value(s, host_cpus));
+                        .filter_map(|s| metric.value(s, host_cpus, c.detail.cpu_limit_millis));
                     let Some(value) = agg.apply(values) else {
                         continue;
                     };

@@ -425,6 +425,33 @@ fn metric_rules_aggregate_the_stats_history_over_their_window() {
 }
 
 #[test]
+fn cpu_of_the_limit_reads_the_containers_own_cpus_limit() {
+    let mut f = fleet();
+    let mut limited = container("c1", "capped", ContainerState::Running);
+    limited.detail.cpu_limit_millis = Some(500);
+    let unlimited = container("c2", "free", ContainerState::Running);
+    sync(&mut f, 0, t(0), vec![limited, unlimited]);
+    let interval = Duration::from_secs(10);
+    // A quarter of a core (cpu_pct 25) each: half of a 0.5 CPU limit.
+    for id in ["c1", "c2"] {
+        f.stats.record(0, id, raw(0, 100, 0), interval);
+        f.stats.record(0, id, raw(10, 100, 1_250_000), interval);
+    }
+    let mut a = Alerts::new(vec![rule("capped", "fleet", "cpu_limit_pct > 49")]);
+    a.evaluate(&f, t(10));
+    let fired: Vec<(String, Option<f64>)> = a
+        .firing()
+        .iter()
+        .map(|x| (x.subject.clone(), x.value))
+        .collect();
+    assert_eq!(
+        fired,
+        [("a/capped".to_string(), Some(50.0))],
+        "no limit, no value"
+    );
+}
+
+#[test]
 fn restart_loops_count_deaths_in_the_rules_own_window() {
     let mut f = fleet();
     sync(
@@ -581,6 +608,7 @@ fn evaluating_a_thousand_containers_is_cheap() {
         a.evaluate(&f, t(s));
     }
     let each = started.elapsed() / 20;
+    eprintln!("default rules over 1,000 containers: {each:?} per evaluation");
     assert_eq!(a.firing().len(), 20);
     assert!(each < Duration::from_millis(50), "{each:?} per evaluation");
 }
