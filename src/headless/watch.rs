@@ -47,6 +47,13 @@ struct Followed {
     container_id: String,
 }
 
+/// What stderr was last told about one target's delivery.
+#[derive(Debug, Default)]
+struct DeliverySeen {
+    problem: Option<String>,
+    failed_tries: u64,
+}
+
 /// The state of a run, apart from the engine.
 struct Watch {
     fleet: Fleet,
@@ -58,10 +65,8 @@ struct Watch {
     tail_of: HashMap<Followed, u64>,
     next_tail: u64,
     started: DateTime<Utc>,
-    /// The delivery problem last reported, so each change is said once.
-    last_problem: Option<String>,
-    /// Per target, the failed tries already reported.
-    failed_tries: Vec<u64>,
+    /// Per target, what stderr was last told about its delivery.
+    delivery: Vec<DeliverySeen>,
 }
 
 /// Runs until a stop signal; prints to `err`. Exit code 0, or [`super::EXIT_CONFIG`] when a
@@ -112,8 +117,7 @@ pub async fn watch(config: &Config, err: &mut impl Write) -> i32 {
         tail_of: HashMap::new(),
         next_tail: 0,
         started: Utc::now(),
-        last_problem: None,
-        failed_tries: Vec::new(),
+        delivery: Vec::new(),
     };
     let names: Vec<&str> = config.notify.iter().map(|t| t.name.as_str()).collect();
     say(
@@ -358,43 +362,37 @@ impl Watch {
             .collect()
     }
 
-    /// Says on stderr when delivery starts failing, changes how, or recovers; and every
-    /// failed try, even one a retry cured between two looks.
+    /// Says on stderr, per target, when delivery starts failing, changes how, or recovers;
+    /// and failed tries that a retry cured between two looks, which the status alone would
+    /// never show. A target that keeps failing the same way is said once.
     fn report_delivery(&mut self, err: &mut impl Write) {
         let Some(n) = &self.notifier else {
             return;
         };
         let status = n.status();
-        self.failed_tries.resize(status.targets.len(), 0);
-        let mut said = false;
-        for (t, seen) in status.targets.iter().zip(self.failed_tries.iter_mut()) {
-            if t.failed_tries <= *seen {
-                continue;
-            }
-            let new = t.failed_tries - *seen;
-            *seen = t.failed_tries;
-            said = true;
-            match t.problem() {
-                Some(p) => say(err, format_args!("{}", crate::model::text::sanitize(&p))),
-                None => say(
+        self.delivery
+            .resize_with(status.targets.len(), DeliverySeen::default);
+        for (t, seen) in status.targets.iter().zip(self.delivery.iter_mut()) {
+            let problem = t.problem();
+            let name = crate::model::text::sanitize(&t.name);
+            if problem != seen.problem {
+                match &problem {
+                    Some(p) => say(err, format_args!("{}", crate::model::text::sanitize(p))),
+                    None => say(err, format_args!("notify {name}: delivering again")),
+                }
+            } else if problem.is_none() && t.failed_tries > seen.failed_tries {
+                let new = t.failed_tries - seen.failed_tries;
+                say(
                     err,
                     format_args!(
-                        "notify {}: {new} tr{} failed ({}), delivered since",
-                        crate::model::text::sanitize(&t.name),
+                        "notify {name}: {new} tr{} failed ({}), delivered since",
                         if new == 1 { "y" } else { "ies" },
                         crate::model::text::sanitize(t.last_failure.as_deref().unwrap_or("?"))
                     ),
-                ),
+                );
             }
-        }
-        let problem = status.problem();
-        if problem != self.last_problem {
-            match &problem {
-                Some(p) if !said => say(err, format_args!("{}", crate::model::text::sanitize(p))),
-                Some(_) => {}
-                None => say(err, format_args!("notify: delivering again")),
-            }
-            self.last_problem = problem;
+            seen.problem = problem;
+            seen.failed_tries = t.failed_tries;
         }
     }
 }
