@@ -55,12 +55,12 @@ while (( SECONDS < end )); do
   ticks=$(cpu_ticks) now=$SECONDS rss=$(rss_anon)
   (( rss > peak )) && peak=$rss
   cpu=$(awk -v d="$(( ticks - last_ticks ))" -v s="$(( now - last_t ))" -v hz="$hz" \
-    'BEGIN { printf "%.2f", s > 0 ? 100 * d / hz / s : 0 }')
+    'BEGIN { printf "%.2f", (s > 0 ? 100 * d / hz / s : 0) }')
   printf '%7ss %8s %12s\n' "$(( now - start ))" "$cpu" "$rss"
   last_ticks=$ticks last_t=$now
 done
 total=$(awk -v d="$(( last_ticks - t0_ticks ))" -v s="$(( last_t - start ))" -v hz="$hz" \
-  'BEGIN { printf "%.2f", s > 0 ? 100 * d / hz / s : 0 }')
+  'BEGIN { printf "%.2f", (s > 0 ? 100 * d / hz / s : 0) }')
 echo "summary: ${minutes} min, average CPU ${total} % of one core; RssAnon ${first_rss} kB at" \
   "start, ${rss} kB at the end, peak ${peak} kB"
 echo "fleetdeck watch said:"
