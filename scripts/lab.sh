@@ -16,8 +16,9 @@
 #   env           print shell exports (FLEETDECK_LAB_CONFIG, LABn_SOCK, LABn_TCP, ...)
 #   remote        add what `up` adds for remote transports to a running lab:
 #                 sshd in every namespace, the TLS daemon lab6 (idempotent)
-#   swarm         make sure lab5, a single-node Swarm manager, is up (also done by `up`);
-#                 it is NOT in fleetdeck.toml: only the Swarm tests use it
+#   swarm         make sure lab5, a Swarm manager, and lab7, a worker of its swarm, are
+#                 up (also done by `up`, idempotent: starts only what is not running);
+#                 they are NOT in fleetdeck.toml: only the Swarm tests use them
 #
 # Conventions (the tests rely on them), for daemon I in 1..N:
 #   name labI, network namespace fdlabI,
@@ -38,6 +39,9 @@
 # Engine labels (docker info): lab=labI, subnet=<the fleetnet subnet above>,
 # dc=us-east (lab1) / us-west (lab2) / eu (lab3) / lab (others); config labels
 # say dc=lab everywhere. lab5's Swarm node has node labels dc=swarm-east, tier=edge.
+# lab7 is a Swarm worker of lab5's swarm (hostname lab7, its own UTS namespace), node
+# labels dc=swarm-west, tier=core; a veth fdsw7 (in fdlab5) <-> fdsw5 (in fdlab7) with
+# host routes 10.203.5.2 <-> 10.203.7.2 carries Swarm's traffic between the two.
 #
 # Seed fixture (image busybox:local, every object labelled fleetdeck.lab=seed):
 #   network fleetnet (lab1: ip-range .0/26 gw .14, lab2: .64/26 gw .65, both on
@@ -408,6 +412,13 @@ launch_daemon() {
     # daemon survives the shell (or test process) that ran `lab.sh start`.
     # nsenter --net on the netns file, not `ip netns exec`: the latter
     # remounts /sys and dockerd then dies with "Devices cgroup isn't mounted".
+    if (( i == SWARM_WORKER_I )); then
+      # The Swarm worker gets a hostname of its own (a UTS namespace), so its node is told
+      # from lab5's, which has the machine's.
+      # shellcheck disable=SC2016  # $0 and $@ belong to the inner shell
+      exec setsid -f nsenter --net="/run/netns/$(netns "$i")" unshare --uts \
+        /bin/sh -c 'hostname "$0" && exec dockerd "$@"' "lab$i" "${DOCKERD_ARGS[@]}"
+    fi
     exec setsid -f nsenter --net="/run/netns/$(netns "$i")" dockerd "${DOCKERD_ARGS[@]}"
   ) </dev/null >>"$log" 2>&1
 }
@@ -953,9 +964,12 @@ cmd_swarm() {
   local i=$SWARM_I state
   # Swarm mode refuses --live-restore; an earlier lab5 started with it is restarted without.
   LIVE_RESTORE=0
-  if answers "unix://$(sock "$i")" && [[ $(dk "$i" info --format '{{.LiveRestoreEnabled}}') == true ]]; then
-    cmd_stop "lab$i"
-  fi
+  local d
+  for d in "$i" "$SWARM_WORKER_I"; do
+    if answers "unix://$(sock "$d")" && [[ $(dk "$d" info --format '{{.LiveRestoreEnabled}}') == true ]]; then
+      cmd_stop "lab$d"
+    fi
+  done
   take_lock
   if ! answers "unix://$(sock "$i")"; then
     guard_system_containerd
@@ -973,6 +987,65 @@ cmd_swarm() {
   dk "$i" node update --label-add dc=swarm-east --label-add tier=edge \
       "$(dk "$i" info --format '{{.Swarm.NodeID}}')" >/dev/null || die "lab$i: node labels failed"
   log "lab$i: swarm manager up (unix://$(sock "$i"), $(tcp_url "$i"))"
+  ensure_swarm_worker
+}
+
+# A veth between the manager's and the worker's namespaces. The lab's namespaces reach only
+# the host (each has one /24 on its veth to it, and the host does not forward), while Swarm
+# needs 2377/tcp, 7946/tcp+udp and 4789/udp between its nodes' advertised addresses: a host
+# route to the other node's 10.203.I.2 over this link, in each namespace, carries all of it
+# without touching the host's forwarding or iptables.
+swarm_link() {
+  local m=$SWARM_I w=$SWARM_WORKER_I mn wn
+  mn=$(netns "$m"); wn=$(netns "$w")
+  if ! ip -n "$mn" link show "fdsw$w" >/dev/null 2>&1; then
+    ip -n "$wn" link delete "fdsw$m" 2>/dev/null || true   # the half of an old pair
+    ip -n "$mn" link add "fdsw$w" type veth peer name "fdsw$m" netns "$wn"
+  fi
+  ip -n "$mn" link set "fdsw$w" up
+  ip -n "$wn" link set "fdsw$m" up
+  ip -n "$mn" route replace "10.203.$w.2/32" dev "fdsw$w" src "10.203.$m.2"
+  ip -n "$wn" route replace "10.203.$m.2/32" dev "fdsw$m" src "10.203.$w.2"
+}
+
+# lab7: a worker of lab5's swarm, with node labels of its own. Idempotent: starts the daemon
+# if it does not answer, joins (again) unless lab5 lists it, drops the nodes earlier joins
+# left behind, sets the labels. Runs under the lock cmd_swarm took.
+SWARM_WORKER_I=7
+ensure_swarm_worker() {
+  local i=$SWARM_WORKER_I m=$SWARM_I state node id host status
+  if ! answers "unix://$(sock "$i")"; then
+    local stale=(); mapfile -t stale < <(daemon_pids "$i" dockerd containerd)
+    if (( ${#stale[@]} )); then kill -9 "${stale[@]}" 2>/dev/null || true; wait_gone 10 "${stale[@]}" || true; fi
+    ensure_netns "$i"
+    launch_daemon "$i" "$(storage_driver "$i")"
+    wait_ready "$i" || die "lab$i did not come up"
+  fi
+  ensure_image "$i"
+  swarm_link
+  state=$(dk "$i" info --format '{{.Swarm.LocalNodeState}}')
+  node=$(dk "$i" info --format '{{.Swarm.NodeID}}')
+  if [[ $state != active || -z $node ]] || ! dk "$m" node inspect "$node" >/dev/null 2>&1; then
+    [[ $state == inactive ]] || dk "$i" swarm leave --force >/dev/null 2>&1 || true
+    dk "$i" swarm join --token "$(dk "$m" swarm join-token -q worker)" \
+      --advertise-addr "10.203.$i.2" --listen-addr "10.203.$i.2:2377" "10.203.$m.2:2377" >/dev/null \
+      || die "lab$i: joining lab$m's swarm failed"
+    node=$(dk "$i" info --format '{{.Swarm.NodeID}}')
+  fi
+  # Earlier joins of this worker (a lab7 torn down, a rejoin) stay in the node list as down.
+  while read -r id host status; do
+    if [[ $host == "lab$i" && $id != "$node" && $status != Ready ]]; then
+      dk "$m" node rm --force "$id" >/dev/null 2>&1 || true
+    fi
+  done < <(dk "$m" node ls --format '{{.ID}} {{.Hostname}} {{.Status}}')
+  local deadline=$(( SECONDS + 30 ))
+  until [[ $(dk "$m" node inspect -f '{{.Status.State}}' "$node" 2>/dev/null) == ready ]]; do
+    (( SECONDS < deadline )) || die "lab$i: node $node not ready in lab$m's swarm within 30 s"
+    sleep 0.5
+  done
+  dk "$m" node update --label-add dc=swarm-west --label-add tier=core "$node" >/dev/null \
+    || die "lab$i: node labels failed"
+  log "lab$i: swarm worker up (unix://$(sock "$i"), $(tcp_url "$i")), node $node"
 }
 
 cmd_ensure() {
@@ -987,7 +1060,9 @@ cmd_ensure() {
     for (( i = 1; i <= n; i++ )); do ensure_lan_parents "$i"; done
     ensure_remote
     log "lab already up ($n daemons); config $LAB_CONFIG"
-    if (( n < SWARM_I )); then answers "unix://$(sock "$SWARM_I")" || cmd_swarm; fi
+    if (( n < SWARM_I )); then
+      answers "unix://$(sock "$SWARM_I")" && answers "unix://$(sock "$SWARM_WORKER_I")" || { exec 9>&-; cmd_swarm; }
+    fi
     return 0
   fi
   cmd_up
@@ -1026,6 +1101,11 @@ cmd_status() {
     state=down
     answers "unix://$(sock "$TLS_LAB")" && answers_tcp "$TLS_LAB" && state=up
     printf '%-6s %-5s %-48s %s (mutual TLS)\n' "lab$TLS_LAB" "$state" "unix://$(sock "$TLS_LAB")" "$(tls_url)"
+  fi
+  if [[ -d $(run_dir "$SWARM_WORKER_I") ]]; then
+    state=down
+    answers "unix://$(sock "$SWARM_WORKER_I")" && state=up
+    printf '%-6s %-5s %-48s %s (Swarm worker of lab%s)\n' "lab$SWARM_WORKER_I" "$state" "unix://$(sock "$SWARM_WORKER_I")" "$(tcp_url "$SWARM_WORKER_I")" "$SWARM_I"
   fi
 }
 

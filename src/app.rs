@@ -17,6 +17,7 @@ mod pools;
 mod processes;
 pub mod shell;
 mod stats;
+mod swarm;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -135,6 +136,11 @@ pub enum Command {
     /// A rolling restart: one at a time, waiting for running and healthy.
     RollingRestart {
         requests: Vec<crate::model::actions::ActionRequest>,
+    },
+    /// A Swarm action for the gate, followed until Swarm has got there; answered by
+    /// `MsgKind::ActionNote`s.
+    Swarm {
+        request: crate::model::actions::ActionRequest,
     },
     /// Read a deploy plan against the running revision it replaces; answered as
     /// `MsgKind::DeployReviewed`.
@@ -367,6 +373,8 @@ impl App {
         let overlay = match self.view.view {
             View::Pools => self.view.pool_detail.is_some(),
             View::Stats => self.view.stats_detail.is_some(),
+            View::Services => self.view.service_tasks.is_some(),
+            View::Nodes => false,
             _ => self.view.detail.is_some(),
         };
         keymap::scope_of(self.view.view, overlay)
@@ -442,6 +450,10 @@ impl App {
             self.edit_command(key);
             return true;
         }
+        if self.view.swarm_input.is_some() {
+            self.edit_swarm_input(key);
+            return true;
+        }
         let had_message = self.view.message.take().is_some();
         if self.view.help {
             // Any key closes help; quit keys still quit.
@@ -490,6 +502,9 @@ impl App {
         if self.view.view == View::Stats && self.stats_action(action) {
             return;
         }
+        if self.swarm_action(action) {
+            return;
+        }
         let v = &mut self.view;
         match action {
             Action::ShowLogs => self.switch(View::Logs),
@@ -519,6 +534,10 @@ impl App {
             }
             Action::ShowPools => self.switch(View::Pools),
             Action::ShowStats => self.switch(View::Stats),
+            Action::ShowNodes => self.switch(View::Nodes),
+            Action::ShowServices => self.switch(View::Services),
+            // Handled by `swarm_action` above.
+            Action::Scale | Action::SetImage | Action::Drain | Action::Activate => {}
             Action::OpenLogs => self.open_logs(false),
             Action::OpenLogsFiltered => self.open_logs(true),
             Action::Mark => self.toggle_mark(),
@@ -640,7 +659,7 @@ impl App {
                 self.view.event_offset = visible_offset(self.view.event_offset, next, page);
             }
             // Handled by `log_action` and `pools_action`.
-            View::Logs | View::Pools | View::Stats => {}
+            View::Logs | View::Pools | View::Stats | View::Nodes | View::Services => {}
             View::Triage => {
                 let n = self.alerting.alerts.firing().len();
                 self.view.triage_selected = step(self.view.triage_selected, delta, n);
@@ -710,7 +729,7 @@ impl App {
                     }
                 }
             }
-            View::Logs | View::Pools | View::Stats => {}
+            View::Logs | View::Pools | View::Stats | View::Nodes | View::Services => {}
             View::Triage => {
                 let Some(item) = self.selected_alert() else {
                     return;
@@ -719,6 +738,10 @@ impl App {
                 match (&item.container_id, item.endpoint) {
                     (Some(id), Some(ep)) => self.jump_to_container(ep, id, &item.container),
                     _ if item.kind == SubjectKind::Pool => self.switch(View::Pools),
+                    _ if item.kind == SubjectKind::Swarm => {
+                        let nodes = item.subject.starts_with("node ");
+                        self.switch(if nodes { View::Nodes } else { View::Services });
+                    }
                     (_, Some(ep)) if item.kind == SubjectKind::Endpoint => {
                         self.view.selected_endpoint = ep;
                         self.switch(View::Clusters);

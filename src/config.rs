@@ -153,6 +153,10 @@ pub struct StatsSettings {
     pub per_cluster: BTreeMap<String, Duration>,
     /// How much history each container keeps.
     pub window: Duration,
+    /// How often a container the dashboard does not show is sampled (never slower than
+    /// `interval`); `None`: not at all. Headless commands, the stats view, a table sorted by a
+    /// stats column and the InfluxDB export sample everything at `interval`.
+    pub offscreen_interval: Option<Duration>,
 }
 
 impl Default for StatsSettings {
@@ -161,6 +165,22 @@ impl Default for StatsSettings {
             interval: Some(Duration::from_secs(2)),
             per_cluster: BTreeMap::new(),
             window: Duration::from_secs(600),
+            offscreen_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
+impl StatsSettings {
+    /// Off-screen containers are sampled one round in this many at `interval`; 0: never.
+    pub fn offscreen_every(&self, interval: Duration) -> u64 {
+        match self.offscreen_interval {
+            None => 0,
+            Some(off) => {
+                let step = interval.as_millis().max(1);
+                u64::try_from(off.as_millis().div_ceil(step))
+                    .unwrap_or(u64::MAX)
+                    .max(1)
+            }
         }
     }
 }
@@ -493,6 +513,15 @@ pub fn parse_str_with_env(
         10..=86_400,
         stats.window,
     )?;
+    stats.offscreen_interval = match &raw.stats.offscreen_interval_s {
+        Some(v) if *v.get_ref() == 0 => None,
+        v => Some(secs(
+            v,
+            "stats.offscreen_interval_s",
+            0..=3600,
+            Duration::from_secs(10),
+        )?),
+    };
 
     let keys: Vec<KeyOverride> = raw
         .keys

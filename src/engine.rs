@@ -56,6 +56,14 @@ const HEALTHY_SESSION: Duration = Duration::from_secs(60);
 const BACKOFF_START: Duration = Duration::from_millis(500);
 /// While an endpoint is down, how often a cheap probe asks whether its daemon answers again.
 const PROBE_EVERY: Duration = Duration::from_secs(2);
+/// While Swarm is still converging (replicas not all running, an update under way), how often
+/// a manager's swarm is read again (Swarm sends no event for a task changing state); doubled
+/// for every reading that changed nothing, up to the resync.
+const SWARM_FOLLOW: Duration = Duration::from_secs(1);
+/// How long the dashboard follows a Swarm action before it says "not done" (Swarm carries on).
+const SWARM_WAIT: Duration = Duration::from_secs(180);
+/// A burst of Swarm events costs one reading of the swarm, this long after the first.
+const SWARM_SETTLE: Duration = Duration::from_millis(250);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -417,6 +425,35 @@ impl FleetTasks {
             };
             let kind = deploy_kind(batch, &plan.name, "deploy", text, !result.is_ok());
             let _ = send(&tx, plan.endpoint, kind).await;
+        });
+        batch
+    }
+
+    /// Carries out a Swarm action (see `Action::is_swarm`) in the background: through the
+    /// gate, then followed from the task states ([`swarm::act`]). Each task change arrives as
+    /// `MsgKind::ActionNote` (the action's verb), the end as one more: a problem unless Swarm
+    /// got there or the gate refused it.
+    pub fn submit_swarm(&mut self, req: crate::model::actions::ActionRequest) -> u64 {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
+        let batch = self.next_batch();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        self.actions.spawn(async move {
+            let verb = req.action.verb();
+            let (endpoint, name) = (req.endpoint, req.container.clone());
+            let note = deploy_note(batch, endpoint, &name, verb, tx.clone());
+            let result = swarm::act(&gate, req, SWARM_WAIT, &note).await;
+            let (text, problem) = match result {
+                swarm::ServiceResult::Done { image } => {
+                    (format!("done: {name} runs {image}"), false)
+                }
+                swarm::ServiceResult::Converged { what } => (format!("done: {what}"), false),
+                swarm::ServiceResult::Stopped { reason }
+                | swarm::ServiceResult::Failed { reason } => (format!("FAILED: {reason}"), true),
+                swarm::ServiceResult::Refused { reason } => (format!("refused: {reason}"), false),
+            };
+            let kind = deploy_kind(batch, &name, verb, text, problem);
+            let _ = send(&tx, endpoint, kind).await;
         });
         batch
     }
@@ -807,7 +844,7 @@ pub fn spawn_fleet_on(
                 id,
                 client.clone(),
                 config.engine.clone(),
-                interval,
+                (interval, config.stats.offscreen_every(interval)),
                 running_rx,
                 focus_rx,
                 tx.clone(),
@@ -1065,6 +1102,10 @@ async fn session(
     }
     let mut info = sync.info.clone();
     emit!(tx, id, MsgKind::Synced(Box::new(sync)));
+    // A manager's swarm: read now, at every resync, soon after Swarm events, and every
+    // SWARM_FOLLOW while Swarm is converging.
+    let mut swarm_due = info.is_swarm_manager().then(tokio::time::Instant::now);
+    let (mut swarm_last, mut swarm_follow) = (None, SWARM_FOLLOW);
     let mut events = docker.events(Some(EventsOptions {
         since: Some(since),
         ..Default::default()
@@ -1112,6 +1153,10 @@ async fn session(
                 // Replayed events from before the sync changed nothing the sync did not see:
                 // acting on them would inspect every recent container a second time.
                 batch.retain(|e| synced_at.is_none_or(|at| e.time_nano.is_none_or(|t| t > at)));
+                if info.is_swarm_manager() && batch.iter().any(is_swarm_event) {
+                    let soon = tokio::time::Instant::now() + SWARM_SETTLE;
+                    swarm_due = Some(swarm_due.map_or(soon, |d| d.min(soon)));
+                }
                 // Before the inspects they call for: the model applies the state an event
                 // carries at once, so the screen follows the event within a frame, not a round
                 // trip later. The inspects then refine it.
@@ -1129,6 +1174,32 @@ async fn session(
                 if now != info {
                     info = now.clone();
                     emit!(tx, id, MsgKind::Info(Box::new(now)));
+                }
+                if info.is_swarm_manager() {
+                    swarm_due = Some(tokio::time::Instant::now());
+                }
+            }
+            _ = tokio::time::sleep_until(swarm_due.unwrap_or_else(tokio::time::Instant::now)), if swarm_due.is_some() => {
+                swarm_due = None;
+                // Best effort, as the node list is: a manager without quorum still answers the
+                // rest, so it is not down; its swarm is shown as last read until it answers.
+                match swarm::read_state(&docker, settings.request_timeout).await {
+                    Ok(Some(state)) => {
+                        // A swarm stuck short of converging (a task that keeps failing) is
+                        // read less and less often while nothing changes, down to the resync.
+                        swarm_follow = if swarm_last.as_ref() == Some(&state) {
+                            (swarm_follow * 2).min(settings.resync)
+                        } else {
+                            SWARM_FOLLOW
+                        };
+                        if !state.converged() {
+                            swarm_due = Some(tokio::time::Instant::now() + swarm_follow);
+                        }
+                        swarm_last = Some(state.clone());
+                        emit!(tx, id, MsgKind::Swarm(Box::new(state)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(endpoint = %client.spec().name, error = %e, "reading the swarm failed"),
                 }
             }
             _ = ping.tick() => {
@@ -1184,6 +1255,20 @@ impl<'a> Tracked<'a> {
             self.publish
                 .send_replace(std::sync::Arc::new(self.running.clone()));
         }
+    }
+}
+
+/// An event that changes what a manager's swarm reading says: a service or node changed, or
+/// a container of a Swarm task did.
+fn is_swarm_event(ev: &EventMessage) -> bool {
+    match ev.typ {
+        Some(EventMessageTypeEnum::SERVICE | EventMessageTypeEnum::NODE) => true,
+        Some(EventMessageTypeEnum::CONTAINER) => ev
+            .actor
+            .as_ref()
+            .and_then(|a| a.attributes.as_ref())
+            .is_some_and(|a| a.contains_key("com.docker.swarm.task.id")),
+        _ => false,
     }
 }
 
@@ -1429,7 +1514,15 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
                 let docker = EndpointClient::new(&spec, &settings).connect().await?;
                 let (sync, daemon_time) = full_sync(&docker, &settings).await?;
                 let events = recent_events(&docker, id, &settings, daemon_time).await?;
-                Ok::<_, EngineError>((sync, events))
+                // A manager's swarm too, for `snapshot --view nodes|services`; best effort.
+                let swarm = match sync.info.is_swarm_manager() {
+                    true => swarm::read_state(&docker, settings.request_timeout)
+                        .await
+                        .ok()
+                        .flatten(),
+                    false => None,
+                };
+                Ok::<_, EngineError>((sync, events, swarm))
             }
             .await;
             (id, result)
@@ -1440,12 +1533,19 @@ pub async fn sync_all_once(config: &Config) -> Vec<Msg> {
         let Ok((id, result)) = joined else { continue };
         let at = Utc::now();
         match result {
-            Ok((sync, events)) => {
+            Ok((sync, events, swarm)) => {
                 out.push(Msg {
                     endpoint: id,
                     at,
                     kind: MsgKind::Synced(Box::new(sync)),
                 });
+                if let Some(state) = swarm {
+                    out.push(Msg {
+                        endpoint: id,
+                        at,
+                        kind: MsgKind::Swarm(Box::new(state)),
+                    });
+                }
                 out.push(Msg {
                     endpoint: id,
                     at,

@@ -17,6 +17,8 @@ pub enum Action {
     ShowLogs,
     ShowPools,
     ShowStats,
+    ShowNodes,
+    ShowServices,
     NextView,
     Follow,
     OpenLogs,
@@ -82,6 +84,14 @@ pub enum Action {
     ShellScrollDown,
     /// In triage: mark the selected alert as seen (dimmed, off the wall banner), or unmark it.
     Acknowledge,
+    /// A Swarm service to another number of replicas (asks how many).
+    Scale,
+    /// A Swarm service to another image (asks which).
+    SetImage,
+    /// A Swarm node drained: its tasks move to other nodes.
+    Drain,
+    /// A Swarm node active again (takes new tasks).
+    Activate,
 }
 
 impl Action {
@@ -97,6 +107,8 @@ impl Action {
             Action::ShowLogs => "view-logs",
             Action::ShowPools => "view-ippool",
             Action::ShowStats => "view-stats",
+            Action::ShowNodes => "view-nodes",
+            Action::ShowServices => "view-services",
             Action::NextView => "next-view",
             Action::Follow => "follow",
             Action::OpenLogs => "logs",
@@ -148,6 +160,10 @@ impl Action {
             Action::ShellScrollUp => "scroll-back",
             Action::ShellScrollDown => "scroll-forward",
             Action::Acknowledge => "acknowledge",
+            Action::Scale => "scale",
+            Action::SetImage => "image",
+            Action::Drain => "drain",
+            Action::Activate => "activate",
         }
     }
 }
@@ -165,6 +181,10 @@ pub enum Scope {
     PoolDetail,
     Stats,
     StatsDetail,
+    Nodes,
+    Services,
+    /// The tasks of a service, open over the services view.
+    ServiceTasks,
     Detail,
     /// The processes overlay (`t`).
     Processes,
@@ -176,7 +196,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 15] = [
+    pub const ALL: [Scope; 18] = [
         Scope::Global,
         Scope::Shell,
         Scope::Clusters,
@@ -188,6 +208,9 @@ impl Scope {
         Scope::PoolDetail,
         Scope::Stats,
         Scope::StatsDetail,
+        Scope::Nodes,
+        Scope::Services,
+        Scope::ServiceTasks,
         Scope::Detail,
         Scope::Processes,
         Scope::Inspect,
@@ -207,6 +230,9 @@ impl Scope {
             Scope::PoolDetail => "ippool-detail",
             Scope::Stats => "stats",
             Scope::StatsDetail => "stats-detail",
+            Scope::Nodes => "nodes",
+            Scope::Services => "services",
+            Scope::ServiceTasks => "service-tasks",
             Scope::Detail => "detail",
             Scope::Processes => "processes",
             Scope::Inspect => "inspect",
@@ -227,6 +253,9 @@ impl Scope {
             Scope::PoolDetail => "Pool drill-down",
             Scope::Stats => "Stats view",
             Scope::StatsDetail => "Stats charts",
+            Scope::Nodes => "Nodes view (Swarm)",
+            Scope::Services => "Services view (Swarm)",
+            Scope::ServiceTasks => "Service tasks",
             Scope::Detail => "Detail panel",
             Scope::Processes => "Processes",
             Scope::Inspect => "Inspect",
@@ -424,6 +453,20 @@ impl Default for Keymap {
                 b(&[Key::ch('5')], ShowLogs, Global, "log view", false),
                 b(&[Key::ch('6')], ShowPools, Global, "IP pools view", false),
                 b(&[Key::ch('7')], ShowStats, Global, "stats view", false),
+                b(
+                    &[Key::ch('8')],
+                    ShowNodes,
+                    Global,
+                    "Swarm nodes view",
+                    false,
+                ),
+                b(
+                    &[Key::ch('9')],
+                    ShowServices,
+                    Global,
+                    "Swarm services view",
+                    false,
+                ),
                 b(&[Key::plain(K::Tab)], NextView, Global, "next view", true),
                 b(
                     &[Key::ch(':')],
@@ -667,6 +710,69 @@ impl Default for Keymap {
                 ),
                 b(&[Key::plain(K::Enter)], Open, Stats, "charts", true),
                 b(&[Key::plain(K::Esc)], Close, StatsDetail, "close", true),
+                b(
+                    &[Key::ch('D')],
+                    Drain,
+                    Nodes,
+                    "drain (its tasks move away)",
+                    true,
+                ),
+                b(&[Key::ch('a')], Activate, Nodes, "activate", true),
+                b(
+                    &[Key::ch('p')],
+                    ActPause,
+                    Nodes,
+                    "pause (no new tasks)",
+                    false,
+                ),
+                b(&[Key::plain(K::Enter)], Open, Services, "its tasks", true),
+                b(&[Key::ch('s')], Scale, Services, "scale", true),
+                b(&[Key::ch('u')], SetImage, Services, "update image", true),
+                b(
+                    &[Key::ch('r')],
+                    ActRestart,
+                    Services,
+                    "force update (restart)",
+                    false,
+                ),
+                b(&[Key::ch('b')], Rollback, Services, "Swarm rollback", false),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    Services,
+                    "logs (all tasks)",
+                    false,
+                ),
+                b(&[Key::plain(K::Esc)], Close, ServiceTasks, "close", true),
+                b(
+                    &[Key::ch('l')],
+                    OpenLogs,
+                    ServiceTasks,
+                    "logs (all tasks)",
+                    true,
+                ),
+                b(&[Key::ch('s')], Scale, ServiceTasks, "scale", false),
+                b(
+                    &[Key::ch('u')],
+                    SetImage,
+                    ServiceTasks,
+                    "update image",
+                    false,
+                ),
+                b(
+                    &[Key::ch('r')],
+                    ActRestart,
+                    ServiceTasks,
+                    "force update (restart)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('b')],
+                    Rollback,
+                    ServiceTasks,
+                    "Swarm rollback",
+                    false,
+                ),
                 b(&[Key::plain(K::Esc)], Close, Detail, "close", true),
                 b(
                     &[Key::ch('v')],
@@ -921,12 +1027,47 @@ impl Keymap {
 
     /// Help for one place: the keys that work everywhere and those of `scope` (what a small
     /// terminal has room for).
+    /// The view keys are one line there ("1-9 views (the tabs above)"): the header's tabs
+    /// name them, and nine lines of them left no room for a busy view's own keys at 80x24.
     pub fn help_for(&self, scope: Scope) -> Vec<HelpSection> {
+        let views: Vec<&Binding> = self
+            .bindings
+            .iter()
+            .filter(|b| b.scope == Scope::Global && View::ALL.iter().any(|v| show(*v) == b.action))
+            .collect();
+        let labels: Vec<String> = views
+            .iter()
+            .filter_map(|b| b.keys.first().map(Key::label))
+            .collect();
+        let numbered: Vec<String> = (1..=labels.len()).map(|n| n.to_string()).collect();
+        let key = if labels == numbered && labels.len() > 1 {
+            format!("1-{}", labels.len())
+        } else {
+            labels.join("/")
+        };
+        let view_help: Vec<&str> = views.iter().map(|b| b.help).collect();
         self.help()
             .into_iter()
             .zip(Scope::ALL)
             .filter(|(_, s)| *s == Scope::Global || *s == scope)
-            .map(|(h, _)| h)
+            .map(|(mut h, s)| {
+                if s == Scope::Global
+                    && let Some(first) = h
+                        .hints
+                        .iter()
+                        .position(|x| view_help.contains(&x.action.as_str()))
+                {
+                    h.hints.retain(|x| !view_help.contains(&x.action.as_str()));
+                    h.hints.insert(
+                        first,
+                        Hint {
+                            key: key.clone(),
+                            action: "views (the tabs above)".into(),
+                        },
+                    );
+                }
+                h
+            })
             .collect()
     }
 
@@ -957,6 +1098,21 @@ fn hint(b: &Binding) -> Hint {
     }
 }
 
+/// The action that shows `view`.
+fn show(view: View) -> Action {
+    match view {
+        View::Clusters => Action::ShowClusters,
+        View::Containers => Action::ShowContainers,
+        View::Events => Action::ShowEvents,
+        View::Triage => Action::ShowTriage,
+        View::Logs => Action::ShowLogs,
+        View::Pools => Action::ShowPools,
+        View::Stats => Action::ShowStats,
+        View::Nodes => Action::ShowNodes,
+        View::Services => Action::ShowServices,
+    }
+}
+
 pub fn scope_of(view: View, detail_open: bool) -> Scope {
     scope_of_view(view, detail_open)
 }
@@ -965,6 +1121,8 @@ fn scope_of_view(view: View, detail_open: bool) -> Scope {
     match (detail_open, view) {
         (true, View::Pools) => Scope::PoolDetail,
         (true, View::Stats) => Scope::StatsDetail,
+        (true, View::Services) => Scope::ServiceTasks,
+        (_, View::Nodes) => Scope::Nodes,
         (true, _) => Scope::Detail,
         (false, View::Clusters) => Scope::Clusters,
         (false, View::Containers) => Scope::Containers,
@@ -973,6 +1131,7 @@ fn scope_of_view(view: View, detail_open: bool) -> Scope {
         (false, View::Logs) => Scope::Logs,
         (false, View::Pools) => Scope::Pools,
         (false, View::Stats) => Scope::Stats,
+        (false, View::Services) => Scope::Services,
     }
 }
 

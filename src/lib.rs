@@ -29,7 +29,8 @@
 //!   refused, succeeded, failed) and its reader for `fleetdeck audit`.
 //! - [`journal`]: the write-ahead record of a deploy or rollback under way, so that one cut
 //!   short by a kill can be finished (`deploy --resume`) or undone (`rollback`).
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line; [`launch`]: what the `fleetdeck` binary runs (parse it, load
+//!   the config, then the dashboard or a headless command).
 
 pub mod app;
 pub mod audit;
@@ -40,5 +41,6 @@ pub mod export;
 pub mod headless;
 pub mod journal;
 pub mod keymap;
+pub mod launch;
 pub mod model;
 pub mod ui;

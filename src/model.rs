@@ -17,6 +17,7 @@ pub mod shell;
 pub mod signal;
 pub mod spec;
 pub mod stats;
+pub mod swarm;
 pub mod text;
 pub mod top;
 pub mod triage;
@@ -71,6 +72,9 @@ pub enum MsgKind {
     /// connected); sent only when it differs from what the model has.
     Info(Box<DaemonInfo>),
     Latency(Duration),
+    /// A Swarm manager's reading of its swarm (nodes, services, tasks), at the resync, after
+    /// Swarm events, and often while Swarm is still converging.
+    Swarm(Box<swarm::SwarmState>),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
     /// `docker inspect` of a container for the inspect overlay `request` (or why it failed).
@@ -252,6 +256,50 @@ impl Fleet {
         self.events.push(ev);
     }
 
+    /// fleetdeck's own event for each slot of a service whose tasks have started to keep
+    /// failing since `before` (Swarm has no task events), said once per swarm: by the manager
+    /// whose reading the views show.
+    fn failing_task_events(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        before: &std::collections::BTreeSet<String>,
+    ) {
+        let mut new = Vec::new();
+        for view in self.swarms() {
+            if view.endpoint != endpoint {
+                continue;
+            }
+            for (service, task) in view.state.failing_tasks() {
+                if before.contains(&swarm::slot_key(task)) {
+                    continue;
+                }
+                let slot = task.slot.map(|s| format!(".{s}")).unwrap_or_default();
+                let mut ev = events::FleetEvent {
+                    time_nano: at.timestamp_nanos_opt().unwrap_or(0),
+                    endpoint,
+                    kind: events::TASK_TYPE.into(),
+                    action: "failing".into(),
+                    actor_id: task.id.clone(),
+                    actor: format!("{}{slot}", service.name),
+                    details: vec![
+                        format!("{} tasks in a row failed", swarm::FAILING_TASKS),
+                        format!("on {}", view.state.node_name(&task.node_id)),
+                        task.error.clone(),
+                    ],
+                    exit_code: None,
+                    severity: events::Severity::Info,
+                    restart_loop: false,
+                };
+                ev.classify();
+                new.push(ev);
+            }
+        }
+        for ev in new {
+            self.events.push(ev);
+        }
+    }
+
     /// Cluster names in the order their first endpoint was configured.
     pub fn clusters(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
@@ -292,6 +340,11 @@ impl Fleet {
             .iter()
             .enumerate()
             .find(|(_, e)| e.name() == name)
+    }
+
+    /// The fleet's swarms, each once, read from a manager that is up (see [`swarm::swarms`]).
+    pub fn swarms(&self) -> Vec<swarm::SwarmView<'_>> {
+        swarm::swarms(&self.endpoints)
     }
 
     /// Events passing `filter`, oldest first.
@@ -482,6 +535,9 @@ impl Fleet {
                     latency,
                     daemon_time,
                 } = *sync;
+                if !info.is_swarm_manager() {
+                    ep.swarm = None;
+                }
                 ep.info = Some(info);
                 ep.synced_through = daemon_time;
                 ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
@@ -540,8 +596,23 @@ impl Fleet {
             }
             MsgKind::Info(info) => {
                 ep.last_contact = Some(msg.at);
-                let changed = ep.info.as_ref() != Some(&*info);
+                let mut changed = ep.info.as_ref() != Some(&*info);
+                if !info.is_swarm_manager() {
+                    changed |= ep.swarm.take().is_some();
+                }
                 ep.info = Some(*info);
+                changed
+            }
+            MsgKind::Swarm(state) => {
+                ep.last_contact = Some(msg.at);
+                let changed = ep.swarm.as_ref() != Some(&*state);
+                let before = ep
+                    .swarm
+                    .as_ref()
+                    .map(swarm::failing_slots)
+                    .unwrap_or_default();
+                ep.swarm = Some(*state);
+                self.failing_task_events(msg.endpoint, msg.at, &before);
                 changed
             }
             MsgKind::Latency(rtt) => {
@@ -771,5 +842,79 @@ mod tests {
         )));
         assert_eq!(f.endpoints[0].containers["c1"], web);
         assert!(f.events.iter().any(|e| e.verb() == "health_status"));
+    }
+
+    #[test]
+    fn a_swarm_reading_is_kept_until_the_daemon_is_no_manager_any_more() {
+        let mut f = fleet();
+        let state = swarm::SwarmState {
+            cluster_id: "c1".into(),
+            ..swarm::SwarmState::default()
+        };
+        let mut info = DaemonInfo {
+            swarm: "active (manager)".into(),
+            ..DaemonInfo::default()
+        };
+        f.apply(msg(0, MsgKind::Info(Box::new(info.clone()))));
+        assert!(f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone())))));
+        assert!(
+            !f.apply(msg(0, MsgKind::Swarm(Box::new(state)))),
+            "the same reading"
+        );
+        assert_eq!(
+            f.endpoints[0].swarm.as_ref().map(|s| s.cluster_id.as_str()),
+            Some("c1")
+        );
+        info.swarm = "inactive".into();
+        assert!(f.apply(msg(0, MsgKind::Info(Box::new(info)))));
+        assert!(f.endpoints[0].swarm.is_none() && f.swarms().is_empty());
+    }
+
+    #[test]
+    fn a_slot_whose_tasks_keep_failing_is_one_critical_event() {
+        let mut f = fleet();
+        f.apply(msg(0, synced(vec![])));
+        let task = |id: &str, state: &str| swarm::SwarmTask {
+            id: id.into(),
+            service_id: "s1".into(),
+            slot: Some(1),
+            node_id: "n1".into(),
+            state: state.into(),
+            desired: "shutdown".into(),
+            error: "task: non-zero exit (1)".into(),
+            created_at: DateTime::from_timestamp(id[1..].parse().unwrap(), 0),
+            ..swarm::SwarmTask::default()
+        };
+        let mut state = swarm::SwarmState {
+            cluster_id: "c1".into(),
+            services: vec![swarm::SwarmService {
+                id: "s1".into(),
+                name: "web".into(),
+                image: "busybox".into(),
+                mode: swarm::ServiceMode::Replicated(1),
+                ports: vec![],
+                update: None,
+            }],
+            tasks: vec![task("t1", "failed"), task("t2", "failed")],
+            ..swarm::SwarmState::default()
+        };
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone()))));
+        assert_eq!(f.events.iter().filter(|e| e.kind == "task").count(), 0);
+        state.tasks.push(task("t3", "failed"));
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state.clone()))));
+        state.tasks.push(task("t4", "failed"));
+        f.apply(msg(0, MsgKind::Swarm(Box::new(state))));
+        let failing: Vec<_> = f.events.iter().filter(|e| e.kind == "task").collect();
+        assert_eq!(failing.len(), 1, "once, while it keeps failing");
+        assert_eq!(failing[0].actor, "web.1");
+        assert_eq!(failing[0].severity, events::Severity::Critical);
+        assert_eq!(
+            failing[0].details,
+            [
+                "3 tasks in a row failed",
+                "on n1",
+                "task: non-zero exit (1)"
+            ]
+        );
     }
 }

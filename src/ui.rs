@@ -18,9 +18,11 @@ pub mod events;
 pub mod help;
 pub mod inspect;
 pub mod logs;
+pub mod nodes;
 pub mod pools;
 pub mod processes;
 pub mod quiet;
+pub mod services;
 pub mod shell;
 pub mod state;
 pub mod stats;
@@ -162,6 +164,13 @@ impl Screen<'_> {
                     .render(body, buf);
                 }
             }
+            View::Nodes => nodes::NodesView { screen: self }.render(body, buf),
+            View::Services => {
+                services::ServicesView { screen: self }.render(body, buf);
+                if let Some(key) = &self.state.service_tasks {
+                    services::TasksPanel { screen: self, key }.render(body, buf);
+                }
+            }
             View::Pools => {
                 let report = crate::model::ipam::IpamReport::from_fleet(self.fleet);
                 pools::PoolsView {
@@ -238,8 +247,15 @@ impl Screen<'_> {
                 t.header,
             ),
         ];
-        // Narrow terminals get the numbers, with the current view's title only.
-        let narrow = area.width < 110;
+        // Terminals too narrow for every title get the numbers, with the current view's title
+        // only (the clock keeps its 7 columns).
+        let full: usize = View::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!(" {}:{} ", i + 1, v.title()).chars().count())
+            .sum();
+        let before: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let narrow = before + full + 8 > usize::from(area.width);
         for (i, v) in View::ALL.iter().enumerate() {
             let label = if narrow && *v != self.state.view {
                 format!(" {} ", i + 1)
@@ -308,6 +324,14 @@ impl Screen<'_> {
         }
         if let Some(input) = &self.state.filter_input {
             input_line("/".into(), &input.text, input.error.as_ref(), t.error).render(area, buf);
+            return;
+        }
+        if let Some(input) = &self.state.swarm_input {
+            let prompt = match input.ask {
+                state::SwarmAsk::Scale => format!("scale {} to (replicas): ", input.service),
+                state::SwarmAsk::Image => format!("update {} to image: ", input.service),
+            };
+            input_line(prompt, &input.text, input.error.as_ref(), t.error).render(area, buf);
             return;
         }
         if let Some(msg) = &self.state.message {

@@ -220,7 +220,7 @@ fn help_says_where_the_logs_are() {
 fn an_unknown_start_view_lists_the_valid_ones() {
     assert_eq!(
         error_of("bad-ui-view.toml"),
-        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+        "tests/fixtures/config/bad-ui-view.toml:2: ui.view: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats, nodes, services"
     );
 }
 
@@ -228,7 +228,7 @@ fn an_unknown_start_view_lists_the_valid_ones() {
 fn an_unknown_wall_view_lists_the_valid_ones() {
     assert_eq!(
         error_of("bad-wall-view.toml"),
-        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats"
+        "tests/fixtures/config/bad-wall-view.toml:2: wall.views: unknown view \"graphs\"; valid views: clusters, containers, events, triage, ippool, stats, nodes, services"
     );
 }
 
@@ -402,14 +402,17 @@ fn without_alert_rules_the_built_in_ones_apply_and_can_be_turned_off() {
         "exited-nonzero",
         "unhealthy",
         "restarting",
+        "swarm-node-down",
+        "swarm-node-drained",
+        "swarm-task-failing",
     ];
     assert_eq!(names(""), builtin);
     assert_eq!(names("[alerts]\ndefaults = false\n"), Vec::<String>::new());
     let one = "[[alert]]\nname = \"x\"\nwhen = \"oom killed\"\n";
     assert_eq!(names(one), ["x"], "own rules replace the built-in ones");
     let both = names(&format!("[alerts]\ndefaults = true\n{one}"));
-    assert_eq!(both.len(), 8);
-    assert_eq!(both[7], "x");
+    assert_eq!(both.len(), 11);
+    assert_eq!(both[10], "x");
     // The built-in restart loop follows [events].
     let c = config::parse_str(
         "[events]\nrestart_loop_count = 5\nrestart_loop_window_s = 60\n",
@@ -464,7 +467,7 @@ fn a_bad_rule_names_the_file_the_key_the_value_and_what_is_valid() {
     );
     assert_eq!(
         alert_error("[alerts]\ndefaults = true\n[[alert]]\nname = \"unhealthy\"\nwhen = \"oom\"\n"),
-        "f.toml:8: alert[0].name: \"unhealthy\" is the name of a built-in rule, which [alerts] defaults = true keeps; built-in rules: endpoint-down, ip-conflict, restart-loop, oom-killed, exited-nonzero, unhealthy, restarting"
+        "f.toml:8: alert[0].name: \"unhealthy\" is the name of a built-in rule, which [alerts] defaults = true keeps; built-in rules: endpoint-down, ip-conflict, restart-loop, oom-killed, exited-nonzero, unhealthy, restarting, swarm-node-down, swarm-node-drained, swarm-task-failing"
     );
     assert_eq!(
         alert_error("[[alert]]\nname = \"a b\"\nwhen = \"oom\"\n"),
@@ -536,9 +539,9 @@ fn example_alert_rules_parse_once_uncommented() {
     );
     let c = config::parse_str(&uncommented, Path::new("config.example.toml")).unwrap();
     let names: Vec<&str> = c.alerts.rules.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names.len(), 7 + 5, "{names:?}");
+    assert_eq!(names.len(), 10 + 5, "{names:?}");
     assert_eq!(
-        names[7..],
+        names[10..],
         [
             "mem-high",
             "crash-loop",

@@ -57,6 +57,8 @@ mod spec_keys;
 mod stats;
 #[path = "lab/swarm.rs"]
 mod swarm;
+#[path = "lab/swarm_views.rs"]
+mod swarm_views;
 #[path = "lab/top.rs"]
 mod top;
 #[path = "lab/webhook.rs"]

@@ -2436,6 +2436,257 @@ fn alerts_are_acknowledged_and_silenced_on_a_read_only_fleet_too() {
     assert!(!text.contains("us-east-01 unhealthy"), "{text}");
 }
 
+/// us-east-02 manages a swarm of two nodes (one drained) with three services: one mid-update,
+/// one that Swarm rolled back with a task that keeps failing, one global.
+fn swarm_app() -> App {
+    use fleetdeck::model::swarm::{
+        ServiceMode, SwarmNodeRow, SwarmService, SwarmState, SwarmTask, UpdateStatus,
+    };
+    let mut app = app();
+    let mut manager = info();
+    manager.swarm = "active (manager)".into();
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Info(Box::new(manager)),
+    });
+    let node =
+        |id: &str, host: &str, role: &str, avail: &str, labels: &[(&str, &str)]| SwarmNodeRow {
+            id: id.into(),
+            hostname: host.into(),
+            role: role.into(),
+            leader: role == "manager",
+            availability: avail.into(),
+            state: "ready".into(),
+            engine_version: "20.10.24+dfsg1".into(),
+            addr: "10.0.0.6".into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            nano_cpus: 8_000_000_000,
+            memory_bytes: 32 << 30,
+        };
+    let task =
+        |id: &str, svc: &str, slot: Option<i64>, node: &str, state: &str, mins: i64| SwarmTask {
+            id: id.into(),
+            service_id: svc.into(),
+            slot,
+            node_id: node.into(),
+            image: "registry.local/shop/api:2".into(),
+            state: state.into(),
+            desired: if state == "running" || state == "starting" {
+                "running".into()
+            } else {
+                "shutdown".into()
+            },
+            error: if state == "failed" {
+                "task: non-zero exit (1)".into()
+            } else {
+                String::new()
+            },
+            created_at: Some(now() - TimeDelta::minutes(mins)),
+            since: Some(now() - TimeDelta::minutes(mins)),
+            reserved_nano_cpus: 500_000_000,
+            reserved_memory: 256 << 20,
+        };
+    let state = SwarmState {
+        cluster_id: "3f2a9c1d04e5b6a7".into(),
+        nodes: vec![
+            node(
+                "n2",
+                "us-east-01",
+                "worker",
+                "drain",
+                &[("dc", "us-east"), ("tier", "core")],
+            ),
+            node(
+                "n1",
+                "us-east-02",
+                "manager",
+                "active",
+                &[("dc", "us-east"), ("tier", "edge")],
+            ),
+        ],
+        services: vec![
+            SwarmService {
+                id: "s1".into(),
+                name: "api".into(),
+                image: "registry.local/shop/api:2".into(),
+                mode: ServiceMode::Replicated(3),
+                ports: vec!["8080:80/tcp".into()],
+                update: Some(UpdateStatus {
+                    state: "updating".into(),
+                    message: "update in progress".into(),
+                    started_at: Some(now() - TimeDelta::minutes(3)),
+                }),
+            },
+            SwarmService {
+                id: "s2".into(),
+                name: "web".into(),
+                image: "registry.local/shop/web:2.4.1".into(),
+                mode: ServiceMode::Replicated(1),
+                ports: vec![],
+                update: Some(UpdateStatus {
+                    state: "rollback_completed".into(),
+                    message: "rollback completed".into(),
+                    started_at: Some(now() - TimeDelta::minutes(20)),
+                }),
+            },
+            SwarmService {
+                id: "s3".into(),
+                name: "agent".into(),
+                image: "registry.local/ops/agent:1".into(),
+                mode: ServiceMode::Global,
+                ports: vec![],
+                update: None,
+            },
+        ],
+        tasks: vec![
+            task("t1", "s1", Some(1), "n1", "running", 2),
+            task("t2", "s1", Some(2), "n1", "running", 60),
+            task("t3", "s1", Some(3), "n1", "starting", 1),
+            task("t4", "s2", Some(1), "n1", "running", 15),
+            task("t5", "s2", Some(1), "n2", "failed", 17),
+            task("t6", "s2", Some(1), "n2", "failed", 18),
+            task("t7", "s2", Some(1), "n2", "failed", 19),
+            task("t8", "s3", None, "n1", "running", 300),
+        ],
+    };
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Swarm(Box::new(state)),
+    });
+    app
+}
+
+#[test]
+fn swarm_nodes_view_at_80x24_and_200x50() {
+    let mut app = swarm_app();
+    key(&mut app, KeyCode::Char('8'));
+    snap!("swarm_nodes_80x24", render(&mut app, 80, 24));
+    snap!("swarm_nodes_200x50", render(&mut app, 200, 50));
+    // A drained node stands out from an active one (once the selection is off it).
+    key(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 200, 50);
+    let (_, y) = find_cell(&buf, "us-east-01 ");
+    let (x, _) = find_cell(&buf, "drain");
+    assert_eq!(buf[(x, y)].fg, Theme::dark().container_paused.fg.unwrap());
+}
+
+#[test]
+fn swarm_services_view_and_a_services_tasks_at_80x24_and_200x50() {
+    let mut app = swarm_app();
+    key(&mut app, KeyCode::Char('9'));
+    snap!("swarm_services_80x24", render(&mut app, 80, 24));
+    let buf = render(&mut app, 200, 50);
+    snap!("swarm_services_200x50", buf);
+    let (x, y) = find_cell(&buf, "rolled back");
+    assert_eq!(buf[(x, y)].fg, Theme::dark().event_warning.fg.unwrap());
+    // Down to web, Enter: its tasks, newest first.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
+    snap!("swarm_tasks_80x24", render(&mut app, 80, 24));
+    snap!("swarm_tasks_200x50", render(&mut app, 200, 50));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.service_tasks.is_none());
+}
+
+#[test]
+fn swarm_action_keys_show_their_plan_first_and_send_nothing_until_yes() {
+    use fleetdeck::app::Command;
+    use fleetdeck::model::actions::Action;
+    let mut app = swarm_app();
+    key(&mut app, KeyCode::Char('9'));
+    // s: how many replicas, checked as typed; then the plan.
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("a number of replicas"), "{text}");
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Char('5'));
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("scale to 5: service us-east-02/api"),
+        "{text}"
+    );
+    assert!(app.commands.is_empty(), "nothing sent before y");
+    key(&mut app, KeyCode::Char('y'));
+    match app.commands.as_slice() {
+        [Command::Swarm { request }] => {
+            assert_eq!(request.action, Action::ServiceScale { replicas: 5 });
+            assert_eq!((request.endpoint, request.container_id.as_str()), (1, "s1"));
+        }
+        other => panic!("{other:?}"),
+    }
+    app.commands.clear();
+    // D on the nodes view: drain, planned with what moves.
+    key(&mut app, KeyCode::Char('8'));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('D'));
+    let text = buffer_to_text(&render(&mut app, 120, 30));
+    assert!(
+        text.contains("drain (its tasks move away): node us-east-02/us-east-02"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('n'));
+    assert!(app.commands.is_empty());
+}
+
+#[test]
+fn swarm_action_keys_on_a_read_only_manager_are_refused_with_the_reason() {
+    use fleetdeck::app::Command;
+    let mut app = swarm_app();
+    app.fleet.endpoints[1].spec.read_only = true;
+    key(&mut app, KeyCode::Char('8'));
+    key(&mut app, KeyCode::Char('D'));
+    assert!(app.view.confirm.is_none(), "no plan to say yes to");
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some(
+            "node-drain refused: us-east-02 is read-only (--write or read_only = false to allow changes)"
+        )
+    );
+    // Still handed to the gate, which refuses it without a connection and audits it.
+    assert!(matches!(app.commands.as_slice(), [Command::Swarm { .. }]));
+}
+
+#[test]
+fn triage_lists_a_drained_swarm_node_and_a_task_that_keeps_failing_and_enter_opens_their_view() {
+    let mut app = swarm_app();
+    // web's slot 1 came back after its rollback; without that running task its last three
+    // tasks all failed.
+    let swarm = app.fleet.endpoints[1].swarm.as_mut().unwrap();
+    swarm.tasks.retain(|t| t.id != "t4");
+    app.fleet.touch();
+    key(&mut app, KeyCode::Char('4'));
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(text.contains("node drained"), "{text}");
+    assert!(text.contains("availability drain"), "{text}");
+    assert!(text.contains("task failing"), "{text}");
+    // Enter on each: the view it lives in.
+    let line = |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap();
+    let (drained, failing) = (line(&text, "node drained"), line(&text, "task failing"));
+    let first = line(&text, "endpoint down").min(drained).min(failing);
+    for _ in first..drained {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::model::View::Nodes);
+    key(&mut app, KeyCode::Char('4'));
+    render(&mut app, 200, 50);
+    key(&mut app, KeyCode::Char('g'));
+    for _ in first..failing {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.view, fleetdeck::model::View::Services);
+}
+
 #[test]
 fn a_failing_notification_target_shows_in_the_footer_in_the_error_style() {
     let mut app = app();

@@ -279,7 +279,7 @@ fn every_shipped_theme_loads_and_renders_every_view_at_80x24() {
 
         let buf = render(&mut app, 80, 24);
         assert_drawn_in(&buf, "✖ down", theme.endpoint_down, &name);
-        for view in ['2', '3', '4', '5', '6', '7'] {
+        for view in ['2', '3', '4', '5', '6', '7', '8', '9'] {
             key(&mut app, KeyCode::Char(view));
             let buf = render(&mut app, 80, 24);
             assert!(

@@ -123,6 +123,13 @@ impl App {
     }
 
     fn submit(&mut self, reqs: Vec<ActionRequest>, rolling: bool) {
+        if reqs.iter().all(|r| r.action.is_swarm()) {
+            for r in reqs {
+                self.view.message = Some(format!("{}: {}…", r.container, r.action.describe()));
+                self.commands.push(Command::Swarm { request: r });
+            }
+            return;
+        }
         self.view.message = Some(format!(
             "{} {} container{}…",
             reqs.first().map_or("", |r| r.action.verb()),

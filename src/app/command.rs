@@ -162,7 +162,7 @@ mod tests {
         let f = fleet();
         assert_eq!(
             parse(":graphs", &f).unwrap_err(),
-            "unknown view \"graphs\"; views: clusters, containers, events, triage, logs, ippool, stats"
+            "unknown view \"graphs\"; views: clusters, containers, events, triage, logs, ippool, stats, nodes, services"
         );
         assert_eq!(
             parse(":containers @prod", &f).unwrap_err(),

@@ -103,6 +103,12 @@ impl<'a> Effects<'a> {
                     }
                     None => app.view.message = Some("actions need the engine".into()),
                 },
+                Command::Swarm { request } => match self.tasks.as_deref_mut() {
+                    Some(tasks) => {
+                        tasks.submit_swarm(request);
+                    }
+                    None => app.view.message = Some("actions need the engine".into()),
+                },
                 Command::RollingRestart { requests } => match self.tasks.as_deref_mut() {
                     Some(tasks) => {
                         tasks.submit_rolling_restart(

@@ -63,6 +63,11 @@ impl App {
             self.view.message = Some("no container to show logs for".into());
             return;
         }
+        self.open_tail(sources);
+    }
+
+    /// Opens a tail of `sources` in the log view, closing the one open before.
+    pub(super) fn open_tail(&mut self, sources: Vec<LogSource>) {
         if let Some(old) = self.logs.take() {
             self.commands.push(Command::CloseTail { tail: old.tail });
         }

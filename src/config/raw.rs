@@ -147,6 +147,7 @@ pub struct RawStats {
     #[serde(default)]
     pub cluster_interval_s: BTreeMap<String, Spanned<u64>>,
     pub history_s: Option<Spanned<u64>>,
+    pub offscreen_interval_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -122,6 +122,15 @@ impl ReadOnly {
         self.docker.logs(container_name, options)
     }
 
+    /// A Swarm service's logs, every task's merged (on a manager).
+    pub fn service_logs<'a>(
+        &'a self,
+        service_id: &'a str,
+        options: Option<LogsOptions>,
+    ) -> impl Stream<Item = Result<LogOutput, Error>> + 'a {
+        self.docker.service_logs(service_id, options)
+    }
+
     /// An exec's state and exit code (the exec itself is created and started by the gate).
     pub async fn inspect_exec(&self, exec_id: &str) -> Result<ExecInspectResponse, Error> {
         self.docker.inspect_exec(exec_id).await

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node,
-    SystemInfo, SystemVersion,
+    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node, Service,
+    SystemInfo, SystemVersion, Task,
 };
 use chrono::{DateTime, Utc};
 
@@ -13,6 +13,7 @@ use crate::model::EndpointId;
 use crate::model::container::{ContainerDetail, Mount, NetAttachment, PortBinding};
 use crate::model::endpoint::IpamPool;
 use crate::model::events::{FleetEvent, Severity};
+use crate::model::swarm;
 use crate::model::text::sanitize_owned;
 use crate::model::{
     Container, ContainerState, DaemonInfo, Health, ImageInfo, NetworkInfo, SwarmNode,
@@ -287,6 +288,115 @@ pub fn swarm_node(n: Node) -> SwarmNode {
     }
 }
 
+/// A node as the nodes view shows it.
+pub fn swarm_node_row(n: Node) -> swarm::SwarmNodeRow {
+    let spec = n.spec.unwrap_or_default();
+    let desc = n.description.unwrap_or_default();
+    let status = n.status.unwrap_or_default();
+    let resources = desc.resources.unwrap_or_default();
+    swarm::SwarmNodeRow {
+        id: clean(n.id),
+        hostname: clean(desc.hostname),
+        role: spec.role.map(|r| r.to_string()).unwrap_or_default(),
+        leader: n.manager_status.and_then(|m| m.leader) == Some(true),
+        availability: spec.availability.map(|a| a.to_string()).unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        engine_version: clean(desc.engine.and_then(|e| e.engine_version)),
+        addr: clean(status.addr),
+        labels: clean_map(spec.labels),
+        nano_cpus: resources.nano_cpus.unwrap_or(0),
+        memory_bytes: resources.memory_bytes.unwrap_or(0),
+    }
+}
+
+/// A reference without Swarm's `@sha256:` pin, as the operator wrote it.
+pub fn unpinned(image: &str) -> String {
+    sanitize_owned(image.split('@').next().unwrap_or(image).to_string())
+}
+
+pub fn swarm_service(s: Service) -> swarm::SwarmService {
+    let spec = s.spec.unwrap_or_default();
+    let image = spec
+        .task_template
+        .as_ref()
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.image.as_deref())
+        .map(unpinned)
+        .unwrap_or_default();
+    let mode = match spec.mode.as_ref() {
+        Some(m) if m.replicated.is_some() => swarm::ServiceMode::Replicated(
+            m.replicated
+                .as_ref()
+                .and_then(|r| r.replicas)
+                .and_then(|r| u64::try_from(r).ok())
+                .unwrap_or(1),
+        ),
+        Some(m) if m.global.is_some() => swarm::ServiceMode::Global,
+        // Jobs: as many as Swarm means to run.
+        _ => swarm::ServiceMode::Global,
+    };
+    let mut ports: Vec<String> = s
+        .endpoint
+        .and_then(|e| e.ports)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let proto = p.protocol.map(|p| p.to_string()).unwrap_or_default();
+            let proto = if proto.is_empty() {
+                "tcp".into()
+            } else {
+                proto
+            };
+            match p.published_port {
+                Some(public) => format!("{public}:{}/{proto}", p.target_port.unwrap_or(0)),
+                None => format!("{}/{proto}", p.target_port.unwrap_or(0)),
+            }
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    let update = s.update_status.map(|u| swarm::UpdateStatus {
+        state: u.state.map(|s| s.to_string()).unwrap_or_default(),
+        message: clean(u.message),
+        started_at: u.started_at.as_deref().and_then(parse_time),
+    });
+    swarm::SwarmService {
+        id: clean(s.id),
+        name: clean(spec.name),
+        image,
+        mode,
+        ports,
+        update,
+    }
+}
+
+pub fn swarm_task(t: Task) -> swarm::SwarmTask {
+    let status = t.status.unwrap_or_default();
+    let spec = t.spec.unwrap_or_default();
+    let reserved = spec
+        .resources
+        .and_then(|r| r.reservations)
+        .unwrap_or_default();
+    swarm::SwarmTask {
+        id: clean(t.id),
+        service_id: clean(t.service_id),
+        slot: t.slot,
+        node_id: clean(t.node_id),
+        image: spec
+            .container_spec
+            .and_then(|c| c.image)
+            .map(|i| unpinned(&i))
+            .unwrap_or_default(),
+        state: status.state.map(|s| s.to_string()).unwrap_or_default(),
+        desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+        error: clean(status.err),
+        created_at: t.created_at.as_deref().and_then(parse_time),
+        since: status.timestamp.as_deref().and_then(parse_time),
+        reserved_nano_cpus: reserved.nano_cpus.unwrap_or(0),
+        reserved_memory: reserved.memory_bytes.unwrap_or(0),
+    }
+}
+
 pub fn network(n: Network) -> NetworkInfo {
     let pools = n
         .ipam
@@ -363,6 +473,30 @@ pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
                 details.push(format!("signal {sig}"));
             }
         }
+        // Swarm, on a manager: what changed, old to new, in Swarm's words (lower case).
+        ("service", _) => {
+            if let (Some(old), Some(new)) = (attr("replicas.old"), attr("replicas.new")) {
+                details.push(format!("replicas {new} (was {old})"));
+            }
+            if let Some(image) = attr("image.new") {
+                details.push(format!("image {}", unpinned(&image)));
+            }
+            if let Some(state) = attr("updatestate.new") {
+                details.push(format!("update {}", state.to_lowercase()));
+            }
+        }
+        ("node", _) => {
+            for what in ["state", "availability", "role"] {
+                if let Some(new) = attr(&format!("{what}.new")) {
+                    let old = attr(&format!("{what}.old")).unwrap_or_default();
+                    details.push(format!(
+                        "{what} {} (was {})",
+                        new.to_lowercase(),
+                        old.to_lowercase()
+                    ));
+                }
+            }
+        }
         ("network", "connect" | "disconnect") => {
             if let Some(c) = attr("container") {
                 details.push(format!("container {}", &c[..c.len().min(12)]));
@@ -410,7 +544,7 @@ mod tests {
         assert_eq!(cpu_limit_millis(None, None, None), None);
     }
     use super::*;
-    use bollard::models::ContainerSummaryStateEnum;
+    use bollard::models::{ContainerSummaryStateEnum, EventMessageTypeEnum};
 
     #[test]
     fn zero_time_means_never() {
@@ -505,5 +639,115 @@ mod tests {
         });
         assert_eq!(node.hostname, "vm␛[2J");
         assert_eq!(node.labels["tier"], "edge␇");
+    }
+
+    #[test]
+    fn swarm_rows_keep_hostile_text_inert_and_read_the_numbers() {
+        let node = swarm_node_row(Node {
+            id: Some("n1".into()),
+            description: Some(bollard::models::NodeDescription {
+                hostname: Some("vm\x1b]0;owned\x07".into()),
+                resources: Some(bollard::models::ResourceObject {
+                    nano_cpus: Some(2_000_000_000),
+                    memory_bytes: Some(1 << 30),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            spec: Some(bollard::models::NodeSpec {
+                labels: Some(HashMap::from([("dc\x1b[2J".into(), "x".into())])),
+                availability: Some(bollard::models::NodeSpecAvailabilityEnum::DRAIN),
+                role: Some(bollard::models::NodeSpecRoleEnum::WORKER),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(node.hostname, "vm␛]0;owned␇");
+        assert!(node.labels.contains_key("dc␛[2J"));
+        assert_eq!(
+            (node.role.as_str(), node.availability.as_str()),
+            ("worker", "drain")
+        );
+        assert_eq!(
+            (node.nano_cpus, node.memory_bytes),
+            (2_000_000_000, 1 << 30)
+        );
+        let task = swarm_task(Task {
+            id: Some("t1".into()),
+            status: Some(bollard::models::TaskStatus {
+                err: Some("starting container failed: \x1b[31mno\x1b[0m".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert_eq!(task.error, "starting container failed: ␛[31mno␛[0m");
+    }
+
+    fn swarm_event(typ: EventMessageTypeEnum, attrs: &[(&str, &str)]) -> FleetEvent {
+        let ev = EventMessage {
+            typ: Some(typ),
+            action: Some("update".into()),
+            actor: Some(bollard::models::EventActor {
+                id: Some("x1".into()),
+                attributes: Some(
+                    attrs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            time_nano: Some(1),
+            ..Default::default()
+        };
+        event(0, &ev).unwrap()
+    }
+
+    #[test]
+    fn swarm_events_say_what_changed_and_how_much_it_matters() {
+        use bollard::models::EventMessageTypeEnum as T;
+        // As Docker 20.10 sends them.
+        let e = swarm_event(
+            T::NODE,
+            &[
+                ("name", "lab7"),
+                ("availability.new", "drain"),
+                ("availability.old", "active"),
+            ],
+        );
+        assert_eq!(
+            (e.actor.as_str(), e.details.as_slice()),
+            ("lab7", &["availability drain (was active)".to_string()][..])
+        );
+        assert_eq!(e.severity, Severity::Warning);
+        let e = swarm_event(
+            T::NODE,
+            &[
+                ("name", "lab7"),
+                ("state.new", "down"),
+                ("state.old", "ready"),
+            ],
+        );
+        assert_eq!(e.severity, Severity::Critical);
+        let e = swarm_event(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("replicas.new", "3"),
+                ("replicas.old", "1"),
+            ],
+        );
+        assert_eq!(e.details, ["replicas 3 (was 1)"]);
+        assert_eq!(e.severity, Severity::Info);
+        let e = swarm_event(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("image.new", "busybox:v1@sha256:abc"),
+                ("updatestate.new", "rollback_started"),
+                ("updatestate.old", "updating"),
+            ],
+        );
+        assert_eq!(e.details, ["image busybox:v1", "update rollback_started"]);
+        assert_eq!(e.severity, Severity::Warning);
     }
 }

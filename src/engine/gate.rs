@@ -23,22 +23,25 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
+use bollard::models::NodeSpecAvailabilityEnum;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectServiceOptions,
     KillContainerOptions, RemoveContainerOptions, RenameContainerOptions, RestartContainerOptions,
-    StartContainerOptions, StopContainerOptions, UpdateServiceOptions,
+    StartContainerOptions, StopContainerOptions, UpdateNodeOptions, UpdateServiceOptions,
 };
 use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::client::ReadOnly;
 use super::interrupt::Interrupt;
+use super::transport::RawGet;
 use super::{EngineError, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};
 use crate::model::EndpointId;
 use crate::model::EndpointSpec;
 use crate::model::actions::{Action, ActionOutcome, ActionRequest, ActionResult};
+use crate::model::swarm::Availability;
 
 mod create;
 mod endpoint;
@@ -308,7 +311,11 @@ impl Gate {
 
         // 3. The request itself.
         let sent = match self.client(req.endpoint).await {
-            Ok(docker) => send(&docker, &req, self.settings.request_timeout, progress).await,
+            Ok(docker) => {
+                let raw = self.endpoints.get(req.endpoint).and_then(|c| c.raw().ok());
+                let limit = self.settings.request_timeout;
+                send(&docker, raw.as_ref(), &req, limit, progress).await
+            }
             Err(e) => Err(format!("cannot reach {endpoint_name}: {e}")),
         };
         let (result, io) = match sent {
@@ -612,6 +619,7 @@ impl std::fmt::Debug for ExecIo {
 /// this. An exec comes back with its attached streams.
 async fn send(
     docker: &Docker,
+    raw: Option<&RawGet>,
     req: &ActionRequest,
     limit: Duration,
     progress: &(dyn Fn(String) + Send + Sync),
@@ -767,48 +775,134 @@ async fn send(
             let request = create::connect_request(id, ipv4.as_deref(), aliases);
             deadline(limit, docker.connect_network(network, request)).await
         }
-        Action::ServiceUpdate { .. } | Action::ServiceRollback => {
-            // Swarm wants the spec and the version it was read at (a GET), then the update.
-            match deadline(
-                limit,
-                docker.inspect_service(id, None::<InspectServiceOptions>),
-            )
-            .await
-            {
-                Err(e) => Err(e),
-                Ok(service) => {
-                    let version = service
-                        .version
-                        .and_then(|v| v.index)
-                        .and_then(|v| i32::try_from(v).ok())
-                        .unwrap_or(0);
-                    let mut spec = service.spec.unwrap_or_default();
-                    let rollback = match &req.action {
-                        Action::ServiceUpdate { image } => {
-                            if let Some(c) = spec
-                                .task_template
-                                .as_mut()
-                                .and_then(|t| t.container_spec.as_mut())
-                            {
-                                c.image = Some(image.clone());
-                            }
-                            None
+        Action::ServiceUpdate { .. }
+        | Action::ServiceRollback
+        | Action::ServiceScale { .. }
+        | Action::ServiceForceUpdate => {
+            async {
+                // Swarm wants the spec and the version it was read at (a GET), then the update.
+                let (mut spec, version) = service_spec(docker, raw, id, limit).await?;
+                let mut rollback = None;
+                match &req.action {
+                    Action::ServiceUpdate { image } => {
+                        if let Some(c) = spec
+                            .task_template
+                            .as_mut()
+                            .and_then(|t| t.container_spec.as_mut())
+                        {
+                            c.image = Some(image.clone());
                         }
-                        _ => Some("previous".to_string()),
-                    };
-                    let opts = UpdateServiceOptions {
-                        version,
-                        rollback,
-                        ..Default::default()
-                    };
-                    deadline(limit, docker.update_service(id, spec, opts, None))
-                        .await
-                        .map(|_| ())
+                    }
+                    Action::ServiceScale { replicas } => {
+                        let replicated = spec
+                            .mode
+                            .as_mut()
+                            .and_then(|m| m.replicated.as_mut())
+                            .ok_or_else(|| {
+                                EngineError::Docker(
+                                    "only a replicated service can be scaled".into(),
+                                )
+                            })?;
+                        replicated.replicas = Some(i64::try_from(*replicas).unwrap_or(i64::MAX));
+                    }
+                    // Any change of ForceUpdate makes Swarm replace every task.
+                    Action::ServiceForceUpdate => {
+                        let template = spec.task_template.get_or_insert_with(Default::default);
+                        template.force_update =
+                            Some(template.force_update.unwrap_or(0).wrapping_add(1));
+                    }
+                    _ => rollback = Some("previous".to_string()),
                 }
+                let opts = UpdateServiceOptions {
+                    version,
+                    rollback,
+                    ..Default::default()
+                };
+                deadline(limit, docker.update_service(id, spec, opts, None))
+                    .await
+                    .map(|_| ())
             }
+            .await
+        }
+        Action::NodeAvailability { availability } => {
+            async {
+                // As for a service: the spec at the version it was read at, then the update.
+                let node = deadline(limit, docker.inspect_node(id)).await?;
+                let version = node.version.and_then(|v| v.index).unwrap_or(0);
+                let mut spec = node.spec.unwrap_or_default();
+                spec.availability = Some(match availability {
+                    Availability::Active => NodeSpecAvailabilityEnum::ACTIVE,
+                    Availability::Pause => NodeSpecAvailabilityEnum::PAUSE,
+                    Availability::Drain => NodeSpecAvailabilityEnum::DRAIN,
+                });
+                let opts = UpdateNodeOptions {
+                    version: i64::try_from(version).unwrap_or(i64::MAX),
+                };
+                deadline(limit, docker.update_node(id, spec, opts)).await
+            }
+            .await
         }
     };
     r.map(|()| None).map_err(|e| explain(&req.action, e))
+}
+
+/// A service's spec and the version it was read at, as Docker wrote them. bollard's typed
+/// spec names the container's healthcheck `HealthCheck` where Docker writes `Healthcheck`
+/// (Docker reads either), so a spec read through it and sent back would lose the healthcheck:
+/// the JSON is read raw and that key put the way bollard reads it.
+async fn service_spec(
+    docker: &Docker,
+    raw: Option<&RawGet>,
+    id: &str,
+    limit: Duration,
+) -> Result<(bollard::models::ServiceSpec, i32), EngineError> {
+    let Some(raw) = raw else {
+        let service = deadline(
+            limit,
+            docker.inspect_service(id, None::<InspectServiceOptions>),
+        )
+        .await?;
+        let version = service.version.and_then(|v| v.index);
+        let version = version.and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
+        return Ok((service.spec.unwrap_or_default(), version));
+    };
+    let v = docker.client_version();
+    let path = format!(
+        "/v{}.{}/services/{}",
+        v.major_version,
+        v.minor_version,
+        id.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' =>
+                    char::from(b).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    );
+    let (status, body) = tokio::time::timeout(limit, raw.get(&path))
+        .await
+        .map_err(|_| EngineError::Timeout(limit))?
+        .map_err(|e| EngineError::Docker(e.to_string()))?;
+    let mut service: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| EngineError::Docker(format!("the service's JSON: {e}")))?;
+    if status != 200 {
+        let message = service["message"].as_str().unwrap_or("").trim().to_string();
+        return Err(EngineError::Docker(format!(
+            "daemon answered {status}: {message}"
+        )));
+    }
+    let version = service["Version"]["Index"].as_i64().unwrap_or(0);
+    let mut spec = service["Spec"].take();
+    if let Some(container) = spec
+        .pointer_mut("/TaskTemplate/ContainerSpec")
+        .and_then(serde_json::Value::as_object_mut)
+        && let Some(check) = container.remove("Healthcheck")
+    {
+        container.insert("HealthCheck".into(), check);
+    }
+    let spec = serde_json::from_value(spec)
+        .map_err(|e| EngineError::Docker(format!("the service's spec: {e}")))?;
+    Ok((spec, i32::try_from(version).unwrap_or(0)))
 }
 
 /// `reg:5000/app:2` → (`reg:5000/app`, `2`); a digest stays in the name.

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::client::ReadOnly;
 use super::{Backoff, EndpointClient, EngineError, deadline, wait_to_retry};
 use crate::config::EngineSettings;
-use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine};
+use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine, service_of};
 use crate::model::{EndpointId, Msg, MsgKind};
 
 /// Lines per message at most; a burst becomes a few large messages.
@@ -92,6 +92,11 @@ pub async fn follow(req: TailRequest, settings: EngineSettings, tx: mpsc::Sender
             match result {
                 Ok(Ended::Closed) => return,
                 Ok(Ended::Eof) if !req.follow => return,
+                // A service's stream ends when the service is gone: nothing to wait for.
+                Ok(Ended::Eof) if service_of(&req.container_id).is_some() => {
+                    let _ = marker(&tx, &req, "── the service's logs ended ──".into()).await;
+                    return;
+                }
                 Ok(Ended::Eof) => {
                     // The container stopped: wait for it to run again, or to be removed.
                     match wait_running(&docker, &req, &settings, &tx).await {
@@ -172,7 +177,13 @@ async fn read_stream(
         },
     };
     let resume_after = *last_at;
-    let mut stream = docker.logs(&req.container_id, Some(opts));
+    type Lines<'a> = std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send + 'a>,
+    >;
+    let mut stream: Lines<'_> = match service_of(&req.container_id) {
+        Some(service) => Box::pin(docker.service_logs(service, Some(opts))),
+        None => Box::pin(docker.logs(&req.container_id, Some(opts))),
+    };
     let mut out = StdJoiners::default();
     let mut batch: Vec<LogLine> = Vec::new();
     let mut batch_bytes = 0usize;

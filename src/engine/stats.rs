@@ -3,7 +3,8 @@
 //! - **Polling** (intervals slower than 1 s, SSH endpoints, and containers off screen): every
 //!   interval, one `stats?stream=false&one-shot=true` request per due container, all sent
 //!   together on the endpoint's pooled connections; deltas are computed by the model from the
-//!   previous reading. Off-screen containers are polled every [`OFFSCREEN_EVERY`] intervals.
+//!   previous reading. Off-screen containers are polled every `[stats] offscreen_interval_s`
+//!   (10 s by default), or not at all.
 //! - **Streaming** (at 1 s, the daemon's own cadence, on plain unix and TCP connections): one
 //!   long `stream=true` request per on-screen container (up to [`MAX_STREAMS`]), each delivering
 //!   the daemon's sample every second. The daemon pays per sample either way and slightly less
@@ -61,30 +62,28 @@ pub type RunningSet = Arc<HashSet<String>>;
 /// container every interval.
 pub type Focus = Option<Arc<HashSet<String>>>;
 
-/// Containers off screen are sampled once every this many intervals, a fifth of them each round
-/// so the daemon's load stays even. The daemon pays per sample (BENCHMARKS.md), and a clusters
-/// view or a wall needs the totals, not every container's last second.
-pub const OFFSCREEN_EVERY: u64 = 5;
-
-/// Whether a container is sampled in round `round`. `readings`: how many of its readings this
-/// collector has sent so far. A rate needs two, so a container with fewer is sampled every
-/// round whatever the screen shows: otherwise an off-screen one waits up to two cycles (20 s
-/// at 2 s) for its first figure, and a clusters view or a wall shows its host as "-" meanwhile.
-pub fn due(id: &str, focus: &Focus, round: u64, readings: u8) -> bool {
-    if readings < 2 {
-        return true;
-    }
+/// Whether a container is sampled in round `round`. Containers off screen are sampled one
+/// round in `offscreen_every` (`[stats] offscreen_interval_s` over the interval; 0: never), each
+/// in a fixed slice of the cycle so the daemon's load stays even. The daemon pays per sample
+/// (BENCHMARKS.md), and a clusters view or a wall needs the totals, not every container's last
+/// second. `readings`: how many of its readings this collector has sent so far. A rate needs
+/// two, so a container with fewer is sampled every round while off-screen sampling is on:
+/// otherwise an off-screen one waits up to two cycles (20 s at 2 s) for its first figure, and
+/// a clusters view or a wall shows its host as "-" meanwhile.
+pub fn due(id: &str, focus: &Focus, round: u64, readings: u8, offscreen_every: u64) -> bool {
     match focus {
         None => true,
-        Some(on_screen) => on_screen.contains(id) || slice(id) == round % OFFSCREEN_EVERY,
+        Some(on_screen) if on_screen.contains(id) => true,
+        Some(_) if offscreen_every == 0 => false,
+        Some(_) => readings < 2 || slice(id, offscreen_every) == round % offscreen_every,
     }
 }
 
 /// A container's fixed round within the off-screen cycle.
-fn slice(id: &str) -> u64 {
+fn slice(id: &str, every: u64) -> u64 {
     id.bytes()
         .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
-        % OFFSCREEN_EVERY
+        % every
 }
 
 /// Samples one endpoint's running containers every `interval`, forever (until the receiver of
@@ -93,7 +92,7 @@ pub async fn collect(
     id: EndpointId,
     client: EndpointClient,
     settings: EngineSettings,
-    interval: Duration,
+    (interval, offscreen_every): (Duration, u64),
     mut running: watch::Receiver<RunningSet>,
     focus: watch::Receiver<Focus>,
     tx: mpsc::Sender<Msg>,
@@ -157,7 +156,9 @@ pub async fn collect(
                 let count = |id: &String| readings.get(id).copied().unwrap_or(0);
                 let polled = running
                     .iter()
-                    .filter(|id| !wanted.contains(*id) && due(id, &focus, round, count(id)))
+                    .filter(|id| {
+                        !wanted.contains(*id) && due(id, &focus, round, count(id), offscreen_every)
+                    })
                     .cloned()
                     .collect();
                 (wanted.into_iter().collect(), polled)
@@ -868,15 +869,19 @@ mod tests {
         let focus: Focus = Some(Arc::new(on_screen));
         let mut per_round = Vec::new();
         let mut times = std::collections::HashMap::new();
-        for round in 0..OFFSCREEN_EVERY {
-            let due_now: Vec<_> = ids.iter().filter(|id| due(id, &focus, round, 2)).collect();
+        const EVERY: u64 = 5;
+        for round in 0..EVERY {
+            let due_now: Vec<_> = ids
+                .iter()
+                .filter(|id| due(id, &focus, round, 2, EVERY))
+                .collect();
             per_round.push(due_now.len());
             for id in due_now {
                 *times.entry(id.clone()).or_insert(0u64) += 1;
             }
         }
         for (i, id) in ids.iter().enumerate() {
-            let want = if i < 10 { OFFSCREEN_EVERY } else { 1 };
+            let want = if i < 10 { EVERY } else { 1 };
             assert_eq!(times.get(id).copied().unwrap_or(0), want, "{id}");
         }
         // 10 on screen + about 190 / 5 = 38 others per round, never all 190 at once.
@@ -885,7 +890,18 @@ mod tests {
             "{per_round:?}"
         );
         // No focus known: everything, every round.
-        assert!(ids.iter().all(|id| due(id, &None, 3, 2)));
+        assert!(ids.iter().all(|id| due(id, &None, 3, 2, EVERY)));
+        // Off-screen sampling off: only what is on screen, even before a first reading.
+        let focus = &focus;
+        let sampled: Vec<_> = (0..EVERY)
+            .flat_map(|round| ids.iter().filter(move |id| due(id, focus, round, 0, 0)))
+            .collect();
+        assert!(sampled.iter().all(|id| on_screen_ids(&ids).contains(id)));
+        assert_eq!(sampled.len(), 10 * EVERY as usize);
+    }
+
+    fn on_screen_ids(ids: &[String]) -> HashSet<&String> {
+        ids[..10].iter().collect()
     }
 
     #[test]
@@ -896,7 +912,7 @@ mod tests {
         for round in 1..=2 {
             for id in &ids {
                 let n: &mut u8 = readings.entry(id.clone()).or_default();
-                if due(id, &nothing_on_screen, round, *n) {
+                if due(id, &nothing_on_screen, round, *n, 5) {
                     *n += 1;
                 }
             }
@@ -906,7 +922,7 @@ mod tests {
         // Then the off-screen cycle: a fifth of them a round.
         let later = ids
             .iter()
-            .filter(|id| due(id, &nothing_on_screen, 3, 2))
+            .filter(|id| due(id, &nothing_on_screen, 3, 2, 5))
             .count();
         assert!(later < ids.len() / 2, "{later} of {} due", ids.len());
     }

@@ -14,6 +14,7 @@ use super::client::ReadOnly;
 use super::gate::Gate;
 use super::{convert, deadline};
 use crate::model::actions::{Action, ActionRequest, ActionResult};
+use crate::model::swarm::{Availability, SwarmState};
 use crate::model::text::sanitize;
 use crate::model::{EndpointId, SwarmNode};
 
@@ -56,10 +57,7 @@ impl TaskRow {
     }
 }
 
-/// A reference without Swarm's `@sha256:` pin, as the operator wrote it.
-fn unpinned(image: &str) -> String {
-    image.split('@').next().unwrap_or(image).to_string()
-}
+use convert::unpinned;
 
 fn row(s: bollard::models::Service) -> ServiceRow {
     let spec = s.spec.unwrap_or_default();
@@ -96,6 +94,42 @@ fn row(s: bollard::models::Service) -> ServiceRow {
         update_state,
         update_message,
     }
+}
+
+/// A manager's reading of its swarm: nodes, services and every task Swarm keeps, for the
+/// nodes and services views. `None` when the daemon is not (or no longer) a manager.
+pub(super) async fn read_state(
+    docker: &ReadOnly,
+    limit: Duration,
+) -> Result<Option<SwarmState>, super::EngineError> {
+    let info = deadline(limit, docker.info()).await?;
+    let swarm = info.swarm.unwrap_or_default();
+    if swarm.control_available != Some(true) {
+        return Ok(None);
+    }
+    let cluster_id = sanitize(
+        swarm
+            .cluster
+            .and_then(|c| c.id)
+            .as_deref()
+            .unwrap_or_default(),
+    )
+    .into_owned();
+    let (nodes, services, tasks) = futures::try_join!(
+        deadline(limit, docker.list_nodes(None::<ListNodesOptions>)),
+        deadline(limit, docker.list_services(None::<ListServicesOptions>)),
+        deadline(limit, docker.list_tasks(None::<ListTasksOptions>)),
+    )?;
+    let mut nodes: Vec<_> = nodes.into_iter().map(convert::swarm_node_row).collect();
+    nodes.sort_by(|a, b| a.hostname.cmp(&b.hostname).then(a.id.cmp(&b.id)));
+    let mut services: Vec<_> = services.into_iter().map(convert::swarm_service).collect();
+    services.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+    Ok(Some(SwarmState {
+        cluster_id,
+        nodes,
+        services,
+        tasks: tasks.into_iter().map(convert::swarm_task).collect(),
+    }))
 }
 
 /// Every node of the swarm a manager runs, with its labels, for placement's `node.labels`.
@@ -187,6 +221,10 @@ pub enum ServiceResult {
     Done {
         image: String,
     },
+    /// Swarm got where another action asked (replicas running, a node drained), in words.
+    Converged {
+        what: String,
+    },
     /// Swarm stopped (update paused, or rolled back by its own failure action).
     Stopped {
         reason: String,
@@ -214,27 +252,27 @@ pub async fn change(
         Some(i) => Action::ServiceUpdate { image: i.into() },
         None => Action::ServiceRollback,
     };
-    let o = gate
-        .apply_reporting(
-            ActionRequest {
-                endpoint,
-                container_id: current.id.clone(),
-                container: current.name.clone(),
-                action,
-            },
-            progress,
-        )
-        .await;
-    progress(format!(
-        "{}: {}",
-        o.request.action.describe(),
-        o.result.text()
-    ));
-    match o.result {
-        ActionResult::Succeeded => {}
-        ActionResult::Refused(r) => return ServiceResult::Refused { reason: r },
-        ActionResult::Failed(e) => return ServiceResult::Failed { reason: e },
+    let req = ActionRequest {
+        endpoint,
+        container_id: current.id.clone(),
+        container: current.name.clone(),
+        action,
+    };
+    if let Err(stop) = apply(gate, req, progress).await {
+        return stop;
     }
+    follow_update(gate, endpoint, current, image, wait, progress).await
+}
+
+/// Follows an image update or a rollback Swarm has been asked for (see [`change`]).
+async fn follow_update(
+    gate: &Gate,
+    endpoint: EndpointId,
+    current: &ServiceRow,
+    image: Option<&str>,
+    wait: Duration,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> ServiceResult {
     let started = Instant::now();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     loop {
@@ -275,14 +313,242 @@ pub async fn change(
                 }
             }
         }
-        if started.elapsed() > wait {
-            return ServiceResult::Failed {
-                reason: format!(
-                    "not done within {} s; Swarm carries on by itself (fleetdeck service ps)",
-                    wait.as_secs()
-                ),
-            };
+        if let Some(given_up) = next_look(started, wait).await {
+            return given_up;
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Sends a Swarm action through the gate; `Err` with how it ended when it did not pass.
+async fn apply(
+    gate: &Gate,
+    req: ActionRequest,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> Result<(), ServiceResult> {
+    let o = gate.apply_reporting(req, progress).await;
+    progress(format!(
+        "{}: {}",
+        o.request.action.describe(),
+        o.result.text()
+    ));
+    match o.result {
+        ActionResult::Succeeded => Ok(()),
+        ActionResult::Refused(r) => Err(ServiceResult::Refused { reason: r }),
+        ActionResult::Failed(e) => Err(ServiceResult::Failed { reason: e }),
+    }
+}
+
+/// Any Swarm action (see [`Action::is_swarm`]) through the gate, then followed from the task
+/// states until Swarm has got there, stopped, or `wait` runs out: an image update or rollback
+/// as [`change`] does; a scale until the replicas run; a force update until every task has
+/// been replaced; a drain until the node runs no task and its tasks run elsewhere; an
+/// activate or pause until the node says so. `progress` hears each task state change.
+pub async fn act(
+    gate: &Gate,
+    req: ActionRequest,
+    wait: Duration,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> ServiceResult {
+    let endpoint = req.endpoint;
+    match &req.action {
+        Action::ServiceUpdate { image } => {
+            let image = image.clone();
+            let current = match service(gate, endpoint, &req.container_id).await {
+                Ok(c) => c,
+                Err(e) => return ServiceResult::Failed { reason: e },
+            };
+            change(gate, endpoint, &current, Some(&image), wait, progress).await
+        }
+        Action::ServiceRollback => {
+            let current = match service(gate, endpoint, &req.container_id).await {
+                Ok(c) => c,
+                Err(e) => return ServiceResult::Failed { reason: e },
+            };
+            change(gate, endpoint, &current, None, wait, progress).await
+        }
+        Action::ServiceScale { .. }
+        | Action::ServiceForceUpdate
+        | Action::NodeAvailability { .. } => {
+            let before = read(gate, endpoint).await.ok();
+            let goal = req.action.clone();
+            let (id, name) = (req.container_id.clone(), req.container.clone());
+            if let Err(stop) = apply(gate, req, progress).await {
+                return stop;
+            }
+            follow(
+                gate,
+                endpoint,
+                (&id, &name),
+                &goal,
+                before.as_ref(),
+                wait,
+                progress,
+            )
+            .await
+        }
+        other => ServiceResult::Failed {
+            reason: format!("{} is not a Swarm action", other.verb()),
+        },
+    }
+}
+
+async fn read(gate: &Gate, endpoint: EndpointId) -> Result<SwarmState, String> {
+    let docker = gate.reader(endpoint).await.map_err(|e| e.to_string())?;
+    match read_state(&docker, Duration::from_secs(10)).await {
+        Ok(Some(state)) => Ok(state),
+        Ok(None) => Err("not a Swarm manager (any more)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// How far a scale, force update or node change has got, from one reading of the swarm.
+fn progress_of(
+    state: &SwarmState,
+    (id, name): (&str, &str),
+    goal: &Action,
+    before: Option<&SwarmState>,
+) -> Option<Result<String, String>> {
+    match goal {
+        Action::ServiceScale { replicas } => {
+            let s = state.service(id)?;
+            let (running, desired) = state.replicas(s);
+            let want = usize::try_from(*replicas).unwrap_or(usize::MAX);
+            let meant = state
+                .tasks
+                .iter()
+                .filter(|t| t.service_id == id && t.desired == "running")
+                .count();
+            (running == want && desired == want && meant == want)
+                .then(|| Ok(format!("{name} runs {running} of {want} replicas")))
+        }
+        Action::ServiceForceUpdate => {
+            let s = state.service(id)?;
+            let u = s.update.as_ref()?;
+            let started_before = before
+                .and_then(|b| b.service(id))
+                .and_then(|b| b.update.as_ref())
+                .and_then(|u| u.started_at);
+            // Swarm's last update may have completed long ago: wait for this one.
+            if u.started_at == started_before {
+                return None;
+            }
+            match u.state.as_str() {
+                "paused" | "rollback_paused" | "rollback_started" | "rollback_completed" => Some(
+                    Err(format!("Swarm stopped it ({}): {}", u.state, u.message)),
+                ),
+                "completed" if state.converged_service(s) => {
+                    let (running, _) = state.replicas(s);
+                    Some(Ok(format!(
+                        "{name}: every task replaced, {running} running"
+                    )))
+                }
+                _ => None,
+            }
+        }
+        Action::NodeAvailability { availability } => {
+            let node = state.node(id)?;
+            if node.availability != availability.as_str() {
+                return None;
+            }
+            if *availability != Availability::Drain {
+                return Some(Ok(format!("{name} is {}", node.availability)));
+            }
+            // Drained: nothing runs there any more, and what ran there runs elsewhere.
+            let on_node = state.node_load(id).running;
+            let moved: Vec<&str> = before
+                .map(|b| {
+                    b.tasks
+                        .iter()
+                        .filter(|t| t.node_id == id && t.is_running())
+                        .map(|t| t.service_id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let settled = moved
+                .iter()
+                .filter_map(|s| state.service(s))
+                .all(|s| state.converged_service(s));
+            (on_node == 0 && settled).then(|| {
+                Ok(format!(
+                    "{name} is drained: no task runs there, {} moved",
+                    moved.len()
+                ))
+            })
+        }
+        _ => None,
+    }
+}
+
+async fn follow(
+    gate: &Gate,
+    endpoint: EndpointId,
+    (id, name): (&str, &str),
+    goal: &Action,
+    before: Option<&SwarmState>,
+    wait: Duration,
+    progress: &(dyn Fn(String) + Send + Sync),
+) -> ServiceResult {
+    let started = Instant::now();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        if let Ok(state) = read(gate, endpoint).await {
+            // The tasks this action moves: the service's, or those on the node.
+            let mut lines = Vec::new();
+            for t in &state.tasks {
+                let ours = t.service_id == id || t.node_id == id;
+                if !ours || (t.desired != "running" && !seen.contains_key(&t.id)) {
+                    continue;
+                }
+                let service = state
+                    .service(&t.service_id)
+                    .map_or("?", |s| s.name.as_str());
+                let slot = t.slot.map(|s| format!(".{s}")).unwrap_or_default();
+                let error = if t.error.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", t.error)
+                };
+                let line = format!(
+                    "{service}{slot} on {} {} (desired {}){error}",
+                    state.node_name(&t.node_id),
+                    t.state,
+                    t.desired
+                );
+                lines.push((t.id.clone(), line));
+            }
+            for (task, line) in lines {
+                if seen.get(&task) != Some(&line) {
+                    progress(line.clone());
+                    seen.insert(task, line);
+                }
+            }
+            match progress_of(&state, (id, name), goal, before) {
+                Some(Ok(what)) => return ServiceResult::Converged { what },
+                Some(Err(reason)) => return ServiceResult::Stopped { reason },
+                None => {}
+            }
+            if let Some((_, t)) = state.failing_tasks().into_iter().find(|(s, _)| s.id == id) {
+                return ServiceResult::Failed {
+                    reason: format!("its tasks keep failing: {}", t.error),
+                };
+            }
+        }
+        if let Some(given_up) = next_look(started, wait).await {
+            return given_up;
+        }
+    }
+}
+
+/// Waits for the next look at the task states; `Some` when `wait` has run out.
+async fn next_look(started: Instant, wait: Duration) -> Option<ServiceResult> {
+    if started.elapsed() > wait {
+        return Some(ServiceResult::Failed {
+            reason: format!(
+                "not done within {} s; Swarm carries on by itself (fleetdeck service ps)",
+                wait.as_secs()
+            ),
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    None
 }

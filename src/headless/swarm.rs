@@ -166,6 +166,10 @@ pub async fn run(
             writeln!(out, "done: {endpoint}/{} runs {image}", current.name)?;
             Ok(EXIT_OK)
         }
+        ServiceResult::Converged { what } => {
+            writeln!(out, "done: {what}")?;
+            Ok(EXIT_OK)
+        }
         ServiceResult::Stopped { reason } | ServiceResult::Failed { reason } => {
             writeln!(out, "FAILED: {reason}")?;
             writeln!(err, "fleetdeck: {endpoint}/{}: {reason}", current.name)?;

@@ -74,6 +74,18 @@ pub enum Action {
     },
     /// Swarm's own rollback of a service to its `PreviousSpec`.
     ServiceRollback,
+    /// A replicated Swarm service to `replicas` tasks.
+    ServiceScale {
+        replicas: u64,
+    },
+    /// Swarm replaces every task of a service, its spec otherwise unchanged (a restart, Swarm's
+    /// way: `docker service update --force`).
+    ServiceForceUpdate,
+    /// A Swarm node's availability (the request's `container_id` is the node id, `container`
+    /// its hostname); sent to a manager.
+    NodeAvailability {
+        availability: super::swarm::Availability,
+    },
 }
 
 impl Action {
@@ -95,6 +107,13 @@ impl Action {
             Self::Connect { .. } => "network-connect",
             Self::ServiceUpdate { .. } => "service-update",
             Self::ServiceRollback => "service-rollback",
+            Self::ServiceScale { .. } => "service-scale",
+            Self::ServiceForceUpdate => "service-force-update",
+            Self::NodeAvailability { availability } => match availability {
+                super::swarm::Availability::Active => "node-activate",
+                super::swarm::Availability::Pause => "node-pause",
+                super::swarm::Availability::Drain => "node-drain",
+            },
         }
     }
 
@@ -109,6 +128,19 @@ impl Action {
                 | Self::Pull { .. }
                 | Self::Create { .. }
                 | Self::Connect { .. }
+        )
+    }
+
+    /// A Swarm action: sent to a manager, then followed from the task states until Swarm has
+    /// got there (or not).
+    pub fn is_swarm(&self) -> bool {
+        matches!(
+            self,
+            Self::ServiceUpdate { .. }
+                | Self::ServiceRollback
+                | Self::ServiceScale { .. }
+                | Self::ServiceForceUpdate
+                | Self::NodeAvailability { .. }
         )
     }
 
@@ -145,7 +177,11 @@ impl Action {
                 aliases,
             } => json!({ "network": network, "ip": ipv4, "aliases": aliases }),
             Self::ServiceUpdate { image } => json!({ "image": image }),
-            Self::ServiceRollback => json!({}),
+            Self::ServiceRollback | Self::ServiceForceUpdate => json!({}),
+            Self::ServiceScale { replicas } => json!({ "replicas": replicas }),
+            Self::NodeAvailability { availability } => {
+                json!({ "availability": availability.as_str() })
+            }
         }
     }
 
@@ -165,6 +201,14 @@ impl Action {
                 None => format!("connect to {network}"),
             },
             Self::ServiceUpdate { image } => format!("service update to {image}"),
+            Self::ServiceScale { replicas } => format!("scale to {replicas}"),
+            Self::ServiceForceUpdate => "force update (every task replaced)".into(),
+            Self::ServiceRollback => "roll back to the previous spec".into(),
+            Self::NodeAvailability { availability } => match availability {
+                super::swarm::Availability::Active => "activate (takes tasks again)".into(),
+                super::swarm::Availability::Pause => "pause (no new tasks)".into(),
+                super::swarm::Availability::Drain => "drain (its tasks move away)".into(),
+            },
             Self::Remove { volumes, force } => {
                 let mut extra = Vec::new();
                 if *volumes {
@@ -335,6 +379,18 @@ pub struct PlanItem {
 
 /// "restart 3 containers on 2 endpoints" / "stop 1 container on 1 endpoint".
 pub fn plan_headline(action: &Action, items: &[PlanItem]) -> String {
+    // "scale to 3: service lab5/web", "drain (its tasks move away): node lab5/lab7".
+    if action.is_swarm() {
+        let what = match action {
+            Action::NodeAvailability { .. } => "node",
+            _ => "service",
+        };
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| format!("{}/{}", i.endpoint, i.container))
+            .collect();
+        return format!("{}: {what} {}", action.describe(), names.join(", "));
+    }
     let mut endpoints: Vec<&str> = items.iter().map(|i| i.endpoint.as_str()).collect();
     endpoints.sort_unstable();
     endpoints.dedup();

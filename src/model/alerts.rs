@@ -32,6 +32,11 @@
 //! Alerts::unsilence(&mut self, rule) -> Result<bool, String>
 //! ```
 //!
+//! In the dashboard the app owns one (`App::alerts()`), evaluates it on the tick and before a
+//! frame after a change of state, and keeps the transitions for delivery: `App::take_notices()`
+//! drains them (the newest 1,024 are kept if nobody does). Config builds the rules
+//! (`config::AlertSettings { rules, defaults }`, `Config::alerts`).
+//!
 //! A subject (`lab1/web-1`, `lab4`, `service cart`, `pool lab-a 192.168.2.0/24`) is pending
 //! while its condition holds for less than `for`, then firing (one [`Notice`]), then resolved
 //! when the condition stops holding (one more). It may fire again only after `cooldown` has
@@ -281,6 +286,9 @@ pub struct Alerts {
     log_matches: eval::LogMatches,
     /// Which log rules want each container's lines, as of the last evaluation.
     log_watch: HashMap<(EndpointId, String), Vec<usize>>,
+    /// The fleet's IPAM report and the fleet revision it was worked out at: pool rules are
+    /// evaluated every tick, the pools change only with the fleet.
+    ipam: Option<(u64, super::ipam::IpamReport)>,
 }
 
 fn delta(d: Duration) -> TimeDelta {
@@ -314,7 +322,11 @@ impl Alerts {
         self.now = Some(now);
         self.silences.retain(|_, until| now < *until);
         self.refresh_log_watch(fleet);
-        let mut report = None;
+        let mut report = self
+            .ipam
+            .take()
+            .filter(|(revision, _)| *revision == fleet.revision)
+            .map(|(_, report)| report);
         let mut notices = Vec::new();
         let mut seen: HashSet<(usize, String)> = HashSet::new();
         for (i, rule) in self.rules.iter().enumerate() {
@@ -409,6 +421,7 @@ impl Alerts {
                 track.notified = false;
             }
         }
+        self.ipam = report.map(|r| (fleet.revision, r));
         // Forget subjects with nothing left to remember, so the map follows what is wrong
         // now, not everything that ever was.
         let rules = &self.rules;

@@ -42,6 +42,13 @@ pub struct DaemonInfo {
     pub swarm_nodes: Vec<SwarmNode>,
 }
 
+impl DaemonInfo {
+    /// A manager of an active swarm: it can list the swarm's nodes, services and tasks.
+    pub fn is_swarm_manager(&self) -> bool {
+        self.swarm == "active (manager)"
+    }
+}
+
 /// A Swarm node as a manager lists it: who it is and the labels placement can match.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SwarmNode {
@@ -121,6 +128,8 @@ pub struct Endpoint {
     pub synced: bool,
     /// The daemon's clock at the last full sync: events up to it are already in the model.
     pub synced_through: Option<DateTime<Utc>>,
+    /// On a Swarm manager: its last reading of the swarm.
+    pub swarm: Option<super::swarm::SwarmState>,
 }
 
 impl Endpoint {
@@ -138,6 +147,7 @@ impl Endpoint {
             images: Vec::new(),
             synced: false,
             synced_through: None,
+            swarm: None,
         }
     }
 

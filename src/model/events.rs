@@ -29,6 +29,9 @@ pub enum Severity {
 pub const ENDPOINT_TYPE: &str = "endpoint";
 /// An action fleetdeck itself took on a container (restart, stop…), with its result.
 pub const FLEETDECK_TYPE: &str = "fleetdeck";
+/// A Swarm task, as fleetdeck reads it from a manager (Docker sends no task events): a slot
+/// whose tasks keep failing.
+pub const TASK_TYPE: &str = "task";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetEvent {
@@ -71,6 +74,25 @@ impl FleetEvent {
             }
             ("container", "kill") => Severity::Warning,
             (ENDPOINT_TYPE, "down") => Severity::Critical,
+            // Swarm (a manager's events): a node gone down, drained or removed, an update
+            // that Swarm paused or is rolling back.
+            ("node", "update") if self.has_detail(&["state down", "state disconnected"]) => {
+                Severity::Critical
+            }
+            ("node", "update") if self.has_detail(&["availability drain", "state unknown"]) => {
+                Severity::Warning
+            }
+            ("node", "remove") => Severity::Warning,
+            (TASK_TYPE, "failing") => Severity::Critical,
+            ("service", "update")
+                if self.has_detail(&[
+                    "update paused",
+                    "update rollback_started",
+                    "update rollback_paused",
+                ]) =>
+            {
+                Severity::Warning
+            }
             (FLEETDECK_TYPE, _) if self.details.iter().any(|d| d.starts_with("failed")) => {
                 Severity::Critical
             }
@@ -79,6 +101,16 @@ impl FleetEvent {
             }
             _ => Severity::Info,
         };
+    }
+
+    /// Whether a detail is one of `texts`, or one of them followed by more ("state down (was
+    /// ready)").
+    fn has_detail(&self, texts: &[&str]) -> bool {
+        self.details.iter().any(|d| {
+            texts
+                .iter()
+                .any(|t| d == t || d.strip_prefix(t).is_some_and(|rest| rest.starts_with(' ')))
+        })
     }
 
     fn same_event(&self, other: &FleetEvent) -> bool {

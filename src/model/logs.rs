@@ -25,9 +25,19 @@ pub enum LogStream {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSource {
     pub endpoint: EndpointId,
+    /// The container; or, after [`SERVICE_SOURCE`], a Swarm service.
     pub container_id: String,
     /// "endpoint/name", the tag shown in merged tails.
     pub tag: String,
+}
+
+/// A source whose `container_id` is this and a service id follows a Swarm service's logs,
+/// every task's merged, through a manager (`/services/ID/logs`). Docker ids hold no ':'.
+pub const SERVICE_SOURCE: &str = "service:";
+
+/// The Swarm service a source's `container_id` names, if it names one.
+pub fn service_of(container_id: &str) -> Option<&str> {
+    container_id.strip_prefix(SERVICE_SOURCE)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

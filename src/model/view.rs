@@ -12,10 +12,14 @@ pub enum View {
     Logs,
     Pools,
     Stats,
+    /// Swarm nodes of every manager endpoint's swarm.
+    Nodes,
+    /// Swarm services (and, opened, their tasks).
+    Services,
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
+    pub const ALL: [View; 9] = [
         View::Clusters,
         View::Containers,
         View::Events,
@@ -23,6 +27,8 @@ impl View {
         View::Logs,
         View::Pools,
         View::Stats,
+        View::Nodes,
+        View::Services,
     ];
 
     pub fn name(self) -> &'static str {
@@ -34,6 +40,8 @@ impl View {
             View::Logs => "logs",
             View::Pools => "ippool",
             View::Stats => "stats",
+            View::Nodes => "nodes",
+            View::Services => "services",
         }
     }
 
@@ -46,19 +54,23 @@ impl View {
             View::Logs => "Logs",
             View::Pools => "IP pools",
             View::Stats => "Stats",
+            View::Nodes => "Nodes",
+            View::Services => "Services",
         }
     }
 
     /// Views the dashboard can open on (`[ui] view`, `--view`), a wall can rotate through
     /// (`[wall] views`) and `snapshot --view` can draw: all but the log view, which has
     /// nothing to show until a tail is opened interactively.
-    pub const OPENABLE: [View; 6] = [
+    pub const OPENABLE: [View; 8] = [
         View::Clusters,
         View::Containers,
         View::Events,
         View::Triage,
         View::Pools,
         View::Stats,
+        View::Nodes,
+        View::Services,
     ];
 
     pub fn parse(name: &str) -> Option<View> {

@@ -8,6 +8,7 @@ use crate::model::query::{GroupBy, RowKey, Sort};
 use crate::model::stats::SortKey;
 use crate::model::{EndpointId, View};
 use crate::ui::pools::{PoolKey, PoolSort};
+use crate::ui::services::ServiceKey;
 
 /// A selected event, by identity: indices shift as the bounded log evicts old events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,27 @@ pub struct WallState {
     pub quit_key: Option<char>,
 }
 
+/// What the services view's input line asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwarmAsk {
+    /// How many replicas.
+    Scale,
+    /// Which image.
+    Image,
+}
+
+/// The services view's input line: a number of replicas or an image for one service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwarmInput {
+    pub ask: SwarmAsk,
+    /// The manager endpoint it goes to, the service's id and name.
+    pub endpoint: EndpointId,
+    pub service_id: String,
+    pub service: String,
+    pub text: String,
+    pub error: Option<String>,
+}
+
 /// The `/` input line while it is open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterInput {
@@ -154,6 +176,17 @@ pub struct ViewState {
     pub stats_offset: usize,
     /// The container whose charts are open.
     pub stats_detail: Option<RowKey>,
+    /// Selected row of the nodes view (index into its nodes, every swarm's in order).
+    pub node_selected: usize,
+    pub node_offset: usize,
+    /// Selected row of the services view.
+    pub service_selected: usize,
+    pub service_offset: usize,
+    /// The service whose tasks are open over the services view.
+    pub service_tasks: Option<ServiceKey>,
+    pub tasks_scroll: u16,
+    /// The scale or image input of the services view while it is open.
+    pub swarm_input: Option<SwarmInput>,
     pub wall: Option<WallState>,
     /// The `:` command line while it is open (its error line holds completions too).
     pub command_input: Option<FilterInput>,
@@ -206,6 +239,13 @@ impl Default for ViewState {
             stats_selected: 0,
             stats_offset: 0,
             stats_detail: None,
+            node_selected: 0,
+            node_offset: 0,
+            service_selected: 0,
+            service_offset: 0,
+            service_tasks: None,
+            tasks_scroll: 0,
+            swarm_input: None,
             wall: None,
             command_input: None,
             confirm: None,

@@ -36,7 +36,7 @@ fn alert_text(item: &Firing) -> String {
     let who = match item.kind {
         _ if item.container.is_empty() => ep.to_string(),
         SubjectKind::Pool => item.container.clone(),
-        SubjectKind::Service => item.subject.clone(),
+        SubjectKind::Service | SubjectKind::Swarm => item.subject.clone(),
         _ => format!("{ep}/{}", item.container),
     };
     if item.detail.is_empty() {

@@ -12,14 +12,32 @@ use crate::support::{
 
 /// A config for lab1 with one rule over our own containers, of `severity`.
 fn config_with_rule(dir: &Path, url: &str, severity: &str) -> std::path::PathBuf {
+    config_with(dir, url, "fdarc-exit", "exited nonzero", severity)
+}
+
+fn config_with(
+    dir: &Path,
+    url: &str,
+    name: &str,
+    when: &str,
+    severity: &str,
+) -> std::path::PathBuf {
     let path = write_config(dir, &[("lab1", url, "lab-a")]);
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str(&format!(
-        "[alerts]\ndefaults = false\n\n[[alert]]\nname = \"fdarc-exit\"\nscope = \"name:fdarc-\"\n\
-         when = \"exited nonzero\"\nseverity = \"{severity}\"\n"
+        "[alerts]\ndefaults = false\n\n[[alert]]\nname = \"{name}\"\nscope = \"name:fdarc-\"\n\
+         when = \"{when}\"\nseverity = \"{severity}\"\n"
     ));
     std::fs::write(&path, text).unwrap();
     path
+}
+
+/// `docker run -d --name NAME OPTIONS busybox:local sh -c SCRIPT` on lab1.
+fn run_shell(config: &fleetdeck::config::Config, name: &str, options: &[&str], script: &str) {
+    let mut args = vec!["run", "-d", "--name", name];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["busybox:local", "sh", "-c", script]);
+    docker(config, "lab1", &args);
 }
 
 fn wait_exited(config: &fleetdeck::config::Config, name: &str) {
@@ -54,20 +72,7 @@ fn alerts_check_a_container_exiting_3_fires_with_its_severity_then_clears() {
 
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("fdarc-exit3"));
-    docker(
-        &config,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sh",
-            "-c",
-            "exit 3",
-        ],
-    );
+    run_shell(&config, &name, &[], "exit 3");
     wait_exited(&config, &name);
 
     let out = fleetdeck(&critical, &audit, &["check", "--json"]);
@@ -111,4 +116,37 @@ fn alerts_check_a_container_exiting_3_fires_with_its_severity_then_clears() {
     assert_eq!(out.status.code(), Some(0), "{}", output_text(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["alerts"], serde_json::json!([]));
+}
+
+#[test]
+fn alerts_check_a_metric_rule_reads_a_round_of_stats() {
+    let config = lab_config(&["lab1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let url = lab_url(&config, "lab1");
+    let path = config_with(dir.path(), &url, "fdarc-mem", "memory_pct > 50", "warning");
+    let mut cleanup = RemoveOnDrop::new(&config, "lab1");
+    let name = cleanup.add(unique("fdarc-mem"));
+    // 12 MiB of tmpfs pages (memory the cgroup cannot reclaim) under a 16 MiB limit.
+    run_shell(
+        &config,
+        &name,
+        &["-m", "16m"],
+        "head -c 12582912 /dev/zero > /dev/shm/fill && sleep 300",
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let doc = loop {
+        let out = fleetdeck(&path, &audit, &["check", "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        if out.status.code() == Some(1) {
+            break doc;
+        }
+        // The fill may not be done at the first probe.
+        assert!(Instant::now() < deadline, "{}", output_text(&out));
+    };
+    let a = &doc["alerts"][0];
+    assert_eq!(a["rule"], "fdarc-mem");
+    assert_eq!(a["subject"], format!("lab1/{name}"));
+    let value = a["value"].as_f64().unwrap();
+    assert!((50.0..=100.0).contains(&value), "{a}");
 }

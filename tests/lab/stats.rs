@@ -235,8 +235,9 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
         "{requests} requests needed {connections} connections: connections are not reused"
     );
 
-    // Nothing on screen (a clusters view, a wall): each container once per OFFSCREEN_EVERY
-    // rounds, so over 10 rounds (20 s) about 2 samples each instead of 10.
+    // Nothing on screen (a clusters view, a wall): each container once per
+    // `[stats] offscreen_interval_s` (10 s by default: 5 rounds), so over 10 rounds (20 s)
+    // about 2 samples each instead of 10.
     h.tasks
         .set_stats_focus(vec![Some(std::sync::Arc::new(Default::default()))]);
     // Let a round already in flight finish.
@@ -245,7 +246,9 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
     h.pump_for(Duration::from_secs(20)).await;
     let slow = stats_requests() - before;
     eprintln!("{slow} stats requests in 20 s with nothing on screen ({running} running)");
-    let every = fleetdeck::engine::stats::OFFSCREEN_EVERY as usize;
+    let every = fleetdeck::config::StatsSettings::default().offscreen_every(Duration::from_secs(2))
+        as usize;
+    assert_eq!(every, 5);
     assert!(
         slow <= running * (10 / every + 1),
         "{slow} stats requests in 10 rounds for {running} off-screen containers"

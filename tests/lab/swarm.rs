@@ -65,6 +65,9 @@ async fn a_service_image_update_and_swarms_rollback_are_observed_with_the_docker
         &name,
         "--stop-grace-period",
         "1s",
+        // The new version is tagged on lab5 only; lab7, the swarm's worker, lacks it.
+        "--constraint",
+        "node.role==manager",
         "busybox:local",
         "sh",
         "-c",

@@ -18,6 +18,11 @@
 //!                                                   expected (`expect = N`, else the highest
 //!                                                   replica number its containers carry)
 //!          endpoint down                            the daemon does not answer
+//! swarm    node down                                a Swarm node is not ready (down,
+//!                                                   disconnected, unknown)
+//!          node drained                             a Swarm node is drained or paused
+//!          task failing                             a service's slot whose last tasks all
+//!                                                   failed: a task that keeps failing
 //! pool     pool_use_pct OP NUMBER                   taken share of an IP pool's range
 //!          ip conflict                              any address or range conflict
 //! log      log =~ 'REGEX' [in WINDOW]               a line of a scoped container matched
@@ -40,7 +45,7 @@ pub const FORMS: &str = "METRIC [avg|max|min|last WINDOW] OP NUMBER (metrics: cp
 cpu_host_pct, cpu_limit_pct, memory_pct, net_rx_bps, net_tx_bps, net_bps, io_read_bps, io_write_bps, io_bps), \
 \"exited nonzero [in WINDOW]\", \"oom killed\", \"unhealthy\", \"restarting\", \
 \"restarts >= N in WINDOW\", \"missing\", \"endpoint down\", \"pool_use_pct OP NUMBER\", \
-\"ip conflict\", \"log =~ 'REGEX' [in WINDOW]\"";
+\"ip conflict\", \"log =~ 'REGEX' [in WINDOW]\", \"node down\", \"node drained\", \"task failing\"";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -230,6 +235,12 @@ pub enum Condition {
         expect: Option<u32>,
     },
     EndpointDown,
+    /// A Swarm node that is not ready, as a manager of its swarm reads it.
+    NodeDown,
+    /// A Swarm node drained or paused: it takes no new tasks.
+    NodeDrained,
+    /// A Swarm service slot whose last tasks all failed.
+    TaskFailing,
     PoolUse {
         cmp: Cmp,
         threshold: f64,
@@ -258,12 +269,17 @@ pub enum SubjectKind {
     Service,
     /// An IP pool or an address conflict.
     Pool,
+    /// A Swarm node or service, read from a manager endpoint.
+    Swarm,
 }
 
 impl Condition {
     pub fn subject_kind(&self) -> SubjectKind {
         match self {
             Condition::EndpointDown => SubjectKind::Endpoint,
+            Condition::NodeDown | Condition::NodeDrained | Condition::TaskFailing => {
+                SubjectKind::Swarm
+            }
             Condition::Missing { .. } => SubjectKind::Service,
             Condition::PoolUse { .. } | Condition::IpConflict => SubjectKind::Pool,
             _ => SubjectKind::Container,
@@ -324,6 +340,9 @@ impl Condition {
             }
             ["missing"] => Ok(Condition::Missing { expect: None }),
             ["endpoint", "down"] => Ok(Condition::EndpointDown),
+            ["node", "down"] => Ok(Condition::NodeDown),
+            ["node", "drained"] => Ok(Condition::NodeDrained),
+            ["task", "failing"] => Ok(Condition::TaskFailing),
             ["ip", "conflict"] | ["conflict"] => Ok(Condition::IpConflict),
             ["pool_use_pct", op, n] => Ok(Condition::PoolUse {
                 cmp: Cmp::parse(op)
@@ -426,6 +445,9 @@ impl fmt::Display for Condition {
             Condition::Missing { expect: None } => f.write_str("missing"),
             Condition::Missing { expect: Some(n) } => write!(f, "missing (expect {n})"),
             Condition::EndpointDown => f.write_str("endpoint down"),
+            Condition::NodeDown => f.write_str("node down"),
+            Condition::NodeDrained => f.write_str("node drained"),
+            Condition::TaskFailing => f.write_str("task failing"),
             Condition::PoolUse { cmp, threshold } => {
                 write!(f, "pool_use_pct {} {threshold}", cmp.symbol())
             }

@@ -1,6 +1,7 @@
 //! The rules in force when the config defines no `[[alert]]`: today's triage panel as rules.
 //! Critical ones raise the wall banner (endpoint down, IP conflict, restart loop, OOM kill,
-//! unhealthy), the others only list in triage (a recent non-zero exit, restarting).
+//! unhealthy, a Swarm node down, a Swarm task that keeps failing), the others only list in
+//! triage (a recent non-zero exit, restarting, a drained Swarm node).
 
 use std::time::Duration;
 
@@ -67,6 +68,24 @@ pub fn rules(restart_loop: RestartLoopRule) -> Vec<Rule> {
             "restarting",
             Condition::Restarting,
             Severity::Warning,
+        ),
+        rule(
+            "swarm-node-down",
+            "node down",
+            Condition::NodeDown,
+            Severity::Critical,
+        ),
+        rule(
+            "swarm-node-drained",
+            "node drained",
+            Condition::NodeDrained,
+            Severity::Warning,
+        ),
+        rule(
+            "swarm-task-failing",
+            "task failing",
+            Condition::TaskFailing,
+            Severity::Critical,
         ),
     ]
 }

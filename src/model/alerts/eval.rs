@@ -49,6 +49,7 @@ pub(super) fn hits(
 ) -> Vec<Hit> {
     match &rule.condition {
         Condition::EndpointDown => endpoint_down(rule, fleet),
+        Condition::NodeDown | Condition::NodeDrained | Condition::TaskFailing => swarm(rule, fleet),
         Condition::IpConflict => {
             let report = report.get_or_insert_with(|| IpamReport::from_fleet(fleet));
             conflicts(rule, fleet, report, now)
@@ -134,6 +135,73 @@ fn endpoint_down(rule: &Rule, fleet: &Fleet) -> Vec<Hit> {
                 at: ep.down_since,
                 detail: reason.clone(),
             });
+        }
+    }
+    out
+}
+
+/// Swarm nodes and services, each swarm once, from the manager its views read (a swarm with
+/// no manager up is the endpoint-down rule's news, not this one's).
+fn swarm(rule: &Rule, fleet: &Fleet) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for view in crate::model::swarm::swarms(&fleet.endpoints) {
+        let Some(ep) = fleet.endpoints.get(view.endpoint) else {
+            continue;
+        };
+        if view.stale || !rule.scope.covers_endpoint(ep) {
+            continue;
+        }
+        let hit = |subject: String, name: &str, at, detail: String| Hit {
+            subject,
+            kind: SubjectKind::Swarm,
+            endpoint: Some(view.endpoint),
+            container_id: None,
+            container: name.to_string(),
+            value: None,
+            exit_code: None,
+            at,
+            detail,
+        };
+        match rule.condition {
+            Condition::NodeDown => {
+                for n in view.state.nodes.iter().filter(|n| n.state != "ready") {
+                    out.push(hit(
+                        format!("node {}", n.hostname),
+                        &n.hostname,
+                        None,
+                        format!("{} node {}", n.role, n.state),
+                    ));
+                }
+            }
+            Condition::NodeDrained => {
+                for n in view
+                    .state
+                    .nodes
+                    .iter()
+                    .filter(|n| n.availability != "active")
+                {
+                    out.push(hit(
+                        format!("node {}", n.hostname),
+                        &n.hostname,
+                        None,
+                        format!("availability {}", n.availability),
+                    ));
+                }
+            }
+            Condition::TaskFailing => {
+                for (service, task) in view.state.failing_tasks() {
+                    let slot = task
+                        .slot
+                        .map_or_else(|| task.node_id.clone(), |s| s.to_string());
+                    out.push(hit(
+                        format!("service {} slot {slot}", service.name),
+                        &service.name,
+                        task.since,
+                        format!("task {}: {}", task.state, task.error),
+                    ));
+                }
+            }
+            _ => {}
         }
     }
     out

@@ -544,6 +544,36 @@ fn pool_rules_fire_on_use_and_conflicts() {
 }
 
 #[test]
+fn the_pool_picture_is_worked_out_again_when_the_fleet_changes() {
+    use crate::model::deploy::fixtures::{lab, on_fleetnet};
+    let mut f = lab();
+    let mut a = Alerts::new(vec![rule("conflict", "fleet", "ip conflict")]);
+    a.evaluate(&f, t(0));
+    let subjects =
+        |a: &Alerts| -> Vec<String> { a.firing().iter().map(|x| x.subject.clone()).collect() };
+    let before = subjects(&a);
+    a.evaluate(&f, t(1));
+    assert_eq!(subjects(&a), before, "same fleet, same picture");
+    // lab2 takes lab1's static address: a conflict, seen once the fleet says it changed.
+    let twin = on_fleetnet("x1", "twin", ContainerState::Running, "192.168.2.20", true);
+    f.apply(Msg {
+        endpoint: 1,
+        at: t(2),
+        kind: MsgKind::ContainerChanged(Box::new(twin)),
+    });
+    a.evaluate(&f, t(2));
+    let new: Vec<String> = subjects(&a)
+        .into_iter()
+        .filter(|s| !before.contains(s))
+        .collect();
+    assert!(
+        new.iter()
+            .any(|s| s.starts_with("192.168.2.20 is taken 2 times")),
+        "{new:?}"
+    );
+}
+
+#[test]
 fn log_rules_follow_only_scoped_containers_and_resolve_after_their_window() {
     let mut f = fleet();
     sync(
