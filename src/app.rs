@@ -64,6 +64,9 @@ pub struct App {
     pub commands: Vec<Command>,
     /// The InfluxDB exporter's counters, copied once a second for the header.
     pub export_status: Option<crate::export::ExportStatus>,
+    /// Why alert delivery is failing (`notify oncall: failing (HTTP 500, retrying)`), copied
+    /// once a second for the footer; `None` while it works or nothing is configured.
+    pub delivery_problem: Option<String>,
     /// The containers-table rows of the last frame that fit on screen.
     on_screen: Vec<RowKey>,
     /// The shell pane's tabs (exec and host shells) and their emulators.
@@ -220,6 +223,7 @@ impl App {
             commands: Vec::new(),
             on_screen: Vec::new(),
             export_status: None,
+            delivery_problem: None,
             shells: crate::model::shell::Shells::default(),
             shell_settings: config.shell.clone(),
             shell_percent: config.shell.height_percent,
@@ -915,6 +919,7 @@ impl App {
             help: &[],
             logs: None,
             export: None,
+            delivery: None,
             shells: None,
             alerts: &self.alerting.alerts,
             rows: None,
@@ -1101,6 +1106,7 @@ impl App {
             help,
             logs: self.logs.as_ref(),
             export: self.export_status.as_ref(),
+            delivery: self.delivery_problem.as_deref(),
             shells: pane.as_ref(),
             alerts: &self.alerting.alerts,
             rows: rows.as_deref(),

@@ -134,6 +134,11 @@ pub enum Command {
     /// Collect stats and ship them to InfluxDB v2 ([influx] in the config) without a terminal;
     /// reports on stderr, runs until stopped
     Export,
+    /// Run the engine and the alert rules without a terminal: firing and resolved alerts are
+    /// logged to stderr and sent to the [[notify]] targets; stats go to InfluxDB when [influx]
+    /// is set. Runs until SIGTERM/SIGINT, then flushes the notifications (systemd unit:
+    /// deploy/fleetdeck-watch.service)
+    Watch,
     /// Print the logs of one or more containers (ENDPOINT/NAME), cleaned of escape sequences;
     /// several are merged by timestamp with a source tag
     Logs {

@@ -7,6 +7,7 @@ pub mod contexts;
 pub mod deploy;
 mod error;
 pub mod influx;
+pub mod notify;
 mod raw;
 pub mod theme;
 
@@ -227,6 +228,8 @@ pub struct Config {
     pub shell: ShellSettings,
     /// `[[alert]]` rules (or the built-in ones) and `[alerts]`.
     pub alerts: AlertSettings,
+    /// `[[notify]]`: where alert notices are sent, in the file's order.
+    pub notify: Vec<crate::model::alerts::NotifyTarget>,
 }
 
 /// `[shell]`: the embedded exec and host shells.
@@ -668,6 +671,7 @@ pub fn parse_str_with_env(
         .influx
         .map(|r| influx::resolve(r, text, path, env))
         .transpose()?;
+    let notify = notify::resolve(raw.notify, text, path)?;
 
     let alerts = alerts::resolve(
         &raw.alert,
@@ -695,6 +699,7 @@ pub fn parse_str_with_env(
         access,
         file: None,
         shell: resolve_shell(&raw.shell, &invalid)?,
+        notify,
     };
     config.resolve_read_only();
     Ok(config)

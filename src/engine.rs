@@ -17,6 +17,7 @@ pub mod gate;
 pub mod inspect;
 pub mod interrupt;
 pub mod logs;
+pub mod notify;
 pub mod pty;
 pub mod shell;
 pub mod stats;

@@ -187,6 +187,29 @@ pub fn container_point_in(
     container_point(&ContainerTags::of(ep, container), sample)
 }
 
+/// The containers a stats message holds samples of, read before the model takes the message;
+/// `None` for any other message.
+pub fn sampled(msg: &crate::model::Msg) -> Option<(EndpointId, Vec<String>)> {
+    match &msg.kind {
+        crate::model::MsgKind::Stats { samples, .. } => Some((
+            msg.endpoint,
+            samples.iter().map(|(id, _)| id.clone()).collect(),
+        )),
+        _ => None,
+    }
+}
+
+/// The points of the samples [`sampled`] named, once the model has recorded them: each sample
+/// is exported once, at the stats resolution.
+pub fn sampled_points(fleet: &Fleet, endpoint: EndpointId, ids: &[String]) -> Vec<DataPoint> {
+    ids.iter()
+        .filter_map(|id| {
+            let sample = fleet.stats.latest(endpoint, id)?;
+            container_point_in(fleet, endpoint, id, sample)
+        })
+        .collect()
+}
+
 /// One point per endpoint that is up: the latest samples of its containers summed, against its
 /// host. An endpoint that is down sends nothing rather than stale sums.
 pub fn endpoint_points(fleet: &Fleet, book: &StatsBook, at: DateTime<Utc>) -> Vec<DataPoint> {

@@ -12,6 +12,9 @@ pub mod deploy;
 pub mod printable;
 mod signals;
 pub mod swarm;
+pub mod watch;
+
+pub use signals::shutdown_signal;
 
 use std::io::Write;
 use std::time::Duration;
@@ -301,6 +304,7 @@ pub fn render_fleet(
         help: &[],
         logs: None,
         export: None,
+        delivery: None,
         shells: None,
         alerts,
         rows: None,

@@ -132,6 +132,10 @@ pub fn main() -> ExitCode {
                 height,
             }) => snapshot(&config, *view, *width, *height).await,
             Some(Command::Export) => export_headless(&config).await,
+            Some(Command::Watch) => {
+                let mut err = Printable::new(std::io::stderr());
+                Ok(headless::watch::watch(&config, &mut err).await)
+            }
             Some(Command::Logs {
                 targets,
                 follow,
@@ -471,31 +475,6 @@ async fn snapshot(
     })
 }
 
-/// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT), so the terminal is
-/// restored on those paths too. The handlers are installed here, at the call, not when the
-/// future is first polled: a signal that arrives between the first frame and the loop's first
-/// turn must not meet the default action (which kills without restoring the terminal).
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut streams = Vec::new();
-    for kind in [
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::interrupt(),
-    ] {
-        if let Ok(s) = signal(kind) {
-            streams.push(s);
-        }
-    }
-    async move {
-        if streams.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-        futures::future::select_all(waits).await;
-    }
-}
-
 /// Restores the terminal when dropped: covers early returns and errors; ratatui's panic hook
 /// covers panics.
 struct TerminalGuard;
@@ -534,7 +513,7 @@ async fn run_dashboard(
         app.enable_wall(&config.wall);
     }
     // Before the terminal is taken over: from here on a SIGTERM/SIGHUP/SIGINT restores it.
-    let shutdown = shutdown_signal();
+    let shutdown = headless::shutdown_signal();
     // ratatui sets the terminal up (raw mode, alternate screen, panic hook); we draw through a
     // backend that writes nothing for a frame that changed nothing.
     drop(ratatui::try_init().wrap_err("cannot set up the terminal")?);
@@ -558,6 +537,14 @@ async fn run_dashboard(
                 .map_err(|e| eyre!("cannot start the InfluxDB export: {e}"))?,
         );
         effects.export_interval = influx.interval;
+    }
+    if !config.notify.is_empty() {
+        // On the engine's thread: the app loop only ever queues a notice.
+        let _engine = engine_thread.handle().enter();
+        effects.notifier = Some(
+            engine::notify::start(&config.notify)
+                .map_err(|e| eyre!("cannot start alert notifications: {e}"))?,
+        );
     }
     app::run(
         &mut terminal,
@@ -595,7 +582,7 @@ async fn export_headless(config: &config::Config) -> color_eyre::Result<i32> {
         influx.bucket,
         influx.interval
     );
-    let shutdown = shutdown_signal();
+    let shutdown = headless::shutdown_signal();
     tokio::pin!(shutdown);
     let mut report = tokio::time::interval(std::time::Duration::from_secs(60));
     let mut totals = tokio::time::interval(influx.interval);

@@ -93,6 +93,8 @@ pub struct Screen<'a> {
     pub logs: Option<&'a state::LogView>,
     /// The InfluxDB exporter's state, when export is on.
     pub export: Option<&'a crate::export::ExportStatus>,
+    /// Why alert notifications are not going out, for the footer's right end.
+    pub delivery: Option<&'a str>,
     /// The shell pane, when shells are open: it takes the bottom of the body.
     pub shells: Option<&'a shell::ShellPaneView<'a>>,
     /// The alert rules' state: what the triage panel and the wall banner list.
@@ -342,6 +344,17 @@ impl Screen<'_> {
             spans.push(Span::styled(format!(" {}  ", h.action), t.hint));
         }
         Paragraph::new(Line::from(spans)).render(area, buf);
+        // Over the hints' right end: a failing notification target must not go unnoticed.
+        if let Some(problem) = self.delivery {
+            let text = format!(" {problem} ");
+            let width = (text.chars().count() as u16).min(area.width);
+            let right = Rect {
+                x: area.right() - width,
+                width,
+                ..area
+            };
+            Paragraph::new(Span::styled(text, t.error)).render(right, buf);
+        }
     }
 }
 

@@ -11,6 +11,8 @@ mod support;
 mod actions;
 #[path = "lab/alerts_check.rs"]
 mod alerts_check;
+#[path = "lab/alerts_watch.rs"]
+mod alerts_watch;
 #[path = "lab/audit.rs"]
 mod audit;
 #[path = "lab/busy_socket.rs"]
@@ -59,3 +61,5 @@ mod swarm;
 mod swarm_views;
 #[path = "lab/top.rs"]
 mod top;
+#[path = "lab/webhook.rs"]
+mod webhook;

@@ -2703,3 +2703,24 @@ fn a_clusters_total_says_how_old_its_oldest_figure_is_once_it_is_not_fresh() {
     let text = buffer_to_text(&render(&mut app, 200, 50));
     assert!(text.contains("(≤22s old)"), "{text}");
 }
+
+#[test]
+fn a_failing_notification_target_shows_in_the_footer_in_the_error_style() {
+    let mut app = app();
+    let buf = render(&mut app, 80, 24);
+    assert!(!buffer_to_text(&buf).contains("notify"));
+    app.delivery_problem = Some("notify oncall: failing (HTTP 500, retrying)".into());
+    let buf = render(&mut app, 80, 24);
+    let (x, y) = find_cell(&buf, "notify oncall: failing (HTTP 500, retrying)");
+    assert_eq!(y, 23, "on the footer row");
+    assert_eq!(
+        x + " notify oncall: failing (HTTP 500, retrying) ".len() as u16 - 1,
+        80,
+        "at its right end"
+    );
+    assert_eq!(buf[(x, y)].style().fg, app.theme.error.fg);
+    // Delivery that works again clears it.
+    app.delivery_problem = None;
+    let buf = render(&mut app, 80, 24);
+    assert!(!buffer_to_text(&buf).contains("failing"));
+}

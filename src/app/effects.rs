@@ -16,6 +16,8 @@ pub struct Effects<'a> {
     pub exporter: Option<crate::export::ExporterHandle>,
     /// How often endpoint totals are exported.
     pub export_interval: Duration,
+    /// Alert delivery to the `[[notify]]` targets, when the config has any.
+    pub notifier: Option<crate::engine::notify::NotifierHandle>,
     /// The terminal's output, for OSC 52 copies: the stream the frames are drawn on, written
     /// only between frames.
     pub terminal: Option<Box<dyn std::io::Write + 'a>>,
@@ -31,35 +33,36 @@ impl<'a> Effects<'a> {
             save_dir,
             exporter: None,
             export_interval: Duration::from_secs(10),
+            notifier: None,
             terminal: None,
         }
     }
 
     /// Applies an engine message, exporting the stats samples it recorded.
     pub fn apply(&mut self, app: &mut App, msg: Msg) -> bool {
-        let sampled = match (&self.exporter, &msg.kind) {
-            (Some(_), crate::model::MsgKind::Stats { samples, .. }) => Some((
-                msg.endpoint,
-                samples.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
-            )),
-            _ => None,
-        };
+        let sampled = self
+            .exporter
+            .as_ref()
+            .and_then(|_| crate::export::sampled(&msg));
         let changed = app.apply(msg);
         if let (Some(exporter), Some((endpoint, ids))) = (&self.exporter, sampled) {
-            let points: Vec<_> = ids
-                .iter()
-                .filter_map(|id| {
-                    let sample = app.fleet.stats.latest(endpoint, id)?;
-                    crate::export::container_point_in(&app.fleet, endpoint, id, sample)
-                })
-                .collect();
-            exporter.offer(points);
+            exporter.offer(crate::export::sampled_points(&app.fleet, endpoint, &ids));
         }
         changed
     }
 
-    /// Once a second: endpoint totals when their interval has passed, and the status line.
+    /// Once a second: the alert notices to the `[[notify]]` targets and whether delivery is
+    /// failing, for the footer; endpoint totals when their interval has passed, and the status
+    /// line.
     pub(super) fn tick(&mut self, app: &mut App, last_totals: &mut Instant) {
+        if let Some(notifier) = &self.notifier {
+            // The rules' transitions since the last tick (evaluated on the tick and before
+            // frames): queued, never awaited.
+            for notice in app.take_notices() {
+                notifier.offer(&notice);
+            }
+            app.delivery_problem = notifier.status().problem();
+        }
         let Some(exporter) = &self.exporter else {
             return;
         };
@@ -225,5 +228,75 @@ impl<'a> Effects<'a> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::alerts::{NotifyTarget, Severity, TargetKind};
+    use crate::model::{Msg, MsgKind};
+
+    /// The dashboard's notices reach the notifier on the tick: an endpoint down fires the
+    /// built-in rule, and its notice is tried at the (dead) target.
+    #[tokio::test]
+    async fn the_tick_hands_the_rules_notices_to_the_notifier() {
+        let config = crate::config::parse_str(
+            "[[endpoint]]\nname = \"a\"\nurl = \"tcp://127.0.0.1:1\"\n",
+            std::path::Path::new("c.toml"),
+        )
+        .expect("config parses");
+        let mut app = App::new(&config, crate::ui::Theme::monochrome());
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/h", dead.local_addr().expect("addr"));
+        drop(dead);
+        let target = NotifyTarget {
+            name: "oncall".into(),
+            url,
+            kind: TargetKind::Webhook,
+            min_severity: Severity::Warning,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(2),
+        };
+        let mut effects = Effects::new(None, None);
+        effects.notifier = Some(
+            crate::engine::notify::start_with(
+                &[target],
+                crate::engine::notify::RetryPolicy {
+                    attempts: 1,
+                    first: Duration::from_millis(1),
+                    max: Duration::from_millis(1),
+                },
+                16,
+            )
+            .expect("in a runtime"),
+        );
+        app.apply(Msg {
+            endpoint: 0,
+            at: Utc::now(),
+            kind: MsgKind::Down {
+                reason: "connection refused".into(),
+                retry_in: Duration::from_secs(1),
+            },
+        });
+        app.tick(Utc::now());
+        let mut last_totals = Instant::now();
+        effects.tick(&mut app, &mut last_totals);
+        assert!(app.take_notices().is_empty(), "the tick took them");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while app.delivery_problem.is_none() {
+            assert!(Instant::now() < deadline, "the notice was never tried");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            effects.tick(&mut app, &mut last_totals);
+        }
+        let problem = app.delivery_problem.clone().unwrap_or_default();
+        assert!(
+            problem.starts_with("notify oncall: failing (connect to 127.0.0.1:"),
+            "{problem}"
+        );
+        assert!(
+            problem.ends_with("connection refused, gave up)"),
+            "{problem}"
+        );
     }
 }

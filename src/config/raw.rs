@@ -33,6 +33,9 @@ pub struct RawConfig {
     #[serde(default)]
     pub keys: BTreeMap<String, Spanned<RawKeys>>,
     pub influx: Option<RawInflux>,
+    /// `[[notify]]` tables: where alert notices are sent.
+    #[serde(default)]
+    pub notify: Vec<super::notify::RawNotify>,
     #[serde(default)]
     pub shell: RawShell,
     #[serde(default)]

@@ -88,7 +88,7 @@ pub(crate) async fn connect_unix(path: &std::path::Path) -> std::io::Result<Unix
 }
 
 /// Somewhere between half and all of `pause`.
-fn jittered(pause: Duration) -> Duration {
+pub(super) fn jittered(pause: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     // A fresh random hasher key per call: randomness enough to spread retries, no extra crate.
     let noise = std::collections::hash_map::RandomState::new()

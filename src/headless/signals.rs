@@ -1,5 +1,6 @@
-//! Ctrl-C during a write (deploy, rollback, a rolling restart): shared by the headless
-//! commands that write, so none of them imports another for it.
+//! Signals: Ctrl-C during a write (deploy, rollback, a rolling restart), shared by the headless
+//! commands that write, so none of them imports another for it; and the stop signals of the
+//! long-running frontends (the dashboard, `watch`, `export`).
 
 use std::io::Write;
 
@@ -68,4 +69,30 @@ pub(super) fn interrupt_on_signals(
         }
     });
     (interrupt, listener)
+}
+
+/// Resolves when the process is asked to stop (SIGTERM, SIGHUP, SIGINT), so the dashboard
+/// restores the terminal and `watch` and `export` flush their queues on those paths too. The
+/// handlers are installed here, at the call, not when the future is first polled: a signal that
+/// arrives between the first frame and the loop's first turn must not meet the default action
+/// (which kills without restoring the terminal).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut streams = Vec::new();
+    for kind in [
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::interrupt(),
+    ] {
+        if let Ok(s) = signal(kind) {
+            streams.push(s);
+        }
+    }
+    async move {
+        if streams.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+        futures::future::select_all(waits).await;
+    }
 }

@@ -48,6 +48,7 @@ pub mod condition;
 pub mod defaults;
 mod eval;
 pub mod notice;
+pub mod target;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -56,6 +57,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 pub use condition::{Condition, SubjectKind};
 pub use notice::{Notice, NoticeState, Severity};
+pub use target::{NotifyTarget, TargetKind};
 
 use super::container::{Container, ContainerState};
 use super::endpoint::Endpoint;
