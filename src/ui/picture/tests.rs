@@ -134,11 +134,25 @@ fn ansi_writes_sgr_for_each_change_and_resets_every_line() {
 
 #[test]
 fn control_characters_and_xml_specials_never_reach_a_picture_raw() {
-    let buf = buffer(&["<script>&\"' \u{1b}[2J\u{9b}31m\u{7} \u{ffff}"]);
+    let mut buf = buffer(&["<script>&\"'      \u{ffff}"]);
+    // Straight into the cells: ratatui's text drawing would drop them before we saw them.
+    for (x, symbol) in ["\u{1b}", "[", "2", "J", "\u{9b}", "\u{7}"]
+        .iter()
+        .enumerate()
+    {
+        buf[(11 + x as u16, 0)].set_symbol(symbol);
+    }
     let svg = to_svg(&buf, &Theme::dark(), "<&>");
-    assert!(svg.contains("&lt;script&gt;&amp;&quot;&apos;"), "{svg}");
+    assert!(
+        svg.contains(">&lt;script&gt;&amp;&quot;&apos;␛[2J�␇\u{fffd}</text>"),
+        "{svg}"
+    );
     assert!(svg.contains("<title>&lt;&amp;&gt;</title>"), "{svg}");
-    assert!(!svg.contains("<script"), "{svg}");
+    assert!(to_ansi(&buf).contains("<script>&\"'␛[2J�␇\u{ffff}"));
+    assert_eq!(
+        to_json(&buf, &Theme::dark(), "v")["lines"][0],
+        "<script>&\"'␛[2J�␇\u{ffff}"
+    );
     for text in [
         svg,
         to_ansi(&buf),
