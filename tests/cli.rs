@@ -143,7 +143,8 @@ fn a_snapshot_picture_of_a_down_endpoint_is_still_whole_and_exits_1() {
     let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}:\n{svg}"));
     let text: String = doc
         .descendants()
-        .filter_map(|n| n.has_tag_name("text").then(|| n.text().unwrap_or_default()))
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default())
         .collect();
     assert!(
         text.contains("fleetdeck") && text.contains("0/1 up"),

@@ -260,7 +260,8 @@ fn a_hostile_container_name_is_escaped_or_shown_inert_in_every_format() {
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let shown: String = doc
         .descendants()
-        .filter_map(|n| n.has_tag_name("text").then(|| n.text().unwrap_or_default()))
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default())
         .collect();
     // The engine sanitises names as they come in; were one to slip through, ratatui drops
     // its control characters when drawing it (and the picture would show any left in a cell
