@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::{AccessOverride, Sources};
 use crate::model::View;
 use crate::model::actions::{Action, parse_signal};
+use crate::ui::picture::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,6 +104,17 @@ impl TypedValueParser for ViewParser {
     }
 }
 
+/// `snapshot --format`: clap lists the names and refuses others.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sync every endpoint once and evaluate the alert rules: exit 0 OK, 1 warning, 2 critical,
@@ -121,7 +133,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Connect, sync once, print one view as plain text and exit (non-zero if an endpoint is down)
+    /// Connect, sync once, print one view and exit (non-zero if an endpoint is down): plain
+    /// text, or a picture in the theme's colours (SVG, ANSI text, JSON; see docs/usage.md)
     Snapshot {
         /// The view to print
         #[arg(long, default_value = "clusters", value_parser = ViewParser)]
@@ -130,6 +143,9 @@ pub enum Command {
         width: u16,
         #[arg(long, default_value_t = 40)]
         height: u16,
+        /// text (no colour), svg (a standalone picture), ansi (SGR colours) or json
+        #[arg(long, default_value = "text")]
+        format: Format,
     },
     /// Collect stats and ship them to InfluxDB v2 ([influx] in the config) without a terminal;
     /// reports on stderr, runs until stopped

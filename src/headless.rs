@@ -1,6 +1,7 @@
 //! Commands without a terminal UI: `check` (every endpoint reachable, and which alert rules
 //! fire, with a monitoring-plugin exit code) and `snapshot`
-//! (one view, rendered by the same widgets, printed as plain text). For cron, chat-ops and tests.
+//! (one view, rendered by the same widgets, printed as plain text, or as an SVG, ANSI text or
+//! JSON through [`crate::ui::picture`]). For cron, chat-ops and tests.
 //! They use the engine and the model (and the ui for `snapshot`), never the app loop.
 //! [`actions`]: start/stop/restart/… and rolling-restart through the gate; [`deploy`]: deploy
 //! and rollback; [`swarm`]: Swarm services; [`audit`]: the audit log as a table; [`printable`]:
@@ -30,6 +31,7 @@ use crate::keymap::{Keymap, scope_of};
 use crate::model::View;
 use crate::model::alerts::{Alerts, NoticeState, Severity};
 use crate::model::{Fleet, Link};
+use crate::ui::picture::{self, Format};
 use crate::ui::{Screen, Theme, ViewState, buffer_to_text};
 
 /// Exit code when every endpoint answered (and, for `check`, no alert fires).
@@ -249,13 +251,16 @@ fn write_table<const N: usize>(rows: &[[String; N]], out: &mut impl Write) -> st
     Ok(())
 }
 
-/// Syncs every endpoint once and renders `view` off-screen at `width` × `height`.
-/// Returns the picture and the endpoints that could not be reached, with their reasons.
+/// Syncs every endpoint once and renders `view` off-screen at `width` × `height` in `format`:
+/// plain text (monochrome, as before pictures existed), or an SVG, ANSI text or JSON in the
+/// configured theme's colours (`NO_COLOR` honoured). Returns the picture and the endpoints that
+/// could not be reached, with their reasons.
 pub async fn render_snapshot(
     config: &Config,
     view: View,
     width: u16,
     height: u16,
+    format: Format,
 ) -> (String, Vec<(String, String)>) {
     let mut fleet = new_fleet(config);
     if view == View::Stats {
@@ -276,8 +281,27 @@ pub async fn render_snapshot(
         .collect();
     let mut alerts = Alerts::new(config.alerts.rules.clone());
     alerts.evaluate_once(&fleet, Utc::now());
-    let text = render_fleet(&fleet, &alerts, view, width, height, &Theme::monochrome());
-    (text, down)
+    let theme = match format {
+        Format::Text => Theme::monochrome(),
+        _ => Theme::from(&config.ui.theme).unless_no_color(),
+    };
+    let buf = render_fleet_buffer(&fleet, &alerts, view, width, height, &theme);
+    (render_picture(&buf, &theme, view, format), down)
+}
+
+/// A drawn screen in `format`.
+pub fn render_picture(buf: &Buffer, theme: &Theme, view: View, format: Format) -> String {
+    match format {
+        Format::Text => buffer_to_text(buf),
+        Format::Svg => picture::to_svg(buf, theme, &format!("fleetdeck {} view", view.name())),
+        Format::Ansi => picture::to_ansi(buf),
+        Format::Json => {
+            let doc = picture::to_json(buf, theme, view.name());
+            let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+    }
 }
 
 /// Renders a fleet as plain text with the TUI's widgets.
@@ -289,6 +313,20 @@ pub fn render_fleet(
     height: u16,
     theme: &Theme,
 ) -> String {
+    buffer_to_text(&render_fleet_buffer(
+        fleet, alerts, view, width, height, theme,
+    ))
+}
+
+/// Draws a fleet's `view` off-screen with the TUI's widgets, as `snapshot` does.
+pub fn render_fleet_buffer(
+    fleet: &Fleet,
+    alerts: &Alerts,
+    view: View,
+    width: u16,
+    height: u16,
+    theme: &Theme,
+) -> Buffer {
     let state = ViewState {
         view,
         ..ViewState::default()
@@ -311,7 +349,7 @@ pub fn render_fleet(
     };
     let mut buf = Buffer::empty(Rect::new(0, 0, width, height));
     (&screen).render(buf.area, &mut buf);
-    buffer_to_text(&buf)
+    buf
 }
 
 /// Parses `--since`: a duration ago (`30s`, `10m`, `2h`, `1d`) or an RFC 3339 time.

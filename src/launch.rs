@@ -21,6 +21,7 @@ use crate::engine::gate::Gate;
 use crate::headless::printable::Printable;
 use crate::headless::{self, EXIT_CHECK_CONFIG, EXIT_CONFIG};
 use crate::model::View;
+use crate::ui::picture::Format;
 use crate::{engine, ui};
 
 /// Bounded on purpose: a stalled UI applies backpressure to the engine tasks instead of
@@ -130,7 +131,8 @@ pub fn main() -> ExitCode {
                 view,
                 width,
                 height,
-            }) => snapshot(&config, *view, *width, *height).await,
+                format,
+            }) => snapshot(&config, *view, *width, *height, *format).await,
             Some(Command::Export) => export_headless(&config).await,
             Some(Command::Watch) => {
                 let mut err = Printable::new(std::io::stderr());
@@ -453,6 +455,7 @@ async fn snapshot(
     view: View,
     width: u16,
     height: u16,
+    format: Format,
 ) -> color_eyre::Result<i32> {
     if width < SNAPSHOT_MIN.0 || height < SNAPSHOT_MIN.1 {
         say(format!(
@@ -461,10 +464,18 @@ async fn snapshot(
         ));
         return Ok(EXIT_CONFIG);
     }
-    let (text, down) = headless::render_snapshot(config, view, width, height).await;
-    let mut out = Printable::new(std::io::stdout().lock());
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    let (text, down) = headless::render_snapshot(config, view, width, height, format).await;
+    if format == Format::Ansi {
+        // Its SGR sequences are the point, and Printable would show them as symbols; the
+        // picture module sanitised every cell and writes nothing but SGR.
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    } else {
+        let mut out = Printable::new(std::io::stdout().lock());
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+    }
     for (name, reason) in &down {
         say(format!("endpoint {name} is down: {reason}"));
     }

@@ -19,6 +19,7 @@ pub mod help;
 pub mod inspect;
 pub mod logs;
 pub mod nodes;
+pub mod picture;
 pub mod pools;
 pub mod processes;
 pub mod quiet;

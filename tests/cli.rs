@@ -115,3 +115,70 @@ fn check_exits_3_on_a_bad_alert_rule_naming_its_key() {
     // And a usage error of check is 3 too.
     usage_error(&with_host(&["check", "--jsn"]));
 }
+
+/// Runs `fleetdeck --host <nowhere> snapshot ARGS`: (exit code, stdout, stderr).
+fn snapshot_of_nowhere(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(with_host(
+            &[&["snapshot", "--width", "80", "--height", "24"], args].concat(),
+        ))
+        .env("XDG_CONFIG_HOME", "/nonexistent-fleetdeck-test")
+        .env("XDG_STATE_HOME", std::env::temp_dir())
+        .env_remove("DOCKER_HOST")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_snapshot_picture_of_a_down_endpoint_is_still_whole_and_exits_1() {
+    let (code, svg, stderr) = snapshot_of_nowhere(&["--format", "svg"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is down"), "{stderr}");
+    let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{e}:\n{svg}"));
+    let text: String = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or_default())
+        .collect();
+    assert!(
+        text.contains("fleetdeck") && text.contains("0/1 up"),
+        "{text}"
+    );
+
+    // ANSI goes out with its SGR sequences (and nothing else), not shown as symbols.
+    let (code, ansi, _) = snapshot_of_nowhere(&["--format", "ansi"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(ansi.lines().count(), 24);
+    assert!(
+        ansi.ends_with("\u{1b}[0m\n") && !ansi.contains('\u{241b}'),
+        "{ansi:?}"
+    );
+    for seq in ansi.split('\u{1b}').skip(1) {
+        let end = seq.find('m').unwrap();
+        assert!(
+            seq.starts_with('[') && seq[1..end].chars().all(|c| c.is_ascii_digit() || c == ';'),
+            "not SGR: {seq:?}"
+        );
+    }
+
+    let (code, json, _) = snapshot_of_nowhere(&["--format", "json", "--view", "triage"]);
+    assert_eq!(code, Some(1));
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["view"], "triage");
+    assert_eq!(doc["lines"].as_array().unwrap().len(), 24);
+}
+
+#[test]
+fn a_bad_snapshot_format_is_a_usage_error_naming_the_valid_ones() {
+    let line = usage_error(&with_host(&["snapshot", "--format", "png"]));
+    assert!(
+        line.contains("'png'") && line.contains("text, svg, ansi, json"),
+        "{line}"
+    );
+}

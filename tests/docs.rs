@@ -1,6 +1,6 @@
 //! Docs that the code can check stay true by test: `docs/keys.md` is the keymap's `?` help as
 //! Markdown (regenerate it with `FLEETDECK_BLESS=1 cargo test --test docs`), and the README's
-//! minimal config parses.
+//! minimal config parses and its pictures are there.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -125,4 +125,34 @@ fn toml_block(text: &str, n: usize) -> Option<&str> {
         .nth(n)
         .and_then(|rest| rest.split_once("```"))
         .map(|(toml, _)| toml)
+}
+
+/// The README's first screen shows the four pictures, each a file of `assets/` that parses as
+/// SVG; `assets/` holds nothing else but the script that draws them; the README stays small.
+#[test]
+fn the_readme_shows_the_lab_pictures_and_assets_holds_nothing_unused() {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    assert!(
+        readme.len() < 15 * 1024,
+        "README.md is {} bytes",
+        readme.len()
+    );
+    let first_screen: String = readme.lines().take(25).collect::<Vec<_>>().join("\n");
+    for name in ["clusters", "containers", "pools", "triage"] {
+        let link = format!("](assets/{name}.svg)");
+        assert!(
+            first_screen.contains(&link),
+            "{link} not on the first screen"
+        );
+        let svg = std::fs::read_to_string(format!("assets/{name}.svg")).unwrap();
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(doc.root_element().tag_name().name(), "svg");
+    }
+    for entry in std::fs::read_dir("assets").unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            name == "refresh.sh" || readme.contains(&format!("](assets/{name})")),
+            "assets/{name} is used by nothing"
+        );
+    }
 }
