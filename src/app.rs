@@ -13,6 +13,7 @@ mod event_loop;
 pub mod input;
 mod inspect;
 mod logs;
+mod mouse;
 mod pools;
 mod processes;
 pub mod shell;
@@ -80,6 +81,8 @@ pub struct App {
     pub deploy: DeployContext,
     /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
     clipboard: bool,
+    /// `[ui] mouse`: whether mouse events act (the terminal only sends them when captured).
+    pub mouse: bool,
     /// The alert rules and what they fire: the triage panel and the wall banner.
     pub alerting: alerts::AlertState,
     /// The containers table as last worked out, and what it was worked out from.
@@ -233,6 +236,7 @@ impl App {
                 unfinished: Vec::new(),
             },
             clipboard: config.ui.clipboard,
+            mouse: config.ui.mouse,
             alerting: alerts::AlertState::new(crate::model::alerts::Alerts::new(
                 config.alerts.rules.clone(),
             )),
@@ -633,17 +637,7 @@ impl App {
                 self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
             }
             View::Events => {
-                let rows: Vec<EventRef> = self
-                    .fleet
-                    .filtered_events(&self.view.event_filter)
-                    .map(EventRef::of)
-                    .collect();
-                let current = self
-                    .view
-                    .event_selected
-                    .as_ref()
-                    .and_then(|sel| rows.iter().position(|r| r == sel))
-                    .unwrap_or(rows.len().saturating_sub(1));
+                let (rows, current) = self.event_rows();
                 let next = step(current, delta, rows.len());
                 // Reaching the bottom resumes following.
                 self.view.event_selected = if next + 1 >= rows.len() {
@@ -664,6 +658,22 @@ impl App {
                     visible_offset(self.view.triage_offset, self.view.triage_selected, page);
             }
         }
+    }
+
+    /// The events the filter shows, and the selected one's index (following: the newest).
+    fn event_rows(&self) -> (Vec<EventRef>, usize) {
+        let rows: Vec<EventRef> = self
+            .fleet
+            .filtered_events(&self.view.event_filter)
+            .map(EventRef::of)
+            .collect();
+        let current = self
+            .view
+            .event_selected
+            .as_ref()
+            .and_then(|sel| rows.iter().position(|r| r == sel))
+            .unwrap_or(rows.len().saturating_sub(1));
+        (rows, current)
     }
 
     /// Opens the detail panel of a container, from anywhere (events, triage).

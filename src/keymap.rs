@@ -1098,8 +1098,8 @@ fn hint(b: &Binding) -> Hint {
     }
 }
 
-/// The action that shows `view`.
-fn show(view: View) -> Action {
+/// The action that shows `view` (what its number key does).
+pub fn show(view: View) -> Action {
     match view {
         View::Clusters => Action::ShowClusters,
         View::Containers => Action::ShowContainers,

@@ -222,3 +222,39 @@ fn a_host_shell_in_the_real_terminal_leaks_no_escape_to_it() {
     t.keys("q");
     t.wait_for("the dashboard gone", |s| !s.contains("(host)"));
 }
+
+/// tmux's record of the modes the application in the pane has set: mouse tracking (any
+/// motion, SGR encoding). tmux keeps one tracking mode, the last set: any-motion (1003).
+fn mouse_flags(t: &Tmux) -> String {
+    t.run(&[
+        "display",
+        "-p",
+        "-t",
+        &t.session,
+        "#{mouse_any_flag}#{mouse_sgr_flag}",
+    ])
+    .trim()
+    .to_string()
+}
+
+/// The mouse is captured while the dashboard runs (`[ui] mouse` is on by default) and released
+/// on the way out, by the quit key and by SIGTERM: a terminal left capturing would answer each
+/// click in the shell afterwards with an escape sequence.
+#[test]
+fn mouse_capture_is_on_while_it_runs_and_off_after_the_quit_key_and_sigterm() {
+    for way_out in ["q", "-TERM"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, pid) = session(dir.path());
+        assert_eq!(mouse_flags(&t), "11", "{way_out}: captured while it runs");
+        if way_out == "q" {
+            t.keys("q");
+        } else {
+            Command::new("kill").args([way_out, &pid]).status().unwrap();
+        }
+        let screen = t.wait_for("exit and the terminal mode", |s| {
+            s.contains("EXITED=") && s.contains("icanon")
+        });
+        assert!(screen.contains("EXITED=0"), "{way_out}: {screen}");
+        assert_eq!(mouse_flags(&t), "00", "{way_out}: released on exit");
+    }
+}

@@ -129,6 +129,23 @@ pub struct SwarmInput {
     pub error: Option<String>,
 }
 
+/// The copy menu: what `c` can put on the clipboard for the selected container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyMenu {
+    /// Whose values these are (`ENDPOINT/NAME`), for the title.
+    pub subject: String,
+    pub items: Vec<CopyItem>,
+    pub selected: usize,
+}
+
+/// One entry of the copy menu: what it is ("id", "ip lab-net") and the text copied. Both come
+/// from the model, where container text is already sanitised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyItem {
+    pub label: String,
+    pub value: String,
+}
+
 /// The `/` input line while it is open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FilterInput {
@@ -204,6 +221,8 @@ pub struct ViewState {
     pub processes: Option<ProcessesView>,
     /// The inspect overlay (`i`), while it is open.
     pub inspect: Option<InspectView>,
+    /// The copy menu (`c`), while it is open.
+    pub copy_menu: Option<CopyMenu>,
     pub help: bool,
     /// A one-line message for the footer (refused key, bad filter…).
     pub message: Option<String>,
@@ -256,6 +275,7 @@ impl Default for ViewState {
             mask_env: true,
             processes: None,
             inspect: None,
+            copy_menu: None,
             help: false,
             message: None,
         }
