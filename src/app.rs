@@ -454,6 +454,10 @@ impl App {
             self.edit_swarm_input(key);
             return true;
         }
+        if self.view.copy_menu.is_some() {
+            self.copy_menu_key(key);
+            return true;
+        }
         let had_message = self.view.message.take().is_some();
         if self.view.help {
             // Any key closes help; quit keys still quit.
@@ -544,8 +548,10 @@ impl App {
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
             Action::Inspect => self.open_inspect(),
-            Action::CopyId => self.copy(clipboard::CopyWhat::Id),
-            Action::CopyName => self.copy(clipboard::CopyWhat::Name),
+            Action::Copy => self.open_copy_menu(),
+            Action::CopyName => self.copy_name(),
+            // Only meaningful in the log view, handled there.
+            Action::MarkLines => {}
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev

@@ -12,6 +12,7 @@
 pub mod clusters;
 pub mod confirm;
 pub mod containers;
+pub mod copy;
 pub mod deploy;
 pub mod detail;
 pub mod events;
@@ -259,6 +260,9 @@ impl Screen<'_> {
                 inspect: i,
             }
             .render(body, buf);
+        }
+        if let Some(menu) = &self.state.copy_menu {
+            copy::CopyMenuOverlay { screen: self, menu }.render(body, buf);
         }
         if let Some(p) = &self.state.processes {
             processes::ProcessesOverlay {

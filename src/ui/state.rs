@@ -53,6 +53,8 @@ pub struct LogView {
     pub wrap: bool,
     /// Index into the buffer of the match `n`/`N` moved to.
     pub current_match: Option<usize>,
+    /// Index into the buffer where `v` started a range of lines to copy.
+    pub mark: Option<usize>,
 }
 
 impl LogView {
@@ -67,6 +69,23 @@ impl LogView {
             timestamps: false,
             wrap: false,
             current_match: None,
+            mark: None,
+        }
+    }
+
+    /// The line `c` copies and `v` marks (an index into the buffer): the match `n`/`N` moved
+    /// to, else the newest line while following, else the first line on screen.
+    pub fn current_line(&self) -> Option<usize> {
+        if let Some(m) = self.current_match
+            && m < self.buffer.len()
+        {
+            return Some(m);
+        }
+        let shown = self.shown();
+        if self.follow {
+            shown.last().copied()
+        } else {
+            shown.get(self.top).or(shown.last()).copied()
         }
     }
 
