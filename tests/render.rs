@@ -2284,6 +2284,15 @@ fn c_in_the_log_view_copies_the_current_line_or_the_marked_ones_capped() {
     key(&mut app, KeyCode::Char('v'));
     key(&mut app, KeyCode::Char('g'));
     key(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 80, 24);
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("99 lines marked"), "{text}");
+    let (x, y) = find_cell(&buf, "line-1");
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
     key(&mut app, KeyCode::Char('c'));
     let (text, label) = copied(&mut app);
     assert_eq!(
