@@ -36,11 +36,18 @@ impl App {
                 if self.view.help {
                     return false;
                 }
-                let action = if ev.kind == MouseEventKind::ScrollUp {
-                    Action::Up
-                } else {
-                    Action::Down
-                };
+                let up = ev.kind == MouseEventKind::ScrollUp;
+                // Over the shell pane: its scrollback (up is back in time).
+                if let (_, Some(pane)) = self.areas()
+                    && pane.contains((ev.column, ev.row).into())
+                {
+                    if let Some(p) = self.shells.active_mut() {
+                        let lines = WHEEL_LINES as isize;
+                        p.emulator.scroll(if up { lines } else { -lines });
+                    }
+                    return true;
+                }
+                let action = if up { Action::Up } else { Action::Down };
                 for _ in 0..WHEEL_LINES {
                     self.perform(action);
                 }
@@ -95,10 +102,15 @@ impl App {
         let overlay = self.view.detail.is_some()
             || self.view.processes.is_some()
             || self.view.inspect.is_some();
-        if overlay || !body.contains((x, y).into()) {
+        if !body.contains((x, y).into()) {
             return false;
         }
-        self.select_at(body, y)
+        // A click on the view gives it the keys back from a focused shell.
+        let unfocused = std::mem::replace(&mut self.shells.focused, false);
+        if overlay {
+            return unfocused;
+        }
+        self.select_at(body, y) || unfocused
     }
 
     /// Selects the row the current view's table draws at screen row `y`.

@@ -245,6 +245,14 @@ fn a_click_on_a_shell_tab_makes_it_the_focused_one() {
     let (x, y) = find_cell(&buf, "eu-host");
     click(&mut app, (x, y));
     assert_eq!(app.shells.active, 1);
+    // The wheel over the pane scrolls the shell's scrollback, not the view.
+    let selected = app.view.selected_endpoint;
+    assert!(mouse(&mut app, MouseEventKind::ScrollDown, x, y + 3));
+    assert_eq!(app.view.selected_endpoint, selected);
+    // A click on the view gives it the keys back.
+    assert!(app.shells.focused);
+    assert!(click(&mut app, (10, 5)));
+    assert!(!app.shells.focused);
 }
 
 #[test]
