@@ -13,6 +13,7 @@ mod event_loop;
 pub mod input;
 mod inspect;
 mod logs;
+mod mouse;
 mod pools;
 mod processes;
 pub mod shell;
@@ -83,6 +84,8 @@ pub struct App {
     pub deploy: DeployContext,
     /// `[ui] clipboard`: whether the copy keys may write to the terminal (OSC 52).
     clipboard: bool,
+    /// `[ui] mouse`: whether mouse events act (the terminal only sends them when captured).
+    pub mouse: bool,
     /// The alert rules and what they fire: the triage panel and the wall banner.
     pub alerting: alerts::AlertState,
     /// The containers table as last worked out, and what it was worked out from.
@@ -237,6 +240,7 @@ impl App {
                 unfinished: Vec::new(),
             },
             clipboard: config.ui.clipboard,
+            mouse: config.ui.mouse,
             alerting: alerts::AlertState::new(crate::model::alerts::Alerts::new(
                 config.alerts.rules.clone(),
             )),
@@ -454,6 +458,10 @@ impl App {
             self.edit_swarm_input(key);
             return true;
         }
+        if self.view.copy_menu.is_some() {
+            self.copy_menu_key(key);
+            return true;
+        }
         let had_message = self.view.message.take().is_some();
         if self.view.help {
             // Any key closes help; quit keys still quit.
@@ -544,8 +552,10 @@ impl App {
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
             Action::Inspect => self.open_inspect(),
-            Action::CopyId => self.copy(clipboard::CopyWhat::Id),
-            Action::CopyName => self.copy(clipboard::CopyWhat::Name),
+            Action::Copy => self.open_copy_menu(),
+            Action::CopyName => self.copy_name(),
+            // Only meaningful in the log view, handled there.
+            Action::MarkLines => {}
             // Only meaningful in the log view, handled above.
             Action::SearchNext
             | Action::SearchPrev
@@ -637,17 +647,7 @@ impl App {
                 self.view.offset = visible_offset(self.view.offset, self.view.selected, height);
             }
             View::Events => {
-                let rows: Vec<EventRef> = self
-                    .fleet
-                    .filtered_events(&self.view.event_filter)
-                    .map(EventRef::of)
-                    .collect();
-                let current = self
-                    .view
-                    .event_selected
-                    .as_ref()
-                    .and_then(|sel| rows.iter().position(|r| r == sel))
-                    .unwrap_or(rows.len().saturating_sub(1));
+                let (rows, current) = self.event_rows();
                 let next = step(current, delta, rows.len());
                 // Reaching the bottom resumes following.
                 self.view.event_selected = if next + 1 >= rows.len() {
@@ -668,6 +668,22 @@ impl App {
                     visible_offset(self.view.triage_offset, self.view.triage_selected, page);
             }
         }
+    }
+
+    /// The events the filter shows, and the selected one's index (following: the newest).
+    fn event_rows(&self) -> (Vec<EventRef>, usize) {
+        let rows: Vec<EventRef> = self
+            .fleet
+            .filtered_events(&self.view.event_filter)
+            .map(EventRef::of)
+            .collect();
+        let current = self
+            .view
+            .event_selected
+            .as_ref()
+            .and_then(|sel| rows.iter().position(|r| r == sel))
+            .unwrap_or(rows.len().saturating_sub(1));
+        (rows, current)
     }
 
     /// Opens the detail panel of a container, from anywhere (events, triage).

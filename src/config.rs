@@ -71,6 +71,9 @@ pub struct UiSettings {
     /// Copy keys write an OSC 52 sequence to the terminal; off for a terminal that prints
     /// unknown escape sequences as garbage.
     pub clipboard: bool,
+    /// Mouse capture: wheel, clicks on rows, view names and shell tabs. Off for an operator
+    /// who wants the terminal's own selection without Shift. Never on a wall.
+    pub mouse: bool,
 }
 
 impl Default for UiSettings {
@@ -81,6 +84,7 @@ impl Default for UiSettings {
             theme: ThemeSpec::default(),
             view: View::Clusters,
             clipboard: true,
+            mouse: true,
         }
     }
 }
@@ -615,6 +619,9 @@ pub fn parse_str_with_env(
     }
     if let Some(clipboard) = raw.ui.clipboard {
         ui.clipboard = clipboard;
+    }
+    if let Some(mouse) = raw.ui.mouse {
+        ui.mouse = mouse;
     }
     if let Some(view) = &raw.ui.view {
         ui.view = View::parse_openable(view.get_ref())

@@ -58,8 +58,11 @@ pub enum Action {
     ActKill,
     ActRemove,
     ActRolling,
-    /// The selected container's full id to the operator's clipboard (OSC 52).
-    CopyId,
+    /// The copy menu of the selected container (id, name, IPs, image); in the log view, the
+    /// current line or the marked range. Copied to the operator's clipboard (OSC 52).
+    Copy,
+    /// In the log view: start a range of lines to copy at the current line (again: drop it).
+    MarkLines,
     /// The selected container's `ENDPOINT/NAME` to the operator's clipboard (OSC 52).
     CopyName,
     /// The deploy form (prefilled from the selected container).
@@ -144,7 +147,8 @@ impl Action {
             Action::ActKill => "kill",
             Action::ActRemove => "remove",
             Action::ActRolling => "rolling-restart",
-            Action::CopyId => "copy-id",
+            Action::Copy => "copy",
+            Action::MarkLines => "mark-lines",
             Action::CopyName => "copy-name",
             Action::Deploy => "deploy",
             Action::Rollback => "rollback",
@@ -684,6 +688,20 @@ impl Default for Keymap {
                 b(&[Key::ch('w')], ToggleWrap, Logs, "wrap", false),
                 b(&[Key::ch('s')], SaveLogs, Logs, "save to file", false),
                 b(
+                    &[Key::ch('c')],
+                    Copy,
+                    Logs,
+                    "copy line / marked lines",
+                    false,
+                ),
+                b(
+                    &[Key::ch('v')],
+                    MarkLines,
+                    Logs,
+                    "mark lines from here",
+                    false,
+                ),
+                b(
                     &[Key::plain(K::Esc)],
                     Close,
                     Logs,
@@ -834,8 +852,8 @@ impl Default for Keymap {
                 b(&[Key::plain(K::Esc)], Close, Scope::Inspect, "close", true),
                 b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
                 b(&[Key::ch('e')], Exec, Detail, "exec shell", false),
-                b(&[Key::ch('c')], CopyId, Containers, "copy id", false),
-                b(&[Key::ch('c')], CopyId, Detail, "copy id", false),
+                b(&[Key::ch('c')], Copy, Containers, "copy id/name/IP…", false),
+                b(&[Key::ch('c')], Copy, Detail, "copy id/name/IP…", false),
                 b(
                     &[Key::ch('C')],
                     CopyName,
@@ -1098,8 +1116,8 @@ fn hint(b: &Binding) -> Hint {
     }
 }
 
-/// The action that shows `view`.
-fn show(view: View) -> Action {
+/// The action that shows `view` (what its number key does).
+pub fn show(view: View) -> Action {
     match view {
         View::Clusters => Action::ShowClusters,
         View::Containers => Action::ShowContainers,
@@ -1220,7 +1238,8 @@ mod tests {
             SortReverse,
             GroupNext,
             ToggleEnvMask,
-            CopyId,
+            Copy,
+            MarkLines,
             CopyName,
             Exec,
             HostShell,

@@ -486,15 +486,39 @@ async fn snapshot(
     })
 }
 
-/// Restores the terminal when dropped: covers early returns and errors; ratatui's panic hook
-/// covers panics.
-struct TerminalGuard;
+/// Restores the terminal when dropped: covers early returns, errors and signals; the panic
+/// hook ([`restore_on_panic`]) covers panics.
+struct TerminalGuard {
+    /// Mouse capture was turned on, so it is turned off again.
+    mouse: bool,
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableBracketedPaste);
+        let _ = leave_modes(&mut std::io::stdout(), self.mouse);
         ratatui::restore();
     }
+}
+
+/// Turns off what the dashboard turned on besides raw mode and the alternate screen (which
+/// `ratatui::restore` undoes): bracketed paste, and mouse capture when it was on. A terminal
+/// left capturing the mouse would answer every click in the shell with escape sequences.
+fn leave_modes(out: &mut impl Write, mouse: bool) -> std::io::Result<()> {
+    if mouse {
+        crossterm::queue!(out, crossterm::event::DisableMouseCapture)?;
+    }
+    crossterm::queue!(out, crossterm::event::DisableBracketedPaste)?;
+    out.flush()
+}
+
+/// Puts a hook before ratatui's (which leaves raw mode and the alternate screen, then reports)
+/// that turns the modes off too.
+fn restore_on_panic(mouse: bool) {
+    let ratatui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = leave_modes(&mut std::io::stdout(), mouse);
+        ratatui_hook(info);
+    }));
 }
 
 async fn run_dashboard(
@@ -532,10 +556,19 @@ async fn run_dashboard(
         ratatui::backend::CrosstermBackend::new(std::io::stdout()),
     ))
     .wrap_err("cannot set up the terminal")?;
-    let _guard = TerminalGuard;
+    // The mouse is captured when configured, never on a wall (nothing there takes a click,
+    // and the terminal's own selection should work without Shift).
+    let mouse = config.ui.mouse && !wall;
+    app.mouse = mouse;
+    let _guard = TerminalGuard { mouse };
+    restore_on_panic(mouse);
     // Pastes arrive whole (Event::Paste), so a shell in the pane gets them bracketed.
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste)
         .wrap_err("cannot enable bracketed paste")?;
+    if mouse {
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)
+            .wrap_err("cannot enable mouse capture")?;
+    }
     let input = crate::app::input::TerminalInput::spawn()
         .wrap_err("cannot start the terminal input thread")?;
     tracing::info!(endpoints = config.endpoints.len(), "dashboard started");
@@ -637,4 +670,28 @@ async fn export_headless(config: &config::Config) -> color_eyre::Result<i32> {
         );
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaving_turns_mouse_capture_off_when_it_was_on() {
+        let mut out = Vec::new();
+        leave_modes(&mut out, true).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        // Every mode EnableMouseCapture sets: normal, button, any-event tracking, SGR, urxvt.
+        for mode in ["1000", "1002", "1003", "1006", "1015"] {
+            assert!(out.contains(&format!("\x1b[?{mode}l")), "{mode}: {out:?}");
+        }
+        assert!(out.contains("\x1b[?2004l"), "bracketed paste off: {out:?}");
+
+        let mut out = Vec::new();
+        leave_modes(&mut out, false).unwrap();
+        assert_eq!(
+            out, b"\x1b[?2004l",
+            "without the mouse, only the paste mode"
+        );
+    }
 }

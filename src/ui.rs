@@ -12,6 +12,7 @@
 pub mod clusters;
 pub mod confirm;
 pub mod containers;
+pub mod copy;
 pub mod deploy;
 pub mod detail;
 pub mod events;
@@ -79,6 +80,62 @@ pub struct Hint {
 pub struct HelpSection {
     pub title: String,
     pub hints: Vec<Hint>,
+}
+
+/// The header's text: the name and the fleet's counts, then each view's label. Terminals too
+/// narrow for every title get the numbers, with the current view's title only (the clock
+/// keeps its 7 columns). The header draws from it and a mouse click is read against it.
+fn header_labels(fleet: &Fleet, current: View, width: u16) -> ([String; 2], Vec<(View, String)>) {
+    let up = fleet.endpoints.iter().filter(|e| e.is_up()).count();
+    let total = fleet.endpoints.len();
+    let prefix = [
+        " fleetdeck ".to_string(),
+        format!(" {up}/{total} up · {} containers ", fleet.container_count()),
+    ];
+    let full: usize = View::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" {}:{} ", i + 1, v.title()).chars().count())
+        .sum();
+    let before: usize = prefix.iter().map(|s| s.chars().count()).sum();
+    let narrow = before + full + 8 > usize::from(width);
+    let tabs = View::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let label = if narrow && *v != current {
+                format!(" {} ", i + 1)
+            } else {
+                format!(" {}:{} ", i + 1, v.title())
+            };
+            (*v, label)
+        })
+        .collect();
+    (prefix, tabs)
+}
+
+/// The view whose name the header draws at column `x` (of a header `width` wide), for a click.
+pub fn header_view_at(fleet: &Fleet, current: View, width: u16, x: u16) -> Option<View> {
+    let (prefix, tabs) = header_labels(fleet, current, width);
+    let mut left: usize = prefix.iter().map(|s| s.chars().count()).sum();
+    let x = usize::from(x);
+    for (view, label) in tabs {
+        let right = left + label.chars().count();
+        if (left..right).contains(&x) {
+            return Some(view);
+        }
+        left = right;
+    }
+    None
+}
+
+/// The line of a bordered table (a title row under the top border) drawn in `area` that the
+/// screen row `y` shows, counted from the first line on screen; `None` on the borders, the
+/// title row or outside.
+pub fn table_line_at(area: Rect, y: u16) -> Option<usize> {
+    let first = area.y.checked_add(2)?;
+    let bottom = area.bottom().saturating_sub(1);
+    (y >= first && y < bottom).then(|| usize::from(y - first))
 }
 
 pub struct Screen<'a> {
@@ -207,6 +264,9 @@ impl Screen<'_> {
             }
             .render(body, buf);
         }
+        if let Some(menu) = &self.state.copy_menu {
+            copy::CopyMenuOverlay { screen: self, menu }.render(body, buf);
+        }
         if let Some(p) = &self.state.processes {
             processes::ProcessesOverlay {
                 screen: self,
@@ -233,37 +293,16 @@ impl Screen<'_> {
 impl Screen<'_> {
     fn render_header(&self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let up = self.fleet.endpoints.iter().filter(|e| e.is_up()).count();
-        let total = self.fleet.endpoints.len();
+        let (prefix, tabs) = header_labels(self.fleet, self.state.view, area.width);
         let mut spans = vec![
             Span::styled(
-                " fleetdeck ",
+                prefix[0].clone(),
                 t.header.add_modifier(ratatui::style::Modifier::BOLD),
             ),
-            Span::styled(
-                format!(
-                    " {up}/{total} up · {} containers ",
-                    self.fleet.container_count()
-                ),
-                t.header,
-            ),
+            Span::styled(prefix[1].clone(), t.header),
         ];
-        // Terminals too narrow for every title get the numbers, with the current view's title
-        // only (the clock keeps its 7 columns).
-        let full: usize = View::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!(" {}:{} ", i + 1, v.title()).chars().count())
-            .sum();
-        let before: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-        let narrow = before + full + 8 > usize::from(area.width);
-        for (i, v) in View::ALL.iter().enumerate() {
-            let label = if narrow && *v != self.state.view {
-                format!(" {} ", i + 1)
-            } else {
-                format!(" {}:{} ", i + 1, v.title())
-            };
-            let style = if *v == self.state.view {
+        for (v, label) in tabs {
+            let style = if v == self.state.view {
                 t.header.add_modifier(ratatui::style::Modifier::REVERSED)
             } else {
                 t.header

@@ -265,6 +265,18 @@ fn clipboard_is_on_by_default_and_takes_only_a_boolean() {
 }
 
 #[test]
+fn mouse_is_on_by_default_and_takes_only_a_boolean() {
+    let c = config::parse_str("", Path::new("f.toml")).unwrap();
+    assert!(c.ui.mouse);
+    let c = config::parse_str("[ui]\nmouse = false\n", Path::new("f.toml")).unwrap();
+    assert!(!c.ui.mouse);
+    assert_eq!(
+        error_of("bad-mouse.toml"),
+        "tests/fixtures/config/bad-mouse.toml:2: ui.mouse: expected a boolean, found string \"on\""
+    );
+}
+
+#[test]
 fn a_value_of_the_wrong_type_names_its_key_path_and_the_expected_type() {
     assert_eq!(
         error_of("wrong-type.toml"),

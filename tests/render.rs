@@ -18,6 +18,9 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
+#[path = "render/mouse.rs"]
+mod mouse;
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
 }
@@ -2185,7 +2188,7 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
 }
 
 #[test]
-fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through_osc_52() {
+fn c_opens_a_copy_menu_whose_pick_is_one_osc_52_and_shift_c_copies_endpoint_and_name() {
     use fleetdeck::app::{Command, Effects};
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
@@ -2197,6 +2200,11 @@ fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through
     key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
     let web1 = format!("c1{}", "0".repeat(62));
     key(&mut app, KeyCode::Char('c'));
+    assert!(app.commands.is_empty(), "the menu first");
+    snap!("copy_menu_80x24", render(&mut app, 80, 24));
+    snap!("copy_menu_200x50", render(&mut app, 200, 50));
+    key(&mut app, KeyCode::Char('1'));
+    assert!(app.view.copy_menu.is_none(), "a pick closes the menu");
     assert_eq!(
         app.commands,
         [Command::Copy {
@@ -2212,9 +2220,22 @@ fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through
         app.view.message.as_deref(),
         Some("copied the id of us-east-01/web-1 (via the terminal: OSC 52)")
     );
-    // From the detail panel too, and C for ENDPOINT/NAME.
+    // From the detail panel too: arrows to the address, Enter.
     key(&mut app, KeyCode::Enter);
     assert!(app.view.detail.is_some());
+    key(&mut app, KeyCode::Char('c'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    effects.run(&mut app);
+    assert_eq!(
+        app.view.message.as_deref(),
+        Some("copied the dockernet: 192.168.2.20 of us-east-01/web-1 (via the terminal: OSC 52)")
+    );
+    // Esc closes it with nothing copied; C copies ENDPOINT/NAME at once.
+    key(&mut app, KeyCode::Char('c'));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.view.copy_menu.is_none() && app.commands.is_empty());
     key(&mut app, KeyCode::Char('C'));
     effects.run(&mut app);
     assert_eq!(
@@ -2223,8 +2244,83 @@ fn c_copies_the_selected_containers_id_and_shift_c_its_endpoint_and_name_through
     );
     drop(effects);
     let mut expected = format!("\x1b]52;c;{}\x07", base64_of(&web1)).into_bytes();
+    expected.extend(format!("\x1b]52;c;{}\x07", base64_of("192.168.2.20")).bytes());
     expected.extend_from_slice(b"\x1b]52;c;dXMtZWFzdC0wMS93ZWItMQ==\x07");
     assert_eq!(out, expected);
+}
+
+#[test]
+fn c_in_the_log_view_copies_the_current_line_or_the_marked_ones_capped() {
+    use fleetdeck::app::Command;
+    use fleetdeck::model::logs::{LogBuffer, LogLine, LogSource, LogStream};
+    use fleetdeck::ui::state::LogView;
+    let mut app = app();
+    let sources = vec![LogSource {
+        endpoint: 0,
+        container_id: "c1".into(),
+        tag: "us-east-01/web-1".into(),
+    }];
+    let mut buffer = LogBuffer::new(sources, 1000);
+    buffer.extend((0..100).map(|i| {
+        LogLine::from_raw(
+            0,
+            Some(now()),
+            LogStream::Stdout,
+            &format!("\x1b[31mline-{i}\x1b[0m"),
+        )
+    }));
+    app.logs = Some(LogView::new(1, buffer));
+    key(&mut app, KeyCode::Char('5'));
+    render(&mut app, 80, 24);
+    // Following: the newest line, its colours dropped.
+    key(&mut app, KeyCode::Char('c'));
+    let copied = |app: &mut App| match app.commands.pop() {
+        Some(Command::Copy { text, label }) => (text, label),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(copied(&mut app), ("line-99".into(), "the log line".into()));
+    // v at the newest line, to the top and one down (the view's top line is then current),
+    // c: the range between.
+    key(&mut app, KeyCode::Char('v'));
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 80, 24);
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("99 lines marked"), "{text}");
+    let (x, y) = find_cell(&buf, "line-1");
+    assert!(
+        buf[(x, y)]
+            .modifier
+            .contains(ratatui::style::Modifier::REVERSED)
+    );
+    key(&mut app, KeyCode::Char('c'));
+    let (text, label) = copied(&mut app);
+    assert_eq!(
+        text,
+        (1..100)
+            .map(|i| format!("line-{i}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(label, "99 log lines");
+    assert!(
+        app.logs.as_ref().unwrap().mark.is_none(),
+        "a copy drops the mark"
+    );
+
+    // Over the cap: cut on a line's end, and the status line says so.
+    let long = "x".repeat(30 * 1024);
+    let mut buffer = LogBuffer::new(app.logs.as_ref().unwrap().buffer.sources.clone(), 1000)
+        .with_max_bytes(1 << 20);
+    buffer.extend((0..4).map(|_| LogLine::from_raw(0, Some(now()), LogStream::Stdout, &long)));
+    app.logs = Some(LogView::new(2, buffer));
+    key(&mut app, KeyCode::Char('g'));
+    key(&mut app, KeyCode::Char('v'));
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('c'));
+    let (text, label) = copied(&mut app);
+    assert_eq!(text.len(), 2 * long.len() + 1);
+    assert_eq!(label, "the first 2 of 4 log lines (cut at 64 KiB)");
 }
 
 #[test]
@@ -2249,6 +2345,7 @@ fn a_wall_display_copies_nothing() {
     key(&mut app, KeyCode::Char('c'));
     key(&mut app, KeyCode::Char('C'));
     assert!(app.commands.is_empty());
+    assert!(app.view.copy_menu.is_none());
 }
 
 /// Base64 for the test's expected bytes, independent of the encoder under test.

@@ -71,6 +71,13 @@ where
                         urgent = true;
                     }
                 }
+                Some(Ok(Event::Mouse(mouse))) => {
+                    if app.handle_mouse(mouse) {
+                        effects.run(app);
+                        dirty = true;
+                        urgent = true;
+                    }
+                }
                 Some(Ok(Event::Resize(..))) => {
                     dirty = true;
                     urgent = true;

@@ -191,6 +191,19 @@ impl App {
                     self.view.message = Some("search first (/), then F shows only matches".into());
                 }
             }
+            Action::Copy => self.copy_log_lines(),
+            Action::MarkLines => {
+                view.mark = match view.mark {
+                    Some(_) => None,
+                    None => view.current_line(),
+                };
+                self.view.message = Some(match view.mark {
+                    Some(_) => {
+                        "lines marked from here: move, then c copies them (v drops the mark)".into()
+                    }
+                    None => "mark dropped".into(),
+                });
+            }
             Action::ToggleTimestamps => view.timestamps = !view.timestamps,
             Action::ToggleWrap => view.wrap = !view.wrap,
             Action::SaveLogs => {

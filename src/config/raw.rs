@@ -109,6 +109,8 @@ pub struct RawUi {
     pub mask_env: Option<bool>,
     /// Copy to the operator's clipboard through the terminal (OSC 52).
     pub clipboard: Option<bool>,
+    /// Capture the mouse (wheel, clicks).
+    pub mouse: Option<bool>,
     /// A built-in theme name or a theme file, relative to the config file.
     pub theme: Option<Spanned<String>>,
     /// Frame style per cluster name.

@@ -30,6 +30,31 @@ pub fn body_rows(height: u16) -> usize {
     usize::from(height.saturating_sub(3))
 }
 
+/// The selected row and the first line on screen of a table `height` lines tall (the headers
+/// between groups are lines too).
+fn window(rows: &query::RowList, st: &crate::ui::ViewState, height: usize) -> (usize, usize) {
+    let selected = st.selected.min(rows.len().saturating_sub(1));
+    let selected_line = rows.line_of_row(selected);
+    (selected, visible_offset(st.offset, selected_line, height))
+}
+
+/// The row (an index into `rows.keys`) drawn at screen row `y` of the table in `area`, for a
+/// click; `None` on a group header, a border, the title row or past the last row.
+pub fn row_at(
+    rows: &query::RowList,
+    st: &crate::ui::ViewState,
+    area: Rect,
+    y: u16,
+) -> Option<usize> {
+    let line = super::table_line_at(area, y)?;
+    let height = usize::from(area.height.saturating_sub(3));
+    let (_, offset) = window(rows, st, height);
+    match rows.line(offset + line)? {
+        query::Line::Row(i) => Some(i),
+        query::Line::Group(_) => None,
+    }
+}
+
 /// The smallest change to `offset` that keeps `selected` inside a window of `height` rows.
 pub fn visible_offset(offset: usize, selected: usize, height: usize) -> usize {
     if height == 0 {
@@ -215,10 +240,8 @@ impl Widget for ContainersView<'_, '_> {
 
         // Headers between groups count as lines of the window; only the lines on screen are
         // looked up in the fleet.
-        let selected = st.selected.min(rows.len() - 1);
-        let selected_line = rows.line_of_row(selected);
         let height = usize::from(inner.height.saturating_sub(1));
-        let offset = visible_offset(st.offset, selected_line, height);
+        let (selected, offset) = window(rows, st, height);
 
         let endpoint_width = super::endpoint_column_width(s.fleet);
         let plan = column_plan(inner.width, endpoint_width);

@@ -39,6 +39,30 @@ pub fn event_style(ev: &FleetEvent, theme: &Theme) -> Style {
     }
 }
 
+/// The first event on screen: following, the window sticks to the bottom.
+fn window_offset(len: usize, selected: usize, st: &crate::ui::ViewState, height: usize) -> usize {
+    if st.event_selected.is_none() {
+        len.saturating_sub(height)
+    } else {
+        visible_offset(st.event_offset.min(selected), selected, height)
+    }
+}
+
+/// The index (into the `len` filtered events, `selected` of them selected) drawn at screen
+/// row `y` of the table in `area`, for a click.
+pub fn index_at(
+    len: usize,
+    selected: usize,
+    st: &crate::ui::ViewState,
+    area: Rect,
+    y: u16,
+) -> Option<usize> {
+    let line = super::table_line_at(area, y)?;
+    let height = usize::from(area.height.saturating_sub(3));
+    let i = window_offset(len, selected, st, height) + line;
+    (i < len).then_some(i)
+}
+
 /// Index of the selected event within `rows` (the filtered list): the stored selection if it
 /// is still there, else the newest.
 pub fn selected_index(
@@ -83,11 +107,7 @@ impl Widget for EventsView<'_, '_> {
 
         let height = usize::from(inner.height.saturating_sub(1));
         let selected = selected_index(&rows, st.event_selected.as_ref());
-        let offset = if st.event_selected.is_none() {
-            rows.len().saturating_sub(height)
-        } else {
-            visible_offset(st.event_offset.min(selected), selected, height)
-        };
+        let offset = window_offset(rows.len(), selected, st, height);
         let wide = inner.width >= 110;
         let name_w = super::endpoint_column_width(fleet);
         let cluster_w = fleet

@@ -119,6 +119,17 @@ impl Widget for LogsView<'_, '_> {
                 title.push_str(" · matching only");
             }
         }
+        // Lines marked for copying (`v`): from the mark to the current line.
+        let marked = view
+            .mark
+            .zip(view.current_line())
+            .map(|(a, b)| a.min(b)..=a.max(b));
+        if let Some(range) = &marked {
+            title.push_str(&format!(
+                " · {} lines marked (c copies)",
+                range.end() - range.start() + 1
+            ));
+        }
         title.push(' ');
         let inner = super::view_frame(area, buf, t, Span::styled(title, t.title));
 
@@ -156,7 +167,12 @@ impl Widget for LogsView<'_, '_> {
                 view.search.as_ref(),
                 view.current_match == Some(idx),
             ));
-            Line::from(spans)
+            let line = Line::from(spans);
+            if marked.as_ref().is_some_and(|r| r.contains(&idx)) {
+                line.style(t.selection)
+            } else {
+                line
+            }
         };
         // Rows a line takes: what decides how many lines fit. Counted by the same word wrapper
         // that draws them (a guess from the line's width comes out short when words wrap early).

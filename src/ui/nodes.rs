@@ -72,6 +72,48 @@ fn cpus(reserved_nano: i64, has_nano: i64) -> String {
     format!("{}/{}", c(reserved_nano), c(has_nano))
 }
 
+/// The lines of a table grouped by swarm (`None`: a swarm's line; `Some(i)`: row i, of swarm
+/// `groups[i]`), the selected row and the first line on screen of a window `height` tall.
+fn grouped_window(
+    groups: &[usize],
+    selected: usize,
+    offset: usize,
+    height: usize,
+) -> (Vec<Option<usize>>, usize, usize) {
+    let mut items: Vec<Option<usize>> = Vec::new();
+    let selected = selected.min(groups.len().saturating_sub(1));
+    let mut selected_line = 0;
+    for (i, swarm) in groups.iter().enumerate() {
+        if i == 0 || groups[i - 1] != *swarm {
+            items.push(None);
+        }
+        if i == selected {
+            selected_line = items.len();
+        }
+        items.push(Some(i));
+    }
+    (
+        items,
+        selected,
+        visible_offset(offset, selected_line, height),
+    )
+}
+
+/// The row of a table grouped by swarm (the nodes and services views) drawn at screen row `y`
+/// of `area`, for a click; `None` on a swarm's line, a border or the title row.
+pub fn grouped_row_at(
+    groups: &[usize],
+    selected: usize,
+    offset: usize,
+    area: Rect,
+    y: u16,
+) -> Option<usize> {
+    let line = super::table_line_at(area, y)?;
+    let height = usize::from(area.height.saturating_sub(3));
+    let (items, _, offset) = grouped_window(groups, selected, offset, height);
+    items.get(offset + line).copied().flatten()
+}
+
 /// A table grouped by swarm, each group under a "── swarm … via …" line: what the nodes and
 /// services views share.
 pub(super) struct Grouped<'a, 'b> {
@@ -99,21 +141,9 @@ impl Grouped<'_, '_> {
             Paragraph::new(Span::styled(self.empty, t.dim)).render(inner, buf);
             return;
         }
-        // None: a swarm's line; Some(i): row i.
-        let mut items: Vec<Option<usize>> = Vec::new();
-        let selected = self.selected.min(self.groups.len() - 1);
-        let mut selected_line = 0;
-        for (i, swarm) in self.groups.iter().enumerate() {
-            if i == 0 || self.groups[i - 1] != *swarm {
-                items.push(None);
-            }
-            if i == selected {
-                selected_line = items.len();
-            }
-            items.push(Some(i));
-        }
         let height = usize::from(inner.height.saturating_sub(1));
-        let offset = visible_offset(self.offset, selected_line, height);
+        let (items, selected, offset) =
+            grouped_window(&self.groups, self.selected, self.offset, height);
         let shown: Vec<(usize, Option<usize>)> = items
             .iter()
             .enumerate()

@@ -38,6 +38,50 @@ pub fn terminal_area(pane: Rect) -> Rect {
     Block::default().borders(Borders::ALL).inner(pane)
 }
 
+/// The pane's tabs as its title draws them: each tab's span, with a `│` between two.
+fn tab_spans(shells: &Shells, t: &Theme) -> Vec<Span<'static>> {
+    let mut tabs: Vec<Span> = Vec::new();
+    for (i, p) in shells.panes.iter().enumerate() {
+        if i > 0 {
+            tabs.push(Span::styled("│", t.border));
+        }
+        let marker = match &p.state {
+            ShellState::Running => " ●".to_string(),
+            ShellState::Starting => " …".to_string(),
+            other => format!(" {}", other.label()),
+        };
+        let style = if i == shells.active {
+            t.header.add_modifier(Modifier::REVERSED)
+        } else {
+            t.hint
+        };
+        // The title carries container and endpoint names: sanitised like every name.
+        let title = crate::model::text::sanitize(&p.title);
+        tabs.push(Span::styled(format!(" {} {title}{marker} ", i + 1), style));
+    }
+    tabs
+}
+
+/// The tab whose title the pane drawn in `pane` shows at (`x`, `y`), for a click.
+pub fn tab_at(shells: &Shells, pane: Rect, x: u16, y: u16) -> Option<usize> {
+    if y != pane.y || shells.panes.is_empty() {
+        return None;
+    }
+    // The title starts after the top-left corner.
+    let mut left = usize::from(pane.x) + 1;
+    let x = usize::from(x);
+    let theme = Theme::default();
+    for (n, span) in tab_spans(shells, &theme).iter().enumerate() {
+        let right = left + span.width();
+        // Every other span is a separator; tab i is span 2i.
+        if n % 2 == 0 && (left..right).contains(&x) {
+            return Some(n / 2);
+        }
+        left = right;
+    }
+    None
+}
+
 pub struct ShellPaneView<'a> {
     pub shells: &'a Shells,
     pub theme: &'a Theme,
@@ -52,25 +96,7 @@ pub struct ShellPaneView<'a> {
 impl Widget for &ShellPaneView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let mut tabs: Vec<Span> = Vec::new();
-        for (i, p) in self.shells.panes.iter().enumerate() {
-            if i > 0 {
-                tabs.push(Span::styled("│", t.border));
-            }
-            let marker = match &p.state {
-                ShellState::Running => " ●".to_string(),
-                ShellState::Starting => " …".to_string(),
-                other => format!(" {}", other.label()),
-            };
-            let style = if i == self.shells.active {
-                t.header.add_modifier(Modifier::REVERSED)
-            } else {
-                t.hint
-            };
-            // The title carries container and endpoint names: sanitised like every name.
-            let title = crate::model::text::sanitize(&p.title);
-            tabs.push(Span::styled(format!(" {} {title}{marker} ", i + 1), style));
-        }
+        let tabs = tab_spans(self.shells, t);
         let hint = if self.shells.focused {
             format!(" {} dashboard ", self.focus_key)
         } else {

@@ -53,6 +53,8 @@ pub struct LogView {
     pub wrap: bool,
     /// Index into the buffer of the match `n`/`N` moved to.
     pub current_match: Option<usize>,
+    /// Index into the buffer where `v` started a range of lines to copy.
+    pub mark: Option<usize>,
 }
 
 impl LogView {
@@ -67,6 +69,23 @@ impl LogView {
             timestamps: false,
             wrap: false,
             current_match: None,
+            mark: None,
+        }
+    }
+
+    /// The line `c` copies and `v` marks (an index into the buffer): the match `n`/`N` moved
+    /// to, else the newest line while following, else the first line on screen.
+    pub fn current_line(&self) -> Option<usize> {
+        if let Some(m) = self.current_match
+            && m < self.buffer.len()
+        {
+            return Some(m);
+        }
+        let shown = self.shown();
+        if self.follow {
+            shown.last().copied()
+        } else {
+            shown.get(self.top).or(shown.last()).copied()
         }
     }
 
@@ -127,6 +146,23 @@ pub struct SwarmInput {
     pub service: String,
     pub text: String,
     pub error: Option<String>,
+}
+
+/// The copy menu: what `c` can put on the clipboard for the selected container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyMenu {
+    /// Whose values these are (`ENDPOINT/NAME`), for the title.
+    pub subject: String,
+    pub items: Vec<CopyItem>,
+    pub selected: usize,
+}
+
+/// One entry of the copy menu: what it is ("id", "ip lab-net") and the text copied. Both come
+/// from the model, where container text is already sanitised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyItem {
+    pub label: String,
+    pub value: String,
 }
 
 /// The `/` input line while it is open.
@@ -204,6 +240,8 @@ pub struct ViewState {
     pub processes: Option<ProcessesView>,
     /// The inspect overlay (`i`), while it is open.
     pub inspect: Option<InspectView>,
+    /// The copy menu (`c`), while it is open.
+    pub copy_menu: Option<CopyMenu>,
     pub help: bool,
     /// A one-line message for the footer (refused key, bad filter…).
     pub message: Option<String>,
@@ -256,6 +294,7 @@ impl Default for ViewState {
             mask_env: true,
             processes: None,
             inspect: None,
+            copy_menu: None,
             help: false,
             message: None,
         }

@@ -21,6 +21,16 @@ use super::containers::visible_offset;
 use super::{Screen, Theme};
 use crate::model::alerts::{Firing, Severity};
 
+/// The alert (an index into the `len` firing ones) drawn at screen row `y` of the table in
+/// `area`, for a click.
+pub fn index_at(len: usize, st: &crate::ui::ViewState, area: Rect, y: u16) -> Option<usize> {
+    let line = super::table_line_at(area, y)?;
+    let height = usize::from(area.height.saturating_sub(3));
+    let selected = st.triage_selected.min(len.saturating_sub(1));
+    let i = visible_offset(st.triage_offset, selected, height) + line;
+    (i < len).then_some(i)
+}
+
 pub struct TriageView<'a, 'b> {
     pub screen: &'a Screen<'b>,
 }
