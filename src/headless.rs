@@ -96,6 +96,21 @@ pub async fn check(config: &Config, json: bool, out: &mut impl Write) -> std::io
     });
     let mut alerts = Alerts::new(config.alerts.rules.clone());
     alerts.evaluate_once(&fleet, Utc::now());
+    let notify: Vec<NotifyReport> = config
+        .notify
+        .iter()
+        .zip(engine::notify::reach_all(&config.notify).await)
+        .map(|(t, r)| NotifyReport {
+            name: t.name.clone(),
+            kind: t.kind.as_str(),
+            status: if r.is_ok() {
+                "reachable"
+            } else {
+                "unreachable"
+            },
+            error: r.err(),
+        })
+        .collect();
     let endpoints: Vec<EndpointReport> = config
         .endpoints
         .iter()
@@ -136,7 +151,7 @@ pub async fn check(config: &Config, json: bool, out: &mut impl Write) -> std::io
                 v
             })
             .collect();
-        let doc = serde_json::json!({ "endpoints": endpoints, "alerts": alerts });
+        let doc = serde_json::json!({ "endpoints": endpoints, "alerts": alerts, "notify": notify });
         writeln!(
             out,
             "{}",
@@ -183,8 +198,36 @@ pub async fn check(config: &Config, json: bool, out: &mut impl Write) -> std::io
             }
             write_table(&rows, out)?;
         }
+        if !notify.is_empty() {
+            writeln!(out)?;
+            let mut rows = vec![["NOTIFY", "KIND", "STATUS", "ERROR"].map(String::from)];
+            for n in &notify {
+                rows.push([
+                    n.name.clone(),
+                    n.kind.into(),
+                    n.status.into(),
+                    n.error.clone().unwrap_or_default(),
+                ]);
+            }
+            write_table(&rows, out)?;
+        }
     }
-    Ok(check_exit_code(alerts.worst()))
+    // A target that cannot be reached is a warning: the alerts it should carry would be lost.
+    let undeliverable = notify
+        .iter()
+        .any(|n| n.error.is_some())
+        .then_some(Severity::Warning);
+    Ok(check_exit_code(alerts.worst().max(undeliverable)))
+}
+
+/// One `[[notify]]` target's row of `check`: reachable now or not (nothing is sent).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotifyReport {
+    pub name: String,
+    pub kind: &'static str,
+    /// "reachable" or "unreachable".
+    pub status: &'static str,
+    pub error: Option<String>,
 }
 
 fn new_fleet(config: &Config) -> Fleet {

@@ -182,3 +182,53 @@ fn a_bad_snapshot_format_is_a_usage_error_naming_the_valid_ones() {
         "{line}"
     );
 }
+
+/// `check` reports each `[[notify]]` target as reachable or not (a connection, nothing sent),
+/// and one that cannot be reached is a warning: the alerts it should carry would be lost.
+#[test]
+fn check_says_whether_each_notify_target_can_be_reached_and_warns_when_one_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that listens (reachable) and one that was listening and is closed (refused).
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let config = |targets: &str| {
+        let path = dir.path().join("fleetdeck.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[alerts]\ndefaults = false\n\n[[endpoint]]\nname = \"nowhere\"\n\
+                 url = \"unix:///nonexistent/fleetdeck-test.sock\"\n{targets}"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let target = |name: &str, port: u16| {
+        format!("\n[[notify]]\nname = \"{name}\"\nurl = \"http://127.0.0.1:{port}/hook\"\n")
+    };
+    let check = |path: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+            .args(["--config", path.to_str().unwrap(), "check", "--json"])
+            .env("XDG_STATE_HOME", dir.path())
+            .env_remove("DOCKER_HOST")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), doc)
+    };
+    let port = open.local_addr().unwrap().port();
+    let (code, doc) = check(&config(&target("oncall", port)));
+    assert_eq!(code, Some(0), "{doc}");
+    assert_eq!(doc["notify"][0]["name"], "oncall");
+    assert_eq!(doc["notify"][0]["status"], "reachable");
+    let both = format!("{}{}", target("oncall", port), target("pager", closed_port));
+    let (code, doc) = check(&config(&both));
+    assert_eq!(code, Some(1), "a warning: {doc}");
+    assert_eq!(doc["notify"][1]["status"], "unreachable");
+    let error = doc["notify"][1]["error"].as_str().unwrap();
+    assert!(error.contains("connection refused"), "{error}");
+    // The URL's path (a Slack webhook's secret) is never printed.
+    assert!(!doc.to_string().contains("/hook"), "{doc}");
+}

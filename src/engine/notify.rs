@@ -211,6 +211,14 @@ pub struct NotifierHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// Whether each target can be reached now (a connection, and a verified TLS handshake for
+/// `https://`; nothing is sent), in config order: what `fleetdeck check` reports, so a probe
+/// finds out that alerts could not be delivered before an alert has to be.
+pub async fn reach_all(targets: &[NotifyTarget]) -> Vec<Result<(), String>> {
+    let client = http::Client::new();
+    futures::future::join_all(targets.iter().map(|t| client.reach(t))).await
+}
+
 /// Starts one delivery task per target on the current runtime.
 pub fn start(targets: &[NotifyTarget]) -> Result<NotifierHandle, NotifyError> {
     start_with(targets, RetryPolicy::default(), QUEUE_PER_TARGET)

@@ -52,15 +52,7 @@ impl Client {
     }
 
     async fn try_post(&self, target: &NotifyTarget, body: Vec<u8>) -> Result<u16, String> {
-        let uri: hyper::Uri = target.url.parse().map_err(|e| format!("bad URL: {e}"))?;
-        let https = uri.scheme_str() == Some("https");
-        let host = uri
-            .host()
-            .ok_or("the URL has no host")?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let (uri, host) = parse(target)?;
         let authority = uri
             .authority()
             .map_or_else(|| host.clone(), |a| a.as_str().to_string());
@@ -78,22 +70,60 @@ impl Client {
         let req = req
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("cannot build the request: {e}"))?;
-        let tcp = TcpStream::connect((host.as_str(), port))
+        exchange(self.open(&uri, &host).await?, req).await
+    }
+
+    /// Whether the target can be reached: a connection and, for `https://`, a verified TLS
+    /// handshake, within its deadline; nothing is sent (`fleetdeck check` asks this).
+    pub(super) async fn reach(&self, target: &NotifyTarget) -> Result<(), String> {
+        let attempt = async {
+            let (uri, host) = parse(target)?;
+            self.open(&uri, &host).await.map(drop)
+        };
+        match tokio::time::timeout(target.timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "no connection within {} s",
+                target.timeout.as_secs_f64()
+            )),
+        }
+    }
+
+    /// A connection to the target's host: plain TCP, or TLS over it for `https://`.
+    async fn open(&self, uri: &hyper::Uri, host: &str) -> Result<Box<dyn Io>, String> {
+        let https = uri.scheme_str() == Some("https");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tcp = TcpStream::connect((host, port))
             .await
             .map_err(|e| format!("connect to {host}:{port}: {}", plain_io(&e)))?;
         let _ = tcp.set_nodelay(true);
-        if https {
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| format!("\"{host}\" is not a TLS server name: {e}"))?;
-            let tls = tokio_rustls::TlsConnector::from(self.tls()?)
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS to {host}:{port}: {e}"))?;
-            exchange(tls, req).await
-        } else {
-            exchange(tcp, req).await
+        if !https {
+            return Ok(Box::new(tcp));
         }
+        let name = ServerName::try_from(host.to_string())
+            .map_err(|e| format!("\"{host}\" is not a TLS server name: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls()?)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("TLS to {host}:{port}: {e}"))?;
+        Ok(Box::new(tls))
     }
+}
+
+/// A connection either way (TCP or TLS over it).
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// The target's URL and host (without IPv6 brackets).
+fn parse(target: &NotifyTarget) -> Result<(hyper::Uri, String), String> {
+    let uri: hyper::Uri = target.url.parse().map_err(|e| format!("bad URL: {e}"))?;
+    let host = uri
+        .host()
+        .ok_or("the URL has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    Ok((uri, host))
 }
 
 /// "connection refused" rather than "Connection refused (os error 111)".
