@@ -600,10 +600,9 @@ fn help_overlay_lists_the_keymap_and_fits_80x24() {
     assert!(!app.view.help);
 }
 
-#[test]
-fn two_thousand_containers_render_only_the_visible_window() {
-    let mut app = app();
-    let many: Vec<Container> = (0..2000)
+/// Syncs `endpoint` with `n` running containers `svc-0000`…, replacing what it had.
+fn sync_many(app: &mut App, endpoint: usize, n: usize) {
+    let many: Vec<Container> = (0..n)
         .map(|i| {
             container(
                 &format!("m{i:05}"),
@@ -614,7 +613,7 @@ fn two_thousand_containers_render_only_the_visible_window() {
         })
         .collect();
     app.apply(Msg {
-        endpoint: 0,
+        endpoint,
         at: now(),
         kind: MsgKind::Synced(Box::new(SyncData {
             info: info(),
@@ -622,6 +621,12 @@ fn two_thousand_containers_render_only_the_visible_window() {
             ..SyncData::default()
         })),
     });
+}
+
+#[test]
+fn two_thousand_containers_render_only_the_visible_window() {
+    let mut app = app();
+    sync_many(&mut app, 0, 2000);
     key(&mut app, KeyCode::Char('2'));
     key(&mut app, KeyCode::Char('G'));
     let text = buffer_to_text(&render(&mut app, 80, 24));

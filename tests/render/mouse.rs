@@ -36,28 +36,11 @@ fn selected_name(app: &App) -> String {
         .clone()
 }
 
-/// The render fixture plus 200 more containers on us-east-01, so the table scrolls.
+/// The render fixture with 200 containers on us-east-02 instead of its two, so the table
+/// scrolls.
 fn many_app() -> App {
     let mut app = app();
-    let many: Vec<Container> = (0..200)
-        .map(|i| {
-            container(
-                &format!("m{i:05}"),
-                &format!("svc-{i:04}"),
-                ContainerState::Running,
-                "10.1.0.1",
-            )
-        })
-        .collect();
-    app.apply(Msg {
-        endpoint: 1,
-        at: now(),
-        kind: MsgKind::Synced(Box::new(SyncData {
-            info: info(),
-            containers: many,
-            ..SyncData::default()
-        })),
-    });
+    sync_many(&mut app, 1, 200);
     app
 }
 
