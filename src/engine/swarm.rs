@@ -14,7 +14,7 @@ use super::client::ReadOnly;
 use super::gate::Gate;
 use super::{convert, deadline};
 use crate::model::actions::{Action, ActionRequest, ActionResult};
-use crate::model::swarm::{Availability, SwarmState};
+use crate::model::swarm::{Availability, SwarmState, SwarmTask};
 use crate::model::text::sanitize;
 use crate::model::{EndpointId, SwarmNode};
 
@@ -258,65 +258,21 @@ pub async fn change(
         container: current.name.clone(),
         action,
     };
+    let before = read(gate, endpoint).await.ok();
+    let goal = req.action.clone();
     if let Err(stop) = apply(gate, req, progress).await {
         return stop;
     }
-    follow_update(gate, endpoint, current, image, wait, progress).await
-}
-
-/// Follows an image update or a rollback Swarm has been asked for (see [`change`]).
-async fn follow_update(
-    gate: &Gate,
-    endpoint: EndpointId,
-    current: &ServiceRow,
-    image: Option<&str>,
-    wait: Duration,
-    progress: &(dyn Fn(String) + Send + Sync),
-) -> ServiceResult {
-    let started = Instant::now();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    loop {
-        if let Ok(ts) = tasks(gate, endpoint, &current.id).await {
-            for t in &ts {
-                let line = t.line(&current.name);
-                if seen.get(&t.id) != Some(&line) {
-                    progress(line.clone());
-                    seen.insert(t.id.clone(), line);
-                }
-            }
-            let svc = service(gate, endpoint, &current.id).await;
-            if let Ok(svc) = svc {
-                // After a rollback the spec is the previous one again: its image is the goal.
-                let want = image.map_or_else(|| svc.image.clone(), str::to_string);
-                let running_wanted = ts
-                    .iter()
-                    .filter(|t| t.desired == "running")
-                    .all(|t| t.image == want && t.state == "running");
-                match svc.update_state.as_str() {
-                    "completed" | "rollback_completed" if running_wanted => {
-                        return ServiceResult::Done { image: want };
-                    }
-                    "paused" | "rollback_paused" => {
-                        return ServiceResult::Stopped {
-                            reason: format!("Swarm paused it: {}", svc.update_message),
-                        };
-                    }
-                    "rollback_started" if image.is_some() => {
-                        return ServiceResult::Stopped {
-                            reason: format!(
-                                "Swarm is rolling the update back: {}",
-                                svc.update_message
-                            ),
-                        };
-                    }
-                    _ => {}
-                }
-            }
-        }
-        if let Some(given_up) = next_look(started, wait).await {
-            return given_up;
-        }
-    }
+    follow(
+        gate,
+        endpoint,
+        (&current.id, &current.name),
+        &goal,
+        before.as_ref(),
+        wait,
+        progress,
+    )
+    .await
 }
 
 /// Sends a Swarm action through the gate; `Err` with how it ended when it did not pass.
@@ -398,6 +354,71 @@ async fn read(gate: &Gate, endpoint: EndpointId) -> Result<SwarmState, String> {
         Ok(Some(state)) => Ok(state),
         Ok(None) => Err("not a Swarm manager (any more)".into()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// How a Swarm action has ended, from one reading of the swarm; `None` while under way.
+fn outcome(
+    state: &SwarmState,
+    (id, name): (&str, &str),
+    goal: &Action,
+    before: Option<&SwarmState>,
+) -> Option<ServiceResult> {
+    let end = match goal {
+        Action::ServiceUpdate { image } => return update_outcome(state, id, Some(image), before),
+        Action::ServiceRollback => return update_outcome(state, id, None, before),
+        other => progress_of(state, (id, name), other, before)?,
+    };
+    Some(match end {
+        Ok(what) => ServiceResult::Converged { what },
+        Err(reason) => ServiceResult::Stopped { reason },
+    })
+}
+
+/// How an image update (`image`) or a rollback (`None`) has ended. Only an update Swarm
+/// started after `before` counts: the service's last one may have completed long ago. Done
+/// when every task Swarm means to run runs the wanted image (after a rollback: the spec's
+/// image again), not when none is meant to run for a moment between old and new.
+fn update_outcome(
+    state: &SwarmState,
+    id: &str,
+    image: Option<&str>,
+    before: Option<&SwarmState>,
+) -> Option<ServiceResult> {
+    let s = state.service(id)?;
+    let was = before.and_then(|b| b.service(id));
+    let want = image.map_or_else(|| s.image.clone(), str::to_string);
+    let (running, desired) = state.replicas(s);
+    let meant: Vec<_> = state
+        .tasks
+        .iter()
+        .filter(|t| t.service_id == id && t.desired == "running")
+        .collect();
+    let on_goal = running == desired
+        && meant.len() == desired
+        && meant.iter().all(|t| t.image == want && t.is_running());
+    let done = || ServiceResult::Done {
+        image: want.clone(),
+    };
+    let previous = was.and_then(|w| w.update.as_ref());
+    let Some(u) = s.update.as_ref().filter(|u| match previous {
+        Some(p) if u.started_at.is_some() || p.started_at.is_some() => u.started_at != p.started_at,
+        Some(p) => *u != p,
+        None => true,
+    }) else {
+        // No update of its own: Swarm had nothing to change (the service already ran it).
+        let unchanged = image.is_some() && was.is_some_and(|w| w.image == want);
+        return (unchanged && on_goal).then(done);
+    };
+    match (u.state.as_str(), image.is_some()) {
+        ("completed", true) | ("rollback_completed", false) if on_goal => Some(done()),
+        ("paused" | "rollback_paused", _) => Some(ServiceResult::Stopped {
+            reason: format!("Swarm paused it: {}", u.message),
+        }),
+        ("rollback_started" | "rollback_completed", true) => Some(ServiceResult::Stopped {
+            reason: format!("Swarm is rolling the update back: {}", u.message),
+        }),
+        _ => None,
     }
 }
 
@@ -522,12 +543,16 @@ async fn follow(
                     seen.insert(task, line);
                 }
             }
-            match progress_of(&state, (id, name), goal, before) {
-                Some(Ok(what)) => return ServiceResult::Converged { what },
-                Some(Err(reason)) => return ServiceResult::Stopped { reason },
-                None => {}
+            if let Some(end) = outcome(&state, (id, name), goal, before) {
+                return end;
             }
-            if let Some((_, t)) = state.failing_tasks().into_iter().find(|(s, _)| s.id == id) {
+            // Failing since this action began: a service that failed before it is no news.
+            let new = |t: &SwarmTask| before.is_none_or(|b| b.tasks.iter().all(|x| x.id != t.id));
+            if let Some((_, t)) = state
+                .failing_tasks()
+                .into_iter()
+                .find(|(s, t)| s.id == id && new(t))
+            {
                 return ServiceResult::Failed {
                     reason: format!("its tasks keep failing: {}", t.error),
                 };
@@ -551,4 +576,174 @@ async fn next_look(started: Instant, wait: Duration) -> Option<ServiceResult> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::model::swarm::{ServiceMode, SwarmService, UpdateStatus};
+
+    const OLD: &str = "busybox:v1";
+    const NEW: &str = "busybox:v2";
+
+    fn update(state: &str, started: i64) -> Option<UpdateStatus> {
+        Some(UpdateStatus {
+            state: state.into(),
+            message: format!("msg {state}"),
+            started_at: Utc.timestamp_opt(started, 0).single(),
+        })
+    }
+
+    fn task(id: &str, image: &str, state: &str, desired: &str) -> SwarmTask {
+        SwarmTask {
+            id: id.into(),
+            service_id: "s1".into(),
+            slot: Some(1),
+            node_id: "n1".into(),
+            image: image.into(),
+            state: state.into(),
+            desired: desired.into(),
+            ..SwarmTask::default()
+        }
+    }
+
+    fn swarm(image: &str, update: Option<UpdateStatus>, tasks: Vec<SwarmTask>) -> SwarmState {
+        SwarmState {
+            services: vec![SwarmService {
+                id: "s1".into(),
+                name: "web".into(),
+                image: image.into(),
+                mode: ServiceMode::Replicated(1),
+                ports: vec![],
+                update,
+            }],
+            tasks,
+            ..SwarmState::default()
+        }
+    }
+
+    fn updating_to_new(state: &SwarmState, before: &SwarmState) -> Option<ServiceResult> {
+        outcome(
+            state,
+            ("s1", "web"),
+            &Action::ServiceUpdate { image: NEW.into() },
+            Some(before),
+        )
+    }
+
+    #[test]
+    fn an_update_is_done_when_swarm_completed_this_one_and_the_new_image_runs() {
+        let before = swarm(
+            OLD,
+            update("completed", 100),
+            vec![task("a", OLD, "running", "running")],
+        );
+        // The last update's "completed" is old news while Swarm has not begun this one.
+        let not_yet = swarm(
+            NEW,
+            update("completed", 100),
+            vec![task("a", OLD, "running", "running")],
+        );
+        assert_eq!(updating_to_new(&not_yet, &before), None);
+        let under_way = swarm(
+            NEW,
+            update("updating", 200),
+            vec![
+                task("a", OLD, "shutdown", "shutdown"),
+                task("b", NEW, "starting", "running"),
+            ],
+        );
+        assert_eq!(updating_to_new(&under_way, &before), None);
+        let done = swarm(
+            NEW,
+            update("completed", 200),
+            vec![
+                task("a", OLD, "shutdown", "shutdown"),
+                task("b", NEW, "running", "running"),
+            ],
+        );
+        assert_eq!(
+            updating_to_new(&done, &before),
+            Some(ServiceResult::Done { image: NEW.into() })
+        );
+    }
+
+    #[test]
+    fn an_update_swarm_rolls_back_is_never_done_even_between_old_and_new_tasks() {
+        // What CI saw: the new task finished, the rolled-back one not yet meant to run, so no
+        // task was meant to run at all and "every task runs the new image" held vacuously.
+        let before = swarm(OLD, None, vec![task("a", OLD, "running", "running")]);
+        let between = swarm(
+            OLD,
+            update("rollback_completed", 200),
+            vec![
+                task("a", OLD, "shutdown", "shutdown"),
+                task("b", NEW, "complete", "shutdown"),
+                task("c", OLD, "ready", "ready"),
+            ],
+        );
+        assert!(matches!(
+            updating_to_new(&between, &before),
+            Some(ServiceResult::Stopped { reason }) if reason.starts_with("Swarm is rolling the update back")
+        ));
+        let started = swarm(OLD, update("rollback_started", 200), between.tasks.clone());
+        assert!(matches!(
+            updating_to_new(&started, &before),
+            Some(ServiceResult::Stopped { .. })
+        ));
+    }
+
+    #[test]
+    fn a_rollback_is_done_when_the_previous_image_runs_again() {
+        let before = swarm(
+            NEW,
+            update("completed", 100),
+            vec![task("b", NEW, "running", "running")],
+        );
+        let goal = Action::ServiceRollback;
+        let rolling = swarm(
+            OLD,
+            update("rollback_started", 200),
+            vec![
+                task("b", NEW, "shutdown", "shutdown"),
+                task("c", OLD, "ready", "running"),
+            ],
+        );
+        assert_eq!(outcome(&rolling, ("s1", "web"), &goal, Some(&before)), None);
+        let mut back = rolling.clone();
+        back.services[0].update = update("rollback_completed", 200);
+        assert_eq!(outcome(&back, ("s1", "web"), &goal, Some(&before)), None);
+        back.tasks[1].state = "running".into();
+        assert_eq!(
+            outcome(&back, ("s1", "web"), &goal, Some(&before)),
+            Some(ServiceResult::Done { image: OLD.into() })
+        );
+    }
+
+    #[test]
+    fn an_update_to_the_image_already_running_is_done_without_an_update_of_its_own() {
+        let before = swarm(NEW, None, vec![task("b", NEW, "running", "running")]);
+        assert_eq!(
+            updating_to_new(&before.clone(), &before),
+            Some(ServiceResult::Done { image: NEW.into() })
+        );
+    }
+
+    #[test]
+    fn a_paused_update_stops() {
+        let before = swarm(OLD, None, vec![task("a", OLD, "running", "running")]);
+        let paused = swarm(
+            NEW,
+            update("paused", 200),
+            vec![task("b", NEW, "failed", "shutdown")],
+        );
+        assert_eq!(
+            updating_to_new(&paused, &before),
+            Some(ServiceResult::Stopped {
+                reason: "Swarm paused it: msg paused".into()
+            })
+        );
+    }
 }
