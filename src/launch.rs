@@ -560,7 +560,7 @@ async fn run_dashboard(
     // and the terminal's own selection should work without Shift).
     let mouse = config.ui.mouse && !wall;
     app.mouse = mouse;
-    let _guard = TerminalGuard { mouse };
+    let guard = TerminalGuard { mouse };
     restore_on_panic(mouse);
     // Pastes arrive whole (Event::Paste), so a shell in the pane gets them bracketed.
     crossterm::execute!(std::io::stdout(), crossterm::event::EnableBracketedPaste)
@@ -590,17 +590,26 @@ async fn run_dashboard(
                 .map_err(|e| eyre!("cannot start alert notifications: {e}"))?,
         );
     }
-    app::run(
+    let result = app::run(
         &mut terminal,
         &mut app,
         input,
         rx,
         config.ui.fps,
         shutdown,
-        effects,
+        &mut effects,
     )
-    .await
+    .await;
+    // The operator's shell back first, then what is still queued for the receivers.
+    drop(guard);
+    if let Some(line) = effects.finish(&mut app, QUIT_FLUSH).await {
+        eprintln!("fleetdeck: {line}");
+    }
+    result
 }
+
+/// How long quitting the dashboard waits for queued alert notices and export points.
+const QUIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `fleetdeck export`: the stats collector and the InfluxDB exporter without a terminal, for a
 /// host that only ships metrics. Runs until SIGTERM/SIGINT/SIGHUP; reports on stderr.

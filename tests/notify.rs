@@ -302,3 +302,69 @@ async fn shutdown_sends_what_is_queued_within_its_deadline() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(s.targets[0].sent, 0);
 }
+
+/// Quitting the dashboard: a notice the rules raised after the last tick, and those still
+/// queued, are delivered before fleetdeck exits, and the operator is told.
+#[tokio::test]
+async fn quitting_the_dashboard_delivers_what_the_rules_raised_since_the_last_tick() {
+    use fleetdeck::app::{App, Effects};
+    use fleetdeck::model::{Msg, MsgKind};
+
+    let rx = Receiver::start();
+    let config = fleetdeck::config::parse_str(
+        "[[endpoint]]\nname = \"a\"\nurl = \"tcp://127.0.0.1:1\"\n",
+        std::path::Path::new("c.toml"),
+    )
+    .unwrap();
+    let mut app = App::new(&config, fleetdeck::ui::Theme::monochrome());
+    let mut effects = Effects::new(None, None);
+    effects.notifier = Some(
+        notify::start_with(
+            &[target(
+                "oncall",
+                rx.url("/h"),
+                TargetKind::Webhook,
+                Severity::Warning,
+            )],
+            FAST,
+            64,
+        )
+        .unwrap(),
+    );
+    // Nothing queued: quitting says nothing.
+    assert_eq!(effects.finish(&mut app, Duration::from_secs(2)).await, None);
+
+    effects.notifier = Some(
+        notify::start_with(
+            &[target(
+                "oncall",
+                rx.url("/h"),
+                TargetKind::Webhook,
+                Severity::Warning,
+            )],
+            FAST,
+            64,
+        )
+        .unwrap(),
+    );
+    app.apply(Msg {
+        endpoint: 0,
+        at: Utc::now(),
+        kind: MsgKind::Down {
+            reason: "connection refused".into(),
+            retry_in: Duration::from_secs(1),
+        },
+    });
+    // The rules fire on this tick; the loop's next tick, which would hand the notice over,
+    // never comes: the operator quits.
+    app.tick(Utc::now());
+    let line = effects.finish(&mut app, Duration::from_secs(2)).await;
+    assert_eq!(
+        line.as_deref(),
+        Some("queued at quit (up to 2 s to deliver): 1 alert notice sent")
+    );
+    let got = rx.delivered("/h");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["state"], "firing", "{}", got[0].json());
+    assert_eq!(got[0].json()["endpoint"], "a", "{}", got[0].json());
+}

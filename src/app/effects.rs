@@ -77,6 +77,61 @@ impl<'a> Effects<'a> {
         app.export_status = Some(exporter.status());
     }
 
+    /// On the way out, once the screen is restored: the notices the rules raised since the
+    /// last tick are queued too, then the notifier and the exporter get `grace` to deliver what
+    /// is queued, so an alert that fired just before the operator quit still reaches on-call.
+    /// A line for the operator when anything was queued; `None` when nothing was.
+    pub async fn finish(&mut self, app: &mut App, grace: Duration) -> Option<String> {
+        let notifier = self.notifier.take();
+        let exporter = self.exporter.take();
+        if let Some(n) = &notifier {
+            for notice in app.take_notices() {
+                n.offer(&notice);
+            }
+        }
+        let notices = notifier.as_ref().map_or(0, |n| n.status().queued());
+        let points = exporter.as_ref().map_or(0, |e| e.status().queued);
+        if notices == 0 && points == 0 {
+            return None;
+        }
+        let (n, e) = tokio::join!(
+            async {
+                match notifier {
+                    Some(n) => n.shutdown(grace).await.queued(),
+                    None => 0,
+                }
+            },
+            async {
+                match exporter {
+                    Some(e) => e.shutdown(grace).await.queued,
+                    None => 0,
+                }
+            }
+        );
+        let part = |queued: usize, left: usize, what: &str| {
+            let plural = if queued == 1 { "" } else { "s" };
+            (queued > 0).then(|| match left {
+                0 => format!("{queued} {what}{plural} sent"),
+                _ => format!(
+                    "{} of {queued} {what}{plural} sent, {left} given up",
+                    queued - left
+                ),
+            })
+        };
+        let parts: Vec<String> = [
+            part(notices, n, "alert notice"),
+            part(points, e, "InfluxDB point"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Some(format!(
+            "queued at quit (up to {} s to deliver): {}",
+            grace.as_secs(),
+            parts.join("; ")
+        ))
+    }
+
     /// Carries out the commands the app queued. The loop calls it after each key; a test that
     /// drives the app key by key calls it too, so it exercises this very wiring.
     /// Passes what is on screen to the stats collectors (they dedupe unchanged sets).

@@ -24,7 +24,7 @@ pub async fn run<B, I>(
     mut rx: mpsc::Receiver<Msg>,
     fps: u32,
     shutdown: impl Future<Output = ()>,
-    mut effects: Effects<'_>,
+    effects: &mut Effects<'_>,
 ) -> color_eyre::Result<()>
 where
     B: Backend,

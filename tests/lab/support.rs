@@ -451,7 +451,7 @@ pub async fn run_dashboard<I>(
     app: &mut fleetdeck::app::App,
     input: I,
     rx: mpsc::Receiver<Msg>,
-    effects: fleetdeck::app::Effects<'_>,
+    mut effects: fleetdeck::app::Effects<'_>,
     (width, height): (u16, u16),
 ) -> ratatui::Terminal<ratatui::backend::TestBackend>
 where
@@ -466,7 +466,7 @@ where
         rx,
         20,
         std::future::pending(),
-        effects,
+        &mut effects,
     )
     .await
     .expect("the dashboard loop ends cleanly");
