@@ -317,36 +317,21 @@ async fn quitting_the_dashboard_delivers_what_the_rules_raised_since_the_last_ti
     )
     .unwrap();
     let mut app = App::new(&config, fleetdeck::ui::Theme::monochrome());
+    let oncall = || {
+        let oncall = target(
+            "oncall",
+            rx.url("/h"),
+            TargetKind::Webhook,
+            Severity::Warning,
+        );
+        Some(notify::start_with(&[oncall], FAST, 64).unwrap())
+    };
     let mut effects = Effects::new(None, None);
-    effects.notifier = Some(
-        notify::start_with(
-            &[target(
-                "oncall",
-                rx.url("/h"),
-                TargetKind::Webhook,
-                Severity::Warning,
-            )],
-            FAST,
-            64,
-        )
-        .unwrap(),
-    );
+    effects.notifier = oncall();
     // Nothing queued: quitting says nothing.
     assert_eq!(effects.finish(&mut app, Duration::from_secs(2)).await, None);
 
-    effects.notifier = Some(
-        notify::start_with(
-            &[target(
-                "oncall",
-                rx.url("/h"),
-                TargetKind::Webhook,
-                Severity::Warning,
-            )],
-            FAST,
-            64,
-        )
-        .unwrap(),
-    );
+    effects.notifier = oncall();
     app.apply(Msg {
         endpoint: 0,
         at: Utc::now(),
