@@ -444,7 +444,7 @@ fn a_rule_is_typed_from_every_key() {
     let c = config::parse_str(
         "[[endpoint]]\nname = \"lab1\"\nurl = \"tcp://h:1\"\n\n\
          [[alert]]\nname = \"mem-high\"\nscope = \"@lab1\"\nwhen = \"memory_pct avg 2m > 90\"\n\
-         for = \"1m\"\nseverity = \"critical\"\ncooldown = \"10m\"\n",
+         for = \"1m\"\nseverity = \"critical\"\ncooldown = \"10m\"\nkeep_firing = \"2m\"\n",
         Path::new("f.toml"),
     )
     .unwrap();
@@ -455,6 +455,7 @@ fn a_rule_is_typed_from_every_key() {
     assert_eq!(r.for_, Duration::from_secs(60));
     assert_eq!(r.severity, Severity::Critical);
     assert_eq!(r.cooldown, Duration::from_secs(600));
+    assert_eq!(r.keep_firing, Duration::from_secs(120));
     assert!(!c.alerts.defaults);
 }
 
@@ -507,7 +508,7 @@ fn a_bad_rule_names_the_file_the_key_the_value_and_what_is_valid() {
         "{e}"
     );
     let e = alert_error("[[alert]]\nname = \"a\"\nwhen = \"oom\"\nfrequency = 3\n");
-    assert!(e.contains("unknown key \"frequency\"; valid keys: name, scope, when, for, severity, cooldown, expect"), "{e}");
+    assert!(e.contains("unknown key \"frequency\"; valid keys: name, scope, when, for, severity, cooldown, keep_firing, expect"), "{e}");
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub struct RawAlert {
     pub for_: Option<Spanned<String>>,
     pub severity: Option<Spanned<String>>,
     pub cooldown: Option<Spanned<String>>,
+    /// How long a firing subject stays firing after its condition last held.
+    pub keep_firing: Option<Spanned<String>>,
     /// Replicas a `missing` rule expects of each service it scopes.
     pub expect: Option<Spanned<u64>>,
 }
@@ -195,6 +197,9 @@ pub fn resolve(
         }
         if let Some(c) = &a.cooldown {
             rule.cooldown = duration(c, &key("cooldown"), MAX_COOLDOWN, invalid)?;
+        }
+        if let Some(k) = &a.keep_firing {
+            rule.keep_firing = duration(k, &key("keep_firing"), MAX_FOR, invalid)?;
         }
         if let Some(s) = &a.severity {
             rule.severity = match s.get_ref().as_str() {

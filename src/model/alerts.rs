@@ -192,6 +192,10 @@ pub struct Rule {
     pub severity: Severity,
     /// After resolving, the same subject does not fire again within this.
     pub cooldown: Duration,
+    /// A firing subject stays firing this long after the condition last held, so a condition
+    /// that comes and goes (a crash loop's exits) is one alert, not a firing and a resolved
+    /// notice every few seconds (Prometheus' `keep_firing_for`).
+    pub keep_firing: Duration,
     /// What the triage panel's PROBLEM column says; the rule's name when `None`.
     pub label: Option<String>,
 }
@@ -205,6 +209,7 @@ impl Rule {
             for_: Duration::ZERO,
             severity: Severity::Warning,
             cooldown: Duration::ZERO,
+            keep_firing: Duration::ZERO,
             label: None,
         }
     }
@@ -273,6 +278,8 @@ struct Track {
     /// Whether the firing notice went out (not while silenced).
     notified: bool,
     resolved_at: Option<DateTime<Utc>>,
+    /// When the condition last held for this subject (for `keep_firing`).
+    last_hit: Option<DateTime<Utc>>,
 }
 
 /// The rules and what each of them is doing, per subject.
@@ -337,6 +344,7 @@ impl Alerts {
                     continue;
                 }
                 let track = self.tracks.entry(key).or_default();
+                track.last_hit = Some(now);
                 let endpoint_name = hit
                     .endpoint
                     .and_then(|e| fleet.endpoints.get(e))
@@ -411,6 +419,16 @@ impl Alerts {
                 continue;
             }
             track.pending_since = None;
+            let keep = self
+                .rules
+                .get(key.0)
+                .map_or(Duration::ZERO, |r| r.keep_firing);
+            if waits
+                && track.firing.is_some()
+                && track.last_hit.is_some_and(|h| now - h < delta(keep))
+            {
+                continue;
+            }
             if let Some(f) = track.firing.take() {
                 track.resolved_at = Some(now);
                 if track.notified {

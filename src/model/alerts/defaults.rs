@@ -12,6 +12,11 @@ use crate::model::events::RestartLoopRule;
 /// How far back a non-zero exit still counts as news.
 pub const RECENT_EXIT: Duration = Duration::from_secs(3600);
 
+/// How long the rules whose condition comes and goes with each crash of a crash loop (an
+/// exit, an OOM kill, restarting) keep firing after it last held: one alert per loop, not a
+/// firing and a resolved notice every restart. The restart-loop rule says it is a loop.
+pub const KEEP_FLAPPING: Duration = Duration::from_secs(300);
+
 /// The built-in rules; the restart loop follows `[events] restart_loop_count` and
 /// `restart_loop_window_s`, so the events view and triage agree on what a loop is.
 pub fn rules(restart_loop: RestartLoopRule) -> Vec<Rule> {
@@ -19,6 +24,12 @@ pub fn rules(restart_loop: RestartLoopRule) -> Vec<Rule> {
         let mut r = Rule::new(name, Scope::fleet(), condition);
         r.severity = severity;
         r.label = Some(label.to_string());
+        if matches!(
+            r.condition,
+            Condition::ExitedNonZero { .. } | Condition::OomKilled | Condition::Restarting
+        ) {
+            r.keep_firing = KEEP_FLAPPING;
+        }
         r
     };
     vec![

@@ -29,6 +29,18 @@ fn sync(f: &mut Fleet, endpoint: usize, at: DateTime<Utc>, containers: Vec<Conta
     });
 }
 
+/// Endpoint 1 ("b") goes down at `at`.
+fn down(f: &mut Fleet, at: DateTime<Utc>) {
+    f.apply(Msg {
+        endpoint: 1,
+        at,
+        kind: MsgKind::Down {
+            reason: "refused".into(),
+            retry_in: Duration::from_secs(1),
+        },
+    });
+}
+
 fn rule(name: &str, scope: &str, when: &str) -> Rule {
     Rule::new(
         name,
@@ -265,16 +277,6 @@ fn cooldown_holds_back_a_second_firing_of_the_same_subject() {
     let mut r = rule("down", "fleet", "endpoint down");
     r.cooldown = Duration::from_secs(300);
     let mut alerts = Alerts::new(vec![r]);
-    let down = |f: &mut Fleet, at| {
-        f.apply(Msg {
-            endpoint: 1,
-            at,
-            kind: MsgKind::Down {
-                reason: "refused".into(),
-                retry_in: Duration::from_secs(1),
-            },
-        })
-    };
     down(&mut f, t(0));
     assert_eq!(alerts.evaluate(&f, t(0)).len(), 1);
     sync(&mut f, 1, t(10), vec![]);
@@ -641,4 +643,51 @@ fn evaluating_a_thousand_containers_is_cheap() {
     eprintln!("default rules over 1,000 containers: {each:?} per evaluation");
     assert_eq!(a.firing().len(), 20);
     assert!(each < Duration::from_millis(50), "{each:?} per evaluation");
+}
+
+#[test]
+fn keep_firing_makes_a_condition_that_comes_and_goes_one_alert() {
+    let mut f = fleet();
+    let mut r = rule("down", "fleet", "endpoint down");
+    r.keep_firing = Duration::from_secs(300);
+    let mut alerts = Alerts::new(vec![r]);
+    down(&mut f, t(0));
+    assert_eq!(alerts.evaluate(&f, t(0)).len(), 1);
+    // Back, down, back: the alert stays firing, nothing more is sent.
+    for (up, again) in [(10, 20), (30, 40)] {
+        sync(&mut f, 1, t(up), vec![]);
+        assert!(alerts.evaluate(&f, t(up)).is_empty(), "kept firing");
+        assert_eq!(alerts.firing().len(), 1, "still on the triage list");
+        down(&mut f, t(again));
+        assert!(alerts.evaluate(&f, t(again)).is_empty(), "the same alert");
+    }
+    sync(&mut f, 1, t(50), vec![]);
+    assert!(alerts.evaluate(&f, t(50)).is_empty());
+    // It last held at 40.
+    assert!(
+        alerts.evaluate(&f, t(339)).is_empty(),
+        "held 300 s after it last held"
+    );
+    let n = alerts.evaluate(&f, t(340));
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].state, NoticeState::Resolved);
+    assert!(alerts.firing().is_empty());
+}
+
+#[test]
+fn the_built_in_rules_that_flap_in_a_crash_loop_keep_firing() {
+    let rules = defaults::rules(RestartLoopRule::default());
+    let keep = |name: &str| {
+        rules
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.keep_firing)
+            .unwrap()
+    };
+    for name in ["exited-nonzero", "restarting", "oom-killed"] {
+        assert_eq!(keep(name), defaults::KEEP_FLAPPING, "{name}");
+    }
+    for name in ["endpoint-down", "restart-loop", "unhealthy"] {
+        assert_eq!(keep(name), Duration::ZERO, "{name}");
+    }
 }
