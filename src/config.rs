@@ -5,13 +5,23 @@ mod access;
 pub mod alerts;
 pub mod contexts;
 pub mod deploy;
+mod endpoint;
+mod engine;
 mod error;
+mod events;
 pub mod influx;
+mod keys;
+mod logs;
 pub mod notify;
+mod range;
 mod raw;
+mod shell;
+mod stats;
 pub mod theme;
+mod ui;
+mod wall;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,13 +30,12 @@ pub use alerts::AlertSettings;
 pub use error::ConfigError;
 pub(crate) use error::{deserialize_toml, line_of};
 pub use influx::{InfluxSettings, InfluxToken};
-use raw::{RawConfig, RawEndpoint};
+use raw::RawConfig;
 use theme::ThemeSpec;
 
 use crate::model::View;
 use crate::model::events::RestartLoopRule;
-use crate::model::ipam::{LOCAL_SUBNETS_LABEL, SUBNET_LABEL, parse_local_subnets, parse_prefix};
-use crate::model::spec::{DEFAULT_CLUSTER, DockerUrl, EndpointSpec, TlsFiles, check_printable};
+use crate::model::spec::EndpointSpec;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineSettings {
@@ -392,294 +401,24 @@ pub fn parse_str_with_env(
     };
     let base_dir = path.parent().unwrap_or(Path::new("."));
 
-    let mut endpoints = Vec::with_capacity(raw.endpoint.len());
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, ep) in raw.endpoint.into_iter().enumerate() {
-        let spec = validate_endpoint(ep, i, base_dir, &mut seen, text, &invalid)?;
-        endpoints.push(spec);
-    }
-
-    let mut engine = EngineSettings::default();
-    let secs = |v: &Option<toml::Spanned<u64>>,
-                key: &str,
-                range: std::ops::RangeInclusive<u64>,
-                default: Duration|
-     -> Result<Duration, ConfigError> {
-        match v {
-            None => Ok(default),
-            Some(s) if range.contains(s.get_ref()) => Ok(Duration::from_secs(*s.get_ref())),
-            Some(s) => Err(invalid(
-                s.span().start,
-                key.to_string(),
-                format!(
-                    "{} is out of range; valid values: {} to {} (seconds)",
-                    s.get_ref(),
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        }
-    };
-    engine.resync = secs(
-        &raw.engine.resync_s,
-        "engine.resync_s",
-        5..=3600,
-        engine.resync,
-    )?;
-    engine.ping = secs(&raw.engine.ping_s, "engine.ping_s", 1..=300, engine.ping)?;
-    engine.request_timeout = secs(
-        &raw.engine.request_timeout_s,
-        "engine.request_timeout_s",
-        1..=300,
-        engine.request_timeout,
-    )?;
-    engine.backoff_max = secs(
-        &raw.engine.backoff_max_s,
-        "engine.backoff_max_s",
-        1..=3600,
-        engine.backoff_max,
-    )?;
-    engine.down_after = secs(
-        &raw.engine.down_after_s,
-        "engine.down_after_s",
-        2..=600,
-        engine.down_after,
-    )?;
-
-    let mut events = EventSettings::default();
-    if let Some(h) = &raw.events.history {
-        let v = *h.get_ref();
-        if !(100..=1_000_000).contains(&v) {
-            return Err(invalid(
-                h.span().start,
-                "events.history".into(),
-                format!("{v} is out of range; valid values: 100 to 1000000"),
-            ));
-        }
-        events.history = v as usize;
-    }
-    if let Some(c) = &raw.events.restart_loop_count {
-        let v = *c.get_ref();
-        if !(2..=100).contains(&v) {
-            return Err(invalid(
-                c.span().start,
-                "events.restart_loop_count".into(),
-                format!("{v} is out of range; valid values: 2 to 100"),
-            ));
-        }
-        events.restart_loop.count = v as usize;
-    }
-    events.restart_loop.window = secs(
-        &raw.events.restart_loop_window_s,
-        "events.restart_loop_window_s",
-        10..=86_400,
-        events.restart_loop.window,
-    )?;
-    engine.event_backfill = secs(
-        &raw.events.backfill_s,
-        "events.backfill_s",
-        0..=86_400,
-        engine.event_backfill,
-    )?;
-
-    let mut stats = StatsSettings::default();
-    if let Some(v) = &raw.stats.interval_s {
-        stats.interval = match *v.get_ref() {
-            0 => None,
-            n if n <= 3600 => Some(Duration::from_secs(n)),
-            n => {
-                return Err(invalid(
-                    v.span().start,
-                    "stats.interval_s".into(),
-                    format!("{n} is out of range; valid values: 0 (off) or 1 to 3600 (seconds)"),
-                ));
-            }
-        };
-    }
-    for (cluster, v) in &raw.stats.cluster_interval_s {
-        if !(1..=3600).contains(v.get_ref()) {
-            return Err(invalid(
-                v.span().start,
-                format!("stats.cluster_interval_s.{cluster}"),
-                format!(
-                    "{} is out of range; valid values: 1 to 3600 (seconds)",
-                    v.get_ref()
-                ),
-            ));
-        }
-        stats
-            .per_cluster
-            .insert(cluster.clone(), Duration::from_secs(*v.get_ref()));
-    }
-    stats.window = secs(
-        &raw.stats.history_s,
-        "stats.history_s",
-        10..=86_400,
-        stats.window,
-    )?;
-    stats.offscreen_interval = match &raw.stats.offscreen_interval_s {
-        Some(v) if *v.get_ref() == 0 => None,
-        v => Some(secs(
-            v,
-            "stats.offscreen_interval_s",
-            0..=3600,
-            Duration::from_secs(10),
-        )?),
-    };
-
-    let keys: Vec<KeyOverride> = raw
-        .keys
-        .iter()
-        .map(|(name, v)| KeyOverride {
-            name: name.clone(),
-            keys: match v.get_ref() {
-                raw::RawKeys::One(k) => vec![k.clone()],
-                raw::RawKeys::Many(ks) => ks.clone(),
-            },
-            line: line_of(text, v.span().start),
-        })
-        .collect();
-
-    let mut wall = WallSettings::default();
-    if let Some(views) = &raw.wall.views {
-        if views.get_ref().is_empty() {
-            return Err(invalid(
-                views.span().start,
-                "wall.views".into(),
-                format!(
-                    "needs at least one view; valid views: {}",
-                    View::openable_names().join(", ")
-                ),
-            ));
-        }
-        wall.views = views
-            .get_ref()
-            .iter()
-            .map(|v| View::parse_openable(v))
-            .collect::<Result<_, _>>()
-            .map_err(|message| invalid(views.span().start, "wall.views".into(), message))?;
-    }
-    wall.rotate = secs(&raw.wall.rotate_s, "wall.rotate_s", 3..=3600, wall.rotate)?;
-    if let Some(key) = &raw.wall.quit_key {
-        let mut chars = key.get_ref().chars();
-        wall.quit_key = match (chars.next(), chars.next()) {
-            (None, _) => None,
-            (Some(c), None) if !c.is_control() => Some(c),
-            _ => {
-                return Err(invalid(
-                    key.span().start,
-                    "wall.quit_key".into(),
-                    format!(
-                        "\"{}\" is not a single key; use one character, or \"\" to disable quitting",
-                        key.get_ref()
-                    ),
-                ));
-            }
-        };
-    }
-
-    let mut logs = LogSettings::default();
-    if let Some(t) = &raw.logs.tail {
-        let v = *t.get_ref();
-        if v > 100_000 {
-            return Err(invalid(
-                t.span().start,
-                "logs.tail".into(),
-                format!("{v} is out of range; valid values: 0 to 100000"),
-            ));
-        }
-        logs.tail = v;
-    }
-    if let Some(m) = &raw.logs.max_lines {
-        let v = *m.get_ref();
-        if !(100..=1_000_000).contains(&v) {
-            return Err(invalid(
-                m.span().start,
-                "logs.max_lines".into(),
-                format!("{v} is out of range; valid values: 100 to 1000000"),
-            ));
-        }
-        logs.max_lines = v as usize;
-    }
-
-    let mut ui = UiSettings::default();
-    if let Some(fps) = &raw.ui.fps {
-        let v = *fps.get_ref();
-        if !(1..=60).contains(&v) {
-            return Err(invalid(
-                fps.span().start,
-                "ui.fps".into(),
-                format!("{v} is out of range; valid values: 1 to 60"),
-            ));
-        }
-        ui.fps = v as u32;
-    }
-    if let Some(mask) = raw.ui.mask_env {
-        ui.mask_env = mask;
-    }
-    if let Some(clipboard) = raw.ui.clipboard {
-        ui.clipboard = clipboard;
-    }
-    if let Some(mouse) = raw.ui.mouse {
-        ui.mouse = mouse;
-    }
-    if let Some(view) = &raw.ui.view {
-        ui.view = View::parse_openable(view.get_ref())
-            .map_err(|message| invalid(view.span().start, "ui.view".into(), message))?;
-    }
-    let clusters: Vec<String> = endpoints.iter().map(|e| e.cluster.clone()).collect();
-    ui.theme = theme::from_config(
-        raw.ui.theme.as_ref(),
-        &raw.ui.cluster_border,
-        &clusters,
-        text,
-        path,
-    )?;
-
-    let access = resolve_access(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
-
-    let mut deploy = DeploySettings::default();
-    if let Some(dir) = &raw.deploy.dir {
-        if dir.get_ref().trim().is_empty() {
-            return Err(invalid(
-                dir.span().start,
-                "deploy.dir".into(),
-                "empty; give a directory such as \"deploy\" (relative to this file)".into(),
-            ));
-        }
-        deploy.dir = base_dir.join(dir.get_ref());
-    } else {
-        deploy.dir = base_dir.join("deploy");
-    }
-    if let Some(k) = &raw.deploy.keep_revisions {
-        let v = *k.get_ref();
-        if !(1..=100).contains(&v) {
-            return Err(invalid(
-                k.span().start,
-                "deploy.keep_revisions".into(),
-                format!("{v} is out of range; valid values: 1 to 100"),
-            ));
-        }
-        deploy.keep_revisions = v as usize;
-    }
-    if let Some(w) = &raw.deploy.wait_s {
-        let v = *w.get_ref();
-        if !(1..=3600).contains(&v) {
-            return Err(invalid(
-                w.span().start,
-                "deploy.wait_s".into(),
-                format!("{v} is out of range; valid values: 1 to 3600"),
-            ));
-        }
-        deploy.wait_s = v;
-    }
-
+    // Section by section, in this order: with several mistakes, the first one named is the
+    // same from one run to the next.
+    let endpoints = endpoint::resolve(raw.endpoint, base_dir, text, &invalid)?;
+    let mut engine = engine::resolve(&raw.engine, &invalid)?;
+    let (events, backfill) = events::resolve(&raw.events, engine.event_backfill, &invalid)?;
+    engine.event_backfill = backfill;
+    let stats = stats::resolve(&raw.stats, &invalid)?;
+    let keys = keys::resolve(&raw.keys, text);
+    let wall = wall::resolve(&raw.wall, &invalid)?;
+    let logs = logs::resolve(&raw.logs, &invalid)?;
+    let ui = ui::resolve(&raw.ui, &endpoints, text, path, &invalid)?;
+    let access = access::resolve(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
+    let deploy = deploy::settings(&raw.deploy, base_dir, &invalid)?;
     let influx = raw
         .influx
         .map(|r| influx::resolve(r, text, path, env))
         .transpose()?;
     let notify = notify::resolve(raw.notify, text, path)?;
-
     let alerts = alerts::resolve(
         &raw.alert,
         &raw.alerts,
@@ -705,387 +444,16 @@ pub fn parse_str_with_env(
         deploy,
         access,
         file: None,
-        shell: resolve_shell(&raw.shell, &invalid)?,
+        shell: shell::resolve(&raw.shell, &invalid)?,
         notify,
     };
     config.resolve_read_only();
     Ok(config)
 }
 
-/// `[shell]`, validated: shell names are single words or paths (they go into a `sh -c` probe
-/// in the container, so nothing there may be read as shell syntax).
-fn resolve_shell(
-    raw: &raw::RawShell,
-    invalid: &dyn Fn(usize, String, String) -> ConfigError,
-) -> Result<ShellSettings, ConfigError> {
-    let mut shell = ShellSettings::default();
-    if let Some(list) = &raw.exec {
-        if list.get_ref().is_empty() {
-            return Err(invalid(
-                list.span().start,
-                "shell.exec".into(),
-                "needs at least one shell, e.g. [\"bash\", \"sh\"]".into(),
-            ));
-        }
-        for name in list.get_ref() {
-            let ok = !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
-            if !ok {
-                return Err(invalid(
-                    list.span().start,
-                    "shell.exec".into(),
-                    format!(
-                        "\"{name}\" is not a shell name; use a program name or path (letters, digits, / . _ -)"
-                    ),
-                ));
-            }
-        }
-        shell.exec = list.get_ref().clone();
-    }
-    if let Some(p) = &raw.height_percent {
-        let v = *p.get_ref();
-        if !(20..=90).contains(&v) {
-            return Err(invalid(
-                p.span().start,
-                "shell.height_percent".into(),
-                format!("{v} is out of range; valid values: 20 to 90"),
-            ));
-        }
-        shell.height_percent = v as u16;
-    }
-    if let Some(s) = &raw.scrollback {
-        let v = *s.get_ref();
-        if v > 100_000 {
-            return Err(invalid(
-                s.span().start,
-                "shell.scrollback".into(),
-                format!("{v} is out of range; valid values: 0 to 100000"),
-            ));
-        }
-        shell.scrollback = v as usize;
-    }
-    Ok(shell)
-}
-
-/// The global and per-cluster `read_only`. A `[cluster.NAME]` that names no endpoint's cluster
-/// is an error: a typo there would silently leave a production cluster writable.
-fn resolve_access(
-    global: Option<bool>,
-    clusters: &BTreeMap<String, toml::Spanned<raw::RawCluster>>,
-    endpoints: &[EndpointSpec],
-    invalid: &dyn Fn(usize, String, String) -> ConfigError,
-) -> Result<AccessPolicy, ConfigError> {
-    let mut known: Vec<&str> = Vec::new();
-    for ep in endpoints {
-        if !known.contains(&ep.cluster.as_str()) {
-            known.push(&ep.cluster);
-        }
-    }
-    // Endpoints from --host, --contexts or DOCKER_HOST land in "default".
-    if !known.contains(&DEFAULT_CLUSTER) {
-        known.push(DEFAULT_CLUSTER);
-    }
-    let mut policy = AccessPolicy {
-        global,
-        ..AccessPolicy::default()
-    };
-    for (name, table) in clusters {
-        if !known.contains(&name.as_str()) {
-            return Err(invalid(
-                table.span().start,
-                format!("cluster.{name}"),
-                format!(
-                    "no endpoint is in cluster \"{name}\"; clusters: {}",
-                    known.join(", ")
-                ),
-            ));
-        }
-        if let Some(ro) = table.get_ref().read_only {
-            policy.clusters.insert(name.clone(), ro);
-        }
-    }
-    Ok(policy)
-}
-
-/// The `local_subnets` label, which keeps this host's networks on those subnets out of any
-/// shared pool: prefixes, at least one, none of them the subnet the `subnet` label shares.
-fn check_local_subnets(
-    labels: &BTreeMap<String, toml::Spanned<String>>,
-    i: usize,
-    invalid: &dyn Fn(usize, String, String) -> ConfigError,
-) -> Result<(), ConfigError> {
-    let Some(value) = labels.get(LOCAL_SUBNETS_LABEL) else {
-        return Ok(());
-    };
-    let refuse = |message: String| {
-        Err(invalid(
-            value.span().start,
-            format!("endpoint[{i}].labels.{LOCAL_SUBNETS_LABEL}"),
-            message,
-        ))
-    };
-    let subnets = match parse_local_subnets(value.get_ref()) {
-        Ok(subnets) if subnets.is_empty() => {
-            return refuse(
-                "empty; give prefixes like 10.77.0.0/24, separated by commas, or leave the label \
-                 out"
-                .into(),
-            );
-        }
-        Ok(subnets) => subnets,
-        Err(message) => return refuse(message),
-    };
-    let shared = labels
-        .get(SUBNET_LABEL)
-        .and_then(|l| parse_prefix(l.get_ref()));
-    if let Some(both) = subnets.iter().find(|s| Some(**s) == shared) {
-        return refuse(format!(
-            "{both} is also this endpoint's {SUBNET_LABEL} label, which shares it across the \
-             cluster; a subnet is either shared or local"
-        ));
-    }
-    Ok(())
-}
-
-fn validate_endpoint(
-    ep: RawEndpoint,
-    i: usize,
-    base_dir: &Path,
-    seen: &mut HashMap<String, usize>,
-    text: &str,
-    invalid: &dyn Fn(usize, String, String) -> ConfigError,
-) -> Result<EndpointSpec, ConfigError> {
-    let name = ep.name.get_ref().trim().to_string();
-    let name_at = ep.name.span().start;
-    check_printable(&name, "an endpoint name")
-        .map_err(|m| invalid(name_at, format!("endpoint[{i}].name"), m))?;
-    if name.is_empty() || name.contains(['/', '@', ' ']) {
-        return Err(invalid(
-            name_at,
-            format!("endpoint[{i}].name"),
-            format!(
-                "\"{}\" is not a valid endpoint name; use a non-empty name without '/', '@' or spaces",
-                ep.name.get_ref()
-            ),
-        ));
-    }
-    if let Some(&first) = seen.get(&name) {
-        return Err(invalid(
-            name_at,
-            format!("endpoint[{i}].name"),
-            format!(
-                "duplicate endpoint name \"{name}\" (first defined on line {}); endpoint names must be unique",
-                line_of(text, first)
-            ),
-        ));
-    }
-    seen.insert(name.clone(), name_at);
-
-    let url_text = ep.url.get_ref().trim().to_string();
-    let url = DockerUrl::parse(&url_text)
-        .map_err(|m| invalid(ep.url.span().start, format!("endpoint[{i}].url"), m))?;
-
-    let tls = match ep.tls {
-        None => None,
-        Some(tls) => {
-            let tls_at = tls.span().start;
-            let tls = tls.into_inner();
-            if !matches!(url, DockerUrl::Tcp { .. }) {
-                return Err(invalid(
-                    tls_at,
-                    format!("endpoint[{i}].tls"),
-                    format!("TLS applies to tcp:// and https:// endpoints, not to \"{url_text}\""),
-                ));
-            }
-            let file = |v: &toml::Spanned<String>, field: &str| -> Result<PathBuf, ConfigError> {
-                let p = base_dir.join(v.get_ref());
-                if p.is_file() {
-                    Ok(p)
-                } else {
-                    Err(invalid(
-                        v.span().start,
-                        format!("endpoint[{i}].tls.{field}"),
-                        format!("file \"{}\" does not exist", p.display()),
-                    ))
-                }
-            };
-            // A DOCKER_CERT_PATH-style directory, or the files one by one (cert and key both or
-            // neither: a daemon without --tlsverify needs no client certificate).
-            let from_dir = |d: &toml::Spanned<String>| -> Result<TlsFiles, ConfigError> {
-                let dir = base_dir.join(d.get_ref());
-                let ca = dir.join("ca.pem");
-                if !ca.is_file() {
-                    return Err(invalid(
-                        d.span().start,
-                        format!("endpoint[{i}].tls.dir"),
-                        format!(
-                            "\"{}\" has no ca.pem; expected a DOCKER_CERT_PATH-style directory with ca.pem, cert.pem and key.pem",
-                            dir.display()
-                        ),
-                    ));
-                }
-                let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-                let pair = cert.is_file() && key.is_file();
-                Ok(TlsFiles {
-                    ca,
-                    cert: pair.then_some(cert),
-                    key: pair.then_some(key),
-                })
-            };
-            match (&tls.dir, &tls.ca, &tls.cert, &tls.key) {
-                (Some(d), None, None, None) => Some(from_dir(d)?),
-                (None, Some(ca), cert, key) if cert.is_some() == key.is_some() => Some(TlsFiles {
-                    ca: file(ca, "ca")?,
-                    cert: cert.as_ref().map(|c| file(c, "cert")).transpose()?,
-                    key: key.as_ref().map(|k| file(k, "key")).transpose()?,
-                }),
-                _ => {
-                    return Err(invalid(
-                        tls_at,
-                        format!("endpoint[{i}].tls"),
-                        "expected either dir = \"…\" (with ca.pem, cert.pem, key.pem) or ca = \"…\" with optionally both cert = \"…\" and key = \"…\"".into(),
-                    ));
-                }
-            }
-        }
-    };
-    if url_text.starts_with("https://") && tls.is_none() {
-        return Err(invalid(
-            ep.url.span().start,
-            format!("endpoint[{i}].url"),
-            format!("\"{url_text}\" needs tls = {{ ca = \"…\", cert = \"…\", key = \"…\" }}"),
-        ));
-    }
-
-    let ssh_config = match &ep.ssh_config {
-        None => None,
-        Some(v) => {
-            if !matches!(url, DockerUrl::Ssh { .. }) {
-                return Err(invalid(
-                    v.span().start,
-                    format!("endpoint[{i}].ssh_config"),
-                    format!("ssh_config applies to ssh:// endpoints, not to \"{url_text}\""),
-                ));
-            }
-            let p = base_dir.join(v.get_ref());
-            if !p.is_file() {
-                return Err(invalid(
-                    v.span().start,
-                    format!("endpoint[{i}].ssh_config"),
-                    format!("file \"{}\" does not exist", p.display()),
-                ));
-            }
-            Some(p)
-        }
-    };
-
-    let cluster = match ep.cluster {
-        None => DEFAULT_CLUSTER.to_string(),
-        Some(c) if c.get_ref().trim().is_empty() => {
-            return Err(invalid(
-                c.span().start,
-                format!("endpoint[{i}].cluster"),
-                "cluster name must not be empty; leave the key out for \"default\"".into(),
-            ));
-        }
-        Some(c) => {
-            check_printable(c.get_ref(), "a cluster name")
-                .map_err(|m| invalid(c.span().start, format!("endpoint[{i}].cluster"), m))?;
-            c.into_inner().trim().to_string()
-        }
-    };
-
-    let stats_interval = match &ep.stats_interval_s {
-        None => None,
-        Some(v) if (1..=3600).contains(v.get_ref()) => Some(Duration::from_secs(*v.get_ref())),
-        Some(v) => {
-            return Err(invalid(
-                v.span().start,
-                format!("endpoint[{i}].stats_interval_s"),
-                format!(
-                    "{} is out of range; valid values: 1 to 3600 (seconds)",
-                    v.get_ref()
-                ),
-            ));
-        }
-    };
-    let host_shell = match ep.host_shell {
-        None => None,
-        Some(argv) if argv.get_ref().first().is_none_or(|p| p.trim().is_empty()) => {
-            return Err(invalid(
-                argv.span().start,
-                format!("endpoint[{i}].host_shell"),
-                "needs a program and its arguments, e.g. [\"ssh\", \"-J\", \"bastion\", \"ops@10.0.0.5\"]"
-                    .into(),
-            ));
-        }
-        Some(argv) => Some(argv.into_inner()),
-    };
-    check_local_subnets(&ep.labels, i, invalid)?;
-    Ok(EndpointSpec {
-        name,
-        url_text,
-        url,
-        cluster,
-        labels: ep
-            .labels
-            .into_iter()
-            .map(|(k, v)| (k, v.into_inner()))
-            .collect(),
-        tls,
-        ssh_config,
-        stats_interval,
-        read_only_setting: ep.read_only,
-        read_only: false,
-        host_shell,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tls_takes_a_cert_directory_or_files_and_ssh_config_only_on_ssh() {
-        let dir = tempfile::tempdir().unwrap();
-        for f in ["ca.pem", "cert.pem", "key.pem", "ssh.conf"] {
-            std::fs::write(dir.path().join(f), "x").unwrap();
-        }
-        let file = dir.path().join("f.toml");
-        let parse = |body: &str| parse_str(body, &file);
-        let c =
-            parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { dir = \".\" }\n")
-                .unwrap();
-        let tls = c.endpoints[0].tls.clone().unwrap();
-        assert_eq!(tls.cert, Some(dir.path().join("./cert.pem")));
-        let c = parse(
-            "[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { ca = \"ca.pem\" }\n",
-        )
-        .unwrap();
-        assert_eq!(c.endpoints[0].tls.as_ref().unwrap().cert, None);
-        let err = parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h:2376\"\ntls = { ca = \"ca.pem\", cert = \"cert.pem\" }\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("endpoint[0].tls: expected either dir"),
-            "{err}"
-        );
-        let c = parse(
-            "[[endpoint]]\nname = \"a\"\nurl = \"ssh://h:2222\"\nssh_config = \"ssh.conf\"\n",
-        )
-        .unwrap();
-        assert_eq!(c.endpoints[0].ssh_config, Some(dir.path().join("ssh.conf")));
-        let err =
-            parse("[[endpoint]]\nname = \"a\"\nurl = \"tcp://h\"\nssh_config = \"ssh.conf\"\n")
-                .unwrap_err()
-                .to_string();
-        assert!(
-            err.contains("endpoint[0].ssh_config: ssh_config applies to ssh:// endpoints"),
-            "{err}"
-        );
-    }
 
     #[test]
     fn hosts_with_the_same_derived_name_are_made_unique() {

@@ -1,8 +1,13 @@
 //! Which endpoints fleetdeck may change. `read_only` can be set for the whole fleet, for a
 //! cluster and for an endpoint; the most specific setting wins, and `--read-only` / `--write`
-//! override them all for one run. The engine's gate enforces the result.
+//! override them all for one run. The engine's gate enforces the result. The file's top-level
+//! `read_only` and its `[cluster.NAME]` tables are validated here.
 
 use std::collections::BTreeMap;
+
+use super::error::ConfigError;
+use super::raw::RawCluster;
+use crate::model::spec::{DEFAULT_CLUSTER, EndpointSpec};
 
 /// `--read-only` or `--write` on the command line: one answer for every endpoint, this run only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +63,46 @@ pub fn effective_read_only(
         Some(AccessOverride::Write) => false,
         None => endpoint.or(cluster).or(global).unwrap_or(false),
     }
+}
+
+/// The global and per-cluster `read_only`. A `[cluster.NAME]` that names no endpoint's cluster
+/// is an error: a typo there would silently leave a production cluster writable.
+pub(super) fn resolve(
+    global: Option<bool>,
+    clusters: &BTreeMap<String, toml::Spanned<RawCluster>>,
+    endpoints: &[EndpointSpec],
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<AccessPolicy, ConfigError> {
+    let mut known: Vec<&str> = Vec::new();
+    for ep in endpoints {
+        if !known.contains(&ep.cluster.as_str()) {
+            known.push(&ep.cluster);
+        }
+    }
+    // Endpoints from --host, --contexts or DOCKER_HOST land in "default".
+    if !known.contains(&DEFAULT_CLUSTER) {
+        known.push(DEFAULT_CLUSTER);
+    }
+    let mut policy = AccessPolicy {
+        global,
+        ..AccessPolicy::default()
+    };
+    for (name, table) in clusters {
+        if !known.contains(&name.as_str()) {
+            return Err(invalid(
+                table.span().start,
+                format!("cluster.{name}"),
+                format!(
+                    "no endpoint is in cluster \"{name}\"; clusters: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+        if let Some(ro) = table.get_ref().read_only {
+            policy.clusters.insert(name.clone(), ro);
+        }
+    }
+    Ok(policy)
 }
 
 #[cfg(test)]

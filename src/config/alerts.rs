@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::range::in_range;
 use super::{ConfigError, EventSettings, StatsSettings};
 use crate::model::EndpointSpec;
 use crate::model::alerts::condition::{format_duration, parse_duration};
@@ -179,14 +180,7 @@ pub fn resolve(
                     ),
                 ));
             };
-            let n = *expect.get_ref();
-            if !(1..=1000).contains(&n) {
-                return Err(invalid(
-                    expect.span().start,
-                    key("expect"),
-                    format!("{n} is out of range; valid values: 1 to 1000"),
-                ));
-            }
+            let n = in_range(expect, &key("expect"), 1..=1000, "", invalid)?;
             condition = Condition::Missing {
                 expect: u32::try_from(n).ok(),
             };

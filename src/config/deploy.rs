@@ -1,6 +1,6 @@
 //! Deploy spec files (`deploy/*.toml`): the TOML as written, checked key by key into a
 //! [`DeploySpec`]. Errors name the file, the line, the key and what would be accepted, like
-//! the config file's.
+//! the config file's. The config file's own `[deploy]` section is validated here too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,10 @@ use toml::Spanned;
 
 pub mod write;
 
+use super::DeploySettings;
 use super::error::{ConfigError, deserialize_toml, line_of};
+use super::range::in_range;
+use super::raw::RawDeploy;
 use crate::model::deploy::placement::{Constraint, Strategy};
 use crate::model::deploy::run::{
     check_capability, check_dir, check_extra_host, check_hostname, check_signal, check_volume,
@@ -125,6 +128,36 @@ struct RawPlacement {
 /// The most replicas a spec may ask for.
 const MAX_REPLICAS: u32 = 100;
 
+/// `[deploy]` of the config file: the spec directory (relative to `base_dir`, the config
+/// file's; `deploy` when left out) and the range-checked history and wait.
+pub(super) fn settings(
+    raw: &RawDeploy,
+    base_dir: &Path,
+    invalid: &dyn Fn(usize, String, String) -> ConfigError,
+) -> Result<DeploySettings, ConfigError> {
+    let mut deploy = DeploySettings::default();
+    if let Some(dir) = &raw.dir {
+        if dir.get_ref().trim().is_empty() {
+            return Err(invalid(
+                dir.span().start,
+                "deploy.dir".into(),
+                "empty; give a directory such as \"deploy\" (relative to this file)".into(),
+            ));
+        }
+        deploy.dir = base_dir.join(dir.get_ref());
+    } else {
+        deploy.dir = base_dir.join("deploy");
+    }
+    if let Some(k) = &raw.keep_revisions {
+        deploy.keep_revisions =
+            in_range(k, "deploy.keep_revisions", 1..=100, "", invalid)? as usize;
+    }
+    if let Some(w) = &raw.wait_s {
+        deploy.wait_s = in_range(w, "deploy.wait_s", 1..=3600, "", invalid)?;
+    }
+    Ok(deploy)
+}
+
 /// The spec file for `SPEC`: the path itself when it is a file, else `DIR/SPEC.toml`.
 pub fn find_spec(spec: &str, dir: &Path) -> PathBuf {
     let direct = PathBuf::from(spec);
@@ -151,6 +184,8 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
         key: key.to_string(),
         message,
     };
+    // The same, for the range check, which names its key with a `String`.
+    let invalid_at = |offset: usize, key: String, message: String| invalid(offset, &key, message);
     let base_dir = path.parent().unwrap_or(Path::new("."));
 
     check_name(raw.name.get_ref()).map_err(|m| invalid(raw.name.span().start, "name", m))?;
@@ -335,14 +370,7 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
     };
     let wait_s = match &raw.wait_s {
         None => default_wait_s,
-        Some(w) if (1..=3600).contains(w.get_ref()) => *w.get_ref(),
-        Some(w) => {
-            return Err(invalid(
-                w.span().start,
-                "wait_s",
-                format!("{} is out of range; valid values: 1 to 3600", w.get_ref()),
-            ));
-        }
+        Some(w) => in_range(w, "wait_s", 1..=3600, "", &invalid_at)?,
     };
     let mut constraints = Vec::new();
     for (i, c) in raw.placement.constraints.iter().enumerate() {
@@ -367,17 +395,7 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
     };
     let replicas = match &raw.replicas {
         None => None,
-        Some(r) if (1..=MAX_REPLICAS).contains(r.get_ref()) => Some(*r.get_ref()),
-        Some(r) => {
-            return Err(invalid(
-                r.span().start,
-                "replicas",
-                format!(
-                    "{} is out of range; valid values: 1 to {MAX_REPLICAS}",
-                    r.get_ref()
-                ),
-            ));
-        }
+        Some(r) => Some(in_range(r, "replicas", 1..=MAX_REPLICAS, "", &invalid_at)?),
     };
     let batch = match (&raw.batch, replicas) {
         (None, _) => 1,
@@ -389,17 +407,7 @@ pub fn parse_spec(text: &str, path: &Path, default_wait_s: u64) -> Result<Deploy
                     .into(),
             ));
         }
-        (Some(b), Some(n)) if (1..=n).contains(b.get_ref()) => *b.get_ref(),
-        (Some(b), Some(n)) => {
-            return Err(invalid(
-                b.span().start,
-                "batch",
-                format!(
-                    "{} is out of range; valid values: 1 to {n} (replicas)",
-                    b.get_ref()
-                ),
-            ));
-        }
+        (Some(b), Some(n)) => in_range(b, "batch", 1..=n, " (replicas)", &invalid_at)?,
     };
     // One fixed address cannot go to several containers.
     if replicas.is_some_and(|n| n > 1) {
@@ -530,14 +538,13 @@ fn run_options(
     };
     let stop_timeout_s = match &raw.stop_timeout_s {
         None => None,
-        Some(t) if (0..=3600).contains(t.get_ref()) => Some(*t.get_ref()),
-        Some(t) => {
-            return Err(invalid(
-                t.span().start,
-                "stop_timeout_s",
-                format!("{} is out of range; valid values: 0 to 3600", t.get_ref()),
-            ));
-        }
+        Some(t) => Some(in_range(
+            t,
+            "stop_timeout_s",
+            0..=3600,
+            "",
+            &|at, key, m| invalid(at, &key, m),
+        )?),
     };
     Ok(RunOptions {
         volumes: each(&raw.volumes, "volumes", check_volume)?,

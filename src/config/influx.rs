@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use super::ConfigError;
 use super::error::line_of;
+use super::range::in_range;
 use super::raw::RawInflux;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -165,20 +166,9 @@ pub(super) fn resolve(
                   range: &std::ops::RangeInclusive<u64>,
                   unit: &str|
      -> Result<Option<u64>, ConfigError> {
-        match v {
-            None => Ok(None),
-            Some(s) if range.contains(s.get_ref()) => Ok(Some(*s.get_ref())),
-            Some(s) => Err(invalid(
-                s.span().start,
-                key,
-                format!(
-                    "{} is out of range; valid values: {} to {}{unit}",
-                    s.get_ref(),
-                    range.start(),
-                    range.end()
-                ),
-            )),
-        }
+        v.as_ref()
+            .map(|s| in_range(s, key, range.clone(), unit, &|at, k, m| invalid(at, &k, m)))
+            .transpose()
     };
     let interval = ranged(
         &raw.interval_s,

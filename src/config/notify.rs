@@ -20,6 +20,7 @@ use toml::Spanned;
 
 use super::ConfigError;
 use super::error::line_of;
+use super::range::seconds;
 use crate::model::alerts::{NotifyTarget, Severity, TargetKind};
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -144,22 +145,13 @@ pub(super) fn resolve(
                 }
             },
         };
-        let timeout = match &t.timeout_s {
-            None => DEFAULT_TIMEOUT,
-            Some(s) if TIMEOUT_RANGE.contains(s.get_ref()) => Duration::from_secs(*s.get_ref()),
-            Some(s) => {
-                return Err(invalid(
-                    s.span().start,
-                    key("timeout_s"),
-                    format!(
-                        "{} is out of range; valid values: {} to {} (seconds)",
-                        s.get_ref(),
-                        TIMEOUT_RANGE.start(),
-                        TIMEOUT_RANGE.end()
-                    ),
-                ));
-            }
-        };
+        let timeout = seconds(
+            &t.timeout_s,
+            &key("timeout_s"),
+            TIMEOUT_RANGE,
+            DEFAULT_TIMEOUT,
+            &invalid,
+        )?;
         let mut headers = Vec::with_capacity(t.headers.len());
         for (h, value) in &t.headers {
             let at = value.span().start;

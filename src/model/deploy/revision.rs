@@ -312,4 +312,108 @@ mod tests {
         assert_eq!(service_of_kept("--r2"), None);
         assert_eq!(service_of_kept("cart"), None);
     }
+
+    // ------------------------------------- the IP pools and a deployed service's revisions --
+
+    mod kept_revisions_in_the_pools {
+        use ipnet::IpNet;
+
+        use crate::model::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
+        use crate::model::ipam::{Conflict, Holding, IpamReport};
+        use crate::model::{Container, ContainerState, Fleet};
+
+        fn ip(s: &str) -> std::net::IpAddr {
+            s.parse().unwrap()
+        }
+
+        fn duplicates(fleet: &Fleet) -> Vec<String> {
+            IpamReport::from_fleet(fleet)
+                .pools
+                .iter()
+                .flat_map(|p| &p.conflicts)
+                .filter(|c| matches!(c, Conflict::DuplicateAddress { .. }))
+                .map(ToString::to_string)
+                .collect()
+        }
+
+        fn labelled(
+            id: &str,
+            name: &str,
+            state: ContainerState,
+            service: &str,
+            revision: u32,
+        ) -> Container {
+            let mut c = on_fleetnet(id, name, state, "192.168.2.30", true);
+            c.labels = labels_for(service, revision, "busybox:v1");
+            c
+        }
+
+        #[test]
+        fn a_service_and_its_kept_revisions_on_one_address_are_one_holder() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[1, 2]);
+            assert_eq!(duplicates(&fleet), Vec::<String>::new());
+            // The pool still shows every revision holding or claiming the address.
+            let report = IpamReport::from_fleet(&fleet);
+            let pool = report
+                .pools
+                .iter()
+                .find(|p| p.subnet == "192.168.2.0/24".parse::<IpNet>().unwrap())
+                .unwrap();
+            let holders: Vec<(&str, Holding, Option<&str>)> = pool
+                .allocations()
+                .into_iter()
+                .filter(|a| a.ip == ip("192.168.2.30"))
+                .map(|a| (a.container_name.as_str(), a.holding, a.service.as_deref()))
+                .collect();
+            assert_eq!(holders.len(), 3, "{holders:?}");
+            assert!(holders.contains(&("fdsvc--r2", Holding::Claimed, Some("fdsvc"))));
+            assert!(holders.contains(&("fdsvc", Holding::Used, Some("fdsvc"))));
+        }
+
+        #[test]
+        fn kept_revisions_alone_after_the_live_one_is_lost_are_one_holder() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[1, 2]);
+            fleet.endpoints[0].containers.remove("live");
+            assert_eq!(duplicates(&fleet), Vec::<String>::new());
+        }
+
+        #[test]
+        fn two_running_containers_of_one_service_on_one_address_still_conflict() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[2]);
+            let twin = labelled("twin", "fdsvc--r2b", ContainerState::Running, "fdsvc", 2);
+            fleet.endpoints[0].containers.insert(twin.id.clone(), twin);
+            assert_eq!(duplicates(&fleet).len(), 1);
+        }
+
+        #[test]
+        fn a_kept_revision_of_another_service_on_the_address_still_conflicts() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[]);
+            let other = labelled("o1", "cart--r1", ContainerState::Exited, "cart", 1);
+            fleet.endpoints[0]
+                .containers
+                .insert(other.id.clone(), other);
+            assert_eq!(
+                duplicates(&fleet),
+                [
+                    "192.168.2.30 is taken 2 times: fdsvc on lab1 (running, static); \
+                  cart--r1 on lab1 (exited, static, claimed)"
+                ]
+            );
+        }
+
+        #[test]
+        fn the_same_service_on_another_host_of_the_lan_still_conflicts() {
+            let mut fleet = lab();
+            with_history(&mut fleet, "fdsvc", 3, &[]);
+            let elsewhere = labelled("e1", "fdsvc--r1", ContainerState::Exited, "fdsvc", 1);
+            fleet.endpoints[1]
+                .containers
+                .insert(elsewhere.id.clone(), elsewhere);
+            assert_eq!(duplicates(&fleet).len(), 1);
+        }
+    }
 }

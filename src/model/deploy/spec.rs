@@ -1,6 +1,6 @@
 //! The spec of a service as data ([`DeploySpec`]) and the syntax of its single fields: image
-//! references, container names, ports, addresses, sizes, restart policies. Whether a spec fits
-//! a host is the plan's business.
+//! references, container names, ports, addresses, sizes, restart policies; and the digest of a
+//! whole spec. Whether a spec fits a host is the plan's business.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -310,4 +310,117 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
         .filter(|n| *n > 0 && factor > 0)
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("\"{text}\" is not a size like 512m, 2g or 1048576 (bytes)"))
+}
+
+/// A short digest of the spec: two deploys of the same spec carry the same digest.
+pub fn spec_digest(spec: &DeploySpec) -> String {
+    use sha2::{Digest, Sha256};
+    // Placement is where, not what: moving a service does not change its digest.
+    let mut what = spec.clone();
+    what.placement = Placement::default();
+    let json = serde_json::to_vec(&what).unwrap_or_default();
+    let hash = Sha256::digest(&json);
+    hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::spec;
+    use super::*;
+
+    #[test]
+    fn image_references_follow_dockers_grammar() {
+        for ok in [
+            "busybox",
+            "busybox:local",
+            "library/busybox:1.36.1",
+            "registry.local:5000/shop/cart:2.1",
+            "localhost/a_b__c-d.e:tag",
+            "busybox@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(check_image(ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            check_image("Busybox:1"),
+            Err(
+                "\"Busybox:1\" is not an image reference; expected [REGISTRY/]NAME[:TAG][@DIGEST] \
+                 with a lowercase name, e.g. busybox:1.36 or registry.local:5000/shop/cart:2.1"
+                    .into()
+            )
+        );
+        for bad in [
+            "busy box",
+            "busybox:",
+            ":tag",
+            "a//b",
+            "busybox@sha256:12",
+            "-x",
+        ] {
+            assert!(check_image(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            check_image(""),
+            Err("missing: say which image to run, e.g. busybox:1.36".into())
+        );
+    }
+
+    #[test]
+    fn image_names_are_normalised_as_the_daemon_lists_them() {
+        assert_eq!(normalise_image("busybox"), "busybox:latest");
+        assert_eq!(normalise_image("docker.io/library/busybox:1"), "busybox:1");
+        assert_eq!(normalise_image("reg:5000/app"), "reg:5000/app:latest");
+        assert_eq!(normalise_image("reg:5000/app:2"), "reg:5000/app:2");
+    }
+
+    #[test]
+    fn ports_ips_sizes_and_policies_parse_with_exact_messages() {
+        assert_eq!(
+            parse_port("127.0.0.1:8080:80/udp").unwrap().to_string(),
+            "127.0.0.1:8080:80/udp"
+        );
+        assert_eq!(parse_port("8080:80").unwrap().host_port, Some(8080));
+        assert_eq!(parse_port("80").unwrap().host_port, None);
+        assert_eq!(
+            parse_port("80:http"),
+            Err(
+                "\"80:http\" is not a port; expected [HOST_IP:]HOST_PORT:CONTAINER_PORT\
+                 [/tcp|udp|sctp] or CONTAINER_PORT, e.g. 8080:80"
+                    .into()
+            )
+        );
+        assert!(parse_port("8080:80/icmp").is_err());
+        assert!(parse_port("0:80").is_err());
+        assert_eq!(parse_ip("auto"), Ok(IpChoice::Auto));
+        assert_eq!(
+            parse_ip("192.168.2.300"),
+            Err(
+                "\"192.168.2.300\" is neither \"auto\" nor an IPv4 address like 192.168.2.30"
+                    .into()
+            )
+        );
+        assert!(parse_ip("fd00::1").is_err());
+        assert_eq!(parse_memory("512m"), Ok(512 << 20));
+        assert_eq!(parse_memory("2GB"), Ok(2 << 30));
+        assert!(parse_memory("lots").is_err());
+        assert_eq!(
+            RestartPolicy::parse("on-failure:5"),
+            Some(RestartPolicy::OnFailure {
+                max_retries: Some(5)
+            })
+        );
+        assert_eq!(RestartPolicy::parse("sometimes"), None);
+        assert!(check_name("cart--r3").is_err());
+        assert!(check_name("cart-2").is_ok());
+    }
+
+    #[test]
+    fn the_spec_digest_ignores_placement_but_not_the_image() {
+        let a = spec("cart");
+        let mut b = a.clone();
+        b.placement.endpoint = Some("lab2".into());
+        assert_eq!(spec_digest(&a), spec_digest(&b));
+        b.image = "busybox:v2".into();
+        assert_ne!(spec_digest(&a), spec_digest(&b));
+        assert_eq!(spec_digest(&a).len(), 12);
+    }
 }
