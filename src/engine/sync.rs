@@ -1,0 +1,122 @@
+//! The full sync: one complete look at a daemon (version, info, every container inspected,
+//! networks, images), for the session loop and the one-shot queries.
+
+use std::time::{Duration, Instant};
+
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptions, ListImagesOptions, ListNetworksOptions,
+};
+use futures::{StreamExt, TryStreamExt};
+
+use super::client::ReadOnly;
+use super::{EngineError, agreed_api, convert, deadline, swarm};
+use crate::config::EngineSettings;
+use crate::model::{Container, DaemonInfo, SyncData};
+
+/// Inspects in flight at once per endpoint during a full sync: enough to load 2,000 containers
+/// quickly, few enough not to flood a small daemon.
+const INSPECT_CONCURRENCY: usize = 8;
+
+/// One full look at a daemon: version, info, every container inspected, networks, images.
+pub async fn full_sync(
+    docker: &ReadOnly,
+    settings: &EngineSettings,
+) -> Result<(SyncData, Option<String>), EngineError> {
+    let t = settings.request_timeout;
+    let (info, latency, daemon_time) = read_info(docker, t).await?;
+    let summaries = deadline(
+        t,
+        docker.list_containers(Some(ListContainersOptions {
+            all: true,
+            ..Default::default()
+        })),
+    )
+    .await?;
+    let containers: Vec<Container> = futures::stream::iter(summaries)
+        .map(|s| async move {
+            let id = s.id.clone().unwrap_or_default();
+            let status = s.status.clone().unwrap_or_default();
+            inspect(docker, &id, status, t).await
+        })
+        .buffer_unordered(INSPECT_CONCURRENCY)
+        .try_filter_map(|c| async move { Ok(c) })
+        .try_collect()
+        .await?;
+    let networks = list_networks(docker, t).await?;
+    let images = list_images(docker, t).await?;
+    Ok((
+        SyncData {
+            info,
+            containers,
+            networks,
+            images,
+            latency: Some(latency),
+            daemon_time: daemon_time.as_deref().and_then(convert::parse_time),
+        },
+        daemon_time,
+    ))
+}
+
+/// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
+/// when it is a manager; also the round trip of the first request and the daemon's clock.
+pub(super) async fn read_info(
+    docker: &ReadOnly,
+    t: Duration,
+) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
+    let started = Instant::now();
+    let version = deadline(t, docker.version()).await?;
+    let latency = started.elapsed();
+    let info = deadline(t, docker.info()).await?;
+    let daemon_time = info.system_time.clone();
+    let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
+    let mut out = convert::daemon_info(info, version, agreed_api(docker));
+    if manager {
+        out.swarm_nodes = swarm::nodes(docker, t).await;
+    }
+    Ok((out, latency, daemon_time))
+}
+
+/// `None` when the container vanished between list and inspect.
+pub(super) async fn inspect(
+    docker: &ReadOnly,
+    id: &str,
+    list_status: String,
+    limit: Duration,
+) -> Result<Option<Container>, EngineError> {
+    match deadline(
+        limit,
+        docker.inspect_container(id, None::<InspectContainerOptions>),
+    )
+    .await
+    {
+        Ok(c) => Ok(Some(convert::container(c, list_status))),
+        Err(EngineError::Docker(msg)) if msg.starts_with("daemon answered 404") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn list_networks(
+    docker: &ReadOnly,
+    limit: Duration,
+) -> Result<Vec<crate::model::NetworkInfo>, EngineError> {
+    let mut nets: Vec<_> = deadline(limit, docker.list_networks(None::<ListNetworksOptions>))
+        .await?
+        .into_iter()
+        .map(convert::network)
+        .collect();
+    nets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(nets)
+}
+
+pub(super) async fn list_images(
+    docker: &ReadOnly,
+    limit: Duration,
+) -> Result<Vec<crate::model::ImageInfo>, EngineError> {
+    let mut images: Vec<_> = deadline(limit, docker.list_images(None::<ListImagesOptions>))
+        .await?
+        .into_iter()
+        .map(convert::image)
+        .collect();
+    images.sort_by(|a, b| a.tags.cmp(&b.tags).then(a.id.cmp(&b.id)));
+    Ok(images)
+}
