@@ -552,6 +552,8 @@ impl App {
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
             Action::Inspect => self.open_inspect(),
+            // Only meaningful in the inspect overlay, handled there.
+            Action::ToggleFold | Action::FoldAll | Action::UnfoldAll => {}
             Action::Copy => self.open_copy_menu(),
             Action::CopyName => self.copy_name(),
             // Only meaningful in the log view, handled there.

@@ -28,6 +28,12 @@ pub enum Action {
     Processes,
     /// `docker inspect` of the selected container, in a scrollable, searchable overlay.
     Inspect,
+    /// In the inspect overlay: fold or open the section under the cursor.
+    ToggleFold,
+    /// In the inspect overlay: every section folded to one line.
+    FoldAll,
+    /// In the inspect overlay: every section open.
+    UnfoldAll,
     /// Marks every row the filter shows, or clears the marks when they are exactly those.
     MarkAll,
     SearchNext,
@@ -120,6 +126,9 @@ impl Action {
             Action::MarkAll => "mark-all",
             Action::Processes => "processes",
             Action::Inspect => "inspect",
+            Action::ToggleFold => "fold",
+            Action::FoldAll => "fold-all",
+            Action::UnfoldAll => "unfold-all",
             Action::SearchNext => "next-match",
             Action::SearchPrev => "previous-match",
             Action::ToggleMatchOnly => "only-matches",
@@ -835,6 +844,27 @@ impl Default for Keymap {
                     false,
                 ),
                 b(
+                    &[Key::plain(K::Enter), Key::ch(' ')],
+                    ToggleFold,
+                    Scope::Inspect,
+                    "fold",
+                    true,
+                ),
+                b(
+                    &[Key::ch('-')],
+                    FoldAll,
+                    Scope::Inspect,
+                    "fold every section",
+                    false,
+                ),
+                b(
+                    &[Key::ch('+')],
+                    UnfoldAll,
+                    Scope::Inspect,
+                    "open every section",
+                    false,
+                ),
+                b(
                     &[Key::ch('M')],
                     ToggleEnvMask,
                     Scope::Inspect,
@@ -842,12 +872,13 @@ impl Default for Keymap {
                     true,
                 ),
                 b(&[Key::ch('/')], Filter, Scope::Inspect, "search", true),
+                // Off the footer, which has no room for it at 80 columns; `?` lists it.
                 b(
                     &[Key::ch('n')],
                     SearchNext,
                     Scope::Inspect,
                     "next match",
-                    true,
+                    false,
                 ),
                 b(&[Key::plain(K::Esc)], Close, Scope::Inspect, "close", true),
                 b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
@@ -1219,6 +1250,9 @@ mod tests {
             MarkAll,
             Processes,
             Inspect,
+            ToggleFold,
+            FoldAll,
+            UnfoldAll,
             SearchNext,
             SearchPrev,
             ToggleMatchOnly,

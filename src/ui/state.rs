@@ -323,12 +323,16 @@ pub struct InspectView {
     pub endpoint: String,
     /// `None` until the answer.
     pub doc: Option<Result<Box<crate::model::inspect::InspectDoc>, String>>,
-    /// First line shown.
+    /// Which sections are folded (all, when the answer comes).
+    pub folding: crate::model::inspect::Folding,
+    /// First row shown (rows: the document's lines less what folded sections hide).
     pub top: usize,
-    /// `Config.Env` values shown (`M`); masked by default.
+    /// The row `Enter` folds or opens, highlighted.
+    pub cursor: usize,
+    /// Env values shown (`M`); masked by default.
     pub show_env: bool,
     /// The last search (`/`): its text and whether it is a regex.
     pub search: Option<(String, bool)>,
-    /// The line the last jump landed on.
+    /// The document line the last jump landed on.
     pub current_match: Option<usize>,
 }
