@@ -26,7 +26,8 @@ pub enum Action {
     Mark,
     /// `docker top` of the selected container, in an overlay refreshed every 2 s.
     Processes,
-    /// `docker inspect` of the selected container, in a scrollable, searchable overlay.
+    /// `docker inspect` of the selected container (endpoint, pool network, Swarm node or
+    /// service), in a folded, scrollable, searchable overlay.
     Inspect,
     /// In the inspect overlay: fold or open the section under the cursor.
     ToggleFold,
@@ -841,6 +842,48 @@ impl Default for Keymap {
                     Action::Inspect,
                     Detail,
                     "inspect (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Clusters,
+                    "inspect: docker info + version",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Pools,
+                    "inspect its network (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    PoolDetail,
+                    "inspect its network (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Nodes,
+                    "inspect node (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Services,
+                    "inspect service (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    ServiceTasks,
+                    "inspect service (JSON)",
                     false,
                 ),
                 b(

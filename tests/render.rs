@@ -2064,7 +2064,7 @@ fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
 /// screen. The overlay's request and web-1's id.
 fn inspect_web1(app: &mut App) -> (u64, String) {
     use fleetdeck::app::Command;
-    use fleetdeck::model::inspect::InspectDoc;
+    use fleetdeck::model::inspect::{InspectDoc, InspectTarget};
     key(app, KeyCode::Char('2'));
     key(app, KeyCode::Char('/'));
     for c in "name:web".chars() {
@@ -2078,7 +2078,7 @@ fn inspect_web1(app: &mut App) -> (u64, String) {
     assert!(app.commands.contains(&Command::OpenInspect {
         request,
         endpoint: 0,
-        container_id: web1.clone(),
+        target: InspectTarget::Container(web1.clone()),
     }));
     let waiting = buffer_to_text(&render(app, 80, 24));
     assert!(waiting.contains("asking the daemon"), "{waiting}");
@@ -2100,7 +2100,7 @@ fn inspect_web1(app: &mut App) -> (u64, String) {
         at: now(),
         kind: MsgKind::Inspect {
             request,
-            container_id: web1.clone(),
+            target: InspectTarget::Container(web1.clone()),
             doc: Ok(Box::new(doc)),
         },
     });
@@ -2194,7 +2194,10 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
     let buf = render(&mut app, 80, 24);
     snap!("inspect_80x24", buf.clone());
     let text = buffer_to_text(&buf);
-    assert!(text.contains("inspect · web-1 on us-east-01"), "{text}");
+    assert!(
+        text.contains("inspect · container web-1 on us-east-01"),
+        "{text}"
+    );
     assert!(text.contains(&format!("\"Id\": \"{web1}\"")), "{text}");
     assert!(text.contains("\"DB_PASSWORD=••••\""), "{text}");
     assert!(text.contains("\"PATH=••••\""), "{text}");
@@ -2915,4 +2918,125 @@ fn a_failing_notification_target_shows_in_the_footer_in_the_error_style() {
     app.delivery_problem = None;
     let buf = render(&mut app, 80, 24);
     assert!(!buffer_to_text(&buf).contains("failing"));
+}
+
+/// `i` in a view, the engine's command it gives (endpoint and target), and the overlay's title.
+fn inspect_in_view(
+    app: &mut App,
+    view: char,
+) -> (usize, fleetdeck::model::inspect::InspectTarget, String) {
+    use fleetdeck::app::Command;
+    key(app, KeyCode::Char(view));
+    app.commands.clear();
+    key(app, KeyCode::Char('i'));
+    let Some(Command::OpenInspect {
+        endpoint, target, ..
+    }) = app.commands.last().cloned()
+    else {
+        panic!("no inspect asked in view {view}: {:?}", app.commands);
+    };
+    let text = buffer_to_text(&render(app, 120, 30));
+    let title = text
+        .lines()
+        .find(|l| l.contains(" inspect · "))
+        .unwrap_or_else(|| panic!("no overlay:\n{text}"))
+        .to_string();
+    key(app, KeyCode::Esc);
+    assert!(app.view.inspect.is_none());
+    (endpoint, target, title)
+}
+
+#[test]
+fn i_inspects_the_selected_endpoint_pool_network_swarm_node_and_service() {
+    use fleetdeck::model::inspect::InspectTarget;
+    let mut app = pools_app();
+    let (endpoint, target, title) = inspect_in_view(&mut app, '1');
+    assert_eq!((endpoint, target), (0, InspectTarget::Endpoint));
+    assert!(
+        title.contains("inspect · endpoint us-east-01 (info, version) ·"),
+        "{title}"
+    );
+    // The shared pool spans both prod-us hosts: the first one's network, and the title says so.
+    let (endpoint, target, title) = inspect_in_view(&mut app, '6');
+    assert_eq!(
+        (endpoint, target),
+        (0, InspectTarget::Network("net-192.168.2.14".into()))
+    );
+    assert!(
+        title.contains("network dockernet on us-east-01 (first of the pool's 2 networks)"),
+        "{title}"
+    );
+    // From the drill-down too.
+    key(&mut app, KeyCode::Enter);
+    let (_, target, _) = inspect_in_view(&mut app, '6');
+    assert_eq!(target, InspectTarget::Network("net-192.168.2.14".into()));
+
+    // Swarm objects are asked of the manager whose reading shows them (us-east-02).
+    let mut app = swarm_app();
+    let (endpoint, target, title) = inspect_in_view(&mut app, '8');
+    let first = fleetdeck::ui::nodes::shown_nodes(&app.fleet.swarms())[0]
+        .1
+        .clone();
+    assert_eq!(
+        (endpoint, target),
+        (1, InspectTarget::Node(first.id.clone()))
+    );
+    assert!(
+        title.contains(&format!("node {} via us-east-02", first.hostname)),
+        "{title}"
+    );
+    key(&mut app, KeyCode::Char('9'));
+    key(&mut app, KeyCode::Char('j'));
+    let (endpoint, target, title) = inspect_in_view(&mut app, '9');
+    let second = fleetdeck::ui::services::shown_services(&app.fleet.swarms())[1]
+        .1
+        .clone();
+    assert_eq!(
+        (endpoint, target),
+        (1, InspectTarget::Service(second.id.clone()))
+    );
+    assert!(
+        title.contains(&format!("service {} via us-east-02", second.name)),
+        "{title}"
+    );
+}
+
+#[test]
+fn an_endpoint_inspect_opens_as_info_and_version_folded_and_ignores_other_answers() {
+    use fleetdeck::model::inspect::{InspectDoc, InspectTarget};
+    let mut app = app();
+    key(&mut app, KeyCode::Char('1'));
+    key(&mut app, KeyCode::Char('i'));
+    let request = app.view.inspect.as_ref().expect("overlay open").request;
+    let answer = |target: InspectTarget| Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Inspect {
+            request,
+            target,
+            doc: Ok(Box::new(InspectDoc::new(serde_json::json!({
+                "Info": {"Name": "host", "Containers": 6, "Swarm": {"LocalNodeState": "inactive"}},
+                "Version": {"Version": "20.10.24+dfsg1", "ApiVersion": "1.41"},
+            })))),
+        },
+    };
+    // An answer for something else under the same request id is not this overlay's.
+    assert!(!app.apply(answer(InspectTarget::Container("c1".into()))));
+    assert!(app.view.inspect.as_ref().unwrap().doc.is_none());
+    assert!(app.apply(answer(InspectTarget::Endpoint)));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert_in_order(
+        &text,
+        &[
+            "│{",
+            "│▸ \"Info\": {…} 7 lines",
+            "│▸ \"Version\": {…} 4 lines",
+            "│}",
+        ],
+    );
+    // Nothing in it to mask: the title does not speak of env.
+    assert!(!text.contains("env masked"), "{text}");
+    key(&mut app, KeyCode::Char('+'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("\"ApiVersion\": \"1.41\""), "{text}");
 }

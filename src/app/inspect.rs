@@ -1,40 +1,61 @@
-//! The app's side of the inspect overlay (`i`): which container, the engine's one-shot request,
+//! The app's side of the inspect overlay (`i`): which container (endpoint, network, Swarm node
+//! or service), the engine's one-shot request,
 //! and the overlay's keys (cursor and scroll, `Enter` folds a section, `-`/`+` all of them,
 //! `M` env values, `/` and `n` search).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Action, App, Command};
-use crate::model::inspect::{Folding, InspectDoc};
+use crate::model::View;
+use crate::model::inspect::{Folding, InspectDoc, InspectTarget};
 use crate::model::logs::Search;
 use crate::ui::state::{InspectView, SearchInput};
 
 impl App {
-    /// `i`: the open detail panel's container, else the selected row's.
+    /// `i`: in the clusters view the selected endpoint (`docker info` and `docker version`),
+    /// in the IP pools view the selected pool's network, in the Swarm views the selected node
+    /// or service; elsewhere the open detail panel's container, else the selected row's.
     pub(super) fn open_inspect(&mut self) {
-        let key = self.target_key();
-        let Some(key) = key else {
-            self.view.message = Some("no container selected".into());
-            return;
+        let chosen = match self.view.view {
+            View::Clusters => self
+                .fleet
+                .endpoints
+                .get(self.view.selected_endpoint)
+                .map(|ep| {
+                    let subject = format!("endpoint {} (info, version)", ep.name());
+                    (
+                        self.view.selected_endpoint,
+                        InspectTarget::Endpoint,
+                        subject,
+                    )
+                }),
+            View::Pools => self.pool_inspect_target(),
+            View::Nodes | View::Services => self.swarm_inspect_target(),
+            _ => self.container_inspect_target(),
         };
-        let Some(ep) = self.fleet.endpoints.get(key.endpoint) else {
-            return;
-        };
-        let Some(c) = ep.containers.get(&key.id) else {
+        let Some((endpoint, target, subject)) = chosen else {
+            let what = match self.view.view {
+                View::Clusters => "endpoint",
+                View::Pools => "pool",
+                View::Nodes => "Swarm node",
+                View::Services => "Swarm service",
+                _ => "container",
+            };
+            self.view.message = Some(format!("no {what} selected"));
             return;
         };
         let request = self.next_inspect;
         self.next_inspect += 1;
         self.commands.push(Command::OpenInspect {
             request,
-            endpoint: key.endpoint,
-            container_id: key.id.clone(),
+            endpoint,
+            target: target.clone(),
         });
         self.view.inspect = Some(InspectView {
             request,
-            container: c.name.clone(),
-            endpoint: ep.name().to_string(),
-            key,
+            endpoint,
+            target,
+            subject,
             doc: None,
             folding: Folding::default(),
             top: 0,
@@ -43,6 +64,15 @@ impl App {
             search: None,
             current_match: None,
         });
+    }
+
+    /// The open detail panel's container, else the selected row's.
+    fn container_inspect_target(&self) -> Option<(usize, InspectTarget, String)> {
+        let key = self.target_key()?;
+        let ep = self.fleet.endpoints.get(key.endpoint)?;
+        let c = ep.containers.get(&key.id)?;
+        let subject = format!("container {} on {}", c.name, ep.name());
+        Some((key.endpoint, InspectTarget::Container(key.id), subject))
     }
 
     /// Lines the overlay shows at once: the body less the overlay's borders.
@@ -161,11 +191,11 @@ impl App {
     pub(super) fn apply_inspect(
         &mut self,
         request: u64,
-        container_id: &str,
+        target: &InspectTarget,
         doc: Result<Box<InspectDoc>, String>,
     ) -> bool {
         match self.view.inspect.as_mut() {
-            Some(v) if v.request == request && v.key.id == container_id => {
+            Some(v) if v.request == request && v.target == *target => {
                 if let Ok(doc) = &doc {
                     v.folding = Folding::new(doc);
                 }

@@ -1,8 +1,9 @@
-//! The inspect overlay (`i`): `docker inspect` of one container as pretty JSON, folded by
-//! top-level key, with a cursor row; scrollable and searchable, env values masked until `M`.
+//! The inspect overlay (`i`): `docker inspect` of one container (or endpoint, network, Swarm
+//! node or service) as pretty JSON, folded by top-level key, with a cursor row; scrollable and
+//! searchable, env values masked until `M`.
 //!
 //! ```text
-//! ┌ inspect · web-1 on lab1 · env masked · 1-20/25 · Esc closes ────────┐
+//! ┌ inspect · container web-1 on lab1 · env masked · 1-5/25 · Esc closes ┐
 //! │{                                                                    │
 //! │  "Id": "c1000000000000000000000000000000000000000000000000000000",  │
 //! │▸ "State": {…} 14 lines                                              │
@@ -49,10 +50,7 @@ impl Widget for InspectOverlay<'_, '_> {
             }
             _ => String::new(),
         };
-        let title = format!(
-            " inspect · {} on {}{env}{place} · Esc closes ",
-            v.container, v.endpoint
-        );
+        let title = format!(" inspect · {}{env}{place} · Esc closes ", v.subject);
         let Some((inner, doc)) =
             super::answer_box(t, rect, buf, &title, "docker inspect failed", &v.doc)
         else {

@@ -318,9 +318,11 @@ pub struct ProcessesView {
 pub struct InspectView {
     /// The engine's request for this overlay; an answer for another (an older overlay) is dropped.
     pub request: u64,
-    pub key: RowKey,
-    pub container: String,
-    pub endpoint: String,
+    /// The endpoint asked, and what of it.
+    pub endpoint: crate::model::EndpointId,
+    pub target: crate::model::inspect::InspectTarget,
+    /// Kind, name and endpoint for the title: "network lan0 on lab1".
+    pub subject: String,
     /// `None` until the answer.
     pub doc: Option<Result<Box<crate::model::inspect::InspectDoc>, String>>,
     /// Which sections are folded (all, when the answer comes).
