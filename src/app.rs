@@ -123,11 +123,12 @@ pub enum Command {
     CloseTop {
         watch: u64,
     },
-    /// `docker inspect` of a container, once, answered as `MsgKind::Inspect` under `request`.
+    /// `docker inspect` of a container (or endpoint, network, Swarm node or service), once,
+    /// answered as `MsgKind::Inspect` under `request`.
     OpenInspect {
         request: u64,
         endpoint: crate::model::EndpointId,
-        container_id: String,
+        target: crate::model::inspect::InspectTarget,
     },
     CloseInspect {
         request: u64,
@@ -329,11 +330,11 @@ impl App {
         }
         if let crate::model::MsgKind::Inspect {
             request,
-            container_id,
+            target,
             doc,
         } = msg.kind
         {
-            return self.apply_inspect(request, &container_id, doc);
+            return self.apply_inspect(request, &target, doc);
         }
         if let crate::model::MsgKind::DeployReviewed(plan) = msg.kind {
             return self.apply_review(plan);
@@ -552,6 +553,8 @@ impl App {
             Action::MarkAll => self.mark_all(),
             Action::Processes => self.open_processes(),
             Action::Inspect => self.open_inspect(),
+            // Only meaningful in the inspect overlay, handled there.
+            Action::ToggleFold | Action::FoldAll | Action::UnfoldAll => {}
             Action::Copy => self.open_copy_menu(),
             Action::CopyName => self.copy_name(),
             // Only meaningful in the log view, handled there.

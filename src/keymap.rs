@@ -26,8 +26,15 @@ pub enum Action {
     Mark,
     /// `docker top` of the selected container, in an overlay refreshed every 2 s.
     Processes,
-    /// `docker inspect` of the selected container, in a scrollable, searchable overlay.
+    /// `docker inspect` of the selected container (endpoint, pool network, Swarm node or
+    /// service), in a folded, scrollable, searchable overlay.
     Inspect,
+    /// In the inspect overlay: fold or open the section under the cursor.
+    ToggleFold,
+    /// In the inspect overlay: every section folded to one line.
+    FoldAll,
+    /// In the inspect overlay: every section open.
+    UnfoldAll,
     /// Marks every row the filter shows, or clears the marks when they are exactly those.
     MarkAll,
     SearchNext,
@@ -120,6 +127,9 @@ impl Action {
             Action::MarkAll => "mark-all",
             Action::Processes => "processes",
             Action::Inspect => "inspect",
+            Action::ToggleFold => "fold",
+            Action::FoldAll => "fold-all",
+            Action::UnfoldAll => "unfold-all",
             Action::SearchNext => "next-match",
             Action::SearchPrev => "previous-match",
             Action::ToggleMatchOnly => "only-matches",
@@ -835,6 +845,69 @@ impl Default for Keymap {
                     false,
                 ),
                 b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Clusters,
+                    "inspect: docker info + version",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Pools,
+                    "inspect its network (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    PoolDetail,
+                    "inspect its network (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Nodes,
+                    "inspect node (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    Services,
+                    "inspect service (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::ch('i')],
+                    Action::Inspect,
+                    ServiceTasks,
+                    "inspect service (JSON)",
+                    false,
+                ),
+                b(
+                    &[Key::plain(K::Enter), Key::ch(' ')],
+                    ToggleFold,
+                    Scope::Inspect,
+                    "fold",
+                    true,
+                ),
+                b(
+                    &[Key::ch('-')],
+                    FoldAll,
+                    Scope::Inspect,
+                    "fold every section",
+                    false,
+                ),
+                b(
+                    &[Key::ch('+')],
+                    UnfoldAll,
+                    Scope::Inspect,
+                    "open every section",
+                    false,
+                ),
+                b(
                     &[Key::ch('M')],
                     ToggleEnvMask,
                     Scope::Inspect,
@@ -842,12 +915,13 @@ impl Default for Keymap {
                     true,
                 ),
                 b(&[Key::ch('/')], Filter, Scope::Inspect, "search", true),
+                // Off the footer, which has no room for it at 80 columns; `?` lists it.
                 b(
                     &[Key::ch('n')],
                     SearchNext,
                     Scope::Inspect,
                     "next match",
-                    true,
+                    false,
                 ),
                 b(&[Key::plain(K::Esc)], Close, Scope::Inspect, "close", true),
                 b(&[Key::ch('e')], Exec, Containers, "exec shell", false),
@@ -1219,6 +1293,9 @@ mod tests {
             MarkAll,
             Processes,
             Inspect,
+            ToggleFold,
+            FoldAll,
+            UnfoldAll,
             SearchNext,
             SearchPrev,
             ToggleMatchOnly,

@@ -77,10 +77,11 @@ pub enum MsgKind {
     Swarm(Box<swarm::SwarmState>),
     /// Docker events, live or backfilled after a reconnect, in arrival order.
     Events(Vec<events::FleetEvent>),
-    /// `docker inspect` of a container for the inspect overlay `request` (or why it failed).
+    /// `docker inspect` of a container (or endpoint, network, Swarm node or service) for the
+    /// inspect overlay `request` (or why it failed).
     Inspect {
         request: u64,
-        container_id: String,
+        target: inspect::InspectTarget,
         doc: Result<Box<inspect::InspectDoc>, String>,
     },
     /// A deploy plan read against the running revision it replaces (its changes field by

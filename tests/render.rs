@@ -2059,29 +2059,29 @@ fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
     assert!(app.commands.contains(&Command::CloseTop { watch }));
 }
 
-#[test]
-fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
+/// `i` on us-east-01/web-1 and the engine's answer: an inspect document with env values, a
+/// hostile label, and a `Filler` section of sixty keys that puts "zz-deep" far below the first
+/// screen. The overlay's request and web-1's id.
+fn inspect_web1(app: &mut App) -> (u64, String) {
     use fleetdeck::app::Command;
-    use fleetdeck::model::inspect::InspectDoc;
-    let mut app = app();
-    key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
+    use fleetdeck::model::inspect::{InspectDoc, InspectTarget};
+    key(app, KeyCode::Char('2'));
+    key(app, KeyCode::Char('/'));
     for c in "name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
+        key(app, KeyCode::Char(c));
     }
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
-    key(&mut app, KeyCode::Char('i'));
+    key(app, KeyCode::Enter);
+    key(app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
+    key(app, KeyCode::Char('i'));
     let request = app.view.inspect.as_ref().expect("overlay open").request;
     let web1 = format!("c1{}", "0".repeat(62));
     assert!(app.commands.contains(&Command::OpenInspect {
         request,
         endpoint: 0,
-        container_id: web1.clone(),
+        target: InspectTarget::Container(web1.clone()),
     }));
-    let waiting = buffer_to_text(&render(&mut app, 80, 24));
+    let waiting = buffer_to_text(&render(app, 80, 24));
     assert!(waiting.contains("asking the daemon"), "{waiting}");
-    // Sixty filler keys put "zz-deep" far below the first screen.
     let mut filler = serde_json::Map::new();
     for n in 0..60 {
         filler.insert(format!("k{n:02}"), serde_json::json!(n));
@@ -2100,14 +2100,104 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
         at: now(),
         kind: MsgKind::Inspect {
             request,
-            container_id: web1.clone(),
+            target: InspectTarget::Container(web1.clone()),
             doc: Ok(Box::new(doc)),
         },
     });
+    (request, web1)
+}
+
+#[test]
+fn inspect_opens_folded_one_line_per_section_with_a_cursor_at_80x24_and_200x50() {
+    let mut app = app();
+    inspect_web1(&mut app);
+    let buf = render(&mut app, 80, 24);
+    snap!("inspect_folded_80x24", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert_in_order(
+        &text,
+        &[
+            "│{",
+            "│  \"Id\": \"c1",
+            "│▸ \"Config\": {…} 9 lines",
+            "│▸ \"Filler\": {…} 63 lines",
+            "│}",
+        ],
+    );
+    assert!(text.contains("· 1-5/5 ·"), "{text}");
+    assert!(!text.contains("DB_PASSWORD"), "{text}");
+    // The cursor row (the first) is highlighted across the overlay, the others are not.
+    let selected = |buf: &Buffer, x: u16, y: u16| {
+        let reversed = Theme::dark().selection.add_modifier;
+        !reversed.is_empty() && buf[(x, y)].modifier.contains(reversed)
+    };
+    let (x, y) = find_cell(&buf, "│{");
+    assert!(selected(&buf, x + 1, y));
+    assert!(selected(&buf, x + 40, y), "the whole row");
+    let (x, y) = find_cell(&buf, "│▸ \"Config\"");
+    assert!(!selected(&buf, x + 1, y));
+    // j j puts the cursor on Config; Enter opens it, Space folds it again.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    let buf = render(&mut app, 80, 24);
+    let (x, y) = find_cell(&buf, "│▸ \"Config\"");
+    assert!(selected(&buf, x + 1, y), "{}", buffer_to_text(&buf));
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert_in_order(
+        &text,
+        &[
+            "│▾ \"Config\": {",
+            "│    \"Env\": [",
+            "│      \"DB_PASSWORD=••••\",",
+            "│▸ \"Filler\": {…} 63 lines",
+        ],
+    );
+    assert!(text.contains("· 1-13/13 ·"), "{text}");
+    key(&mut app, KeyCode::Char(' '));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("│▸ \"Config\": {…} 9 lines"), "{text}");
+    // + opens every section, - folds them all; the cursor stays on Config's row.
+    key(&mut app, KeyCode::Char('+'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("▾ \"Config\"")
+            && text.contains("▾ \"Filler\"")
+            && text.contains("· 1-20/75 ·"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Char('-'));
+    let view = app.view.inspect.as_ref().unwrap();
+    assert_eq!(
+        (view.cursor, view.top),
+        (4, 0),
+        "on the closing brace, all in sight"
+    );
+    let buf = render(&mut app, 200, 50);
+    snap!("inspect_folded_200x50", buf.clone());
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("│▸ \"Filler\": {…} 63 lines"), "{text}");
+    let (x, y) = find_cell(&buf, "│}");
+    assert!(selected(&buf, x + 1, y), "{text}");
+}
+
+#[test]
+fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
+    use fleetdeck::app::Command;
+    let mut app = app();
+    let (request, web1) = inspect_web1(&mut app);
+    // Config opened (the cursor on its row): its env shows, masked.
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Char('j'));
+    key(&mut app, KeyCode::Enter);
     let buf = render(&mut app, 80, 24);
     snap!("inspect_80x24", buf.clone());
     let text = buffer_to_text(&buf);
-    assert!(text.contains("inspect · web-1 on us-east-01"), "{text}");
+    assert!(
+        text.contains("inspect · container web-1 on us-east-01"),
+        "{text}"
+    );
     assert!(text.contains(&format!("\"Id\": \"{web1}\"")), "{text}");
     assert!(text.contains("\"DB_PASSWORD=••••\""), "{text}");
     assert!(text.contains("\"PATH=••••\""), "{text}");
@@ -2132,8 +2222,10 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
     key(&mut app, KeyCode::Char('M'));
     let text = buffer_to_text(&render(&mut app, 80, 24));
     assert!(!text.contains("hunter2"), "{text}");
-    // `/` searches: the overlay jumps to the match, far below the first screen.
+    // `/` searches: the overlay jumps to the match, far below the first screen, in the
+    // folded Filler section, which opens.
     assert!(!text.contains("found me"), "{text}");
+    assert!(text.contains("▸ \"Filler\""), "{text}");
     key(&mut app, KeyCode::Char('/'));
     for c in "FOUND".chars() {
         key(&mut app, KeyCode::Char(c));
@@ -2142,6 +2234,7 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
     let buf = render(&mut app, 80, 24);
     let text = buffer_to_text(&buf);
     assert!(text.contains("\"zz-deep\": \"found me\""), "{text}");
+    assert!(text.contains("/75 ·"), "Filler opened: {text}");
     let (x, y) = find_cell(&buf, "\"zz-deep\"");
     assert_eq!(
         buf[(x, y)].bg,
@@ -2825,4 +2918,125 @@ fn a_failing_notification_target_shows_in_the_footer_in_the_error_style() {
     app.delivery_problem = None;
     let buf = render(&mut app, 80, 24);
     assert!(!buffer_to_text(&buf).contains("failing"));
+}
+
+/// `i` in a view, the engine's command it gives (endpoint and target), and the overlay's title.
+fn inspect_in_view(
+    app: &mut App,
+    view: char,
+) -> (usize, fleetdeck::model::inspect::InspectTarget, String) {
+    use fleetdeck::app::Command;
+    key(app, KeyCode::Char(view));
+    app.commands.clear();
+    key(app, KeyCode::Char('i'));
+    let Some(Command::OpenInspect {
+        endpoint, target, ..
+    }) = app.commands.last().cloned()
+    else {
+        panic!("no inspect asked in view {view}: {:?}", app.commands);
+    };
+    let text = buffer_to_text(&render(app, 120, 30));
+    let title = text
+        .lines()
+        .find(|l| l.contains(" inspect · "))
+        .unwrap_or_else(|| panic!("no overlay:\n{text}"))
+        .to_string();
+    key(app, KeyCode::Esc);
+    assert!(app.view.inspect.is_none());
+    (endpoint, target, title)
+}
+
+#[test]
+fn i_inspects_the_selected_endpoint_pool_network_swarm_node_and_service() {
+    use fleetdeck::model::inspect::InspectTarget;
+    let mut app = pools_app();
+    let (endpoint, target, title) = inspect_in_view(&mut app, '1');
+    assert_eq!((endpoint, target), (0, InspectTarget::Endpoint));
+    assert!(
+        title.contains("inspect · endpoint us-east-01 (info, version) ·"),
+        "{title}"
+    );
+    // The shared pool spans both prod-us hosts: the first one's network, and the title says so.
+    let (endpoint, target, title) = inspect_in_view(&mut app, '6');
+    assert_eq!(
+        (endpoint, target),
+        (0, InspectTarget::Network("net-192.168.2.14".into()))
+    );
+    assert!(
+        title.contains("network dockernet on us-east-01 (first of the pool's 2 networks)"),
+        "{title}"
+    );
+    // From the drill-down too.
+    key(&mut app, KeyCode::Enter);
+    let (_, target, _) = inspect_in_view(&mut app, '6');
+    assert_eq!(target, InspectTarget::Network("net-192.168.2.14".into()));
+
+    // Swarm objects are asked of the manager whose reading shows them (us-east-02).
+    let mut app = swarm_app();
+    let (endpoint, target, title) = inspect_in_view(&mut app, '8');
+    let first = fleetdeck::ui::nodes::shown_nodes(&app.fleet.swarms())[0]
+        .1
+        .clone();
+    assert_eq!(
+        (endpoint, target),
+        (1, InspectTarget::Node(first.id.clone()))
+    );
+    assert!(
+        title.contains(&format!("node {} via us-east-02", first.hostname)),
+        "{title}"
+    );
+    key(&mut app, KeyCode::Char('9'));
+    key(&mut app, KeyCode::Char('j'));
+    let (endpoint, target, title) = inspect_in_view(&mut app, '9');
+    let second = fleetdeck::ui::services::shown_services(&app.fleet.swarms())[1]
+        .1
+        .clone();
+    assert_eq!(
+        (endpoint, target),
+        (1, InspectTarget::Service(second.id.clone()))
+    );
+    assert!(
+        title.contains(&format!("service {} via us-east-02", second.name)),
+        "{title}"
+    );
+}
+
+#[test]
+fn an_endpoint_inspect_opens_as_info_and_version_folded_and_ignores_other_answers() {
+    use fleetdeck::model::inspect::{InspectDoc, InspectTarget};
+    let mut app = app();
+    key(&mut app, KeyCode::Char('1'));
+    key(&mut app, KeyCode::Char('i'));
+    let request = app.view.inspect.as_ref().expect("overlay open").request;
+    let answer = |target: InspectTarget| Msg {
+        endpoint: 0,
+        at: now(),
+        kind: MsgKind::Inspect {
+            request,
+            target,
+            doc: Ok(Box::new(InspectDoc::new(serde_json::json!({
+                "Info": {"Name": "host", "Containers": 6, "Swarm": {"LocalNodeState": "inactive"}},
+                "Version": {"Version": "20.10.24+dfsg1", "ApiVersion": "1.41"},
+            })))),
+        },
+    };
+    // An answer for something else under the same request id is not this overlay's.
+    assert!(!app.apply(answer(InspectTarget::Container("c1".into()))));
+    assert!(app.view.inspect.as_ref().unwrap().doc.is_none());
+    assert!(app.apply(answer(InspectTarget::Endpoint)));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert_in_order(
+        &text,
+        &[
+            "│{",
+            "│▸ \"Info\": {…} 7 lines",
+            "│▸ \"Version\": {…} 4 lines",
+            "│}",
+        ],
+    );
+    // Nothing in it to mask: the title does not speak of env.
+    assert!(!text.contains("env masked"), "{text}");
+    key(&mut app, KeyCode::Char('+'));
+    let text = buffer_to_text(&render(&mut app, 80, 24));
+    assert!(text.contains("\"ApiVersion\": \"1.41\""), "{text}");
 }

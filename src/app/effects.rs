@@ -231,9 +231,9 @@ impl<'a> Effects<'a> {
                 Command::OpenInspect {
                     request,
                     endpoint,
-                    container_id,
+                    target,
                 } => match self.tasks.as_deref_mut() {
-                    Some(tasks) => tasks.open_inspect(request, endpoint, container_id),
+                    Some(tasks) => tasks.open_inspect(request, endpoint, target),
                     None => app.view.message = Some("inspect needs the engine".into()),
                 },
                 Command::CloseInspect { request } => {

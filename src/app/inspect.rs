@@ -1,45 +1,78 @@
-//! The app's side of the inspect overlay (`i`): which container, the engine's one-shot request,
-//! and the overlay's keys (scroll, `M` env values, `/` and `n` search).
+//! The app's side of the inspect overlay (`i`): which container (endpoint, network, Swarm node
+//! or service), the engine's one-shot request,
+//! and the overlay's keys (cursor and scroll, `Enter` folds a section, `-`/`+` all of them,
+//! `M` env values, `/` and `n` search).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{Action, App, Command};
-use crate::model::inspect::InspectDoc;
+use crate::model::View;
+use crate::model::inspect::{Folding, InspectDoc, InspectTarget};
 use crate::model::logs::Search;
 use crate::ui::state::{InspectView, SearchInput};
 
 impl App {
-    /// `i`: the open detail panel's container, else the selected row's.
+    /// `i`: in the clusters view the selected endpoint (`docker info` and `docker version`),
+    /// in the IP pools view the selected pool's network, in the Swarm views the selected node
+    /// or service; elsewhere the open detail panel's container, else the selected row's.
     pub(super) fn open_inspect(&mut self) {
-        let key = self.target_key();
-        let Some(key) = key else {
-            self.view.message = Some("no container selected".into());
-            return;
+        let chosen = match self.view.view {
+            View::Clusters => self
+                .fleet
+                .endpoints
+                .get(self.view.selected_endpoint)
+                .map(|ep| {
+                    let subject = format!("endpoint {} (info, version)", ep.name());
+                    (
+                        self.view.selected_endpoint,
+                        InspectTarget::Endpoint,
+                        subject,
+                    )
+                }),
+            View::Pools => self.pool_inspect_target(),
+            View::Nodes | View::Services => self.swarm_inspect_target(),
+            _ => self.container_inspect_target(),
         };
-        let Some(ep) = self.fleet.endpoints.get(key.endpoint) else {
-            return;
-        };
-        let Some(c) = ep.containers.get(&key.id) else {
+        let Some((endpoint, target, subject)) = chosen else {
+            let what = match self.view.view {
+                View::Clusters => "endpoint",
+                View::Pools => "pool",
+                View::Nodes => "Swarm node",
+                View::Services => "Swarm service",
+                _ => "container",
+            };
+            self.view.message = Some(format!("no {what} selected"));
             return;
         };
         let request = self.next_inspect;
         self.next_inspect += 1;
         self.commands.push(Command::OpenInspect {
             request,
-            endpoint: key.endpoint,
-            container_id: key.id.clone(),
+            endpoint,
+            target: target.clone(),
         });
         self.view.inspect = Some(InspectView {
             request,
-            container: c.name.clone(),
-            endpoint: ep.name().to_string(),
-            key,
+            endpoint,
+            target,
+            subject,
             doc: None,
+            folding: Folding::default(),
             top: 0,
+            cursor: 0,
             show_env: false,
             search: None,
             current_match: None,
         });
+    }
+
+    /// The open detail panel's container, else the selected row's.
+    fn container_inspect_target(&self) -> Option<(usize, InspectTarget, String)> {
+        let key = self.target_key()?;
+        let ep = self.fleet.endpoints.get(key.endpoint)?;
+        let c = ep.containers.get(&key.id)?;
+        let subject = format!("container {} on {}", c.name, ep.name());
+        Some((key.endpoint, InspectTarget::Container(key.id), subject))
     }
 
     /// Lines the overlay shows at once: the body less the overlay's borders.
@@ -47,19 +80,12 @@ impl App {
         usize::from(self.height.saturating_sub(4)).max(1)
     }
 
-    /// Keys while the overlay is open: scroll, env, search, Esc; quit and help still work.
+    /// Keys while the overlay is open: cursor and scroll, folding, env, search, Esc; quit and
+    /// help still work.
     pub(super) fn inspect_action(&mut self, action: Action) {
         let page = self.inspect_page();
         let Some(view) = self.view.inspect.as_mut() else {
             return;
-        };
-        let len = match &view.doc {
-            Some(Ok(doc)) => doc.len(),
-            _ => 0,
-        };
-        let last_top = len.saturating_sub(page);
-        let scroll = |view: &mut InspectView, delta: isize| {
-            view.top = view.top.saturating_add_signed(delta).min(last_top);
         };
         match action {
             Action::Close => {
@@ -68,12 +94,19 @@ impl App {
                         .push(Command::CloseInspect { request: v.request });
                 }
             }
-            Action::Down => scroll(view, 1),
-            Action::Up => scroll(view, -1),
-            Action::PageDown => scroll(view, page as isize),
-            Action::PageUp => scroll(view, -(page as isize)),
-            Action::Top => view.top = 0,
-            Action::Bottom => view.top = last_top,
+            Action::Down => move_cursor(view, page, 1),
+            Action::Up => move_cursor(view, page, -1),
+            Action::PageDown => {
+                view.top = view.top.saturating_add(page);
+                move_cursor(view, page, page as isize);
+            }
+            Action::PageUp => {
+                view.top = view.top.saturating_sub(page);
+                move_cursor(view, page, -(page as isize));
+            }
+            Action::Top => move_cursor(view, page, isize::MIN / 2),
+            Action::Bottom => move_cursor(view, page, isize::MAX / 2),
+            Action::ToggleFold | Action::FoldAll | Action::UnfoldAll => fold(view, page, action),
             Action::ToggleEnvMask => view.show_env = !view.show_env,
             Action::Filter => {
                 let (text, regex) = view.search.clone().unwrap_or_default();
@@ -123,8 +156,13 @@ impl App {
                     return;
                 }
                 view.search = Some((text, regex));
-                // The first match from the top line shown (that line included).
-                view.current_match = view.top.checked_sub(1);
+                // The first match from the top line shown (that line included, and what a
+                // folded section there hides).
+                view.current_match = match &view.doc {
+                    Some(Ok(doc)) => view.folding.line_at(doc, view.top),
+                    _ => None,
+                }
+                .and_then(|line| line.checked_sub(1));
                 if !jump_to_next_match(view, page) {
                     self.view.message = Some("no match".into());
                 }
@@ -153,11 +191,14 @@ impl App {
     pub(super) fn apply_inspect(
         &mut self,
         request: u64,
-        container_id: &str,
+        target: &InspectTarget,
         doc: Result<Box<InspectDoc>, String>,
     ) -> bool {
         match self.view.inspect.as_mut() {
-            Some(v) if v.request == request && v.key.id == container_id => {
+            Some(v) if v.request == request && v.target == *target => {
+                if let Ok(doc) = &doc {
+                    v.folding = Folding::new(doc);
+                }
                 v.doc = Some(doc);
                 true
             }
@@ -166,9 +207,9 @@ impl App {
     }
 }
 
-/// Moves to the next line (after the current match) holding the search, as shown, and scrolls
-/// it to the top of the overlay (or as near as the end of the document allows).
-/// False when no line matches.
+/// Moves to the next line (after the current match) holding the search, as shown, opens its
+/// section if folded, and scrolls it to the top of the overlay (or as near as the end of the
+/// document allows), the cursor on it. False when no line matches.
 fn jump_to_next_match(view: &mut InspectView, page: usize) -> bool {
     let (Some(Ok(doc)), Some((text, regex))) = (&view.doc, &view.search) else {
         return false;
@@ -177,8 +218,54 @@ fn jump_to_next_match(view: &mut InspectView, page: usize) -> bool {
         return false;
     };
     view.current_match = doc.next_match(&search, view.current_match, view.show_env);
-    if let Some(m) = view.current_match {
-        view.top = m.min(doc.len().saturating_sub(page));
+    let Some(line) = view.current_match else {
+        return false;
+    };
+    view.folding.reveal(doc, line);
+    let row = view.folding.row_of(doc, line);
+    view.cursor = row;
+    view.top = row.min(view.folding.rows(doc).saturating_sub(page));
+    true
+}
+
+/// Moves the cursor `delta` rows (clamped to the document) and scrolls so it stays in sight.
+fn move_cursor(view: &mut InspectView, page: usize, delta: isize) {
+    let rows = match &view.doc {
+        Some(Ok(doc)) => view.folding.rows(doc),
+        _ => 0,
+    };
+    let last = rows.saturating_sub(1);
+    view.cursor = view.cursor.saturating_add_signed(delta).min(last);
+    keep_in_sight(view, page, rows);
+}
+
+/// Scrolls so the cursor shows, and no further than the last page.
+fn keep_in_sight(view: &mut InspectView, page: usize, rows: usize) {
+    if view.cursor < view.top {
+        view.top = view.cursor;
+    } else if view.cursor >= view.top + page {
+        view.top = view.cursor + 1 - page;
     }
-    view.current_match.is_some()
+    view.top = view.top.min(rows.saturating_sub(page));
+}
+
+/// `Enter` on the cursor's section, or every section (`-`, `+`). The cursor stays on the line
+/// it was on, or on the row of the section that now hides it.
+fn fold(view: &mut InspectView, page: usize, action: Action) {
+    let Some(Ok(doc)) = &view.doc else {
+        return;
+    };
+    let Some(line) = view.folding.line_at(doc, view.cursor) else {
+        return;
+    };
+    match action {
+        Action::ToggleFold => {
+            view.folding.toggle(doc, line);
+        }
+        Action::FoldAll => view.folding.fold_all(doc),
+        _ => view.folding.unfold_all(),
+    }
+    view.cursor = view.folding.row_of(doc, line);
+    let rows = view.folding.rows(doc);
+    keep_in_sight(view, page, rows);
 }

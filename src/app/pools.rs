@@ -1,11 +1,39 @@
 //! The app's side of the IP pools view: selection, drill-down, sort, filter.
 
 use super::{Action, App, FilterInput, step};
+use crate::model::inspect::InspectTarget;
 use crate::model::ipam::IpamReport;
 use crate::ui::containers::visible_offset;
 use crate::ui::pools::{PoolKey, shown_pools};
 
 impl App {
+    /// What `i` inspects in the IP pools view: the network of the selected pool (of the open
+    /// drill-down), on its first member's endpoint when the pool spans several; the endpoint,
+    /// the target and the title's words.
+    pub(super) fn pool_inspect_target(&self) -> Option<(usize, InspectTarget, String)> {
+        let report = IpamReport::from_fleet(&self.fleet);
+        let pool = match &self.view.pool_detail {
+            Some(key) => report.pools.iter().find(|p| PoolKey::of(p) == *key)?,
+            None => *shown_pools(&report, &self.view.pool_filter, self.view.pool_sort)
+                .get(self.view.pool_selected)?,
+        };
+        let first = pool.members.first()?;
+        let mut subject = format!("network {} on {}", first.network, first.endpoint_name);
+        if pool.members.len() > 1 {
+            subject.push_str(&format!(
+                " (first of the pool's {} networks)",
+                pool.members.len()
+            ));
+        }
+        // The id, unless a daemon gave none: the name finds it as well.
+        let id = if first.network_id.is_empty() {
+            &first.network
+        } else {
+            &first.network_id
+        };
+        Some((first.endpoint, InspectTarget::Network(id.clone()), subject))
+    }
+
     /// The IP pools view's handling of an action; false when it is not one of its own.
     pub(super) fn pools_action(&mut self, action: Action) -> bool {
         let report = IpamReport::from_fleet(&self.fleet);

@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::{Action, App, Command, step};
 use crate::model::View;
 use crate::model::actions::{self as act, ActionRequest, PlanItem};
+use crate::model::inspect::InspectTarget;
 use crate::model::logs::{LogSource, SERVICE_SOURCE};
 use crate::model::swarm::{Availability, ServiceMode};
 use crate::ui::containers::visible_offset;
@@ -40,6 +41,39 @@ fn delta_of(action: Action, page: usize) -> Option<isize> {
 }
 
 impl App {
+    /// What `i` inspects in the nodes and services views: the selected node or service, asked
+    /// of the manager whose reading shows it; the endpoint, the target and the title's words.
+    pub(super) fn swarm_inspect_target(&self) -> Option<(usize, InspectTarget, String)> {
+        let manager = |endpoint: usize| {
+            self.fleet
+                .endpoints
+                .get(endpoint)
+                .map_or("?", |e| e.name())
+                .to_string()
+        };
+        match self.view.view {
+            View::Nodes => {
+                let swarms = self.fleet.swarms();
+                let nodes = shown_nodes(&swarms);
+                let (swarm, node) =
+                    nodes.get(self.view.node_selected.min(nodes.len().saturating_sub(1)))?;
+                let endpoint = swarms[*swarm].endpoint;
+                let subject = format!("node {} via {}", node.hostname, manager(endpoint));
+                Some((endpoint, InspectTarget::Node(node.id.clone()), subject))
+            }
+            View::Services => {
+                let c = self.chosen_service()?;
+                let subject = format!("service {} via {}", c.name, manager(c.endpoint));
+                Some((
+                    c.endpoint,
+                    InspectTarget::Service(c.key.service_id),
+                    subject,
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// The nodes and services views' handling of an action; false when it is not theirs.
     pub(super) fn swarm_action(&mut self, action: Action) -> bool {
         match self.view.view {

@@ -37,13 +37,13 @@ use bollard::container::LogOutput;
 use bollard::errors::Error;
 use bollard::models::{
     ContainerInspectResponse, ContainerSummary, ContainerTopResponse, EventMessage,
-    ExecInspectResponse, ImageInspect, ImageSummary, Network, Node, Service, SystemInfo,
-    SystemVersion, Task,
+    ExecInspectResponse, ImageInspect, ImageSummary, Network, NetworkInspect, Node, Service,
+    SystemInfo, SystemVersion, Task,
 };
 use bollard::query_parameters::{
-    EventsOptions, InspectContainerOptions, InspectServiceOptions, ListContainersOptions,
-    ListImagesOptions, ListNetworksOptions, ListNodesOptions, ListServicesOptions,
-    ListTasksOptions, LogsOptions, TopOptions,
+    EventsOptions, InspectContainerOptions, InspectNetworkOptions, InspectServiceOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListNodesOptions,
+    ListServicesOptions, ListTasksOptions, LogsOptions, TopOptions,
 };
 use bollard::{ClientVersion, Docker};
 use futures::Stream;
@@ -154,8 +154,21 @@ impl ReadOnly {
         self.docker.list_networks(options).await
     }
 
+    pub async fn inspect_network(
+        &self,
+        network_name: &str,
+        options: Option<InspectNetworkOptions>,
+    ) -> Result<NetworkInspect, Error> {
+        self.docker.inspect_network(network_name, options).await
+    }
+
     pub async fn list_nodes(&self, options: Option<ListNodesOptions>) -> Result<Vec<Node>, Error> {
         self.docker.list_nodes(options).await
+    }
+
+    /// A Swarm node (on a manager).
+    pub async fn inspect_node(&self, node_name: &str) -> Result<Node, Error> {
+        self.docker.inspect_node(node_name).await
     }
 
     pub async fn list_services(

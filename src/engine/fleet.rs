@@ -397,9 +397,14 @@ impl FleetTasks {
         }
     }
 
-    /// Asks `docker inspect` of a container once; the answer arrives as `MsgKind::Inspect`
-    /// under `request`.
-    pub fn open_inspect(&mut self, request: u64, endpoint: EndpointId, container_id: String) {
+    /// Asks `docker inspect` of a container (or endpoint, network, Swarm node or service) once;
+    /// the answer arrives as `MsgKind::Inspect` under `request`.
+    pub fn open_inspect(
+        &mut self,
+        request: u64,
+        endpoint: EndpointId,
+        target: crate::model::inspect::InspectTarget,
+    ) {
         let Some(client) = self.clients.get(endpoint) else {
             return;
         };
@@ -408,7 +413,7 @@ impl FleetTasks {
             request,
             endpoint,
             client: client.clone(),
-            container_id,
+            target,
         };
         // Finished requests are forgotten here, so the map holds at most the open one or two.
         self.inspects.retain(|_, task| !task.is_finished());

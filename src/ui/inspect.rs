@@ -1,18 +1,21 @@
-//! The inspect overlay (`i`): `docker inspect` of one container as pretty JSON, scrollable and
-//! searchable, `Config.Env` values masked until `M`.
+//! The inspect overlay (`i`): `docker inspect` of one container (or endpoint, network, Swarm
+//! node or service) as pretty JSON, folded by top-level key, with a cursor row; scrollable and
+//! searchable, env values masked until `M`.
 //!
 //! ```text
-//! ┌ inspect · web-1 on lab1 · env masked (M) · 1-20/212 · Esc closes ──┐
+//! ┌ inspect · container web-1 on lab1 · env masked · 1-5/25 · Esc closes ┐
 //! │{                                                                    │
-//! │  "AppArmorProfile": "docker-default",                               │
-//! │  "Config": {                                                        │
+//! │  "Id": "c1000000000000000000000000000000000000000000000000000000",  │
+//! │▸ "State": {…} 14 lines                                              │
+//! │▾ "Config": {                       ← the cursor row, highlighted     │
 //! │    "Env": [                                                         │
 //! │      "DB_PASSWORD=••••",                                            │
 //! │  …                                                                  │
 //! └─────────────────────────────────────────────────────────────────────┘
 //! ```
-//! Lines were sanitised when the document was made (`model::inspect`) and are drawn as cells;
-//! a line wider than the overlay is cut with `…`.
+//! Lines were sanitised when the document was made (`model::inspect`), and which rows show
+//! what is the model's [`Folding`](crate::model::inspect::Folding); they are drawn as cells,
+//! a line wider than the overlay cut with `…`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -33,25 +36,21 @@ impl Widget for InspectOverlay<'_, '_> {
         // A narrow terminal gives the JSON every column: a 64-digit id line needs 75.
         let percent = if area.width < 120 { 100 } else { 96 };
         let rect = super::centered(area, percent, 200, area.height);
-        let env = if v.show_env {
-            "env shown"
-        } else {
-            "env masked"
+        // Only a document with env values (a container's, a service's) has anything to mask.
+        let env = match &v.doc {
+            Some(Ok(doc)) if doc.has_env() && v.show_env => " · env shown",
+            Some(Ok(doc)) if doc.has_env() => " · env masked",
+            _ => "",
         };
         let page = usize::from(rect.height.saturating_sub(2));
         let place = match &v.doc {
-            Some(Ok(doc)) if !doc.is_empty() => format!(
-                " · {}-{}/{}",
-                v.top + 1,
-                (v.top + page).min(doc.len()),
-                doc.len()
-            ),
+            Some(Ok(doc)) if !doc.is_empty() => {
+                let rows = v.folding.rows(doc);
+                format!(" · {}-{}/{rows}", v.top + 1, (v.top + page).min(rows))
+            }
             _ => String::new(),
         };
-        let title = format!(
-            " inspect · {} on {} · {env}{place} · Esc closes ",
-            v.container, v.endpoint
-        );
+        let title = format!(" inspect · {}{env}{place} · Esc closes ", v.subject);
         let Some((inner, doc)) =
             super::answer_box(t, rect, buf, &title, "docker inspect failed", &v.doc)
         else {
@@ -59,16 +58,21 @@ impl Widget for InspectOverlay<'_, '_> {
         };
         let width = usize::from(inner.width);
         for row in 0..inner.height {
-            let i = v.top + usize::from(row);
-            let Some(line) = doc.line(i, v.show_env) else {
+            let r = v.top + usize::from(row);
+            let Some(line) = v.folding.row_text(doc, r, v.show_env) else {
                 break;
             };
-            let style = if v.current_match == Some(i) {
+            let y = inner.y + row;
+            let style = if v.current_match.is_some() && v.folding.line_at(doc, r) == v.current_match
+            {
                 t.search_current
+            } else if r == v.cursor {
+                // The whole row, so the cursor shows on a short line too.
+                buf.set_style(Rect::new(inner.x, y, inner.width, 1), t.selection);
+                t.selection
             } else {
                 t.base
             };
-            let y = inner.y + row;
             if unicode_width(&line) > width && width > 0 {
                 buf.set_stringn(inner.x, y, &line, width - 1, style);
                 buf.set_stringn(inner.right() - 1, y, "…", 1, t.dim);

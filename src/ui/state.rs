@@ -318,17 +318,23 @@ pub struct ProcessesView {
 pub struct InspectView {
     /// The engine's request for this overlay; an answer for another (an older overlay) is dropped.
     pub request: u64,
-    pub key: RowKey,
-    pub container: String,
-    pub endpoint: String,
+    /// The endpoint asked, and what of it.
+    pub endpoint: crate::model::EndpointId,
+    pub target: crate::model::inspect::InspectTarget,
+    /// Kind, name and endpoint for the title: "network lan0 on lab1".
+    pub subject: String,
     /// `None` until the answer.
     pub doc: Option<Result<Box<crate::model::inspect::InspectDoc>, String>>,
-    /// First line shown.
+    /// Which sections are folded (all, when the answer comes).
+    pub folding: crate::model::inspect::Folding,
+    /// First row shown (rows: the document's lines less what folded sections hide).
     pub top: usize,
-    /// `Config.Env` values shown (`M`); masked by default.
+    /// The row `Enter` folds or opens, highlighted.
+    pub cursor: usize,
+    /// Env values shown (`M`); masked by default.
     pub show_env: bool,
     /// The last search (`/`): its text and whether it is a regex.
     pub search: Option<(String, bool)>,
-    /// The line the last jump landed on.
+    /// The document line the last jump landed on.
     pub current_match: Option<usize>,
 }

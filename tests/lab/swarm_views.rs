@@ -20,11 +20,11 @@ use fleetdeck::model::{Fleet, View};
 use crate::actions::QUICK_STOP;
 use crate::support::{Harness, Proxy, unique};
 
-const LAB5: &str = "unix:///run/fleetdeck-lab/lab5/docker.sock";
+pub const LAB5: &str = "unix:///run/fleetdeck-lab/lab5/docker.sock";
 const LAB7: &str = "unix:///run/fleetdeck-lab/lab7/docker.sock";
 const LAB5_TCP: &str = "10.203.5.2:2375";
 
-fn dk(host: &str, args: &[&str]) -> String {
+pub fn dk(host: &str, args: &[&str]) -> String {
     let out = Command::new("docker")
         .arg("-H")
         .arg(host)
@@ -42,8 +42,8 @@ fn dk(host: &str, args: &[&str]) -> String {
 /// Undoes what a test made on the swarm, also when it panics: services removed, image tags
 /// dropped on both nodes, lab7 active again.
 #[derive(Default)]
-struct Cleanup {
-    services: Vec<String>,
+pub struct Cleanup {
+    pub services: Vec<String>,
     tags: Vec<String>,
     reactivate: bool,
 }
@@ -74,7 +74,7 @@ impl Drop for Cleanup {
 }
 
 /// A config with lab5 as endpoint `sw5` (a manager: the swarm is read through it).
-fn config_for(url: &str, read_only: bool) -> (tempfile::TempDir, Config) {
+pub fn config_for(url: &str, read_only: bool) -> (tempfile::TempDir, Config) {
     assert_eq!(
         dk(LAB5, &["info", "--format", "{{.Swarm.Nodes}}"]),
         "2",
@@ -94,7 +94,7 @@ fn config_for(url: &str, read_only: bool) -> (tempfile::TempDir, Config) {
     (dir, config)
 }
 
-fn create_service(cleanup: &mut Cleanup, name: &str, image: &str, extra: &[&str]) -> String {
+pub fn create_service(cleanup: &mut Cleanup, name: &str, image: &str, extra: &[&str]) -> String {
     cleanup.services.push(name.to_string());
     let mut args = vec![
         "service",
