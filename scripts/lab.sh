@@ -175,7 +175,7 @@ scan_lab_processes() {
     is_lab_comm "$c" || continue
     while IFS= read -r -d '' arg; do
       if [[ $arg =~ $re ]]; then printf '%s %s %s\n' "${BASH_REMATCH[3]}" "$pid" "$c"; break; fi
-    done <"$p/cmdline" 2>/dev/null || true
+    done 2>/dev/null <"$p/cmdline" || true
   done
 }
 
@@ -220,13 +220,11 @@ known_indexes() {
 }
 
 # Mount points at or below the given directories, deepest first.
+# One awk pass: with a thousand containers there are thousands of mounts and a hundred roots.
 mounts_under() {
-  awk '{ print $5 }' /proc/self/mountinfo | while read -r m; do
-    local d
-    for d in "$@"; do
-      if [[ $m == "$d" || $m == "$d"/* ]]; then printf '%s %s\n' "${#m}" "$m"; break; fi
-    done
-  done | sort -rn | cut -d' ' -f2- | uniq
+  awk 'BEGIN { for (k = 1; k < ARGC; k++) root[k] = ARGV[k]; n = ARGC - 1; ARGC = 1 }
+    { m = $5; for (k = 1; k <= n; k++) if (m == root[k] || index(m, root[k] "/") == 1) { print length(m), m; break } }
+  ' "$@" </proc/self/mountinfo | sort -rn | cut -d' ' -f2- | uniq
 }
 
 # ------------------------------------------------------------ dependencies --
@@ -893,9 +891,9 @@ teardown() {
     local ms=()
     mapfile -t ms < <(mounts_under "${roots[@]}")
     (( ${#ms[@]} )) || break
-    for m in "${ms[@]}"; do
-      if umount -l "$m" 2>/dev/null; then n_mount=$(( n_mount + 1 )); fi
-    done
+    # Deepest first, 64 to an umount (one each took minutes for a thousand containers).
+    printf '%s\0' "${ms[@]}" | xargs -0 -n 64 umount -l 2>/dev/null || true
+    n_mount=$(( n_mount + ${#ms[@]} - $(mounts_under "${roots[@]}" | grep -c . || true) ))
   done
   m=$(mounts_under "${roots[@]}")
   [[ -z $m ]] || die "still mounted, not deleting lab data: $m"
