@@ -108,6 +108,8 @@ export LC_ALL=C
 unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$REPO/bench/lib.sh"   # /proc readers, daemon pids, bench containers, tmux sessions
 N=${BENCH_N:-50}
 D=${BENCH_D:-30}
 RUNS=${BENCH_RUNS:-2}
@@ -123,16 +125,10 @@ FLEETDECK=${FLEETDECK:-$REPO/target/dist/fleetdeck}
 COLS=200
 ROWS=50
 
-LAB_RUN=/run/fleetdeck-lab
-IMAGE=busybox:local
-LABEL=fleetdeck.bench=1
-CMD='trap "exit 0" TERM; sleep 100000 & wait'
 BENCH_LABS=(1 2 3)   # the daemons this script may put containers on; never lab4
 
 log() { printf 'tui-bench: %s\n' "$*" >&2; }
 die() { printf 'tui-bench: ERROR: %s\n' "$*" >&2; exit 1; }
-sock() { printf '%s/lab%s/docker.sock' "$LAB_RUN" "$1"; }
-dk() { local i=$1; shift; docker -H "unix://$(sock "$i")" "$@"; }
 # The URL a tool is given for lab I: lab1 over its unix socket, lab2/lab3 over TCP
 # (as in the lab's fleetdeck.toml), so scenario b includes real network endpoints.
 url() { if [[ $1 == 1 ]]; then printf 'unix://%s' "$(sock 1)"; else printf 'tcp://10.203.%s.2:2375' "$1"; fi; }
@@ -148,7 +144,6 @@ for i in "${BENCH_LABS[@]}"; do
 done
 [[ -x $FLEETDECK ]] || die "no fleetdeck binary at $FLEETDECK (cargo build --profile dist --locked, or FLEETDECK=...)"
 [[ -d $PEER_PATH ]] && PATH="$PATH:$PEER_PATH"
-TCK=$(getconf CLK_TCK)
 
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/tui-bench.XXXXXX)}
 mkdir -p "$OUT"
@@ -157,7 +152,6 @@ mkdir -p "$OUT"
 HOMEDIR=$OUT/home
 mkdir -p "$HOMEDIR/.config" "$HOMEDIR/state" "$HOMEDIR/cwd"
 TSOCK=tui-bench-$$                      # a private tmux server: no other session is touched
-T() { tmux -L "$TSOCK" -f /dev/null "$@"; }
 
 # ----------------------------------------------------------------- cleanup --
 
@@ -182,125 +176,16 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# ------------------------------------------------------------------- /proc --
-
-# Fields after the last ") " of /proc/PID/stat start at field 3 (state): utime,
-# stime, cutime, cstime (fields 14-17) are positional parameters 12-15. The comm
-# field may contain spaces, hence the cut.
-stat_fields() {
-  local s
-  { read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
-  s=${s##*) }
-  printf '%s' "$s"
-}
-ticks() {   # utime+stime, 0 if gone
-  local s; s=$(stat_fields "$1") || { echo 0; return; }
-  # shellcheck disable=SC2086
-  set -- $s; echo $(( ${12} + ${13} ))
-}
-ticks_tree() {   # utime+stime+cutime+cstime of PID and every live descendant
-  local s t=0 p
-  for p in "$1" $(descendants "$1"); do
-    s=$(stat_fields "$p") || continue
-    # shellcheck disable=SC2086
-    set -- $s; t=$(( t + ${12} + ${13} + ${14} + ${15} ))
-  done
-  echo "$t"
-}
-descendants() { local c; for c in $(ps --ppid "$1" -o pid= 2>/dev/null); do echo "$c"; descendants "$c"; done; }
-host_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
-
-# Wait (at most QUIET_MAX s) until the machine is quiet: a row measured next to a
-# compile or a test run says more about them than about the tool.
-wait_quiet() {
-  local start=$SECONDS h0 h1 pct
-  while :; do
-    h0=$(host_busy); sleep 3; h1=$(host_busy)
-    pct=$(( (h1 - h0) * 100 / TCK / 3 ))
-    (( pct < QUIET )) && return
-    if (( SECONDS - start >= QUIET_MAX )); then log "machine still busy (${pct}% of a core) after ${QUIET_MAX} s; measuring anyway"; return; fi
-  done
-}
-
-# Non-healthcheck Docker events on the given labs between two unix times: work that
-# someone else (a test) did on the lab during the window.
-lab_events() {   # T0 T1 LAB...
-  local t0=$1 t1=$2 i n=0; shift 2
-  for i in "$@"; do
-    n=$(( n + $(dk "$i" events --since "$t0" --until "$t1" --format '{{.Action}}' 2>/dev/null | grep -cv '^exec_' || true) ))
-  done
-  echo "$n"
-}
-
-# The daemon-side processes of lab I: dockerd, its children (containerd,
-# docker-proxy) and the lab's shims (children of PID 1, known by their -address).
-# Taken at the start of each window: the container set does not change within one.
-daemon_pids() {
-  local i=$1 dpid
-  dpid=$(<"$LAB_RUN/lab$i/dockerd.pid")
-  [[ -r /proc/$dpid/stat ]] || die "lab$i dockerd (pid $dpid) is not running"
-  echo "$dpid"
-  ps --ppid "$dpid" -o pid=
-  ps -eo pid=,args= | awk -v addr="/run/fdl/$i/containerd/containerd.sock" '
-    $2 ~ /containerd-shim-runc-v2$/ { for (k = 3; k < NF; k++) if ($k == "-address" && $(k+1) == addr) { print $1; break } }'
-}
-# "t_lab1 t_lab2 ..." in ticks for the given pid files (one per lab, one pid a line).
-daemon_snapshot() {
-  local f p t out=()
-  for f in "$@"; do
-    t=0
-    while read -r p; do t=$(( t + $(ticks "$p") )); done <"$f"
-    out+=("$t")
-  done
-  echo "${out[*]}"
-}
-
-# -------------------------------------------------------------- containers --
-
-# Make lab I hold exactly WANT running bench containers (0 removes them).
-ensure_bench() {
-  local i=$1 want=$2 have ids
-  ids=$(dk "$i" ps -aq --filter "label=$LABEL")
-  have=$(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l)
-  if (( want == 0 )); then
-    [[ -z $ids ]] || { log "lab$i: removing $(wc -w <<<"$ids") bench containers"; xargs -r -n 10 -P 4 docker -H "unix://$(sock "$i")" rm -f <<<"$ids" >/dev/null; }
-    return
-  fi
-  if (( have != $(wc -w <<<"$ids") )); then   # some exited: start clean
-    xargs -r -n 10 -P 4 docker -H "unix://$(sock "$i")" rm -f <<<"$ids" >/dev/null; have=0
-  fi
-  if (( have < want )); then
-    log "lab$i: starting $(( want - have )) idle containers ($IMAGE, label $LABEL)"
-    # A few at a time: 50 sequential `docker run`s take about half a minute.
-    seq $(( want - have )) | xargs -P 4 -I{} docker -H "unix://$(sock "$i")" run -d --label "$LABEL" "$IMAGE" sh -c "$CMD" >/dev/null 2>>"$OUT/docker-run.log"
-  fi
-  have=$(dk "$i" ps -q --filter "label=$LABEL" --filter status=running | wc -l)
-  (( have == want )) || die "lab$i: expected $want running bench containers, got $have"
-}
-
 # ------------------------------------------------------------------- tools --
-
-# fleetdeck config with the involved endpoints and a stats interval.
-fd_config() {   # FILE INTERVAL LAB...
-  local f=$1 iv=$2 i; shift 2
-  : >"$f"
-  for i in "$@"; do
-    printf '[[endpoint]]\nname = "lab%s"\nurl = "%s"\ncluster = "bench"\n\n' "$i" "$(url "$i")" >>"$f"
-  done
-  printf '[stats]\ninterval_s = %s\n' "$iv" >>"$f"
-}
-
-q() { printf '%q' "$1"; }
 
 # tool_cmd TOOL SCENARIO_LABS... -> sets CMDLINE (shell text run in the pane), KEY
 # (sent after KEY_DELAY s, or empty), NOTE; returns 1
 # if the tool is not installed.
 tool_cmd() {
   local tool=$1; shift
-  local labs=("$@") i hosts=""
+  local labs=("$@")
   KEY=""; NOTE=""
-  local envs
-  envs="env HOME=$(q "$HOMEDIR") XDG_CONFIG_HOME=$(q "$HOMEDIR/.config") XDG_STATE_HOME=$(q "$HOMEDIR/state")"
+  local envs; envs=$(tool_env)
   case $tool in
     fd-c1|fd-c2|fd-k1)
       local iv=1 cfg; [[ $tool == fd-c2 ]] && iv=2
@@ -316,10 +201,8 @@ tool_cmd() {
       NOTE="streams, 1 s"
       if (( ${#labs[@]} > 1 )); then NOTE+="; lab1 only (one daemon per docker CLI)"; fi ;;
     dtop)
-      command -v dtop >/dev/null || return 1
       # dtop watches several hosts (repeated --host, unix:// and tcp:// alike).
-      for i in "${labs[@]}"; do hosts+=" --host $(q "$(url "$i")")"; done
-      CMDLINE="$envs $(q "$(command -v dtop)")$hosts"
+      CMDLINE=$(dtop_cmdline "${labs[@]}") || return 1
       NOTE="defaults" ;;
     oxker)
       command -v oxker >/dev/null || return 1
@@ -333,11 +216,6 @@ tool_cmd() {
 RESULTS=$OUT/results.tsv
 [[ -e $RESULTS ]] || printf 'date\tscenario\trun\ttool\twin_s\tcpu_s\trss_mb\tbytes\tdaemon_s\tper_lab_s\thost_pct\tlab_events\tsteady_s\tcpu_s_per_min\tkb_per_min\tdaemon_s_per_min\tnote\n' >"$RESULTS"
 
-# sleep_until T0 OFFSET — sleep until OFFSET seconds after the time T0.
-sleep_until() {
-  sleep "$(awk -v t0="$1" -v off="$2" -v now="$EPOCHREALTIME" 'BEGIN { r = t0 + off - now; printf "%.3f", (r > 0 ? r : 0) }')"
-}
-
 # measure SCENARIO RUN TOOL LAB... — one row.
 measure() {
   local sc=$1 run=$2 tool=$3; shift 3
@@ -348,23 +226,15 @@ measure() {
   local t0 tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 rss=0 bytes=0 bytesw=0 pid="" dead=0 note tty=/dev/null
   if [[ $tool == baseline ]]; then
     note="nothing running"
-    t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
-    sleep_until "$t0" "$WARMUP"
-    tw=$EPOCHREALTIME; dw=$(daemon_snapshot "${pidf[@]}")
-    sleep_until "$t0" "$D"
-    d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy); t1=$EPOCHREALTIME
+    baseline_window "${pidf[@]}"
   else
     tool_cmd "$tool" "${labs[@]}" || { log "$tool: not installed, skipped"; return; }
     note=$NOTE
     tty=$OUT/$name.tty
-    : >"$tty"
     # The pane waits for GO before exec'ing the tool; pipe-pane is in place first.
-    T new-session -d -s "$name" -x "$COLS" -y "$ROWS" "tmux wait-for go-$name; exec $CMDLINE"
-    T set-option -w -t "$name" remain-on-exit on        # a tool that dies leaves its last screen
-    T pipe-pane -O -t "$name" "cat >> $(q "$tty")"
-    pid=$(T display-message -p -t "$name" '#{pane_pid}')
+    tool_open "$name" "$CMDLINE" "$tty"; pid=$TOOL_PID
     t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
-    T wait-for -S "go-$name"
+    tool_go "$name"
     if [[ -n $KEY ]]; then
       sleep "$KEY_DELAY"
       T send-keys -t "$name" "$KEY"
@@ -378,17 +248,10 @@ measure() {
     # Window end: everything read before the tool is stopped.
     d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy); t1=$EPOCHREALTIME
     cpu=$(ticks_tree "$pid")
-    rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+    rss=$(peak_rss_kb "$pid")
     bytes=$(stat -c %s "$tty")
-    dead=$(T display-message -p -t "$name" '#{pane_dead}')
-    T capture-pane -p -t "$name" >"$OUT/$name.screen" 2>/dev/null || true
-    T kill-session -t "$name" 2>/dev/null || true
     # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
-    local k sig
-    for sig in TERM KILL; do
-      for k in $(seq 50); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
-      if [[ -e /proc/$pid ]]; then kill -"$sig" "$pid" 2>/dev/null || true; fi
-    done
+    tool_close "$name" "$pid" "$OUT/$name.screen"; dead=$TOOL_DEAD
     [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
     [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
   fi
@@ -468,6 +331,11 @@ log "output in $OUT; fleetdeck $FLEETDECK"
   done
 } | tee "$OUT/header.txt"
 
+scenario_row() {   # RUN TOOL, of scenario $sc on LABS
+  log "scenario $sc run $1: $2 (${D} s)"
+  measure "$sc" "$1" "$2" "${LABS[@]}"
+}
+scenario_report() { report "$sc" "$1" "${LABS[@]}"; }
 for sc in $SCENARIOS; do
   case $sc in a) LABS=(1) ;; b) LABS=(1 2 3) ;; *) die "unknown scenario '$sc' (a, b)" ;; esac
   for i in "${BENCH_LABS[@]}"; do
@@ -475,16 +343,7 @@ for sc in $SCENARIOS; do
   done
   log "scenario $sc: settling 10 s after the containers' start-up"
   sleep 10
-  read -r -a LIST <<<"$TOOLS"
-  for (( run = 1; run <= RUNS; run++ )); do
-    order=("${LIST[@]}")
-    if (( run % 2 == 0 )); then order=(); for (( k = ${#LIST[@]} - 1; k >= 0; k-- )); do order+=("${LIST[k]}"); done; fi
-    for tool in "${order[@]}"; do
-      log "scenario $sc run $run: $tool (${D} s)"
-      measure "$sc" "$run" "$tool" "${LABS[@]}"
-    done
-    report "$sc" "$run" "${LABS[@]}" | tee -a "$OUT/report.md"
-  done
+  each_run scenario_row scenario_report
 done
 echo
 echo "# net of baseline: the row's daemon CPU minus the same run's baseline row (same daemons, same window length)."

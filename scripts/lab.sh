@@ -19,6 +19,13 @@
 #   swarm         make sure lab5, a Swarm manager, and lab7, a worker of its swarm, are
 #                 up (also done by `up`, idempotent: starts only what is not running);
 #                 they are NOT in fleetdeck.toml: only the Swarm tests use them
+#   extra FIRST COUNT
+#                 start COUNT extra empty daemons labFIRST..labFIRST+COUNT-1 in
+#                 parallel, with busybox:local (for bench/scale.sh; FIRST above the
+#                 lab's daemons and lab7, the last one at most lab99); idempotent, NOT
+#                 in fleetdeck.toml, not seeded; `down`/`up` remove them too
+#   extra-down FIRST COUNT
+#                 stop and delete those extra daemons (containers, data, namespace)
 #
 # Conventions (the tests rely on them), for daemon I in 1..N:
 #   name labI, network namespace fdlabI,
@@ -168,7 +175,7 @@ scan_lab_processes() {
     is_lab_comm "$c" || continue
     while IFS= read -r -d '' arg; do
       if [[ $arg =~ $re ]]; then printf '%s %s %s\n' "${BASH_REMATCH[3]}" "$pid" "$c"; break; fi
-    done <"$p/cmdline" 2>/dev/null || true
+    done 2>/dev/null <"$p/cmdline" || true
   done
 }
 
@@ -213,13 +220,11 @@ known_indexes() {
 }
 
 # Mount points at or below the given directories, deepest first.
+# One awk pass: with a thousand containers there are thousands of mounts and a hundred roots.
 mounts_under() {
-  awk '{ print $5 }' /proc/self/mountinfo | while read -r m; do
-    local d
-    for d in "$@"; do
-      if [[ $m == "$d" || $m == "$d"/* ]]; then printf '%s %s\n' "${#m}" "$m"; break; fi
-    done
-  done | sort -rn | cut -d' ' -f2- | uniq
+  awk 'BEGIN { for (k = 1; k < ARGC; k++) root[k] = ARGV[k]; n = ARGC - 1; ARGC = 1 }
+    { m = $5; for (k = 1; k <= n; k++) if (m == root[k] || index(m, root[k] "/") == 1) { print length(m), m; break } }
+  ' "$@" </proc/self/mountinfo | sort -rn | cut -d' ' -f2- | uniq
 }
 
 # ------------------------------------------------------------ dependencies --
@@ -821,9 +826,11 @@ write_config() {
 
 # Tear down every trace of every lab daemon, tolerating any partial state
 # (a killed `up`, a SIGKILLed daemon, a half-made namespace). Prints what it did.
+# With INDEX arguments only those daemons go (`extra-down`): the other labs'
+# processes, the shared config and the ssh/TLS files are left alone.
 teardown() {
-  local what=$1 idx=() i n_proc=0 n_mount=0 n_ns=0 n_dirs=0
-  mapfile -t idx < <(known_indexes)
+  local what=$1 idx=() i n_proc=0 n_mount=0 n_ns=0 n_dirs=0; shift
+  if (( $# )); then idx=("$@"); else mapfile -t idx < <(known_indexes); fi
 
   # 1. Processes. dockerd first so it can't restart containerd or containers,
   #    then containerd, shims, docker-proxy, and every process in the
@@ -831,7 +838,9 @@ teardown() {
   local pids p ns c
   for _ in 1 2 3 4 5; do
     pids=()
-    while read -r i p _; do pids+=("$p"); done < <(scan_lab_processes)
+    while read -r i p _; do
+      if [[ " ${idx[*]} " == *" $i "* ]]; then pids+=("$p"); fi
+    done < <(scan_lab_processes)
     for i in "${idx[@]}"; do
       ns=$(netns "$i")
       if [[ -e /run/netns/$ns ]]; then
@@ -882,9 +891,9 @@ teardown() {
     local ms=()
     mapfile -t ms < <(mounts_under "${roots[@]}")
     (( ${#ms[@]} )) || break
-    for m in "${ms[@]}"; do
-      if umount -l "$m" 2>/dev/null; then n_mount=$(( n_mount + 1 )); fi
-    done
+    # Deepest first, 64 to an umount (one each took minutes for a thousand containers).
+    printf '%s\0' "${ms[@]}" | xargs -0 -n 64 umount -l 2>/dev/null || true
+    n_mount=$(( n_mount + ${#ms[@]} - $(mounts_under "${roots[@]}" | grep -c . || true) ))
   done
   m=$(mounts_under "${roots[@]}")
   [[ -z $m ]] || die "still mounted, not deleting lab data: $m"
@@ -906,10 +915,12 @@ teardown() {
       rm -rf --one-file-system "$d"; n_dirs=$(( n_dirs + 1 ))
     done
   done
-  rm -f "$LAB_CONFIG" "$LAB_CONFIG.tmp" "$LAB_COUNT_FILE"
-  rm -rf "$LAB_SSH" "$LAB_TLS"
-  rmdir "$LAB_RUN" "$LAB_EXEC" 2>/dev/null || true
-  rm -rf "$LAB_DATA"/.overlay-probe.* 2>/dev/null || true
+  if [[ $what != extra-down ]]; then
+    rm -f "$LAB_CONFIG" "$LAB_CONFIG.tmp" "$LAB_COUNT_FILE"
+    rm -rf "$LAB_SSH" "$LAB_TLS"
+    rmdir "$LAB_RUN" "$LAB_EXEC" 2>/dev/null || true
+    rm -rf "$LAB_DATA"/.overlay-probe.* 2>/dev/null || true
+  fi
 
   if (( n_proc + n_mount + n_ns + n_dirs == 0 )); then
     if [[ $what == down ]]; then log "down: nothing was up"; fi
@@ -1107,6 +1118,13 @@ cmd_status() {
     answers "unix://$(sock "$SWARM_WORKER_I")" && state=up
     printf '%-6s %-5s %-48s %s (Swarm worker of lab%s)\n' "lab$SWARM_WORKER_I" "$state" "unix://$(sock "$SWARM_WORKER_I")" "$(tcp_url "$SWARM_WORKER_I")" "$SWARM_I"
   fi
+  # Extra daemons (`extra`): run dirs above the lab's own.
+  for i in $(known_indexes); do
+    (( i > n && i > SWARM_WORKER_I )) || continue
+    state=down
+    answers "unix://$(sock "$i")" && state=up
+    printf '%-6s %-5s %-48s %s (extra)\n' "lab$i" "$state" "unix://$(sock "$i")" "$(tcp_url "$i")"
+  done
 }
 
 cmd_stop() {
@@ -1141,6 +1159,55 @@ cmd_start() {
   log "lab$i up after $(since "$t0")s"
 }
 
+# Extra daemons labFIRST..labFIRST+COUNT-1 for scale benchmarks (bench/scale.sh): empty
+# daemons with busybox:local, not in fleetdeck.toml, never seeded. Indexes must lie above
+# every lab daemon (1..LAB_DAEMONS and the swarm/TLS labs 5..7) and at most 99 (their
+# 10.203.I.0/24). The daemons boot in parallel; idempotent (what answers is left alone).
+# `down` and `up` remove them with the rest (known_indexes finds their traces).
+extra_range() {
+  local first=${1:-} count=${2:-} low
+  [[ $first =~ ^[1-9][0-9]*$ && $count =~ ^[1-9][0-9]*$ ]] || die "usage: $3 FIRST COUNT (e.g. 11 40)"
+  low=$(lab_count); (( low < SWARM_WORKER_I )) && low=$SWARM_WORKER_I
+  (( first > low )) || die "$3: FIRST must be above the lab's daemons (> lab$low), got $first"
+  (( first + count - 1 <= 99 )) || die "$3: labFIRST..labFIRST+COUNT-1 must end at lab99 or below"
+  seq "$first" $(( first + count - 1 ))
+}
+
+cmd_extra() {
+  local idx=() i t0 driver d pids=() fresh=0; t0=$(now)
+  local list; list=$(extra_range "${1:-}" "${2:-}" extra) || exit 1
+  mapfile -t idx <<<"$list"
+  take_lock
+  guard_system_containerd
+  driver=$(storage_driver)
+  mkdir -p "$LAB_RUN" "$LAB_DATA" "$LAB_EXEC"
+  for i in "${idx[@]}"; do
+    answers "unix://$(sock "$i")" && continue
+    # A containerd whose dockerd was killed alone would block the new one.
+    local stale=(); mapfile -t stale < <(daemon_pids "$i" dockerd containerd)
+    if (( ${#stale[@]} )); then kill -9 "${stale[@]}" 2>/dev/null || true; wait_gone 10 "${stale[@]}" || true; fi
+    d=$driver; [[ -d $(data_root "$i") ]] && d=$(storage_driver "$i")
+    ensure_netns "$i"
+    launch_daemon "$i" "$d"
+    fresh=$(( fresh + 1 ))
+  done
+  build_image_tar
+  for i in "${idx[@]}"; do wait_ready "$i" || die "lab$i did not come up"; done
+  for i in "${idx[@]}"; do ensure_image "$i" & pids+=("$!"); done
+  for i in "${pids[@]}"; do wait "$i" || die "importing $IMAGE failed"; done
+  log "extra: lab${idx[0]}..lab${idx[-1]} answering with $IMAGE ($fresh started) after $(since "$t0")s"
+}
+
+# Stop and delete extra daemons (processes, containers, mounts, namespace, data); the lab's
+# own daemons are refused by extra_range and never touched.
+cmd_extra_down() {
+  local idx=()
+  local list; list=$(extra_range "${1:-}" "${2:-}" extra-down) || exit 1
+  mapfile -t idx <<<"$list"
+  take_lock
+  teardown extra-down "${idx[@]}"
+}
+
 cmd_env() {
   local i n; n=$(lab_count)
   echo "export FLEETDECK_LAB_CONFIG=$LAB_CONFIG"
@@ -1173,6 +1240,8 @@ main() {
     env)    cmd_env ;;
     remote) take_lock; ensure_remote ;;
     swarm)  cmd_swarm ;;
+    extra)  cmd_extra "$@" ;;
+    extra-down) cmd_extra_down "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac
