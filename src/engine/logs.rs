@@ -12,7 +12,8 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::client::ReadOnly;
-use super::{Backoff, EndpointClient, EngineError, deadline, wait_to_retry};
+use super::retry::{Backoff, wait_to_retry};
+use super::{EndpointClient, EngineError, deadline};
 use crate::config::EngineSettings;
 use crate::model::logs::{LineJoiner, LogLine, LogStream, TimedLine, service_of};
 use crate::model::{EndpointId, Msg, MsgKind};

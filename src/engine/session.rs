@@ -11,8 +11,9 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 
 use super::client::ReadOnly;
+use super::retry::{Backoff, wait_to_retry};
 use super::sync::{full_sync, inspect, list_images, list_networks, read_info};
-use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm, transport};
+use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm};
 use crate::config::EngineSettings;
 use crate::model::{Container, EndpointId, Msg, MsgKind};
 
@@ -20,41 +21,12 @@ use crate::model::{Container, EndpointId, Msg, MsgKind};
 const EVENT_BATCH: usize = 256;
 /// A session that stayed up this long resets the backoff.
 const HEALTHY_SESSION: Duration = Duration::from_secs(60);
-const BACKOFF_START: Duration = Duration::from_millis(500);
-/// While an endpoint is down, how often a cheap probe asks whether its daemon answers again.
-const PROBE_EVERY: Duration = Duration::from_secs(2);
 /// While Swarm is still converging (replicas not all running, an update under way), how often
 /// a manager's swarm is read again (Swarm sends no event for a task changing state); doubled
 /// for every reading that changed nothing, up to the resync.
 const SWARM_FOLLOW: Duration = Duration::from_secs(1);
 /// A burst of Swarm events costs one reading of the swarm, this long after the first.
 const SWARM_SETTLE: Duration = Duration::from_millis(250);
-
-/// Capped exponential backoff: 0.5 s, 1 s, 2 s, … up to the configured maximum.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub fn new(max: Duration) -> Self {
-        Self {
-            next: BACKOFF_START.min(max),
-            max,
-        }
-    }
-
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
-
-    pub fn reset(&mut self) {
-        self.next = BACKOFF_START.min(self.max);
-    }
-}
 
 /// Watches one endpoint forever: connect → sync → follow events, and on any failure report
 /// `Down` and try again after the backoff. Returns only when the model side has gone away.
@@ -96,48 +68,6 @@ pub async fn run_endpoint(
         wait_to_retry(&client, retry_in).await;
         attempt = attempt.saturating_add(1);
     }
-}
-
-/// Waits out a backoff `delay` before the next try, cut short once the daemon answers again.
-///
-/// The backoff spares a daemon that is down the full session setup (negotiate, list, inspect
-/// everything, subscribe), but at its cap it also meant up to 30 s before a daemon that was
-/// back showed up. So every [`PROBE_EVERY`] a `/_ping` (one connect and one tiny request on
-/// the endpoint's pooled client; a refused connect when the daemon is still down) asks whether
-/// it answers, and the first answer after one that failed ends the wait. A daemon that
-/// answers its ping all along (and fails the session for another reason: an overloaded list,
-/// a proxy cutting the event stream) gets the whole backoff, not a session every 2 s.
-pub(crate) async fn wait_to_retry(client: &EndpointClient, delay: Duration) {
-    let until = tokio::time::Instant::now() + delay;
-    let raw = client.raw();
-    // Asked at once too, so a daemon that was down when the session failed and is back
-    // before the first probe is not mistaken for one that answered all along.
-    let mut was_down = match &raw {
-        Ok(raw) => !answers(raw).await,
-        Err(_) => true,
-    };
-    loop {
-        let next = tokio::time::Instant::now() + PROBE_EVERY;
-        let Ok(raw) = &raw else { break };
-        if next >= until {
-            break;
-        }
-        tokio::time::sleep_until(next).await;
-        match answers(raw).await {
-            true if was_down => return,
-            true => {}
-            false => was_down = true,
-        }
-    }
-    tokio::time::sleep_until(until).await;
-}
-
-/// Whether the daemon answers a `/_ping` within [`PROBE_EVERY`].
-async fn answers(raw: &transport::RawGet) -> bool {
-    matches!(
-        tokio::time::timeout(PROBE_EVERY, raw.get("/_ping")).await,
-        Ok(Ok((200, _)))
-    )
 }
 
 /// Sends, turning a closed channel into `Ok(None)` for the session: the UI has exited.
@@ -539,15 +469,6 @@ async fn resync_containers(
 mod tests {
     use super::*;
     use bollard::models::EventActor;
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap_and_resets() {
-        let mut b = Backoff::new(Duration::from_secs(3));
-        let seq: Vec<_> = (0..5).map(|_| b.next_delay().as_millis()).collect();
-        assert_eq!(seq, [500, 1000, 2000, 3000, 3000]);
-        b.reset();
-        assert_eq!(b.next_delay().as_millis(), 500);
-    }
 
     fn ev(
         typ: EventMessageTypeEnum,

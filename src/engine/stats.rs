@@ -30,8 +30,9 @@ use tokio::sync::{mpsc, watch};
 
 mod stream;
 
+use super::retry::{Backoff, wait_to_retry};
 use super::transport::RawGet;
-use super::{Backoff, EndpointClient, EngineError, agreed_api, convert, wait_to_retry};
+use super::{EndpointClient, EngineError, agreed_api, convert};
 use crate::config::EngineSettings;
 use crate::model::EndpointSpec;
 use crate::model::stats::{BlockIo, CpuCounters, NetCounters, RawStats};
