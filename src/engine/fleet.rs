@@ -61,18 +61,18 @@ impl FleetTasks {
         }
     }
 
-    /// The gate actions go through (to ask whether an endpoint is read-only, say).
     /// Puts another gate in front of this fleet's writes (one with its audit log, and so its
     /// journal, somewhere else). Writes already submitted keep the gate they started with.
     pub fn replace_gate(&mut self, gate: gate::Gate) {
-        self.gate = std::sync::Arc::new(gate);
+        self.set_gate(std::sync::Arc::new(gate));
     }
 
+    /// The gate actions go through (to ask whether an endpoint is read-only, say).
     pub fn gate(&self) -> &std::sync::Arc<gate::Gate> {
         &self.gate
     }
 
-    /// Replaces the gate, e.g. with one writing its audit log elsewhere (tests).
+    /// [`Self::replace_gate`] with a gate the caller shares (a test keeps it to look at).
     pub fn set_gate(&mut self, gate: std::sync::Arc<gate::Gate>) {
         self.gate = gate;
     }
