@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::{App, Command};
 use crate::model::Msg;
 use chrono::Utc;
+use futures::future::OptionFuture;
 
 /// Where the loop carries out the app's commands: the engine for log tails, a directory for
 /// saved logs. `None` parts make those commands report that they are unavailable.
@@ -95,19 +96,10 @@ impl<'a> Effects<'a> {
             return None;
         }
         let (n, e) = tokio::join!(
-            async {
-                match notifier {
-                    Some(n) => n.shutdown(grace).await.queued(),
-                    None => 0,
-                }
-            },
-            async {
-                match exporter {
-                    Some(e) => e.shutdown(grace).await.queued,
-                    None => 0,
-                }
-            }
+            OptionFuture::from(notifier.map(|n| n.shutdown(grace))),
+            OptionFuture::from(exporter.map(|e| e.shutdown(grace)))
         );
+        let (n, e) = (n.map_or(0, |s| s.queued()), e.map_or(0, |s| s.queued));
         let part = |queued: usize, left: usize, what: &str| {
             let plural = if queued == 1 { "" } else { "s" };
             (queued > 0).then(|| match left {

@@ -14,7 +14,7 @@ use super::client::ReadOnly;
 use super::gate::Gate;
 use super::{convert, deadline};
 use crate::model::actions::{Action, ActionRequest, ActionResult};
-use crate::model::swarm::{Availability, SwarmState, SwarmTask};
+use crate::model::swarm::{Availability, SwarmState, SwarmTask, UpdateStatus};
 use crate::model::text::sanitize;
 use crate::model::{EndpointId, SwarmNode};
 
@@ -400,12 +400,7 @@ fn update_outcome(
     let done = || ServiceResult::Done {
         image: want.clone(),
     };
-    let previous = was.and_then(|w| w.update.as_ref());
-    let Some(u) = s.update.as_ref().filter(|u| match previous {
-        Some(p) if u.started_at.is_some() || p.started_at.is_some() => u.started_at != p.started_at,
-        Some(p) => *u != p,
-        None => true,
-    }) else {
+    let Some(u) = update_since(state, id, before) else {
         // No update of its own: Swarm had nothing to change (the service already ran it).
         let unchanged = image.is_some() && was.is_some_and(|w| w.image == want);
         return (unchanged && on_goal).then(done);
@@ -420,6 +415,21 @@ fn update_outcome(
         }),
         _ => None,
     }
+}
+
+/// The service's update status if Swarm started that update after `before` was read: its last
+/// update may have completed long ago, and that is not this one.
+fn update_since<'a>(
+    state: &'a SwarmState,
+    id: &str,
+    before: Option<&SwarmState>,
+) -> Option<&'a UpdateStatus> {
+    let u = state.service(id)?.update.as_ref()?;
+    let started_before = before
+        .and_then(|b| b.service(id))
+        .and_then(|b| b.update.as_ref())
+        .and_then(|u| u.started_at);
+    (u.started_at != started_before).then_some(u)
 }
 
 /// How far a scale, force update or node change has got, from one reading of the swarm.
@@ -444,15 +454,7 @@ fn progress_of(
         }
         Action::ServiceForceUpdate => {
             let s = state.service(id)?;
-            let u = s.update.as_ref()?;
-            let started_before = before
-                .and_then(|b| b.service(id))
-                .and_then(|b| b.update.as_ref())
-                .and_then(|u| u.started_at);
-            // Swarm's last update may have completed long ago: wait for this one.
-            if u.started_at == started_before {
-                return None;
-            }
+            let u = update_since(state, id, before)?;
             match u.state.as_str() {
                 "paused" | "rollback_paused" | "rollback_started" | "rollback_completed" => Some(
                     Err(format!("Swarm stopped it ({}): {}", u.state, u.message)),
@@ -583,7 +585,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::model::swarm::{ServiceMode, SwarmService, UpdateStatus};
+    use crate::model::swarm::{ServiceMode, SwarmService};
 
     const OLD: &str = "busybox:v1";
     const NEW: &str = "busybox:v2";

@@ -18,6 +18,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::OptionFuture;
 
 use crate::config::Config;
 use crate::engine;
@@ -186,18 +187,8 @@ pub async fn watch(config: &Config, err: &mut impl Write) -> i32 {
     drop(tasks);
     say(err, format_args!("stopping; flushing the queues"));
     let (notified, exported) = tokio::join!(
-        async {
-            match w.notifier.take() {
-                Some(n) => Some(n.shutdown(FLUSH_DEADLINE).await),
-                None => None,
-            }
-        },
-        async {
-            match w.exporter.take() {
-                Some(e) => Some(e.shutdown(FLUSH_DEADLINE).await),
-                None => None,
-            }
-        }
+        OptionFuture::from(w.notifier.take().map(|n| n.shutdown(FLUSH_DEADLINE))),
+        OptionFuture::from(w.exporter.take().map(|e| e.shutdown(FLUSH_DEADLINE)))
     );
     if let Some(s) = notified {
         let sent: u64 = s.targets.iter().map(|t| t.sent).sum();
