@@ -190,24 +190,16 @@ impl FleetTasks {
     /// Carries out a deploy plan in the background through the gate. Every step arrives as
     /// `MsgKind::ActionNote` (verb "deploy"), the end as one more, a problem unless it is up.
     pub fn submit_deploy(&mut self, plan: crate::model::deploy::DeployPlan) -> u64 {
-        // Engine tasks run on the engine's runtime, whichever thread asks.
-        let _runtime = self.runtime.enter();
-        let batch = self.next_batch();
-        let (gate, tx) = (self.gate.clone(), self.tx.clone());
-        self.actions.spawn(async move {
-            let note = deploy_note(batch, plan.endpoint, &plan.name, "deploy", tx.clone());
-            let result = deploy::deploy(&gate, &plan, &note, &deploy::Interrupt::never()).await;
-            let text = match &result {
-                deploy::DeployResult::Done { .. } => format!(
+        let (endpoint, name) = (plan.endpoint, plan.name.clone());
+        self.spawn_write(endpoint, name, "deploy", move |gate, note| async move {
+            let result = deploy::deploy(&gate, &plan, &*note, &deploy::Interrupt::never()).await;
+            deploy_end(&result, || {
+                format!(
                     "deployed: {}/{} revision {} ({})",
                     plan.endpoint_name, plan.name, plan.revision, plan.image
-                ),
-                other => deploy_failure(other),
-            };
-            let kind = deploy_kind(batch, &plan.name, "deploy", text, !result.is_ok());
-            let _ = send(&tx, plan.endpoint, kind).await;
-        });
-        batch
+                )
+            })
+        })
     }
 
     /// Carries out a Swarm action (see `Action::is_swarm`) in the background: through the
@@ -215,16 +207,10 @@ impl FleetTasks {
     /// `MsgKind::ActionNote` (the action's verb), the end as one more: a problem unless Swarm
     /// got there or the gate refused it.
     pub fn submit_swarm(&mut self, req: crate::model::actions::ActionRequest) -> u64 {
-        // Engine tasks run on the engine's runtime, whichever thread asks.
-        let _runtime = self.runtime.enter();
-        let batch = self.next_batch();
-        let (gate, tx) = (self.gate.clone(), self.tx.clone());
-        self.actions.spawn(async move {
-            let verb = req.action.verb();
-            let (endpoint, name) = (req.endpoint, req.container.clone());
-            let note = deploy_note(batch, endpoint, &name, verb, tx.clone());
-            let result = swarm::act(&gate, req, SWARM_WAIT, &note).await;
-            let (text, problem) = match result {
+        let verb = req.action.verb();
+        let (endpoint, name) = (req.endpoint, req.container.clone());
+        self.spawn_write(endpoint, name.clone(), verb, move |gate, note| async move {
+            match swarm::act(&gate, req, SWARM_WAIT, &*note).await {
                 swarm::ServiceResult::Done { image } => {
                     (format!("done: {name} runs {image}"), false)
                 }
@@ -232,11 +218,8 @@ impl FleetTasks {
                 swarm::ServiceResult::Stopped { reason }
                 | swarm::ServiceResult::Failed { reason } => (format!("FAILED: {reason}"), true),
                 swarm::ServiceResult::Refused { reason } => (format!("refused: {reason}"), false),
-            };
-            let kind = deploy_kind(batch, &name, verb, text, problem);
-            let _ = send(&tx, endpoint, kind).await;
-        });
-        batch
+            }
+        })
     }
 
     /// Reads `plan` against the running revision it replaces ([`deploy::carry_over`]) and
@@ -258,24 +241,16 @@ impl FleetTasks {
 
     /// [`FleetTasks::submit_deploy`] for a rollback plan.
     pub fn submit_rollback(&mut self, plan: crate::model::deploy::revision::RollbackPlan) -> u64 {
-        // Engine tasks run on the engine's runtime, whichever thread asks.
-        let _runtime = self.runtime.enter();
-        let batch = self.next_batch();
-        let (gate, tx) = (self.gate.clone(), self.tx.clone());
-        self.actions.spawn(async move {
-            let note = deploy_note(batch, plan.endpoint, &plan.service, "rollback", tx.clone());
-            let result = deploy::rollback(&gate, &plan, &note, &deploy::Interrupt::never()).await;
-            let text = match &result {
-                deploy::DeployResult::Done { .. } => format!(
+        let (endpoint, name) = (plan.endpoint, plan.service.clone());
+        self.spawn_write(endpoint, name, "rollback", move |gate, note| async move {
+            let result = deploy::rollback(&gate, &plan, &*note, &deploy::Interrupt::never()).await;
+            deploy_end(&result, || {
+                format!(
                     "rolled back: {}/{} is revision {} ({}) again",
                     plan.endpoint_name, plan.service, plan.target.revision, plan.target.image
-                ),
-                other => deploy_failure(other),
-            };
-            let kind = deploy_kind(batch, &plan.service, "rollback", text, !result.is_ok());
-            let _ = send(&tx, plan.endpoint, kind).await;
-        });
-        batch
+                )
+            })
+        })
     }
 
     /// [`FleetTasks::submit_deploy`] for finishing or undoing what the journal holds.
@@ -284,27 +259,23 @@ impl FleetTasks {
         entry: crate::journal::JournalEntry,
         how: deploy::Recovery,
     ) -> u64 {
-        // Engine tasks run on the engine's runtime, whichever thread asks.
-        let _runtime = self.runtime.enter();
-        let batch = self.next_batch();
-        let (gate, tx) = (self.gate.clone(), self.tx.clone());
-        let endpoint = gate.endpoint_id(&entry.endpoint).unwrap_or(0);
-        self.actions.spawn(async move {
-            let verb = match how {
-                deploy::Recovery::Finish => "resume",
-                deploy::Recovery::Undo => "undo",
-            };
-            let note = deploy_note(batch, endpoint, &entry.service, verb, tx.clone());
+        let endpoint = self.gate.endpoint_id(&entry.endpoint).unwrap_or(0);
+        let verb = match how {
+            deploy::Recovery::Finish => "resume",
+            deploy::Recovery::Undo => "undo",
+        };
+        let name = entry.service.clone();
+        self.spawn_write(endpoint, name, verb, move |gate, note| async move {
             let result = deploy::recover(
                 &gate,
                 entry.clone(),
                 how,
-                &note,
+                &*note,
                 &deploy::Interrupt::never(),
             )
             .await;
-            let text = match &result {
-                deploy::DeployResult::Done { .. } => format!(
+            deploy_end(&result, || {
+                format!(
                     "{}: {}/{}",
                     match how {
                         deploy::Recovery::Finish => "resumed",
@@ -312,10 +283,34 @@ impl FleetTasks {
                     },
                     entry.endpoint,
                     entry.service
-                ),
-                other => deploy_failure(other),
-            };
-            let kind = deploy_kind(batch, &entry.service, verb, text, !result.is_ok());
+                )
+            })
+        })
+    }
+
+    /// What every background write shares: a batch of its own, each step told as an
+    /// `MsgKind::ActionNote` on `name` with `verb`, and the end as one more. `work` gets the
+    /// gate and the step callback, and answers with the closing text and whether it is a
+    /// problem; only it differs between a deploy, a rollback, a recovery and a Swarm action.
+    fn spawn_write<W, F>(
+        &mut self,
+        endpoint: EndpointId,
+        name: String,
+        verb: &'static str,
+        work: W,
+    ) -> u64
+    where
+        W: FnOnce(std::sync::Arc<gate::Gate>, Note) -> F + Send + 'static,
+        F: std::future::Future<Output = (String, bool)> + Send + 'static,
+    {
+        // Engine tasks run on the engine's runtime, whichever thread asks.
+        let _runtime = self.runtime.enter();
+        let batch = self.next_batch();
+        let (gate, tx) = (self.gate.clone(), self.tx.clone());
+        self.actions.spawn(async move {
+            let note = Box::new(deploy_note(batch, endpoint, &name, verb, tx.clone()));
+            let (text, problem) = work(gate, note).await;
+            let kind = deploy_kind(batch, &name, verb, text, problem);
             let _ = send(&tx, endpoint, kind).await;
         });
         batch
@@ -521,6 +516,9 @@ fn deploy_kind(batch: u64, name: &str, verb: &str, text: String, problem: bool) 
     }
 }
 
+/// A background write's step callback, owned by its task ([`FleetTasks::spawn_write`]).
+type Note = Box<dyn Fn(String) + Send + Sync>;
+
 /// The progress callback of a deploy or rollback: each step a note. A full channel drops a
 /// step's note rather than stall the deploy; the final result is always sent.
 fn deploy_note(
@@ -529,7 +527,7 @@ fn deploy_note(
     name: &str,
     verb: &'static str,
     tx: mpsc::Sender<Msg>,
-) -> impl Fn(String) + Send + Sync {
+) -> impl Fn(String) + Send + Sync + use<> {
     let name = name.to_string();
     move |line: String| {
         let _ = tx.try_send(Msg {
@@ -540,8 +538,11 @@ fn deploy_note(
     }
 }
 
-fn deploy_failure(result: &deploy::DeployResult) -> String {
-    match result {
+/// The closing note of a deploy, rollback or recovery and whether it is a problem: `done`
+/// once it is up, what went wrong otherwise.
+fn deploy_end(result: &deploy::DeployResult, done: impl FnOnce() -> String) -> (String, bool) {
+    let failure = match result {
+        deploy::DeployResult::Done { .. } => return (done(), false),
         deploy::DeployResult::RolledBack { reason } => format!("ROLLED BACK: {reason}"),
         deploy::DeployResult::Failed {
             reason,
@@ -555,8 +556,8 @@ fn deploy_failure(result: &deploy::DeployResult) -> String {
         ),
         deploy::DeployResult::Interrupted { reason } => format!("INTERRUPTED: {reason}"),
         deploy::DeployResult::Refused { reason } => format!("refused: {reason}"),
-        deploy::DeployResult::Done { .. } => String::new(),
-    }
+    };
+    (failure, true)
 }
 
 fn rolling_note(
