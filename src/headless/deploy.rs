@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::config::deploy::write::spec_toml;
 use crate::config::deploy::{find_spec, load_spec, parse_spec};
 use crate::engine;
-use crate::engine::deploy::{DeployResult, Recovery};
+use crate::engine::deploy::{DeployResult, Interrupt, Progress, Recovery};
 use crate::engine::gate::Gate;
 use crate::journal::{Journal, JournalEntry};
 use crate::model::deploy::revision::rollback_plan;
@@ -103,6 +103,24 @@ where
         Some(e) => Err(e),
         None => Ok(result),
     }
+}
+
+/// Runs a journaled write (`verb` names it when a signal comes) with its progress printed as
+/// it happens: the progress channel, the signal listener ([`interrupt_on_signals`]) for as
+/// long as it runs, and [`carry_out`]. `work` gets the progress callback and the interrupt.
+pub(super) async fn run_with_progress<T>(
+    verb: &str,
+    work: impl AsyncFnOnce(Progress<'_>, &Interrupt) -> T,
+    out: &mut dyn Write,
+) -> std::io::Result<T> {
+    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
+    let progress = move |line: String| {
+        let _ = tx.try_send(line);
+    };
+    let (interrupt, listener) = interrupt_on_signals(verb.into(), true);
+    let result = carry_out(work(&progress, &interrupt), out, &mut rx).await;
+    listener.abort();
+    result
 }
 
 fn report(
@@ -260,19 +278,12 @@ pub async fn deploy(
     if let Some(code) = confirmed(true, args.yes, confirm, err) {
         return Ok(code);
     }
-    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
-    let progress = move |line: String| {
-        let _ = tx.try_send(line);
-    };
-    let (interrupt, listener) = interrupt_on_signals("deploy".into(), true);
-    let result = carry_out(
-        engine::deploy::deploy(gate, &plan, &progress, &interrupt),
+    let result = run_with_progress(
+        "deploy",
+        async |progress, interrupt| engine::deploy::deploy(gate, &plan, progress, interrupt).await,
         out,
-        &mut rx,
     )
-    .await;
-    listener.abort();
-    let result = result?;
+    .await?;
     let done = format!(
         "deployed: {}/{} revision {} ({}){}",
         plan.endpoint_name,
@@ -442,19 +453,14 @@ pub async fn rollback(
     if let Some(code) = confirmed(true, yes, confirm, err) {
         return Ok(code);
     }
-    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
-    let progress = move |line: String| {
-        let _ = tx.try_send(line);
-    };
-    let (interrupt, listener) = interrupt_on_signals("rollback".into(), true);
-    let result = carry_out(
-        engine::deploy::rollback(gate, &plan, &progress, &interrupt),
+    let result = run_with_progress(
+        "rollback",
+        async |progress, interrupt| {
+            engine::deploy::rollback(gate, &plan, progress, interrupt).await
+        },
         out,
-        &mut rx,
     )
-    .await;
-    listener.abort();
-    let result = result?;
+    .await?;
     let done = format!(
         "rolled back: {}/{} is revision {} ({}) again",
         plan.endpoint_name, plan.service, plan.target.revision, plan.target.image
@@ -551,23 +557,18 @@ async fn recover_entry(
     if let Some(code) = confirmed(true, yes, confirm, err) {
         return Ok(code);
     }
-    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
-    let progress = move |line: String| {
-        let _ = tx.try_send(line);
-    };
     let verb = match how {
         Recovery::Finish => "resumed deploy",
         Recovery::Undo => "undo",
     };
-    let (interrupt, listener) = interrupt_on_signals(verb.into(), true);
-    let result = carry_out(
-        engine::deploy::recover(gate, entry.clone(), how, &progress, &interrupt),
+    let result = run_with_progress(
+        verb,
+        async |progress, interrupt| {
+            engine::deploy::recover(gate, entry.clone(), how, progress, interrupt).await
+        },
         out,
-        &mut rx,
     )
-    .await;
-    listener.abort();
-    let result = result?;
+    .await?;
     let done = match how {
         Recovery::Finish => format!(
             "resumed: {target} is revision {} ({})",

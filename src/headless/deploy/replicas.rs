@@ -5,17 +5,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use tokio::sync::mpsc;
-
-use super::{
-    DeployArgs, PROGRESS_LINES, carry_out, recover_entry, refuse_loss, report, synced_fleet,
-};
+use super::{DeployArgs, recover_entry, refuse_loss, report, run_with_progress, synced_fleet};
 use crate::config::Config;
 use crate::engine;
 use crate::engine::deploy::{DeployResult, Recovery};
 use crate::engine::gate::Gate;
 use crate::headless::actions::{Confirm, EXIT_FAILED, confirmed};
-use crate::headless::signals::interrupt_on_signals;
 use crate::headless::{EXIT_CONFIG, EXIT_OK};
 use crate::journal::{Journal, JournalEntry, Operation};
 use crate::model::deploy::replicas::{LABEL_GROUP, plan_service, replica_index, replicas_of};
@@ -145,19 +140,14 @@ pub(super) async fn deploy_replicated(
     if let Some(code) = confirmed(true, args.yes, confirm, err) {
         return Ok(code);
     }
-    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
-    let progress = move |line: String| {
-        let _ = tx.try_send(line);
-    };
-    let (interrupt, listener) = interrupt_on_signals("deploy".into(), true);
-    let result = carry_out(
-        engine::deploy::deploy_service(gate, &plan, &progress, &interrupt),
+    let result = run_with_progress(
+        "deploy",
+        async |progress, interrupt| {
+            engine::deploy::deploy_service(gate, &plan, progress, interrupt).await
+        },
         out,
-        &mut rx,
     )
-    .await;
-    listener.abort();
-    let result = result?;
+    .await?;
     let placed: Vec<String> = plan
         .members
         .iter()
@@ -316,24 +306,22 @@ pub(super) async fn rollback_replicated(
     if let Some(code) = confirmed(true, yes, confirm, err) {
         return Ok(code);
     }
-    let (tx, mut rx) = mpsc::channel(PROGRESS_LINES);
-    let progress = move |line: String| {
-        let _ = tx.try_send(line);
-    };
-    let (interrupt, listener) = interrupt_on_signals("rollback".into(), true);
-    let work = async {
-        let mut back = Vec::new();
-        for p in &plans {
-            let r = engine::deploy::rollback(gate, p, &progress, &interrupt).await;
-            if !r.is_ok() {
-                return (back, Some((p.service.clone(), r)));
+    let (back, failed) = run_with_progress(
+        "rollback",
+        async |progress, interrupt| {
+            let mut back = Vec::new();
+            for p in &plans {
+                let r = engine::deploy::rollback(gate, p, progress, interrupt).await;
+                if !r.is_ok() {
+                    return (back, Some((p.service.clone(), r)));
+                }
+                back.push(p.service.clone());
             }
-            back.push(p.service.clone());
-        }
-        (back, None)
-    };
-    let (back, failed) = carry_out(work, out, &mut rx).await?;
-    listener.abort();
+            (back, None)
+        },
+        out,
+    )
+    .await?;
     match failed {
         None => {
             writeln!(
