@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use super::{DeployResult, Interrupt, Progress, deploy, rollback};
+use super::new_revision::deploy;
+use super::rollback::rollback;
+use super::steps::{DeployResult, Progress};
 use crate::engine::gate::Gate;
+use crate::engine::interrupt::Interrupt;
 use crate::model::actions::{Action, ActionRequest};
 use crate::model::deploy::replicas::ServicePlan;
 use crate::model::deploy::revision::{CurrentRevision, KeptRevision, RollbackPlan, kept_name};
