@@ -317,9 +317,7 @@ pub async fn deploy(
     if let Err(reason) = steps.begin(deploy_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }
-    let result = steps.settle(deploy_steps(&steps, plan).await);
-    steps.end(&result).await;
-    result
+    steps.close(deploy_steps(&steps, plan).await).await
 }
 
 async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
@@ -521,14 +519,11 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
                         ),
                     }
                 } else {
-                    DeployResult::Failed {
-                        reason: format!(
-                            "{reason}; removing the unverified new container {} {}",
-                            plan.name,
-                            r.text()
-                        ),
-                        unfinished: true,
-                    }
+                    DeployResult::unfinished(format!(
+                        "{reason}; removing the unverified new container {} {}",
+                        plan.name,
+                        r.text()
+                    ))
                 }
             }
             None => DeployResult::failed(format!(
@@ -554,12 +549,11 @@ async fn deploy_steps(steps: &Steps<'_>, plan: &DeployPlan) -> DeployResult {
             )
             .await
             .map_or_else(
-                |e| DeployResult::Failed {
-                    reason: format!(
+                |e| {
+                    DeployResult::unfinished(format!(
                         "revision {} failed ({reason}) and the automatic rollback failed too: {e}",
                         plan.revision
-                    ),
-                    unfinished: true,
+                    ))
                 },
                 |()| DeployResult::RolledBack {
                     reason: format!(

@@ -174,19 +174,16 @@ pub async fn recover(
     let result = match (entry.op, how) {
         (Operation::Deploy, Recovery::Finish) => finish_deploy(&steps, &entry).await,
         (Operation::Rollback, Recovery::Finish) => finish_rollback(&steps, &entry).await,
-        (_, Recovery::Undo) => undo(&steps, &entry).await.map_or_else(
-            |reason| DeployResult::Failed {
-                reason,
-                unfinished: true,
-            },
-            |id| DeployResult::Done {
-                id,
-                after: Duration::ZERO,
-            },
-        ),
+        (_, Recovery::Undo) => {
+            undo(&steps, &entry)
+                .await
+                .map_or_else(DeployResult::unfinished, |id| DeployResult::Done {
+                    id,
+                    after: Duration::ZERO,
+                })
+        }
     };
-    let result = steps.settle(result);
-    steps.end(&result).await;
+    let result = steps.close(result).await;
     // The interrupted operation's own record gets its end, naming what ended it.
     if !matches!(
         result,
@@ -258,15 +255,11 @@ async fn set_from_aside(steps: &Steps<'_>, entry: &JournalEntry) -> Result<(), S
 async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult {
     let name = &entry.service;
     let limit = Duration::from_secs(entry.wait_s);
-    let fail = |reason: String| DeployResult::Failed {
-        reason,
-        unfinished: true,
-    };
     if let Err(e) = set_from_aside(steps, entry).await {
-        return fail(format!("moving the previous revision aside: {e}"));
+        return DeployResult::unfinished(format!("moving the previous revision aside: {e}"));
     }
     let new = match steps.look(name).await {
-        Err(e) => return fail(e),
+        Err(e) => return DeployResult::unfinished(e),
         Ok(Some(c))
             if c.service.as_deref() == Some(name.as_str())
                 && c.revision == Some(entry.to.revision) =>
@@ -274,7 +267,7 @@ async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult 
             c
         }
         Ok(Some(c)) => {
-            return fail(format!(
+            return DeployResult::unfinished(format!(
                 "{name} is held by container {}, not revision {} of this deploy: check it by hand",
                 short(&c.id),
                 entry.to.revision
@@ -282,7 +275,9 @@ async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult 
         }
         Ok(None) => {
             let Some(create) = &entry.create else {
-                return fail("the journal holds no container spec to create it from".into());
+                return DeployResult::unfinished(
+                    "the journal holds no container spec to create it from".into(),
+                );
             };
             if let Err(e) = steps
                 .must(
@@ -298,8 +293,12 @@ async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult 
             }
             match steps.look(name).await {
                 Ok(Some(c)) => c,
-                Ok(None) => return fail(format!("{name} was created but cannot be found")),
-                Err(e) => return fail(e),
+                Ok(None) => {
+                    return DeployResult::unfinished(format!(
+                        "{name} was created but cannot be found"
+                    ));
+                }
+                Err(e) => return DeployResult::unfinished(e),
             }
         }
     };
@@ -344,15 +343,13 @@ async fn finish_deploy(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult 
 async fn finish_rollback(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResult {
     let name = &entry.service;
     let limit = Duration::from_secs(entry.wait_s);
-    let fail = |reason: String| DeployResult::Failed {
-        reason,
-        unfinished: true,
-    };
     if let Err(e) = set_from_aside(steps, entry).await {
-        return fail(format!("moving the current revision aside: {e}"));
+        return DeployResult::unfinished(format!("moving the current revision aside: {e}"));
     }
     let Some(target_id) = &entry.to.id else {
-        return fail("the journal does not name the revision to roll back to".into());
+        return DeployResult::unfinished(
+            "the journal does not name the revision to roll back to".into(),
+        );
     };
     let target = match steps.look(target_id).await {
         Ok(Some(t)) => t,
@@ -368,7 +365,7 @@ async fn finish_rollback(steps: &Steps<'_>, entry: &JournalEntry) -> DeployResul
             )
             .await;
         }
-        Err(e) => return fail(e),
+        Err(e) => return DeployResult::unfinished(e),
     };
     if target.name != *name
         && let Err(e) = steps
@@ -408,13 +405,10 @@ async fn recovered_or_not(steps: &Steps<'_>, entry: &JournalEntry, reason: Strin
                 entry.to.revision, entry.service
             ),
         },
-        Err(e) => DeployResult::Failed {
-            reason: format!(
-                "revision {} failed ({reason}) and undoing failed too: {e}",
-                entry.to.revision
-            ),
-            unfinished: true,
-        },
+        Err(e) => DeployResult::unfinished(format!(
+            "revision {} failed ({reason}) and undoing failed too: {e}",
+            entry.to.revision
+        )),
     }
 }
 

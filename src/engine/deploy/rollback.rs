@@ -125,9 +125,7 @@ pub async fn rollback(
     if let Err(reason) = steps.begin(rollback_entry(gate, plan), params).await {
         return DeployResult::Refused { reason };
     }
-    let result = steps.settle(rollback_steps(&steps, plan).await);
-    steps.end(&result).await;
-    result
+    steps.close(rollback_steps(&steps, plan).await).await
 }
 
 async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult {
@@ -264,13 +262,10 @@ async fn rollback_steps(steps: &Steps<'_>, plan: &RollbackPlan) -> DeployResult 
                         target.revision, c.revision
                     ),
                 },
-                Err(e) => DeployResult::Failed {
-                    reason: format!(
-                        "revision {} did not come up ({reason}) and restoring revision {} failed: {e}",
-                        target.revision, c.revision
-                    ),
-                    unfinished: true,
-                },
+                Err(e) => DeployResult::unfinished(format!(
+                    "revision {} did not come up ({reason}) and restoring revision {} failed: {e}",
+                    target.revision, c.revision
+                )),
             }
         }
     }

@@ -54,6 +54,14 @@ impl DeployResult {
         }
     }
 
+    /// Failed, and not put back as it was: the journal record stays.
+    pub(super) fn unfinished(reason: String) -> Self {
+        Self::Failed {
+            reason,
+            unfinished: true,
+        }
+    }
+
     /// How the operation's own audit record ends.
     fn audit_result(&self) -> (Phase, Option<String>) {
         match self {
@@ -246,16 +254,23 @@ impl<'a> Steps<'a> {
     }
 
     /// A rollback that a signal caused is the operator's interruption, not a failure.
-    pub(super) fn settle(&self, result: DeployResult) -> DeployResult {
+    fn settle(&self, result: DeployResult) -> DeployResult {
         match (result, self.interrupted()) {
             (DeployResult::RolledBack { reason }, Some(_)) => DeployResult::Interrupted { reason },
             (other, _) => other,
         }
     }
 
+    /// [`Steps::settle`], then [`Steps::end`]: the operation's result, closed on record.
+    pub(super) async fn close(&self, result: DeployResult) -> DeployResult {
+        let result = self.settle(result);
+        self.end(&result).await;
+        result
+    }
+
     /// Closes the operation: its audit record completed with the result, and its journal
     /// record removed unless the result leaves it unfinished.
-    pub(super) async fn end(&self, result: &DeployResult) {
+    async fn end(&self, result: &DeployResult) {
         // The journal first: a kill between the two then leaves "started, no result" in the
         // audit log, the cautious reading, never a finished operation still in the journal.
         let unfinished = matches!(
