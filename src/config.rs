@@ -18,7 +18,8 @@ mod raw;
 mod shell;
 mod stats;
 pub mod theme;
-mod ui;
+// `[ui]`, named for the `UiSettings` it builds so that it is not taken for the crate's `ui`.
+mod ui_settings;
 mod wall;
 
 use std::collections::BTreeMap;
@@ -411,7 +412,7 @@ pub fn parse_str_with_env(
     let keys = keys::resolve(&raw.keys, text);
     let wall = wall::resolve(&raw.wall, &invalid)?;
     let logs = logs::resolve(&raw.logs, &invalid)?;
-    let ui = ui::resolve(&raw.ui, &endpoints, text, path, &invalid)?;
+    let ui = ui_settings::resolve(&raw.ui, &endpoints, text, path, &invalid)?;
     let access = access::resolve(raw.read_only, &raw.cluster, &endpoints, &invalid)?;
     let deploy = deploy::settings(&raw.deploy, base_dir, &invalid)?;
     let influx = raw

@@ -1,4 +1,5 @@
-//! `[ui]`: frame rate, masking, clipboard, mouse, the opening view and the theme, validated.
+//! `[ui]`: frame rate, masking, clipboard, mouse, the opening view and the theme, validated
+//! into [`UiSettings`].
 
 use std::path::Path;
 
