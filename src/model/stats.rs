@@ -308,7 +308,10 @@ pub fn history_capacity(window: Duration, interval: Duration) -> usize {
     usize::try_from(n).unwrap_or(MAX_HISTORY)
 }
 
-/// A fixed-capacity ring buffer, oldest first; a push when full drops the oldest.
+/// A bounded ring buffer, oldest first; a push when full drops the oldest. Its storage grows
+/// with what it holds, never past `capacity`: a container sampled only off screen (every 10 s)
+/// fills a fifth of a 2 s window's ring, and a thousand rings reserved whole up front held
+/// 26 MB of heap for samples that had not come.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ring<T> {
     buf: VecDeque<T>,
@@ -323,7 +326,7 @@ impl<T> Ring<T> {
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.clamp(1, MAX_HISTORY);
         Self {
-            buf: VecDeque::with_capacity(capacity),
+            buf: VecDeque::new(),
             capacity,
         }
     }
@@ -347,6 +350,12 @@ impl<T> Ring<T> {
     pub fn push(&mut self, value: T) {
         while self.buf.len() >= self.capacity {
             self.buf.pop_front();
+        }
+        if self.buf.len() == self.buf.capacity() {
+            // Doubling, as `VecDeque` would, but never past the bound: 300 samples must not
+            // round up to room for 512.
+            let grown = (self.buf.len() * 2).clamp(4, self.capacity);
+            self.buf.reserve_exact(grown - self.buf.len());
         }
         self.buf.push_back(value);
     }
@@ -1012,6 +1021,17 @@ mod tests {
         assert_eq!(r.latest(), Some(&299));
         assert_eq!(r.oldest(), Some(&270));
         assert!(r.iter().copied().eq(270..300));
+    }
+
+    #[test]
+    fn the_ring_reserves_storage_as_it_fills_and_never_past_its_bound() {
+        let mut r = Ring::new(300);
+        assert_eq!(r.buf.capacity(), 0);
+        (0..10u32).for_each(|i| r.push(i));
+        assert!(r.buf.capacity() < 32, "{}", r.buf.capacity());
+        (0..1000u32).for_each(|i| r.push(i));
+        assert_eq!(r.buf.capacity(), 300);
+        assert!(r.iter().copied().eq(700..1000));
     }
 
     #[test]
