@@ -191,7 +191,20 @@ pub fn container_rows<'a>(
     group: GroupBy,
     sort: Sort,
 ) -> Vec<Row<'a>> {
-    Order::new(fleet, group, sort).sorted(fleet, filter)
+    let order = Order::new(fleet, group, sort);
+    order
+        .sorted(fleet, filter)
+        .into_iter()
+        .map(|r| r.row)
+        .collect()
+}
+
+/// A row with the figure a stats column sorts it by, read once rather than at each comparison
+/// (0 when the table is not sorted by a stats column).
+#[derive(Debug, Clone, Copy)]
+struct Ranked<'a> {
+    row: Row<'a>,
+    figure: f64,
 }
 
 /// How two rows of the table compare: by group, then by the sort column, then by endpoint, name
@@ -241,8 +254,8 @@ impl Order {
     }
 
     /// The rows of the fleet that pass `filter`, in this order.
-    fn sorted<'a>(&self, fleet: &'a Fleet, filter: &Filter) -> Vec<Row<'a>> {
-        let mut rows: Vec<Row<'a>> = fleet
+    fn sorted<'a>(&self, fleet: &'a Fleet, filter: &Filter) -> Vec<Ranked<'a>> {
+        let mut rows: Vec<Ranked<'a>> = fleet
             .endpoints
             .iter()
             .enumerate()
@@ -255,12 +268,22 @@ impl Order {
                         container: c,
                     })
             })
+            .map(|row| self.ranked(fleet, row))
             .collect();
-        rows.sort_by(|a, b| self.cmp(fleet, a, b));
+        rows.sort_by(|a, b| self.cmp(a, b));
         rows
     }
 
-    fn cmp(&self, fleet: &Fleet, a: &Row<'_>, b: &Row<'_>) -> Ordering {
+    fn ranked<'a>(&self, fleet: &Fleet, row: Row<'a>) -> Ranked<'a> {
+        Ranked {
+            row,
+            figure: figure(fleet, self.sort.column, &row),
+        }
+    }
+
+    fn cmp(&self, a: &Ranked<'_>, b: &Ranked<'_>) -> Ordering {
+        let mut by_column = compare(self, self.sort.column, a, b);
+        let (a, b) = (&a.row, &b.row);
         let group_order = match self.group {
             GroupBy::None => Ordering::Equal,
             GroupBy::Endpoint => a.endpoint.cmp(&b.endpoint),
@@ -276,7 +299,6 @@ impl Order {
                 pa.is_none().cmp(&pb.is_none()).then(pa.cmp(&pb))
             }
         };
-        let mut by_column = compare(fleet, self, self.sort.column, a, b);
         if self.sort.descending {
             by_column = by_column.reverse();
         }
@@ -309,6 +331,9 @@ pub struct RowList {
     /// The group names `members` point into, each once.
     group_names: Vec<String>,
     group_ids: HashMap<String, usize>,
+    /// When sorted by a stats column, the figure each row was sorted by, so putting a row back
+    /// compares it with the others without reading their stats again; empty otherwise.
+    figures: Vec<f64>,
 }
 
 /// What [`RowList::update`] did.
@@ -420,7 +445,7 @@ impl RowList {
             return self.sort_all(fleet);
         }
         // The touched rows, in order, as they are now.
-        let mut fresh: Vec<Row<'_>> = Vec::with_capacity(redo);
+        let mut fresh: Vec<Ranked<'_>> = Vec::with_capacity(redo);
         for ((i, ep), _) in fleet
             .endpoints
             .iter()
@@ -428,47 +453,42 @@ impl RowList {
             .zip(&whole)
             .filter(|(_, w)| **w)
         {
-            fresh.extend(
-                ep.containers
-                    .values()
-                    .filter(|c| self.filter.matches(ep, c))
-                    .map(|c| Row {
-                        endpoint: i,
-                        container: c,
-                    }),
-            );
+            let rows = (ep.containers.values())
+                .filter(|c| self.filter.matches(ep, c))
+                .map(|c| Row {
+                    endpoint: i,
+                    container: c,
+                });
+            fresh.extend(rows.map(|row| self.order.ranked(fleet, row)));
         }
         for key in &touched {
             let ep = &fleet.endpoints[key.endpoint];
             if let Some(c) = ep.containers.get(&key.id)
                 && self.filter.matches(ep, c)
             {
-                fresh.push(Row {
+                let row = Row {
                     endpoint: key.endpoint,
                     container: c,
-                });
+                };
+                fresh.push(self.order.ranked(fleet, row));
             }
         }
-        fresh.sort_by(|a, b| self.order.cmp(fleet, a, b));
+        fresh.sort_by(|a, b| self.order.cmp(a, b));
         // The others keep their order: nothing they are sorted by has changed.
         let keep: Vec<bool> = (self.keys.iter())
             .map(|k| !(whole[k.endpoint] || (some[k.endpoint] && touched.contains(k))))
             .collect();
-        let mut flags = keep.iter();
-        self.keys.retain(|_| flags.next().copied().unwrap_or(true));
-        if !self.members.is_empty() {
-            let mut flags = keep.iter();
-            self.members
-                .retain(|_| flags.next().copied().unwrap_or(true));
-        }
+        retain_flagged(&mut self.keys, &keep);
+        retain_flagged(&mut self.members, &keep);
+        retain_flagged(&mut self.figures, &keep);
         // Where each touched row goes among the others: after those that come before it.
         // The touched rows are in order, so each search starts where the last one ended.
         let mut lost = false;
         let mut places = Vec::with_capacity(fresh.len());
         let mut from = 0;
         for row in &fresh {
-            from = gallop(&self.keys, from, |k| match row_of(fleet, k) {
-                Some(other) => self.order.cmp(fleet, &other, row) == Ordering::Less,
+            from = gallop(self.keys.len(), from, |i| match self.ranked_at(fleet, i) {
+                Some(other) => self.order.cmp(&other, row) == Ordering::Less,
                 None => {
                     lost = true;
                     false
@@ -480,25 +500,18 @@ impl RowList {
             // A row the list holds is not in the fleet: it changed without saying so.
             return self.sort_all(fleet);
         }
-        let fresh_members: Vec<Option<Member>> =
-            fresh.iter().map(|row| self.member(fleet, row)).collect();
-        let grouping = self.order.group != GroupBy::None;
-        let mut keys = Vec::with_capacity(self.keys.len() + fresh.len());
-        let mut members = Vec::with_capacity(if grouping { keys.capacity() } else { 0 });
-        let mut old_keys = std::mem::take(&mut self.keys).into_iter();
-        let mut old_members = std::mem::take(&mut self.members).into_iter();
-        let mut taken = 0;
-        for ((row, member), place) in fresh.iter().zip(fresh_members).zip(places) {
-            keys.extend(old_keys.by_ref().take(place - taken));
-            members.extend(old_members.by_ref().take(place - taken));
-            taken = place;
-            keys.push(row.key());
-            members.extend(member);
+        if self.order.group != GroupBy::None {
+            let members: Vec<(usize, Member)> = (places.iter().zip(&fresh))
+                .filter_map(|(&place, r)| Some((place, self.member(fleet, &r.row)?)))
+                .collect();
+            self.members = merged(std::mem::take(&mut self.members), members);
         }
-        keys.extend(old_keys);
-        members.extend(old_members);
-        self.keys = keys;
-        self.members = members;
+        if self.order.sort.column.is_stats() {
+            let figures = places.iter().zip(&fresh).map(|(&p, r)| (p, r.figure));
+            self.figures = merged(std::mem::take(&mut self.figures), figures);
+        }
+        let keys = places.iter().zip(&fresh).map(|(&p, r)| (p, r.row.key()));
+        self.keys = merged(std::mem::take(&mut self.keys), keys);
         self.count_groups();
         Updated::Moved(redo)
     }
@@ -507,9 +520,10 @@ impl RowList {
     /// scan of every row; `None` when it is not in the table.
     pub fn position(&self, fleet: &Fleet, key: &RowKey) -> Option<usize> {
         let searched = row_of(fleet, key).and_then(|row| {
+            let row = self.order.ranked(fleet, row);
             let mut lost = false;
-            let i = self.keys.partition_point(|k| match row_of(fleet, k) {
-                Some(other) => self.order.cmp(fleet, &other, &row) == Ordering::Less,
+            let i = partition(0, self.keys.len(), |i| match self.ranked_at(fleet, i) {
+                Some(other) => self.order.cmp(&other, &row) == Ordering::Less,
                 None => {
                     lost = true;
                     false
@@ -522,14 +536,29 @@ impl RowList {
         searched.or_else(|| self.keys.iter().position(|k| k == key))
     }
 
+    /// Row `i` as the list sorted it.
+    fn ranked_at<'a>(&self, fleet: &'a Fleet, i: usize) -> Option<Ranked<'a>> {
+        Some(Ranked {
+            row: row_of(fleet, self.keys.get(i)?)?,
+            figure: self.figures.get(i).copied().unwrap_or(0.0),
+        })
+    }
+
     /// Every row of the fleet that passes the filter, sorted.
     fn sort_all(&mut self, fleet: &Fleet) -> Updated {
         self.order = Order::new(fleet, self.order.group, self.order.sort);
         let rows = self.order.sorted(fleet, &self.filter);
         self.group_names.clear();
         self.group_ids.clear();
-        self.members = rows.iter().filter_map(|r| self.member(fleet, r)).collect();
-        self.keys = rows.iter().map(Row::key).collect();
+        self.members = (rows.iter())
+            .filter_map(|r| self.member(fleet, &r.row))
+            .collect();
+        self.figures = if self.order.sort.column.is_stats() {
+            rows.iter().map(|r| r.figure).collect()
+        } else {
+            Vec::new()
+        };
+        self.keys = rows.iter().map(|r| r.row.key()).collect();
         self.count_groups();
         Updated::Resorted
     }
@@ -628,23 +657,56 @@ fn row_of<'a>(fleet: &'a Fleet, key: &RowKey) -> Option<Row<'a>> {
 }
 
 /// The first index from `start` at which `before` stops holding (it holds for a prefix of
-/// `items`), found by galloping: a few probes when it is near `start`, as it is for each of
+/// `0..len`), found by galloping: a few probes when it is near `start`, as it is for each of
 /// several sorted rows put back in turn.
-fn gallop<T>(items: &[T], start: usize, mut before: impl FnMut(&T) -> bool) -> usize {
-    let rest = items.get(start..).unwrap_or_default();
+fn gallop(len: usize, start: usize, mut before: impl FnMut(usize) -> bool) -> usize {
     let mut bound = 1;
-    while bound <= rest.len() && before(&rest[bound - 1]) {
+    while start + bound <= len && before(start + bound - 1) {
         bound *= 2;
     }
-    let lo = bound / 2;
-    let hi = bound.min(rest.len());
-    start + lo + rest[lo..hi].partition_point(before)
+    partition(start + bound / 2, (start + bound).min(len), before)
 }
 
-fn compare(fleet: &Fleet, ranks: &Order, column: Column, a: &Row<'_>, b: &Row<'_>) -> Ordering {
-    let (ca, cb) = (a.container, b.container);
+/// The first index in `lo..hi` at which `before` stops holding (it holds for a prefix).
+fn partition(mut lo: usize, mut hi: usize, mut before: impl FnMut(usize) -> bool) -> usize {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if before(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Keeps the items whose flag is set; a list shorter than the flags (empty: not kept for this
+/// table) is left as it is.
+fn retain_flagged<T>(items: &mut Vec<T>, keep: &[bool]) {
+    if items.len() == keep.len() {
+        let mut flags = keep.iter();
+        items.retain(|_| flags.next().copied().unwrap_or(true));
+    }
+}
+
+/// `old` with each of `fresh` put in before the old item at its place (places ascending).
+fn merged<T>(old: Vec<T>, fresh: impl IntoIterator<Item = (usize, T)>) -> Vec<T> {
+    let mut out = Vec::with_capacity(old.len());
+    let mut old = old.into_iter();
+    let mut taken = 0;
+    for (place, item) in fresh {
+        out.extend(old.by_ref().take(place - taken));
+        taken = place;
+        out.push(item);
+    }
+    out.extend(old);
+    out
+}
+
+fn compare(ranks: &Order, column: Column, a: &Ranked<'_>, b: &Ranked<'_>) -> Ordering {
+    let (ca, cb) = (a.row.container, b.row.container);
     match column {
-        Column::Endpoint => ranks.name_rank[a.endpoint].cmp(&ranks.name_rank[b.endpoint]),
+        Column::Endpoint => ranks.name_rank[a.row.endpoint].cmp(&ranks.name_rank[b.row.endpoint]),
         Column::Name => ca.name.cmp(&cb.name),
         Column::Image => ca.image.cmp(&cb.image),
         Column::State => ca.state.cmp(&cb.state),
@@ -655,20 +717,7 @@ fn compare(fleet: &Fleet, ranks: &Order, column: Column, a: &Row<'_>, b: &Row<'_
         Column::Ips => first_ip(ca).cmp(&first_ip(cb)),
         // Busiest first reads naturally for resource columns; no sample sorts last.
         Column::Cpu | Column::Mem | Column::Net | Column::Io | Column::Pids => {
-            let v = |r: &Row<'_>| {
-                fleet
-                    .stats
-                    .latest(r.endpoint, &r.container.id)
-                    .map(|s| match column {
-                        Column::Cpu => s.cpu_pct,
-                        Column::Mem => s.mem_used as f64,
-                        Column::Net => s.net_bps(),
-                        Column::Io => s.blk_bps(),
-                        _ => s.pids as f64,
-                    })
-                    .unwrap_or(-1.0)
-            };
-            v(b).total_cmp(&v(a))
+            b.figure.total_cmp(&a.figure)
         }
         Column::Ports => ca
             .ports
@@ -676,6 +725,25 @@ fn compare(fleet: &Fleet, ranks: &Order, column: Column, a: &Row<'_>, b: &Row<'_
             .map(|p| p.private)
             .cmp(&cb.ports.first().map(|p| p.private)),
     }
+}
+
+/// What a stats column sorts a row by: its latest sample's figure, -1 without one; 0 for the
+/// other columns.
+fn figure(fleet: &Fleet, column: Column, row: &Row<'_>) -> f64 {
+    if !column.is_stats() {
+        return 0.0;
+    }
+    fleet
+        .stats
+        .latest(row.endpoint, &row.container.id)
+        .map(|s| match column {
+            Column::Cpu => s.cpu_pct,
+            Column::Mem => s.mem_used as f64,
+            Column::Net => s.net_bps(),
+            Column::Io => s.blk_bps(),
+            _ => s.pids as f64,
+        })
+        .unwrap_or(-1.0)
 }
 
 /// IPv4 addresses compare numerically, so .9 sorts before .10.
