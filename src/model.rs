@@ -197,7 +197,7 @@ impl Fleet {
     pub fn touch(&mut self) {
         self.revision = next_revision();
         self.stats_revision = next_revision();
-        self.changes.push(changes::Touched::Fleet, false);
+        self.changes.push(false, || changes::Touched::Fleet);
     }
 
     /// Keeps the last `capacity` changes' touched containers, for a view that follows them
@@ -209,11 +209,10 @@ impl Fleet {
 
     /// Logs that a container changed.
     fn touched(&mut self, endpoint: EndpointId, id: &str, stats: bool) {
-        let touched = changes::Touched::Container {
+        self.changes.push(stats, || changes::Touched::Container {
             endpoint,
             id: id.to_string(),
-        };
-        self.changes.push(touched, stats);
+        });
     }
 
     pub fn with_stats_window(mut self, window: Duration) -> Self {
@@ -528,7 +527,7 @@ impl Fleet {
                 // A whole round of an endpoint is one entry of the change log, not hundreds.
                 if sampled.len() > STATS_TOUCHES {
                     self.changes
-                        .push(changes::Touched::Endpoint(msg.endpoint), true);
+                        .push(true, || changes::Touched::Endpoint(msg.endpoint));
                 } else {
                     for id in &sampled {
                         self.touched(msg.endpoint, id, true);
@@ -603,7 +602,7 @@ impl Fleet {
                 ep.down_since = None;
                 ep.synced = true;
                 self.changes
-                    .push(changes::Touched::Endpoint(msg.endpoint), false);
+                    .push(false, || changes::Touched::Endpoint(msg.endpoint));
                 ep.last_contact = Some(msg.at);
                 if !was_up {
                     let detail = down_since
@@ -619,11 +618,10 @@ impl Fleet {
                     c.state != ContainerState::Running && self.stats.forget(msg.endpoint, &c.id);
                 let changed = ep.containers.get(&c.id) != Some(&*c);
                 if changed || forgot {
-                    let touched = changes::Touched::Container {
+                    self.changes.push(false, || changes::Touched::Container {
                         endpoint: msg.endpoint,
                         id: c.id.clone(),
-                    };
-                    self.changes.push(touched, false);
+                    });
                 }
                 if changed {
                     ep.containers.insert(c.id.clone(), *c);

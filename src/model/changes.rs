@@ -75,7 +75,8 @@ impl ChangeLog {
         }
     }
 
-    pub fn push(&mut self, touched: Touched, stats: bool) {
+    /// Logs a change; what it touched is only worked out (an id copied) if the log keeps it.
+    pub fn push(&mut self, stats: bool, touched: impl FnOnce() -> Touched) {
         self.total += 1;
         if self.capacity == 0 {
             return;
@@ -83,7 +84,10 @@ impl ChangeLog {
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
-        self.entries.push_back(Change { touched, stats });
+        self.entries.push_back(Change {
+            touched: touched(),
+            stats,
+        });
     }
 
     /// Where the log is now: a reader up to date keeps this to ask [`ChangeLog::since`] later.
@@ -125,11 +129,11 @@ mod tests {
     #[test]
     fn a_reader_gets_the_changes_after_its_mark() {
         let mut log = ChangeLog::new(4);
-        log.push(container("a"), false);
+        log.push(false, || container("a"));
         let mark = log.mark();
         assert_eq!(read(&log, mark), Some(vec![]));
-        log.push(container("b"), true);
-        log.push(Touched::Endpoint(1), false);
+        log.push(true, || container("b"));
+        log.push(false, || Touched::Endpoint(1));
         assert_eq!(
             read(&log, mark),
             Some(vec![container("b"), Touched::Endpoint(1)])
@@ -141,10 +145,10 @@ mod tests {
     fn a_reader_too_far_behind_or_of_another_log_starts_over() {
         let mut log = ChangeLog::new(2);
         let mark = log.mark();
-        log.push(container("a"), false);
-        log.push(container("b"), false);
+        log.push(false, || container("a"));
+        log.push(false, || container("b"));
         assert!(read(&log, mark).is_some(), "two changes fit");
-        log.push(container("c"), false);
+        log.push(false, || container("c"));
         assert_eq!(read(&log, mark), None, "the first change is forgotten");
         let copy = log.clone();
         assert_eq!(
@@ -160,7 +164,7 @@ mod tests {
         let mut log = ChangeLog::default();
         let mark = log.mark();
         assert_eq!(read(&log, mark), Some(vec![]));
-        log.push(container("a"), false);
+        log.push(false, || container("a"));
         assert_eq!(read(&log, mark), None);
         assert_eq!(read(&log, log.mark()), Some(vec![]));
     }

@@ -353,6 +353,7 @@ struct Member {
     group: usize,
     running: bool,
 }
+
 /// A group of the table: its header names it and counts its members.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupSpan {
