@@ -1,11 +1,13 @@
 //! Render benchmark (issue 22): how long one frame of the containers view takes at 200x50 with
 //! 10,000 and 50,000 containers, the model built in memory (no daemons). A frame is what the
 //! app loop does when something changed: `prepare_frame` (rows filtered and sorted, the
-//! selection kept) and `draw` into a buffer. Three cases per size:
+//! selection kept) and `draw` into a buffer. The cases, per size:
 //! - `idle`: nothing changed (the cost floor of a redraw);
 //! - `stats`: a stats reading for 50 containers arrived before the frame;
 //! - `key`: `j` pressed before the frame (key → screen);
-//! - `event`: a container died before the frame (the table is sorted again).
+//! - `event`: a container died (or started) before the frame, so its row moves;
+//! - then sorted by CPU: `cpu`, readings for 50 containers arrived, their rows move;
+//! - `round`: a whole endpoint's round of readings arrived (one endpoint's rows move).
 //!
 //! `cargo bench --bench render` prints median and p95 per case. Under `cargo test` (no
 //! `--bench` argument) it runs each case a few times on a small fleet, as a smoke test.
@@ -20,6 +22,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::App;
 use fleetdeck::model::container::{ContainerDetail, NetAttachment};
 use fleetdeck::model::events::{FleetEvent, Severity};
+use fleetdeck::model::query::{Column, Sort};
 use fleetdeck::model::stats::{CpuCounters, RawStats};
 use fleetdeck::model::{Container, ContainerState, DaemonInfo, Health, Msg, MsgKind, SyncData};
 use fleetdeck::ui::Theme;
@@ -81,12 +84,20 @@ fn container(ep: usize, i: usize) -> Container {
     }
 }
 
-fn reading(at: DateTime<Utc>, n: u64) -> RawStats {
+/// A reading whose CPU % over the last one is `load` tenths of a core: 0.1 to 25.6 cores' worth
+/// (as the daemon's `precpu_stats` gives it, so it does not depend on the previous reading).
+fn reading(at: DateTime<Utc>, n: u64, load: u8) -> RawStats {
     RawStats {
         read: at,
-        cpu: CpuCounters {
-            total_usage: 1_000_000 * n,
+        precpu: CpuCounters {
+            total_usage: 0,
             system_usage: 10_000_000 * n,
+            online_cpus: 8,
+            percpu_count: 8,
+        },
+        cpu: CpuCounters {
+            total_usage: 125_000 * (u64::from(load) + 1),
+            system_usage: 10_000_000 * (n + 1),
             online_cpus: 8,
             percpu_count: 8,
         },
@@ -182,7 +193,7 @@ fn main() {
         case("stats", total, runs, &mut app, &mut term, |app, run| {
             let at = now() + TimeDelta::seconds(run as i64 + 1);
             let samples = (0..50.min(per))
-                .map(|i| (container(0, i).id, reading(at, run as u64 + 1)))
+                .map(|i| (container(0, i).id, reading(at, run as u64 + 1, 10)))
                 .collect();
             app.apply(Msg {
                 endpoint: 0,
@@ -216,6 +227,41 @@ fn main() {
                     restart_loop: false,
                 }]),
             });
+        });
+        app.view.sort = Sort {
+            column: Column::Cpu,
+            descending: false,
+        };
+        frame(&mut app, &mut term); // the table sorted by CPU
+        // Readings of endpoint `ep`'s first `n` containers, at `run`; the load moves with the run
+        // so rows change places.
+        let readings = |app: &mut App, ep: usize, n: usize, run: usize| {
+            let at = now() + TimeDelta::seconds(1_000 + run as i64);
+            let samples = (0..n)
+                .map(|i| {
+                    let load = ((i * 7 + run * 13) % 256) as u8;
+                    (container(ep, i).id, reading(at, 100 + run as u64, load))
+                })
+                .collect();
+            app.apply(Msg {
+                endpoint: ep,
+                at,
+                kind: MsgKind::Stats {
+                    interval: Duration::from_secs(2),
+                    samples,
+                },
+            });
+        };
+        // A first reading gives no figure: one each, before the frames are timed.
+        for ep in 2..7 {
+            readings(&mut app, ep, per, 0);
+        }
+        frame(&mut app, &mut term);
+        case("cpu", total, runs, &mut app, &mut term, |app, run| {
+            readings(app, 2, 50.min(per), run + 1)
+        });
+        case("round", total, runs, &mut app, &mut term, |app, run| {
+            readings(app, 3 + run % 4, per, run + 1)
         });
         assert!(
             fleetdeck::ui::buffer_to_text(term.backend().buffer()).contains("svc-"),

@@ -28,9 +28,10 @@ use crate::config::Config;
 use crate::keymap;
 pub use crate::keymap::{Action, Keymap, Scope};
 use crate::model::View;
+use crate::model::changes::Mark;
 use crate::model::events::EventLog;
 use crate::model::filter::Filter;
-use crate::model::query::{self, RowKey, RowList};
+use crate::model::query::{RowKey, RowList};
 use crate::model::{Fleet, Msg};
 use crate::ui::containers::{body_rows, visible_offset};
 use crate::ui::state::{EventRef, FilterInput};
@@ -88,20 +89,15 @@ pub struct App {
     pub mouse: bool,
     /// The alert rules and what they fire: the triage panel and the wall banner.
     pub alerting: alerts::AlertState,
-    /// The containers table as last worked out, and what it was worked out from.
-    rows: std::cell::RefCell<Option<(RowStamp, std::sync::Arc<RowList>)>>,
+    /// The containers table as last worked out, and how far into the fleet's change log it
+    /// reflects.
+    rows: std::cell::RefCell<Option<(Mark, std::sync::Arc<RowList>)>>,
 }
 
-/// What the containers table depends on: when none of it moved, the sorted rows still hold.
-#[derive(Debug, Clone, PartialEq)]
-struct RowStamp {
-    revision: u64,
-    /// Only when sorted by a stats column; 0 otherwise, so readings do not re-sort by name.
-    stats_revision: u64,
-    filter: String,
-    group: query::GroupBy,
-    sort: query::Sort,
-}
+/// Fleet changes the app keeps for the containers table, which redoes only the rows they
+/// touched. More than this between two frames (the table was not on screen, a burst) and the
+/// table is sorted again whole.
+const ROW_CHANGES: usize = 1024;
 
 /// Side effects the app asks the loop to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +202,8 @@ impl App {
                     config.events.history,
                     config.events.restart_loop,
                 ))
-                .with_stats_window(config.stats.window),
+                .with_stats_window(config.stats.window)
+                .with_change_log(ROW_CHANGES),
             view: ViewState {
                 mask_env: config.ui.mask_env,
                 view: config.ui.view,
@@ -386,34 +383,24 @@ impl App {
     }
 
     /// Rows of the containers table under the current filter, grouping and sort: worked out
-    /// again only when the fleet or the query changed since the last time (a frame at 50,000
-    /// containers must not sort them all).
+    /// again whole only when the query changed; a change of the fleet moves only the rows it
+    /// touched (a frame at 50,000 containers must not sort them all).
     fn rows(&self) -> std::sync::Arc<RowList> {
-        let by_stats = self.view.sort.column.is_stats();
-        let stamp = RowStamp {
-            revision: self.fleet.revision,
-            stats_revision: if by_stats {
-                self.fleet.stats_revision
-            } else {
-                0
-            },
-            filter: self.view.filter.as_str().to_string(),
-            group: self.view.group,
-            sort: self.view.sort,
-        };
+        let (filter, group, sort) = (&self.view.filter, self.view.group, self.view.sort);
         let mut cache = self.rows.borrow_mut();
-        if let Some((cached, list)) = cache.as_ref()
-            && *cached == stamp
+        if let Some((mark, list)) = cache.as_mut()
+            && list.is_for(filter, group, sort)
+            && let Some(changes) = self.fleet.changes.since(*mark)
         {
+            let changes: Vec<_> = changes.filter(|c| list.follows(c)).collect();
+            if !changes.is_empty() {
+                std::sync::Arc::make_mut(list).update(&self.fleet, changes);
+            }
+            *mark = self.fleet.changes.mark();
             return list.clone();
         }
-        let list = std::sync::Arc::new(RowList::build(
-            &self.fleet,
-            &self.view.filter,
-            self.view.group,
-            self.view.sort,
-        ));
-        *cache = Some((stamp, list.clone()));
+        let list = std::sync::Arc::new(RowList::build(&self.fleet, filter, group, sort));
+        *cache = Some((self.fleet.changes.mark(), list.clone()));
         list
     }
 
@@ -982,7 +969,7 @@ impl App {
         // start, as endpoints finish their first sync and rows arrive above, it stays on the
         // first row instead of riding down the list with whatever row it first landed on.
         if let Some(key) = &v.selected_key {
-            match keys.iter().position(|k| k == key) {
+            match rows.position(&self.fleet, key) {
                 Some(i) => v.selected = i,
                 // Gone: the selection stays at its place, on the row now there.
                 None => {

@@ -3,6 +3,7 @@
 
 pub mod actions;
 pub mod alerts;
+pub mod changes;
 pub mod container;
 pub mod deploy;
 pub mod endpoint;
@@ -159,6 +160,9 @@ pub struct Fleet {
     pub revision: u64,
     /// The same for stats readings (a table sorted by CPU re-sorts on them).
     pub stats_revision: u64,
+    /// Which containers the latest changes touched (kept only when asked for, see
+    /// [`Fleet::with_change_log`]).
+    pub changes: changes::ChangeLog,
 }
 
 impl Default for Fleet {
@@ -166,6 +170,9 @@ impl Default for Fleet {
         Fleet::new([])
     }
 }
+
+/// A stats message sampling more containers than this logs its endpoint as touched, not each.
+const STATS_TOUCHES: usize = 64;
 
 /// Hands out fleet revisions; process-wide so a replaced fleet never looks unchanged.
 fn next_revision() -> u64 {
@@ -182,6 +189,7 @@ impl Fleet {
             actions: actions::ActionBoard::default(),
             revision: next_revision(),
             stats_revision: next_revision(),
+            changes: changes::ChangeLog::default(),
         }
     }
 
@@ -189,6 +197,22 @@ impl Fleet {
     pub fn touch(&mut self) {
         self.revision = next_revision();
         self.stats_revision = next_revision();
+        self.changes.push(false, || changes::Touched::Fleet);
+    }
+
+    /// Keeps the last `capacity` changes' touched containers, for a view that follows them
+    /// (the containers table: its rows are re-sorted only where they changed).
+    pub fn with_change_log(mut self, capacity: usize) -> Self {
+        self.changes = changes::ChangeLog::new(capacity);
+        self
+    }
+
+    /// Logs that a container changed.
+    fn touched(&mut self, endpoint: EndpointId, id: &str, stats: bool) {
+        self.changes.push(stats, || changes::Touched::Container {
+            endpoint,
+            id: id.to_string(),
+        });
     }
 
     pub fn with_stats_window(mut self, window: Duration) -> Self {
@@ -387,7 +411,11 @@ impl Fleet {
         };
         if ev.verb() == "destroy" {
             self.stats.forget(endpoint, &ev.actor_id);
-            return ep.containers.remove(&ev.actor_id).is_some();
+            let gone = ep.containers.remove(&ev.actor_id).is_some();
+            if gone {
+                self.touched(endpoint, &ev.actor_id, false);
+            }
+            return gone;
         }
         let Some(c) = ep.containers.get_mut(&ev.actor_id) else {
             return false;
@@ -395,6 +423,9 @@ impl Fleet {
         let changed = events::apply_to(c, ev);
         if changed && c.state != ContainerState::Running {
             self.stats.forget(endpoint, &ev.actor_id);
+        }
+        if changed {
+            self.touched(endpoint, &ev.actor_id, false);
         }
         changed
     }
@@ -474,7 +505,7 @@ impl Fleet {
             }
             MsgKind::Stats { interval, samples } => {
                 ep.last_contact = Some(msg.at);
-                let mut changed = false;
+                let mut sampled = Vec::new();
                 for (id, mut raw) in samples {
                     // Only running containers are sampled; a late reading of one that stopped
                     // is dropped rather than kept forever.
@@ -485,12 +516,24 @@ impl Fleet {
                         continue;
                     }
                     raw.started_at = c.started_at;
-                    changed |= self
+                    if self
                         .stats
                         .record(msg.endpoint, &id, raw, interval)
-                        .is_some();
+                        .is_some()
+                    {
+                        sampled.push(id);
+                    }
                 }
-                changed
+                // A whole round of an endpoint is one entry of the change log, not hundreds.
+                if sampled.len() > STATS_TOUCHES {
+                    self.changes
+                        .push(true, || changes::Touched::Endpoint(msg.endpoint));
+                } else {
+                    for id in &sampled {
+                        self.touched(msg.endpoint, id, true);
+                    }
+                }
+                !sampled.is_empty()
             }
             MsgKind::Events(batch) => {
                 ep.last_contact = Some(msg.at);
@@ -558,6 +601,8 @@ impl Fleet {
                 ep.link = Link::Up;
                 ep.down_since = None;
                 ep.synced = true;
+                self.changes
+                    .push(false, || changes::Touched::Endpoint(msg.endpoint));
                 ep.last_contact = Some(msg.at);
                 if !was_up {
                     let detail = down_since
@@ -569,10 +614,15 @@ impl Fleet {
             }
             MsgKind::ContainerChanged(c) => {
                 ep.last_contact = Some(msg.at);
-                if c.state != ContainerState::Running {
-                    self.stats.forget(msg.endpoint, &c.id);
-                }
+                let forgot =
+                    c.state != ContainerState::Running && self.stats.forget(msg.endpoint, &c.id);
                 let changed = ep.containers.get(&c.id) != Some(&*c);
+                if changed || forgot {
+                    self.changes.push(false, || changes::Touched::Container {
+                        endpoint: msg.endpoint,
+                        id: c.id.clone(),
+                    });
+                }
                 if changed {
                     ep.containers.insert(c.id.clone(), *c);
                 }
@@ -580,8 +630,12 @@ impl Fleet {
             }
             MsgKind::ContainerGone { id } => {
                 ep.last_contact = Some(msg.at);
-                self.stats.forget(msg.endpoint, &id);
-                ep.containers.remove(&id).is_some()
+                let forgot = self.stats.forget(msg.endpoint, &id);
+                let gone = ep.containers.remove(&id).is_some();
+                if gone || forgot {
+                    self.touched(msg.endpoint, &id, false);
+                }
+                gone
             }
             MsgKind::Networks(networks) => {
                 ep.last_contact = Some(msg.at);
