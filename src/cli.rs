@@ -60,19 +60,6 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// `--view` and `snapshot --view` take the views a dashboard can open on.
-impl ValueEnum for View {
-    fn value_variants<'a>() -> &'a [Self] {
-        &View::OPENABLE
-    }
-
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        View::OPENABLE
-            .contains(self)
-            .then(|| PossibleValue::new(self.name()))
-    }
-}
-
 /// Parses a view with [`View::parse_openable`], so an unknown name gets the config's wording.
 /// The message is sanitised here: clap strips escape sequences from what it prints, which
 /// would hide what the operator actually typed; fleetdeck shows them as visible symbols.
@@ -96,10 +83,9 @@ impl TypedValueParser for ViewParser {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        // `--view` and `snapshot --view` take the views a dashboard can open on.
         Some(Box::new(
-            View::value_variants()
-                .iter()
-                .filter_map(ValueEnum::to_possible_value),
+            View::OPENABLE.iter().map(|v| PossibleValue::new(v.name())),
         ))
     }
 }

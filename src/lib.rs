@@ -42,5 +42,5 @@ pub mod headless;
 pub mod journal;
 pub mod keymap;
 pub mod launch;
-pub mod model;
+pub use fleetdeck_model as model;
 pub mod ui;

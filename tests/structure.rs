@@ -46,35 +46,54 @@ struct Reference {
 struct SourceFile {
     rel: String,
     module: Vec<String>,
+    /// Where `crate::` points from this file: `[]` in fleetdeck, `["model"]` in the model's
+    /// own crate (`crates/model`, which fleetdeck re-exports as `model`).
+    crate_root: Vec<String>,
     text: String,
 }
 
+/// fleetdeck's sources and the model crate's, the latter as the module `model` (its `lib.rs`
+/// is that module's file). fleetdeck's `lib.rs` and `main.rs` are left out.
 fn source_files() -> Vec<SourceFile> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut paths = Vec::new();
-    collect_rs(&root, &mut paths);
-    paths.sort();
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for path in paths {
-        let rel = path.strip_prefix(&root).unwrap();
-        let mut module: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let last = module.pop().unwrap();
-        let stem = last.strip_suffix(".rs").unwrap().to_string();
-        if module.is_empty() && (stem == "lib" || stem == "main") {
-            continue;
+    for (dir, crate_root) in [
+        ("src", vec![]),
+        ("crates/model/src", vec!["model".to_string()]),
+    ] {
+        let root = manifest.join(dir);
+        let mut paths = Vec::new();
+        collect_rs(&root, &mut paths);
+        paths.sort();
+        for path in paths {
+            let rel = path.strip_prefix(&root).unwrap();
+            let mut module: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let last = module.pop().unwrap();
+            let stem = last.strip_suffix(".rs").unwrap().to_string();
+            let is_root = module.is_empty() && (stem == "lib" || stem == "main");
+            if is_root && crate_root.is_empty() {
+                continue;
+            }
+            if stem != "mod" && !is_root {
+                module.push(stem);
+            }
+            let mut full = crate_root.clone();
+            full.extend(module);
+            files.push(SourceFile {
+                rel: format!("{dir}/{}", rel.display()),
+                module: full,
+                crate_root: crate_root.clone(),
+                text: std::fs::read_to_string(&path).unwrap(),
+            });
         }
-        if stem != "mod" {
-            module.push(stem);
-        }
-        files.push(SourceFile {
-            rel: format!("src/{}", rel.display()),
-            module,
-            text: std::fs::read_to_string(&path).unwrap(),
-        });
     }
+    assert!(
+        files.iter().any(|f| f.module == ["model"]),
+        "the model crate's sources were not found"
+    );
     files
 }
 
@@ -304,7 +323,7 @@ fn references(file: &SourceFile) -> Vec<Reference> {
         let mut base: Vec<String> = match ident(k) {
             Some("crate") => {
                 k += 2;
-                Vec::new()
+                file.crate_root.clone()
             }
             Some("self") => {
                 k += 2;
@@ -620,6 +639,7 @@ fn the_reader_sees_the_path_forms_the_crate_uses() {
     let file = SourceFile {
         rel: "src/engine/gate.rs".into(),
         module: vec!["engine".into(), "gate".into()],
+        crate_root: vec![],
         text: r#"
             use crate::{config::{self, EndpointSpec}, model::Fleet as F};
             use super::shell::Pty; // crate::ui::Nope
@@ -646,5 +666,38 @@ fn the_reader_sees_the_path_forms_the_crate_uses() {
             "engine::targets",
             "model::Fleet",
         ]
+    );
+}
+
+#[test]
+fn in_the_model_crate_crate_means_model() {
+    let file = SourceFile {
+        rel: "crates/model/src/deploy/plan.rs".into(),
+        module: vec!["model".into(), "deploy".into(), "plan".into()],
+        crate_root: vec!["model".into()],
+        text: "use crate::{Fleet, ipam::Pool}; use super::spec::Spec;".into(),
+    };
+    let mut got: Vec<String> = references(&file)
+        .iter()
+        .map(|r| r.path.join("::"))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "model::Fleet",
+            "model::deploy::spec::Spec",
+            "model::ipam::Pool"
+        ]
+    );
+    let model: Vec<String> = source_files()
+        .into_iter()
+        .filter(|f| f.module.first().is_some_and(|m| m == "model"))
+        .map(|f| f.rel)
+        .collect();
+    assert!(
+        model.iter().any(|r| r == "crates/model/src/lib.rs")
+            && model.iter().any(|r| r == "crates/model/src/deploy/plan.rs"),
+        "{model:?}"
     );
 }

@@ -6,7 +6,7 @@ use super::{
     DeployPlan, DeploySpec, DeployTarget, Deployer, Placement, RestartPolicy, SpecProblem,
     check_image, check_name, parse_ip, parse_port, plan,
 };
-use crate::model::Fleet;
+use crate::Fleet;
 
 /// The fields, in the order the form shows them.
 pub const FIELDS: [&str; 7] = ["name", "image", "command", "network", "ip", "ports", "to"];

@@ -10,9 +10,9 @@ use super::{
     DeploySpec, DeployTarget, Healthcheck, IpChoice, NetworkAttach, PortSpec, RestartPolicy,
     RevisionInfo, RunOptions, SpecProblem, carry, normalise_image, place, revision, spec_digest,
 };
-use crate::model::container::ContainerState;
-use crate::model::ipam::{ClusterPool, Holding, IpamReport};
-use crate::model::{Container, Endpoint, EndpointId, Fleet};
+use crate::container::ContainerState;
+use crate::ipam::{ClusterPool, Holding, IpamReport};
+use crate::{Container, Endpoint, EndpointId, Fleet};
 
 /// What happens on the chosen host: a new service, or a new revision replacing a live one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -774,7 +774,7 @@ mod tests {
     /// The IP pools' view of overlapping ranges is what a deploy's error names.
     #[test]
     fn deploy_names_overlapping_ranges_as_the_cause() {
-        use crate::model::ipam::tests::lan_pools::{OVERLAP, overlapping};
+        use crate::ipam::tests::lan_pools::{OVERLAP, overlapping};
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let fleet = overlapping();
         let to = DeployTarget::Endpoint("d1".into());

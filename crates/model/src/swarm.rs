@@ -464,10 +464,10 @@ mod tests {
 
     #[test]
     fn a_swarm_with_two_manager_endpoints_shows_once_and_fails_over() {
-        use crate::model::{EndpointSpec, Link};
+        use crate::{EndpointSpec, Link};
         let spec = |name: &str| EndpointSpec::from_url(Some(name), "tcp://m:2375").unwrap();
-        let mut eps: Vec<crate::model::Endpoint> = ["m1", "m2", "other"]
-            .map(|n| crate::model::Endpoint::new(spec(n)))
+        let mut eps: Vec<crate::Endpoint> = ["m1", "m2", "other"]
+            .map(|n| crate::Endpoint::new(spec(n)))
             .into();
         let reading = |cluster: &str, services: usize| SwarmState {
             cluster_id: cluster.into(),

@@ -3,10 +3,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::*;
-use crate::model::container::fixtures::container;
-use crate::model::events::{FleetEvent, RestartLoopRule, Severity as EventSeverity};
-use crate::model::stats::RawStats;
-use crate::model::{EndpointSpec, Health, Msg, MsgKind, SyncData};
+use crate::container::fixtures::container;
+use crate::events::{FleetEvent, RestartLoopRule, Severity as EventSeverity};
+use crate::stats::RawStats;
+use crate::{EndpointSpec, Health, Msg, MsgKind, SyncData};
 
 fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(100_000 + secs, 0).unwrap()
@@ -370,7 +370,7 @@ fn raw(secs: i64, mem: u64, cpu_total: u64) -> RawStats {
         read: t(secs),
         mem_usage: mem,
         mem_limit: 1000,
-        cpu: crate::model::stats::CpuCounters {
+        cpu: crate::stats::CpuCounters {
             total_usage: cpu_total,
             system_usage: 1_000_000 + secs as u64 * 1_000_000,
             online_cpus: 2,
@@ -490,7 +490,7 @@ fn restart_loops_count_deaths_in_the_rules_own_window() {
 
 #[test]
 fn missing_counts_running_replicas_against_the_highest_number_or_expect() {
-    use crate::model::deploy::replicas::{LABEL_GROUP, LABEL_REPLICA};
+    use crate::deploy::replicas::{LABEL_GROUP, LABEL_REPLICA};
     let mut f = fleet();
     let replica = |id: &str, n: u32, state| {
         let mut c = container(id, &format!("cart-{n}"), state);
@@ -528,7 +528,7 @@ fn missing_counts_running_replicas_against_the_highest_number_or_expect() {
 
 #[test]
 fn pool_rules_fire_on_use_and_conflicts() {
-    use crate::model::deploy::fixtures::lab;
+    use crate::deploy::fixtures::lab;
     let f = lab();
     let mut a = Alerts::new(vec![
         rule("pool-any", "fleet", "pool_use_pct > 0"),
@@ -547,7 +547,7 @@ fn pool_rules_fire_on_use_and_conflicts() {
 
 #[test]
 fn the_pool_picture_is_worked_out_again_when_the_fleet_changes() {
-    use crate::model::deploy::fixtures::{lab, on_fleetnet};
+    use crate::deploy::fixtures::{lab, on_fleetnet};
     let mut f = lab();
     let mut a = Alerts::new(vec![rule("conflict", "fleet", "ip conflict")]);
     a.evaluate(&f, t(0));

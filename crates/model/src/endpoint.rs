@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::container::{Container, ContainerState, Health};
-use crate::model::EndpointSpec;
+use crate::EndpointSpec;
 
 /// The link to a daemon. `Down` keeps everything last seen; the rows are shown stale.
 #[derive(Debug, Clone, PartialEq, Eq)]

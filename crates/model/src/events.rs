@@ -493,7 +493,7 @@ mod tests {
 
     mod state_from_events {
         use super::*;
-        use crate::model::container::fixtures::container;
+        use crate::container::fixtures::container;
 
         fn at(secs: i64) -> Option<DateTime<Utc>> {
             DateTime::from_timestamp(secs, 0)

@@ -18,8 +18,8 @@ use std::fmt;
 use ipnet::IpNet;
 
 use super::{ClusterPool, LAN_DRIVERS, PoolUsage, parse_prefix};
-use crate::model::EndpointId;
-use crate::model::endpoint::{Endpoint, NetworkInfo};
+use crate::EndpointId;
+use crate::endpoint::{Endpoint, NetworkInfo};
 
 /// The endpoint label listing subnets whose networks on that host are never shared
 /// (`labels = { local_subnets = "10.77.0.0/24, 10.78.0.0/24" }`).

@@ -1,10 +1,10 @@
 //! The IPAM arithmetic, pool by pool and across hosts, against hand-worked examples.
 
 use super::*;
-use crate::model::EndpointSpec;
-use crate::model::container::NetAttachment;
-use crate::model::container::fixtures::container;
-use crate::model::{Msg, MsgKind, SyncData};
+use crate::EndpointSpec;
+use crate::container::NetAttachment;
+use crate::container::fixtures::container;
+use crate::{Msg, MsgKind, SyncData};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -1119,7 +1119,7 @@ pub(crate) mod lan_pools {
         ];
         let mut f = fleet(all);
         for ep in &mut f.endpoints {
-            ep.link = crate::model::Link::Up;
+            ep.link = crate::Link::Up;
         }
         f
     }

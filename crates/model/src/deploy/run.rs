@@ -156,7 +156,7 @@ pub fn check_capability(text: &str) -> Result<(), String> {
 
 /// A stop signal as Docker takes it: `SIGTERM`, `SIGQUIT`, `15`.
 pub fn check_signal(text: &str) -> Result<(), String> {
-    crate::model::signal::parse_signal(text).map(|_| ())
+    crate::signal::parse_signal(text).map(|_| ())
 }
 
 /// An absolute path inside the container.

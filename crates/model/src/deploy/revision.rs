@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Container, ContainerState, Endpoint, EndpointId, Fleet};
+use crate::{Container, ContainerState, Endpoint, EndpointId, Fleet};
 
-pub use crate::model::labels::{
+pub use crate::labels::{
     LABEL_BY, LABEL_DIGEST, LABEL_IMAGE, LABEL_REVISION, LABEL_SERVICE, LABEL_TIME, REVISION_LABELS,
 };
 /// Between the service name and the revision in a kept container's name.
@@ -318,9 +318,9 @@ mod tests {
     mod kept_revisions_in_the_pools {
         use ipnet::IpNet;
 
-        use crate::model::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
-        use crate::model::ipam::{Conflict, Holding, IpamReport};
-        use crate::model::{Container, ContainerState, Fleet};
+        use crate::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
+        use crate::ipam::{Conflict, Holding, IpamReport};
+        use crate::{Container, ContainerState, Fleet};
 
         fn ip(s: &str) -> std::net::IpAddr {
             s.parse().unwrap()

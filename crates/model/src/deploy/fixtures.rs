@@ -7,11 +7,11 @@ use super::{
     DEFAULT_WAIT_S, DeploySpec, Deployer, IpChoice, Placement, RestartPolicy, RevisionInfo,
     RunOptions, revision,
 };
-use crate::model::EndpointSpec;
-use crate::model::container::fixtures::container;
-use crate::model::container::{NetAttachment, PortBinding};
-use crate::model::endpoint::{DaemonInfo, IpamPool, NetworkInfo};
-use crate::model::{ContainerState, Endpoint, Fleet, ImageInfo, Link};
+use crate::EndpointSpec;
+use crate::container::fixtures::container;
+use crate::container::{NetAttachment, PortBinding};
+use crate::endpoint::{DaemonInfo, IpamPool, NetworkInfo};
+use crate::{ContainerState, Endpoint, Fleet, ImageInfo, Link};
 
 pub fn endpoint_spec(name: &str, cluster: &str, labels: &[(&str, &str)]) -> EndpointSpec {
     let mut s = EndpointSpec::from_url(Some(name), "tcp://192.0.2.1:2375").unwrap();
@@ -60,7 +60,7 @@ pub fn on_fleetnet(
     state: ContainerState,
     ip: &str,
     fixed: bool,
-) -> crate::model::Container {
+) -> crate::Container {
     let mut c = container(id, name, state);
     c.networks = vec![NetAttachment {
         network: "fleetnet".into(),

@@ -97,7 +97,7 @@ impl NotifyTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::alerts::NoticeState;
+    use crate::alerts::NoticeState;
     use chrono::DateTime;
 
     fn notice(severity: Severity) -> Notice {

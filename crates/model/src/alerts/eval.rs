@@ -7,11 +7,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Rule;
 use super::condition::{Condition, SubjectKind};
-use crate::model::container::{Container, ContainerState, Health};
-use crate::model::deploy::replicas::{LABEL_GROUP, LABEL_REPLICA};
-use crate::model::deploy::revision::{LABEL_SERVICE, REVISION_SEPARATOR};
-use crate::model::ipam::{IpamReport, human_count};
-use crate::model::{EndpointId, Fleet, Link};
+use crate::container::{Container, ContainerState, Health};
+use crate::deploy::replicas::{LABEL_GROUP, LABEL_REPLICA};
+use crate::deploy::revision::{LABEL_SERVICE, REVISION_SEPARATOR};
+use crate::ipam::{IpamReport, human_count};
+use crate::{EndpointId, Fleet, Link};
 
 /// One subject the condition holds for, with what the triage panel and a notice say of it.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +144,7 @@ fn endpoint_down(rule: &Rule, fleet: &Fleet) -> Vec<Hit> {
 /// no manager up is the endpoint-down rule's news, not this one's).
 fn swarm(rule: &Rule, fleet: &Fleet) -> Vec<Hit> {
     let mut out = Vec::new();
-    for view in crate::model::swarm::swarms(&fleet.endpoints) {
+    for view in crate::swarm::swarms(&fleet.endpoints) {
         let Some(ep) = fleet.endpoints.get(view.endpoint) else {
             continue;
         };

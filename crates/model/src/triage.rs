@@ -90,10 +90,10 @@ pub fn triage(fleet: &Fleet, now: DateTime<Utc>) -> Vec<TriageItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EndpointSpec;
-    use crate::model::container::fixtures::container;
-    use crate::model::{ContainerState, Health};
-    use crate::model::{Msg, MsgKind, SyncData};
+    use crate::EndpointSpec;
+    use crate::container::fixtures::container;
+    use crate::{ContainerState, Health};
+    use crate::{Msg, MsgKind, SyncData};
     use chrono::TimeDelta;
     use std::time::Duration;
 
@@ -155,7 +155,7 @@ mod tests {
     }
     #[test]
     fn a_deployed_service_and_its_kept_revision_on_one_address_are_not_an_ip_conflict() {
-        use crate::model::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
+        use crate::deploy::fixtures::{lab, labels_for, on_fleetnet, with_history};
         let now = DateTime::from_timestamp(100_000, 0).unwrap();
         let mut fleet = lab();
         with_history(&mut fleet, "fdsvc", 2, &[1]);

@@ -12,8 +12,8 @@ use std::fmt;
 use serde::Serialize;
 
 use super::{DeploySpec, SpecProblem};
-use crate::model::stats::HostCapacity;
-use crate::model::{ContainerState, Endpoint, EndpointId, Fleet};
+use crate::stats::HostCapacity;
+use crate::{ContainerState, Endpoint, EndpointId, Fleet};
 
 /// The spec's own idea of where it runs; `--to` overrides where, never the constraints.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -580,7 +580,7 @@ fn place_in_cluster(
 mod tests {
     use super::super::fixtures::*;
     use super::*;
-    use crate::model::{Link, SwarmNode};
+    use crate::{Link, SwarmNode};
 
     fn map(labels: &[(&str, &str)]) -> BTreeMap<String, String> {
         labels

@@ -11,8 +11,8 @@ use super::revision::{LABEL_DIGEST, LABEL_IMAGE, LABEL_SERVICE, REVISION_SEPARAT
 use super::{
     DeployKind, DeployPlan, DeploySpec, DeployTarget, Deployer, SpecProblem, plan, spec_digest,
 };
-use crate::model::container::NetAttachment;
-use crate::model::{Container, ContainerState, EndpointId, Fleet};
+use crate::container::NetAttachment;
+use crate::{Container, ContainerState, EndpointId, Fleet};
 
 /// The label naming the service a replica belongs to; its own `fleetdeck.deploy.service` is
 /// the replica's name.
@@ -384,7 +384,7 @@ fn claim(work: &mut Fleet, p: &DeployPlan) {
                 .create
                 .ports
                 .iter()
-                .map(|port| crate::model::container::PortBinding {
+                .map(|port| crate::container::PortBinding {
                     private: port.container_port,
                     public: port.host_port,
                     host_ip: port.host_ip.clone(),
@@ -403,7 +403,7 @@ mod tests {
 
     use super::super::fixtures::*;
     use super::*;
-    use crate::model::deploy::Placement;
+    use crate::deploy::Placement;
 
     fn service(n: u32, strategy: Strategy) -> DeploySpec {
         DeploySpec {
@@ -516,7 +516,7 @@ mod tests {
     fn two_replicas_on_one_host_cannot_publish_the_same_host_port() {
         let fleet = lab();
         let mut s = service(2, Strategy::Pack);
-        s.ports = vec![crate::model::deploy::parse_port("8080:80").unwrap()];
+        s.ports = vec![crate::deploy::parse_port("8080:80").unwrap()];
         let problems = plan_service(&s, &fleet, None, 2, &deployer()).unwrap_err();
         assert_eq!(
             problems[0].to_string(),

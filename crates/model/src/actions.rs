@@ -759,8 +759,8 @@ mod tests {
 
     #[test]
     fn the_audit_log_records_the_revision_but_never_env_values() {
-        use crate::model::deploy::fixtures::{deployer, lab, spec};
-        use crate::model::deploy::{DeploySpec, DeployTarget, plan};
+        use crate::deploy::fixtures::{deployer, lab, spec};
+        use crate::deploy::{DeploySpec, DeployTarget, plan};
         let s = DeploySpec {
             env: [("DB_PASSWORD".to_string(), "hunter2".to_string())].into(),
             ..spec("cart")

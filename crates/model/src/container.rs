@@ -240,8 +240,8 @@ pub fn human_duration(d: chrono::TimeDelta) -> String {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod fixtures {
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures {
     use super::*;
 
     pub fn container(id: &str, name: &str, state: ContainerState) -> Container {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::condition::Condition;
 use super::{Rule, Scope, Severity};
-use crate::model::events::RestartLoopRule;
+use crate::events::RestartLoopRule;
 
 /// How far back a non-zero exit still counts as news.
 pub const RECENT_EXIT: Duration = Duration::from_secs(3600);

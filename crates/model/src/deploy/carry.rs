@@ -45,7 +45,7 @@ impl OldSetting {
     /// How the operator reads it in the plan: names, never env or label values.
     pub fn describe(&self) -> String {
         // Paths, keys and options come from the daemon: never raw to a terminal.
-        crate::model::text::sanitize_owned(self.describe_raw())
+        crate::text::sanitize_owned(self.describe_raw())
     }
 
     fn describe_raw(&self) -> String {
@@ -166,7 +166,7 @@ impl Review {
             Self::Pending => vec!["  changes  reading the running revision's settings…".into()],
             Self::Failed(e) => vec![format!(
                 "  changes  cannot read the running revision ({}); the deploy reads it again",
-                crate::model::text::sanitize(e)
+                crate::text::sanitize(e)
             )],
             Self::Read { changes, drops } => {
                 let mut out = Vec::new();
@@ -268,10 +268,10 @@ impl SettingsView {
                 if secret {
                     "***".to_string()
                 } else {
-                    crate::model::text::sanitize(v).into_owned()
+                    crate::text::sanitize(v).into_owned()
                 }
             };
-            let key_shown = crate::model::text::sanitize(key);
+            let key_shown = crate::text::sanitize(key);
             out.push(match (a, b) {
                 (None, Some(b)) => format!("+ {key_shown} {}", show(b)),
                 (Some(a), None) => format!("- {key_shown} {}", show(a)),
@@ -364,7 +364,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::model::deploy::{Healthcheck, PortSpec, RestartPolicy};
+    use crate::deploy::{Healthcheck, PortSpec, RestartPolicy};
 
     fn create() -> CreateSpec {
         CreateSpec {
@@ -476,7 +476,7 @@ mod tests {
     #[test]
     fn a_carried_base_keeps_everything_but_other_networks() {
         let mut new = create();
-        new.base = Some(crate::model::deploy::BaseConfig {
+        new.base = Some(crate::deploy::BaseConfig {
             config: serde_json::json!({}),
             host_config: serde_json::json!({}),
         });

@@ -187,9 +187,9 @@ fn term_matches(t: &Term, s: &Subject<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EndpointSpec;
-    use crate::model::container::fixtures::container;
-    use crate::model::{ContainerState, Health};
+    use crate::EndpointSpec;
+    use crate::container::fixtures::container;
+    use crate::{ContainerState, Health};
 
     fn ep(name: &str, cluster: &str) -> Endpoint {
         let mut spec = EndpointSpec::from_url(Some(name), "tcp://h:1").unwrap();

@@ -119,14 +119,14 @@ impl GroupBy {
 /// The compose project a container belongs to.
 pub fn project_of(c: &Container) -> Option<&str> {
     c.labels
-        .get(crate::model::filter::COMPOSE_PROJECT)
+        .get(crate::filter::COMPOSE_PROJECT)
         .map(String::as_str)
 }
 
 /// The service a container belongs to: its replica group, else its own service.
 pub fn service_of(c: &Container) -> Option<&str> {
-    use crate::model::deploy::replicas::LABEL_GROUP;
-    use crate::model::deploy::revision::LABEL_SERVICE;
+    use crate::deploy::replicas::LABEL_GROUP;
+    use crate::deploy::revision::LABEL_SERVICE;
     c.labels
         .get(LABEL_GROUP)
         .or_else(|| c.labels.get(LABEL_SERVICE))
@@ -755,10 +755,10 @@ fn first_ip(c: &Container) -> Option<std::net::IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::EndpointSpec;
-    use crate::model::container::NetAttachment;
-    use crate::model::container::fixtures::container;
-    use crate::model::{ContainerState, Health, Msg, MsgKind, SyncData};
+    use crate::EndpointSpec;
+    use crate::container::NetAttachment;
+    use crate::container::fixtures::container;
+    use crate::{ContainerState, Health, Msg, MsgKind, SyncData};
 
     fn fleet() -> Fleet {
         let mut specs = Vec::new();
@@ -897,7 +897,7 @@ mod tests {
         // A rate needs two readings.
         for (secs, used) in [(0, 1_000), (2, 9_000)] {
             let read = chrono::DateTime::from_timestamp(1_000_000 + secs, 0).unwrap();
-            let mut raw = crate::model::stats::RawStats {
+            let mut raw = crate::stats::RawStats {
                 read,
                 ..Default::default()
             };
@@ -984,7 +984,7 @@ mod tests {
         let mark = f.changes.mark();
         for secs in [0, 2] {
             let read = chrono::DateTime::from_timestamp(1_000_000 + secs, 0).unwrap();
-            let mut raw = crate::model::stats::RawStats {
+            let mut raw = crate::stats::RawStats {
                 read,
                 ..Default::default()
             };
@@ -1048,9 +1048,9 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
-        use crate::model::deploy::replicas::LABEL_GROUP;
-        use crate::model::events::{FleetEvent, Severity};
-        use crate::model::stats::{CpuCounters, RawStats};
+        use crate::deploy::replicas::LABEL_GROUP;
+        use crate::events::{FleetEvent, Severity};
+        use crate::stats::{CpuCounters, RawStats};
 
         const ENDPOINTS: usize = 3;
         const NAMES: [&str; 5] = ["web", "api", "db", "web", "cache"];
@@ -1180,7 +1180,7 @@ mod tests {
             c
         }
 
-        const COMPOSE_PROJECT_LABEL: &str = crate::model::filter::COMPOSE_PROJECT;
+        const COMPOSE_PROJECT_LABEL: &str = crate::filter::COMPOSE_PROJECT;
 
         fn apply(f: &mut Fleet, op: &Op, step: u32) {
             let msg = |endpoint, kind| Msg {
