@@ -354,7 +354,8 @@ impl<T> Ring<T> {
         if self.buf.len() == self.buf.capacity() {
             // Doubling, as `VecDeque` would, but never past the bound: 300 samples must not
             // round up to room for 512.
-            let grown = (self.buf.len() * 2).clamp(4, self.capacity);
+            // (Not `clamp(4, capacity)`: that panics for a ring of fewer than 4.)
+            let grown = (self.buf.len() * 2).max(4).min(self.capacity);
             self.buf.reserve_exact(grown - self.buf.len());
         }
         self.buf.push_back(value);
@@ -1032,6 +1033,12 @@ mod tests {
         (0..1000u32).for_each(|i| r.push(i));
         assert_eq!(r.buf.capacity(), 300);
         assert!(r.iter().copied().eq(700..1000));
+        for bound in 1..=4 {
+            let mut small = Ring::new(bound);
+            (0..10u32).for_each(|i| small.push(i));
+            assert_eq!(small.buf.capacity(), bound);
+            assert!(small.iter().copied().eq(10 - bound as u32..10));
+        }
     }
 
     #[test]
