@@ -155,11 +155,9 @@ pub struct Fleet {
     /// Progress of the action batches submitted lately, for the status line.
     pub actions: actions::ActionBoard,
     /// Changes with every [`Fleet::apply`] that changed anything but stats readings, so views
-    /// can keep what they computed from the fleet (the sorted containers table) until it moves.
-    /// Drawn from one process-wide counter: two fleets share a revision only as clones.
+    /// can keep what they computed from the fleet (the alert rules' IP-pool report) until it
+    /// moves. Drawn from one process-wide counter: two fleets share a revision only as clones.
     pub revision: u64,
-    /// The same for stats readings (a table sorted by CPU re-sorts on them).
-    pub stats_revision: u64,
     /// Which containers the latest changes touched (kept only when asked for, see
     /// [`Fleet::with_change_log`]).
     pub changes: changes::ChangeLog,
@@ -188,7 +186,6 @@ impl Fleet {
             stats: stats::StatsBook::default(),
             actions: actions::ActionBoard::default(),
             revision: next_revision(),
-            stats_revision: next_revision(),
             changes: changes::ChangeLog::default(),
         }
     }
@@ -196,7 +193,6 @@ impl Fleet {
     /// Marks the fleet changed, for code (tests, plans) that edits it without [`Fleet::apply`].
     pub fn touch(&mut self) {
         self.revision = next_revision();
-        self.stats_revision = next_revision();
         self.changes.push(false, || changes::Touched::Fleet);
     }
 
@@ -435,12 +431,8 @@ impl Fleet {
     pub fn apply(&mut self, msg: Msg) -> bool {
         let stats = matches!(msg.kind, MsgKind::Stats { .. });
         let changed = self.fold(msg);
-        if changed {
-            if stats {
-                self.stats_revision = next_revision();
-            } else {
-                self.revision = next_revision();
-            }
+        if changed && !stats {
+            self.revision = next_revision();
         }
         changed
     }
