@@ -634,6 +634,13 @@ fn submodules_of_one_module_import_each_other_without_a_cycle() {
     );
 }
 
+/// The paths a file names, written out (`model::Fleet`) and sorted.
+fn sorted_paths(file: &SourceFile) -> Vec<String> {
+    let mut got: Vec<String> = references(file).iter().map(|r| r.path.join("::")).collect();
+    got.sort();
+    got
+}
+
 #[test]
 fn the_reader_sees_the_path_forms_the_crate_uses() {
     let file = SourceFile {
@@ -651,11 +658,7 @@ fn the_reader_sees_the_path_forms_the_crate_uses() {
         "#
         .into(),
     };
-    let mut got: Vec<String> = references(&file)
-        .iter()
-        .map(|r| r.path.join("::"))
-        .collect();
-    got.sort();
+    let got = sorted_paths(&file);
     assert_eq!(
         got,
         [
@@ -677,11 +680,7 @@ fn in_the_model_crate_crate_means_model() {
         crate_root: vec!["model".into()],
         text: "use crate::{Fleet, ipam::Pool}; use super::spec::Spec;".into(),
     };
-    let mut got: Vec<String> = references(&file)
-        .iter()
-        .map(|r| r.path.join("::"))
-        .collect();
-    got.sort();
+    let got = sorted_paths(&file);
     assert_eq!(
         got,
         [
