@@ -22,6 +22,14 @@
 #              daemon, one cluster; no [stats] section)
 #   dtop       dtop --host tcp://... for every daemon, default settings (if `command -v`
 #              finds it on PATH or BENCH_PEER_PATH; else the row is skipped)
+#   soak       fleetdeck alone for BENCH_SOAK_MIN minutes (default 30) as `fd` runs it,
+#              while BENCH_CHURN bench containers (default 20, spread over the daemons) are
+#              restarted every BENCH_CHURN_EVERY s (default 10) through the API; every
+#              BENCH_SOAK_EVERY s (default 60) it records fleetdeck's RSS, anonymous memory
+#              (RssAnon), peak RSS, threads, open descriptors and CPU, into soak.tsv and a
+#              table in report.md. Flat anonymous memory once the bounded histories have
+#              filled is the pass; the table says the growth over the last 20 minutes. Not in
+#              the default BENCH_TOOLS (it takes half an hour): BENCH_TOOLS=soak
 #
 # How one row is measured (the session tooling is bench/lib.sh's, shared with
 # bench/tui-bench.sh, whose header explains it further):
@@ -76,6 +84,8 @@
 #   BENCH_SETTLE=5        seconds of quiet before each row
 #   BENCH_QUIET=60, BENCH_QUIET_MAX=180   as in tui-bench.sh: wait (at most MAX s) until
 #                         the machine's busy CPU over 3 s is below this % of one core
+#   BENCH_SOAK_MIN=30, BENCH_SOAK_EVERY=60, BENCH_CHURN=20, BENCH_CHURN_EVERY=10
+#                         the soak row's length, its sampling, and its churn
 #   BENCH_KEEP=0          1: leave the fleet daemons up at the end (their bench
 #                         containers are removed); else `lab.sh extra-down` deletes them
 #                         with their containers (also on Ctrl-C, TERM or an error)
@@ -87,6 +97,7 @@
 # Usage (as root; the lab itself need not be up, the fleet daemons are started here):
 #   cargo build --profile dist --locked && bench/scale.sh
 #   BENCH_DAEMONS=3 BENCH_PER=5 BENCH_D=15 BENCH_WARMUP=5 bench/scale.sh    # a smoke run
+#   BENCH_TOOLS=soak bench/scale.sh               # 30 min, 20 containers restarting every 10 s
 #   cargo install dtop --version 0.10.2 --locked --root /work/peer-tools   # the peer
 set -euo pipefail
 
@@ -112,6 +123,10 @@ QUIET=${BENCH_QUIET:-60}
 QUIET_MAX=${BENCH_QUIET_MAX:-180}
 KEEP=${BENCH_KEEP:-0}
 PEER_PATH=${BENCH_PEER_PATH:-/work/peer-tools/bin}
+SOAK_MIN=${BENCH_SOAK_MIN:-30}
+SOAK_EVERY=${BENCH_SOAK_EVERY:-60}
+CHURN=${BENCH_CHURN:-20}
+CHURN_EVERY=${BENCH_CHURN_EVERY:-10}
 FLEETDECK=${FLEETDECK:-}
 if [[ -z $FLEETDECK ]]; then
   FLEETDECK=$REPO/target/dist/fleetdeck
@@ -126,7 +141,7 @@ log() { printf 'scale: %s\n' "$*" >&2; }
 die() { printf 'scale: ERROR: %s\n' "$*" >&2; exit 1; }
 url() { printf 'tcp://10.203.%s.2:2375' "$1"; }
 
-for v in DAEMONS PER FIRST D RUNS KEYS; do
+for v in DAEMONS PER FIRST D RUNS KEYS SOAK_MIN SOAK_EVERY CHURN CHURN_EVERY; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "BENCH_$v must be a positive integer, got '${!v}'"
 done
 if ! [[ $WARMUP =~ ^[0-9]+$ ]] || (( D <= WARMUP + 4 )); then die "need BENCH_WARMUP < BENCH_D - 4"; fi
@@ -326,12 +341,86 @@ measure() {
     }' >>"$RESULTS"
 }
 
+# ------------------------------------------------------------------- soak --
+
+# The soak's churn: CHURN bench containers, taken round-robin over the daemons, each
+# restarted every CHURN_EVERY s through the API (curl on the daemon's socket: no CLI
+# start-up per restart); a round waits for its restarts (at most CHURN_EVERY s more).
+# Counts rounds and failed restarts into OUT/churn.count.
+churn_loop() {
+  local targets=() i k=0 n=${#LABS[@]} ids round=0 failed=0 t0 jobs
+  declare -A pick=()
+  while (( ${#targets[@]} < CHURN )); do
+    i=${LABS[$(( k % n ))]}
+    pick[$i]=$(( ${pick[$i]:-0} + 1 ))
+    ids=$(dk "$i" ps -q --filter "label=$LABEL" | sed -n "${pick[$i]}p")
+    [[ -n $ids ]] || die "soak: lab$i has fewer than ${pick[$i]} bench containers"
+    targets+=("$i:$ids"); k=$(( k + 1 ))
+  done
+  while :; do
+    t0=$SECONDS; jobs=()
+    for k in "${targets[@]}"; do
+      curl -sf --max-time $(( CHURN_EVERY * 2 )) --unix-socket "$(sock "${k%%:*}")" \
+        -X POST "http://docker/containers/${k#*:}/restart?t=1" -o /dev/null & jobs+=("$!")
+    done
+    for k in "${jobs[@]}"; do wait "$k" || failed=$(( failed + 1 )); done
+    round=$(( round + 1 ))
+    echo "$round $failed" >"$OUT/churn.count"
+    (( SECONDS - t0 >= CHURN_EVERY )) || sleep $(( CHURN_EVERY - (SECONDS - t0) ))
+  done
+}
+
+# soak_row RUN — fleetdeck alone with the churn, sampled every SOAK_EVERY s.
+soak_row() {
+  local run=$1 name="$1-soak" pid tty=$OUT/$1-soak.tty cpid t0 el next=$SOAK_EVERY tsv=$OUT/soak.tsv
+  tool_cmd fd
+  sleep "$SETTLE"; wait_quiet
+  tool_open "$name" "$CMDLINE" "$tty"; pid=$TOOL_PID
+  printf 'min\trss_mb\tanon_mb\tpeak_rss_mb\tthreads\tfds\tcpu_s\tchurn_rounds\tfailed_restarts\n' >"$tsv"
+  churn_loop & cpid=$!
+  t0=$SECONDS
+  tool_go "$name"
+  while :; do
+    el=$(( SECONDS - t0 ))
+    if (( el >= next )); then
+      [[ -e /proc/$pid ]] || { kill "$cpid" 2>/dev/null; die "soak: fleetdeck exited after $el s (screen: $OUT/$name.screen)"; }
+      awk -v min="$(awk -v s="$el" 'BEGIN { printf "%.1f", s / 60 }')" -v fds="$(ls "/proc/$pid/fd" | wc -l)" \
+          -v cpu="$(ticks_tree "$pid")" -v tck="$TCK" -v churn="$(cat "$OUT/churn.count" 2>/dev/null || echo '0 0')" '
+        /^VmRSS:/ { rss = $2 } /^RssAnon:/ { anon = $2 } /^VmHWM:/ { hwm = $2 } /^Threads:/ { th = $2 }
+        END { split(churn, c, " "); printf "%s\t%.1f\t%.1f\t%.1f\t%s\t%s\t%.1f\t%s\t%s\n", min, rss / 1024, anon / 1024, hwm / 1024, th, fds, cpu / tck, c[1], c[2] }' \
+        "/proc/$pid/status" | tee -a "$tsv" >&2
+      next=$(( next + SOAK_EVERY ))
+      (( el < SOAK_MIN * 60 )) || break
+    fi
+    sleep 1
+  done
+  kill "$cpid" 2>/dev/null || true; wait "$cpid" 2>/dev/null || true
+  tool_close "$name" "$pid" "$OUT/$name.screen"
+  {
+    echo
+    printf '#### Soak, run %s — %s, fleetdeck alone %s min, %s daemons x %s containers, %s restarted every %s s\n\n' \
+      "$run" "$(date -u '+%F %H:%M UTC')" "$SOAK_MIN" "$DAEMONS" "$PER" "$CHURN" "$CHURN_EVERY"
+    awk -F'\t' -v last="$SOAK_MIN" '
+      NR == 1 { next }
+      { m[++n] = $1; line[n] = $0; anon[n] = $3; rss[n] = $2 }
+      END {
+        print "| minute | RSS MB | anonymous MB | peak RSS MB | threads | fds | CPU s | churn rounds | failed restarts |"
+        print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for (i = 1; i <= n; i++) { if ((i - 1) % 5 == 0 || i == n) { gsub("\t", " | ", line[i]); print "| " line[i] " |" } }
+        for (i = 1; i <= n && m[i] < last - 20; i++); if (i > n) i = 1
+        printf "\nLast %.0f minutes: RSS %+.1f MB, anonymous %+.1f MB (minute %s to %s).\n", m[n] - m[i], rss[n] - rss[i], anon[n] - anon[i], m[i], m[n]
+      }' "$tsv"
+  } | tee -a "$OUT/report.md"
+}
+
 # ------------------------------------------------------------------ report --
 
 # One table per run, "net" = the row's daemon CPU minus the same run's baseline; then the
 # issue's targets, checked for fleetdeck against dtop in that run.
 report() {   # RUN
   local run=$1
+  # A run of the soak alone has no rows here (soak_row reports itself).
+  awk -F'\t' -v run="$run" 'NR > 1 && $2 == run { f = 1 } END { exit !f }' "$RESULTS" || return 0
   echo
   printf '#### Run %s — %s, %s daemons x %s containers (%s running), %s s windows (rates after a %s s warm-up), tmux %sx%s\n\n' \
     "$run" "$(date -u '+%F %H:%M UTC')" "$DAEMONS" "$PER" "$TOTAL_RUN" "$D" "$WARMUP" "$COLS" "$ROWS"
@@ -382,6 +471,10 @@ log "settling 10 s after the containers' start-up"
 sleep 10
 
 row() {   # RUN TOOL
+  if [[ $2 == soak ]]; then
+    log "run $1: soak (fleetdeck alone ${SOAK_MIN} min, $CHURN containers restarted every ${CHURN_EVERY} s)"
+    soak_row "$1"; return
+  fi
   log "run $1: $2 (${D} s window$([[ $2 == baseline ]] || echo ", then $KEYS key presses"))"
   measure "$1" "$2"
 }
