@@ -207,7 +207,8 @@ mod tests {
     fn anything_but_the_plain_table_draws_every_round() {
         let t0 = start();
         let s = |n| t0 + TimeDelta::seconds(n);
-        let cases: [(&str, fn(&mut App)); 4] = [
+        type Setting = fn(&mut App);
+        let cases: [(&str, Setting); 4] = [
             ("clusters view", |a| a.view.view = View::Clusters),
             ("sorted by cpu", |a| a.view.sort.column = Column::Cpu),
             ("detail panel", |a| {
