@@ -16,6 +16,7 @@ mod logs;
 mod mouse;
 mod pools;
 mod processes;
+mod redraw;
 pub mod shell;
 mod stats;
 mod swarm;
@@ -92,6 +93,9 @@ pub struct App {
     /// The containers table as last worked out, and how far into the fleet's change log it
     /// reflects.
     rows: std::cell::RefCell<Option<(Mark, std::sync::Arc<RowList>)>>,
+    /// What time had put on screen in the last frame (see `redraw`): `None` when every tick
+    /// draws.
+    drawn_times: Option<Vec<String>>,
 }
 
 /// Fleet changes the app keeps for the containers table, which redoes only the rows they
@@ -243,6 +247,7 @@ impl App {
                 config.alerts.rules.clone(),
             )),
             rows: std::cell::RefCell::new(None),
+            drawn_times: None,
         }
     }
 
@@ -354,12 +359,17 @@ impl App {
         // Stats samples wait for the tick: evaluating per stats message would cost a pass over
         // every rule for each endpoint's round.
         let stats = matches!(msg.kind, crate::model::MsgKind::Stats { .. });
+        // On the plain table, a round that changes no figure on screen draws no frame.
+        let figures = stats.then(|| self.shown_figures()).flatten();
         let changed = self.fleet.apply(msg);
         self.alerting.dirty |= changed && !stats;
         if action_news && let Some(progress) = self.fleet.actions.latest() {
             self.view.message = Some(progress.status_line());
         }
-        changed
+        match figures {
+            Some(before) => changed && self.shown_figures().is_none_or(|after| after != before),
+            None => changed,
+        }
     }
 
     fn scope(&self) -> Scope {
@@ -960,6 +970,7 @@ impl App {
         }
         if self.view.view != View::Containers {
             self.on_screen.clear();
+            self.note_drawn_times();
             return;
         }
         let rows = self.rows();
@@ -986,6 +997,7 @@ impl App {
             .get(self.view.offset..end)
             .map(<[RowKey]>::to_vec)
             .unwrap_or_default();
+        self.note_drawn_times();
     }
 
     /// Which containers each endpoint's stats collector samples every interval: the ones on
@@ -1070,8 +1082,12 @@ impl App {
             footer.retain(|h| !tab.contains(&h.action.as_str()));
         }
         // The whole keymap when it fits whole, else this place's keys and the global ones.
+        // Only the `?` overlay reads it, and working out whether the keymap fits lays it all
+        // out: a quarter of a frame's CPU, so a frame without the overlay skips it.
         let focused;
-        let help: &[HelpSection] = if crate::ui::help::fits(&self.help, frame.area()) {
+        let help: &[HelpSection] = if !self.view.help || self.view.wall.is_some() {
+            &[]
+        } else if crate::ui::help::fits(&self.help, frame.area()) {
             &self.help
         } else {
             focused = self.keymap.help_for(self.scope());

@@ -312,12 +312,7 @@ impl Screen<'_> {
         Paragraph::new(Line::from(spans))
             .style(t.header)
             .render(area, buf);
-        let clock = self
-            .now
-            .with_timezone(&Local)
-            // Minutes: a seconds digit would cost a frame a second over SSH for nothing.
-            .format(" %H:%M ")
-            .to_string();
+        let clock = clock_text(self.now);
         let width = clock.len() as u16;
         if area.width > width + 40 {
             let clock_area = Rect {
@@ -396,6 +391,12 @@ impl Screen<'_> {
             Paragraph::new(Span::styled(text, t.error)).render(right, buf);
         }
     }
+}
+
+/// The header's clock at `now`. Minutes: a seconds digit would cost a frame a second over SSH
+/// for nothing (and the app draws no frame for a tick that changes no text on screen).
+pub fn clock_text(now: DateTime<Utc>) -> String {
+    now.with_timezone(&Local).format(" %H:%M ").to_string()
 }
 
 /// The bordered frame every view sits in: draws it with `title` and returns the inside.

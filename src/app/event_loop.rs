@@ -112,8 +112,11 @@ where
                 effects.tick(app, &mut last_totals);
                 // Ages and the clock move with time, but a frame drawn for a stats round less
                 // than a tick ago already shows them to the second: drawing again for the
-                // tick alone doubled the frames (and the CPU of drawing) at 1 s sampling.
-                dirty |= rotated || last_draw.elapsed() >= CLOCK_REDRAW;
+                // tick alone doubled the frames (and the CPU of drawing) at 1 s sampling. Nor
+                // is a frame drawn when no text on screen moved (the plain containers table
+                // knows, see `redraw`).
+                dirty |= rotated
+                    || (last_draw.elapsed() >= CLOCK_REDRAW && app.time_moved(Utc::now()));
             }
         }
     }

@@ -145,16 +145,16 @@ fn rate(v: f64) -> String {
     super::human_bytes(v.round() as i64)
 }
 
-fn cell_text(
+/// The text of a stats column (CPU%, MEM, NET rx/tx, IO r/w, PIDS) for a container's newest
+/// reading, "-" without one; `None` for the other columns. The table draws it, and the app
+/// compares it before and after a stats round: a round that changes no figure on screen draws
+/// no frame.
+pub fn stats_cell(
     col: Column,
-    ep: &Endpoint,
-    c: &Container,
-    now: chrono::DateTime<chrono::Utc>,
     sample: Option<&crate::model::stats::StatsSample>,
-    health_shown: bool,
-) -> String {
+) -> Option<String> {
     let stat = |f: &dyn Fn(&crate::model::stats::StatsSample) -> String| {
-        sample.map_or_else(|| "-".to_string(), f)
+        Some(sample.map_or_else(|| "-".to_string(), f))
     };
     match col {
         Column::Cpu => stat(&|s| format!("{:.1}", s.cpu_pct)),
@@ -164,6 +164,22 @@ fn cell_text(
         Column::Net => stat(&|s| format!("{}/{}", rate(s.net_rx_bps), rate(s.net_tx_bps))),
         Column::Io => stat(&|s| format!("{}/{}", rate(s.blk_read_bps), rate(s.blk_write_bps))),
         Column::Pids => stat(&|s| s.pids.to_string()),
+        _ => None,
+    }
+}
+
+fn cell_text(
+    col: Column,
+    ep: &Endpoint,
+    c: &Container,
+    now: chrono::DateTime<chrono::Utc>,
+    sample: Option<&crate::model::stats::StatsSample>,
+    health_shown: bool,
+) -> String {
+    if let Some(text) = stats_cell(col, sample) {
+        return text;
+    }
+    match col {
         // Without a HEALTH column (narrow terminals), a bad health shows in STATE.
         Column::State
             if !health_shown && matches!(c.health, Health::Unhealthy | Health::Starting) =>
@@ -184,6 +200,8 @@ fn cell_text(
                 n => format!("{} +{}", ips[0], n - 1),
             }
         }
+        // Answered by `stats_cell` above.
+        Column::Cpu | Column::Mem | Column::Net | Column::Io | Column::Pids => "-".into(),
         Column::Ports => c
             .ports
             .iter()
