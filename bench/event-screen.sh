@@ -62,11 +62,19 @@
 #                         /tmp/event-screen.XXXXXX, kept)
 #   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop
 #   FLEETDECK=PATH        the binary (default target/dist/fleetdeck, else target/release)
+#   BENCH_TRACE=0         1: fleetdeck runs with FLEETDECK_LOG=fleetdeck::latency=debug and the
+#                         report splits its "after die" into its legs, from its log: die ->
+#                         events read (engine thread) -> news received (app loop) -> frame
+#                         drawn -> seen in a capture. The log lines cost a little: compare
+#                         figures of runs with the same setting. (Log times are read as
+#                         seconds of the UTC day: do not run across midnight UTC.)
 #
 # Usage (as root, the lab up):
 #   cargo build --release --locked && bench/event-screen.sh
 #   BENCH_KILLS=4 BENCH_BLOCK=2 bench/event-screen.sh          # a smoke run
-set -euo pipefail
+set -Eeuo pipefail
+# No silent stop: any failing command names itself (the cleanup still runs).
+trap 'printf "event-screen: ERROR: line %s: %s failed (exit %s)\n" "$LINENO" "$BASH_COMMAND" "$?" >&2' ERR
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
 export LC_ALL=C
@@ -85,6 +93,7 @@ TIMEOUT=${BENCH_TIMEOUT:-5}
 QUIET=${BENCH_QUIET:-60}
 QUIET_MAX=${BENCH_QUIET_MAX:-60}
 PEER_PATH=${BENCH_PEER_PATH:-/work/peer-tools/bin}
+TRACE=${BENCH_TRACE:-0}
 FLEETDECK=${FLEETDECK:-}
 if [[ -z $FLEETDECK ]]; then
   FLEETDECK=$REPO/target/dist/fleetdeck
@@ -141,7 +150,8 @@ trap 'exit 143' TERM
 # ------------------------------------------------------------------- the API --
 
 # api METHOD PATH — the HTTP status of a request to the daemon (body discarded).
-api() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 --unix-socket "$SOCK" -X "$1" "http://lab/$API$2"; }
+# A request that fails outright (timeout, refused) answers 000.
+api() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 --unix-socket "$SOCK" -X "$1" "http://lab/$API$2" || true; }
 
 # die_nano ID T0 — the daemon's time (ns) of the container's first `die` at or after T0 (µs).
 die_nano() {
@@ -150,7 +160,7 @@ die_nano() {
   until=$(( ${EPOCHREALTIME%.*} + 1 ))
   filters=$(jq -rn --arg id "$id" '{container: [$id], type: ["container"], event: ["die"]} | @uri')
   curl -s --max-time 5 --unix-socket "$SOCK" "http://lab/$API/events?since=$since&until=$until&filters=$filters" |
-    jq -rs 'map(.timeNano) | min // empty'
+    jq -rs 'map(.timeNano) | min // empty' || true
 }
 
 # ---------------------------------------------------------- what a tool shows --
@@ -223,7 +233,9 @@ tool_cmdline() {
     fd)
       local cfg=$OUT/fleetdeck.toml
       printf '[[endpoint]]\nname = "lab%s"\nurl = "%s"\n' "$LAB" "$(url "$LAB")" >"$cfg"
-      printf '%s %s --config %s --view containers' "$(tool_env)" "$(q "$FLEETDECK")" "$(q "$cfg")" ;;
+      local trace=""
+      [[ $TRACE == 1 ]] && trace="FLEETDECK_LOG=fleetdeck::latency=debug "
+      printf '%s %s%s --config %s --view containers' "$(tool_env)" "$trace" "$(q "$FLEETDECK")" "$(q "$cfg")" ;;
     dtop)
       dtop_cmdline "$LAB" || die "dtop not found on PATH or in $PEER_PATH (cargo install dtop --version 0.10.2 --locked --root /work/peer-tools)" ;;
     *) die "unknown tool '$1' (fd, dtop)" ;;
@@ -232,7 +244,7 @@ tool_cmdline() {
 
 NEXT=0   # round robin over our containers, across sessions
 RESULTS=$OUT/results.tsv
-printf 'session\tkill\ttool\tcontainer\tscreen_us\tdie_us\tafter_die_us\tkill_http\tkill_call_us\tcaptures\tmean_gap_us\n' >"$RESULTS"
+printf 'session\tkill\ttool\tcontainer\tscreen_us\tdie_us\tafter_die_us\tkill_http\tkill_call_us\tcaptures\tmean_gap_us\tt0_us\n' >"$RESULTS"
 
 # session S TOOL COUNT — one tool alone: start it, wait for our containers on its screen,
 # COUNT kills, stop it.
@@ -279,19 +291,19 @@ one_kill() {
   WAIT_START=$t0
   wait_shows "$victim" "$tool" "$session" stopped $(( TIMEOUT * 1000000 )) "$witness"
   local te=$WAIT_END n=$WAIT_N
-  wait "$cpid" || die "the kill request for $victim failed (curl exit $?)"
+  wait "$cpid" || die "the kill request for $victim failed (curl exit $?: 28 is its 10 s timeout)"
   read -r code call <"$curlout"
   [[ $code == 204 ]] || die "POST /containers/$victim/kill answered $code"
   local dn du
   dn=$(die_nano "$vid" "$t0")
   [[ -n $dn ]] || die "no die event of $victim on lab$LAB after the kill"
   du=$(( dn / 1000 - t0 ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$tool" "$victim" $(( te - t0 )) "$du" $(( te - t0 - du )) \
-    "$code" "$(awk -v c="$call" 'BEGIN { printf "%.0f", c * 1e6 }')" "$n" $(( (te - t0) / n )) >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$tool" "$victim" $(( te - t0 )) "$du" $(( te - t0 - du )) \
+    "$code" "$(awk -v c="$call" 'BEGIN { printf "%.0f", c * 1e6 }')" "$n" $(( (te - t0) / n )) "$t0" >>"$RESULTS"
   log "  $tool kill $k: $victim shown stopped after $(( (te - t0) / 1000 )) ms (die event at $(( du / 1000 )) ms, $n captures)"
   # Back to running before the next kill.
   code=$(api POST "/containers/$vid/start")
-  [[ $code == 204 ]] || die "POST /containers/$victim/start answered $code"
+  [[ $code == 204 ]] || die "POST /containers/$victim/start answered $code (000: no answer within 10 s)"
   WAIT_START=$(now_us)
   wait_shows "$victim" "$tool" "$session" running $(( TIMEOUT * 2000000 ))
 }
@@ -326,6 +338,46 @@ report() {
     }' "$RESULTS"
 }
 
+# trace_split — with BENCH_TRACE=1: each fleetdeck kill's "after die" in legs, from its
+# log (the "events read" line of the victim's die, then the next "container news received"
+# and "frame drawn" lines), median and p90 of each leg in ms.
+trace_split() {
+  local logs
+  logs=$(find "$HOMEDIR/state" -name 'fleetdeck.log*' -type f 2>/dev/null | sort)
+  [[ -n $logs ]] || { echo "(no fleetdeck log under $HOMEDIR/state)"; return; }
+  # shellcheck disable=SC2086
+  cat $logs | awk -v results="$RESULTS" '
+    function us(ts,   hms) { split(substr(ts, 12, 15), hms, ":"); return ((hms[1] * 60 + hms[2]) * 60 + hms[3]) * 1e6 }
+    function sorted(arr, n,   i, j, x) { for (i = 2; i <= n; i++) { x = arr[i]; for (j = i - 1; j >= 1 && arr[j] > x; j--) arr[j + 1] = arr[j]; arr[j + 1] = x } }
+    function median(arr, n) { return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+    function p90(arr, n,   i) { i = int(0.9 * n + 0.999999); if (i < 1) i = 1; return arr[i] }
+    { L[++nl] = $0; T[nl] = us($1) }
+    END {
+      while ((getline row < results) > 0) {
+        split(row, f, "\t"); if (f[3] != "fd") continue
+        day = f[12] - f[12] % 86400000000; die = f[12] + f[6]; seen = f[12] + f[5]
+        read = news = frame = 0
+        for (i = 1; i <= nl; i++) {
+          t = day + T[i]
+          if (!read) { if (t >= f[12] && L[i] ~ /events read/ && L[i] ~ ("actor=" f[4] "( |$)") && L[i] ~ /action=die/) read = t; continue }
+          if (!news && L[i] ~ /(container news|events) received/) { news = t; continue }
+          if (news && L[i] ~ /frame drawn/) { frame = t; break }
+        }
+        if (!frame) { missing++; continue }
+        n++; a[n] = (read - die) / 1000; b[n] = (news - read) / 1000; c[n] = (frame - news) / 1000; d[n] = (seen - frame) / 1000
+      }
+      if (missing) printf "(%d fleetdeck kills without their log lines)\n", missing
+      if (!n) exit
+      sorted(a, n); sorted(b, n); sorted(c, n); sorted(d, n)
+      print "| fleetdeck leg (from its log) | median ms | p90 ms |"
+      print "|---|---:|---:|"
+      printf "| die event -> events read (engine thread) | %.1f | %.1f |\n", median(a, n), p90(a, n)
+      printf "| events read -> news received (app loop) | %.1f | %.1f |\n", median(b, n), p90(b, n)
+      printf "| news received -> frame drawn | %.1f | %.1f |\n", median(c, n), p90(c, n)
+      printf "| frame drawn -> seen in a capture | %.1f | %.1f |\n", median(d, n), p90(d, n)
+    }'
+}
+
 # -------------------------------------------------------------------- main --
 
 {
@@ -347,4 +399,5 @@ done
   echo "#### $(date -u '+%F %H:%M UTC') — lab$LAB (unix socket), tmux ${COLS}x${ROWS}, load at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   report
+  if [[ $TRACE == 1 ]]; then echo; trace_split; fi
 } | tee "$OUT/report.md"
