@@ -30,8 +30,10 @@
 #      until the victim's row shows it no longer running:
 #        fd:    the first state word after its name on its row (the STATE column) is not
 #               "running" ("exited");
-#        dtop:  its row is gone (dtop lists running containers only) while the witness's row
-#               is still there, so a list that scrolled or a blank screen does not count;
+#        dtop:  the icon before its name is no longer the running ▶ (on the die it turns
+#               into a red ■ at once; seconds later the row leaves dtop's list of running
+#               containers, which counts too while the witness's row is still there, so a
+#               list that scrolled or a blank screen does not);
 #      "screen" = the end of that capture - t0. It includes the kill itself (the daemon
 #      signalling the process, reaping it, emitting `die`) and up to one capture interval;
 #   4. the `die` event's own time (its timeNano, read back from GET /events for that
@@ -179,9 +181,12 @@ shows() {
         echo absent
       fi ;;
     dtop)
-      # Running containers only, each row "ID ▶ NAME ...": gone from the list means stopped,
-      # if the list is still on screen (the witness's row is there).
-      if [[ $screen == *" $name "* ]]; then echo running
+      # Each row "ID ICON NAME ...": a green ▶ while running; on the die the icon turns to a
+      # red ■ at once, and seconds later (its re-sort) the row leaves the list of running
+      # containers. Either says stopped; a row gone counts only if the list is still on
+      # screen (the witness's row is there).
+      if [[ $screen == *"▶ $name "* ]]; then echo running
+      elif [[ $screen == *" $name "* ]]; then echo stopped
       elif [[ -n $witness && $screen == *" $witness "* ]]; then echo stopped
       else echo absent
       fi ;;
