@@ -166,6 +166,7 @@ async fn session(
                     }
                 }
                 let converted: Vec<_> = batch.iter().filter_map(|e| convert::event(id, e)).collect();
+                latency_read(id, &converted);
                 if let Some(newest) = converted.iter().map(|e| e.time_nano).max() {
                     *last_event = Some(last_event.map_or(newest, |l| l.max(newest)));
                 }
@@ -288,6 +289,20 @@ fn is_swarm_event(ev: &EventMessage) -> bool {
             .and_then(|a| a.attributes.as_ref())
             .is_some_and(|a| a.contains_key("com.docker.swarm.task.id")),
         _ => false,
+    }
+}
+
+/// How long the newest event of a batch took from the daemon's clock to here, at debug level
+/// under `fleetdeck::latency` (`FLEETDECK_LOG=fleetdeck::latency=debug`): the first leg of
+/// event → screen, beside the app loop's "container news received" and "frame drawn".
+fn latency_read(id: EndpointId, events: &[crate::model::events::FleetEvent]) {
+    if !tracing::enabled!(target: "fleetdeck::latency", tracing::Level::DEBUG) {
+        return;
+    }
+    if let Some(ev) = events.iter().max_by_key(|e| e.time_nano) {
+        let lag_us = (Utc::now().timestamp_nanos_opt().unwrap_or(0) - ev.time_nano) / 1000;
+        tracing::debug!(target: "fleetdeck::latency", endpoint = id, events = events.len(),
+            action = %ev.action, actor = %ev.actor, lag_us, "events read");
     }
 }
 
