@@ -330,9 +330,14 @@ fn plan_events(batch: &[EventMessage]) -> EventWork {
         let actor_id = actor.and_then(|a| a.id.as_deref()).unwrap_or("");
         match ev.typ {
             Some(EventMessageTypeEnum::CONTAINER) => {
+                // `kill` too: it changes nothing an inspect would show (the `die` that follows
+                // a fatal signal does, and is inspected), and inspecting a container while the
+                // daemon tears it down waits on it, which held up reading that very `die` by
+                // 10-80 ms: the session reads no event while an inspect is in flight.
                 let ignored = matches!(
                     verb,
-                    "exec_create"
+                    "kill"
+                        | "exec_create"
                         | "exec_start"
                         | "exec_detach"
                         | "exec_die"
@@ -522,5 +527,18 @@ mod tests {
         assert_eq!(work.containers, ["a", "b", "c"]);
         assert!(work.networks);
         assert!(!work.images);
+    }
+
+    #[test]
+    fn a_kill_alone_is_not_inspected_its_die_is() {
+        use EventMessageTypeEnum::*;
+        let kill = ev(CONTAINER, "kill", "a", &[("signal", "9")]);
+        assert!(
+            plan_events(std::slice::from_ref(&kill))
+                .containers
+                .is_empty()
+        );
+        let die = ev(CONTAINER, "die", "a", &[("exitCode", "137")]);
+        assert_eq!(plan_events(&[kill, die]).containers, ["a"]);
     }
 }
