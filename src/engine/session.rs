@@ -166,6 +166,7 @@ async fn session(
                     }
                 }
                 let converted: Vec<_> = batch.iter().filter_map(|e| convert::event(id, e)).collect();
+                latency_read(id, &converted);
                 if let Some(newest) = converted.iter().map(|e| e.time_nano).max() {
                     *last_event = Some(last_event.map_or(newest, |l| l.max(newest)));
                 }
@@ -291,6 +292,20 @@ fn is_swarm_event(ev: &EventMessage) -> bool {
     }
 }
 
+/// How long the newest event of a batch took from the daemon's clock to here, at debug level
+/// under `fleetdeck::latency` (`FLEETDECK_LOG=fleetdeck::latency=debug`): the first leg of
+/// event → screen, beside the app loop's "container news received" and "frame drawn".
+fn latency_read(id: EndpointId, events: &[crate::model::events::FleetEvent]) {
+    if !tracing::enabled!(target: "fleetdeck::latency", tracing::Level::DEBUG) {
+        return;
+    }
+    if let Some(ev) = events.iter().max_by_key(|e| e.time_nano) {
+        let lag_us = (Utc::now().timestamp_nanos_opt().unwrap_or(0) - ev.time_nano) / 1000;
+        tracing::debug!(target: "fleetdeck::latency", endpoint = id, events = events.len(),
+            action = %ev.action, actor = %ev.actor, lag_us, "events read");
+    }
+}
+
 /// Which follow-up a batch of events calls for.
 #[derive(Default)]
 struct EventWork {
@@ -315,9 +330,14 @@ fn plan_events(batch: &[EventMessage]) -> EventWork {
         let actor_id = actor.and_then(|a| a.id.as_deref()).unwrap_or("");
         match ev.typ {
             Some(EventMessageTypeEnum::CONTAINER) => {
+                // `kill` too: it changes nothing an inspect would show (the `die` that follows
+                // a fatal signal does, and is inspected), and inspecting a container while the
+                // daemon tears it down waits on it, which held up reading that very `die` by
+                // 10-80 ms: the session reads no event while an inspect is in flight.
                 let ignored = matches!(
                     verb,
-                    "exec_create"
+                    "kill"
+                        | "exec_create"
                         | "exec_start"
                         | "exec_detach"
                         | "exec_die"
@@ -507,5 +527,18 @@ mod tests {
         assert_eq!(work.containers, ["a", "b", "c"]);
         assert!(work.networks);
         assert!(!work.images);
+    }
+
+    #[test]
+    fn a_kill_alone_is_not_inspected_its_die_is() {
+        use EventMessageTypeEnum::*;
+        let kill = ev(CONTAINER, "kill", "a", &[("signal", "9")]);
+        assert!(
+            plan_events(std::slice::from_ref(&kill))
+                .containers
+                .is_empty()
+        );
+        let die = ev(CONTAINER, "die", "a", &[("exitCode", "137")]);
+        assert_eq!(plan_events(&[kill, die]).containers, ["a"]);
     }
 }

@@ -113,6 +113,25 @@ impl FleetEvent {
         })
     }
 
+    /// Whether this is a container event that changes what the container's row says: its
+    /// state, health or name ([`apply_to`]), or that it is gone (`destroy`). The dashboard draws
+    /// these without waiting for its frame cap; the rest (exec_*, kill, attach, network and
+    /// image events) only add to the event log and wait for the next frame slot.
+    pub fn changes_a_row(&self) -> bool {
+        self.kind == "container"
+            && matches!(
+                self.verb(),
+                "start"
+                    | "die"
+                    | "oom"
+                    | "health_status"
+                    | "pause"
+                    | "unpause"
+                    | "rename"
+                    | "destroy"
+            )
+    }
+
     fn same_event(&self, other: &FleetEvent) -> bool {
         self.time_nano == other.time_nano
             && self.endpoint == other.endpoint
@@ -445,6 +464,38 @@ mod tests {
             ev(0, 1, ENDPOINT_TYPE, "down", "lab1").severity,
             Severity::Critical
         );
+    }
+
+    #[test]
+    fn state_events_change_a_row_and_chatter_does_not() {
+        for action in [
+            "die",
+            "start",
+            "oom",
+            "health_status: unhealthy",
+            "pause",
+            "destroy",
+        ] {
+            assert!(
+                ev(0, 1, "container", action, "web").changes_a_row(),
+                "{action}"
+            );
+        }
+        for action in [
+            "exec_start: sh -c true",
+            "exec_die",
+            "kill",
+            "attach",
+            "top",
+        ] {
+            assert!(
+                !ev(0, 1, "container", action, "web").changes_a_row(),
+                "{action}"
+            );
+        }
+        assert!(!ev(0, 1, "network", "disconnect", "fleetnet").changes_a_row());
+        assert!(!ev(0, 1, "image", "die", "busybox").changes_a_row());
+        assert!(!ev(0, 1, ENDPOINT_TYPE, "down", "lab1").changes_a_row());
     }
 
     #[test]
