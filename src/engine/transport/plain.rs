@@ -22,11 +22,13 @@ use tokio::time::Instant;
 
 use super::http1::{Answer, AnswerReader, ReadError};
 
-/// Idle sockets kept after a round, at least. The steady state of the 40-daemon benchmark
-/// (25 containers a daemon, 1 s, on-screen containers streamed) polls each daemon's
-/// off-screen containers one tenth a round (`[stats] offscreen_interval_s` = 10): 0 to 6 a
-/// round, measured. Eight covers that with room, so no round opens a connection, while a
-/// start-up burst of 25 a daemon leaves 8, not 25, idle per daemon.
+/// Idle sockets kept after a round, at least. Past start-up an endpoint with nothing on
+/// screen polls one slice of its containers a round (`[stats] offscreen_interval_s` over the
+/// interval: a fifth at the default 2 s and 10 s), about 5 of a benchmark daemon's 25, a
+/// few more or less from round to round; an endpoint on screen polls what it shows, and keeps
+/// that many (the round's peak, below). Eight covers the off-screen slice with room, so
+/// steady rounds open no connection (measured: see the commit's figures), while a start-up
+/// burst of 25 a daemon leaves 8, not 25, idle once a smaller round has passed.
 const MIN_IDLE: usize = 8;
 
 /// Idle sockets kept at most: the collector's own cap on requests in flight per endpoint,
