@@ -15,7 +15,15 @@ fn sleeper(cleanup: &mut RemoveOnDrop, endpoint: &str) -> String {
     docker(
         &config,
         endpoint,
-        &["run", "-d", "--name", &name, "busybox:local", "sleep", "300"],
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
     )
 }
 
@@ -67,7 +75,11 @@ async fn polls_reuse_their_connections_from_round_to_round() {
             r.expect("a reading");
         }
     };
-    read_all(poll_round(&client, &ids, &config.engine).await.expect("round 1"));
+    read_all(
+        poll_round(&client, &ids, &config.engine)
+            .await
+            .expect("round 1"),
+    );
     // The version negotiation (hyper's pool) and one socket per poll of the round.
     let after_first = proxy.connections();
     assert!(after_first <= 1 + ids.len(), "{after_first} connections");
@@ -79,7 +91,10 @@ async fn polls_reuse_their_connections_from_round_to_round() {
         );
     }
     let requests = proxy.requests();
-    let polls = requests.iter().filter(|r| r.contains("one-shot=true")).count();
+    let polls = requests
+        .iter()
+        .filter(|r| r.contains("one-shot=true"))
+        .count();
     assert_eq!(polls, 6 * ids.len(), "{requests:?}");
     assert_eq!(
         proxy.connections(),
