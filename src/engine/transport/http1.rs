@@ -370,7 +370,7 @@ impl AnswerReader {
     /// The complete answer, once [`AnswerReader::feed`] said so.
     pub(crate) fn finish(self) -> Option<Answer> {
         let (head, decoder) = self.body?;
-        (decoder.framing == Framing::Done).then(|| Answer {
+        (decoder.framing == Framing::Done).then_some(Answer {
             status: head.status,
             reusable: head.keep_alive && !decoder.surplus,
             body: decoder.body,
