@@ -41,6 +41,8 @@ mod logs;
 mod partition;
 #[path = "lab/placement.rs"]
 mod placement;
+#[path = "lab/polls.rs"]
+mod polls;
 #[path = "lab/pools.rs"]
 mod pools;
 #[path = "lab/read_only.rs"]

@@ -452,6 +452,19 @@ fn pick<'a>(
         .collect()
 }
 
+/// One round of one-shot polls of `ids`, sent as the collector sends a round (the same
+/// requests, deadline, concurrency and errors): for a reading outside the collector, and for
+/// the lab's tests of the poll transport.
+pub async fn poll_round(
+    client: &EndpointClient,
+    ids: &[String],
+    settings: &EngineSettings,
+) -> Result<Vec<Result<(String, RawStats), EngineError>>, EngineError> {
+    let api = agreed_api(&client.connect().await?);
+    let raw = client.raw()?;
+    Ok(sample_all(&raw, &api, ids, settings, concurrency_for(client.spec())).await)
+}
+
 async fn sample_all(
     raw: &RawGet,
     api: &str,
@@ -469,8 +482,9 @@ async fn sample_all(
         .await
 }
 
-/// One reading of one container: a one-shot stats GET on the endpoint's pooled connection,
-/// decoded straight into the counters fleetdeck uses (see [`parse`]).
+/// One reading of one container: a one-shot stats GET (on the endpoint's plain-socket pool
+/// for unix and plain TCP endpoints, else its hyper pool), decoded straight into the counters
+/// fleetdeck uses (see [`parse`]).
 async fn sample(
     raw: &RawGet,
     api: &str,
@@ -478,11 +492,11 @@ async fn sample(
     settings: &EngineSettings,
 ) -> Result<RawStats, EngineError> {
     let path = format!("/v{api}/containers/{id}/stats?stream=false&one-shot=true");
-    let (status, body) = match tokio::time::timeout(settings.request_timeout, raw.get(&path)).await
-    {
-        Ok(r) => r.map_err(|e| EngineError::Docker(e.to_string()))?,
-        Err(_) => return Err(EngineError::Timeout(settings.request_timeout)),
-    };
+    let (status, body) =
+        match tokio::time::timeout(settings.request_timeout, raw.one_shot(&path)).await {
+            Ok(r) => r.map_err(|e| EngineError::Docker(e.to_string()))?,
+            Err(_) => return Err(EngineError::Timeout(settings.request_timeout)),
+        };
     if !(200..300).contains(&status) {
         return Err(EngineError::Docker(daemon_message(status, &body)));
     }

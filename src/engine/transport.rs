@@ -23,6 +23,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::UnixStream;
 
+pub(crate) mod http1;
+mod plain;
 pub mod ssh;
 pub mod tls;
 
@@ -159,6 +161,8 @@ type Send1 = dyn Fn(
 pub(crate) struct RawGet {
     base: Arc<str>,
     send: Arc<Send1>,
+    /// Unix and plain TCP endpoints: the sockets one-shot polls go out on instead.
+    plain: Option<Arc<plain::PlainPool>>,
 }
 
 impl RawGet {
@@ -175,6 +179,18 @@ impl RawGet {
             .map_err(std::io::Error::other)?
             .to_bytes();
         Ok((status, body))
+    }
+
+    /// A GET answered whole and small (a one-shot stats poll): on the endpoint's plain-socket
+    /// pool when it has one (unix, TCP without TLS: see [`plain`]), else as [`RawGet::get`].
+    pub(crate) async fn one_shot(&self, path: &str) -> std::io::Result<(u16, hyper::body::Bytes)> {
+        match &self.plain {
+            Some(pool) => {
+                let (status, body) = pool.get(path).await?;
+                Ok((status, body.into()))
+            }
+            None => self.get(path).await,
+        }
     }
 
     /// The same GET, answered as soon as the head arrives: the body is read as it comes (a
@@ -197,12 +213,14 @@ fn custom<C>(
     client: Client<C, bollard_body::Body>,
     addr: &str,
     timeout: u64,
+    plain: Option<plain::Target>,
 ) -> Result<(Docker, RawGet), bollard::errors::Error>
 where
     C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
 {
     let raw_client = client.clone();
     let raw = RawGet {
+        plain: plain.map(|target| plain::PlainPool::new(target, POOL_IDLE)),
         base: Arc::from(addr),
         send: Arc::new(move |req: BollardRequest| {
             let client = raw_client.clone();
@@ -257,19 +275,24 @@ pub(super) fn build(
 ) -> Result<(Docker, RawGet), bollard::errors::Error> {
     Ok(match (&spec.url, &spec.tls) {
         (DockerUrl::Unix(path), _) => {
-            let connector = UnixConnector {
-                path: Arc::new(path.clone()),
-            };
+            let path = Arc::new(path.clone());
+            let plain = plain::Target::Unix(path.clone());
+            let connector = UnixConnector { path };
             // The host is never used for routing; it only has to make a valid URI.
-            custom(pooled(connector), "http://docker", timeout)?
+            custom(pooled(connector), "http://docker", timeout, Some(plain))?
         }
         (DockerUrl::Tcp { host, port }, None) => {
+            let plain = plain::Target::Tcp {
+                host: host.clone(),
+                port: *port,
+            };
             let host = if host.contains(':') {
                 format!("[{host}]")
             } else {
                 host.clone()
             };
-            custom(pooled(tcp()), &format!("http://{host}:{port}"), timeout)?
+            let addr = format!("http://{host}:{port}");
+            custom(pooled(tcp()), &addr, timeout, Some(plain))?
         }
         (DockerUrl::Tcp { host, port }, Some(t)) => {
             let connector = tls::TlsConnector::new(host, *port, t, tcp()).map_err(|e| {
@@ -277,7 +300,7 @@ pub(super) fn build(
                     err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)),
                 }
             })?;
-            custom(pooled(connector), "http://docker", timeout)?
+            custom(pooled(connector), "http://docker", timeout, None)?
         }
         (DockerUrl::Ssh { user, host, port }, _) => {
             let connector = ssh::SshConnector::new(ssh::SshTarget {
@@ -288,7 +311,7 @@ pub(super) fn build(
                 connect_timeout: Duration::from_secs(timeout),
             })
             .map_err(|err| bollard::errors::Error::IOError { err })?;
-            custom(pooled(connector), "http://docker", timeout)?
+            custom(pooled(connector), "http://docker", timeout, None)?
         }
     })
 }

@@ -1,0 +1,104 @@
+//! One-shot stats polls on plain sockets (`engine::transport::plain`): a reading over a unix
+//! socket and over TCP, the daemon's error for a container that does not exist, and sockets
+//! kept from one round to the next.
+
+use fleetdeck::engine::EndpointClient;
+use fleetdeck::engine::stats::poll_round;
+use fleetdeck::model::EndpointSpec;
+
+use crate::support::{Proxy, RemoveOnDrop, docker, lab_config, unique};
+
+/// Starts a sleeping container of this test's own on `endpoint`; answers its id.
+fn sleeper(cleanup: &mut RemoveOnDrop, endpoint: &str) -> String {
+    let config = lab_config(&[endpoint]);
+    let name = cleanup.add(unique("polls"));
+    docker(
+        &config,
+        endpoint,
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_read_a_running_container_over_unix_and_tcp_and_name_a_missing_one() {
+    for endpoint in ["lab1", "lab2"] {
+        let config = lab_config(&[endpoint]);
+        let mut cleanup = RemoveOnDrop::new(&config, endpoint);
+        let id = sleeper(&mut cleanup, endpoint);
+        let client = EndpointClient::new(&config.endpoints[0], &config.engine);
+        let missing = unique("polls-nope");
+        let round = poll_round(&client, &[id.clone(), missing.clone()], &config.engine)
+            .await
+            .expect("the daemon answers");
+        assert_eq!(round.len(), 2);
+        let mut got_reading = false;
+        for r in round {
+            match r {
+                Ok((cid, stats)) => {
+                    assert_eq!(cid, id, "{endpoint}");
+                    assert!(stats.mem_usage > 0, "{endpoint}: {stats:?}");
+                    assert!(stats.pids >= 1, "{endpoint}: {stats:?}");
+                    got_reading = true;
+                }
+                // The same text as through the hyper pool: the daemon's own message.
+                Err(e) => assert_eq!(
+                    e.to_string(),
+                    format!("No such container: {missing}"),
+                    "{endpoint}"
+                ),
+            }
+        }
+        assert!(got_reading, "{endpoint}: no reading");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polls_reuse_their_connections_from_round_to_round() {
+    let config = lab_config(&["lab2"]);
+    let mut cleanup = RemoveOnDrop::new(&config, "lab2");
+    let ids: Vec<String> = (0..3).map(|_| sleeper(&mut cleanup, "lab2")).collect();
+    // A counting proxy in front of lab2: every connection the client opens is accepted there.
+    let proxy = Proxy::start("10.203.2.2:2375").await;
+    let spec = EndpointSpec::from_url(Some("polls-proxy"), &proxy.url()).expect("spec");
+    let client = EndpointClient::new(&spec, &config.engine);
+    let read_all = |round: Vec<Result<_, _>>| {
+        assert_eq!(round.len(), 3);
+        for r in round {
+            r.expect("a reading");
+        }
+    };
+    read_all(
+        poll_round(&client, &ids, &config.engine)
+            .await
+            .expect("round 1"),
+    );
+    // The version negotiation (hyper's pool) and one socket per poll of the round.
+    let after_first = proxy.connections();
+    assert!(after_first <= 1 + ids.len(), "{after_first} connections");
+    for round in 2..=6 {
+        read_all(
+            poll_round(&client, &ids, &config.engine)
+                .await
+                .unwrap_or_else(|e| panic!("round {round}: {e}")),
+        );
+    }
+    let requests = proxy.requests();
+    let polls = requests
+        .iter()
+        .filter(|r| r.contains("one-shot=true"))
+        .count();
+    assert_eq!(polls, 6 * ids.len(), "{requests:?}");
+    assert_eq!(
+        proxy.connections(),
+        after_first,
+        "later rounds opened connections: {requests:?}"
+    );
+}
