@@ -1,5 +1,6 @@
 //! The full sync: one complete look at a daemon (version, info, every container inspected,
-//! networks, images), for the session loop and the one-shot queries.
+//! networks, images), for the one-shot queries; and its two halves, list then inspects, which
+//! the session loop sends as they come so the screen shows the rows before the details.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,22 @@ pub async fn full_sync(
     docker: &ReadOnly,
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
+    let (mut sync, daemon_time) = list_sync(docker, settings).await?;
+    let listed = std::mem::take(&mut sync.containers);
+    sync.containers = inspect_all(docker, &listed, settings.request_timeout)
+        .try_filter_map(|c| async move { Ok(c.ok()) })
+        .try_collect()
+        .await?;
+    Ok((sync, daemon_time))
+}
+
+/// The first half of a sync: version, info, the container list, networks and images: what
+/// the screen needs to show every container, without inspecting any. Its containers carry
+/// what the list says ([`convert::listed_container`]); [`inspect_all`] brings the rest.
+pub async fn list_sync(
+    docker: &ReadOnly,
+    settings: &EngineSettings,
+) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
     let (info, latency, daemon_time) = read_info(docker, t).await?;
     let summaries = deadline(
@@ -32,16 +49,10 @@ pub async fn full_sync(
         })),
     )
     .await?;
-    let containers: Vec<Container> = futures::stream::iter(summaries)
-        .map(|s| async move {
-            let id = s.id.clone().unwrap_or_default();
-            let status = s.status.clone().unwrap_or_default();
-            inspect(docker, &id, status, t).await
-        })
-        .buffer_unordered(INSPECT_CONCURRENCY)
-        .try_filter_map(|c| async move { Ok(c) })
-        .try_collect()
-        .await?;
+    let containers = summaries
+        .into_iter()
+        .map(convert::listed_container)
+        .collect();
     let networks = list_networks(docker, t).await?;
     let images = list_images(docker, t).await?;
     Ok((
@@ -55,6 +66,21 @@ pub async fn full_sync(
         },
         daemon_time,
     ))
+}
+
+/// Inspects every listed container, [`INSPECT_CONCURRENCY`] at a time, yielding each as it
+/// comes in: the container, or `Err(id)` for one that vanished since the list.
+pub fn inspect_all<'a>(
+    docker: &'a ReadOnly,
+    listed: &'a [Container],
+    t: Duration,
+) -> impl futures::Stream<Item = Result<Result<Container, String>, EngineError>> + 'a {
+    futures::stream::iter(listed)
+        .map(move |c| async move {
+            let found = inspect(docker, &c.id, c.list_status.clone(), t).await?;
+            Ok::<_, EngineError>(found.ok_or_else(|| c.id.clone()))
+        })
+        .buffer_unordered(INSPECT_CONCURRENCY)
 }
 
 /// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
