@@ -647,6 +647,33 @@ mod tests {
         assert_eq!(cpu_limit_millis(None, None, None), None);
     }
     use super::*;
+
+    #[test]
+    fn the_status_text_tells_health_and_exit_code_before_the_inspect() {
+        assert_eq!(
+            from_status("Up 3 minutes (healthy)"),
+            (Health::Healthy, None)
+        );
+        assert_eq!(
+            from_status("Up 2 hours (unhealthy)"),
+            (Health::Unhealthy, None)
+        );
+        assert_eq!(
+            from_status("Up 5 seconds (health: starting)"),
+            (Health::Starting, None)
+        );
+        assert_eq!(from_status("Up 3 minutes (Paused)"), (Health::None, None));
+        assert_eq!(from_status("Up 3 minutes"), (Health::None, None));
+        assert_eq!(
+            from_status("Exited (137) 2 hours ago"),
+            (Health::None, Some(137))
+        );
+        assert_eq!(
+            from_status("Restarting (1) 3 seconds ago"),
+            (Health::None, Some(1))
+        );
+        assert_eq!(from_status("Created"), (Health::None, None));
+    }
     use bollard::models::{ContainerSummaryStateEnum, EventMessageTypeEnum};
 
     #[test]

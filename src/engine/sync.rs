@@ -40,21 +40,22 @@ pub async fn list_sync(
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
+    // The daemon's clock is read before the list, so every event up to it is in the list.
     let (info, latency, daemon_time) = read_info(docker, t).await?;
-    let summaries = deadline(
+    let list = deadline(
         t,
         docker.list_containers(Some(ListContainersOptions {
             all: true,
             ..Default::default()
         })),
-    )
-    .await?;
-    let containers = summaries
+    );
+    let (summaries, networks, images) =
+        futures::join!(list, list_networks(docker, t), list_images(docker, t));
+    let containers = summaries?
         .into_iter()
         .map(convert::listed_container)
         .collect();
-    let networks = list_networks(docker, t).await?;
-    let images = list_images(docker, t).await?;
+    let (networks, images) = (networks?, images?);
     Ok((
         SyncData {
             info,
@@ -89,10 +90,14 @@ pub(super) async fn read_info(
     docker: &ReadOnly,
     t: Duration,
 ) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
+    // Both at once: at start-up every round trip to a busy daemon counts.
     let started = Instant::now();
-    let version = deadline(t, docker.version()).await?;
-    let latency = started.elapsed();
-    let info = deadline(t, docker.info()).await?;
+    let timed_version = async {
+        let version = deadline(t, docker.version()).await;
+        (version, started.elapsed())
+    };
+    let ((version, latency), info) = futures::join!(timed_version, deadline(t, docker.info()));
+    let (version, info) = (version?, info?);
     let daemon_time = info.system_time.clone();
     let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
     let mut out = convert::daemon_info(info, version, agreed_api(docker));
