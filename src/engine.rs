@@ -30,6 +30,7 @@ mod retry;
 mod runtime;
 mod session;
 pub mod shell;
+mod startup;
 pub mod stats;
 pub mod swarm;
 mod sync;

@@ -88,9 +88,20 @@ pub struct HelpSection {
 fn header_labels(fleet: &Fleet, current: View, width: u16) -> ([String; 2], Vec<(View, String)>) {
     let up = fleet.endpoints.iter().filter(|e| e.is_up()).count();
     let total = fleet.endpoints.len();
+    let containers = fleet.container_count();
+    // While inspects are still coming in, the figures may change: say how far they are.
+    let pending = fleet.details_pending();
+    let details = if pending > 0 {
+        format!(
+            "· details {}/{containers} ",
+            containers.saturating_sub(pending)
+        )
+    } else {
+        String::new()
+    };
     let prefix = [
         " fleetdeck ".to_string(),
-        format!(" {up}/{total} up · {} containers ", fleet.container_count()),
+        format!(" {up}/{total} up · {containers} containers {details}"),
     ];
     let full: usize = View::ALL
         .iter()

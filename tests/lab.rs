@@ -61,6 +61,8 @@ mod stats;
 mod swarm;
 #[path = "lab/swarm_views.rs"]
 mod swarm_views;
+#[path = "lab/sync_phases.rs"]
+mod sync_phases;
 #[path = "lab/top.rs"]
 mod top;
 #[path = "lab/webhook.rs"]

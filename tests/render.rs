@@ -379,6 +379,83 @@ fn a_down_endpoint_is_red_and_its_rows_are_stale() {
     assert_eq!(buf[(x, y)].fg, theme.stale.fg.unwrap());
 }
 
+/// [`app`], with lab2 (endpoint 1) just reconnected: its list is in, one of its two inspects.
+fn awaiting_details_app() -> App {
+    let mut app = app();
+    let list_only = |c: &Container, status: &str| Container {
+        started_at: None,
+        finished_at: None,
+        restart_count: 0,
+        detail: ContainerDetail::default(),
+        list_status: status.into(),
+        ..c.clone()
+    };
+    let mut cron = container("c4", "cron-1", ContainerState::Restarting, "192.168.2.23");
+    cron.restart_count = 12;
+    let mut web = container("c5", "web-2", ContainerState::Running, "192.168.2.24");
+    web.health = Health::Healthy;
+    let rows = vec![
+        list_only(&cron, "Restarting (1) 3 seconds ago"),
+        list_only(&web, "Up 3 hours (healthy)"),
+    ];
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Listed(Box::new(SyncData {
+            info: info(),
+            containers: rows,
+            latency: Some(Duration::from_millis(4)),
+            daemon_time: Some(now()),
+            ..SyncData::default()
+        })),
+    });
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Inspected {
+            containers: vec![web],
+            gone: vec![],
+        },
+    });
+    app
+}
+
+#[test]
+fn details_still_coming_in_are_marked_in_the_header_and_on_the_endpoint() {
+    let mut app = awaiting_details_app();
+    let theme = Theme::dark();
+    snap!("clusters_awaiting_details_80x24", render(&mut app, 80, 24));
+    let buf = render(&mut app, 200, 50);
+    snap!("clusters_awaiting_details_200x50", buf);
+    let text = buffer_to_text(&buf);
+    assert!(
+        text.contains("2/3 up · 6 containers · details 5/6"),
+        "{text}"
+    );
+    let (x, y) = find_cell(&buf, "details 1/2");
+    assert_eq!(buf[(x, y)].fg, theme.endpoint_connecting.fg.unwrap());
+    // The listed row says what Docker's list said until its inspect comes in.
+    key(&mut app, KeyCode::Char('2'));
+    let buf = render(&mut app, 80, 24);
+    snap!("containers_awaiting_details_80x24", buf);
+    let text = buffer_to_text(&buf);
+    assert!(text.contains("Restarting (1) 3"), "{text}");
+    // Once every inspect is in, the marker is gone.
+    let mut cron = container("c4", "cron-1", ContainerState::Restarting, "192.168.2.23");
+    cron.restart_count = 12;
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Inspected {
+            containers: vec![cron],
+            gone: vec![],
+        },
+    });
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(!text.contains("· details"), "{text}");
+    assert!(text.contains("Restarting (12)"), "{text}");
+}
+
 #[test]
 fn the_selected_row_is_highlighted_across_the_table_and_titles_are_styled() {
     let mut app = app();

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    ContainerInspectResponse, ContainerSummary, EventMessage, ImageSummary, Network, Node, Service,
-    SystemInfo, SystemVersion, Task,
+    ContainerInspectResponse, ContainerSummary, EndpointSettings, EventMessage, ImageSummary,
+    MountPoint, Network, Node, Service, SystemInfo, SystemVersion, Task,
 };
 use chrono::{DateTime, Utc};
 
@@ -74,14 +74,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
         .networks
         .unwrap_or_default()
         .into_iter()
-        .map(|(name, ep)| NetAttachment {
-            network: sanitize_owned(name),
-            ipv4: clean_opt(ep.ip_address),
-            ipv6: clean_opt(ep.global_ipv6_address),
-            static_ipv4: ep.ipam_config.and_then(|c| clean_opt(c.ipv4_address)),
-            gateway: clean_opt(ep.gateway),
-            mac: clean_opt(ep.mac_address),
-        })
+        .map(|(name, ep)| attachment(name, ep))
         .collect();
     networks.sort_by(|a, b| a.network.cmp(&b.network));
 
@@ -117,9 +110,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
             }
         }
     }
-    ports.sort_by(|a, b| (a.private, &a.proto, a.public).cmp(&(b.private, &b.proto, b.public)));
-    // IPv4 and IPv6 listeners for the same port read as one binding.
-    ports.dedup_by(|a, b| a.private == b.private && a.proto == b.proto && a.public == b.public);
+    sort_ports(&mut ports);
 
     let health = state
         .health
@@ -166,12 +157,7 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
         .mounts
         .unwrap_or_default()
         .into_iter()
-        .map(|m| Mount {
-            kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
-            source: clean(m.source.or(m.name)),
-            destination: clean(m.destination),
-            read_write: m.rw.unwrap_or(true),
-        })
+        .map(mount)
         .collect();
 
     let clean_vec = |v: Option<Vec<String>>| {
@@ -217,6 +203,123 @@ pub fn container(inspect: ContainerInspectResponse, list_status: String) -> Cont
         },
         list_status: sanitize_owned(list_status),
     }
+}
+
+/// A container's place on one network, as inspect and the list both describe it.
+fn attachment(name: String, ep: EndpointSettings) -> NetAttachment {
+    NetAttachment {
+        network: sanitize_owned(name),
+        ipv4: clean_opt(ep.ip_address),
+        ipv6: clean_opt(ep.global_ipv6_address),
+        static_ipv4: ep.ipam_config.and_then(|c| clean_opt(c.ipv4_address)),
+        gateway: clean_opt(ep.gateway),
+        mac: clean_opt(ep.mac_address),
+    }
+}
+
+fn mount(m: MountPoint) -> Mount {
+    Mount {
+        kind: m.typ.map(|t| t.to_string()).unwrap_or_default(),
+        source: clean(m.source.or(m.name)),
+        destination: clean(m.destination),
+        read_write: m.rw.unwrap_or(true),
+    }
+}
+
+fn sort_ports(ports: &mut Vec<PortBinding>) {
+    ports.sort_by(|a, b| (a.private, &a.proto, a.public).cmp(&(b.private, &b.proto, b.public)));
+    // IPv4 and IPv6 listeners for the same port read as one binding.
+    ports.dedup_by(|a, b| a.private == b.private && a.proto == b.proto && a.public == b.public);
+}
+
+/// A container from the daemon's list alone (`/containers/json`), shown until its inspect comes
+/// in: name, image, state, labels, networks with their addresses (static ones included), ports,
+/// mounts and the network mode are all there. Health and exit code are read from the status
+/// text ("Up 3 minutes (unhealthy)", "Exited (3) 2 hours ago"); restart count, OOM, start and
+/// finish times and the rest of the detail wait for the inspect.
+pub fn listed_container(s: ContainerSummary) -> Container {
+    let status = s.status.unwrap_or_default();
+    let mut networks: Vec<NetAttachment> = s
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, ep)| attachment(name, ep))
+        .collect();
+    networks.sort_by(|a, b| a.network.cmp(&b.network));
+    let mut ports: Vec<PortBinding> = s
+        .ports
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| PortBinding {
+            private: p.private_port,
+            public: p.public_port,
+            host_ip: clean_opt(p.ip),
+            proto: p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into()),
+        })
+        .collect();
+    sort_ports(&mut ports);
+    let (health, exit_code) = from_status(&status);
+    let name = s
+        .names
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    Container {
+        id: clean(s.id),
+        name: sanitize_owned(name).trim_start_matches('/').to_string(),
+        image: clean(s.image),
+        state: s
+            .state
+            .map(|st| ContainerState::parse(st.as_ref()))
+            .unwrap_or(ContainerState::Unknown),
+        health,
+        created: s.created.and_then(|t| DateTime::from_timestamp(t, 0)),
+        started_at: None,
+        finished_at: None,
+        restart_count: 0,
+        exit_code,
+        oom_killed: false,
+        labels: clean_map(s.labels),
+        networks,
+        ports,
+        detail: ContainerDetail {
+            mounts: s
+                .mounts
+                .unwrap_or_default()
+                .into_iter()
+                .map(mount)
+                .collect(),
+            network_mode: clean(s.host_config.and_then(|h| h.network_mode)),
+            ..ContainerDetail::default()
+        },
+        list_status: sanitize_owned(status),
+    }
+}
+
+/// What Docker's status text states for sure (`container.State.String()`): the health in the
+/// parentheses after "Up …", and the exit code of "Exited (N) …" / "Restarting (N) …".
+fn from_status(status: &str) -> (Health, Option<i64>) {
+    let paren = status
+        .split_once('(')
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside.trim());
+    let health = if status.starts_with("Up ") {
+        match paren {
+            Some("health: starting") => Health::Starting,
+            Some(h) => Health::parse(h),
+            None => Health::None,
+        }
+    } else {
+        Health::None
+    };
+    let exit_code = if status.starts_with("Exited ") || status.starts_with("Restarting ") {
+        paren.and_then(|p| p.parse().ok())
+    } else {
+        None
+    };
+    (health, exit_code)
 }
 
 /// A container's CPU limit in thousandths of a CPU: `--cpus` (NanoCpus), else
@@ -544,6 +647,33 @@ mod tests {
         assert_eq!(cpu_limit_millis(None, None, None), None);
     }
     use super::*;
+
+    #[test]
+    fn the_status_text_tells_health_and_exit_code_before_the_inspect() {
+        assert_eq!(
+            from_status("Up 3 minutes (healthy)"),
+            (Health::Healthy, None)
+        );
+        assert_eq!(
+            from_status("Up 2 hours (unhealthy)"),
+            (Health::Unhealthy, None)
+        );
+        assert_eq!(
+            from_status("Up 5 seconds (health: starting)"),
+            (Health::Starting, None)
+        );
+        assert_eq!(from_status("Up 3 minutes (Paused)"), (Health::None, None));
+        assert_eq!(from_status("Up 3 minutes"), (Health::None, None));
+        assert_eq!(
+            from_status("Exited (137) 2 hours ago"),
+            (Health::None, Some(137))
+        );
+        assert_eq!(
+            from_status("Restarting (1) 3 seconds ago"),
+            (Health::None, Some(1))
+        );
+        assert_eq!(from_status("Created"), (Health::None, None));
+    }
     use bollard::models::{ContainerSummaryStateEnum, EventMessageTypeEnum};
 
     #[test]

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::session::run_endpoint;
+use super::startup::{FirstSyncs, STATS_HOLD_MAX};
 use super::{
     EndpointClient, deploy, gate, inspect, logs, send, shell, stats, swarm, top, transport,
 };
@@ -615,7 +616,15 @@ pub fn spawn_fleet_on(
         .iter()
         .map(|spec| EndpointClient::new(spec, &config.engine))
         .collect();
-    for (id, (spec, client)) in config.endpoints.iter().zip(&clients).enumerate() {
+    // The first stats rounds wait for the fleet's first syncs (see `startup`).
+    let (first_syncs, startup) = FirstSyncs::new(config.endpoints.len());
+    for ((id, (spec, client)), first_sync) in config
+        .endpoints
+        .iter()
+        .zip(&clients)
+        .enumerate()
+        .zip(first_syncs)
+    {
         let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
         let (focus_tx, focus_rx) = watch::channel(stats::Focus::None);
         focus.push(focus_tx);
@@ -625,9 +634,10 @@ pub fn spawn_fleet_on(
             config.engine.clone(),
             tx.clone(),
             running_tx,
+            first_sync,
         ));
         if let Some(interval) = config.stats_interval_for(spec) {
-            set.spawn(stats::collect(
+            let collect = stats::collect(
                 id,
                 client.clone(),
                 config.engine.clone(),
@@ -635,7 +645,12 @@ pub fn spawn_fleet_on(
                 running_rx,
                 focus_rx,
                 tx.clone(),
-            ));
+            );
+            let startup = startup.clone();
+            set.spawn(async move {
+                startup.wait(STATS_HOLD_MAX).await;
+                collect.await;
+            });
         }
     }
     (

@@ -12,7 +12,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::client::ReadOnly;
 use super::retry::{Backoff, wait_to_retry};
-use super::sync::{full_sync, inspect, list_images, list_networks, read_info};
+use super::startup::FirstSync;
+use super::sync::{inspect, inspect_all, list_images, list_networks, list_sync, read_info};
 use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm};
 use crate::config::EngineSettings;
 use crate::model::{Container, EndpointId, Msg, MsgKind};
@@ -30,13 +31,16 @@ const SWARM_SETTLE: Duration = Duration::from_millis(250);
 
 /// Watches one endpoint forever: connect → sync → follow events, and on any failure report
 /// `Down` and try again after the backoff. Returns only when the model side has gone away.
+/// `first_sync` is let go once the first sync is in, or the first attempt failed.
 pub async fn run_endpoint(
     id: EndpointId,
     client: EndpointClient,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
     running_tx: watch::Sender<stats::RunningSet>,
+    first_sync: FirstSync,
 ) {
+    let mut first_sync = Some(first_sync);
     let mut backoff = Backoff::new(settings.backoff_max);
     let mut attempt = 1u32;
     // Carried across sessions: a reconnect asks the daemon for everything since this.
@@ -49,11 +53,20 @@ pub async fn run_endpoint(
             return;
         }
         let started = Instant::now();
-        let reason = match session(id, &client, &settings, &tx, &mut last_event, &running_tx).await
+        let reason = match session(
+            id,
+            &client,
+            &settings,
+            &tx,
+            (&mut last_event, &running_tx),
+            &mut first_sync,
+        )
+        .await
         {
             Ok(()) => return,
             Err(e) => e.to_string(),
         };
+        first_sync = None;
         tracing::warn!(endpoint = %client.spec().name, %reason, "endpoint down");
         if started.elapsed() >= HEALTHY_SESSION {
             backoff.reset();
@@ -79,17 +92,23 @@ macro_rules! emit {
     };
 }
 
+/// Inspects sent to the model in one message at most: a batch is what came in at once.
+const INSPECT_BATCH: usize = 64;
+
 /// One connected stretch. `Ok(())` means the receiver is gone; any error means "down".
 async fn session(
     id: EndpointId,
     client: &EndpointClient,
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
-    last_event: &mut Option<i64>,
-    running_tx: &watch::Sender<stats::RunningSet>,
+    (last_event, running_tx): (&mut Option<i64>, &watch::Sender<stats::RunningSet>),
+    first_sync: &mut Option<FirstSync>,
 ) -> Result<(), EngineError> {
+    let began = Instant::now();
     let docker = client.connect().await?;
-    let (sync, daemon_time) = full_sync(&docker, settings).await?;
+    let connected = began.elapsed();
+    let (mut sync, daemon_time) = list_sync(&docker, settings).await?;
+    let listed_in = began.elapsed();
     // Subscribe from the last event seen before a disconnect, so nothing that happened meanwhile
     // is lost; on the first connect, from `backfill` before the sync (by the daemon's clock,
     // which may differ from ours). Replayed events are de-duplicated by the event log, and
@@ -115,12 +134,40 @@ async fn session(
         .as_deref()
         .and_then(convert::parse_time)
         .and_then(|t| t.timestamp_nanos_opt());
+    // The rows go to the screen as soon as the list is in; the inspects refine them as they
+    // come. The stats collector hears of the running containers only once every inspect is
+    // in, so its first round does not compete with them.
     let mut known = Tracked::new(running_tx);
-    for c in &sync.containers {
-        known.seen(c);
-    }
     let mut info = sync.info.clone();
-    emit!(tx, id, MsgKind::Synced(Box::new(sync)));
+    let listed = std::mem::take(&mut sync.containers);
+    sync.containers.clone_from(&listed);
+    emit!(tx, id, MsgKind::Listed(Box::new(sync)));
+    let mut inspects =
+        inspect_all(&docker, &listed, settings.request_timeout).ready_chunks(INSPECT_BATCH);
+    while let Some(batch) = inspects.next().await {
+        let (mut containers, mut gone) = (Vec::new(), Vec::new());
+        for found in batch {
+            match found? {
+                Ok(c) => {
+                    known.seen(&c);
+                    containers.push(c);
+                }
+                Err(cid) => gone.push(cid),
+            }
+        }
+        emit!(tx, id, MsgKind::Inspected { containers, gone });
+    }
+    drop(inspects);
+    known.publish();
+    first_sync.take();
+    tracing::debug!(
+        endpoint = %client.spec().name,
+        connected_ms = connected.as_millis(),
+        listed_ms = listed_in.as_millis(),
+        inspected_ms = began.elapsed().as_millis(),
+        containers = listed.len(),
+        "synced"
+    );
     // A manager's swarm: read now, at every resync, soon after Swarm events, and every
     // SWARM_FOLLOW while Swarm is converging.
     let mut swarm_due = info.is_swarm_manager().then(tokio::time::Instant::now);
@@ -240,11 +287,12 @@ async fn session(
 }
 
 /// What a session knows of its containers: the list status of each (to spot changes at
-/// resync) and which are running, published for the stats collector.
+/// resync) and which are running, published for the stats collector once the sync is in.
 struct Tracked<'a> {
     status: HashMap<String, String>,
     running: HashSet<String>,
     publish: &'a watch::Sender<stats::RunningSet>,
+    publishing: bool,
 }
 
 impl<'a> Tracked<'a> {
@@ -253,7 +301,15 @@ impl<'a> Tracked<'a> {
             status: HashMap::new(),
             running: HashSet::new(),
             publish,
+            publishing: false,
         }
+    }
+
+    /// From now on the running set goes to the stats collector, starting with this one.
+    fn publish(&mut self) {
+        self.publishing = true;
+        self.publish
+            .send_replace(std::sync::Arc::new(self.running.clone()));
     }
 
     fn seen(&mut self, c: &Container) {
@@ -263,7 +319,7 @@ impl<'a> Tracked<'a> {
         } else {
             self.running.remove(&c.id)
         };
-        if changed {
+        if changed && self.publishing {
             self.publish
                 .send_replace(std::sync::Arc::new(self.running.clone()));
         }
@@ -271,7 +327,7 @@ impl<'a> Tracked<'a> {
 
     fn gone(&mut self, id: &str) {
         self.status.remove(id);
-        if self.running.remove(id) {
+        if self.running.remove(id) && self.publishing {
             self.publish
                 .send_replace(std::sync::Arc::new(self.running.clone()));
         }

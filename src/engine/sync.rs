@@ -1,5 +1,6 @@
 //! The full sync: one complete look at a daemon (version, info, every container inspected,
-//! networks, images), for the session loop and the one-shot queries.
+//! networks, images), for the one-shot queries; and its two halves, list then inspects, which
+//! the session loop sends as they come so the screen shows the rows before the details.
 
 use std::time::{Duration, Instant};
 
@@ -22,28 +23,39 @@ pub async fn full_sync(
     docker: &ReadOnly,
     settings: &EngineSettings,
 ) -> Result<(SyncData, Option<String>), EngineError> {
+    let (mut sync, daemon_time) = list_sync(docker, settings).await?;
+    let listed = std::mem::take(&mut sync.containers);
+    sync.containers = inspect_all(docker, &listed, settings.request_timeout)
+        .try_filter_map(|c| async move { Ok(c.ok()) })
+        .try_collect()
+        .await?;
+    Ok((sync, daemon_time))
+}
+
+/// The first half of a sync: version, info, the container list, networks and images: what
+/// the screen needs to show every container, without inspecting any. Its containers carry
+/// what the list says ([`convert::listed_container`]); [`inspect_all`] brings the rest.
+pub async fn list_sync(
+    docker: &ReadOnly,
+    settings: &EngineSettings,
+) -> Result<(SyncData, Option<String>), EngineError> {
     let t = settings.request_timeout;
+    // The daemon's clock is read before the list, so every event up to it is in the list.
     let (info, latency, daemon_time) = read_info(docker, t).await?;
-    let summaries = deadline(
+    let list = deadline(
         t,
         docker.list_containers(Some(ListContainersOptions {
             all: true,
             ..Default::default()
         })),
-    )
-    .await?;
-    let containers: Vec<Container> = futures::stream::iter(summaries)
-        .map(|s| async move {
-            let id = s.id.clone().unwrap_or_default();
-            let status = s.status.clone().unwrap_or_default();
-            inspect(docker, &id, status, t).await
-        })
-        .buffer_unordered(INSPECT_CONCURRENCY)
-        .try_filter_map(|c| async move { Ok(c) })
-        .try_collect()
-        .await?;
-    let networks = list_networks(docker, t).await?;
-    let images = list_images(docker, t).await?;
+    );
+    let (summaries, networks, images) =
+        futures::join!(list, list_networks(docker, t), list_images(docker, t));
+    let containers = summaries?
+        .into_iter()
+        .map(convert::listed_container)
+        .collect();
+    let (networks, images) = (networks?, images?);
     Ok((
         SyncData {
             info,
@@ -57,16 +69,35 @@ pub async fn full_sync(
     ))
 }
 
+/// Inspects every listed container, [`INSPECT_CONCURRENCY`] at a time, yielding each as it
+/// comes in: the container, or `Err(id)` for one that vanished since the list.
+pub fn inspect_all<'a>(
+    docker: &'a ReadOnly,
+    listed: &'a [Container],
+    t: Duration,
+) -> impl futures::Stream<Item = Result<Result<Container, String>, EngineError>> + 'a {
+    futures::stream::iter(listed)
+        .map(move |c| async move {
+            let found = inspect(docker, &c.id, c.list_status.clone(), t).await?;
+            Ok::<_, EngineError>(found.ok_or_else(|| c.id.clone()))
+        })
+        .buffer_unordered(INSPECT_CONCURRENCY)
+}
+
 /// What the daemon says about itself (`docker version`, `docker info`), with its Swarm nodes
 /// when it is a manager; also the round trip of the first request and the daemon's clock.
 pub(super) async fn read_info(
     docker: &ReadOnly,
     t: Duration,
 ) -> Result<(DaemonInfo, Duration, Option<String>), EngineError> {
+    // Both at once: at start-up every round trip to a busy daemon counts.
     let started = Instant::now();
-    let version = deadline(t, docker.version()).await?;
-    let latency = started.elapsed();
-    let info = deadline(t, docker.info()).await?;
+    let timed_version = async {
+        let version = deadline(t, docker.version()).await;
+        (version, started.elapsed())
+    };
+    let ((version, latency), info) = futures::join!(timed_version, deadline(t, docker.info()));
+    let (version, info) = (version?, info?);
     let daemon_time = info.system_time.clone();
     let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
     let mut out = convert::daemon_info(info, version, agreed_api(docker));

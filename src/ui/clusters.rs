@@ -326,6 +326,20 @@ impl Widget for ClustersView<'_, '_> {
                     } else {
                         t.dim
                     };
+                    // Inspects still coming in: its counts may change yet.
+                    let pending = ep.details_pending();
+                    let detail = if ep.is_up() && pending > 0 {
+                        let total = ep.containers.len();
+                        Line::from(vec![
+                            Span::styled(
+                                format!("details {}/{total}", total.saturating_sub(pending)),
+                                t.endpoint_connecting,
+                            ),
+                            Span::styled(format!(" · {detail}"), detail_style),
+                        ])
+                    } else {
+                        Line::styled(detail, detail_style)
+                    };
                     let row = Row::new(vec![
                         Cell::from(badge).style(badge_style),
                         // The lock badge: this endpoint refuses every change.
@@ -355,7 +369,7 @@ impl Widget for ClustersView<'_, '_> {
                         count_cell(c.unhealthy, t.container_unhealthy, t),
                         pct_cell(known_usage(fleet, i).and_then(|u| u.cpu_of_host()), t),
                         pct_cell(known_usage(fleet, i).and_then(|u| u.mem_of_host()), t),
-                        Cell::from(detail).style(detail_style),
+                        Cell::from(detail),
                     ]);
                     if i == selected {
                         row.style(t.selection)

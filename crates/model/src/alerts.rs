@@ -336,7 +336,10 @@ impl Alerts {
             .map(|(_, report)| report);
         let mut notices = Vec::new();
         let mut seen: HashSet<(usize, String)> = HashSet::new();
+        // Subjects whose verdict waits for an inspect: they keep the state they are in.
+        let mut undecided: HashSet<(usize, String)> = HashSet::new();
         for (i, rule) in self.rules.iter().enumerate() {
+            undecided.extend(eval::undecided(rule, fleet).into_iter().map(|s| (i, s)));
             let silenced = self.silences.contains_key(&rule.name);
             for hit in eval::hits(i, rule, fleet, now, &mut report, &self.log_matches) {
                 let key = (i, hit.subject.clone());
@@ -415,7 +418,7 @@ impl Alerts {
             }
         }
         for (key, track) in &mut self.tracks {
-            if seen.contains(key) {
+            if seen.contains(key) || undecided.contains(key) {
                 continue;
             }
             track.pending_since = None;

@@ -190,6 +190,12 @@ impl Container {
     /// syncs: "Up 3h12m", "Exited (3) 5m ago", "Restarting (7)".
     pub fn status_text(&self, now: DateTime<Utc>) -> String {
         let since = |t: Option<DateTime<Utc>>| t.map(|t| human_duration(now - t));
+        // A row from the list alone has no start or finish time yet: Docker's own text says
+        // more until the inspect brings them.
+        let listed_only = self.started_at.is_none() && self.finished_at.is_none();
+        if listed_only && !self.list_status.is_empty() {
+            return self.list_status.clone();
+        }
         match self.state {
             ContainerState::Running => match since(self.started_at) {
                 Some(d) => format!("Up {d}"),

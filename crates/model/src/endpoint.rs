@@ -1,7 +1,7 @@
 //! One Docker daemon as the fleet model sees it: how the link is, what the daemon said about
 //! itself, and what runs on it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -128,6 +128,10 @@ pub struct Endpoint {
     pub synced: bool,
     /// The daemon's clock at the last full sync: events up to it are already in the model.
     pub synced_through: Option<DateTime<Utc>>,
+    /// Containers known from the daemon's list whose inspect has not come in yet: their rows
+    /// show what the list carries, and what only inspect says (restart count, OOM, start and
+    /// finish times, env, mounts…) is not known yet, so a figure may still change.
+    pub awaiting_details: HashSet<String>,
     /// On a Swarm manager: its last reading of the swarm.
     pub swarm: Option<super::swarm::SwarmState>,
 }
@@ -147,6 +151,7 @@ impl Endpoint {
             images: Vec::new(),
             synced: false,
             synced_through: None,
+            awaiting_details: HashSet::new(),
             swarm: None,
         }
     }
@@ -177,6 +182,17 @@ impl Endpoint {
     /// Rows of a daemon we cannot currently hear are last-known, not live.
     pub fn is_stale(&self) -> bool {
         !self.is_up() && self.synced
+    }
+
+    /// Whether the container's inspect is in (or it is not known at all): only then do its
+    /// inspect-only fields mean what they say.
+    pub fn has_details(&self, container_id: &str) -> bool {
+        !self.awaiting_details.contains(container_id)
+    }
+
+    /// Containers listed whose inspect has not come in yet.
+    pub fn details_pending(&self) -> usize {
+        self.awaiting_details.len()
     }
 
     pub fn counts(&self) -> StateCounts {

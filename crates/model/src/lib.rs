@@ -62,6 +62,15 @@ pub enum MsgKind {
     },
     /// A full sync finished: the endpoint is up and this is the truth.
     Synced(Box<SyncData>),
+    /// The first half of a session's sync: the daemon's list is in, so the endpoint is up and
+    /// its rows show what the list carries; [`MsgKind::Inspected`] brings the rest.
+    Listed(Box<SyncData>),
+    /// Inspects of listed containers (`gone`: those that vanished between list and inspect),
+    /// a batch at a time as they come in.
+    Inspected {
+        containers: Vec<Container>,
+        gone: Vec<String>,
+    },
     /// A container appeared or changed (from an event or a partial resync).
     ContainerChanged(Box<Container>),
     ContainerGone {
@@ -399,6 +408,11 @@ impl Fleet {
         self.endpoints.iter().map(|e| e.containers.len()).sum()
     }
 
+    /// Containers listed whose inspect has not come in yet, over the whole fleet.
+    pub fn details_pending(&self) -> usize {
+        self.endpoints.iter().map(|e| e.details_pending()).sum()
+    }
+
     /// What a container event states for sure, folded into that container (or its removal, for
     /// `destroy`). Returns whether anything changed.
     fn apply_container_event(&mut self, endpoint: EndpointId, ev: &events::FleetEvent) -> bool {
@@ -407,6 +421,7 @@ impl Fleet {
         };
         if ev.verb() == "destroy" {
             self.stats.forget(endpoint, &ev.actor_id);
+            ep.awaiting_details.remove(&ev.actor_id);
             let gone = ep.containers.remove(&ev.actor_id).is_some();
             if gone {
                 self.touched(endpoint, &ev.actor_id, false);
@@ -424,6 +439,104 @@ impl Fleet {
             self.touched(endpoint, &ev.actor_id, false);
         }
         changed
+    }
+
+    /// A sync's rows replace the endpoint's: all of them inspected (`details`, a full sync), or
+    /// only listed, their inspects to follow ([`MsgKind::Inspected`]). Either way the endpoint
+    /// is up from here.
+    fn synced(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        sync: SyncData,
+        details: bool,
+        was_up: bool,
+        down_since: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(ep) = self.endpoints.get_mut(endpoint) else {
+            return false;
+        };
+        let SyncData {
+            info,
+            containers,
+            networks,
+            images,
+            latency,
+            daemon_time,
+        } = sync;
+        if !info.is_swarm_manager() {
+            ep.swarm = None;
+        }
+        ep.info = Some(info);
+        ep.synced_through = daemon_time;
+        ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+        ep.awaiting_details = if details {
+            std::collections::HashSet::new()
+        } else {
+            ep.containers.keys().cloned().collect()
+        };
+        let running: std::collections::HashSet<&str> = ep
+            .containers
+            .values()
+            .filter(|c| c.state == ContainerState::Running)
+            .map(|c| c.id.as_str())
+            .collect();
+        self.stats
+            .retain(|e, id| e != endpoint || running.contains(id));
+        ep.networks = networks;
+        ep.images = images;
+        if latency.is_some() {
+            ep.latency = latency;
+        }
+        ep.link = Link::Up;
+        ep.down_since = None;
+        ep.synced = true;
+        self.changes
+            .push(false, || changes::Touched::Endpoint(endpoint));
+        ep.last_contact = Some(at);
+        if !was_up {
+            let detail = down_since
+                .map(|t| format!("after {} down", container::human_duration(at - t)))
+                .unwrap_or_default();
+            self.endpoint_event(endpoint, at, "up", detail);
+        }
+        true
+    }
+
+    /// A container as inspect describes it (after an event, a resync, or the inspects that
+    /// follow a list): the whole truth about it, details included.
+    fn container_changed(&mut self, endpoint: EndpointId, at: DateTime<Utc>, c: Container) -> bool {
+        let Some(ep) = self.endpoints.get_mut(endpoint) else {
+            return false;
+        };
+        ep.last_contact = Some(at);
+        let detailed = ep.awaiting_details.remove(&c.id);
+        let forgot = c.state != ContainerState::Running && self.stats.forget(endpoint, &c.id);
+        let changed = detailed || ep.containers.get(&c.id) != Some(&c);
+        if changed || forgot {
+            self.changes.push(false, || changes::Touched::Container {
+                endpoint,
+                id: c.id.clone(),
+            });
+        }
+        if changed {
+            ep.containers.insert(c.id.clone(), c);
+        }
+        changed
+    }
+
+    fn container_gone(&mut self, endpoint: EndpointId, at: DateTime<Utc>, id: &str) -> bool {
+        let Some(ep) = self.endpoints.get_mut(endpoint) else {
+            return false;
+        };
+        ep.last_contact = Some(at);
+        ep.awaiting_details.remove(id);
+        let forgot = self.stats.forget(endpoint, id);
+        let gone = ep.containers.remove(id).is_some();
+        if gone || forgot {
+            self.touched(endpoint, id, false);
+        }
+        gone
     }
 
     /// Folds one engine message into the fleet. Returns whether anything visible changed, so the
@@ -563,72 +676,23 @@ impl Fleet {
                 true
             }
             MsgKind::Synced(sync) => {
-                let SyncData {
-                    info,
-                    containers,
-                    networks,
-                    images,
-                    latency,
-                    daemon_time,
-                } = *sync;
-                if !info.is_swarm_manager() {
-                    ep.swarm = None;
-                }
-                ep.info = Some(info);
-                ep.synced_through = daemon_time;
-                ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
-                let running: std::collections::HashSet<&str> = ep
-                    .containers
-                    .values()
-                    .filter(|c| c.state == ContainerState::Running)
-                    .map(|c| c.id.as_str())
-                    .collect();
-                self.stats
-                    .retain(|e, id| e != msg.endpoint || running.contains(id));
-                ep.networks = networks;
-                ep.images = images;
-                if latency.is_some() {
-                    ep.latency = latency;
-                }
-                ep.link = Link::Up;
-                ep.down_since = None;
-                ep.synced = true;
-                self.changes
-                    .push(false, || changes::Touched::Endpoint(msg.endpoint));
-                ep.last_contact = Some(msg.at);
-                if !was_up {
-                    let detail = down_since
-                        .map(|t| format!("after {} down", container::human_duration(msg.at - t)))
-                        .unwrap_or_default();
-                    self.endpoint_event(msg.endpoint, msg.at, "up", detail);
-                }
-                true
+                self.synced(msg.endpoint, msg.at, *sync, true, was_up, down_since)
             }
-            MsgKind::ContainerChanged(c) => {
-                ep.last_contact = Some(msg.at);
-                let forgot =
-                    c.state != ContainerState::Running && self.stats.forget(msg.endpoint, &c.id);
-                let changed = ep.containers.get(&c.id) != Some(&*c);
-                if changed || forgot {
-                    self.changes.push(false, || changes::Touched::Container {
-                        endpoint: msg.endpoint,
-                        id: c.id.clone(),
-                    });
+            MsgKind::Listed(sync) => {
+                self.synced(msg.endpoint, msg.at, *sync, false, was_up, down_since)
+            }
+            MsgKind::Inspected { containers, gone } => {
+                let mut changed = false;
+                for c in containers {
+                    changed |= self.container_changed(msg.endpoint, msg.at, c);
                 }
-                if changed {
-                    ep.containers.insert(c.id.clone(), *c);
+                for id in gone {
+                    changed |= self.container_gone(msg.endpoint, msg.at, &id);
                 }
                 changed
             }
-            MsgKind::ContainerGone { id } => {
-                ep.last_contact = Some(msg.at);
-                let forgot = self.stats.forget(msg.endpoint, &id);
-                let gone = ep.containers.remove(&id).is_some();
-                if gone || forgot {
-                    self.touched(msg.endpoint, &id, false);
-                }
-                gone
-            }
+            MsgKind::ContainerChanged(c) => self.container_changed(msg.endpoint, msg.at, *c),
+            MsgKind::ContainerGone { id } => self.container_gone(msg.endpoint, msg.at, &id),
             MsgKind::Networks(networks) => {
                 ep.last_contact = Some(msg.at);
                 let changed = ep.networks != networks;
@@ -748,6 +812,110 @@ mod tests {
         f.apply(msg(0, synced(vec![])));
         assert!(!f.endpoints[0].is_stale());
         assert!(f.endpoints[0].down_since.is_none());
+    }
+
+    fn listed(containers: Vec<Container>) -> MsgKind {
+        MsgKind::Listed(Box::new(SyncData {
+            containers,
+            ..SyncData::default()
+        }))
+    }
+
+    #[test]
+    fn rows_from_the_list_show_at_once_and_the_inspects_refine_them() {
+        let mut f = fleet();
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.list_status = "Up 3 minutes".into();
+        let job = container("c2", "job", ContainerState::Exited);
+        let gone = container("c3", "tmp", ContainerState::Exited);
+        assert!(f.apply(msg(0, listed(vec![web.clone(), job.clone(), gone]))));
+        let ep = &f.endpoints[0];
+        assert!(ep.is_up() && ep.synced, "up as soon as the list is in");
+        assert_eq!(ep.containers.len(), 3);
+        assert_eq!((ep.details_pending(), f.details_pending()), (3, 3));
+        assert!(!ep.has_details("c1"));
+        // Until its inspect, a row says what Docker's status said.
+        let now = DateTime::from_timestamp(2_000_000, 0).unwrap();
+        assert_eq!(ep.containers["c1"].status_text(now), "Up 3 minutes");
+        // The inspects refine the rows, batch by batch; one vanished in between.
+        web.restart_count = 4;
+        web.started_at = Some(now - chrono::TimeDelta::minutes(90));
+        assert!(f.apply(msg(
+            0,
+            MsgKind::Inspected {
+                containers: vec![web],
+                gone: vec!["c3".into()],
+            }
+        )));
+        let ep = &f.endpoints[0];
+        assert_eq!(ep.details_pending(), 1);
+        assert!(ep.has_details("c1") && !ep.has_details("c2"));
+        assert_eq!(ep.containers["c1"].restart_count, 4);
+        assert_eq!(ep.containers["c1"].status_text(now), "Up 1h30m");
+        assert!(!ep.containers.contains_key("c3"));
+        // An inspect identical to the listed row still counts: its details are now known.
+        assert!(f.apply(msg(
+            0,
+            MsgKind::Inspected {
+                containers: vec![job],
+                gone: vec![],
+            }
+        )));
+        assert_eq!(f.details_pending(), 0);
+        assert!(!f.endpoints[1].synced, "the other endpoint is untouched");
+    }
+
+    #[test]
+    fn a_full_sync_or_a_removal_leaves_nothing_awaiting_details() {
+        let mut f = fleet();
+        let rows = vec![
+            container("c1", "web", ContainerState::Running),
+            container("c2", "job", ContainerState::Exited),
+        ];
+        f.apply(msg(0, listed(rows.clone())));
+        f.apply(msg(0, MsgKind::ContainerGone { id: "c2".into() }));
+        assert_eq!(f.details_pending(), 1);
+        f.apply(msg(0, synced(rows)));
+        assert_eq!(f.details_pending(), 0);
+    }
+
+    #[test]
+    fn a_reconnect_lists_again_and_stale_rows_stay_until_then() {
+        let mut f = fleet();
+        f.apply(msg(
+            0,
+            synced(vec![container("c1", "web", ContainerState::Running)]),
+        ));
+        f.apply(msg(
+            0,
+            MsgKind::Down {
+                reason: "connection refused".into(),
+                retry_in: Duration::from_secs(2),
+            },
+        ));
+        f.apply(msg(0, MsgKind::Connecting { attempt: 2 }));
+        let ep = &f.endpoints[0];
+        assert!(ep.is_stale(), "down: the rows are last-known");
+        assert!(ep.has_details("c1"), "and keep what they were");
+        // The new session's list makes it live again, its rows awaiting their inspects.
+        f.apply(msg(
+            0,
+            listed(vec![container("c1", "web", ContainerState::Running)]),
+        ));
+        let ep = &f.endpoints[0];
+        assert!(ep.is_up() && !ep.is_stale());
+        assert!(ep.down_since.is_none());
+        assert_eq!(ep.details_pending(), 1);
+        // Down again before the inspects: stale, still awaiting them.
+        f.apply(msg(
+            0,
+            MsgKind::Down {
+                reason: "again".into(),
+                retry_in: Duration::from_secs(2),
+            },
+        ));
+        assert!(f.endpoints[0].is_stale());
+        assert_eq!(f.endpoints[0].details_pending(), 1);
     }
 
     #[test]

@@ -415,6 +415,33 @@ fn missing(rule: &Rule, fleet: &Fleet, expect: Option<u32>) -> Vec<Hit> {
         .collect()
 }
 
+/// The subjects of rule `rule` that can be neither fired nor resolved now: containers in its
+/// scope listed but not inspected yet, for the conditions that read what only inspect says.
+/// Whatever state such a subject's alert is in, it keeps until the inspect comes in.
+pub(super) fn undecided(rule: &Rule, fleet: &Fleet) -> Vec<String> {
+    if !matches!(
+        rule.condition,
+        Condition::Metric { .. }
+            | Condition::ExitedNonZero { .. }
+            | Condition::OomKilled
+            | Condition::Unhealthy
+            | Condition::Restarting
+    ) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (e, ep) in fleet.endpoints.iter().enumerate() {
+        for id in &ep.awaiting_details {
+            if let Some(c) = ep.containers.get(id)
+                && rule.scope.covers_container(ep, c)
+            {
+                out.push(container_hit(fleet, e, c, None, None, None, String::new()).subject);
+            }
+        }
+    }
+    out
+}
+
 /// Conditions on one container's own state or stats.
 fn container_state(rule: &Rule, fleet: &Fleet, now: DateTime<Utc>) -> Vec<Hit> {
     let loops = matches!(rule.condition, Condition::Restarting)
@@ -427,7 +454,9 @@ fn container_state(rule: &Rule, fleet: &Fleet, now: DateTime<Utc>) -> Vec<Hit> {
             .as_ref()
             .map_or(0, |i| u64::try_from(i.cpus).unwrap_or(0));
         for c in ep.containers.values() {
-            if !rule.scope.covers_container(ep, c) {
+            // Listed but not inspected yet: what these conditions read (exit code, OOM, health
+            // output, restart count, CPU limit) has not arrived, so it holds no verdict.
+            if !rule.scope.covers_container(ep, c) || !ep.has_details(&c.id) {
                 continue;
             }
             let hit = |at, value, exit_code, detail| {

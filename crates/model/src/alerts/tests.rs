@@ -19,10 +19,20 @@ fn fleet() -> Fleet {
 }
 
 fn sync(f: &mut Fleet, endpoint: usize, at: DateTime<Utc>, containers: Vec<Container>) {
+    rows(f, (endpoint, at), MsgKind::Synced, containers);
+}
+
+/// A sync (`MsgKind::Synced`) or a list (`MsgKind::Listed`) of these rows.
+fn rows(
+    f: &mut Fleet,
+    (endpoint, at): (usize, DateTime<Utc>),
+    kind: fn(Box<SyncData>) -> MsgKind,
+    containers: Vec<Container>,
+) {
     f.apply(Msg {
         endpoint,
         at,
-        kind: MsgKind::Synced(Box::new(SyncData {
+        kind: kind(Box::new(SyncData {
             containers,
             ..SyncData::default()
         })),
@@ -690,4 +700,82 @@ fn the_built_in_rules_that_flap_in_a_crash_loop_keep_firing() {
     for name in ["endpoint-down", "restart-loop", "unhealthy"] {
         assert_eq!(keep(name), Duration::ZERO, "{name}");
     }
+}
+
+fn listed(f: &mut Fleet, endpoint: usize, at: DateTime<Utc>, containers: Vec<Container>) {
+    rows(f, (endpoint, at), MsgKind::Listed, containers);
+}
+
+fn inspected(f: &mut Fleet, endpoint: usize, at: DateTime<Utc>, containers: Vec<Container>) {
+    f.apply(Msg {
+        endpoint,
+        at,
+        kind: MsgKind::Inspected {
+            containers,
+            gone: vec![],
+        },
+    });
+}
+
+#[test]
+fn rules_on_inspect_only_fields_neither_fire_nor_resolve_before_the_inspect() {
+    let mut f = fleet();
+    let mut alerts = Alerts::new(vec![
+        rule("crash", "fleet", "exited nonzero"),
+        rule("oom", "fleet", "oom killed"),
+        rule("sick", "fleet", "unhealthy"),
+    ]);
+    // The list says exit code 137 (and the health, for a running one); whether it was an OOM
+    // kill only the inspect says, so nothing fires on the list alone.
+    let mut hog = container("c1", "hog", ContainerState::Exited);
+    hog.exit_code = Some(137);
+    hog.list_status = "Exited (137) 2 minutes ago".into();
+    let mut api = container("c2", "api", ContainerState::Running);
+    api.health = Health::Unhealthy;
+    listed(&mut f, 0, t(0), vec![hog.clone(), api.clone()]);
+    assert!(
+        alerts.evaluate(&f, t(0)).is_empty(),
+        "no verdict from a list"
+    );
+    assert!(alerts.firing().is_empty());
+    // The inspects come in: the OOM kill, not a plain crash, and the unhealthy one.
+    hog.oom_killed = true;
+    hog.finished_at = Some(t(-120));
+    api.started_at = Some(t(-600));
+    inspected(&mut f, 0, t(1), vec![hog.clone(), api.clone()]);
+    let n = alerts.evaluate(&f, t(1));
+    let mut subjects: Vec<_> = n
+        .iter()
+        .map(|n| (n.rule.as_str(), n.subject.as_str()))
+        .collect();
+    subjects.sort();
+    assert_eq!(subjects, [("oom", "a/hog"), ("sick", "a/api")]);
+    // A reconnect lists them again: until their inspects are back, the alerts hold.
+    listed(
+        &mut f,
+        0,
+        t(10),
+        vec![
+            {
+                let mut c = container("c1", "hog", ContainerState::Exited);
+                c.list_status = "Exited (137) 2 minutes ago".into();
+                c
+            },
+            {
+                let mut c = container("c2", "api", ContainerState::Running);
+                c.list_status = "Up 10 minutes (unhealthy)".into();
+                c
+            },
+        ],
+    );
+    assert!(alerts.evaluate(&f, t(10)).is_empty(), "held, not resolved");
+    assert_eq!(alerts.firing().len(), 2);
+    // Inspected again and healthy now: the unhealthy alert resolves, the OOM one stays.
+    api.health = Health::Healthy;
+    inspected(&mut f, 0, t(11), vec![hog, api]);
+    let n = alerts.evaluate(&f, t(11));
+    assert_eq!(n.len(), 1);
+    assert_eq!(n[0].state, NoticeState::Resolved);
+    assert_eq!(n[0].subject, "a/api");
+    assert_eq!(alerts.firing().len(), 1);
 }
