@@ -10,9 +10,16 @@ use crate::support::{Harness, docker, find, lab_config, unique};
 async fn containers_of_every_daemon_are_in_the_model() {
     let config = lab_config(&["lab1", "lab2", "lab3"]);
     let mut h = Harness::start(&config);
-    h.wait_for("all three endpoints synced", Duration::from_secs(20), |f| {
-        f.endpoints.iter().all(|e| e.is_up() && e.synced)
-    })
+    // Up once listed; the inspects (healthcheck, static IPs) follow.
+    h.wait_for(
+        "all three endpoints synced, every container inspected",
+        Duration::from_secs(20),
+        |f| {
+            f.endpoints
+                .iter()
+                .all(|e| e.is_up() && e.synced && e.details_pending() == 0)
+        },
+    )
     .await;
     for ep in &config.endpoints {
         let listed = docker(
