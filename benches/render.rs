@@ -11,6 +11,11 @@
 //!
 //! `cargo bench --bench render` prints median and p95 per case. Under `cargo test` (no
 //! `--bench` argument) it runs each case a few times on a small fleet, as a smoke test.
+//!
+//! `cargo bench --bench render -- --soak [MINUTES]` runs the memory soak instead (issue 22):
+//! the app fed what a real 40 × 25 fleet delivers for MINUTES simulated minutes (60 unless
+//! given) on a fake clock, no sleeping, with the live heap printed every simulated minute
+//! (see [`soak`]). Under `cargo test` a two-minute soak of a smaller fleet runs as a smoke.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // benchmark code: a panic is a failure report
 
@@ -28,6 +33,9 @@ use fleetdeck::model::{Container, ContainerState, DaemonInfo, Health, Msg, MsgKi
 use fleetdeck::ui::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+
+#[path = "render/soak.rs"]
+mod soak;
 
 const ENDPOINTS: usize = 40;
 
@@ -109,6 +117,12 @@ fn reading(at: DateTime<Utc>, n: u64, load: u8) -> RawStats {
 }
 
 fn fleet_app(total: usize) -> App {
+    fleet_app_of(total, container)
+}
+
+/// 40 endpoints synced with `total / 40` containers each, made by `make(endpoint, index)`; the
+/// containers view open.
+fn fleet_app_of(total: usize, make: fn(usize, usize) -> Container) -> App {
     let toml: String = (0..ENDPOINTS)
         .map(|e| {
             format!(
@@ -132,7 +146,7 @@ fn fleet_app(total: usize) -> App {
                     memory_bytes: 32 << 30,
                     ..DaemonInfo::default()
                 },
-                containers: (0..per).map(|i| container(ep, i)).collect(),
+                containers: (0..per).map(|i| make(ep, i)).collect(),
                 daemon_time: Some(now()),
                 ..SyncData::default()
             })),
@@ -177,7 +191,13 @@ fn case(
 }
 
 fn main() {
-    let bench = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().collect();
+    let bench = args.iter().any(|a| a == "--bench");
+    if let Some(at) = args.iter().position(|a| a == "--soak") {
+        let minutes = args.get(at + 1).and_then(|m| m.parse().ok()).unwrap_or(60);
+        soak::run(minutes, 25, 1);
+        return;
+    }
     let (sizes, runs): (&[usize], usize) = if bench {
         (&[10_000, 50_000], 60)
     } else {
@@ -267,5 +287,9 @@ fn main() {
             fleetdeck::ui::buffer_to_text(term.backend().buffer()).contains("svc-"),
             "the containers view shows the fleet"
         );
+    }
+    if !bench {
+        println!();
+        soak::run(2, 5, 1);
     }
 }

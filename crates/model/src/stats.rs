@@ -56,8 +56,12 @@
 //!
 //! # Bounded memory
 //!
-//! A container's [`History`] holds `window / interval` samples (10 min at 2 s = 300, about 26 KB)
-//! and never more than [`MAX_HISTORY`]; a push past capacity drops the oldest. The book holds only
+//! A container's [`History`] holds the samples of the last `window`, never more than
+//! `window / interval` of them (10 min at 2 s = 300, about 26 KB) nor [`MAX_HISTORY`]; a push
+//! drops what fell out of the window, and the oldest past capacity. The window is time, not a
+//! count: a container off screen is sampled every 10 s under a 2 s interval, and 300 of its
+//! samples were 50 minutes, not 10 (the issue 22 soak: the stats book grew to 25 MB at 1,000
+//! containers over 50 minutes instead of 6.5 MB in 10). The book holds only
 //! the containers it is told about and forgets them when told: the app calls
 //! [`StatsBook::forget`] when a container stops or goes and [`StatsBook::retain`] with the running
 //! set after a sync, so memory follows the number of running containers, not uptime.
@@ -309,8 +313,9 @@ pub fn history_capacity(window: Duration, interval: Duration) -> usize {
 }
 
 /// A bounded ring buffer, oldest first; a push when full drops the oldest. Its storage grows
-/// with what it holds, never past `capacity`: a container sampled only off screen (every 10 s)
-/// fills a fifth of a 2 s window's ring, and a thousand rings reserved whole up front held
+/// with what it holds, never past `capacity`, and shrinks when it holds far less: a container
+/// sampled only off screen (every 10 s) fills a fifth of a 2 s window's ring (its history is
+/// cut by time, see [`StatsBook::record`]), and a thousand rings reserved whole up front held
 /// 26 MB of heap for samples that had not come.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ring<T> {
@@ -363,6 +368,17 @@ impl<T> Ring<T> {
 
     pub fn latest(&self) -> Option<&T> {
         self.buf.back()
+    }
+
+    /// Drops the oldest values while `expired` says so; storage holding four times what is
+    /// left is given back down to twice (not exactly: the next pushes would only grow it again).
+    pub fn drop_oldest_while(&mut self, expired: impl Fn(&T) -> bool) {
+        while self.buf.front().is_some_and(&expired) {
+            self.buf.pop_front();
+        }
+        if self.buf.capacity() >= 4 * self.buf.len().max(4) {
+            self.buf.shrink_to(2 * self.buf.len().max(4));
+        }
     }
 
     pub fn oldest(&self) -> Option<&T> {
@@ -615,7 +631,16 @@ impl StatsBook {
         if stats.history.capacity() != capacity {
             stats.history.set_capacity(capacity);
         }
-        stats.record(raw)
+        let sample = stats.record(raw);
+        // The window is time: a container sampled less often than `interval` (off screen)
+        // keeps `window` of history too, not `capacity` samples' worth of it.
+        if let Some(newest) = stats.history.latest().map(|s| s.at) {
+            let window = chrono::TimeDelta::from_std(self.window).unwrap_or(chrono::TimeDelta::MAX);
+            stats
+                .history
+                .drop_oldest_while(|s| newest.signed_duration_since(s.at) >= window);
+        }
+        sample
     }
 
     pub fn get(&self, endpoint: EndpointId, id: &str) -> Option<&ContainerStats> {
@@ -1130,6 +1155,38 @@ mod tests {
         assert!(book.get(1, "cache").is_none());
         assert!(book.forget(0, "web"));
         assert!(book.is_empty());
+    }
+
+    #[test]
+    fn a_container_sampled_less_often_keeps_the_window_not_the_capacity() {
+        // Off screen under a 2 s interval: a reading every 10 s, a 600 s window.
+        let two = Duration::from_secs(2);
+        let mut book = StatsBook::default();
+        for i in 0..=360i64 {
+            let n = u64::try_from(i).unwrap();
+            book.record(0, "web", raw(i * 10, n * GB, n * 4 * GB), two);
+        }
+        let h = book.history(0, "web").unwrap();
+        assert_eq!(h.capacity(), 300, "the bound is still the interval's");
+        assert_eq!(h.len(), 60, "ten minutes of samples, not 300");
+        assert_eq!(h.oldest().unwrap().at, t(3010));
+        assert_eq!(h.latest().unwrap().at, t(3600));
+    }
+
+    #[test]
+    fn a_ring_gives_back_storage_it_no_longer_needs() {
+        let mut r = Ring::new(300);
+        for i in 0..300 {
+            r.push(i);
+        }
+        r.drop_oldest_while(|v| *v < 290);
+        assert_eq!(r.len(), 10);
+        assert_eq!(r.oldest(), Some(&290));
+        assert!(r.buf.capacity() < 40, "{}", r.buf.capacity());
+        r.drop_oldest_while(|_| true);
+        assert!(r.is_empty());
+        r.push(1);
+        assert_eq!(r.latest(), Some(&1));
     }
 
     #[test]
