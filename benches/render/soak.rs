@@ -86,6 +86,11 @@ fn live() -> usize {
     LIVE.load(Relaxed)
 }
 
+/// Stats samples the book holds over all its containers.
+fn samples_held(book: &StatsBook) -> usize {
+    book.iter().map(|(_, _, c)| c.history.len()).sum()
+}
+
 fn mb(bytes: usize) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
@@ -410,12 +415,7 @@ pub fn run(minutes: i64, per: usize, every: i64) {
         if s % (every * 60) == 0 {
             let now_live = live();
             let now_calls = CALLS.load(Relaxed);
-            let samples: usize = app
-                .fleet
-                .stats
-                .iter()
-                .map(|(_, _, c)| c.history.len())
-                .sum();
+            let samples = samples_held(&app.fleet.stats);
             println!(
                 "{:>4} {:>9.2} {:>+8.2} {:>7} {:>8} {:>9} {:>10} {:>8.1}",
                 s / 60,
@@ -454,12 +454,7 @@ fn breakdown(mut app: App, term: Terminal<TestBackend>, start_heap: usize) {
         format!("({} B an event)", bytes / events.max(1)),
     );
     let held = app.fleet.stats.len();
-    let samples: usize = app
-        .fleet
-        .stats
-        .iter()
-        .map(|(_, _, c)| c.history.len())
-        .sum();
+    let samples = samples_held(&app.fleet.stats);
     let window = app.fleet.stats.window();
     let bytes = freed(&mut || app.fleet.stats = StatsBook::new(window));
     line(
