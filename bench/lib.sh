@@ -1,4 +1,5 @@
-# bench/lib.sh — what the terminal benchmarks share (sourced by tui-bench.sh and scale.sh).
+# bench/lib.sh — what the terminal benchmarks share (sourced by tui-bench.sh, scale.sh and
+# event-screen.sh).
 #
 # The caller sets, before sourcing or before the first call:
 #   OUT        the output directory (docker-run.log goes there)
@@ -10,6 +11,13 @@
 # and defines log, die and url LAB (the URL a tool is given for lab LAB).
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # TOOL_PID, TOOL_DEAD, IMAGE...: set here for the callers
+
+# The environment every bench runs in, set when this file is sourced.
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+# C locale: $EPOCHREALTIME and awk/printf must use a decimal point.
+export LC_ALL=C
+# Talk to exactly the daemons we name, whatever the caller's environment says.
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
 
 LAB_RUN=/run/fleetdeck-lab
 IMAGE=busybox:local

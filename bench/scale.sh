@@ -101,10 +101,6 @@
 #   cargo install dtop --version 0.10.2 --locked --root /work/peer-tools   # the peer
 set -euo pipefail
 
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
-export LC_ALL=C
-unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
-
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$REPO/bench/lib.sh"
@@ -384,7 +380,7 @@ soak_row() {
     el=$(( SECONDS - t0 ))
     if (( el >= next )); then
       [[ -e /proc/$pid ]] || { kill "$cpid" 2>/dev/null; die "soak: fleetdeck exited after $el s (screen: $OUT/$name.screen)"; }
-      awk -v min="$(awk -v s="$el" 'BEGIN { printf "%.1f", s / 60 }')" -v fds="$(ls "/proc/$pid/fd" | wc -l)" \
+      awk -v min="$(awk -v s="$el" 'BEGIN { printf "%.1f", s / 60 }')" -v fds="$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)" \
           -v cpu="$(ticks_tree "$pid")" -v tck="$TCK" -v churn="$(cat "$OUT/churn.count" 2>/dev/null || echo '0 0')" '
         /^VmRSS:/ { rss = $2 } /^RssAnon:/ { anon = $2 } /^VmHWM:/ { hwm = $2 } /^Threads:/ { th = $2 }
         END { split(churn, c, " "); printf "%s\t%.1f\t%.1f\t%.1f\t%s\t%s\t%.1f\t%s\t%s\n", min, rss / 1024, anon / 1024, hwm / 1024, th, fds, cpu / tck, c[1], c[2] }' \

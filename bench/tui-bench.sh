@@ -101,12 +101,6 @@
 #   cargo install oxker --locked --root /work/peer-tools
 set -euo pipefail
 
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
-# C locale: $EPOCHREALTIME and awk/printf must use a decimal point.
-export LC_ALL=C
-# Talk to exactly the daemons we name, whatever the caller's environment says.
-unset DOCKER_HOST DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH DOCKER_TLS DOCKER_API_VERSION
-
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$REPO/bench/lib.sh"   # /proc readers, daemon pids, bench containers, tmux sessions
