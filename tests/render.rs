@@ -1485,6 +1485,46 @@ fn retype(app: &mut App, text: &str) {
     }
 }
 
+/// A row from the list alone (its inspect not in yet) has no command or network mode: `d`
+/// says so instead of opening a form that would offer to drop them, and opens it once the
+/// inspect is in.
+#[test]
+fn the_deploy_form_waits_for_the_selected_containers_inspect() {
+    let mut app = pools_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "ep:us-east-01 name:web".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    let ep = app
+        .fleet
+        .endpoints
+        .iter_mut()
+        .find(|e| e.name() == "us-east-01")
+        .unwrap();
+    let id = ep
+        .containers
+        .values()
+        .find(|c| c.name == "web-1")
+        .unwrap()
+        .id
+        .clone();
+    ep.awaiting_details.insert(id.clone());
+    key(&mut app, KeyCode::Char('d'));
+    assert!(app.view.deploy_form.is_none(), "no form from a listed row");
+    let text = buffer_to_text(&render(&mut app, 100, 30));
+    assert!(
+        text.contains("web-1: its details (command, networks) are still loading"),
+        "{text}"
+    );
+    for ep in &mut app.fleet.endpoints {
+        ep.awaiting_details.remove(&id);
+    }
+    key(&mut app, KeyCode::Char('d'));
+    assert!(app.view.deploy_form.is_some(), "the form, once inspected");
+}
+
 #[test]
 fn the_deploy_form_checks_as_you_type_and_shows_the_plan_before_anything_is_sent() {
     let mut app = pools_app();

@@ -129,9 +129,28 @@ impl App {
         if self.plan_recovery(Recovery::Finish) {
             return;
         }
+        // A row from the list alone has no command or network mode yet: a form prefilled
+        // from it would offer to drop them. The inspect follows within seconds.
+        if let Some(name) = self.selected_awaiting_details() {
+            self.view.message = Some(format!(
+                "{name}: its details (command, networks) are still loading; press d again in a moment"
+            ));
+            return;
+        }
         let mut form = DeployForm::new(&self.form_defaults());
         self.check_deploy_form(&mut form);
         self.view.deploy_form = Some(form);
+    }
+
+    /// The selected container's name when the form would update it but its inspect is not in.
+    fn selected_awaiting_details(&self) -> Option<String> {
+        if self.view.view != View::Containers {
+            return None;
+        }
+        let k = self.target_key()?;
+        let ep = self.fleet.endpoints.get(k.endpoint)?;
+        let c = ep.containers.get(&k.id)?;
+        (!ep.has_details(&k.id)).then(|| c.name.clone())
     }
 
     fn deployer(&self) -> Deployer {
