@@ -144,20 +144,30 @@ async fn session(
     emit!(tx, id, MsgKind::Listed(Box::new(sync)));
     let mut inspects =
         inspect_all(&docker, &listed, settings.request_timeout).ready_chunks(INSPECT_BATCH);
+    let mut outcome = InspectOutcome::default();
     while let Some(batch) = inspects.next().await {
         let (mut containers, mut gone) = (Vec::new(), Vec::new());
         for found in batch {
-            match found? {
-                Ok(c) => {
+            match found {
+                Ok(Ok(c)) => {
                     known.seen(&c);
                     containers.push(c);
                 }
-                Err(cid) => gone.push(cid),
+                Ok(Err(cid)) => gone.push(cid),
+                // One container's inspect failing (a wedged container whose inspect times
+                // out while the list answers) must not end the session: the endpoint would
+                // go up on the list and down on the inspect at every retry. Its row stays as
+                // the list gave it, counted as awaiting details, until a resync inspects it.
+                Err(e) => outcome.failed(e),
             }
         }
+        outcome.answered += containers.len() + gone.len();
         emit!(tx, id, MsgKind::Inspected { containers, gone });
     }
     drop(inspects);
+    if let Some(e) = outcome.into_session_error() {
+        return Err(e);
+    }
     known.publish();
     first_sync.take();
     tracing::debug!(
@@ -348,6 +358,31 @@ fn is_swarm_event(ev: &EventMessage) -> bool {
     }
 }
 
+/// How a sync's inspects went: how many the daemon answered (found or gone) and the first
+/// failure. Some failing while others answer is a container's trouble (its row waits for the
+/// next resync); all failing is the daemon's, and ends the session as before.
+#[derive(Default)]
+struct InspectOutcome {
+    answered: usize,
+    first_error: Option<EngineError>,
+}
+
+impl InspectOutcome {
+    fn failed(&mut self, e: EngineError) {
+        tracing::warn!(error = %e, "a container's inspect failed; its row keeps the list's data");
+        self.first_error.get_or_insert(e);
+    }
+
+    /// The session's error when no inspect was answered and at least one failed.
+    fn into_session_error(self) -> Option<EngineError> {
+        if self.answered == 0 {
+            self.first_error
+        } else {
+            None
+        }
+    }
+}
+
 /// How long the newest event of a batch took from the daemon's clock to here, at debug level
 /// under `fleetdeck::latency` (`FLEETDECK_LOG=fleetdeck::latency=debug`): the first leg of
 /// event → screen, beside the app loop's "container news received" and "frame drawn".
@@ -356,7 +391,11 @@ fn latency_read(id: EndpointId, events: &[crate::model::events::FleetEvent]) {
         return;
     }
     if let Some(ev) = events.iter().max_by_key(|e| e.time_nano) {
-        let lag_us = (Utc::now().timestamp_nanos_opt().unwrap_or(0) - ev.time_nano) / 1000;
+        let lag_us = Utc::now()
+            .timestamp_nanos_opt()
+            .unwrap_or(0)
+            .saturating_sub(ev.time_nano)
+            / 1000;
         tracing::debug!(target: "fleetdeck::latency", endpoint = id, events = events.len(),
             action = %ev.action, actor = %ev.actor, lag_us, "events read");
     }
@@ -440,7 +479,16 @@ async fn apply_events(
     let t = settings.request_timeout;
     for cid in work.containers {
         let status = known.status.get(&cid).cloned().unwrap_or_default();
-        let kind = refresh(docker, cid, status, t, known).await?;
+        // The list answered, so the daemon is there: a container whose inspect fails (a
+        // wedged one) keeps its row as it was and is tried again at the next resync, rather
+        // than taking the endpoint down every `resync`.
+        let kind = match refresh(docker, cid, status, t, known).await {
+            Ok(kind) => kind,
+            Err(e) => {
+                tracing::warn!(error = %e, "a container's inspect failed at a resync");
+                continue;
+            }
+        };
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
         }
@@ -514,7 +562,16 @@ async fn resync_containers(
         if !changed {
             continue;
         }
-        let kind = refresh(docker, cid, status, t, known).await?;
+        // The list answered, so the daemon is there: a container whose inspect fails (a
+        // wedged one) keeps its row as it was and is tried again at the next resync, rather
+        // than taking the endpoint down every `resync`.
+        let kind = match refresh(docker, cid, status, t, known).await {
+            Ok(kind) => kind,
+            Err(e) => {
+                tracing::warn!(error = %e, "a container's inspect failed at a resync");
+                continue;
+            }
+        };
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
         }
@@ -545,6 +602,28 @@ async fn resync_containers(
 mod tests {
     use super::*;
     use bollard::models::EventActor;
+
+    #[test]
+    fn one_failing_inspect_among_answers_keeps_the_session_all_failing_ends_it() {
+        let mut some = InspectOutcome::default();
+        some.failed(EngineError::Timeout(Duration::from_secs(10)));
+        some.answered += 3;
+        assert!(
+            some.into_session_error().is_none(),
+            "a wedged container is not a down daemon"
+        );
+        let mut all = InspectOutcome::default();
+        all.failed(EngineError::StreamClosed);
+        all.failed(EngineError::Timeout(Duration::from_secs(10)));
+        assert!(matches!(
+            all.into_session_error(),
+            Some(EngineError::StreamClosed)
+        ));
+        assert!(
+            InspectOutcome::default().into_session_error().is_none(),
+            "nothing to inspect"
+        );
+    }
 
     fn ev(
         typ: EventMessageTypeEnum,
