@@ -90,7 +90,13 @@ fn header_labels(fleet: &Fleet, current: View, width: u16) -> ([String; 2], Vec<
     let total = fleet.endpoints.len();
     let containers = fleet.container_count();
     // While inspects are still coming in, the figures may change: say how far they are.
-    let pending = fleet.details_pending();
+    // Only endpoints that are up: one that went down mid-inspect is not loading anything.
+    let pending: usize = fleet
+        .endpoints
+        .iter()
+        .filter(|e| e.is_up())
+        .map(|e| e.details_pending())
+        .sum();
     let details = if pending > 0 {
         format!(
             "· details {}/{containers} ",

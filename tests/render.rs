@@ -456,6 +456,46 @@ fn details_still_coming_in_are_marked_in_the_header_and_on_the_endpoint() {
     assert!(text.contains("Restarting (12)"), "{text}");
 }
 
+/// An endpoint that went down mid-inspect is not loading anything: the header does not count
+/// its rows as details to come.
+#[test]
+fn the_header_counts_details_to_come_on_endpoints_that_are_up_only() {
+    let mut app = awaiting_details_app();
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(text.contains("· details"), "{text}");
+    app.apply(Msg {
+        endpoint: 1,
+        at: now(),
+        kind: MsgKind::Down {
+            reason: "connection refused".into(),
+            retry_in: Duration::from_secs(4),
+        },
+    });
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    assert!(!text.contains("· details"), "{text}");
+}
+
+/// The detail panel of a row the list gave does not show what only an inspect knows (OOM,
+/// restarts, start time) as if it were known.
+#[test]
+fn the_detail_panel_of_a_listed_row_says_its_details_are_loading() {
+    let mut app = awaiting_details_app();
+    key(&mut app, KeyCode::Char('2'));
+    key(&mut app, KeyCode::Char('/'));
+    for c in "name:cron".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains("details loading: only what the container list says so far"),
+        "{text}"
+    );
+    assert!(!text.contains("OOM killed"), "{text}");
+    assert!(!text.contains("restarts "), "{text}");
+}
+
 #[test]
 fn the_selected_row_is_highlighted_across_the_table_and_titles_are_styled() {
     let mut app = app();

@@ -79,6 +79,16 @@ impl DetailPanel<'_, '_> {
                 t.endpoint_down,
             ));
         }
+        // A row from the container list alone: what only its inspect says (start and finish
+        // times, OOM, restarts, policy) is not known yet, and is not shown as if it were.
+        let detailed = ep.has_details(&c.id);
+        if !detailed {
+            lines.push(kv(
+                "",
+                "details loading: only what the container list says so far",
+                t.dim,
+            ));
+        }
         lines.push(kv("image", c.image.clone(), t.base));
         lines.push(kv("state", c.status_text(s.now), state_style(c, t)));
         if !c.health.as_str().is_empty() {
@@ -88,8 +98,10 @@ impl DetailPanel<'_, '_> {
             }
         }
         lines.push(kv("created", when(c.created, s.now), t.base));
-        lines.push(kv("started", when(c.started_at, s.now), t.base));
-        lines.push(kv("finished", when(c.finished_at, s.now), t.base));
+        if detailed {
+            lines.push(kv("started", when(c.started_at, s.now), t.base));
+            lines.push(kv("finished", when(c.finished_at, s.now), t.base));
+        }
         lines.push(kv(
             "exit code",
             c.exit_code.map_or("-".into(), |e| e.to_string()),
@@ -99,17 +111,19 @@ impl DetailPanel<'_, '_> {
                 t.base
             },
         ));
-        lines.push(kv(
-            "OOM killed",
-            if c.oom_killed { "yes" } else { "no" },
-            if c.oom_killed {
-                t.container_exited_nonzero
-            } else {
-                t.base
-            },
-        ));
-        lines.push(kv("restarts", c.restart_count.to_string(), t.base));
-        lines.push(kv("restart", c.detail.restart_policy.clone(), t.base));
+        if detailed {
+            lines.push(kv(
+                "OOM killed",
+                if c.oom_killed { "yes" } else { "no" },
+                if c.oom_killed {
+                    t.container_exited_nonzero
+                } else {
+                    t.base
+                },
+            ));
+            lines.push(kv("restarts", c.restart_count.to_string(), t.base));
+            lines.push(kv("restart", c.detail.restart_policy.clone(), t.base));
+        }
         if let Some(err) = &c.detail.state_error {
             lines.push(kv("error", err.clone(), t.error));
         }
