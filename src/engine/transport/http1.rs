@@ -343,6 +343,14 @@ impl AnswerReader {
         if decoder.feed(body_bytes).is_err() {
             return Err(ReadError::Bad(io::Error::other("bad chunk framing")));
         }
+        // A one-shot stats answer is about 2 KB: a daemon (or whatever answers on its socket)
+        // sending more than MAX_LINE is not answering a stats poll, and must not be buffered
+        // for the whole request timeout, 64 polls at a time.
+        if decoder.body.len() > MAX_LINE {
+            return Err(ReadError::Bad(io::Error::other(
+                "answer body over 1 MB: not a stats answer",
+            )));
+        }
         Ok(decoder.framing == Framing::Done)
     }
 
@@ -550,5 +558,22 @@ mod tests {
         assert!(!r.feed(b"HTTP/1.0 200 OK\r\n\r\n{\"a\":1}").expect("answer"));
         let a = r.closed().expect("complete at the close");
         assert_eq!((a.body.as_slice(), a.reusable), (&b"{\"a\":1}"[..], false));
+    }
+
+    #[test]
+    fn an_answer_body_over_the_cap_is_refused_not_buffered() {
+        // Lines in it, a huge declared length: the line check alone would not stop it.
+        let mut r = AnswerReader::default();
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n";
+        assert!(!r.feed(head).expect("head"));
+        let lines = b"{\"read\":\"x\"}\n".repeat(1024);
+        let mut refused = false;
+        for _ in 0..=MAX_LINE / lines.len() + 1 {
+            if r.feed(&lines).is_err() {
+                refused = true;
+                break;
+            }
+        }
+        assert!(refused, "a body past MAX_LINE is an error");
     }
 }
