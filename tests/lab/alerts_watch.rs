@@ -490,7 +490,7 @@ async fn alerts_watch_blackholed_endpoint_fires_once_and_resolves_when_lifted() 
 #[test]
 fn alerts_watch_receiver_answering_500_then_200_gets_the_notice_exactly_once() {
     let (case, watch) = Case::start("fdaw-retry", "exit", "exited nonzero", "0s", "");
-    let Case { lab, rx, name, .. } = &case;
+    let Case { rx, .. } = &case;
     // Nothing fires before the container below exits.
     rx.answer_next(&[500]);
     case.run_attached(&["busybox:local", "sh", "-c", "exit 3"]);

@@ -6,25 +6,13 @@ use fleetdeck::engine::EndpointClient;
 use fleetdeck::engine::stats::poll_round;
 use fleetdeck::model::EndpointSpec;
 
-use crate::support::{Proxy, RemoveOnDrop, docker, lab_config, unique};
+use crate::support::{Proxy, RemoveOnDrop, lab_config, unique};
 
 /// Starts a sleeping container of this test's own on `endpoint`; answers its id.
 fn sleeper(cleanup: &mut RemoveOnDrop, endpoint: &str) -> String {
     let config = lab_config(&[endpoint]);
     let name = cleanup.add(unique("polls"));
-    docker(
-        &config,
-        endpoint,
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    )
+    crate::actions::run_quick(&config, endpoint, &name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
