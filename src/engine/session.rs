@@ -107,7 +107,7 @@ async fn session(
     let began = Instant::now();
     let docker = client.connect().await?;
     let connected = began.elapsed();
-    let (mut sync, daemon_time) = list_sync(&docker, settings).await?;
+    let (sync, daemon_time) = list_sync(&docker, settings).await?;
     let listed_in = began.elapsed();
     // Subscribe from the last event seen before a disconnect, so nothing that happened meanwhile
     // is lost; on the first connect, from `backfill` before the sync (by the daemon's clock,
@@ -139,8 +139,7 @@ async fn session(
     // in, so its first round does not compete with them.
     let mut known = Tracked::new(running_tx);
     let mut info = sync.info.clone();
-    let listed = std::mem::take(&mut sync.containers);
-    sync.containers.clone_from(&listed);
+    let listed = sync.containers.clone();
     emit!(tx, id, MsgKind::Listed(Box::new(sync)));
     let mut inspects =
         inspect_all(&docker, &listed, settings.request_timeout).ready_chunks(INSPECT_BATCH);
@@ -479,15 +478,8 @@ async fn apply_events(
     let t = settings.request_timeout;
     for cid in work.containers {
         let status = known.status.get(&cid).cloned().unwrap_or_default();
-        // The list answered, so the daemon is there: a container whose inspect fails (a
-        // wedged one) keeps its row as it was and is tried again at the next resync, rather
-        // than taking the endpoint down every `resync`.
-        let kind = match refresh(docker, cid, status, t, known).await {
-            Ok(kind) => kind,
-            Err(e) => {
-                tracing::warn!(error = %e, "a container's inspect failed at a resync");
-                continue;
-            }
+        let Some(kind) = refresh(docker, cid, status, t, known).await else {
+            continue;
         };
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
@@ -508,24 +500,32 @@ async fn apply_events(
     Ok(Some(()))
 }
 
-/// Inspects one container again: what changed, or that it is gone.
+/// Inspects one container again: what changed, or that it is gone. `None` when the inspect
+/// failed: the session goes on (the daemon answers the event stream or the list, so it is
+/// there) and a container whose inspect fails (a wedged one) keeps its row as it was until a
+/// later event, or a resync that finds its list status changed, inspects it again, rather
+/// than the endpoint going down at every event or resync.
 async fn refresh(
     docker: &ReadOnly,
     cid: String,
     list_status: String,
     limit: Duration,
     known: &mut Tracked<'_>,
-) -> Result<MsgKind, EngineError> {
-    Ok(match inspect(docker, &cid, list_status, limit).await? {
-        Some(c) => {
+) -> Option<MsgKind> {
+    match inspect(docker, &cid, list_status, limit).await {
+        Ok(Some(c)) => {
             known.seen(&c);
-            MsgKind::ContainerChanged(Box::new(c))
+            Some(MsgKind::ContainerChanged(Box::new(c)))
         }
-        None => {
+        Ok(None) => {
             known.gone(&cid);
-            MsgKind::ContainerGone { id: cid }
+            Some(MsgKind::ContainerGone { id: cid })
         }
-    })
+        Err(e) => {
+            tracing::warn!(container = %cid, error = %e, "a container's inspect failed; its row stays as it was");
+            None
+        }
+    }
 }
 
 /// The safety net under the event stream: list everything, inspect only what looks different,
@@ -562,15 +562,8 @@ async fn resync_containers(
         if !changed {
             continue;
         }
-        // The list answered, so the daemon is there: a container whose inspect fails (a
-        // wedged one) keeps its row as it was and is tried again at the next resync, rather
-        // than taking the endpoint down every `resync`.
-        let kind = match refresh(docker, cid, status, t, known).await {
-            Ok(kind) => kind,
-            Err(e) => {
-                tracing::warn!(error = %e, "a container's inspect failed at a resync");
-                continue;
-            }
+        let Some(kind) = refresh(docker, cid, status, t, known).await else {
+            continue;
         };
         if send(tx, id, kind).await.is_err() {
             return Ok(None);
