@@ -90,13 +90,7 @@ fn header_labels(fleet: &Fleet, current: View, width: u16) -> ([String; 2], Vec<
     let total = fleet.endpoints.len();
     let containers = fleet.container_count();
     // While inspects are still coming in, the figures may change: say how far they are.
-    // Only endpoints that are up: one that went down mid-inspect is not loading anything.
-    let pending: usize = fleet
-        .endpoints
-        .iter()
-        .filter(|e| e.is_up())
-        .map(|e| e.details_pending())
-        .sum();
+    let pending = fleet.details_pending();
     let details = if pending > 0 {
         format!(
             "· details {}/{containers} ",

@@ -408,9 +408,14 @@ impl Fleet {
         self.endpoints.iter().map(|e| e.containers.len()).sum()
     }
 
-    /// Containers listed whose inspect has not come in yet, over the whole fleet.
+    /// Containers listed whose inspect has not come in yet, on the endpoints that are up: one
+    /// that went down mid-inspect is not loading anything (its rows are last-known).
     pub fn details_pending(&self) -> usize {
-        self.endpoints.iter().map(|e| e.details_pending()).sum()
+        self.endpoints
+            .iter()
+            .filter(|e| e.is_up())
+            .map(|e| e.details_pending())
+            .sum()
     }
 
     /// What a container event states for sure, folded into that container (or its removal, for
