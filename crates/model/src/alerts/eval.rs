@@ -95,6 +95,11 @@ pub(super) fn hits(
     }
 }
 
+/// The subject a container's alert is tracked under: `ENDPOINT/NAME`.
+fn container_subject(endpoint: &str, c: &Container) -> String {
+    format!("{endpoint}/{}", c.name)
+}
+
 fn container_hit(
     fleet: &Fleet,
     endpoint: EndpointId,
@@ -106,7 +111,7 @@ fn container_hit(
 ) -> Hit {
     let ep = fleet.endpoints.get(endpoint).map_or("?", |e| e.name());
     Hit {
-        subject: format!("{ep}/{}", c.name),
+        subject: container_subject(ep, c),
         kind: SubjectKind::Container,
         endpoint: Some(endpoint),
         container_id: Some(c.id.clone()),
@@ -430,12 +435,12 @@ pub(super) fn undecided(rule: &Rule, fleet: &Fleet) -> Vec<String> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for (e, ep) in fleet.endpoints.iter().enumerate() {
+    for ep in &fleet.endpoints {
         for id in &ep.awaiting_details {
             if let Some(c) = ep.containers.get(id)
                 && rule.scope.covers_container(ep, c)
             {
-                out.push(container_hit(fleet, e, c, None, None, None, String::new()).subject);
+                out.push(container_subject(ep.name(), c));
             }
         }
     }
