@@ -96,6 +96,9 @@ pub struct App {
     /// What time had put on screen in the last frame (see `redraw`): `None` when every tick
     /// draws.
     drawn_times: Option<Vec<String>>,
+    /// The stats figures of the rows on screen in the last frame (see `redraw`): `None` when
+    /// every stats round draws.
+    drawn_figures: Option<Vec<String>>,
 }
 
 /// Fleet changes the app keeps for the containers table, which redoes only the rows they
@@ -248,6 +251,7 @@ impl App {
             )),
             rows: std::cell::RefCell::new(None),
             drawn_times: None,
+            drawn_figures: None,
         }
     }
 
@@ -359,17 +363,14 @@ impl App {
         // Stats samples wait for the tick: evaluating per stats message would cost a pass over
         // every rule for each endpoint's round.
         let stats = matches!(msg.kind, crate::model::MsgKind::Stats { .. });
-        // On the plain table, a round that changes no figure on screen draws no frame.
-        let figures = stats.then(|| self.shown_figures()).flatten();
+        let endpoint = msg.endpoint;
         let changed = self.fleet.apply(msg);
         self.alerting.dirty |= changed && !stats;
         if action_news && let Some(progress) = self.fleet.actions.latest() {
             self.view.message = Some(progress.status_line());
         }
-        match figures {
-            Some(before) => changed && self.shown_figures().is_none_or(|after| after != before),
-            None => changed,
-        }
+        // On the plain table, a round that changes no figure on screen draws no frame.
+        changed && (!stats || self.figures_moved(endpoint))
     }
 
     fn scope(&self) -> Scope {
@@ -970,7 +971,7 @@ impl App {
         }
         if self.view.view != View::Containers {
             self.on_screen.clear();
-            self.note_drawn_times();
+            self.note_drawn();
             return;
         }
         let rows = self.rows();
@@ -997,7 +998,7 @@ impl App {
             .get(self.view.offset..end)
             .map(<[RowKey]>::to_vec)
             .unwrap_or_default();
-        self.note_drawn_times();
+        self.note_drawn();
     }
 
     /// Which containers each endpoint's stats collector samples every interval: the ones on
