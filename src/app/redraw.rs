@@ -3,9 +3,9 @@
 //! clock shows minutes. Drawing the frame anyway (laying out and formatting every visible cell,
 //! then diffing it against the last frame to write nothing) was most of the dashboard's CPU at
 //! 1 s sampling. So while the screen is the plain table, a round redraws only if a figure on
-//! screen reads differently from the last frame, and a tick only if the clock or a row's STATUS does. Anywhere else
-//! (other views, overlays, a detail panel, a table ranked by a stats column, a wall) every
-//! round and every tick draws, as before.
+//! screen reads differently from the last frame, and a tick only if the clock or a row's
+//! STATUS does. Anywhere else (other views, overlays, a detail panel, a table ranked by a stats
+//! column, a wall) every round and every tick draws, as before.
 
 use chrono::{DateTime, Utc};
 
