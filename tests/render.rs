@@ -212,6 +212,16 @@ fn key(app: &mut App, code: KeyCode) {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
 }
 
+/// Presses `/`, types `text` and Enter: the containers filter, or the search of the log or
+/// inspect view, whichever is open.
+fn search(app: &mut App, text: &str) {
+    key(app, KeyCode::Char('/'));
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+    key(app, KeyCode::Enter);
+}
+
 /// Local-time renderings (header clock, "last contact") differ by time zone: mask them.
 macro_rules! snap {
     ($name:expr, $buf:expr) => {
@@ -481,11 +491,7 @@ fn the_header_counts_details_to_come_on_endpoints_that_are_up_only() {
 fn the_detail_panel_of_a_listed_row_says_its_details_are_loading() {
     let mut app = awaiting_details_app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:cron".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:cron");
     key(&mut app, KeyCode::Enter);
     let text = buffer_to_text(&render(&mut app, 120, 40));
     assert!(
@@ -563,11 +569,7 @@ fn detail_panel_masks_env_until_asked() {
 fn filter_sort_and_group_change_what_is_listed() {
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "label:app=web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "label:app=web");
     let text = buffer_to_text(&render(&mut app, 120, 30));
     assert!(text.contains("web-1") && text.contains("web-2") && text.contains("web-eu-1"));
     assert!(
@@ -576,11 +578,7 @@ fn filter_sort_and_group_change_what_is_listed() {
     );
 
     // A bad filter is explained and does not replace the good one.
-    key(&mut app, KeyCode::Char('/'));
-    for c in " colour:red".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, " colour:red");
     let text = buffer_to_text(&render(&mut app, 120, 30));
     assert!(text.contains("unknown filter field \"colour\""), "{text}");
     key(&mut app, KeyCode::Esc);
@@ -827,11 +825,7 @@ fn log_view_marks_stderr_and_highlights_search_matches() {
     ]);
     app.logs = Some(LogView::new(1, buffer));
     key(&mut app, KeyCode::Char('5'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "error".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "error");
     let buf = render(&mut app, 80, 24);
     snap!("logs_80x24", buf.clone());
     let (x, y) = find_cell(&buf, "E error");
@@ -1217,11 +1211,7 @@ fn destructive_keys_ask_first_naming_containers_and_endpoints() {
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
     // Mark two containers on two endpoints, then restart.
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:web");
     key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1
     key(&mut app, KeyCode::Char(' ')); // us-east-01/web-1
     key(&mut app, KeyCode::Char(' ')); // us-east-02/web-2
@@ -1532,11 +1522,7 @@ fn retype(app: &mut App, text: &str) {
 fn the_deploy_form_waits_for_the_selected_containers_inspect() {
     let mut app = pools_app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "ep:us-east-01 name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "ep:us-east-01 name:web");
     let ep = app
         .fleet
         .endpoints
@@ -1571,11 +1557,7 @@ fn the_deploy_form_checks_as_you_type_and_shows_the_plan_before_anything_is_sent
     let theme = Theme::dark();
     key(&mut app, KeyCode::Char('2'));
     // The filter puts us-east-01/web-1 on top; d opens the form prefilled to update it.
-    key(&mut app, KeyCode::Char('/'));
-    for c in "ep:us-east-01 name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "ep:us-east-01 name:web");
     key(&mut app, KeyCode::Char('d'));
     let buf = render(&mut app, 100, 30);
     snap!("deploy_form_100x30", buf.clone());
@@ -1698,11 +1680,7 @@ fn the_rollback_key_plans_the_swap_to_the_kept_revision() {
         });
     }
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:cart state:running".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:cart state:running");
     key(&mut app, KeyCode::Char('b'));
     let buf = render(&mut app, 100, 30);
     snap!("rollback_plan_100x30", buf.clone());
@@ -2104,11 +2082,7 @@ fn star_marks_every_row_the_filter_shows_and_actions_take_them_all() {
     key(&mut app, KeyCode::Char('j'));
     key(&mut app, KeyCode::Char(' '));
     assert_eq!(app.view.marked.len(), 1);
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:web");
     key(&mut app, KeyCode::Char('*'));
     let mut marked: Vec<String> = app
         .view
@@ -2155,11 +2129,7 @@ fn t_shows_the_containers_processes_at_80x24_and_esc_closes_them() {
     use fleetdeck::model::top::ProcessTable;
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:web");
     key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
     key(&mut app, KeyCode::Char('t'));
     let watch = app.view.processes.as_ref().expect("overlay open").watch;
@@ -2223,11 +2193,7 @@ fn inspect_web1(app: &mut App) -> (u64, String) {
     use fleetdeck::app::Command;
     use fleetdeck::model::inspect::{InspectDoc, InspectTarget};
     key(app, KeyCode::Char('2'));
-    key(app, KeyCode::Char('/'));
-    for c in "name:web".chars() {
-        key(app, KeyCode::Char(c));
-    }
-    key(app, KeyCode::Enter);
+    search(app, "name:web");
     key(app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
     key(app, KeyCode::Char('i'));
     let request = app.view.inspect.as_ref().expect("overlay open").request;
@@ -2383,11 +2349,7 @@ fn i_shows_the_inspect_json_at_80x24_with_env_masked_until_m_and_searchable() {
     // folded Filler section, which opens.
     assert!(!text.contains("found me"), "{text}");
     assert!(text.contains("▸ \"Filler\""), "{text}");
-    key(&mut app, KeyCode::Char('/'));
-    for c in "FOUND".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "FOUND");
     let buf = render(&mut app, 80, 24);
     let text = buffer_to_text(&buf);
     assert!(text.contains("\"zz-deep\": \"found me\""), "{text}");
@@ -2447,11 +2409,7 @@ fn c_opens_a_copy_menu_whose_pick_is_one_osc_52_and_shift_c_copies_endpoint_and_
     use fleetdeck::app::{Command, Effects};
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
-    key(&mut app, KeyCode::Char('/'));
-    for c in "name:web".chars() {
-        key(&mut app, KeyCode::Char(c));
-    }
-    key(&mut app, KeyCode::Enter);
+    search(&mut app, "name:web");
     key(&mut app, KeyCode::Char('j')); // past eu-west-01/web-eu-1: us-east-01/web-1
     let web1 = format!("c1{}", "0".repeat(62));
     key(&mut app, KeyCode::Char('c'));
