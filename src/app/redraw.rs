@@ -172,22 +172,27 @@ mod tests {
     /// Applies one stats round from endpoint 0 and, as the loop does, draws a frame when it
     /// asks for one.
     fn round(app: &mut App, at: DateTime<Utc>, readings: &[(&str, u64)]) -> bool {
+        let draw = app.apply(stats_msg(at, readings));
+        if draw {
+            app.prepare_frame(200, 50);
+        }
+        draw
+    }
+
+    /// One stats round from endpoint 0: each container's memory reading at `at`.
+    fn stats_msg(at: DateTime<Utc>, readings: &[(&str, u64)]) -> Msg {
         let samples = readings
             .iter()
             .map(|(id, mem)| (id.to_string(), reading(at, *mem)))
             .collect();
-        let draw = app.apply(Msg {
+        Msg {
             endpoint: 0,
             at,
             kind: MsgKind::Stats {
                 interval: std::time::Duration::from_secs(1),
                 samples,
             },
-        });
-        if draw {
-            app.prepare_frame(200, 50);
         }
-        draw
     }
 
     fn start() -> DateTime<Utc> {
@@ -241,15 +246,7 @@ mod tests {
         round(&mut app, s(1), &[("id00", 100_000)]);
         assert!(round(&mut app, s(2), &[("id00", 100_000)]));
         // A round that asks for a frame not drawn yet (the fps cap holds it)...
-        let samples = vec![("id00".to_string(), reading(s(3), 2_000_000))];
-        assert!(app.apply(Msg {
-            endpoint: 0,
-            at: s(3),
-            kind: MsgKind::Stats {
-                interval: std::time::Duration::from_secs(1),
-                samples,
-            },
-        }));
+        assert!(app.apply(stats_msg(s(3), &[("id00", 2_000_000)])));
         // ...and a round that puts the figure back: the last frame already shows it, so this
         // round has nothing of its own to draw.
         assert!(!round(&mut app, s(4), &[("id00", 100_000)]));
