@@ -121,12 +121,20 @@ fn socket_error(path: &std::path::Path, e: std::io::Error) -> std::io::Error {
     std::io::Error::new(e.kind(), what)
 }
 
-fn pooled<C>(connector: C) -> Client<C, bollard_body::Body>
+/// Idle hyper connections kept per endpoint that has plain sockets (unix, TCP without TLS).
+/// Its polls and inspects go out on those ([`plain`]); what is left on the hyper pool is the
+/// session's sync (version, info, the lists, at once), log tails and the odd query, so a
+/// sync's burst of connections need not sit idle for [`POOL_IDLE`] at 25 KB each. TLS and
+/// SSH endpoints keep every idle connection: their stats rounds reuse them.
+const PLAIN_ENDPOINT_MAX_IDLE: usize = 2;
+
+fn pooled<C>(connector: C, max_idle: usize) -> Client<C, bollard_body::Body>
 where
     C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
 {
     Client::builder(TokioExecutor::new())
         .pool_idle_timeout(POOL_IDLE)
+        .pool_max_idle_per_host(max_idle)
         .pool_timer(TokioTimer::new())
         .http1_read_buf_exact_size(READ_BUF)
         .build(connector)
@@ -179,6 +187,12 @@ impl RawGet {
             .map_err(std::io::Error::other)?
             .to_bytes();
         Ok((status, body))
+    }
+
+    /// Whether [`RawGet::one_shot`] goes out on plain sockets (unix, TCP without TLS) rather
+    /// than through the endpoint's hyper pool.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.plain.is_some()
     }
 
     /// A GET answered whole and small (a one-shot stats poll): on the endpoint's plain-socket
@@ -279,7 +293,12 @@ pub(super) fn build(
             let plain = plain::Target::Unix(path.clone());
             let connector = UnixConnector { path };
             // The host is never used for routing; it only has to make a valid URI.
-            custom(pooled(connector), "http://docker", timeout, Some(plain))?
+            custom(
+                pooled(connector, PLAIN_ENDPOINT_MAX_IDLE),
+                "http://docker",
+                timeout,
+                Some(plain),
+            )?
         }
         (DockerUrl::Tcp { host, port }, None) => {
             let plain = plain::Target::Tcp {
@@ -292,7 +311,12 @@ pub(super) fn build(
                 host.clone()
             };
             let addr = format!("http://{host}:{port}");
-            custom(pooled(tcp()), &addr, timeout, Some(plain))?
+            custom(
+                pooled(tcp(), PLAIN_ENDPOINT_MAX_IDLE),
+                &addr,
+                timeout,
+                Some(plain),
+            )?
         }
         (DockerUrl::Tcp { host, port }, Some(t)) => {
             let connector = tls::TlsConnector::new(host, *port, t, tcp()).map_err(|e| {
@@ -300,7 +324,12 @@ pub(super) fn build(
                     err: std::io::Error::other(format!("endpoint {}: {e}", spec.name)),
                 }
             })?;
-            custom(pooled(connector), "http://docker", timeout, None)?
+            custom(
+                pooled(connector, usize::MAX),
+                "http://docker",
+                timeout,
+                None,
+            )?
         }
         (DockerUrl::Ssh { user, host, port }, _) => {
             let connector = ssh::SshConnector::new(ssh::SshTarget {
@@ -311,7 +340,12 @@ pub(super) fn build(
                 connect_timeout: Duration::from_secs(timeout),
             })
             .map_err(|err| bollard::errors::Error::IOError { err })?;
-            custom(pooled(connector), "http://docker", timeout, None)?
+            custom(
+                pooled(connector, usize::MAX),
+                "http://docker",
+                timeout,
+                None,
+            )?
         }
     })
 }

@@ -87,7 +87,9 @@ impl EndpointClient {
     /// 20.10 speaks 1.41) is talked to in its own version, never refused for its age. Also the
     /// reachability check every session starts with (one GET of `/version`).
     pub async fn connect(&self) -> Result<ReadOnly, EngineError> {
-        self.negotiated().await.map(ReadOnly::new)
+        let (_, raw) = self.built()?;
+        let docker = self.negotiated().await?;
+        Ok(ReadOnly::with_plain_gets(docker, raw))
     }
 
     /// GETs on the same pool, answered raw (stats polls, liveness probes).
