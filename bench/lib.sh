@@ -59,6 +59,13 @@ ticks_tree() {   # utime+stime+cutime+cstime of PID and every live descendant
 descendants() { local c; for c in $(ps --ppid "$1" -o pid= 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 host_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# The process's anonymous memory now (RssAnon, kB; 0 once it is gone), read without a fork so
+# it can be sampled every few ms: the kernel keeps no peak of it, as VmHWM is kept for RSS.
+anon_kb() {
+  local k v _
+  while read -r k v _; do [[ $k == RssAnon: ]] && { echo "$v"; return; }; done <"/proc/$1/status" 2>/dev/null
+  echo 0
+}
 
 # Wait (at most QUIET_MAX s) until the machine is quiet: a row measured next to a
 # compile or a test run says more about them than about the tool.

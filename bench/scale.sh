@@ -66,7 +66,10 @@
 #     notes say how long a capture took on average). Median and p90 of the presses
 #     answered within 1 s; the others count as timeouts. The selection moves within the
 #     first screen of the ~1,000 rows;
-#   - peak RSS: VmHWM of the tool at the end (window and key presses);
+#   - peak RSS: VmHWM of the tool at the end (window and key presses). RSS counts the
+#     binary's clean code pages too; peak anonymous memory (RssAnon: heap, stacks), the
+#     part a long session can grow, has no kernel peak, so it is sampled on every pass of
+#     the window's loop (20-100 ms) and after every key press;
 #   - host % = busy CPU of the whole machine in the window / one core (200 % = both
 #     cores). Rows wait (BENCH_QUIET) for a quiet machine first, and a row marks a fleet
 #     daemon restarted or bench containers lost during it.
@@ -87,8 +90,10 @@
 #   BENCH_SOAK_MIN=30, BENCH_SOAK_EVERY=60, BENCH_CHURN=20, BENCH_CHURN_EVERY=10
 #                         the soak row's length, its sampling, and its churn
 #   BENCH_KEEP=0          1: leave the fleet daemons up at the end (their bench
-#                         containers are removed); else `lab.sh extra-down` deletes them
-#                         with their containers (also on Ctrl-C, TERM or an error)
+#                         containers are removed); fleet: leave the daemons and their
+#                         containers, so the next run (another binary, BENCH_TOOLS="baseline
+#                         fd") starts at once; else `lab.sh extra-down` deletes them with
+#                         their containers (also on Ctrl-C, TERM or an error)
 #   BENCH_OUT=DIR         results.tsv, report.md, byte captures, screens (default: a new
 #                         /tmp/scale-bench.XXXXXX, kept)
 #   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop
@@ -161,7 +166,9 @@ cleanup() {
   trap - EXIT INT TERM
   T kill-server 2>/dev/null || true     # our own server only (-L), with its tools
   if (( STARTED )); then
-    if [[ $KEEP == 1 ]]; then
+    if [[ $KEEP == fleet ]]; then
+      log "BENCH_KEEP=fleet: leaving lab${LABS[0]}..lab${LABS[-1]} up with their bench containers"
+    elif [[ $KEEP == 1 ]]; then
       log "BENCH_KEEP=1: removing the bench containers, leaving lab${LABS[0]}..lab${LABS[-1]} up"
       local i jobs=()
       for i in "${LABS[@]}"; do
@@ -250,7 +257,7 @@ measure() {
   sleep "$SETTLE"
   wait_quiet
   local t0 t0us tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 rss=0 bytes=0 bytesw=0 pid note tty
-  local sync="" keys="" idle=0 dead=0
+  local sync="" keys="" idle=0 dead=0 anon=0 a
   if [[ $tool == baseline ]]; then
     note="nothing running"
     baseline_window "$pidf"
@@ -271,6 +278,7 @@ measure() {
         cpuw=$(ticks_tree "$pid"); bytesw=$(stat -c %s "$tty"); warm=1
       fi
       (( el < D * 1000000 )) || break
+      a=$(anon_kb "$pid"); (( a > anon )) && anon=$a
       if [[ -z $sync ]]; then
         cap=$(T capture-pane -p -t "$name")
         if [[ $cap == *"$SIGNAL"* ]]; then
@@ -293,6 +301,7 @@ measure() {
     done
     for (( k = 0; k < KEYS; k++ )); do
       read -r r n < <(key_probe "$name" 1); keys+="${keys:+ }$r"
+      a=$(anon_kb "$pid"); (( a > anon )) && anon=$a
       if [[ $r != timeout ]]; then polls=$(( polls + n )); polled=$(( polled + r )); fi
       sleep "$KEY_GAP"
     done
@@ -314,16 +323,17 @@ measure() {
   awk -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" -v cpu="$cpu" -v cpuw="$cpuw" \
       -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" -v d0="$d0" -v dw="$dw" -v d1="$d1" \
       -v h0="$h0" -v h1="$h1" -v tck="$TCK" -v sync="${sync:--}" -v keys="$keys" -v idle="$idle" \
-      -v nidle=$(( KEYS / 2 )) -v note="$note" -v isbase="$([[ $tool == baseline ]] && echo 1 || echo 0)" \
+      -v nidle=$(( KEYS / 2 )) -v note="$note" -v anon="$anon" -v isbase="$([[ $tool == baseline ]] && echo 1 || echo 0)" \
       -v date="$(date -u +%FT%TZ)" '
     function pct(p,   i) { i = int(p * m + 0.999999); if (i < 1) i = 1; return v[i] }
     BEGIN {
       w = t1 - t0; ws = t1 - tw
       dt = (d1 - d0) / tck; dst = (d1 - dw) / tck / ws * 60
-      if (isbase) { c = cp = cps = r = by = kbm = med = p90 = to = idl = "-" }
+      if (isbase) { c = cp = cps = r = an = by = kbm = med = p90 = to = idl = "-" }
       else {
         c = sprintf("%.2f", cpu / tck); cp = sprintf("%.1f", cpu / tck / w * 100)
         cps = sprintf("%.1f", (cpu - cpuw) / tck / ws * 100); r = sprintf("%.1f", rss / 1024)
+        an = sprintf("%.1f", anon / 1024)
         by = bytes; kbm = sprintf("%.1f", (bytes - bytesw) / 1024 / ws * 60)
         n = split(keys, a, " "); m = 0; to = 0
         for (k = 1; k <= n; k++) { if (a[k] == "timeout") to++; else v[++m] = a[k] / 1000 }
@@ -332,8 +342,8 @@ measure() {
         else { med = p90 = "-" }
         idl = idle "/" nidle
       }
-      printf "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\n", date, run, tool, w, c, cp, cps, r, by, kbm,
-        dt, dst, (h1 - h0) / tck / w * 100, sync, med, p90, to, idl, note
+      printf "%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", date, run, tool, w, c, cp, cps, r, by, kbm,
+        dt, dst, (h1 - h0) / tck / w * 100, sync, med, p90, to, idl, note, an
     }' >>"$RESULTS"
 }
 
@@ -423,21 +433,21 @@ report() {   # RUN
   awk -F'\t' -v run="$run" -v keys="$KEYS" '
     $2 == run { row[++n] = $0; if ($3 == "baseline") { base = $11; bst = $12 } else { T[$3] = $0 } }
     END {
-      print "| tool | CPU s | CPU % of a core | after warm-up % | peak RSS MB | KB written | KB/min after warm-up | daemon CPU s (net) | daemon net s/min after warm-up | first frame all synced s | key → screen median / p90 ms | key timeouts | idle changes | host % | notes |"
-      print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+      print "| tool | CPU s | CPU % of a core | after warm-up % | peak RSS MB | peak anonymous MB | KB written | KB/min after warm-up | daemon CPU s (net) | daemon net s/min after warm-up | first frame all synced s | key → screen median / p90 ms | key timeouts | idle changes | host % | notes |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
       for (r = 1; r <= n; r++) {
         split(row[r], f, "\t")
-        if (f[3] == "baseline") { printf "| baseline | - | - | - | - | - | - | %.2f | (%.2f) | - | - | - | - | %s | %s |\n", f[11], f[12], f[13], f[19]; continue }
+        if (f[3] == "baseline") { printf "| baseline | - | - | - | - | - | - | - | %.2f | (%.2f) | - | - | - | - | %s | %s |\n", f[11], f[12], f[13], f[19]; continue }
         net = (base != "") ? sprintf("%+.2f", f[11] - base) : "?"
         nst = (bst != "") ? sprintf("%+.2f", f[12] - bst) : "?"
-        printf "| %s | %s | %s | %s | %s | %.0f | %s | %.2f (%s) | %s | %s | %s / %s | %s of %s | %s | %s | %s |\n", f[3], f[5], f[6], f[7], f[8], f[9] / 1024, f[10], f[11], net, nst, f[14], f[15], f[16], f[17], keys, f[18], f[13], f[19]
+        printf "| %s | %s | %s | %s | %s | %s | %.0f | %s | %.2f (%s) | %s | %s | %s / %s | %s of %s | %s | %s | %s |\n", f[3], f[5], f[6], f[7], f[8], (f[20] == "" ? "-" : f[20]), f[9] / 1024, f[10], f[11], net, nst, f[14], f[15], f[16], f[17], keys, f[18], f[13], f[19]
       }
       if (!("fd" in T)) exit
       split(T["fd"], a, "\t")
       print ""
       printf "Targets (issue 22), fleetdeck in this run:\n"
       printf "- CPU <= 3 %% of one core: %s %% over the window, %s %% after warm-up (%s)\n", a[6], a[7], (a[6] + 0 <= 3) ? "met" : "NOT met"
-      printf "- peak RSS <= 40 MB: %s MB (%s)\n", a[8], (a[8] + 0 <= 40) ? "met" : "NOT met"
+      printf "- peak RSS <= 40 MB: %s MB (%s); peak anonymous memory (heap, stacks) %s MB\n", a[8], (a[8] + 0 <= 40) ? "met" : "NOT met", a[20]
       printf "- first frame with all endpoints synced <= 1.5 s: %s s (%s)\n", a[14], (a[14] != "-" && a[14] + 0 <= 1.5) ? "met" : "NOT met"
       printf "- key -> screen <= 50 ms (median): %s ms (%s)\n", a[15], (a[15] != "-" && a[15] + 0 <= 50) ? "met" : "NOT met"
       if (!("dtop" in T)) { print "- against dtop: no dtop row"; exit }
@@ -451,7 +461,7 @@ report() {   # RUN
 # -------------------------------------------------------------------- main --
 
 RESULTS=$OUT/results.tsv
-[[ -e $RESULTS ]] || printf 'date\trun\ttool\twin_s\tcpu_s\tcpu_pct\tcpu_pct_after_warmup\trss_mb\tbytes\tkb_per_min_after_warmup\tdaemon_s\tdaemon_s_per_min_after_warmup\thost_pct\tsynced_s\tkey_median_ms\tkey_p90_ms\tkey_timeouts\tidle_changes\tnote\n' >"$RESULTS"
+[[ -e $RESULTS ]] || printf 'date\trun\ttool\twin_s\tcpu_s\tcpu_pct\tcpu_pct_after_warmup\trss_mb\tbytes\tkb_per_min_after_warmup\tdaemon_s\tdaemon_s_per_min_after_warmup\thost_pct\tsynced_s\tkey_median_ms\tkey_p90_ms\tkey_timeouts\tidle_changes\tnote\tanon_peak_mb\n' >"$RESULTS"
 
 log "output in $OUT; fleetdeck $FLEETDECK"
 fleet_up
