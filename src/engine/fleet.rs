@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::session::run_endpoint;
-use super::startup::{FirstSyncs, STATS_HOLD_MAX};
+use super::startup::{self, STATS_HOLD_MAX};
 use super::{
     EndpointClient, deploy, gate, inspect, logs, send, shell, stats, swarm, top, transport,
 };
@@ -616,14 +616,15 @@ pub fn spawn_fleet_on(
         .iter()
         .map(|spec| EndpointClient::new(spec, &config.engine))
         .collect();
-    // The first stats rounds wait for the fleet's first syncs (see `startup`).
-    let (first_syncs, startup) = FirstSyncs::new(config.endpoints.len());
-    for ((id, (spec, client)), first_sync) in config
+    // The first inspects wait for the fleet's first lists, the first stats rounds for its
+    // first syncs (see `startup`).
+    let (each_startup, startup) = startup::plan(config.endpoints.len());
+    for ((id, (spec, client)), endpoint_startup) in config
         .endpoints
         .iter()
         .zip(&clients)
         .enumerate()
-        .zip(first_syncs)
+        .zip(each_startup)
     {
         let (running_tx, running_rx) = watch::channel(stats::RunningSet::default());
         let (focus_tx, focus_rx) = watch::channel(stats::Focus::None);
@@ -634,7 +635,7 @@ pub fn spawn_fleet_on(
             config.engine.clone(),
             tx.clone(),
             running_tx,
-            first_sync,
+            endpoint_startup,
         ));
         if let Some(interval) = config.stats_interval_for(spec) {
             let collect = stats::collect(

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::client::ReadOnly;
 use super::retry::{Backoff, wait_to_retry};
-use super::startup::FirstSync;
+use super::startup::{EndpointStartup, INSPECT_HOLD_MAX};
 use super::sync::{inspect, inspect_all, list_images, list_networks, list_sync, read_info};
 use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm};
 use crate::config::EngineSettings;
@@ -31,16 +31,16 @@ const SWARM_SETTLE: Duration = Duration::from_millis(250);
 
 /// Watches one endpoint forever: connect → sync → follow events, and on any failure report
 /// `Down` and try again after the backoff. Returns only when the model side has gone away.
-/// `first_sync` is let go once the first sync is in, or the first attempt failed.
+/// Its first session keeps to the fleet's start-up order (`startup`); a failed first attempt
+/// lets the others go on without it.
 pub async fn run_endpoint(
     id: EndpointId,
     client: EndpointClient,
     settings: EngineSettings,
     tx: mpsc::Sender<Msg>,
     running_tx: watch::Sender<stats::RunningSet>,
-    first_sync: FirstSync,
+    mut startup: EndpointStartup,
 ) {
-    let mut first_sync = Some(first_sync);
     let mut backoff = Backoff::new(settings.backoff_max);
     let mut attempt = 1u32;
     // Carried across sessions: a reconnect asks the daemon for everything since this.
@@ -59,14 +59,14 @@ pub async fn run_endpoint(
             &settings,
             &tx,
             (&mut last_event, &running_tx),
-            &mut first_sync,
+            &mut startup,
         )
         .await
         {
             Ok(()) => return,
             Err(e) => e.to_string(),
         };
-        first_sync = None;
+        startup.give_up();
         tracing::warn!(endpoint = %client.spec().name, %reason, "endpoint down");
         if started.elapsed() >= HEALTHY_SESSION {
             backoff.reset();
@@ -102,7 +102,7 @@ async fn session(
     settings: &EngineSettings,
     tx: &mpsc::Sender<Msg>,
     (last_event, running_tx): (&mut Option<i64>, &watch::Sender<stats::RunningSet>),
-    first_sync: &mut Option<FirstSync>,
+    startup: &mut EndpointStartup,
 ) -> Result<(), EngineError> {
     let began = Instant::now();
     let docker = client.connect().await?;
@@ -141,6 +141,10 @@ async fn session(
     let mut info = sync.info.clone();
     let listed = sync.containers.clone();
     emit!(tx, id, MsgKind::Listed(Box::new(sync)));
+    startup.first_list.take();
+    if let Some(lists) = startup.lists.take() {
+        lists.wait(INSPECT_HOLD_MAX).await;
+    }
     let mut inspects =
         inspect_all(&docker, &listed, settings.request_timeout).ready_chunks(INSPECT_BATCH);
     let mut outcome = InspectOutcome::default();
@@ -168,7 +172,7 @@ async fn session(
         return Err(e);
     }
     known.publish();
-    first_sync.take();
+    startup.first_sync.take();
     tracing::debug!(
         endpoint = %client.spec().name,
         connected_ms = connected.as_millis(),

@@ -1,8 +1,16 @@
-//! Start-up order: the first stats rounds wait until every endpoint's first sync (its list
-//! and every inspect) is in, or [`STATS_HOLD_MAX`] has passed. Started at once, the stats
-//! collectors of the endpoints synced first poll every container at the same moment as the
-//! others still list and inspect, on daemons and a client that share the CPU: the rows and
-//! details everyone waits for then queue behind figures nobody can read yet.
+//! Start-up order: rows, then details, then figures, fleet-wide.
+//!
+//! - An endpoint's first inspects wait until every endpoint's first list is in, or
+//!   [`INSPECT_HOLD_MAX`] has passed: the inspects of the endpoints listed first (1,000 on
+//!   the scale fleet) would otherwise compete with the lists still on their way.
+//! - The first stats rounds wait until every endpoint's first sync (its list and every
+//!   inspect) is in, or [`STATS_HOLD_MAX`] has passed. Started at once, the stats collectors
+//!   of the endpoints synced first poll every container at the same moment as the others
+//!   still list and inspect.
+//!
+//! The daemons of a real fleet do not share a CPU as the lab's do, but the client's one
+//! engine thread is shared by all of them, and so is the network path: the rows and details
+//! everyone waits for should not queue behind work nobody can read yet.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +20,9 @@ use tokio::sync::watch;
 /// The longest the first stats round waits for the fleet's first syncs: a daemon that hangs
 /// through its sync does not keep every other endpoint's stats back for its whole timeout.
 pub const STATS_HOLD_MAX: Duration = Duration::from_secs(3);
+
+/// The longest an endpoint's first inspects wait for the fleet's first lists.
+pub const INSPECT_HOLD_MAX: Duration = Duration::from_secs(1);
 
 /// One endpoint's first sync, not yet done; dropping it (done, or the first attempt failed)
 /// counts it off.
@@ -42,6 +53,43 @@ impl FirstSyncs {
     }
 }
 
+/// One endpoint's part in the start-up order; its first session takes it.
+pub struct EndpointStartup {
+    /// Let go once its first list is in, or its first attempt failed.
+    pub first_list: Option<FirstSync>,
+    /// Let go once its first sync is in, or its first attempt failed.
+    pub first_sync: Option<FirstSync>,
+    /// What its first inspects wait on: every endpoint's first list.
+    pub lists: Option<FirstSyncs>,
+}
+
+impl EndpointStartup {
+    /// The first attempt is over (it failed): the others wait for this endpoint no longer.
+    pub fn give_up(&mut self) {
+        *self = Self {
+            first_list: None,
+            first_sync: None,
+            lists: None,
+        };
+    }
+}
+
+/// One [`EndpointStartup`] per endpoint, and what the stats collectors wait on.
+pub fn plan(endpoints: usize) -> (Vec<EndpointStartup>, FirstSyncs) {
+    let (lists_pending, lists) = FirstSyncs::new(endpoints);
+    let (syncs_pending, syncs) = FirstSyncs::new(endpoints);
+    let each = lists_pending
+        .into_iter()
+        .zip(syncs_pending)
+        .map(|(list, sync)| EndpointStartup {
+            first_list: Some(list),
+            first_sync: Some(sync),
+            lists: Some(lists.clone()),
+        })
+        .collect();
+    (each, syncs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +117,28 @@ mod tests {
             .await
             .expect("the cap ends the wait");
         assert!(started.elapsed() >= cap);
+    }
+
+    #[tokio::test]
+    async fn inspects_wait_for_every_list_and_stats_for_every_sync() {
+        let (mut each, syncs) = plan(2);
+        let lists = each[0].lists.take().expect("a waiter for the lists");
+        let inspects = tokio::spawn(lists.wait(Duration::from_secs(30)));
+        let stats = tokio::spawn(syncs.wait(Duration::from_secs(30)));
+        // Both listed: the inspects go, the stats still wait for the syncs.
+        each[0].first_list.take();
+        each[1].first_list.take();
+        tokio::time::timeout(Duration::from_secs(5), inspects)
+            .await
+            .expect("released once both are listed")
+            .expect("the wait does not panic");
+        assert!(!stats.is_finished());
+        each[0].first_sync.take();
+        // An endpoint whose first attempt failed is waited for no longer.
+        each[1].give_up();
+        tokio::time::timeout(Duration::from_secs(5), stats)
+            .await
+            .expect("released once both are synced or given up")
+            .expect("the wait does not panic");
     }
 }
