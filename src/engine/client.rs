@@ -154,7 +154,7 @@ impl ReadOnly {
     ) -> Result<T, Error> {
         let v = self.docker.client_version();
         let (status, body) = raw
-            .one_shot(&format!("/v{}.{}{path}", v.major_version, v.minor_version))
+            .document(&format!("/v{}.{}{path}", v.major_version, v.minor_version))
             .await?;
         if !(200..300).contains(&status) {
             return Err(Error::DockerResponseServerError {

@@ -198,9 +198,23 @@ impl RawGet {
     /// A GET answered whole and small (a one-shot stats poll): on the endpoint's plain-socket
     /// pool when it has one (unix, TCP without TLS: see [`plain`]), else as [`RawGet::get`].
     pub(crate) async fn one_shot(&self, path: &str) -> std::io::Result<(u16, hyper::body::Bytes)> {
+        self.one_shot_up_to(path, http1::MAX_LINE).await
+    }
+
+    /// [`RawGet::one_shot`] for a larger document (an inspect): on plain sockets a body of up
+    /// to [`http1::MAX_DOCUMENT`] bytes is read.
+    pub(crate) async fn document(&self, path: &str) -> std::io::Result<(u16, hyper::body::Bytes)> {
+        self.one_shot_up_to(path, http1::MAX_DOCUMENT).await
+    }
+
+    async fn one_shot_up_to(
+        &self,
+        path: &str,
+        max_body: usize,
+    ) -> std::io::Result<(u16, hyper::body::Bytes)> {
         match &self.plain {
             Some(pool) => {
-                let (status, body) = pool.get(path).await?;
+                let (status, body) = pool.get(path, max_body).await?;
                 Ok((status, body.into()))
             }
             None => self.get(path).await,

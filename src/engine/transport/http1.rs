@@ -43,11 +43,14 @@ pub(crate) struct Decoder {
     pub(crate) body: Vec<u8>,
     /// Bytes that came after the end of the body: a socket holding them is not reused.
     pub(crate) surplus: bool,
+    /// The most body kept without a line end ([`MAX_LINE`] unless the reader says otherwise).
+    max_line: usize,
 }
 
 impl Decoder {
     pub(crate) fn new(framing: Framing) -> Self {
         Self {
+            max_line: MAX_LINE,
             framing: match framing {
                 Framing::Length(0) => Framing::Done,
                 f => f,
@@ -162,7 +165,7 @@ impl Decoder {
     }
 
     fn check_line_length(&self) -> Result<(), ()> {
-        if self.body.len() > MAX_LINE && !self.body.contains(&b'\n') {
+        if self.body.len() > self.max_line && !self.body.contains(&b'\n') {
             return Err(());
         }
         Ok(())
@@ -297,7 +300,7 @@ pub(crate) struct Answer {
 }
 
 /// One answer read from bytes as they arrive: the head, then the body to its end.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct AnswerReader {
     /// The head so far, until it is complete.
     head: Vec<u8>,
@@ -305,6 +308,19 @@ pub(crate) struct AnswerReader {
     /// Whether any byte of the answer arrived: a reused socket that closes before one did was
     /// closed by the daemon while idle, and the request can be sent again on a new one.
     pub(crate) heard: bool,
+    /// The longest body taken: a one-shot stats answer is about 2 KB ([`MAX_LINE`]), an
+    /// inspect tens of KB ([`MAX_DOCUMENT`]).
+    max_body: usize,
+}
+
+/// The longest one-shot answer other than a stats sample (an inspect: tens of KB, more with
+/// thousands of labels or environment variables) that is read.
+pub(crate) const MAX_DOCUMENT: usize = 64 << 20;
+
+impl Default for AnswerReader {
+    fn default() -> Self {
+        Self::new(MAX_LINE)
+    }
 }
 
 /// Why an answer could not be read.
@@ -316,6 +332,16 @@ pub(crate) enum ReadError {
 }
 
 impl AnswerReader {
+    /// A reader that takes a body of at most `max_body` bytes.
+    pub(crate) fn new(max_body: usize) -> Self {
+        Self {
+            head: Vec::new(),
+            body: None,
+            heard: false,
+            max_body,
+        }
+    }
+
     /// Takes the next bytes read. `Ok(true)` once the answer is complete.
     pub(crate) fn feed(&mut self, bytes: &[u8]) -> Result<bool, ReadError> {
         self.heard |= !bytes.is_empty();
@@ -333,7 +359,8 @@ impl AnswerReader {
             rest = self.head.split_off(end);
             let head = Head::parse(&self.head).map_err(ReadError::Bad)?;
             self.head = Vec::new();
-            let decoder = Decoder::new(head.framing);
+            let mut decoder = Decoder::new(head.framing);
+            decoder.max_line = self.max_body;
             self.body = Some((head, decoder));
             &rest[..]
         };
@@ -346,10 +373,11 @@ impl AnswerReader {
         // A one-shot stats answer is about 2 KB: a daemon (or whatever answers on its socket)
         // sending more than MAX_LINE is not answering a stats poll, and must not be buffered
         // for the whole request timeout, 64 polls at a time.
-        if decoder.body.len() > MAX_LINE {
-            return Err(ReadError::Bad(io::Error::other(
-                "answer body over 1 MB: not a stats answer",
-            )));
+        if decoder.body.len() > self.max_body {
+            return Err(ReadError::Bad(io::Error::other(format!(
+                "answer body over {} KB: not what was asked for",
+                self.max_body >> 10
+            ))));
         }
         Ok(decoder.framing == Framing::Done)
     }
@@ -575,5 +603,27 @@ mod tests {
             }
         }
         assert!(refused, "a body past MAX_LINE is an error");
+    }
+
+    #[test]
+    fn a_document_reader_takes_a_single_line_body_over_a_stats_answers_cap() {
+        // An inspect of a container with a great many labels: one line of 2 MB.
+        let body = format!("{{\"Labels\":\"{}\"}}", "x".repeat(2 << 20));
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let mut stats = AnswerReader::default();
+        assert!(
+            stats.feed(answer.as_bytes()).is_err(),
+            "a stats reader refuses it"
+        );
+        let mut document = AnswerReader::new(MAX_DOCUMENT);
+        assert!(document.feed(answer.as_bytes()).expect("read whole"));
+        let a = document.finish().expect("complete");
+        assert_eq!(
+            (a.status, a.body.len(), a.reusable),
+            (200, body.len(), true)
+        );
     }
 }

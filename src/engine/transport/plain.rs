@@ -133,20 +133,25 @@ impl PlainPool {
     /// `GET path` (with its query): the status and the whole body. A pooled socket is used
     /// when there is a good one; one the daemon closed while idle fails before any byte of
     /// an answer and the request goes out again on the next, or a new one, as hyper does with
-    /// its idle connections (a GET is safe to repeat).
-    pub(crate) async fn get(self: &Arc<Self>, path: &str) -> io::Result<(u16, Vec<u8>)> {
+    /// its idle connections (a GET is safe to repeat). A body over `max_body` bytes is an
+    /// error ([`super::http1::MAX_LINE`] for a stats answer).
+    pub(crate) async fn get(
+        self: &Arc<Self>,
+        path: &str,
+        max_body: usize,
+    ) -> io::Result<(u16, Vec<u8>)> {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: fleetdeck\r\n\r\n");
         let _flight = Flight::start(self);
         while let Some(mut conn) = self.checkout() {
-            match exchange(&mut conn, request.as_bytes()).await {
+            match exchange(&mut conn, request.as_bytes(), max_body).await {
                 Ok(answer) => return Ok(self.checkin(conn, answer)),
                 Err(ReadError::ClosedBeforeAnswer) => {}
                 Err(ReadError::Bad(e)) => return Err(e),
             }
         }
         let mut conn = self.connect().await?;
-        match exchange(&mut conn, request.as_bytes()).await {
+        match exchange(&mut conn, request.as_bytes(), max_body).await {
             Ok(answer) => Ok(self.checkin(conn, answer)),
             Err(ReadError::ClosedBeforeAnswer) => Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
@@ -276,8 +281,8 @@ async fn reap(pool: Weak<PlainPool>) {
 
 /// Writes the request and reads one whole answer. The buffer for the answer is taken only
 /// once the socket is readable: a poll waiting for the daemon's tick holds none.
-async fn exchange(conn: &mut Conn, request: &[u8]) -> Result<Answer, ReadError> {
-    let mut reader = AnswerReader::default();
+async fn exchange(conn: &mut Conn, request: &[u8], max_body: usize) -> Result<Answer, ReadError> {
+    let mut reader = AnswerReader::new(max_body);
     if let Err(e) = conn.write_all(request).await {
         // A reused socket the daemon closed can fail the write (EPIPE, a reset).
         return Err(match e.kind() {
@@ -314,6 +319,7 @@ async fn exchange(conn: &mut Conn, request: &[u8]) -> Result<Answer, ReadError> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::http1::MAX_LINE;
     use super::*;
     use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -376,7 +382,7 @@ mod tests {
             async move {
                 let gets = (0..n).map(|_| {
                     let pool = pool.clone();
-                    async move { pool.get("/v1.41/containers/x/stats").await }
+                    async move { pool.get("/v1.41/containers/x/stats", MAX_LINE).await }
                 });
                 for got in futures::future::join_all(gets).await {
                     let (status, body) = got.expect("answer");
@@ -417,7 +423,7 @@ mod tests {
         let (path, accepted) = server(dir.path(), CHUNKED, 1).await;
         let pool = pool(&path);
         for _ in 0..3 {
-            let (status, _) = pool.get("/x").await.expect("answer");
+            let (status, _) = pool.get("/x", MAX_LINE).await.expect("answer");
             assert_eq!(status, 200);
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
@@ -434,7 +440,7 @@ mod tests {
         .await;
         let pool = pool(&path);
         for _ in 0..2 {
-            let (status, body) = pool.get("/x").await.expect("answer");
+            let (status, body) = pool.get("/x", MAX_LINE).await.expect("answer");
             assert_eq!(status, 404);
             assert!(body.starts_with(b"{\"message\":\"No such container: nope\"}"));
         }
@@ -451,10 +457,13 @@ mod tests {
             1,
         )
         .await;
-        let err = pool(&path).get("/x").await.expect_err("cut short");
+        let err = pool(&path)
+            .get("/x", MAX_LINE)
+            .await
+            .expect_err("cut short");
         assert!(err.to_string().contains("closed in the middle"), "{err}");
         let err = pool(&dir.path().join("none.sock"))
-            .get("/x")
+            .get("/x", MAX_LINE)
             .await
             .expect_err("no socket");
         assert!(
