@@ -262,14 +262,8 @@ fn plain_path_segment(name: &str) -> bool {
 /// What bollard makes of an error answer's body: the daemon's `message`, else the body as
 /// text.
 fn daemon_message(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Message {
-        message: String,
-    }
-    match serde_json::from_slice::<Message>(body) {
-        Ok(m) => m.message,
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    }
+    super::transport::daemon_said(body)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ use tokio::sync::{mpsc, watch};
 mod stream;
 
 use super::retry::{Backoff, wait_to_retry};
-use super::transport::RawGet;
+use super::transport::{self, RawGet};
 use super::{EndpointClient, EngineError, agreed_api, convert};
 use crate::config::EngineSettings;
 use crate::model::EndpointSpec;
@@ -505,14 +505,7 @@ async fn sample(
 
 /// The daemon's `{"message": …}` on an error status, else the status.
 fn daemon_message(status: u16, body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Message {
-        message: String,
-    }
-    match serde_json::from_slice::<Message>(body) {
-        Ok(m) => m.message,
-        Err(_) => format!("HTTP {status}"),
-    }
+    transport::daemon_said(body).unwrap_or_else(|| format!("HTTP {status}"))
 }
 
 /// The parts of a stats answer fleetdeck uses; serde skips the rest (cgroup v1's forty memory

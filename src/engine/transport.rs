@@ -237,6 +237,17 @@ impl RawGet {
     }
 }
 
+/// The daemon's own words in an error answer (`{"message": …}`), if the body is that.
+pub(crate) fn daemon_said(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        message: String,
+    }
+    serde_json::from_slice::<Message>(body)
+        .ok()
+        .map(|m| m.message)
+}
+
 fn custom<C>(
     client: Client<C, bollard_body::Body>,
     addr: &str,
