@@ -253,10 +253,7 @@ impl ReadOnly {
 /// Whether `name` can go into a request path as it is: a container's ID or name, which the
 /// daemon allows only `[a-zA-Z0-9][a-zA-Z0-9_.-]` in. Anything else goes through bollard.
 fn plain_path_segment(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !name.is_empty() && name.bytes().all(super::transport::unreserved)
 }
 
 /// What bollard makes of an error answer's body: the daemon's `message`, else the body as

@@ -32,7 +32,7 @@ use futures::{Stream, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::client::ReadOnly;
-use super::transport::RawGet;
+use super::transport::{self, RawGet};
 use super::{EngineError, deadline};
 use crate::audit::{AuditLog, AuditSubject};
 use crate::config::{AccessOverride, Config, EngineSettings};
@@ -639,10 +639,10 @@ async fn service_spec(
         v.major_version,
         v.minor_version,
         id.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' =>
-                    char::from(b).to_string(),
-                _ => format!("%{b:02X}"),
+            .map(|b| if transport::unreserved(b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
             })
             .collect::<String>()
     );

@@ -237,6 +237,12 @@ impl RawGet {
     }
 }
 
+/// Whether a byte stands as it is in a request path segment: letters, digits, `-`, `_`, `.`,
+/// which is every byte of the IDs and names Docker gives containers, services and nodes.
+pub(crate) fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')
+}
+
 /// The daemon's own words in an error answer (`{"message": …}`), if the body is that.
 pub(crate) fn daemon_said(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
