@@ -53,7 +53,9 @@ impl FirstSyncs {
     }
 }
 
-/// One endpoint's part in the start-up order; its first session takes it.
+/// One endpoint's part in the start-up order; its first session takes it. Empty (the
+/// default) once the first attempt is over.
+#[derive(Default)]
 pub struct EndpointStartup {
     /// Let go once its first list is in, or its first attempt failed.
     pub first_list: Option<FirstSync>,
@@ -66,11 +68,7 @@ pub struct EndpointStartup {
 impl EndpointStartup {
     /// The first attempt is over (it failed): the others wait for this endpoint no longer.
     pub fn give_up(&mut self) {
-        *self = Self {
-            first_list: None,
-            first_sync: None,
-            lists: None,
-        };
+        *self = Self::default();
     }
 }
 
