@@ -29,24 +29,28 @@
 #   3. capture the pane every 5 ms (a capture takes 1-4 ms; the report gives the mean gap)
 #      until the victim's row shows it no longer running:
 #        fd:    the first state word after its name on its row (the STATE column) is not
-#               "running" ("exited");
+#               "running": "stopping" (the daemon's `kill` event, a stop signal sent, comes
+#               in before its `die`) or "exited". After a "stopping", captures go on until
+#               the row reads "exited": the report gives both ("kill → exited row");
 #        dtop:  the icon before its name is no longer the running ▶ (on the die it turns
 #               into a red ■ at once; seconds later the row leaves dtop's list of running
 #               containers, which counts too while the witness's row is still there, so a
 #               list that scrolled or a blank screen does not);
-#      "screen" = the end of that capture - t0. It includes the kill itself (the daemon
-#      signalling the process, reaping it, emitting `die`) and up to one capture interval;
+#      "screen" = the end of that capture - t0, the first sign; "exited" the same for the
+#      exited row. They include the kill itself (the daemon signalling the process, reaping
+#      it, emitting `kill` then `die`) and up to one capture interval;
 #   4. the `die` event's own time (its timeNano, read back from GET /events for that
 #      container after the fact): "die" = that - t0 is the daemon's share, and "after die" =
-#      screen - die is the tool's: event stream read, model, frame, terminal write, and the
+#      exited - die is the tool's: event stream read, model, frame, terminal write, and the
 #      capture's resolution. The same clock on one machine, so the split is exact to the µs;
 #   5. the container is started again (POST /containers/ID/start) and the script waits until
 #      the tool shows it running again.
 # Every wait has a deadline (BENCH_TIMEOUT s): a tool that does not show a kill or a restart
 # in time stops the run with an error naming it and keeps its screen in the output dir.
 #
-# Report: per tool the median and p90 (nearest rank) of "screen" and of "after die", the mean
-# capture gap, and fleetdeck's median as a fraction of dtop's (the issue's target: <= 0.70).
+# Report: per tool the median and p90 (nearest rank) of "screen", "exited" and "after die",
+# the mean capture gap, and fleetdeck's medians as fractions of dtop's (the issue's target:
+# "screen" <= 0.70).
 # The machine's load (uptime) and its busy CPU over each session are printed: on a shared,
 # 2-core machine the figures move with it.
 #
@@ -164,15 +168,19 @@ die_nano() {
 # ---------------------------------------------------------- what a tool shows --
 
 # shows TOOL SCREEN NAME [WITNESS] — what the tool's screen says of container NAME:
-# "running", "stopped" or "absent" (not on the screen, or the screen says nothing sure).
+# "running", "stopping" (fleetdeck: a stop signal went out, the die is not in yet),
+# "stopped" or "absent" (not on the screen, or the screen says nothing sure).
 shows() {
   local tool=$1 screen=$2 name=$3 witness=${4:-} re
   case $tool in
     fd)
       # The containers table: NAME, then (IMAGE, ...) the STATE column's word.
-      re=" $name +[^"$'\n'"]* (running|exited|created|paused|restarting|dead|removing) "
+      re=" $name +[^"$'\n'"]* (running|stopping|exited|created|paused|restarting|dead|removing) "
       if [[ $screen =~ $re ]]; then
-        [[ ${BASH_REMATCH[1]} == running ]] && echo running || echo stopped
+        case ${BASH_REMATCH[1]} in
+          running|stopping) echo "${BASH_REMATCH[1]}" ;;
+          *) echo stopped ;;
+        esac
       else
         echo absent
       fi ;;
@@ -190,8 +198,9 @@ shows() {
 }
 
 # wait_shows NAME TOOL SESSION WANT LIMIT_US [WITNESS] — capture every POLL_US until the tool
-# shows NAME as WANT; sets WAIT_END (µs, end of the capture that showed it), WAIT_N
-# (captures); dies after LIMIT_US from WAIT_START, keeping the last screen.
+# shows NAME as WANT (a `shows` word, or several as "a|b"); sets WAIT_END (µs, end of the
+# capture that showed it), WAIT_WORD (what it showed), WAIT_N (captures); dies after LIMIT_US
+# from WAIT_START, keeping the last screen.
 wait_shows() {
   local name=$1 tool=$2 session=$3 want=$4 limit=$5 witness=${6:-} cap now next
   WAIT_N=0
@@ -199,7 +208,8 @@ wait_shows() {
   while :; do
     cap=$(T capture-pane -p -t "$session")
     now=$(now_us); WAIT_N=$(( WAIT_N + 1 ))
-    if [[ $(shows "$tool" "$cap" "$name" "$witness") == "$want" ]]; then WAIT_END=$now; return; fi
+    WAIT_WORD=$(shows "$tool" "$cap" "$name" "$witness")
+    if [[ $WAIT_WORD =~ ^($want)$ ]]; then WAIT_END=$now; return; fi
     if (( now - WAIT_START >= limit )); then
       printf '%s\n' "$cap" >"$OUT/$session.timeout.screen"
       die "$tool did not show $name $want within $(( limit / 1000 )) ms (screen: $OUT/$session.timeout.screen)"
@@ -245,7 +255,7 @@ tool_cmdline() {
 
 NEXT=0   # round robin over our containers, across sessions
 RESULTS=$OUT/results.tsv
-printf 'session\tkill\ttool\tcontainer\tscreen_us\tdie_us\tafter_die_us\tkill_http\tkill_call_us\tcaptures\tmean_gap_us\tt0_us\n' >"$RESULTS"
+printf 'session\tkill\ttool\tcontainer\tscreen_us\tdie_us\tafter_die_us\tkill_http\tkill_call_us\tcaptures\tmean_gap_us\tt0_us\texited_us\n' >"$RESULTS"
 
 # session S TOOL COUNT — one tool alone: start it, wait for our containers on its screen,
 # COUNT kills, stop it.
@@ -290,8 +300,13 @@ one_kill() {
     -X POST "http://lab/$API/containers/$vid/kill" >"$curlout" &
   local cpid=$!
   WAIT_START=$t0
-  wait_shows "$victim" "$tool" "$session" stopped $(( TIMEOUT * 1000000 )) "$witness"
-  local te=$WAIT_END n=$WAIT_N
+  wait_shows "$victim" "$tool" "$session" "stopping|stopped" $(( TIMEOUT * 1000000 )) "$witness"
+  local te=$WAIT_END n=$WAIT_N tx=$WAIT_END
+  # fleetdeck's first sign may be "stopping" (the kill event); go on to the exited row.
+  if [[ $WAIT_WORD != stopped ]]; then
+    wait_shows "$victim" "$tool" "$session" stopped $(( TIMEOUT * 1000000 )) "$witness"
+    tx=$WAIT_END; n=$(( n + WAIT_N ))
+  fi
   wait "$cpid" || die "the kill request for $victim failed (curl exit $?: 28 is its 10 s timeout)"
   read -r code call <"$curlout"
   [[ $code == 204 ]] || die "POST /containers/$victim/kill answered $code"
@@ -299,9 +314,9 @@ one_kill() {
   dn=$(die_nano "$vid" "$t0")
   [[ -n $dn ]] || die "no die event of $victim on lab$LAB after the kill"
   du=$(( dn / 1000 - t0 ))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$tool" "$victim" $(( te - t0 )) "$du" $(( te - t0 - du )) \
-    "$code" "$(awk -v c="$call" 'BEGIN { printf "%.0f", c * 1e6 }')" "$n" $(( (te - t0) / n )) "$t0" >>"$RESULTS"
-  log "  $tool kill $k: $victim shown stopped after $(( (te - t0) / 1000 )) ms (die event at $(( du / 1000 )) ms, $n captures)"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$tool" "$victim" $(( te - t0 )) "$du" $(( tx - t0 - du )) \
+    "$code" "$(awk -v c="$call" 'BEGIN { printf "%.0f", c * 1e6 }')" "$n" $(( (tx - t0) / n )) "$t0" $(( tx - t0 )) >>"$RESULTS"
+  log "  $tool kill $k: $victim shown no longer running after $(( (te - t0) / 1000 )) ms, exited after $(( (tx - t0) / 1000 )) ms (die event at $(( du / 1000 )) ms, $n captures)"
   # Back to running before the next kill.
   code=$(api POST "/containers/$vid/start")
   [[ $code == 204 ]] || die "POST /containers/$victim/start answered $code (000: no answer within 10 s)"
@@ -317,23 +332,24 @@ report() {
     function median(arr, n) { return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
     function p90(arr, n,   i) { i = int(0.9 * n + 0.999999); if (i < 1) i = 1; return arr[i] }
     NR > 1 {
-      t = $3; n[t]++; S[t, n[t]] = $5 / 1000; A[t, n[t]] = $7 / 1000; D[t, n[t]] = $6 / 1000
-      cap[t] += $10; scr[t] += $5; call[t] += $9 / 1000
+      t = $3; n[t]++; S[t, n[t]] = $5 / 1000; A[t, n[t]] = $7 / 1000; D[t, n[t]] = $6 / 1000; X[t, n[t]] = $13 / 1000
+      cap[t] += $10; scr[t] += $13; call[t] += $9 / 1000
     }
     END {
-      print "| tool | kills | kill → screen median / p90 ms | die event median ms | die event → screen median / p90 ms | kill call mean ms | mean capture gap ms |"
-      print "|---|---:|---:|---:|---:|---:|---:|"
+      print "| tool | kills | kill → screen median / p90 ms | kill → exited row median / p90 ms | die event median ms | die event → screen median / p90 ms | kill call mean ms | mean capture gap ms |"
+      print "|---|---:|---:|---:|---:|---:|---:|---:|"
       m = split(tools, T, " ")
       for (k = 1; k <= m; k++) {
         t = T[k]; c = n[t]; if (!c) continue
-        for (i = 1; i <= c; i++) { s[i] = S[t, i]; a[i] = A[t, i]; d[i] = D[t, i] }
-        sorted(s, c); sorted(a, c); sorted(d, c)
-        med[t] = median(s, c); amed[t] = median(a, c)
-        printf "| %s | %d | %.0f / %.0f | %.0f | %.1f / %.1f | %.1f | %.1f |\n", t, c, med[t], p90(s, c), median(d, c), amed[t], p90(a, c), call[t] / c, scr[t] / cap[t] / 1000
+        for (i = 1; i <= c; i++) { s[i] = S[t, i]; a[i] = A[t, i]; d[i] = D[t, i]; x[i] = X[t, i] }
+        sorted(s, c); sorted(a, c); sorted(d, c); sorted(x, c)
+        med[t] = median(s, c); amed[t] = median(a, c); xmed[t] = median(x, c)
+        printf "| %s | %d | %.0f / %.0f | %.0f / %.0f | %.0f | %.1f / %.1f | %.1f | %.1f |\n", t, c, med[t], p90(s, c), xmed[t], p90(x, c), median(d, c), amed[t], p90(a, c), call[t] / c, scr[t] / cap[t] / 1000
       }
       if (("fd" in med) && ("dtop" in med) && med["dtop"] > 0) {
         r = med["fd"] / med["dtop"]
         printf "\nfleetdeck / dtop, kill → screen medians: %.0f / %.0f ms = %.2f (target <= 0.70: %s)\n", med["fd"], med["dtop"], r, (r <= 0.70) ? "met" : "NOT met"
+        if (xmed["dtop"] > 0) printf "fleetdeck / dtop, kill → exited row medians: %.0f / %.0f ms = %.2f\n", xmed["fd"], xmed["dtop"], xmed["fd"] / xmed["dtop"]
         if (amed["dtop"] > 0) printf "fleetdeck / dtop, die event → screen medians: %.1f / %.1f ms = %.2f\n", amed["fd"], amed["dtop"], amed["fd"] / amed["dtop"]
       }
     }' "$RESULTS"
@@ -356,7 +372,7 @@ trace_split() {
     END {
       while ((getline row < results) > 0) {
         split(row, f, "\t"); if (f[3] != "fd") continue
-        day = f[12] - f[12] % 86400000000; die = f[12] + f[6]; seen = f[12] + f[5]
+        day = f[12] - f[12] % 86400000000; die = f[12] + f[6]; seen = f[12] + f[13]
         read = news = frame = 0
         for (i = 1; i <= nl; i++) {
           t = day + T[i]

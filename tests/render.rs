@@ -363,6 +363,84 @@ fn a_die_event_changes_the_row_at_once_without_waiting_for_the_inspect() {
 }
 
 #[test]
+fn a_stop_signal_reads_stopping_at_once_then_exited_on_the_die() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    let row = |buf: &Buffer| {
+        let (_, y) = find_cell(buf, "web-2");
+        (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect::<String>()
+    };
+    app.now = now() + TimeDelta::seconds(30);
+    let event = |secs: i64, action: &str, details: Vec<String>, exit: Option<i64>| {
+        let mut e = FleetEvent {
+            time_nano: (now() + TimeDelta::seconds(secs))
+                .timestamp_nanos_opt()
+                .unwrap(),
+            endpoint: 1,
+            kind: "container".into(),
+            action: action.into(),
+            actor_id: format!("c5{}", "0".repeat(62)),
+            actor: "web-2".into(),
+            details,
+            exit_code: exit,
+            severity: Severity::Info,
+            restart_loop: false,
+        };
+        e.classify();
+        e
+    };
+    let heard = app.now - TimeDelta::seconds(2);
+    assert!(app.apply(Msg {
+        endpoint: 1,
+        at: heard,
+        kind: MsgKind::Events(vec![event(
+            20,
+            "kill",
+            vec!["signal 15".into(), "image web:1".into()],
+            None
+        )]),
+    }));
+    for (w, h) in [(200, 50), (80, 24)] {
+        let buf = render(&mut app, w, h);
+        let line = row(&buf);
+        assert!(line.contains("stopping"), "{w}x{h}: {line}");
+        assert!(line.contains("SIGTERM 2s ago"), "{w}x{h}: {line}");
+        let (x, y) = find_cell(&buf, "stopping");
+        assert_eq!(
+            buf[(x, y)].fg,
+            Theme::dark().container_restarting.fg.unwrap()
+        );
+    }
+    // The detail panel says what was sent and when.
+    search(&mut app, "name:web-2");
+    key(&mut app, KeyCode::Enter);
+    let text = buffer_to_text(&render(&mut app, 120, 40));
+    assert!(
+        text.contains("stopping: SIGTERM sent 2s ago, Up 3h"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    // The die: exited, whatever the signal said.
+    assert!(app.apply(Msg {
+        endpoint: 1,
+        at: app.now,
+        kind: MsgKind::Events(vec![event(22, "die", vec!["exit 143".into()], Some(143))]),
+    }));
+    let text = buffer_to_text(&render(&mut app, 200, 50));
+    let line = text
+        .lines()
+        .find(|l| l.contains("web-2") && !l.contains("Containers ·"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("exited") && line.contains("Exited (143)"),
+        "{text}"
+    );
+    assert!(!line.contains("stopping"), "{line}");
+}
+
+#[test]
 fn a_down_endpoint_is_red_and_its_rows_are_stale() {
     let mut app = app();
     let theme = Theme::dark();

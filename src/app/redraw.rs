@@ -83,7 +83,8 @@ impl App {
     }
 
     /// What time alone changes on the plain table at `now`: the header's clock and each
-    /// on-screen row's STATUS ("Up 5s", "Exited (3) 1m ago"). `None` elsewhere.
+    /// on-screen row's STATUS ("Up 5s", "Exited (3) 1m ago", "SIGTERM 4s ago"). `None`
+    /// elsewhere.
     fn time_texts(&self, now: DateTime<Utc>) -> Option<Vec<String>> {
         if !self.plain_table() {
             return None;
@@ -92,13 +93,13 @@ impl App {
         texts.push(crate::ui::clock_text(now));
         texts.extend(self.delivery_problem.clone());
         for key in &self.on_screen {
-            let status = self
-                .fleet
-                .endpoints
-                .get(key.endpoint)
-                .and_then(|ep| ep.containers.get(&key.id))
-                .map(|c| c.status_text(now));
-            texts.extend(status);
+            let Some(ep) = self.fleet.endpoints.get(key.endpoint) else {
+                continue;
+            };
+            // A "stopping" row's STATUS ("SIGTERM 4s ago") changes too when its time is up.
+            if let Some(c) = ep.containers.get(&key.id) {
+                texts.push(ep.status_text(c, now));
+            }
         }
         Some(texts)
     }
@@ -302,5 +303,40 @@ mod tests {
         }
         app.prepare_frame(200, 50);
         assert!(!app.time_moved(t0 + TimeDelta::seconds(1)));
+    }
+
+    #[test]
+    fn a_stopping_row_draws_at_once_and_its_end_draws_on_a_tick() {
+        let t0 = start();
+        let mut app = table(t0);
+        let mut kill = crate::model::events::FleetEvent {
+            time_nano: t0.timestamp_nanos_opt().unwrap_or_default(),
+            endpoint: 0,
+            kind: "container".into(),
+            action: "kill".into(),
+            actor_id: "id02".into(),
+            actor: "c02".into(),
+            details: vec!["signal 15".into()],
+            exit_code: None,
+            severity: crate::model::events::Severity::Info,
+            restart_loop: false,
+        };
+        kill.classify();
+        assert!(app.apply(Msg {
+            endpoint: 0,
+            at: t0,
+            kind: MsgKind::Events(vec![kill]),
+        }));
+        app.prepare_frame(200, 50);
+        // "SIGTERM 0s ago", "SIGTERM 1s ago"…: every tick while it stops.
+        assert!(app.time_moved(t0 + TimeDelta::seconds(1)));
+        let end = t0 + crate::model::events::STOPPING_SHOWN;
+        app.now = end - TimeDelta::seconds(1);
+        app.prepare_frame(200, 50);
+        // Its time is up: the row reads "Up 1h" again, and the tick draws it.
+        assert!(app.time_moved(end));
+        app.now = end;
+        app.prepare_frame(200, 50);
+        assert!(!app.time_moved(end + TimeDelta::seconds(1)));
     }
 }

@@ -180,6 +180,8 @@ fn cell_text(
         return text;
     }
     match col {
+        // A stop signal out to a running container says more than its health.
+        Column::State if ep.stopping(c, now).is_some() => "stopping".to_string(),
         // Without a HEALTH column (narrow terminals), a bad health shows in STATE.
         Column::State
             if !health_shown && matches!(c.health, Health::Unhealthy | Health::Starting) =>
@@ -189,8 +191,8 @@ fn cell_text(
         Column::Endpoint => ep.name().to_string(),
         Column::Name => c.name.clone(),
         Column::Image => c.image.clone(),
-        Column::State => c.state.as_str().to_string(),
-        Column::Status => c.status_text(now),
+        Column::State => ep.state_word(c, now).to_string(),
+        Column::Status => ep.status_text(c, now),
         Column::Health => c.health.as_str().to_string(),
         Column::Ips => {
             let ips = c.ips();
@@ -362,6 +364,11 @@ impl Widget for ContainersView<'_, '_> {
                             t.stale
                         } else {
                             match col {
+                                Column::State | Column::Status
+                                    if ep.stopping(c, s.now).is_some() =>
+                                {
+                                    t.container_restarting
+                                }
                                 Column::State if !health_shown && c.health == Health::Unhealthy => {
                                     health_style(c.health, t)
                                 }

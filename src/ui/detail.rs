@@ -90,7 +90,19 @@ impl DetailPanel<'_, '_> {
             ));
         }
         lines.push(kv("image", c.image.clone(), t.base));
-        lines.push(kv("state", c.status_text(s.now), state_style(c, t)));
+        match ep.stopping(c, s.now) {
+            Some(sig) => lines.push(kv(
+                "state",
+                format!(
+                    "stopping: {} sent {} ago, {}",
+                    sig.signal,
+                    crate::model::container::human_duration(s.now - sig.heard),
+                    c.status_text(s.now)
+                ),
+                t.container_restarting,
+            )),
+            None => lines.push(kv("state", c.status_text(s.now), state_style(c, t))),
+        }
         if !c.health.as_str().is_empty() {
             lines.push(kv("health", c.health.as_str(), health_style(c.health, t)));
             if let Some(out) = &c.detail.last_health_output {

@@ -63,6 +63,87 @@ async fn a_killed_container_yields_a_die_event_with_its_exit_code_within_a_secon
     docker(&config, "lab2", &["rm", "-f", &name]);
 }
 
+/// `docker stop` on a container that ignores SIGTERM (busybox `sleep` as PID 1): the row reads
+/// "stopping" from the daemon's `kill` event, through the grace period, until the `die` after
+/// the SIGKILL makes it exited and forgets the signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_container_reads_stopping_through_its_grace_period_then_exited() {
+    use fleetdeck::model::{ContainerState, Fleet};
+
+    use crate::support::find;
+
+    let config = lab_config(&["lab2"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("lab2 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    let name = unique("stopping");
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    h.wait_for("running", Duration::from_secs(5), |f| {
+        find(f, "lab2", &name).is_some_and(|c| c.state == ContainerState::Running)
+    })
+    .await;
+    let signal = |f: &Fleet| {
+        let ep = &f.endpoints[0];
+        let c = find(f, "lab2", &name)?;
+        ep.stopping(c, chrono::Utc::now()).map(|s| s.signal)
+    };
+    let stop = {
+        let (config, name) = (config.clone(), name.clone());
+        std::thread::spawn(move || docker(&config, "lab2", &["stop", "-t", "3", &name]))
+    };
+    let took = h
+        .wait_for("stopping, SIGTERM", Duration::from_secs(2), |f| {
+            signal(f) == Some("SIGTERM")
+        })
+        .await;
+    eprintln!("stopping seen {took:?} into the stop");
+    let c = find(&h.fleet, "lab2", &name).unwrap();
+    assert_eq!(c.state, ContainerState::Running, "still running meanwhile");
+    assert_eq!(
+        h.fleet.endpoints[0].state_word(c, chrono::Utc::now()),
+        "stopping"
+    );
+    // The grace period ends in a SIGKILL and the die.
+    h.wait_for(
+        "exited after the grace period",
+        Duration::from_secs(8),
+        |f| find(f, "lab2", &name).is_some_and(|c| c.state == ContainerState::Exited),
+    )
+    .await;
+    stop.join().expect("docker stop returns");
+    let kills: Vec<_> = h
+        .fleet
+        .events
+        .iter()
+        .filter(|e| e.actor == name && e.verb() == "kill")
+        .filter_map(|e| e.stop_signal())
+        .collect();
+    assert_eq!(kills, ["SIGTERM", "SIGKILL"]);
+    assert_eq!(signal(&h.fleet), None);
+    assert!(
+        !h.fleet.endpoints[0]
+            .signalled
+            .keys()
+            .any(|id| find(&h.fleet, "lab2", &name).is_some_and(|c| &c.id == id)),
+        "the signal is forgotten on the die"
+    );
+    docker(&config, "lab2", &["rm", "-f", &name]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_during_a_disconnect_appear_after_reconnect_exactly_once() {
     let mut config = lab_config(&["lab3"]);

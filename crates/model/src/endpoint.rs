@@ -1,12 +1,13 @@
 //! One Docker daemon as the fleet model sees it: how the link is, what the daemon said about
 //! itself, and what runs on it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::container::{Container, ContainerState, Health};
+use super::events::{STOPPING_SHOWN, Signalled};
 use crate::EndpointSpec;
 
 /// The link to a daemon. `Down` keeps everything last seen; the rows are shown stale.
@@ -134,6 +135,10 @@ pub struct Endpoint {
     pub awaiting_details: HashSet<String>,
     /// On a Swarm manager: its last reading of the swarm.
     pub swarm: Option<super::swarm::SwarmState>,
+    /// Running containers a stop signal went out to, by id, until their `die` (or `start`,
+    /// or removal). Kept beside the rows, not in them, so a list or an inspect that replaces
+    /// a row does not forget it. Read through [`Endpoint::stopping`].
+    pub signalled: HashMap<String, Signalled>,
 }
 
 impl Endpoint {
@@ -153,6 +158,7 @@ impl Endpoint {
             synced_through: None,
             awaiting_details: HashSet::new(),
             swarm: None,
+            signalled: HashMap::new(),
         }
     }
 
@@ -188,6 +194,39 @@ impl Endpoint {
     /// inspect-only fields mean what they say.
     pub fn has_details(&self, container_id: &str) -> bool {
         !self.awaiting_details.contains(container_id)
+    }
+
+    /// The stop signal this running container was sent, while its row reads "stopping": it
+    /// is still running, the signal is about its current run, and was heard less than
+    /// [`STOPPING_SHOWN`] before `now` (the dashboard's clock).
+    pub fn stopping(&self, c: &Container, now: DateTime<Utc>) -> Option<&Signalled> {
+        let s = self.signalled.get(&c.id)?;
+        let this_run = c.started_at.is_none_or(|started| started <= s.at);
+        (c.state == ContainerState::Running && this_run && now - s.heard < STOPPING_SHOWN)
+            .then_some(s)
+    }
+
+    /// The STATE word of a container's row: Docker's state, or "stopping" while a stop signal
+    /// is out ([`Endpoint::stopping`]).
+    pub fn state_word(&self, c: &Container, now: DateTime<Utc>) -> &'static str {
+        if self.stopping(c, now).is_some() {
+            "stopping"
+        } else {
+            c.state.as_str()
+        }
+    }
+
+    /// The STATUS of a container's row: "SIGTERM 3s ago" while it is stopping, else
+    /// [`Container::status_text`].
+    pub fn status_text(&self, c: &Container, now: DateTime<Utc>) -> String {
+        match self.stopping(c, now) {
+            Some(s) => format!(
+                "{} {} ago",
+                s.signal,
+                super::container::human_duration(now - s.heard)
+            ),
+            None => c.status_text(now),
+        }
     }
 
     /// Containers listed whose inspect has not come in yet.

@@ -114,12 +114,14 @@ impl FleetEvent {
     }
 
     /// Whether this is a container event that changes what the container's row says: its
-    /// state, health or name ([`apply_to`]), or that it is gone (`destroy`). The dashboard draws
-    /// these without waiting for its frame cap; the rest (exec_*, kill, attach, network and
-    /// image events) only add to the event log and wait for the next frame slot.
+    /// state, health or name ([`apply_to`]), that a stop signal went out to it (a `kill` with
+    /// one of [`stop_signal_name`]'s signals: the row reads "stopping"), or that it is gone
+    /// (`destroy`). The dashboard draws these without waiting for its frame cap; the rest
+    /// (exec_*, other kills, attach, network and image events) only add to the event log and
+    /// wait for the next frame slot.
     pub fn changes_a_row(&self) -> bool {
         self.kind == "container"
-            && matches!(
+            && (matches!(
                 self.verb(),
                 "start"
                     | "die"
@@ -129,7 +131,21 @@ impl FleetEvent {
                     | "unpause"
                     | "rename"
                     | "destroy"
-            )
+            ) || self.stop_signal().is_some())
+    }
+
+    /// The stop signal a container `kill` event says was sent ("SIGTERM"), if it is one that
+    /// ends a container ([`stop_signal_name`]). `docker stop` sends the container's stop signal
+    /// (SIGTERM unless its image or `--stop-signal` says otherwise), then SIGKILL when the grace
+    /// period ends; `docker kill` sends SIGKILL. A reload signal (HUP, USR1…) is not one.
+    pub fn stop_signal(&self) -> Option<&'static str> {
+        if self.kind != "container" || self.verb() != "kill" {
+            return None;
+        }
+        self.details
+            .iter()
+            .find_map(|d| d.strip_prefix("signal "))
+            .and_then(stop_signal_name)
     }
 
     fn same_event(&self, other: &FleetEvent) -> bool {
@@ -145,8 +161,9 @@ impl FleetEvent {
 /// the event instead of a round trip later; the inspect the engine sends after it refines the
 /// rest (and wins, being newer). An event older than the run the model already knows (before
 /// its `started_at` or `finished_at`) changes nothing, so a replay cannot undo newer state.
-/// `kill` and `stop` change nothing: the `die` that follows says how it ended. `destroy` is the
-/// caller's, who owns the list. Returns whether anything changed.
+/// `kill` and `stop` change nothing here: the `die` that follows says how it ended (the fleet
+/// keeps a stop signal beside the row meanwhile, [`Signalled`]). `destroy` is the caller's,
+/// who owns the list. Returns whether anything changed.
 pub fn apply_to(c: &mut Container, ev: &FleetEvent) -> bool {
     if ev.kind != "container" || ev.actor_id != c.id {
         return false;
@@ -189,6 +206,42 @@ pub fn apply_to(c: &mut Container, ev: &FleetEvent) -> bool {
         _ => {}
     }
     *c != before
+}
+
+/// The signals that ask a container to end, as Docker's `kill` event names them (a number,
+/// or on some engines a name): SIGINT, SIGQUIT, SIGKILL and SIGTERM, the usual stop signals.
+/// Anything else (HUP, USR1, WINCH…) is commonly a reload or a nudge, not a stop: `None`.
+pub fn stop_signal_name(signal: &str) -> Option<&'static str> {
+    let s = signal.trim();
+    let bare = s.strip_prefix("SIG").unwrap_or(s);
+    match bare {
+        "2" | "INT" => Some("SIGINT"),
+        "3" | "QUIT" => Some("SIGQUIT"),
+        "9" | "KILL" => Some("SIGKILL"),
+        "15" | "TERM" => Some("SIGTERM"),
+        _ => None,
+    }
+}
+
+/// How long after a stop signal a container still running reads "stopping": past Docker's
+/// default grace period (10 s, then SIGKILL) and the 30 s many compose files set. A container
+/// that outlives it after a lone signal (one that traps SIGTERM and carries on) reads
+/// "running" again; the event log keeps the signal.
+pub const STOPPING_SHOWN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// A stop signal sent to a running container, known from its `kill` event before the `die`
+/// that follows (70-90 ms later for a SIGKILL on an idle host, up to the grace period for a
+/// SIGTERM). The row reads "stopping" meanwhile ([`crate::Endpoint::stopping`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signalled {
+    /// "SIGTERM", "SIGKILL", … ([`stop_signal_name`]).
+    pub signal: &'static str,
+    /// The event's time, on the daemon's clock: a signal from before the container's current
+    /// run (a replay) is not about this run.
+    pub at: DateTime<Utc>,
+    /// When the dashboard heard it, on its own clock: how long the row reads "stopping" counts
+    /// from here, so a daemon whose clock is off does not cut it short or stretch it.
+    pub heard: DateTime<Utc>,
 }
 
 /// "The same container dying `count` times within `window`" is a restart loop.
@@ -514,6 +567,24 @@ mod tests {
         assert!(!ev(0, 1, "network", "disconnect", "fleetnet").changes_a_row());
         assert!(!ev(0, 1, "image", "die", "busybox").changes_a_row());
         assert!(!ev(0, 1, ENDPOINT_TYPE, "down", "lab1").changes_a_row());
+        // A kill changes the row when its signal is a stop signal ("stopping").
+        let signalled = |sig: &str| {
+            let mut e = ev(0, 1, "container", "kill", "web");
+            e.details = vec![format!("signal {sig}"), "image busybox".into()];
+            e
+        };
+        for (sig, name) in [
+            ("9", Some("SIGKILL")),
+            ("15", Some("SIGTERM")),
+            ("SIGQUIT", Some("SIGQUIT")),
+            ("INT", Some("SIGINT")),
+            ("1", None),
+            ("SIGUSR1", None),
+            ("28", None),
+        ] {
+            assert_eq!(signalled(sig).stop_signal(), name, "{sig}");
+            assert_eq!(signalled(sig).changes_a_row(), name.is_some(), "{sig}");
+        }
     }
 
     #[test]

@@ -419,11 +419,37 @@ impl Fleet {
     }
 
     /// What a container event states for sure, folded into that container (or its removal, for
-    /// `destroy`). Returns whether anything changed.
-    fn apply_container_event(&mut self, endpoint: EndpointId, ev: &events::FleetEvent) -> bool {
+    /// `destroy`), heard at `heard` (the dashboard's clock). Returns whether anything changed.
+    fn apply_container_event(
+        &mut self,
+        endpoint: EndpointId,
+        ev: &events::FleetEvent,
+        heard: DateTime<Utc>,
+    ) -> bool {
         let Some(ep) = self.endpoints.get_mut(endpoint) else {
             return false;
         };
+        // A stop signal makes a running row read "stopping" until its `die`: the `kill` event
+        // comes tens of milliseconds before it (the daemon reaps the process and tears the
+        // task down in between), and for a SIGTERM up to the whole grace period before.
+        if let Some(signal) = ev.stop_signal() {
+            let Some(c) = ep.containers.get(&ev.actor_id) else {
+                return false;
+            };
+            let at = ev.time();
+            if c.state != ContainerState::Running || c.started_at.is_some_and(|t| t > at) {
+                return false;
+            }
+            ep.signalled
+                .retain(|_, s| heard - s.heard < events::STOPPING_SHOWN);
+            ep.signalled
+                .insert(ev.actor_id.clone(), events::Signalled { signal, at, heard });
+            self.touched(endpoint, &ev.actor_id, false);
+            return true;
+        }
+        if matches!(ev.verb(), "die" | "start" | "destroy") {
+            ep.signalled.remove(&ev.actor_id);
+        }
         if ev.verb() == "destroy" {
             self.stats.forget(endpoint, &ev.actor_id);
             ep.awaiting_details.remove(&ev.actor_id);
@@ -488,6 +514,7 @@ impl Fleet {
             .collect();
         self.stats
             .retain(|e, id| e != endpoint || running.contains(id));
+        ep.signalled.retain(|id, _| running.contains(id.as_str()));
         ep.networks = networks;
         ep.images = images;
         if latency.is_some() {
@@ -516,6 +543,9 @@ impl Fleet {
         };
         ep.last_contact = Some(at);
         let detailed = ep.awaiting_details.remove(&c.id);
+        if c.state != ContainerState::Running {
+            ep.signalled.remove(&c.id);
+        }
         let forgot = c.state != ContainerState::Running && self.stats.forget(endpoint, &c.id);
         let changed = detailed || ep.containers.get(&c.id) != Some(&c);
         if changed || forgot {
@@ -536,6 +566,7 @@ impl Fleet {
         };
         ep.last_contact = Some(at);
         ep.awaiting_details.remove(id);
+        ep.signalled.remove(id);
         let forgot = self.stats.forget(endpoint, id);
         let gone = ep.containers.remove(id).is_some();
         if gone || forgot {
@@ -654,7 +685,7 @@ impl Fleet {
                     // engine sends after it refines what the event could not say.
                     let replayed = synced_through.is_some_and(|t| ev.time() <= t);
                     if ev.kind == "container" && !replayed {
-                        changed |= self.apply_container_event(msg.endpoint, &ev);
+                        changed |= self.apply_container_event(msg.endpoint, &ev, msg.at);
                     }
                     changed |= self.events.push(ev);
                 }
@@ -1040,6 +1071,122 @@ mod tests {
         );
         assert!(f.apply(msg(0, container_event(210, "destroy", "c2", None))));
         assert!(!f.endpoints[0].containers.contains_key("c2"));
+    }
+
+    fn kill(secs: i64, id: &str, signal: &str) -> MsgKind {
+        let MsgKind::Events(mut batch) = container_event(secs, "kill", id, None) else {
+            unreachable!()
+        };
+        batch[0].details = vec![format!("signal {signal}")];
+        MsgKind::Events(batch)
+    }
+
+    fn heard_at(secs: i64, kind: MsgKind) -> Msg {
+        Msg {
+            endpoint: 0,
+            at: DateTime::from_timestamp(secs, 0).unwrap(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_stop_signal_reads_stopping_until_the_die_and_survives_a_new_inspect() {
+        let mut f = fleet().with_change_log(16);
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(0, synced(vec![web.clone()])));
+        let now = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        let row = |f: &Fleet, at: i64| {
+            let ep = &f.endpoints[0];
+            let c = &ep.containers["c1"];
+            (ep.state_word(c, now(at)), ep.status_text(c, now(at)))
+        };
+
+        // The kill, heard at 1000 on the dashboard's clock (the daemon's says 200).
+        let mark = f.changes.mark();
+        assert!(f.apply(heard_at(1000, kill(200, "c1", "15"))));
+        assert_eq!(row(&f, 1003), ("stopping", "SIGTERM 3s ago".to_string()));
+        assert!(
+            f.changes
+                .since(mark)
+                .is_some_and(|mut c| c.any(|c| c.touched
+                    == changes::Touched::Container {
+                        endpoint: 0,
+                        id: "c1".into()
+                    })),
+            "the row is marked for the table to redo"
+        );
+        // An inspect that replaces the row while it is still running keeps it stopping.
+        assert!(f.apply(heard_at(
+            1004,
+            MsgKind::ContainerChanged(Box::new({
+                let mut c = web.clone();
+                c.restart_count = 1;
+                c
+            }))
+        )));
+        assert_eq!(row(&f, 1005).0, "stopping");
+        // The grace period's SIGKILL, then the die.
+        assert!(f.apply(heard_at(1010, kill(210, "c1", "9"))));
+        assert_eq!(row(&f, 1010), ("stopping", "SIGKILL 0s ago".to_string()));
+        assert!(f.apply(heard_at(1010, container_event(210, "die", "c1", Some(137)))));
+        assert_eq!(row(&f, 1011).0, "exited");
+        assert!(f.endpoints[0].signalled.is_empty(), "forgotten on the die");
+        // Started again: a new run, and nothing of the old signal.
+        assert!(f.apply(heard_at(1020, container_event(220, "start", "c1", None))));
+        assert_eq!(row(&f, 1021).0, "running");
+    }
+
+    #[test]
+    fn a_signal_ignored_reads_running_again_after_a_while() {
+        let mut f = fleet();
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(0, synced(vec![web])));
+        assert!(f.apply(heard_at(1000, kill(200, "c1", "SIGTERM"))));
+        let ep = &f.endpoints[0];
+        let c = &ep.containers["c1"];
+        let at = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        assert_eq!(ep.state_word(c, at(1059)), "stopping");
+        assert_eq!(ep.state_word(c, at(1060)), "running");
+        assert_eq!(ep.status_text(c, at(1060)), c.status_text(at(1060)));
+    }
+
+    #[test]
+    fn reload_signals_old_signals_and_stopped_containers_read_as_they_are() {
+        let mut f = fleet();
+        let mut web = container("c1", "web", ContainerState::Running);
+        web.started_at = DateTime::from_timestamp(100, 0);
+        let job = container("c2", "job", ContainerState::Exited);
+        f.apply(msg(0, synced(vec![web, job])));
+        // SIGHUP is a reload: only the event log has it.
+        assert!(f.apply(heard_at(1000, kill(200, "c1", "1"))));
+        // A signal from before this run started (a replay the sync did not cover).
+        assert!(f.apply(heard_at(1000, kill(50, "c1", "9"))));
+        // A stopped container, and one not known at all.
+        assert!(f.apply(heard_at(1000, kill(200, "c2", "9"))));
+        assert!(f.apply(heard_at(1000, kill(200, "c9", "9"))));
+        assert!(f.endpoints[0].signalled.is_empty());
+        assert_eq!(
+            f.events.iter().filter(|e| e.verb() == "kill").count(),
+            4,
+            "all four are logged"
+        );
+    }
+
+    #[test]
+    fn a_sync_that_lists_a_signalled_container_stopped_forgets_its_signal() {
+        let mut f = fleet();
+        let web = container("c1", "web", ContainerState::Running);
+        f.apply(msg(0, synced(vec![web.clone()])));
+        f.apply(heard_at(1000, kill(200, "c1", "9")));
+        f.apply(msg(0, synced(vec![web])));
+        assert_eq!(f.endpoints[0].signalled.len(), 1, "still running: kept");
+        f.apply(msg(
+            0,
+            synced(vec![container("c1", "web", ContainerState::Exited)]),
+        ));
+        assert!(f.endpoints[0].signalled.is_empty());
     }
 
     #[test]
