@@ -323,34 +323,43 @@ fn containers_view_at_80x24_and_200x50() {
     snap!("containers_200x50", render(&mut app, 200, 50));
 }
 
-#[test]
-fn a_die_event_changes_the_row_at_once_without_waiting_for_the_inspect() {
-    let mut app = app();
-    key(&mut app, KeyCode::Char('2'));
-    let row = |buf: &Buffer| {
-        let (_, y) = find_cell(buf, "web-2");
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect::<String>()
-    };
-    assert!(row(&render(&mut app, 200, 50)).contains("Up 3h12m"));
-    // After the sync (which the fixture dates `now()`), as a live event is.
-    app.now = now() + TimeDelta::seconds(30);
-    let mut die = FleetEvent {
-        time_nano: (now() + TimeDelta::seconds(20))
+/// The text of the first line of `buf` that holds `text`.
+fn row_of(buf: &Buffer, text: &str) -> String {
+    let (_, y) = find_cell(buf, text);
+    (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect()
+}
+
+/// A live event of web-2 (on endpoint 1), `secs` after the fixture's sync.
+fn web2_event(secs: i64, action: &str, details: &[&str], exit: Option<i64>) -> FleetEvent {
+    let mut e = FleetEvent {
+        time_nano: (now() + TimeDelta::seconds(secs))
             .timestamp_nanos_opt()
             .unwrap(),
         endpoint: 1,
         kind: "container".into(),
-        action: "die".into(),
+        action: action.into(),
         actor_id: format!("c5{}", "0".repeat(62)),
         actor: "web-2".into(),
-        details: vec!["exit 3".into()],
-        exit_code: Some(3),
+        details: details.iter().map(|d| d.to_string()).collect(),
+        exit_code: exit,
         severity: Severity::Info,
         restart_loop: false,
     };
-    die.classify();
+    e.classify();
+    e
+}
+
+#[test]
+fn a_die_event_changes_the_row_at_once_without_waiting_for_the_inspect() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('2'));
+    let row = |buf: &Buffer| row_of(buf, "web-2");
+    assert!(row(&render(&mut app, 200, 50)).contains("Up 3h12m"));
+    // After the sync (which the fixture dates `now()`), as a live event is.
+    app.now = now() + TimeDelta::seconds(30);
+    let die = web2_event(20, "die", &["exit 3"], Some(3));
     // `true`: the loop redraws at the next frame deadline. No ContainerChanged follows.
     assert!(app.apply(Msg {
         endpoint: 1,
@@ -366,39 +375,16 @@ fn a_die_event_changes_the_row_at_once_without_waiting_for_the_inspect() {
 fn a_stop_signal_reads_stopping_at_once_then_exited_on_the_die() {
     let mut app = app();
     key(&mut app, KeyCode::Char('2'));
-    let row = |buf: &Buffer| {
-        let (_, y) = find_cell(buf, "web-2");
-        (0..buf.area.width)
-            .map(|x| buf[(x, y)].symbol().to_string())
-            .collect::<String>()
-    };
+    let row = |buf: &Buffer| row_of(buf, "web-2");
     app.now = now() + TimeDelta::seconds(30);
-    let event = |secs: i64, action: &str, details: Vec<String>, exit: Option<i64>| {
-        let mut e = FleetEvent {
-            time_nano: (now() + TimeDelta::seconds(secs))
-                .timestamp_nanos_opt()
-                .unwrap(),
-            endpoint: 1,
-            kind: "container".into(),
-            action: action.into(),
-            actor_id: format!("c5{}", "0".repeat(62)),
-            actor: "web-2".into(),
-            details,
-            exit_code: exit,
-            severity: Severity::Info,
-            restart_loop: false,
-        };
-        e.classify();
-        e
-    };
     let heard = app.now - TimeDelta::seconds(2);
     assert!(app.apply(Msg {
         endpoint: 1,
         at: heard,
-        kind: MsgKind::Events(vec![event(
+        kind: MsgKind::Events(vec![web2_event(
             20,
             "kill",
-            vec!["signal 15".into(), "image web:1".into()],
+            &["signal 15", "image web:1"],
             None
         )]),
     }));
@@ -426,7 +412,7 @@ fn a_stop_signal_reads_stopping_at_once_then_exited_on_the_die() {
     assert!(app.apply(Msg {
         endpoint: 1,
         at: app.now,
-        kind: MsgKind::Events(vec![event(22, "die", vec!["exit 143".into()], Some(143))]),
+        kind: MsgKind::Events(vec![web2_event(22, "die", &["exit 143"], Some(143))]),
     }));
     let text = buffer_to_text(&render(&mut app, 200, 50));
     let line = text

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use fleetdeck::audit::{self, Phase};
 
 use crate::actions::run_quick;
-use crate::support::{RemoveOnDrop, docker, lab_config, lab_url, unique, write_config};
+use crate::support::{RemoveOnDrop, lab_config, lab_url, sleeper, unique, write_config};
 
 fn fleetdeck(config: &Path, audit: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
@@ -77,19 +77,7 @@ fn every_attempt_is_audited_and_a_killed_fleetdeck_leaves_an_interrupted_record(
 
     // `sleep` as PID 1 ignores SIGTERM: a stop waits out its whole timeout.
     let stubborn = cleanup.add(unique("audit-stubborn"));
-    docker(
-        &lab,
-        "lab2",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &stubborn,
-            "busybox:local",
-            "sleep",
-            "1000000",
-        ],
-    );
+    sleeper(&lab, "lab2", &stubborn, 1000000);
     let mut child = fleetdeck(&config_path, &audit_path)
         .args([
             "stop",

@@ -12,7 +12,7 @@ use fleetdeck::ui::{Theme, buffer_to_text};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, lab_sh, unique};
+use crate::support::{Harness, RemoveOnDrop, find, lab_config, lab_sh, sleeper, unique};
 
 /// lab4 is killed and restarted by the tests here: one at a time.
 static LAB4: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -103,19 +103,7 @@ async fn daemon_down_at_start_joins_then_dies_goes_stale_and_recovers() {
     // this test reads.
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("alive"));
-    docker(
-        &config,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&config, "lab1", &name, 300);
     h.wait_for_with(
         "lab1 still live while lab4 is down",
         Duration::from_secs(5),

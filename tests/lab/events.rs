@@ -5,7 +5,7 @@ use fleetdeck::model::EndpointSpec;
 use fleetdeck::model::Link;
 use std::time::Duration;
 
-use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, unique};
+use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, sleeper, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_container_yields_a_die_event_with_its_exit_code_within_a_second() {
@@ -16,19 +16,7 @@ async fn a_killed_container_yields_a_die_event_with_its_exit_code_within_a_secon
     })
     .await;
     let name = unique("die");
-    docker(
-        &config,
-        "lab2",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&config, "lab2", &name, 300);
     h.wait_for("start event", Duration::from_secs(2), |f| {
         f.events
             .iter()
@@ -79,19 +67,7 @@ async fn a_stopped_container_reads_stopping_through_its_grace_period_then_exited
     })
     .await;
     let name = unique("stopping");
-    docker(
-        &config,
-        "lab2",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&config, "lab2", &name, 300);
     h.wait_for("running", Duration::from_secs(5), |f| {
         find(f, "lab2", &name).is_some_and(|c| c.state == ContainerState::Running)
     })

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fleetdeck::model::ContainerState;
 
-use crate::support::{Harness, docker, find, lab_config, unique};
+use crate::support::{Harness, docker, find, lab_config, sleeper, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_every_daemon_are_in_the_model() {
@@ -97,19 +97,7 @@ async fn cli_changes_reach_the_model_within_two_seconds() {
     let limit = Duration::from_secs(2);
     for endpoint in ["lab1", "lab2"] {
         let name = unique("evt");
-        docker(
-            &config,
-            endpoint,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &name,
-                "busybox:local",
-                "sleep",
-                "300",
-            ],
-        );
+        sleeper(&config, endpoint, &name, 300);
         let took = h
             .wait_for(&format!("{name} running on {endpoint}"), limit, |f| {
                 find(f, endpoint, &name).is_some_and(|c| c.state == ContainerState::Running)

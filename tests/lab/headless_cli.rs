@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{docker, lab_config, lab_url, unique, write_config};
+use crate::support::{docker, lab_config, lab_url, sleeper, unique, write_config};
 
 fn fleetdeck(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
@@ -31,19 +31,7 @@ fn snapshot_shows_containers_of_every_daemon_as_plain_text() {
         .into_iter()
         .map(|ep| {
             let name = unique(&format!("snap-{ep}"));
-            docker(
-                &config,
-                ep,
-                &[
-                    "run",
-                    "-d",
-                    "--name",
-                    &name,
-                    "busybox:local",
-                    "sleep",
-                    "300",
-                ],
-            );
+            sleeper(&config, ep, &name, 300);
             (name, ep)
         })
         .collect();

@@ -14,7 +14,7 @@ use fleetdeck::model::Link;
 use fleetdeck::ui::Theme;
 
 use crate::support::{
-    Harness, Proxy, RemoveOnDrop, TimedKeys, docker, docker_raw, find, lab_config, unique,
+    Harness, Proxy, RemoveOnDrop, TimedKeys, docker, docker_raw, find, lab_config, sleeper, unique,
 };
 
 /// Drops every packet to `addr` until dropped itself.
@@ -90,19 +90,7 @@ async fn a_blackholed_daemon_is_down_in_bounded_time_and_backfills_once_the_rule
     assert!(h.fleet.endpoints[0].is_up() && h.fleet.endpoints[1].is_up());
 
     // The others keep updating.
-    docker(
-        &config,
-        "lab2",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &during,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&config, "lab2", &during, 300);
     let seen = h
         .wait_for(
             "a container started on lab2 during the partition",
@@ -183,19 +171,7 @@ async fn a_daemon_taking_two_seconds_per_request_slows_neither_the_others_nor_th
     for _ in 0..3 {
         let name = cleanup.add(unique("quick"));
         let started = Instant::now();
-        docker(
-            &config,
-            "lab1",
-            &[
-                "run",
-                "-d",
-                "--name",
-                &name,
-                "busybox:local",
-                "sleep",
-                "300",
-            ],
-        );
+        sleeper(&config, "lab1", &name, 300);
         let cli = started.elapsed();
         h.wait_for("lab1's container", Duration::from_secs(10), |f| {
             find(f, "lab1", &name).is_some()

@@ -12,7 +12,7 @@ use fleetdeck::model::logs::LogSource;
 use fleetdeck::model::{EndpointSpec, TlsFiles};
 use fleetdeck::model::{Link, MsgKind};
 
-use crate::support::{Harness, RemoveOnDrop, docker, lab_config, unique};
+use crate::support::{Harness, RemoveOnDrop, docker, lab_config, sleeper, unique};
 
 const SSH_CONFIG: &str = "/run/fleetdeck-lab/ssh/config";
 pub const TLS_DIR: &str = "/run/fleetdeck-lab/tls";
@@ -199,19 +199,7 @@ async fn thirty_containers_over_ssh_on_a_custom_port_share_one_ssh_connection() 
         assert_eq!(s.1.iter().copied().collect::<Vec<_>>(), [3, 4]);
     }
     let extra = cleanup.add(format!("{tag}-event"));
-    docker(
-        &direct,
-        "lab6",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &extra,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&direct, "lab6", &extra, 300);
     let took = h
         .wait_for("the start event over ssh", Duration::from_secs(10), |f| {
             f.events

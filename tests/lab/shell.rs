@@ -20,7 +20,7 @@ use ratatui::backend::TestBackend;
 use ratatui::style::{Color, Modifier};
 use tokio::sync::mpsc;
 
-use crate::support::{Harness, Proxy, RemoveOnDrop, docker, lab_config, unique};
+use crate::support::{Harness, Proxy, RemoveOnDrop, docker, lab_config, sleeper, unique};
 
 /// The whole app over a live engine, drawn into a test terminal.
 struct Rig {
@@ -160,19 +160,7 @@ fn run_busybox(
     prefix: &str,
 ) -> String {
     let name = cleanup.add(unique(prefix));
-    docker(
-        config,
-        endpoint,
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "600",
-        ],
-    );
+    sleeper(config, endpoint, &name, 600);
     name
 }
 

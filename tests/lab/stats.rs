@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use fleetdeck::model::{Msg, MsgKind};
 
-use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, unique};
+use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, sleeper, unique};
 
 /// "96.93%" → 96.93; "324KiB" → bytes.
 fn parse_pct(s: &str) -> f64 {
@@ -52,19 +52,7 @@ async fn cpu_and_memory_agree_with_docker_stats_and_stopped_containers_are_not_s
             "while :; do :; done",
         ],
     );
-    docker(
-        &config,
-        "lab2",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &idle,
-            "busybox:local",
-            "sleep",
-            "300",
-        ],
-    );
+    sleeper(&config, "lab2", &idle, 300);
     let mut h = Harness::start(&config);
     h.wait_for("three samples of each", Duration::from_secs(20), |f| {
         [&burner, &idle].iter().all(|name| {

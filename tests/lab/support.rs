@@ -51,6 +51,17 @@ pub fn docker(config: &Config, endpoint: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// `docker run -d --name NAME busybox:local sleep SECS` on `endpoint`: a container that stays
+/// up (and, as PID 1 without a handler, ignores SIGTERM). Returns its id.
+pub fn sleeper(config: &Config, endpoint: &str, name: &str, secs: u32) -> String {
+    let secs = secs.to_string();
+    docker(
+        config,
+        endpoint,
+        &["run", "-d", "--name", name, "busybox:local", "sleep", &secs],
+    )
+}
+
 pub fn docker_raw(config: &Config, endpoint: &str, args: &[&str]) -> Output {
     let spec = config
         .endpoints

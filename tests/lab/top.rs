@@ -8,7 +8,7 @@ use fleetdeck::app::{App, Effects};
 use fleetdeck::model::MsgKind;
 use fleetdeck::ui::Theme;
 
-use crate::support::{Harness, RemoveOnDrop, docker, find, lab_config, unique};
+use crate::support::{Harness, RemoveOnDrop, find, lab_config, sleeper, unique};
 
 fn key(app: &mut App, code: KeyCode) {
     app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
@@ -19,19 +19,7 @@ async fn t_shows_docker_top_of_the_selected_container_and_refreshes_until_esc() 
     let config = lab_config(&["lab1"]);
     let mut cleanup = RemoveOnDrop::new(&config, "lab1");
     let name = cleanup.add(unique("top"));
-    docker(
-        &config,
-        "lab1",
-        &[
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "busybox:local",
-            "sleep",
-            "4242",
-        ],
-    );
+    sleeper(&config, "lab1", &name, 4242);
     let mut h = Harness::start(&config);
     let mut app = App::new(&config, Theme::dark());
     h.wait_for_with(
