@@ -336,7 +336,7 @@ report() {
       cap[t] += $10; scr[t] += $13; call[t] += $9 / 1000
     }
     END {
-      print "| tool | kills | kill → screen median / p90 ms | kill → exited row median / p90 ms | die event median ms | die event → screen median / p90 ms | kill call mean ms | mean capture gap ms |"
+      print "| tool | kills | kill → screen median / p90 ms | kill → exited row median / p90 ms | die event median ms | die event → exited row median / p90 ms | kill call mean ms | mean capture gap ms |"
       print "|---|---:|---:|---:|---:|---:|---:|---:|"
       m = split(tools, T, " ")
       for (k = 1; k <= m; k++) {
@@ -350,7 +350,7 @@ report() {
         r = med["fd"] / med["dtop"]
         printf "\nfleetdeck / dtop, kill → screen medians: %.0f / %.0f ms = %.2f (target <= 0.70: %s)\n", med["fd"], med["dtop"], r, (r <= 0.70) ? "met" : "NOT met"
         if (xmed["dtop"] > 0) printf "fleetdeck / dtop, kill → exited row medians: %.0f / %.0f ms = %.2f\n", xmed["fd"], xmed["dtop"], xmed["fd"] / xmed["dtop"]
-        if (amed["dtop"] > 0) printf "fleetdeck / dtop, die event → screen medians: %.1f / %.1f ms = %.2f\n", amed["fd"], amed["dtop"], amed["fd"] / amed["dtop"]
+        if (amed["dtop"] > 0) printf "fleetdeck / dtop, die event → exited row medians: %.1f / %.1f ms = %.2f\n", amed["fd"], amed["dtop"], amed["fd"] / amed["dtop"]
       }
     }' "$RESULTS"
 }
