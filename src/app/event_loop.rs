@@ -16,6 +16,12 @@ use chrono::Utc;
 /// A clock tick redraws when no frame was drawn for this long.
 const CLOCK_REDRAW: Duration = Duration::from_millis(900);
 
+/// How long a redraw for time alone (ages, the clock) waits for a frame drawn for something
+/// else, which carries the new times too. At 1 s sampling a stats round's frame follows most
+/// ticks within half a second: drawing both doubled the frames (and the CPU of drawing) while
+/// the containers on screen were under a minute old, their ages moving every second.
+const TIME_GRACE: Duration = Duration::from_millis(500);
+
 /// When the next frame is drawn. Changes are coalesced to the frame cap (a frame at most every
 /// `interval`), with two ways past it: a key, click or resize is answered at once, and so is
 /// a container changing state (a `die`, `start`, health…), the news an operator watches the
@@ -35,6 +41,9 @@ struct Frames {
     last_draw: Instant,
     /// The last frame drawn early for news.
     last_early: Option<Instant>,
+    /// Time moved on screen (a tick found so): a frame at this instant unless one is drawn
+    /// first ([`TIME_GRACE`]).
+    time_due: Option<Instant>,
 }
 
 impl Frames {
@@ -46,6 +55,7 @@ impl Frames {
             news: false,
             last_draw: now,
             last_early: None,
+            time_due: None,
         }
     }
 
@@ -58,15 +68,27 @@ impl Frames {
 
     /// Whether a frame is to be drawn now.
     fn due(&self, now: Instant) -> bool {
-        self.dirty
+        (self.dirty
             && (self.urgent
                 || self.early_for_news(now)
-                || now.saturating_duration_since(self.last_draw) >= self.interval)
+                || now.saturating_duration_since(self.last_draw) >= self.interval))
+            || self.time_due.is_some_and(|t| now >= t)
     }
 
-    /// When a pending frame falls due by the cap alone (`None`: nothing is pending).
+    /// When a pending frame falls due by the cap or the time grace alone (`None`: nothing is
+    /// pending).
     fn deadline(&self) -> Option<Instant> {
-        self.dirty.then(|| self.last_draw + self.interval)
+        let capped = self.dirty.then(|| self.last_draw + self.interval);
+        match (capped, self.time_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A tick at `now` found the ages or the clock on screen moved: drawn within
+    /// [`TIME_GRACE`], by whichever frame comes first.
+    fn time_moved(&mut self, now: Instant) {
+        self.time_due.get_or_insert(now + TIME_GRACE);
     }
 
     /// A frame was drawn at `now`.
@@ -78,6 +100,7 @@ impl Frames {
         self.last_draw = now;
         self.dirty = false;
         self.urgent = false;
+        self.time_due = None;
         self.news = false;
     }
 
@@ -193,12 +216,14 @@ where
                 let rotated = app.tick(Utc::now());
                 effects.tick(app, &mut last_totals);
                 // Ages and the clock move with time, but a frame drawn for a stats round less
-                // than a tick ago already shows them to the second: drawing again for the
-                // tick alone doubled the frames (and the CPU of drawing) at 1 s sampling. Nor
-                // is a frame drawn when no text on screen moved (the plain containers table
-                // knows, see `redraw`).
-                frames.dirty |= rotated
-                    || (frames.last_draw.elapsed() >= CLOCK_REDRAW && app.time_moved(Utc::now()));
+                // than a tick ago already shows them to the second, and one due within
+                // TIME_GRACE will: drawing again for the tick alone doubled the frames (and
+                // the CPU of drawing) at 1 s sampling. Nor is a frame drawn when no text on
+                // screen moved (the plain containers table knows, see `redraw`).
+                frames.dirty |= rotated;
+                if frames.last_draw.elapsed() >= CLOCK_REDRAW && app.time_moved(Utc::now()) {
+                    frames.time_moved(Instant::now());
+                }
             }
         }
     }
@@ -285,6 +310,32 @@ mod tests {
             frames.due(ms(81)),
             "the cap had passed: that frame was not early"
         );
+    }
+
+    #[test]
+    fn time_moving_waits_a_grace_for_another_frame_to_carry_it() {
+        let (mut frames, t0) = frames_after_one_frame();
+        let ms = |n| t0 + Duration::from_millis(n);
+        // A tick a second on: ages moved. Nothing else pending: drawn at the grace's end.
+        frames.time_moved(ms(1000));
+        assert!(!frames.due(ms(1001)));
+        assert_eq!(frames.deadline(), Some(ms(1000) + TIME_GRACE));
+        assert!(frames.due(ms(1000) + TIME_GRACE));
+        frames.drawn(ms(1500));
+        assert_eq!(frames.deadline(), None);
+        // Next tick: a stats round's frame comes within the grace and carries the ages; the
+        // grace does not bring another frame.
+        frames.time_moved(ms(2500));
+        frames.applied(true, false);
+        assert_eq!(frames.deadline(), Some(ms(1550)), "the cap, not the grace");
+        assert!(frames.due(ms(2600)));
+        frames.drawn(ms(2600));
+        assert_eq!(frames.deadline(), None);
+        assert!(!frames.due(ms(3000)));
+        // A later tick does not push an earlier grace back.
+        frames.time_moved(ms(3500));
+        frames.time_moved(ms(3800));
+        assert_eq!(frames.deadline(), Some(ms(3500) + TIME_GRACE));
     }
 
     #[test]
