@@ -120,7 +120,12 @@ async fn deadline<T>(
 }
 
 fn agreed_api(docker: &ReadOnly) -> String {
-    let v = docker.client_version();
+    api_text(&docker.client_version())
+}
+
+/// "1.41": the API version a client agreed on, as a request path takes it after `/v`. The
+/// plain-socket reads (stats, inspects, the gate's service read) build their paths with it.
+fn api_text(v: &bollard::ClientVersion) -> String {
     format!("{}.{}", v.major_version, v.minor_version)
 }
 

@@ -152,10 +152,8 @@ impl ReadOnly {
         raw: &RawGet,
         path: &str,
     ) -> Result<T, Error> {
-        let v = self.docker.client_version();
-        let (status, body) = raw
-            .document(&format!("/v{}.{}{path}", v.major_version, v.minor_version))
-            .await?;
+        let api = super::api_text(&self.docker.client_version());
+        let (status, body) = raw.document(&format!("/v{api}{path}")).await?;
         if !(200..300).contains(&status) {
             return Err(Error::DockerResponseServerError {
                 status_code: status,

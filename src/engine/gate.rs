@@ -633,11 +633,9 @@ async fn service_spec(
         let version = version.and_then(|v| i32::try_from(v).ok()).unwrap_or(0);
         return Ok((service.spec.unwrap_or_default(), version));
     };
-    let v = docker.client_version();
     let path = format!(
-        "/v{}.{}/services/{}",
-        v.major_version,
-        v.minor_version,
+        "/v{}/services/{}",
+        super::api_text(&docker.client_version()),
         id.bytes()
             .map(|b| if transport::unreserved(b) {
                 char::from(b).to_string()
