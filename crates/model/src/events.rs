@@ -230,7 +230,7 @@ pub fn stop_signal_name(signal: &str) -> Option<&'static str> {
 pub const STOPPING_SHOWN: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// A stop signal sent to a running container, known from its `kill` event before the `die`
-/// that follows (70-90 ms later for a SIGKILL on an idle host, up to the grace period for a
+/// that follows (20-50 ms later for a SIGKILL on the lab's hosts, up to the grace period for a
 /// SIGTERM). The row reads "stopping" meanwhile ([`crate::Endpoint::stopping`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signalled {
