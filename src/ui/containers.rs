@@ -180,11 +180,12 @@ fn cell_text(
         return text;
     }
     match col {
-        // A stop signal out to a running container says more than its health.
-        Column::State if ep.stopping(c, now).is_some() => "stopping".to_string(),
-        // Without a HEALTH column (narrow terminals), a bad health shows in STATE.
+        // Without a HEALTH column (narrow terminals), a bad health shows in STATE, unless a
+        // stop signal is out: "stopping" (below) says more.
         Column::State
-            if !health_shown && matches!(c.health, Health::Unhealthy | Health::Starting) =>
+            if !health_shown
+                && matches!(c.health, Health::Unhealthy | Health::Starting)
+                && ep.stopping(c, now).is_none() =>
         {
             c.health.as_str().to_string()
         }
@@ -351,6 +352,7 @@ impl Widget for ContainersView<'_, '_> {
                     let c = row.container;
                     let stale = ep.is_stale();
                     let sample = s.fleet.stats.latest(row.endpoint, &c.id);
+                    let stopping = ep.stopping(c, s.now).is_some();
                     for ((col, _), area) in plan.iter().zip(columns.iter()) {
                         let mut text = cell_text(*col, ep, c, s.now, sample, health_shown);
                         if stale && *col == Column::Status {
@@ -364,9 +366,7 @@ impl Widget for ContainersView<'_, '_> {
                             t.stale
                         } else {
                             match col {
-                                Column::State | Column::Status
-                                    if ep.stopping(c, s.now).is_some() =>
-                                {
+                                Column::State | Column::Status if stopping => {
                                     t.container_restarting
                                 }
                                 Column::State if !health_shown && c.health == Health::Unhealthy => {

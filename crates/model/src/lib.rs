@@ -543,10 +543,11 @@ impl Fleet {
         };
         ep.last_contact = Some(at);
         let detailed = ep.awaiting_details.remove(&c.id);
-        if c.state != ContainerState::Running {
+        let stopped = c.state != ContainerState::Running;
+        if stopped {
             ep.signalled.remove(&c.id);
         }
-        let forgot = c.state != ContainerState::Running && self.stats.forget(endpoint, &c.id);
+        let forgot = stopped && self.stats.forget(endpoint, &c.id);
         let changed = detailed || ep.containers.get(&c.id) != Some(&c);
         if changed || forgot {
             self.changes.push(false, || changes::Touched::Container {
