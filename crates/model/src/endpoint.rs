@@ -139,6 +139,13 @@ pub struct Endpoint {
     /// or removal). Kept beside the rows, not in them, so a list or an inspect that replaces
     /// a row does not forget it. Read through [`Endpoint::stopping`].
     pub signalled: HashMap<String, Signalled>,
+    /// Containers the kernel OOM-killed in (daemon clock of the `oom` event), until their next
+    /// `start` or removal. Docker sets `OOMKilled` from the task's exit, and containerd can
+    /// deliver the exit before the OOM (containerd/containerd#8180, #12714): the inspect that
+    /// follows the `die` may then say `false` for a run the `oom` event said was OOM-killed.
+    /// Kept beside the rows so that inspect, or a later list, does not erase what the event
+    /// said ([`Endpoint::keep_oom`]).
+    pub oom_at: HashMap<String, DateTime<Utc>>,
 }
 
 impl Endpoint {
@@ -159,6 +166,7 @@ impl Endpoint {
             awaiting_details: HashSet::new(),
             swarm: None,
             signalled: HashMap::new(),
+            oom_at: HashMap::new(),
         }
     }
 
@@ -194,6 +202,20 @@ impl Endpoint {
     /// inspect-only fields mean what they say.
     pub fn has_details(&self, container_id: &str) -> bool {
         !self.awaiting_details.contains(container_id)
+    }
+
+    /// Marks `c` OOM-killed when an `oom` event came for its current run (one that started no
+    /// later than the event), whatever inspect or the list says; forgets an `oom` of an
+    /// earlier run.
+    pub fn keep_oom(&mut self, c: &mut Container) {
+        let Some(&at) = self.oom_at.get(&c.id) else {
+            return;
+        };
+        if c.started_at.is_none_or(|started| started <= at) {
+            c.oom_killed = true;
+        } else {
+            self.oom_at.remove(&c.id);
+        }
     }
 
     /// The stop signal this running container was sent, while its row reads "stopping": it

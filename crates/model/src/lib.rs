@@ -450,6 +450,9 @@ impl Fleet {
         if matches!(ev.verb(), "die" | "start" | "destroy") {
             ep.signalled.remove(&ev.actor_id);
         }
+        if matches!(ev.verb(), "start" | "destroy") {
+            ep.oom_at.remove(&ev.actor_id);
+        }
         if ev.verb() == "destroy" {
             self.stats.forget(endpoint, &ev.actor_id);
             ep.awaiting_details.remove(&ev.actor_id);
@@ -463,6 +466,9 @@ impl Fleet {
             return false;
         };
         let changed = events::apply_to(c, ev);
+        if ev.verb() == "oom" && c.oom_killed {
+            ep.oom_at.insert(ev.actor_id.clone(), ev.time());
+        }
         if changed && c.state != ContainerState::Running {
             self.stats.forget(endpoint, &ev.actor_id);
         }
@@ -500,7 +506,15 @@ impl Fleet {
         }
         ep.info = Some(info);
         ep.synced_through = daemon_time;
-        ep.containers = containers.into_iter().map(|c| (c.id.clone(), c)).collect();
+        ep.oom_at
+            .retain(|id, _| containers.iter().any(|c| &c.id == id));
+        ep.containers = containers
+            .into_iter()
+            .map(|mut c| {
+                ep.keep_oom(&mut c);
+                (c.id.clone(), c)
+            })
+            .collect();
         ep.awaiting_details = if details {
             std::collections::HashSet::new()
         } else {
@@ -537,11 +551,17 @@ impl Fleet {
 
     /// A container as inspect describes it (after an event, a resync, or the inspects that
     /// follow a list): the whole truth about it, details included.
-    fn container_changed(&mut self, endpoint: EndpointId, at: DateTime<Utc>, c: Container) -> bool {
+    fn container_changed(
+        &mut self,
+        endpoint: EndpointId,
+        at: DateTime<Utc>,
+        mut c: Container,
+    ) -> bool {
         let Some(ep) = self.endpoints.get_mut(endpoint) else {
             return false;
         };
         ep.last_contact = Some(at);
+        ep.keep_oom(&mut c);
         let detailed = ep.awaiting_details.remove(&c.id);
         let stopped = c.state != ContainerState::Running;
         if stopped {
@@ -568,6 +588,7 @@ impl Fleet {
         ep.last_contact = Some(at);
         ep.awaiting_details.remove(id);
         ep.signalled.remove(id);
+        ep.oom_at.remove(id);
         let forgot = self.stats.forget(endpoint, id);
         let gone = ep.containers.remove(id).is_some();
         if gone || forgot {
@@ -1188,6 +1209,61 @@ mod tests {
             synced(vec![container("c1", "web", ContainerState::Exited)]),
         ));
         assert!(f.endpoints[0].signalled.is_empty());
+    }
+
+    #[test]
+    fn an_oom_event_outlasts_an_inspect_that_says_otherwise_until_the_next_run() {
+        let mut f = fleet();
+        let mut hog = container("c1", "hog", ContainerState::Running);
+        hog.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(0, synced(vec![hog.clone()])));
+        // containerd delivered the exit before the OOM: die, then oom, then an inspect that
+        // says OOMKilled false for this run.
+        f.apply(heard_at(1000, container_event(200, "die", "c1", Some(137))));
+        assert!(f.apply(heard_at(1000, container_event(201, "oom", "c1", None))));
+        let mut inspected = hog.clone();
+        inspected.state = ContainerState::Exited;
+        inspected.exit_code = Some(137);
+        inspected.finished_at = DateTime::from_timestamp(200, 0);
+        assert!(!inspected.oom_killed);
+        f.apply(heard_at(
+            1001,
+            MsgKind::ContainerChanged(Box::new(inspected.clone())),
+        ));
+        let oom = |f: &Fleet| f.endpoints[0].containers["c1"].oom_killed;
+        assert!(oom(&f), "the event's word stands over the inspect's");
+        // A resync lists it (no details yet) and inspects it again: still OOM-killed.
+        f.apply(msg(0, synced(vec![inspected.clone()])));
+        assert!(oom(&f));
+        // Started again: a new run, not OOM-killed, and an inspect of it says so.
+        f.apply(heard_at(1010, container_event(210, "start", "c1", None)));
+        assert!(!oom(&f));
+        let mut again = hog.clone();
+        again.started_at = DateTime::from_timestamp(210, 0);
+        f.apply(heard_at(1011, MsgKind::ContainerChanged(Box::new(again))));
+        assert!(!oom(&f));
+        assert!(f.endpoints[0].oom_at.is_empty());
+    }
+
+    #[test]
+    fn an_oom_of_an_earlier_run_is_forgotten_when_inspect_shows_a_newer_run() {
+        let mut f = fleet();
+        let mut hog = container("c1", "hog", ContainerState::Running);
+        hog.started_at = DateTime::from_timestamp(100, 0);
+        f.apply(msg(0, synced(vec![hog.clone()])));
+        f.apply(heard_at(1000, container_event(201, "oom", "c1", None)));
+        assert!(f.endpoints[0].containers["c1"].oom_killed);
+        // The restart's start event was missed (a reconnect): the inspect shows a run that
+        // began after the oom.
+        hog.started_at = DateTime::from_timestamp(300, 0);
+        f.apply(heard_at(1100, MsgKind::ContainerChanged(Box::new(hog))));
+        assert!(!f.endpoints[0].containers["c1"].oom_killed);
+        assert!(f.endpoints[0].oom_at.is_empty());
+        // Removal forgets it too.
+        f.apply(heard_at(1200, container_event(301, "oom", "c1", None)));
+        assert_eq!(f.endpoints[0].oom_at.len(), 1);
+        f.apply(heard_at(1201, MsgKind::ContainerGone { id: "c1".into() }));
+        assert!(f.endpoints[0].oom_at.is_empty());
     }
 
     #[test]
