@@ -239,8 +239,12 @@ async fn session(
                 }
                 // Before the inspects they call for: the model applies the state an event
                 // carries at once, so the screen follows the event within a frame, not a round
-                // trip later. The inspects then refine it.
-                emit!(tx, id, MsgKind::Events(converted));
+                // trip later. The inspects then refine it. A batch of nothing but healthcheck
+                // execs (dropped by `convert::event`) is not sent: on a healthchecked host those
+                // are most batches, and each woke the dashboard for nothing.
+                if !converted.is_empty() {
+                    emit!(tx, id, MsgKind::Events(converted));
+                }
                 if apply_events(&docker, id, settings, tx, &mut known, batch).await?.is_none() {
                     return Ok(());
                 }

@@ -274,3 +274,97 @@ async fn a_container_dying_again_and_again_is_flagged_as_a_restart_loop() {
     );
     docker(&config, "lab1", &["rm", "-f", &name]);
 }
+
+/// Healthcheck runs are exec_create/exec_start/exec_die triples, dropped by the engine; a
+/// batch of nothing else must not reach the dashboard at all (each woke it for nothing), while
+/// the health change they lead to still does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_execs_alone_send_the_dashboard_nothing() {
+    use fleetdeck::model::MsgKind;
+    let config = lab_config(&["lab2"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("lab2 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    let name = unique("execs");
+    let since = docker(
+        &config,
+        "lab2",
+        &["system", "info", "-f", "{{.SystemTime}}"],
+    );
+    docker(
+        &config,
+        "lab2",
+        &[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "fleetdeck.test=1",
+            "--health-cmd",
+            "true",
+            "--health-interval",
+            "1s",
+            "busybox:local",
+            "sleep",
+            "300",
+        ],
+    );
+    let (mut events, mut empty) = (0, 0);
+    let mut count = |m: &fleetdeck::model::Msg| {
+        if let MsgKind::Events(batch) = &m.kind {
+            events += 1;
+            if batch.is_empty() {
+                empty += 1;
+            }
+        }
+    };
+    h.wait_for_with("healthy", Duration::from_secs(20), &mut count, |f| {
+        f.events
+            .iter()
+            .any(|e| e.actor == name && e.action.starts_with("health_status"))
+    })
+    .await;
+    // A few more healthcheck runs with nothing else happening.
+    let _ = tokio::time::timeout(Duration::from_secs(4), async {
+        loop {
+            let m = h.next_msg().await;
+            count(&m);
+        }
+    })
+    .await;
+    let until = docker(
+        &config,
+        "lab2",
+        &["system", "info", "-f", "{{.SystemTime}}"],
+    );
+    let execs = docker(
+        &config,
+        "lab2",
+        &[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--filter",
+            &format!("container={name}"),
+            "--filter",
+            "event=exec_die",
+            "--format",
+            "{{.Action}}",
+        ],
+    );
+    docker(&config, "lab2", &["rm", "-f", &name]);
+    assert!(
+        execs.lines().count() >= 3,
+        "the daemon ran the healthcheck: {execs:?}"
+    );
+    assert!(events >= 1, "the start and health events came");
+    assert_eq!(
+        empty, 0,
+        "batches of healthcheck execs alone reached the dashboard"
+    );
+}
