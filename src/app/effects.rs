@@ -52,9 +52,9 @@ impl<'a> Effects<'a> {
         changed
     }
 
-    /// Once a second: the alert notices to the `[[notify]]` targets and whether delivery is
-    /// failing, for the footer; endpoint totals when their interval has passed, and the status
-    /// line.
+    /// At each clock tick (about a second apart): the alert notices to the `[[notify]]`
+    /// targets and whether delivery is failing, for the footer; endpoint totals when their
+    /// interval has passed, and the status line.
     pub(super) fn tick(&mut self, app: &mut App, last_totals: &mut Instant) {
         if let Some(notifier) = &self.notifier {
             // The rules' transitions since the last tick (evaluated on the tick and before

@@ -16,6 +16,18 @@ use chrono::Utc;
 /// A clock tick redraws when no frame was drawn for this long.
 const CLOCK_REDRAW: Duration = Duration::from_millis(900);
 
+/// The clock that moves time on screen (ages, the clock, alert rules' `for` and windows, a
+/// wall's rotation) when nothing else wakes the dashboard. Engine messages carry its work
+/// whenever [`TICK_EARLY`] has passed since the last tick, and the clock restarts from there:
+/// at 1 s sampling every tick then rides on a stats round's wake-up, and the dashboard's thread
+/// wakes once a second instead of twice. A period a little over the sampling's lets the rounds
+/// take over whatever their phase; with nothing coming in, ticks are 1.25 s apart, which moves
+/// a seconds-old age by one or two.
+const CLOCK: Duration = Duration::from_millis(1250);
+
+/// How soon after the last tick an engine message may carry the next one.
+const TICK_EARLY: Duration = Duration::from_millis(600);
+
 /// How long a redraw for time alone (ages, the clock) waits for a frame drawn for something
 /// else, which carries the new times too. At 1 s sampling a stats round's frame follows most
 /// ticks within half a second: drawing both doubled the frames (and the CPU of drawing) while
@@ -134,11 +146,27 @@ where
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
     let mut frames = Frames::new(Duration::from_secs(1) / fps.max(1), Instant::now());
-    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    let mut clock = tokio::time::interval(CLOCK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     let mut engines_alive = true;
     let mut last_totals = Instant::now();
+    let mut last_tick = Instant::now();
+    // The clock's work: time alone moves rules on, rotates a wall, and ages the texts on screen.
+    let mut tick = |app: &mut App, effects: &mut Effects<'_>, frames: &mut Frames| {
+        let rotated = app.tick(Utc::now());
+        effects.tick(app, &mut last_totals);
+        // Ages and the clock move with time, but a frame drawn for a stats round less than a
+        // tick ago already shows them to the second, and one due within TIME_GRACE will:
+        // drawing again for the tick alone doubled the frames (and the CPU of drawing) at 1 s
+        // sampling. Nor is a frame drawn when no text on screen moved (the plain containers
+        // table knows, see `redraw`), nor looked for when a frame is due anyway.
+        frames.dirty |= rotated;
+        if !frames.dirty && frames.last_draw.elapsed() >= CLOCK_REDRAW && app.time_moved(Utc::now())
+        {
+            frames.time_moved(Instant::now());
+        }
+    };
     loop {
         if frames.due(Instant::now()) {
             // Ages and the clock as of this frame, not of the last tick (a tick skips its
@@ -208,22 +236,18 @@ where
                     }
                     // Answers to a shell's terminal queries, shells closed by a daemon going down.
                     effects.run(app);
+                    if last_tick.elapsed() >= TICK_EARLY {
+                        tick(app, effects, &mut frames);
+                        last_tick = Instant::now();
+                        clock.reset();
+                    }
                 }
                 None => engines_alive = false,
             },
             _ = tokio::time::sleep_until(frame_due.unwrap_or_else(tokio::time::Instant::now)), if frame_due.is_some() => {}
             _ = clock.tick() => {
-                let rotated = app.tick(Utc::now());
-                effects.tick(app, &mut last_totals);
-                // Ages and the clock move with time, but a frame drawn for a stats round less
-                // than a tick ago already shows them to the second, and one due within
-                // TIME_GRACE will: drawing again for the tick alone doubled the frames (and
-                // the CPU of drawing) at 1 s sampling. Nor is a frame drawn when no text on
-                // screen moved (the plain containers table knows, see `redraw`).
-                frames.dirty |= rotated;
-                if frames.last_draw.elapsed() >= CLOCK_REDRAW && app.time_moved(Utc::now()) {
-                    frames.time_moved(Instant::now());
-                }
+                tick(app, effects, &mut frames);
+                last_tick = Instant::now();
             }
         }
     }
