@@ -148,7 +148,7 @@ pub async fn collect(
             // cap, less those whose stream just failed. Polled: the rest, when due. New streams
             // open before the polls go out: a stream's first answer comes at the daemon's next
             // collector pass, as a poll's would.
-            let (wanted, polled): (Vec<String>, Vec<String>) = {
+            let (wanted, polled): (HashSet<String>, Vec<String>) = {
                 let focus = focus.borrow();
                 let running = running.borrow();
                 let on_screen = |id: &String| focus.as_ref().is_none_or(|f| f.contains(id));
@@ -162,7 +162,7 @@ pub async fn collect(
                     })
                     .cloned()
                     .collect();
-                (wanted.into_iter().collect(), polled)
+                (wanted, polled)
             };
             streams.follow(&wanted);
             let mut failed = 0;
@@ -280,6 +280,8 @@ struct Streams {
     seen: std::collections::HashMap<String, u64>,
     tx: mpsc::UnboundedSender<StreamNews>,
     rx: mpsc::UnboundedReceiver<StreamNews>,
+    /// What every stream is read into, in turn: allocated (and zeroed) once, not each read.
+    buf: Vec<u8>,
 }
 
 enum StreamState {
@@ -301,6 +303,11 @@ impl Streams {
             seen: std::collections::HashMap::new(),
             tx,
             rx,
+            buf: if cap > 0 {
+                vec![0; stream::READ_CHUNK]
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -340,7 +347,7 @@ impl Streams {
     }
 
     /// Opens a stream for each wanted container without one; closes the others.
-    fn follow(&mut self, wanted: &[String]) {
+    fn follow(&mut self, wanted: &HashSet<String>) {
         self.open.retain(|id, (_, state)| {
             let keep = wanted.contains(id);
             if let (false, StreamState::Opening(task)) = (keep, state) {
@@ -407,7 +414,7 @@ impl Streams {
             let StreamState::Open(s) = state else {
                 continue;
             };
-            let drained = s.drain(now);
+            let drained = s.drain(now, &mut self.buf);
             if let Some(sample) = drained.sample {
                 into.add(id.clone(), sample);
             }

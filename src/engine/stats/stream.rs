@@ -21,7 +21,7 @@ use tokio::io::AsyncWriteExt;
 
 /// Bytes asked for per `recv`: several seconds of samples, so one call usually empties the
 /// socket.
-const READ_CHUNK: usize = 16 * 1024;
+pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 enum Socket {
     Unix(std::os::unix::net::UnixStream),
@@ -105,14 +105,14 @@ impl Stream {
         })
     }
 
-    /// Reads what arrived since the last call, without waiting, and decodes the newest sample.
-    pub(super) fn drain(&mut self, now: Instant) -> Drained {
+    /// Reads what arrived since the last call into `buf` (any size; [`READ_CHUNK`] usually
+    /// empties the socket in one call), without waiting, and decodes the newest sample.
+    pub(super) fn drain(&mut self, now: Instant, buf: &mut [u8]) -> Drained {
         let mut out = Drained::default();
-        let mut buf = [0u8; READ_CHUNK];
         let mut closed = false;
         let mut failed = false;
         loop {
-            match self.socket.read(&mut buf) {
+            match self.socket.read(buf) {
                 Ok(0) => {
                     closed = true;
                     break;
