@@ -56,6 +56,32 @@ ticks_tree() {   # utime+stime+cutime+cstime of PID and every live descendant
   done
   echo "$t"
 }
+# CPU to the nanosecond, every thread counted (exited ones too): each tool runs in a
+# cgroup of its own (cgroup v1 cpuacct, or v2's cpu.stat), joined by the pane's shell
+# before it execs the tool. The ticks of /proc/PID/stat are 10 ms: a quiet dashboard's
+# 20 s after warm-up is a handful of them. Without a writable cgroup hierarchy, TOOL_CG
+# stays empty and the ticks are used.
+CG_ROOT=""; CG_KIND=""
+if [[ -w /sys/fs/cgroup/cpuacct/cgroup.procs ]]; then
+  CG_ROOT=/sys/fs/cgroup/cpuacct; CG_KIND=v1
+elif [[ -f /sys/fs/cgroup/cgroup.controllers && -w /sys/fs/cgroup/cgroup.procs ]]; then
+  CG_ROOT=/sys/fs/cgroup; CG_KIND=v2
+fi
+cg_join() {   # NAME PID — moves PID into a fresh cgroup; sets TOOL_CG ("" if none)
+  TOOL_CG=""
+  [[ -n $CG_ROOT ]] || return 0
+  local d="$CG_ROOT/fleetdeck-bench-$$-$1"
+  if mkdir -p "$d" 2>/dev/null && echo "$2" >"$d/cgroup.procs" 2>/dev/null; then TOOL_CG=$d; fi
+}
+cg_ns() {     # CPU ns used in TOOL_CG so far; empty without one
+  [[ -n $TOOL_CG ]] || return 0
+  case $CG_KIND in
+    v1) cat "$TOOL_CG/cpuacct.usage" ;;
+    v2) awk '/^usage_usec/ { printf "%.0f\n", $2 * 1000 }' "$TOOL_CG/cpu.stat" ;;
+  esac
+}
+cg_remove() { [[ -z ${TOOL_CG:-} ]] || rmdir "$TOOL_CG" 2>/dev/null || true; }
+cg_remove_all() { [[ -z $CG_ROOT ]] || rmdir "$CG_ROOT"/fleetdeck-bench-$$-* 2>/dev/null || true; }
 descendants() { local c; for c in $(ps --ppid "$1" -o pid= 2>/dev/null); do echo "$c"; descendants "$c"; done; }
 host_busy() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9 }' /proc/stat; }
 peak_rss_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }

@@ -40,8 +40,11 @@
 #     terminal. Taken at the end of the window, before the tool is stopped, so the
 #     exit's screen restore is not counted (start-up's screen set-up is);
 #   - window start: snapshot of the daemons' CPU, then release the tool (wait-for -S);
-#   - window end (D s later): the daemons' CPU again; the tool's utime+stime (+ cutime
-#     and cstime: reaped children) from /proc/PID/stat, plus any live descendants;
+#   - window end (D s later): the daemons' CPU again; the tool's CPU: from a cgroup of
+#     its own (cpuacct on cgroup v1, cpu.stat on v2; root), in nanoseconds, every thread
+#     and child counted, exited ones too; the table's CPU figures then have three
+#     decimals. Without a writable cgroup hierarchy: utime+stime (+ cutime and cstime:
+#     reaped children) from /proc/PID/stat, plus any live descendants, in 10 ms ticks;
 #     its peak RSS (VmHWM from /proc/PID/status); the screen (capture-pane, kept in
 #     the output dir so a reader can see what each tool showed); then the session is
 #     killed (SIGHUP to the tool, TERM/KILL if it lingers).
@@ -153,6 +156,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   T kill-server 2>/dev/null || true     # our own server only (-L), with its tools
+  cg_remove_all
   local i ids
   for i in "${BENCH_LABS[@]}"; do
     [[ -S $(sock "$i") ]] || continue
@@ -217,7 +221,7 @@ measure() {
   for i in "${labs[@]}"; do daemon_pids "$i" >"$OUT/pids.lab$i"; pidf+=("$OUT/pids.lab$i"); done
   sleep "$SETTLE"
   wait_quiet
-  local t0 tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 rss=0 bytes=0 bytesw=0 pid="" dead=0 note tty=/dev/null
+  local t0 tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 ns="" nsw="" rss=0 bytes=0 bytesw=0 pid="" dead=0 note tty=/dev/null
   if [[ $tool == baseline ]]; then
     note="nothing running"
     baseline_window "${pidf[@]}"
@@ -227,6 +231,7 @@ measure() {
     tty=$OUT/$name.tty
     # The pane waits for GO before exec'ing the tool; pipe-pane is in place first.
     tool_open "$name" "$CMDLINE" "$tty"; pid=$TOOL_PID
+    cg_join "$name" "$pid"
     t0=$EPOCHREALTIME; h0=$(host_busy); d0=$(daemon_snapshot "${pidf[@]}")
     tool_go "$name"
     if [[ -n $KEY ]]; then
@@ -237,15 +242,16 @@ measure() {
     # event backfill) is over; what follows is what the tool costs while left open.
     sleep_until "$t0" "$WARMUP"
     tw=$EPOCHREALTIME; dw=$(daemon_snapshot "${pidf[@]}")
-    cpuw=$(ticks_tree "$pid"); bytesw=$(stat -c %s "$tty")
+    cpuw=$(ticks_tree "$pid"); nsw=$(cg_ns); bytesw=$(stat -c %s "$tty")
     sleep_until "$t0" "$D"
     # Window end: everything read before the tool is stopped.
     d1=$(daemon_snapshot "${pidf[@]}"); h1=$(host_busy); t1=$EPOCHREALTIME
-    cpu=$(ticks_tree "$pid")
+    cpu=$(ticks_tree "$pid"); ns=$(cg_ns)
     rss=$(peak_rss_kb "$pid")
     bytes=$(stat -c %s "$tty")
     # kill-session HUPs the tool; one that lingers (our own pid) gets TERM, then KILL.
     tool_close "$name" "$pid" "$OUT/$name.screen"; dead=$TOOL_DEAD
+    cg_remove
     [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
     [[ -n $KEY ]] && ! grep -qi 'name' "$OUT/$name.screen" && note+="; containers view not seen on screen"
   fi
@@ -260,7 +266,7 @@ measure() {
   done
   # One TSV row; all arithmetic in awk (ticks -> s, kB -> MB, rates per minute).
   awk -v sc="$sc" -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" \
-      -v cpu="$cpu" -v cpuw="$cpuw" -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" \
+      -v cpu="$cpu" -v cpuw="$cpuw" -v ns="$ns" -v nsw="$nsw" -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" \
       -v d0="$d0" -v dw="$dw" -v d1="$d1" -v h0="$h0" -v h1="$h1" -v ev="$ev" -v note="$note" \
       -v tck="$TCK" -v isbase="$([[ $tool == baseline ]] && echo 1 || echo 0)" -v date="$(date -u +%FT%TZ)" 'BEGIN {
     n = split(d0, a, " "); split(dw, m, " "); split(d1, b, " "); tot = 0; st = 0; per = ""
@@ -269,7 +275,10 @@ measure() {
     if (isbase) { c = "-"; r = "-"; by = "-"; cs = "-"; bs = "-" }
     else {
       c = sprintf("%.2f", cpu / tck); r = sprintf("%.1f", rss / 1024); by = bytes
-      cs = sprintf("%.2f", (cpu - cpuw) / tck / ws * 60); bs = sprintf("%.1f", (bytes - bytesw) / 1024 / ws * 60)
+      cs = sprintf("%.2f", (cpu - cpuw) / tck / ws * 60)
+      # From the cgroup when there is one: to the millisecond, not to the 10 ms tick.
+      if (ns != "" && nsw != "") { c = sprintf("%.3f", ns / 1e9); cs = sprintf("%.3f", (ns - nsw) / 1e9 / ws * 60) }
+      bs = sprintf("%.1f", (bytes - bytesw) / 1024 / ws * 60)
     }
     printf "%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%.2f\t%s\t%.0f\t%s\t%.1f\t%s\t%s\t%.2f\t%s\n", date, sc, run, tool, w, c, r, by, tot, per,
       (h1 - h0) / tck / w * 100, ev, ws, cs, bs, st / ws * 60, note
