@@ -105,8 +105,9 @@ impl Stream {
         })
     }
 
-    /// Reads what arrived since the last call into `buf` (any size; [`READ_CHUNK`] usually
-    /// empties the socket in one call), without waiting, and decodes the newest sample.
+    /// Reads what arrived since the last call into `buf` (not empty: a read of nothing is the
+    /// daemon closing; [`READ_CHUNK`] usually empties the socket in one call), without
+    /// waiting, and decodes the newest sample.
     pub(super) fn drain(&mut self, now: Instant, buf: &mut [u8]) -> Drained {
         let mut out = Drained::default();
         let mut closed = false;
