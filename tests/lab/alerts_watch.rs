@@ -10,10 +10,10 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::partition::Blackhole;
-use crate::support::{RemoveOnDrop, docker, docker_raw, lab_config, unique};
+use crate::support::{RemoveOnDrop, daemon_events, docker, docker_raw, lab_config, unique};
 use crate::webhook::{Receiver, Request};
 
 const LAB1: &str = "unix:///run/fleetdeck-lab/lab1/docker.sock";
@@ -338,30 +338,7 @@ fn alerts_watch_oom_kill_fires_once_and_resolves_when_removed() {
     // The daemon did say `oom` for it. (Not its inspect's `OOMKilled`: containerd may deliver
     // the exit before the OOM, and Docker then records `false` for a run it reported as
     // OOM-killed; fleetdeck keeps the event's word.)
-    let until = format!(
-        "{:.3}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64()
-    );
-    let said = docker(
-        lab,
-        "lab1",
-        &[
-            "events",
-            "--since",
-            "10m",
-            "--until",
-            &until,
-            "--filter",
-            &format!("container={name}"),
-            "--filter",
-            "event=oom",
-            "--format",
-            "{{.Action}}",
-        ],
-    );
+    let said = daemon_events(lab, "lab1", "10m", name, "oom");
     assert_eq!(said, "oom", "the daemon's oom events for {name}");
     docker(lab, "lab1", &["rm", "-f", name]);
     wait_notice(rx, "oom", "resolved", Duration::from_secs(15));

@@ -5,7 +5,10 @@ use fleetdeck::model::EndpointSpec;
 use fleetdeck::model::Link;
 use std::time::Duration;
 
-use crate::support::{Harness, Proxy, docker, docker_raw, lab_config, sleeper, unique};
+use crate::support::{
+    Harness, Proxy, RemoveOnDrop, daemon_events, daemon_time, docker, docker_raw, lab_config,
+    sleeper, unique,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_container_yields_a_die_event_with_its_exit_code_within_a_second() {
@@ -287,12 +290,9 @@ async fn healthcheck_execs_alone_send_the_dashboard_nothing() {
         f.endpoints[0].is_up()
     })
     .await;
-    let name = unique("execs");
-    let since = docker(
-        &config,
-        "lab2",
-        &["system", "info", "-f", "{{.SystemTime}}"],
-    );
+    let mut cleanup = RemoveOnDrop::new(&config, "lab2");
+    let name = cleanup.add(unique("execs"));
+    let since = daemon_time(&config, "lab2");
     docker(
         &config,
         "lab2",
@@ -328,36 +328,8 @@ async fn healthcheck_execs_alone_send_the_dashboard_nothing() {
     })
     .await;
     // A few more healthcheck runs with nothing else happening.
-    let _ = tokio::time::timeout(Duration::from_secs(4), async {
-        loop {
-            let m = h.next_msg().await;
-            count(&m);
-        }
-    })
-    .await;
-    let until = docker(
-        &config,
-        "lab2",
-        &["system", "info", "-f", "{{.SystemTime}}"],
-    );
-    let execs = docker(
-        &config,
-        "lab2",
-        &[
-            "events",
-            "--since",
-            &since,
-            "--until",
-            &until,
-            "--filter",
-            &format!("container={name}"),
-            "--filter",
-            "event=exec_die",
-            "--format",
-            "{{.Action}}",
-        ],
-    );
-    docker(&config, "lab2", &["rm", "-f", &name]);
+    h.pump_for_with(Duration::from_secs(4), &mut count).await;
+    let execs = daemon_events(&config, "lab2", &since, &name, "exec_die");
     assert!(
         execs.lines().count() >= 3,
         "the daemon ran the healthcheck: {execs:?}"

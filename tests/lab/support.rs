@@ -62,6 +62,44 @@ pub fn sleeper(config: &Config, endpoint: &str, name: &str, secs: u32) -> String
     )
 }
 
+/// The daemon's clock now (`docker system info`'s SystemTime), for `docker events --since`.
+pub fn daemon_time(config: &Config, endpoint: &str) -> String {
+    docker(
+        config,
+        endpoint,
+        &["system", "info", "-f", "{{.SystemTime}}"],
+    )
+}
+
+/// The actions of `event` events the daemon logged for `container` from `since` (a time or a
+/// duration back, as `docker events` takes it) until now by its clock, a line each.
+pub fn daemon_events(
+    config: &Config,
+    endpoint: &str,
+    since: &str,
+    container: &str,
+    event: &str,
+) -> String {
+    let until = daemon_time(config, endpoint);
+    docker(
+        config,
+        endpoint,
+        &[
+            "events",
+            "--since",
+            since,
+            "--until",
+            &until,
+            "--filter",
+            &format!("container={container}"),
+            "--filter",
+            &format!("event={event}"),
+            "--format",
+            "{{.Action}}",
+        ],
+    )
+}
+
 pub fn docker_raw(config: &Config, endpoint: &str, args: &[&str]) -> Output {
     let spec = config
         .endpoints
@@ -149,9 +187,15 @@ impl Harness {
     /// Applies whatever the engine sends for `d`: a measuring window, not a wait for a
     /// condition (use `wait_for` for that).
     pub async fn pump_for(&mut self, d: Duration) {
+        self.pump_for_with(d, |_| {}).await;
+    }
+
+    /// As [`Harness::pump_for`], showing `on_msg` every message.
+    pub async fn pump_for_with(&mut self, d: Duration, mut on_msg: impl FnMut(&Msg)) {
         let _ = tokio::time::timeout(d, async {
             loop {
-                self.next_msg().await;
+                let msg = self.next_msg().await;
+                on_msg(&msg);
             }
         })
         .await;
