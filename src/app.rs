@@ -360,17 +360,27 @@ impl App {
             msg.kind,
             crate::model::MsgKind::ActionDone { .. } | crate::model::MsgKind::ActionNote { .. }
         );
-        // Stats samples wait for the tick: evaluating per stats message would cost a pass over
-        // every rule for each endpoint's round.
+        // Readings wait for the tick: evaluating per stats message would cost a pass over
+        // every rule for each endpoint's round, and no rule reads a ping's round trip.
         let stats = matches!(msg.kind, crate::model::MsgKind::Stats { .. });
+        let latency = matches!(msg.kind, crate::model::MsgKind::Latency(_));
+        let reading = msg.kind.is_reading();
         let endpoint = msg.endpoint;
         let changed = self.fleet.apply(msg);
-        self.alerting.dirty |= changed && !stats;
+        self.alerting.dirty |= changed && !reading;
         if action_news && let Some(progress) = self.fleet.actions.latest() {
             self.view.message = Some(progress.status_line());
         }
-        // On the plain table, a round that changes no figure on screen draws no frame.
-        changed && (!stats || self.figures_moved(endpoint))
+        // On the plain table, a round that changes no figure on screen draws no frame; a round
+        // trip is drawn only by the clusters view.
+        changed
+            && if stats {
+                self.figures_moved(endpoint)
+            } else if latency {
+                self.view.view == View::Clusters
+            } else {
+                true
+            }
     }
 
     fn scope(&self) -> Scope {

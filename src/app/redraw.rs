@@ -278,6 +278,33 @@ mod tests {
     }
 
     #[test]
+    fn a_ping_round_trip_draws_only_where_it_is_shown_and_wakes_no_rule() {
+        let t0 = start();
+        let mut app = table(t0);
+        let ping = |ms| Msg {
+            endpoint: 0,
+            at: t0,
+            kind: MsgKind::Latency(std::time::Duration::from_millis(ms)),
+        };
+        assert!(!app.alerting.dirty, "the first frame evaluated the rules");
+        let revision = app.fleet.revision;
+        // The table shows no round trip: recorded, nothing drawn, no rule to run again.
+        assert!(!app.apply(ping(3)));
+        assert_eq!(
+            app.fleet.endpoints[0].latency.map(|l| l.as_millis()),
+            Some(3)
+        );
+        assert!(!app.alerting.dirty);
+        assert_eq!(app.fleet.revision, revision);
+        // The clusters view shows it: a new figure is drawn, the same one is not.
+        app.view.view = View::Clusters;
+        assert!(app.apply(ping(4)));
+        assert!(!app.apply(ping(4)));
+        assert!(!app.alerting.dirty);
+        assert_eq!(app.fleet.revision, revision);
+    }
+
+    #[test]
     fn a_tick_draws_only_when_the_clock_or_a_status_on_screen_moves() {
         let t0 = start();
         let mut app = table(t0);

@@ -81,6 +81,7 @@ pub enum MsgKind {
     /// `docker info` read again at a resync (engine and Swarm node labels change while
     /// connected); sent only when it differs from what the model has.
     Info(Box<DaemonInfo>),
+    /// A ping's round trip: the clusters view's LATENCY column, read by no rule.
     Latency(Duration),
     /// A Swarm manager's reading of its swarm (nodes, services, tasks), at the resync, after
     /// Swarm events, and often while Swarm is still converging.
@@ -155,6 +156,17 @@ pub struct Msg {
     pub kind: MsgKind,
 }
 
+impl MsgKind {
+    /// A reading that comes again and again and changes figures, not the fleet's make-up: a
+    /// stats round or a ping's round trip. It moves no [`Fleet::revision`], so what views and
+    /// rules work out from the containers, networks and events (the IP-pool report) stands;
+    /// with forty endpoints pinging every 5 s, round trips that move by a millisecond would
+    /// otherwise have it worked out again several times a second.
+    pub fn is_reading(&self) -> bool {
+        matches!(self, MsgKind::Stats { .. } | MsgKind::Latency(_))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Fleet {
     pub endpoints: Vec<Endpoint>,
@@ -163,7 +175,8 @@ pub struct Fleet {
     pub stats: stats::StatsBook,
     /// Progress of the action batches submitted lately, for the status line.
     pub actions: actions::ActionBoard,
-    /// Changes with every [`Fleet::apply`] that changed anything but stats readings, so views
+    /// Changes with every [`Fleet::apply`] that changed anything but readings (stats samples,
+    /// a ping's round trip: see [`MsgKind::is_reading`]), so views
     /// can keep what they computed from the fleet (the alert rules' IP-pool report) until it
     /// moves. Drawn from one process-wide counter: two fleets share a revision only as clones.
     pub revision: u64,
@@ -600,9 +613,9 @@ impl Fleet {
     /// Folds one engine message into the fleet. Returns whether anything visible changed, so the
     /// app loop redraws only when it must.
     pub fn apply(&mut self, msg: Msg) -> bool {
-        let stats = matches!(msg.kind, MsgKind::Stats { .. });
+        let reading = msg.kind.is_reading();
         let changed = self.fold(msg);
-        if changed && !stats {
+        if changed && !reading {
             self.revision = next_revision();
         }
         changed
@@ -1047,6 +1060,20 @@ mod tests {
             f.endpoints[0].engine_labels().map(|l| l["dc"].as_str()),
             Some("us-west")
         );
+    }
+
+    #[test]
+    fn a_round_trip_moves_the_figure_not_the_revision() {
+        let mut f = fleet();
+        let revision = f.revision;
+        assert!(f.apply(msg(0, MsgKind::Latency(Duration::from_millis(3)))));
+        assert!(!f.apply(msg(0, MsgKind::Latency(Duration::from_micros(3_400)))));
+        assert_eq!(f.revision, revision);
+        assert!(f.apply(msg(
+            0,
+            MsgKind::ContainerChanged(Box::new(container("x", "x", ContainerState::Running))),
+        )));
+        assert_ne!(f.revision, revision, "a container's change moves it");
     }
 
     #[test]
