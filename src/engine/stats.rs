@@ -122,8 +122,10 @@ pub async fn collect(
             }
         };
         backoff.reset();
-        let mut tick = tokio::time::interval(interval);
+        // The first round at once, then on the fleet's shared beat (see [`shared_beat`]).
+        let mut tick = tokio::time::interval_at(shared_beat(interval), interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut first = true;
         let mut streams = Streams::new(
             spec.url.clone(),
             api.clone(),
@@ -135,7 +137,9 @@ pub async fn collect(
             settings.request_timeout,
         );
         loop {
-            tick.tick().await;
+            if !std::mem::take(&mut first) {
+                tick.tick().await;
+            }
             if tx.is_closed() {
                 return;
             }
@@ -206,6 +210,32 @@ pub async fn collect(
         }
         wait_to_retry(&client, backoff.next_delay()).await;
     }
+}
+
+/// When a collector's rounds fall after its first: on multiples of `interval` of the wall clock,
+/// so every endpoint's collector takes its rounds at the same instants, and at least half an
+/// interval after now (the first round, taken at once, and the next are not back to back).
+///
+/// Each collector keeps its own loop (a slow daemon delays only its own rounds), but on one
+/// beat the engine's thread wakes once per interval to send every endpoint's polls together,
+/// reads their answers as they come back together, and the dashboard takes the rounds in one
+/// wake-up. Each on its own phase, forty endpoints at 2 s were twenty wake-ups a second of
+/// each thread (BENCHMARKS.md, "Scale").
+fn shared_beat(interval: Duration) -> tokio::time::Instant {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    tokio::time::Instant::now() + wait_for_beat(wall, interval)
+}
+
+/// From `wall` (time since the Unix epoch) to the first multiple of `interval` at least half an
+/// interval later.
+fn wait_for_beat(wall: Duration, interval: Duration) -> Duration {
+    let every = interval.as_nanos().max(1);
+    let half = every / 2;
+    let phase = (wall.as_nanos() + half) % every;
+    let wait = half + (every - phase) % every;
+    Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX))
 }
 
 /// At this sampling interval or faster, on-screen containers are streamed rather than polled.
@@ -666,6 +696,28 @@ pub fn parse(body: &[u8]) -> Result<RawStats, serde_json::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounds_fall_on_the_wall_clock_s_multiples_of_the_interval_half_an_interval_on() {
+        let ms = Duration::from_millis;
+        let at = |wall: u64, interval: u64| {
+            let wait = wait_for_beat(ms(wall), ms(interval));
+            (ms(wall) + wait).as_millis()
+        };
+        // Every collector, whenever it started, lands on the same instants.
+        assert_eq!(at(1_000_000_100, 2_000), 1_000_002_000);
+        assert_eq!(at(1_000_000_999, 2_000), 1_000_002_000);
+        assert_eq!(at(1_000_001_000, 2_000), 1_000_002_000);
+        // Less than half an interval before a beat: the next one.
+        assert_eq!(at(1_000_001_001, 2_000), 1_000_004_000);
+        assert_eq!(at(1_000_002_000, 2_000), 1_000_004_000);
+        assert_eq!(at(999_999_999_999, 1_000), 1_000_000_001_000);
+        // Whatever the start, between half an interval and one and a half on.
+        for wall in (0..5_000).step_by(7) {
+            let wait = wait_for_beat(ms(1_700_000_000_000 + wall), ms(2_000));
+            assert!(wait >= ms(1_000) && wait <= ms(3_000), "{wait:?} at {wall}");
+        }
+    }
 
     const V1_LAB: &str = include_str!("../../tests/fixtures/stats/v1-lab.json");
     const V1_IO: &str = include_str!("../../tests/fixtures/stats/v1-io-two-networks.json");
