@@ -1012,7 +1012,8 @@ impl App {
     }
 
     /// Which containers each endpoint's stats collector samples every interval: the ones on
-    /// screen (and the open detail's); the others are sampled less often. `None` (every
+    /// screen (and the open detail's); the others are sampled less often, and caught up on
+    /// only where totals show (see `engine::stats::due`). `None` (every
     /// container, every interval) when the stats view or a table sorted by a stats column ranks
     /// the whole fleet, or when `all_fresh` (an InfluxDB export wants every container at full
     /// resolution).
@@ -1039,8 +1040,15 @@ impl App {
                 }
             }
         }
+        // Only the clusters view shows totals of every container (each host's CPU and MEM).
+        let totals = self.view.view == View::Clusters;
         sets.into_iter()
-            .map(|s| Some(std::sync::Arc::new(s)))
+            .map(|on_screen| {
+                Some(std::sync::Arc::new(crate::engine::stats::Sight {
+                    on_screen,
+                    totals,
+                }))
+            })
             .collect()
     }
 

@@ -1374,7 +1374,7 @@ fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
     let count = |focus: &[fleetdeck::engine::stats::Focus]| -> usize {
         focus
             .iter()
-            .map(|f| f.as_ref().map_or(0, |s| s.len()))
+            .map(|f| f.as_ref().map_or(0, |s| s.on_screen.len()))
             .sum()
     };
     // Clusters view: no container row on screen.
@@ -1386,10 +1386,13 @@ fn stats_focus_is_the_rows_on_screen_and_everything_in_the_stats_view() {
         focus.iter().all(Option::is_some) && count(&focus) == 0,
         "{focus:?}"
     );
+    // ...but each host's totals: containers without a rate yet are caught up on.
+    assert!(focus.iter().flatten().all(|s| s.totals), "{focus:?}");
     // Containers view, tall: all six rows; short: only the rows that fit.
     app.view.view = View::Containers;
     app.prepare_frame(80, 24);
     assert_eq!(count(&app.stats_focus(false)), 6);
+    assert!(app.stats_focus(false).iter().flatten().all(|s| !s.totals));
     app.prepare_frame(80, 8);
     let short = count(&app.stats_focus(false));
     assert!((1..6).contains(&short), "{short} rows on an 8-line screen");

@@ -346,12 +346,12 @@ mod tests {
         app.prepare_frame(80, 24);
         let focus = app.stats_focus(false);
         let set = focus[0].as_ref().expect("a focus set, not every container");
-        assert!(set.contains("id-api-1"));
-        assert!(!set.contains("id-db-1"));
+        assert!(set.on_screen.contains("id-api-1"));
+        assert!(!set.on_screen.contains("id-db-1"));
         let mut plain = self::app("");
         synced(&mut plain, &["api-1"]);
         plain.prepare_frame(80, 24);
         let focus = plain.stats_focus(false);
-        assert!(focus[0].as_ref().is_some_and(|s| s.is_empty()));
+        assert!(focus[0].as_ref().is_some_and(|s| s.on_screen.is_empty()));
     }
 }

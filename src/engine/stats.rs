@@ -58,25 +58,53 @@ fn concurrency_for(spec: &EndpointSpec) -> usize {
 /// The running containers of an endpoint, as its session last saw them.
 pub type RunningSet = Arc<HashSet<String>>;
 
-/// The containers of an endpoint the operator can see, when the dashboard says so. `None`
+/// What the operator can see of an endpoint's containers, when the dashboard says so. `None`
 /// (headless, an exporter configured, the stats view ranking everything) samples every running
 /// container every interval.
-pub type Focus = Option<Arc<HashSet<String>>>;
+pub type Focus = Option<Arc<Sight>>;
+
+/// The dashboard's view of one endpoint, for its stats collector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sight {
+    /// Sampled every interval: the rows on screen, the open detail's container, and those a
+    /// metric rule reads.
+    pub on_screen: HashSet<String>,
+    /// The screen shows totals of every container (the clusters view's CPU and MEM of each
+    /// host), so a container off screen without a rate yet is read every round until it has
+    /// one, not at the off-screen pace (see [`due`]).
+    pub totals: bool,
+}
+
+impl Sight {
+    pub fn rows(on_screen: HashSet<String>) -> Self {
+        Self {
+            on_screen,
+            totals: false,
+        }
+    }
+}
 
 /// Whether a container is sampled in round `round`. Containers off screen are sampled one
 /// round in `offscreen_every` (`[stats] offscreen_interval_s` over the interval; 0: never), each
 /// in a fixed slice of the cycle so the daemon's load stays even. The daemon pays per sample
 /// (BENCHMARKS.md), and a clusters view or a wall needs the totals, not every container's last
-/// second. `readings`: how many of its readings this collector has sent so far. A rate needs
-/// two, so a container with fewer is sampled every round while off-screen sampling is on:
-/// otherwise an off-screen one waits up to two cycles (20 s at 2 s) for its first figure, and
-/// a clusters view or a wall shows its host as "-" meanwhile.
+/// second.
+///
+/// `readings`: how many of its readings this collector has sent so far. A rate needs two, so
+/// while the screen shows totals, a container with fewer is sampled every round: otherwise an
+/// off-screen one waits up to two cycles (20 s at 2 s) for its first figure, and the clusters
+/// view shows its host as "-" meanwhile. On a screen without totals (the containers table) it
+/// waits for its slice: a dashboard opened on 1,000 containers does not read every one of them
+/// twice in its first rounds for figures nobody sees, and the catch-up comes when a view with
+/// totals is opened.
 pub fn due(id: &str, focus: &Focus, round: u64, readings: u8, offscreen_every: u64) -> bool {
     match focus {
         None => true,
-        Some(on_screen) if on_screen.contains(id) => true,
+        Some(sight) if sight.on_screen.contains(id) => true,
         Some(_) if offscreen_every == 0 => false,
-        Some(_) => readings < 2 || slice(id, offscreen_every) == round % offscreen_every,
+        Some(sight) => {
+            (sight.totals && readings < 2) || slice(id, offscreen_every) == round % offscreen_every
+        }
     }
 }
 
@@ -155,7 +183,8 @@ pub async fn collect(
             let (wanted, polled): (HashSet<String>, Vec<String>) = {
                 let focus = focus.borrow();
                 let running = running.borrow();
-                let on_screen = |id: &String| focus.as_ref().is_none_or(|f| f.contains(id));
+                let on_screen =
+                    |id: &String| focus.as_ref().is_none_or(|f| f.on_screen.contains(id));
                 let wanted = streams.choose(&running, on_screen, round);
                 readings.retain(|id, _| running.contains(id));
                 let count = |id: &String| readings.get(id).copied().unwrap_or(0);
@@ -933,7 +962,7 @@ mod tests {
     fn on_screen_containers_every_round_the_rest_once_per_cycle_spread_evenly() {
         let ids: Vec<String> = (0..200).map(|i| format!("{i:064x}")).collect();
         let on_screen: HashSet<String> = ids[..10].iter().cloned().collect();
-        let focus: Focus = Some(Arc::new(on_screen));
+        let focus: Focus = Some(Arc::new(Sight::rows(on_screen)));
         let mut per_round = Vec::new();
         let mut times = std::collections::HashMap::new();
         const EVERY: u64 = 5;
@@ -972,25 +1001,39 @@ mod tests {
     }
 
     #[test]
-    fn a_container_off_screen_is_read_two_rounds_running_so_its_host_has_a_rate_at_once() {
+    fn a_container_off_screen_is_read_two_rounds_running_where_its_host_s_total_shows() {
         let ids: Vec<String> = (0..50).map(|i| format!("{i:064x}")).collect();
-        let nothing_on_screen: Focus = Some(Arc::new(HashSet::new()));
-        let mut readings = std::collections::HashMap::new();
-        for round in 1..=2 {
-            for id in &ids {
-                let n: &mut u8 = readings.entry(id.clone()).or_default();
-                if due(id, &nothing_on_screen, round, *n, 5) {
-                    *n += 1;
+        // Two rounds from the start: how many readings each container has.
+        let first_rounds = |focus: &Focus| {
+            let mut readings = std::collections::HashMap::new();
+            for round in 1..=2 {
+                for id in &ids {
+                    let n: &mut u8 = readings.entry(id.clone()).or_default();
+                    if due(id, focus, round, *n, 5) {
+                        *n += 1;
+                    }
                 }
             }
-        }
+            readings
+        };
+        let totals: Focus = Some(Arc::new(Sight {
+            on_screen: HashSet::new(),
+            totals: true,
+        }));
         // Two readings each after two rounds: every container has a rate, every host a figure.
+        let readings = first_rounds(&totals);
         assert!(readings.values().all(|&n| n == 2), "{readings:?}");
         // Then the off-screen cycle: a fifth of them a round.
-        let later = ids
-            .iter()
-            .filter(|id| due(id, &nothing_on_screen, 3, 2, 5))
-            .count();
+        let later = ids.iter().filter(|id| due(id, &totals, 3, 2, 5)).count();
         assert!(later < ids.len() / 2, "{later} of {} due", ids.len());
+        // A table of rows shows no totals: the first rounds read only their slices.
+        let rows: Focus = Some(Arc::new(Sight::rows(HashSet::new())));
+        let readings = first_rounds(&rows);
+        let read: u32 = readings.values().map(|&n| u32::from(n)).sum();
+        assert!(
+            (1..25).contains(&read),
+            "{read} readings of 50 off-screen containers in two rounds"
+        );
+        assert!(readings.values().all(|&n| n <= 1), "{readings:?}");
     }
 }

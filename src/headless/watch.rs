@@ -349,7 +349,7 @@ impl Watch {
             }
         }
         per.into_iter()
-            .map(|set| Some(std::sync::Arc::new(set)))
+            .map(|set| Some(std::sync::Arc::new(engine::stats::Sight::rows(set))))
             .collect()
     }
 

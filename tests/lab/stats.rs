@@ -223,7 +223,7 @@ async fn stats_rounds_reuse_connections_and_sample_off_screen_containers_less_of
         "{requests} requests needed {connections} connections: connections are not reused"
     );
 
-    // Nothing on screen (a clusters view, a wall): each container once per
+    // Nothing on screen (the events view, say): each container once per
     // `[stats] offscreen_interval_s` (10 s by default: 5 rounds), so over 10 rounds (20 s)
     // about 2 samples each instead of 10.
     h.tasks
