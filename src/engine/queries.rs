@@ -4,13 +4,13 @@
 use std::time::{Duration, Instant};
 
 use bollard::models::EventMessage;
-use bollard::query_parameters::{EventsOptions, ListContainersOptions};
+use bollard::query_parameters::ListContainersOptions;
 use chrono::Utc;
 use futures::TryStreamExt;
 use tokio::task::JoinSet;
 
 use super::client::ReadOnly;
-use super::sync::full_sync;
+use super::sync::{self, full_sync};
 use super::{EndpointClient, EngineError, agreed_api, convert, deadline, swarm};
 use crate::config::{Config, EngineSettings};
 use crate::model::EndpointSpec;
@@ -149,11 +149,10 @@ async fn recent_events(
         .and_then(convert::parse_time)
         .unwrap_or_else(Utc::now);
     let back = chrono::TimeDelta::from_std(settings.event_backfill).unwrap_or_default();
-    let stream = docker.events(Some(EventsOptions {
-        since: Some((now - back).timestamp().to_string()),
-        until: Some(now.timestamp().to_string()),
-        ..Default::default()
-    }));
+    let stream = docker.events(Some(sync::events_options(
+        (now - back).timestamp().to_string(),
+        Some(now.timestamp().to_string()),
+    )));
     let events: Vec<EventMessage> =
         deadline(settings.request_timeout, stream.try_collect()).await?;
     Ok(events

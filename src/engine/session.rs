@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use bollard::models::{EventMessage, EventMessageTypeEnum};
-use bollard::query_parameters::{EventsOptions, ListContainersOptions};
+use bollard::query_parameters::ListContainersOptions;
 use chrono::Utc;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{mpsc, watch};
@@ -13,7 +13,9 @@ use tokio::sync::{mpsc, watch};
 use super::client::ReadOnly;
 use super::retry::{Backoff, wait_to_retry};
 use super::startup::{EndpointStartup, INSPECT_HOLD_MAX};
-use super::sync::{inspect, inspect_all, list_images, list_networks, list_sync, read_info};
+use super::sync::{
+    events_options, inspect, inspect_all, list_images, list_networks, list_sync, read_info,
+};
 use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm};
 use crate::config::EngineSettings;
 use crate::model::{Container, EndpointId, Msg, MsgKind};
@@ -185,10 +187,7 @@ async fn session(
     // SWARM_FOLLOW while Swarm is converging.
     let mut swarm_due = info.is_swarm_manager().then(tokio::time::Instant::now);
     let (mut swarm_last, mut swarm_follow) = (None, SWARM_FOLLOW);
-    let mut events = docker.events(Some(EventsOptions {
-        since: Some(since),
-        ..Default::default()
-    }));
+    let mut events = docker.events(Some(events_options(since, None)));
     let mut resync = tokio::time::interval(settings.resync);
     resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     resync.tick().await;

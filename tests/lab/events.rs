@@ -340,3 +340,133 @@ async fn healthcheck_execs_alone_send_the_dashboard_nothing() {
         "batches of healthcheck execs alone reached the dashboard"
     );
 }
+
+/// fleetdeck asks each daemon for every action but a container's `exec_*` (the engine's
+/// `EVENT_ACTIONS`, so healthcheck execs stay on the host). Whatever else the daemon reports
+/// through the life of a container, a network, a volume and an image tag reaches the event
+/// log: compared, event type and action, with the daemon's own unfiltered log of the window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_action_but_a_healthcheck_s_execs_reaches_the_event_log() {
+    let config = lab_config(&["lab2"]);
+    let mut h = Harness::start(&config);
+    h.wait_for("lab2 up", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up()
+    })
+    .await;
+    let since = daemon_time(&config, "lab2");
+    let token = unique("acts");
+    let mut rm = RemoveOnDrop::new(&config, "lab2");
+    let (name, renamed) = (rm.add(token.clone()), rm.add(format!("{token}-b")));
+    let (net, vol, tag) = (
+        format!("{token}-net"),
+        format!("{token}-vol"),
+        format!("{token}:t"),
+    );
+    let d = |args: &[&str]| docker(&config, "lab2", args);
+    d(&["volume", "create", &vol]);
+    d(&["network", "create", &net]);
+    d(&[
+        "create",
+        "--name",
+        &name,
+        "--label",
+        "fleetdeck.test=1",
+        "-v",
+        &format!("{vol}:/data"),
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1s",
+        "busybox:local",
+        "sleep",
+        "300",
+    ]);
+    d(&["start", &name]);
+    h.wait_for("healthy", Duration::from_secs(20), |f| {
+        f.events
+            .iter()
+            .any(|e| e.actor == name && e.action.starts_with("health_status"))
+    })
+    .await;
+    d(&["network", "connect", &net, &name]);
+    d(&["pause", &name]);
+    d(&["unpause", &name]);
+    d(&["rename", &name, &renamed]);
+    d(&["update", "--cpu-shares", "512", &renamed]);
+    d(&["top", &renamed]);
+    d(&["cp", &format!("{renamed}:/etc/hostname"), "-"]);
+    d(&["network", "disconnect", &net, &renamed]);
+    d(&["restart", "-t", "0", &renamed]);
+    d(&["stop", "-t", "0", &renamed]);
+    d(&["tag", "busybox:local", &tag]);
+    d(&["rmi", &tag]);
+    d(&["rm", &renamed]);
+    d(&["network", "rm", &net]);
+    d(&["volume", "rm", &vol]);
+    let until = daemon_time(&config, "lab2");
+
+    // The daemon's own log of the window: type, action verb, and whether it is ours (by the
+    // actor's id or name: the container, network, volume or tag named after `token`).
+    let log = d(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "--format",
+        "{{.Type}}\t{{.Action}}\t{{.Actor.ID}} {{index .Actor.Attributes \"name\"}}",
+    ]);
+    let mut wanted = std::collections::BTreeSet::new();
+    let mut execs = 0;
+    for line in log.lines().filter(|l| l.contains(&token)) {
+        let mut parts = line.splitn(3, '\t');
+        let (kind, action) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let verb = action.split(':').next().unwrap_or("").trim();
+        if kind == "container" && verb.starts_with("exec_") {
+            execs += 1;
+        } else {
+            wanted.insert((kind.to_string(), verb.to_string()));
+        }
+    }
+    assert!(execs >= 3, "the healthcheck ran: {log}");
+    for must in [
+        ("container", "create"),
+        ("container", "health_status"),
+        ("container", "rename"),
+        ("container", "destroy"),
+        ("network", "connect"),
+        ("volume", "mount"),
+        ("image", "tag"),
+    ] {
+        assert!(
+            wanted.contains(&(must.0.to_string(), must.1.to_string())),
+            "the daemon logged no {must:?}: {log}"
+        );
+    }
+    let ours = |e: &fleetdeck::model::events::FleetEvent| {
+        e.actor.contains(&token) || e.actor_id.contains(&token)
+    };
+    let missing = |f: &fleetdeck::model::Fleet| -> Vec<(String, String)> {
+        wanted
+            .iter()
+            .filter(|(kind, verb)| {
+                !f.events
+                    .iter()
+                    .any(|e| ours(e) && &e.kind == kind && e.verb() == verb)
+            })
+            .cloned()
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = missing(&h.fleet);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "logged by the daemon, not in the event log after 10 s: {left:?}\n{log}"
+        );
+        let _ = tokio::time::timeout_at(deadline, h.next_msg()).await;
+    }
+}
