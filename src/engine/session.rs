@@ -14,7 +14,7 @@ use super::client::ReadOnly;
 use super::retry::{Backoff, wait_to_retry};
 use super::startup::{EndpointStartup, INSPECT_HOLD_MAX};
 use super::sync::{
-    events_options, inspect, inspect_all, list_images, list_networks, list_sync, read_info,
+    events_options, inspect, inspect_all, list_images, list_networks, list_sync, reread_info,
 };
 use super::{EndpointClient, EngineError, convert, deadline, send, stats, swarm};
 use crate::config::EngineSettings;
@@ -253,7 +253,7 @@ async fn session(
                     return Ok(());
                 }
                 // Engine labels reload with the daemon's config, node labels change any time.
-                let (now, _, _) = read_info(&docker, settings.request_timeout).await?;
+                let now = reread_info(&docker, settings.request_timeout, &info).await?;
                 if now != info {
                     info = now.clone();
                     emit!(tx, id, MsgKind::Info(Box::new(now)));

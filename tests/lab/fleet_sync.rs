@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use fleetdeck::model::ContainerState;
+use fleetdeck::model::{ContainerState, EndpointSpec};
 
-use crate::support::{Harness, docker, find, lab_config, sleeper, unique};
+use crate::support::{Harness, Proxy, docker, find, lab_config, sleeper, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn containers_of_every_daemon_are_in_the_model() {
@@ -122,4 +122,100 @@ async fn cli_changes_reach_the_model_within_two_seconds() {
             .await;
         eprintln!("{endpoint}: removal seen after {took:?}");
     }
+}
+
+/// What a session asks its daemon over time, read off a proxy in front of it: the events it
+/// subscribes to are named actions without the healthcheck execs, and each resync reads
+/// `docker info` again but not `docker version`, which costs the daemon a fork and exec of
+/// `runc` and `docker-init` per call and cannot change under a running daemon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_subscribes_to_named_actions_and_resyncs_without_the_version() {
+    let mut config = lab_config(&["lab3"]);
+    let proxy = Proxy::start("10.203.3.2:2375").await;
+    config.endpoints[0] = EndpointSpec::from_url(Some("lab3-via-proxy"), &proxy.url()).unwrap();
+    config.engine.resync = Duration::from_secs(1);
+    let mut h = Harness::start(&config);
+    h.wait_for("synced through the proxy", Duration::from_secs(20), |f| {
+        f.endpoints[0].is_up() && f.endpoints[0].synced
+    })
+    .await;
+    // "GET /v1.41/info" -> "/info"; "GET /version" (the API version negotiation) -> "/version".
+    let path = |line: &str| -> String {
+        let target = line.split_whitespace().nth(1).unwrap_or("");
+        let path = target.split('?').next().unwrap_or("");
+        match path.strip_prefix("/v1.") {
+            Some(rest) => rest.find('/').map_or(path, |i| &rest[i..]).to_string(),
+            None => path.to_string(),
+        }
+    };
+    let count = |what: &str| proxy.requests().iter().filter(|r| path(r) == what).count();
+    // The stats collector negotiates the API version on its own connection: once it has read
+    // a round, every connection has been opened.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !proxy.requests().iter().any(|r| r.contains("/stats?")) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no stats round within 15 s: {:#?}",
+            proxy.requests()
+        );
+        h.pump_for(Duration::from_millis(100)).await;
+    }
+    let (versions, infos) = (count("/version"), count("/info"));
+    assert!(versions >= 1 && infos >= 1, "{:#?}", proxy.requests());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while count("/info") < infos + 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "three resyncs within 15 s at 1 s: {:#?}",
+            proxy.requests()
+        );
+        h.pump_for(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        count("/version"),
+        versions,
+        "a resync asked for the version again: {:#?}",
+        proxy.requests()
+    );
+
+    let subscriptions: Vec<String> = proxy
+        .requests()
+        .iter()
+        .filter(|r| path(r) == "/events")
+        .map(|r| percent_decoded(r))
+        .collect();
+    assert!(!subscriptions.is_empty(), "{:#?}", proxy.requests());
+    for s in &subscriptions {
+        assert!(
+            s.contains(r#""event":["#)
+                && s.contains(r#""health_status""#)
+                && s.contains(r#""die""#),
+            "the subscription names its actions: {s}"
+        );
+        assert!(!s.contains("exec_"), "healthcheck execs asked for: {s}");
+    }
+}
+
+/// `%7B%22event%22` -> `{"event"`.
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
