@@ -360,14 +360,10 @@ report() {
 # and "frame drawn" lines), median and p90 of each leg in ms.
 trace_split() {
   local logs
-  logs=$(find "$HOMEDIR/state" -name 'fleetdeck.log*' -type f 2>/dev/null | sort)
+  logs=$(fd_logs)
   [[ -n $logs ]] || { echo "(no fleetdeck log under $HOMEDIR/state)"; return; }
   # shellcheck disable=SC2086
-  cat $logs | awk -v results="$RESULTS" '
-    function us(ts,   hms) { split(substr(ts, 12, 15), hms, ":"); return ((hms[1] * 60 + hms[2]) * 60 + hms[3]) * 1e6 }
-    function sorted(arr, n,   i, j, x) { for (i = 2; i <= n; i++) { x = arr[i]; for (j = i - 1; j >= 1 && arr[j] > x; j--) arr[j + 1] = arr[j]; arr[j + 1] = x } }
-    function median(arr, n) { return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
-    function p90(arr, n,   i) { i = int(0.9 * n + 0.999999); if (i < 1) i = 1; return arr[i] }
+  cat $logs | awk -v results="$RESULTS" "$AWK_LEGS"'
     { L[++nl] = $0; T[nl] = us($1) }
     END {
       while ((getline row < results) > 0) {

@@ -105,6 +105,17 @@ wait_quiet() {
   done
 }
 
+# What the splits of fleetdeck's latency log share (BENCH_TRACE in event-screen.sh and
+# scale.sh): its log files under the tools' HOME, and awk functions: a log line's time of day
+# in µs (tracing's "2026-12-04T00:45:36.579618Z"), an array's sort, median and p90.
+fd_logs() { find "$HOMEDIR/state" -name 'fleetdeck.log*' -type f 2>/dev/null | sort; }
+AWK_LEGS='
+    function us(ts,   hms) { split(substr(ts, 12, 15), hms, ":"); return ((hms[1] * 60 + hms[2]) * 60 + hms[3]) * 1e6 }
+    function sorted(arr, n,   i, j, x) { for (i = 2; i <= n; i++) { x = arr[i]; for (j = i - 1; j >= 1 && arr[j] > x; j--) arr[j + 1] = arr[j]; arr[j + 1] = x } }
+    function median(arr, n) { return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+    function p90(arr, n,   i) { i = int(0.9 * n + 0.999999); if (i < 1) i = 1; return arr[i] }
+'
+
 # Non-healthcheck Docker events on the given labs between two unix times: work that
 # someone else (a test) did on the lab during the window.
 lab_events() {   # T0 T1 LAB...

@@ -94,6 +94,11 @@
 #                         containers, so the next run (another binary, BENCH_TOOLS="baseline
 #                         fd") starts at once; else `lab.sh extra-down` deletes them with
 #                         their containers (also on Ctrl-C, TERM or an error)
+#   BENCH_TRACE=0         1: fleetdeck runs with FLEETDECK_LOG=fleetdeck::latency=debug, and
+#                         each run's report splits its key presses in three legs from its log
+#                         ("key read", "frame drawn"): send-keys -> key read (tmux delivering
+#                         the key), key read -> frame drawn (fleetdeck), frame drawn -> seen in
+#                         a capture (tmux taking the output, and the polling)
 #   BENCH_OUT=DIR         results.tsv, report.md, byte captures, screens (default: a new
 #                         /tmp/scale-bench.XXXXXX, kept)
 #   BENCH_PEER_PATH=/work/peer-tools/bin   extra PATH entry for dtop
@@ -128,6 +133,7 @@ SOAK_MIN=${BENCH_SOAK_MIN:-30}
 SOAK_EVERY=${BENCH_SOAK_EVERY:-60}
 CHURN=${BENCH_CHURN:-20}
 CHURN_EVERY=${BENCH_CHURN_EVERY:-10}
+TRACE=${BENCH_TRACE:-0}
 FLEETDECK=${FLEETDECK:-}
 if [[ -z $FLEETDECK ]]; then
   FLEETDECK=$REPO/target/dist/fleetdeck
@@ -222,7 +228,9 @@ tool_cmd() {
     fd)
       local cfg=$OUT/fleetdeck.toml
       fd_config "$cfg" "" "${LABS[@]}"
-      CMDLINE="$(tool_env) $(q "$FLEETDECK") --config $(q "$cfg") --view containers"
+      local trace=""
+      [[ $TRACE == 1 ]] && trace="FLEETDECK_LOG=fleetdeck::latency=debug "
+      CMDLINE="$(tool_env) $trace$(q "$FLEETDECK") --config $(q "$cfg") --view containers"
       SIGNAL="$DAEMONS/$DAEMONS up · $TOTAL_ALL containers"
       NOTE="containers view, defaults" ;;
     dtop)
@@ -235,7 +243,8 @@ tool_cmd() {
 
 # key_probe NAME SEND — capture the pane (with attributes), send KEY if SEND is 1, then
 # capture back to back until the pane differs: prints the delay in µs (or "timeout"
-# after 1 s) and the number of captures it took.
+# after 1 s) and the number of captures it took; a press's send and seen times (µs since
+# the epoch) go to OUT/NAME.keys.
 key_probe() {
   local name=$1 send=$2 ref cur ts te n=0
   ref=$(T capture-pane -p -e -t "$name")
@@ -244,7 +253,10 @@ key_probe() {
   while :; do
     cur=$(T capture-pane -p -e -t "$name")
     te=$(now_us); n=$(( n + 1 ))
-    if [[ $cur != "$ref" ]]; then echo "$(( te - ts )) $n"; return; fi
+    if [[ $cur != "$ref" ]]; then
+      [[ $send == 1 ]] && echo "$ts $te" >>"$OUT/$name.keys"
+      echo "$(( te - ts )) $n"; return
+    fi
     if (( te - ts >= KEY_TIMEOUT_US )); then echo "timeout $n"; return; fi
   done
 }
@@ -456,6 +468,38 @@ report() {   # RUN
       printf "- CPU <= 1/5 of dtop: %s s vs %s s = %.2f of dtop (%s)\n", fc, dc, (dc > 0 ? fc / dc : 0), (dc > 0 && fc / dc <= 0.2) ? "met" : "NOT met"
       printf "- daemon-side CPU <= 1/5 of dtop (net of baseline): %.2f s vs %.2f s = %.2f of dtop (%s)\n", fn, dn, (dn > 0 ? fn / dn : 0), (dn > 0 && fn / dn <= 0.2) ? "met" : "NOT met"
     }' "$RESULTS"
+  if [[ $TRACE == 1 && -s $OUT/$run-fd.keys ]]; then echo; key_split "$OUT/$run-fd.keys"; fi
+}
+
+# key_split KEYS — with BENCH_TRACE=1: fleetdeck's answered key presses (KEYS: send and seen
+# times in µs) in three legs from its log, the first "key read" at or after the send and
+# the first "frame drawn" at or after that: median, p90 and max of each leg in ms.
+key_split() {
+  local logs
+  logs=$(fd_logs)
+  [[ -n $logs ]] || { echo "(no fleetdeck log under $HOMEDIR/state)"; return; }
+  # shellcheck disable=SC2086
+  cat $logs | awk -v keys="$1" "$AWK_LEGS"'
+    /fleetdeck::latency: key read/ { K[++nk] = us($1) }
+    /fleetdeck::latency: frame drawn/ { F[++nf] = us($1) }
+    END {
+      while ((getline row < keys) > 0) {
+        split(row, f, " "); day = f[1] - f[1] % 86400000000; ts = f[1] - day; te = f[2] - day
+        read = frame = 0
+        for (i = 1; i <= nk; i++) if (K[i] >= ts - 1000) { read = K[i]; break }
+        if (read) for (i = 1; i <= nf; i++) if (F[i] >= read) { frame = F[i]; break }
+        if (!frame || frame > te) { missing++; continue }
+        n++; a[n] = (read - ts) / 1000; b[n] = (frame - read) / 1000; c[n] = (te - frame) / 1000
+      }
+      if (missing) printf "(%d key presses without their log lines)\n", missing
+      if (!n) exit
+      sorted(a, n); sorted(b, n); sorted(c, n)
+      print "| fleetdeck key press, leg (from its log) | median ms | p90 ms | max ms |"
+      print "|---|---:|---:|---:|"
+      printf "| send-keys -> key read (tmux delivers it) | %.1f | %.1f | %.1f |\n", median(a, n), p90(a, n), a[n]
+      printf "| key read -> frame drawn (fleetdeck) | %.1f | %.1f | %.1f |\n", median(b, n), p90(b, n), b[n]
+      printf "| frame drawn -> seen in a capture (tmux, polling) | %.1f | %.1f | %.1f |\n", median(c, n), p90(c, n), c[n]
+    }'
 }
 
 # -------------------------------------------------------------------- main --

@@ -189,6 +189,8 @@ where
             biased;
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(key))) => {
+                    // With the frame's line below: how long a key takes inside fleetdeck.
+                    tracing::debug!(target: "fleetdeck::latency", "key read");
                     let changed = app.handle_key(key);
                     effects.run(app);
                     if changed {
