@@ -37,9 +37,10 @@
 #     `tmux wait-for GO; exec TOOL` in an empty directory with an empty HOME;
 #     `pipe-pane -O` copies every byte it writes to the terminal to a file;
 #   - window (D s, default 30): snapshot of the daemons' CPU and the machine's, release
-#     the tool; at WARMUP s (default 10) and at D s the tool's CPU (utime+stime+cutime+
-#     cstime of it and its descendants, /proc), the bytes written and the daemons' CPU
-#     are read. "CPU % of a core" is over the whole window (start-up included: what
+#     the tool; at WARMUP s (default 10) and at D s the tool's CPU (from a cgroup of its
+#     own, to the nanosecond, as in tui-bench.sh; without a writable cgroup hierarchy
+#     utime+stime+cutime+cstime of it and its descendants, /proc, in 10 ms ticks), the
+#     bytes written and the daemons' CPU are read. "CPU % of a core" is over the whole window (start-up included: what
 #     "open it for 30 s" costs); "after warm-up" is from WARMUP to D (what leaving it
 #     open costs);
 #   - first frame with every endpoint synced: from the release, the pane is read
@@ -171,6 +172,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   T kill-server 2>/dev/null || true     # our own server only (-L), with its tools
+  cg_remove_all
   if (( STARTED )); then
     if [[ $KEEP == fleet ]]; then
       log "BENCH_KEEP=fleet: leaving lab${LABS[0]}..lab${LABS[-1]} up with their bench containers"
@@ -268,7 +270,7 @@ measure() {
   for i in "${LABS[@]}"; do daemon_pids "$i"; done >"$pidf"
   sleep "$SETTLE"
   wait_quiet
-  local t0 t0us tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 rss=0 bytes=0 bytesw=0 pid note tty
+  local t0 t0us tw t1 h0 h1 d0 dw d1 cpu=0 cpuw=0 ns="" nsw="" rss=0 bytes=0 bytesw=0 pid note tty
   local sync="" keys="" idle=0 dead=0 anon=0 a
   if [[ $tool == baseline ]]; then
     note="nothing running"
@@ -278,6 +280,7 @@ measure() {
     note="$NOTE; synced = screen shows '$SIGNAL'"
     tty=$OUT/$name.tty
     tool_open "$name" "$CMDLINE" "$tty"; pid=$TOOL_PID
+    cg_join "$name" "$pid"
     t0=$EPOCHREALTIME; t0us=${t0/./}; h0=$(host_busy); d0=$(daemon_snapshot "$pidf")
     tool_go "$name"
     # The window: the pane read every ~20 ms until the synced signal shows, the warm-up
@@ -287,7 +290,7 @@ measure() {
       el=$(( $(now_us) - t0us ))
       if (( !warm && el >= WARMUP * 1000000 )); then
         tw=$EPOCHREALTIME; dw=$(daemon_snapshot "$pidf")
-        cpuw=$(ticks_tree "$pid"); bytesw=$(stat -c %s "$tty"); warm=1
+        cpuw=$(ticks_tree "$pid"); nsw=$(cg_ns); bytesw=$(stat -c %s "$tty"); warm=1
       fi
       (( el < D * 1000000 )) || break
       a=$(anon_kb "$pid"); (( a > anon )) && anon=$a
@@ -304,7 +307,7 @@ measure() {
       fi
     done
     d1=$(daemon_snapshot "$pidf"); h1=$(host_busy); t1=$EPOCHREALTIME
-    cpu=$(ticks_tree "$pid"); bytes=$(stat -c %s "$tty")
+    cpu=$(ticks_tree "$pid"); ns=$(cg_ns); bytes=$(stat -c %s "$tty")
     [[ -n $sync ]] || { sync="-"; note+="; NOT SYNCED WITHIN ${D} s"; }
     # Key -> screen, the tool still open: idle probes first, then the presses.
     local k r n polls=0 polled=0
@@ -321,6 +324,7 @@ measure() {
     log "$tool: key -> screen (µs): $keys; idle changes: $idle of $(( KEYS / 2 ))"
     rss=$(peak_rss_kb "$pid")
     tool_close "$name" "$pid" "$OUT/$name.screen"; dead=$TOOL_DEAD
+    cg_remove
     [[ $dead == 1 ]] && note+="; EXITED EARLY (see $name.screen)"
   fi
   # The fleet is ours, but `scripts/lab.sh up`/`down` (a test run) would take it along.
@@ -332,7 +336,7 @@ measure() {
   (( bad == 0 )) || note+="; $bad FLEET DAEMONS RESTARTED OR GONE DURING THE ROW"
   local running; running=$(count_fleet --filter "label=$LABEL" --filter status=running 2>/dev/null || echo 0)
   (( running == DAEMONS * PER )) || note+="; BENCH CONTAINERS MISSING ($running running)"
-  awk -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" -v cpu="$cpu" -v cpuw="$cpuw" \
+  awk -v run="$run" -v tool="$tool" -v t0="$t0" -v tw="$tw" -v t1="$t1" -v cpu="$cpu" -v cpuw="$cpuw" -v ns="$ns" -v nsw="$nsw" \
       -v rss="${rss:-0}" -v bytes="$bytes" -v bytesw="$bytesw" -v d0="$d0" -v dw="$dw" -v d1="$d1" \
       -v h0="$h0" -v h1="$h1" -v tck="$TCK" -v sync="${sync:--}" -v keys="$keys" -v idle="$idle" \
       -v nidle=$(( KEYS / 2 )) -v note="$note" -v anon="$anon" -v isbase="$([[ $tool == baseline ]] && echo 1 || echo 0)" \
@@ -340,11 +344,13 @@ measure() {
     function pct(p,   i) { i = int(p * m + 0.999999); if (i < 1) i = 1; return v[i] }
     BEGIN {
       w = t1 - t0; ws = t1 - tw
+      # CPU seconds: from the tool cgroup (to the ns) where there is one, else from ticks.
+      if (ns != "" && nsw != "") { cs = ns / 1e9; csw = nsw / 1e9 } else { cs = cpu / tck; csw = cpuw / tck }
       dt = (d1 - d0) / tck; dst = (d1 - dw) / tck / ws * 60
       if (isbase) { c = cp = cps = r = an = by = kbm = med = p90 = to = idl = "-" }
       else {
-        c = sprintf("%.2f", cpu / tck); cp = sprintf("%.1f", cpu / tck / w * 100)
-        cps = sprintf("%.1f", (cpu - cpuw) / tck / ws * 100); r = sprintf("%.1f", rss / 1024)
+        c = sprintf("%.2f", cs); cp = sprintf("%.1f", cs / w * 100)
+        cps = sprintf("%.1f", (cs - csw) / ws * 100); r = sprintf("%.1f", rss / 1024)
         an = sprintf("%.1f", anon / 1024)
         by = bytes; kbm = sprintf("%.1f", (bytes - bytesw) / 1024 / ws * 60)
         n = split(keys, a, " "); m = 0; to = 0
