@@ -2,9 +2,8 @@
 //! networks, images), for the one-shot queries; and its two halves, list then inspects, which
 //! the session loop sends as they come so the screen shows the rows before the details.
 
-use std::time::{Duration, Instant};
-
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
     EventsOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
