@@ -552,7 +552,8 @@ pub fn event(endpoint: EndpointId, ev: &EventMessage) -> Option<FleetEvent> {
     let action = clean(ev.action.clone());
     // Every healthcheck run is an exec_create/exec_start/exec_die triple: on a fleet with
     // healthchecks they would be most of the stream and drown what matters. Health changes
-    // arrive as health_status events.
+    // arrive as health_status events. The subscription does not ask for them
+    // (`sync::EVENT_ACTIONS`); this is for a daemon that sends them anyway.
     if kind == "container" && action.starts_with("exec_") {
         return None;
     }

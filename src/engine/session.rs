@@ -238,9 +238,10 @@ async fn session(
                 }
                 // Before the inspects they call for: the model applies the state an event
                 // carries at once, so the screen follows the event within a frame, not a round
-                // trip later. The inspects then refine it. A batch of nothing but healthcheck
-                // execs (dropped by `convert::event`) is not sent: on a healthchecked host those
-                // are most batches, and each woke the dashboard for nothing.
+                // trip later. The inspects then refine it. The daemon is asked for no
+                // healthcheck execs (`sync::EVENT_ACTIONS`); one that sends them anyway (an API
+                // that ignores the filter) has them dropped by `convert::event`, and a batch of
+                // nothing else is not sent: each would wake the dashboard for nothing.
                 if !converted.is_empty() {
                     emit!(tx, id, MsgKind::Events(converted));
                 }

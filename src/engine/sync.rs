@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use bollard::models::{SystemInfo, SystemVersion};
 use bollard::query_parameters::{
     EventsOptions, InspectContainerOptions, ListContainersOptions, ListImagesOptions,
     ListNetworksOptions,
@@ -175,12 +176,11 @@ pub(super) async fn read_info(
     let ((version, latency), info) = futures::join!(timed_version, deadline(t, docker.info()));
     let (version, info) = (version?, info?);
     let daemon_time = info.system_time.clone();
-    let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
-    let mut out = convert::daemon_info(info, version, agreed_api(docker));
-    if manager {
-        out.swarm_nodes = swarm::nodes(docker, t).await;
-    }
-    Ok((out, latency, daemon_time))
+    Ok((
+        describe(docker, t, info, version).await,
+        latency,
+        daemon_time,
+    ))
 }
 
 /// What the daemon says about itself at a resync: `docker info` (and the Swarm nodes on a
@@ -195,14 +195,28 @@ pub(super) async fn reread_info(
     known: &DaemonInfo,
 ) -> Result<DaemonInfo, EngineError> {
     let info = deadline(t, docker.info()).await?;
+    let version = SystemVersion {
+        version: Some(known.engine_version.clone()),
+        api_version: Some(known.server_api_version.clone()),
+        ..Default::default()
+    };
+    Ok(describe(docker, t, info, version).await)
+}
+
+/// A daemon's `docker info` and `docker version` as the model keeps them, with its Swarm nodes
+/// when it is a manager.
+async fn describe(
+    docker: &ReadOnly,
+    t: Duration,
+    info: SystemInfo,
+    version: SystemVersion,
+) -> DaemonInfo {
     let manager = info.swarm.as_ref().and_then(|s| s.control_available) == Some(true);
-    let mut out = convert::daemon_info(info, Default::default(), known.api_version.clone());
-    out.engine_version.clone_from(&known.engine_version);
-    out.server_api_version.clone_from(&known.server_api_version);
+    let mut out = convert::daemon_info(info, version, agreed_api(docker));
     if manager {
         out.swarm_nodes = swarm::nodes(docker, t).await;
     }
-    Ok(out)
+    out
 }
 
 /// `None` when the container vanished between list and inspect.
